@@ -1,0 +1,112 @@
+"""Which Qdrant a settings object points at: the embedded Edge directory or a server via qdrant-client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from retrieval.store import (
+    ClientStore,
+    EdgeStore,
+    Store,
+    UnknownCollection,
+    _known_hint,
+    check_collection_name,
+    list_client_collections,
+    list_edge_collections,
+)
+
+
+class Backend:
+    """Opens each collection once and keeps it open; closing the backend releases them all."""
+
+    kind: str
+
+    def __init__(self) -> None:
+        self._open: dict[str, Store] = {}
+        self._lock = threading.Lock()
+
+    def _make(self, name: str, create: dict[str, Any] | None) -> Store:
+        raise NotImplementedError
+
+    def collections(self) -> list[str]:
+        raise NotImplementedError
+
+    def open(self, name: str, create: dict[str, Any] | None = None) -> Store:
+        check_collection_name(name)
+        with self._lock:
+            if name not in self._open:
+                self._open[name] = self._make(name, create)
+            return self._open[name]
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            store = self._open.pop(name, None)
+            if store is not None:
+                store.close()
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._open.values():
+                store.close()
+            self._open.clear()
+
+
+class EdgeBackend(Backend):
+    kind = "qdrant-edge"
+
+    def __init__(self, root: str | os.PathLike[str]):
+        super().__init__()
+        self.root = Path(root)
+        self.location = str(self.root.resolve())
+
+    def _make(self, name, create):
+        return EdgeStore(self.root, name, create)
+
+    def collections(self):
+        return list_edge_collections(self.root)
+
+    def _drop(self, name):
+        d = self.root / name
+        if not (d / "ragate.json").is_file():
+            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+        shutil.rmtree(d)
+
+
+class ClientBackend(Backend):
+    kind = "qdrant-client"
+
+    def __init__(self, client, location: str):
+        super().__init__()
+        self.client = client
+        self.location = location
+
+    def _make(self, name, create):
+        return ClientStore(self.client, name, create)
+
+    def collections(self):
+        return list_client_collections(self.client)
+
+    def _drop(self, name):
+        if not self.client.collection_exists(name):
+            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+        self.client.delete_collection(name)
+
+    def close(self) -> None:
+        super().close()
+        self.client.close()
+
+
+def open_backend(path: str, url: str = "", api_key: str | None = None, timeout_s: float = 30.0) -> Backend:
+    if url:
+        from qdrant_client import QdrantClient
+
+        return ClientBackend(QdrantClient(url=url, api_key=api_key or None, timeout=int(timeout_s)), url)
+    return EdgeBackend(path)

@@ -1,0 +1,139 @@
+"""Incremental indexing: files or inline documents → chunks → dense + BM25 vectors → the store.
+
+Each batch is one upsert (all chunks of a file land together); a changed file's old chunks are
+deleted only after its new ones are written, so a crash leaves either version, never neither, and
+a re-run finishes the job."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from pydantic import BaseModel, Field
+
+from retrieval.bm25 import Bm25Encoder
+from retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_document, indexed_text
+from retrieval.documents import Chunk, Document
+from retrieval.embedder import Embedder
+from retrieval.extract import ExtractionError
+from retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
+from retrieval.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class IndexReport(BaseModel):
+    collection: str
+    files_seen: int = 0
+    documents_indexed: int = 0
+    documents_unchanged: int = 0
+    documents_removed: int = 0
+    chunks_written: int = 0
+    skipped: list[SkippedFile] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class Indexer:
+    store: Store
+    embedder: Embedder
+    bm25: Bm25Encoder
+    token_offsets: TokenOffsets
+    chunking: ChunkingSettings
+    ingest: IngestOptions
+    batch_chunks: int = 256
+    _pending: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
+
+    def _flush(self, report: IndexReport) -> None:
+        if not self._pending:
+            return
+        chunks = [c for _, cs in self._pending for c in cs]
+        texts = [indexed_text(c) for c in chunks]
+        dense = self.embedder.encode(texts)
+        sparse = self.bm25.encode_documents(texts)
+        self.store.upsert(chunks, dense, sparse)
+        for doc, _ in self._pending:
+            self.store.delete_stale(doc.doc_id, doc.file_hash)
+        report.chunks_written += len(chunks)
+        report.documents_indexed += len(self._pending)
+        self._pending.clear()
+
+    def _add(self, doc: Document, report: IndexReport) -> None:
+        chunks = chunk_document(doc, self.token_offsets, self.chunking)
+        if not chunks:
+            report.skipped.append(SkippedFile(path=doc.source, reason="no text to index"))
+            return
+        self._pending.append((doc, chunks))
+        if sum(len(cs) for _, cs in self._pending) >= self.batch_chunks:
+            self._flush(report)
+
+    def index_documents(self, docs: Iterable[Document], report: IndexReport | None = None, progress: bool = False,
+                        total: int | None = None, manifest: dict | None = None) -> IndexReport:
+        """Index documents whose content changed; a document whose file_hash is already stored is skipped."""
+        report = report or IndexReport(collection=self.store.name)
+        t0 = time.perf_counter()
+        manifest = self.store.manifest() if manifest is None else manifest
+        for doc in _progress(docs, progress, total, "indexing"):
+            known = manifest.get(doc.source)
+            if known is not None and known["file_hashes"] == {doc.file_hash}:
+                report.documents_unchanged += 1
+                continue
+            self._add(doc, report)
+        self._flush(report)
+        self.store.flush()
+        report.seconds += time.perf_counter() - t0
+        return report
+
+    def index_paths(self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False) -> IndexReport:
+        report = IndexReport(collection=self.store.name)
+        t0 = time.perf_counter()
+        files = discover(paths, self.ingest)
+        report.files_seen = len(files)
+        manifest = self.store.manifest()
+
+        def documents() -> Iterable[Document]:
+            for path in files:
+                source = path.as_posix()
+                try:
+                    data = read_source(path, self.ingest)
+                    h = file_hash(data)
+                    known = manifest.get(source)
+                    if known is not None and known["file_hashes"] == {h}:
+                        report.documents_unchanged += 1
+                        continue
+                    yield load_document(path, data, self.ingest)
+                except ExtractionError as e:
+                    log.warning("skipped %s: %s", source, e)
+                    report.skipped.append(SkippedFile(path=source, reason=str(e)))
+
+        self.index_documents(documents(), report, progress=progress, total=len(files), manifest=manifest)
+        if prune:
+            report.documents_removed = self.prune(paths, {p.as_posix() for p in files}, manifest)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def prune(self, roots: list[str | os.PathLike[str]], present: set[str], manifest: dict) -> int:
+        """Remove documents under the given folders whose files are gone (or no longer selected)."""
+        prefixes = [Path(r).resolve().as_posix().rstrip("/") + "/" for r in roots if Path(r).is_dir()]
+        gone = [e["doc_id"] for src, e in manifest.items() if any(src.startswith(p) for p in prefixes) and src not in present]
+        self.store.delete_documents(gone)
+        self.store.flush()
+        return len(gone)
+
+
+def _progress(items: Iterable, enabled: bool, total: int | None, desc: str):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=desc, unit="doc", file=sys.stderr, dynamic_ncols=True)

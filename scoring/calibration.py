@@ -1,0 +1,162 @@
+"""Cross-encoder logits → probabilities of relevance.
+
+Default: the model's own sigmoid. Fitted: Platt scaling (sigmoid(a·logit + b)) or isotonic
+regression on labelled pairs, stored per (reranker model, chunking settings); a change of either
+makes stored parameters stale, and they are ignored with a warning. Always computed in fp32/fp64."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class CalibrationParams(BaseModel):
+    method: Literal["sigmoid", "platt", "isotonic"] = "sigmoid"
+    model: str = ""
+    chunking: str = ""
+    a: float = 1.0
+    b: float = 0.0
+    # isotonic: breakpoints (logit → probability), interpolated linearly
+    x: list[float] = []
+    y: list[float] = []
+    ece_before: float | None = None
+    ece_after: float | None = None
+    threshold: float | None = None
+    fitted_on: str = ""
+    pairs: int = 0
+
+
+class Calibrator:
+    def __init__(self, params: CalibrationParams | None = None):
+        self.params = params or CalibrationParams()
+
+    @property
+    def method(self) -> str:
+        return self.params.method
+
+    def __call__(self, logits: np.ndarray) -> np.ndarray:
+        z = np.asarray(logits, dtype=np.float64)
+        p = self.params
+        if p.method == "platt":
+            return sigmoid(p.a * z + p.b)
+        if p.method == "isotonic":
+            return np.interp(z, p.x, p.y)
+        return sigmoid(z)
+
+
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Σ_bins (|bin| / n) · |mean(prob) − mean(label)| over equal-width probability bins."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if len(probs) == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    idx = np.clip(np.digitize(probs, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(probs[m].mean() - labels[m].mean())
+    return float(ece)
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 200) -> tuple[float, float]:
+    """Logistic regression of labels on logits (Newton's method), with Platt's smoothed targets."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    n_pos, n_neg = y.sum(), len(y) - y.sum()
+    t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    a, b = 1.0, 0.0
+    for _ in range(iters):
+        p = sigmoid(a * z + b)
+        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
+        w = p * (1 - p) + 1e-12
+        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def fit_isotonic(logits: np.ndarray, labels: np.ndarray) -> tuple[list[float], list[float]]:
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(logits, labels)
+    return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
+
+
+def fit(logits: np.ndarray, labels: np.ndarray, method: Literal["platt", "isotonic"], model: str, chunking: str,
+        fitted_on: str = "") -> CalibrationParams:
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("calibration needs both relevant and non-relevant pairs")
+    params = CalibrationParams(method=method, model=model, chunking=chunking, fitted_on=fitted_on, pairs=len(labels))
+    if method == "platt":
+        params.a, params.b = fit_platt(logits, labels)
+    else:
+        params.x, params.y = fit_isotonic(logits, labels)
+    params.ece_before = expected_calibration_error(sigmoid(logits), labels)
+    params.ece_after = expected_calibration_error(Calibrator(params)(logits), labels)
+    return params
+
+
+def threshold_for_precision(probs: np.ndarray, labels: np.ndarray, target: float) -> float | None:
+    """The lowest threshold t such that precision of {p ≥ t} reaches the target, or None if none does."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    order = np.argsort(-probs, kind="stable")
+    p_sorted, l_sorted = probs[order], labels[order]
+    tp = np.cumsum(l_sorted)
+    precision = tp / np.arange(1, len(l_sorted) + 1)
+    best = None
+    for i in range(len(p_sorted)):
+        # Only cut between distinct scores: everything at the same score is accepted together.
+        if i + 1 < len(p_sorted) and p_sorted[i + 1] == p_sorted[i]:
+            continue
+        if precision[i] >= target:
+            best = float(p_sorted[i])
+    return best
+
+
+class CalibrationStore:
+    """Parameters on disk, keyed by reranker model and chunking settings."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self, model: str, chunking: str) -> Calibrator:
+        if not self.path.is_file():
+            return Calibrator()
+        try:
+            params = CalibrationParams.model_validate_json(self.path.read_text())
+        except (ValueError, OSError) as e:
+            log.warning("ignoring unreadable calibration file %s: %s", self.path, e)
+            return Calibrator()
+        if params.model != model or params.chunking != chunking:
+            log.warning(
+                "calibration in %s was fitted for reranker %r with chunking %s; the index now uses %r with %s. "
+                "Using the model's sigmoid until `ragate calibrate` is run again.",
+                self.path, params.model, params.chunking, model, chunking,
+            )
+            return Calibrator()
+        return Calibrator(params)
+
+    def save(self, params: CalibrationParams) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(params.model_dump(), indent=2))
+        tmp.replace(self.path)

@@ -1,0 +1,31 @@
+"""What flows through scoring: a chunk plus every component score, so a result can explain its rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.documents import Chunk
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    vector: np.ndarray | None = None
+    dense: float | None = None
+    bm25: float | None = None
+    fused: float = 0.0
+    rerank: float | None = None  # raw cross-encoder logit
+    relevance: float | None = None  # calibrated probability of relevance
+    freshness: float = 0.0
+    authority: float = 0.0
+    diversity: float = 0.0  # penalty subtracted in the final score
+    final: float = 0.0
+
+    def scores(self) -> dict[str, float | None]:
+        return {
+            "dense": self.dense, "bm25": self.bm25, "fused": self.fused, "rerank": self.rerank,
+            "relevance": self.relevance, "freshness": self.freshness, "authority": self.authority,
+            "diversity": self.diversity,
+        }

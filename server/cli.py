@@ -1,0 +1,235 @@
+"""`ragate`: index folders, search them, inspect and serve the index. Logs go to stderr; stdout
+carries only results (and, under `serve`, only MCP protocol messages)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import textwrap
+from typing import Any
+
+from pydantic import ValidationError
+
+from retrieval.filters import SearchFilter
+from retrieval.ingest import IngestError
+from retrieval.models import ModelLoadError
+from retrieval.store import StoreError
+from server.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("ragate")
+
+FILTER_HELP = (
+    "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
+    "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
+)
+
+
+class UsageError(ValueError):
+    pass
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * verbosity
+    logging.basicConfig(level=max(level, logging.DEBUG), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries' own chatter (download bars, load reports) stays out of the way unless asked for.
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbosity < 2 else logging.DEBUG)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if verbosity < 2:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+
+def parse_filters(items: list[str] | None) -> SearchFilter | None:
+    if not items:
+        return None
+    data: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--filter {item!r}: expected KEY=VALUE ({FILTER_HELP})")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("meta."):
+            data.setdefault("meta", {})[key[5:]] = value
+        elif key in ("source_type", "doc_id"):
+            data[key] = [v for v in value.split(",") if v]
+        else:
+            data[key] = value
+    try:
+        return SearchFilter.model_validate(data)
+    except ValidationError as e:
+        raise UsageError("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+
+
+def _pipeline(settings: Settings, need_reranker: bool = True):
+    from server.models import Models
+    from server.pipeline import Pipeline
+
+    return Pipeline(settings, Models(settings).load(need_reranker=need_reranker))
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def cmd_index(args, settings: Settings) -> int:
+    p = _pipeline(settings, need_reranker=False)
+    try:
+        report = p.index_paths(args.paths, collection=args.collection, prune=args.prune, progress=not args.no_progress)
+    finally:
+        p.close()
+    if args.json:
+        _print_json(report.model_dump())
+    else:
+        print(
+            f"{report.collection}: {report.files_seen} files seen, {report.documents_indexed} indexed, "
+            f"{report.documents_unchanged} unchanged, {report.documents_removed} removed, "
+            f"{report.chunks_written} chunks written, {len(report.skipped)} skipped in {report.seconds:.1f}s"
+        )
+        for s in report.skipped:
+            print(f"  skipped {s.path}: {s.reason}")
+    return 0
+
+
+def _snippet(text: str, width: int) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
+
+
+def cmd_search(args, settings: Settings) -> int:
+    f = parse_filters(args.filter)
+    p = _pipeline(settings, need_reranker=not args.no_rerank)
+    try:
+        ranked = p.search(args.query, top_k=args.top_k, filters=f, rerank=not args.no_rerank,
+                          candidates=args.candidates, collection=args.collection, fusion=args.fusion)
+    finally:
+        p.close()
+    resp = ranked.response
+    if args.json:
+        _print_json(resp.model_dump())
+        return 0
+    width = shutil.get_terminal_size((120, 20)).columns
+    for note in resp.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not resp.results:
+        print("no results")
+    for r in resp.results:
+        rel = "   -  " if r.scores.relevance is None else f"{r.scores.relevance:5.3f} "
+        where = r.source + (" › " + " › ".join(r.heading_path) if r.heading_path else "")
+        print(f"{r.rank:>3}  {r.score:6.3f}  rel {rel} {where}")
+        print("      " + _snippet(r.text, max(40, width - 8)))
+    t = resp.timings_ms
+    print("\n" + "  ".join(f"{k} {v:.0f}ms" for k, v in t.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args, settings: Settings) -> int:
+    p = _pipeline(settings, need_reranker=False)
+    try:
+        stats = p.stats()
+    finally:
+        p.close()
+    if args.json:
+        _print_json(stats)
+    else:
+        print(f"backend: {stats['backend']} at {stats['location']}")
+        for name, c in stats["collections"].items():
+            if "error" in c:
+                print(f"  {name}: {c['error']}")
+            else:
+                print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
+        if not stats["collections"]:
+            print("  no collections yet: run `ragate index PATH`")
+    return 0
+
+
+def cmd_delete(args, settings: Settings) -> int:
+    p = _pipeline(settings, need_reranker=False)
+    try:
+        if args.drop_collection:
+            p.backend.drop(args.collection or settings.index.collection)
+            result: dict[str, Any] = {"dropped": args.collection or settings.index.collection}
+        else:
+            f = parse_filters(args.filter)
+            if not args.id and f is None:
+                raise UsageError("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
+            result = {"deleted": p.delete(args.collection, ids=args.id, f=f)}
+    finally:
+        p.close()
+    _print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ragate",
+        description="Retrieval agents can trust: hybrid (dense + BM25) search over Qdrant, cross-encoder "
+                    "reranking, calibrated abstention; as a CLI and an MCP server.",
+        epilog="Every config key can be overridden by RAGATE_<SECTION>_<KEY>, e.g. RAGATE_RERANKER_MODEL=path/to/model.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present, else built-in defaults)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv for library logs)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser, json_flag: bool = True) -> None:
+        sp.add_argument("--collection", "-c", help="collection (corpus) name; default [index] collection")
+        if json_flag:
+            sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    sp = sub.add_parser("index", help="index files and folders (incremental)", description=
+                        "Index .md .txt .rst .html .pdf files. Unchanged files are skipped by content hash; "
+                        "changed files replace their chunks; --prune removes files that are gone.")
+    sp.add_argument("paths", nargs="+", metavar="PATH")
+    sp.add_argument("--prune", action="store_true", help="remove indexed files under PATH that no longer exist")
+    sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common(sp)
+    sp.set_defaults(func=cmd_index)
+
+    sp = sub.add_parser("search", help="hybrid search, reranked", description="Hybrid dense + BM25 retrieval, fused, "
+                        "reranked by the cross-encoder and blended with freshness, authority and diversity.")
+    sp.add_argument("query")
+    sp.add_argument("--top-k", "-k", type=int, default=10, help="results to return (default 10)")
+    sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
+    sp.add_argument("--candidates", type=int, help="fused candidate pool to rerank (default [retrieval] candidates)")
+    sp.add_argument("--fusion", choices=["rrf", "weighted"], help="fusion method (default [retrieval] fusion)")
+    sp.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder (fused order)")
+    common(sp)
+    sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser("stats", help="collections, counts, models")
+    common(sp)
+    sp.set_defaults(func=cmd_stats)
+
+    sp = sub.add_parser("delete", help="delete chunks by id or filter, or a whole collection")
+    sp.add_argument("--id", action="append", metavar="CHUNK_ID", help="chunk id (repeatable)")
+    sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
+    sp.add_argument("--drop-collection", action="store_true", help="delete the whole collection")
+    common(sp)
+    sp.set_defaults(func=cmd_delete)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= settings.server.max_top_k:
+            raise UsageError(f"--top-k must be between 1 and {settings.server.max_top_k} ([server] max_top_k)")
+        return args.func(args, settings)
+    except (ConfigError, UsageError, IngestError, StoreError, ModelLoadError) as e:
+        print(f"ragate: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ragate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""One typed settings object, built once from config.toml plus RAGATE_<SECTION>_<KEY> overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import typing
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be used; the message names the key."""
+
+
+class _Section(BaseModel):
+    # A typo'd key must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class IndexSettings(_Section):
+    collection: str = Field("default", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    include: list[str] = ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.rst", "**/*.html", "**/*.htm", "**/*.pdf"]
+    exclude: list[str] = ["**/.git/**", "**/node_modules/**", "**/.ragate/**", "**/.venv/**"]
+    chunk_tokens: int = Field(256, ge=32, le=8192)
+    chunk_overlap: int = Field(32, ge=0, le=1024)
+    max_file_mb: float = Field(50.0, gt=0)
+    batch_chunks: int = Field(256, ge=1)
+
+
+class QdrantSettings(_Section):
+    path: str = ".ragate/qdrant"
+    url: str = ""
+    api_key_env: str = "QDRANT_API_KEY"
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class EmbedderSettings(_Section):
+    model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    device: str = "auto"
+    batch_size: int = Field(64, ge=1)
+
+
+class Bm25Settings(_Section):
+    k1: float = Field(1.2, ge=0)
+    b: float = Field(0.75, ge=0, le=1)
+    avg_len: float = Field(120.0, gt=0)
+    language: str = "english"
+    stemming: bool = True
+    stopwords: bool = True
+
+
+class RetrievalSettings(_Section):
+    candidates: int = Field(100, ge=1, le=1000)
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(0.5, ge=0)
+    bm25_weight: float = Field(0.5, ge=0)
+
+
+class RerankerSettings(_Section):
+    model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"
+    device: str = "auto"
+    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    max_length: int = Field(256, ge=16, le=8192)
+    batch_size: int = Field(32, ge=1)
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    threads: int = Field(0, ge=0)
+    cache_size: int = Field(20000, ge=0)
+    microbatch_wait_ms: float = Field(3.0, ge=0)
+    microbatch_max_pairs: int = Field(256, ge=1)
+    budget_ms: float = Field(0.0, ge=0)
+
+
+class AuthorityRule(_Section):
+    """Files whose source matches `glob` get `source_type` and `weight`; a rule without a glob
+    gives `weight` to chunks already labelled `source_type` (e.g. by add_documents metadata)."""
+
+    glob: str = ""
+    source_type: str = ""
+    weight: float = Field(0.5, ge=0, le=1)
+
+
+class BlendSettings(_Section):
+    w_relevance: float = Field(1.0, ge=0)
+    w_freshness: float = Field(0.1, ge=0)
+    w_authority: float = Field(0.1, ge=0)
+    freshness_decay: Literal["exp", "linear", "gauss"] = "exp"
+    half_life_days: float = Field(365.0, gt=0)
+    neutral_freshness: float = Field(0.5, ge=0, le=1)
+    mmr_lambda: float = Field(0.8, ge=0, le=1)
+    max_chunks_per_doc: int = Field(3, ge=1)
+    skip_rerank_margin: float = Field(0.0, ge=0)
+
+
+class AuthoritySettings(_Section):
+    default: float = Field(0.5, ge=0, le=1)
+    default_source_type: str = "document"
+    rules: list[AuthorityRule] = []
+
+
+class GateSettings(_Section):
+    min_score: float = Field(0.5, ge=0, le=1)
+    max_passages: int = Field(5, ge=1, le=50)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=1, le=65535)
+    token_env: str = "RAGATE_TOKEN"
+    allowed_roots: list[str] = ["."]
+    allowed_origins: list[str] = []
+    max_query_chars: int = Field(2000, ge=1)
+    max_top_k: int = Field(100, ge=1)
+    max_candidates: int = Field(500, ge=1)
+    max_documents: int = Field(1000, ge=1)
+    max_document_chars: int = Field(100_000, ge=1)
+    max_tokens: int = Field(4000, ge=100)
+    tool_timeout_s: float = Field(120.0, gt=0)
+    max_concurrent_reranks: int = Field(8, ge=1)
+
+
+class LlmSettings(_Section):
+    provider: Literal["", "anthropic"] = ""
+    model: str = "claude-sonnet-4-5"
+    base_url: str = ""
+    api_key_env: str = "ANTHROPIC_API_KEY"
+    timeout_s: float = Field(30.0, gt=0)
+    max_tokens: int = Field(800, ge=1)
+
+
+class Settings(_Section):
+    index: IndexSettings = IndexSettings()
+    qdrant: QdrantSettings = QdrantSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
+    bm25: Bm25Settings = Bm25Settings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    reranker: RerankerSettings = RerankerSettings()
+    blend: BlendSettings = BlendSettings()
+    authority: AuthoritySettings = AuthoritySettings()
+    gate: GateSettings = GateSettings()
+    server: ServerSettings = ServerSettings()
+    llm: LlmSettings = LlmSettings()
+
+    @field_validator("index")
+    @classmethod
+    def _overlap_below_budget(cls, v: IndexSettings) -> IndexSettings:
+        if v.chunk_overlap >= v.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return v
+
+
+ENV_PREFIX = "RAGATE_"
+
+
+def _wants_json(annotation: object) -> bool:
+    """List, dict and model fields come from the environment as JSON; scalars as plain strings."""
+    origin = typing.get_origin(annotation) or annotation
+    return origin in (list, dict) or (isinstance(origin, type) and issubclass(origin, BaseModel))
+
+
+def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, object]]:
+    overrides: dict[str, dict[str, object]] = {}
+    for section_name, section_field in Settings.model_fields.items():
+        section_cls = section_field.annotation
+        for key, field in section_cls.model_fields.items():
+            var = f"{ENV_PREFIX}{section_name}_{key}".upper()
+            if var not in environ:
+                continue
+            raw = environ[var]
+            if _wants_json(field.annotation):
+                try:
+                    value: object = json.loads(raw)
+                except json.JSONDecodeError as e:
+                    raise ConfigError(f"{var}: expected JSON for [{section_name}] {key} ({e.msg})") from None
+            else:
+                value = raw
+            overrides.setdefault(section_name, {})[key] = value
+    return overrides
+
+
+def _describe(err: ValidationError, origin: str) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        lines.append(f"{origin}: {key}: {e['msg']}" + (f" (got {e['input']!r})" if e["type"] != "extra_forbidden" else ""))
+    return "; ".join(lines)
+
+
+def default_config_path() -> Path | None:
+    """config.toml in the working directory, if there is one."""
+    p = Path("config.toml")
+    return p if p.is_file() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Mapping[str, str] | None = None) -> Settings:
+    """Settings from a TOML file (or defaults) with environment overrides applied on top."""
+    environ = os.environ if environ is None else environ
+    data: dict[str, typing.Any] = {}
+    origin = "defaults"
+    cfg_path = Path(path) if path is not None else default_config_path()
+    if cfg_path is not None:
+        origin = str(cfg_path)
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {cfg_path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{cfg_path}: not valid TOML: {e}") from None
+    for section, values in _env_overrides(environ).items():
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{origin}: [{section}] must be a table")
+        target.update(values)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_describe(e, origin)) from None

@@ -1,0 +1,100 @@
+"""Loads the models once (optionally in the background) and says why one could not load."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from retrieval.bm25 import Bm25Encoder
+from retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
+from retrieval.embedder import Embedder
+from retrieval.models import ModelLoadError, resolve_model
+from scoring.reranker import CrossEncoderReranker
+from server.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Models:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.embedder: Embedder | None = None
+        self.reranker: CrossEncoderReranker | None = None
+        self.reranker_error: ModelLoadError | None = None
+        self.embedder_error: ModelLoadError | None = None
+        self.token_offsets: TokenOffsets | None = None
+        self.tokenizer_name = ""
+        s = settings.bm25
+        self.bm25 = Bm25Encoder(s.k1, s.b, s.avg_len, s.language, s.stemming, s.stopwords)
+
+    def chunking(self) -> ChunkingSettings:
+        return ChunkingSettings(self.settings.index.chunk_tokens, self.settings.index.chunk_overlap)
+
+    def chunking_key(self) -> str:
+        return f"{self.chunking().key()},tokenizer={self.tokenizer_name}"
+
+    def _load(self, need_reranker: bool) -> None:
+        s = self.settings
+        try:
+            self.embedder = Embedder(s.embedder.model, s.embedder.device, s.embedder.batch_size)
+        except ModelLoadError as e:
+            self.embedder_error = e
+            log.error("%s", e)
+        if need_reranker:
+            r = s.reranker
+            try:
+                self.reranker = CrossEncoderReranker(r.model, r.device, r.max_length, r.batch_size, r.precision, r.threads)
+                log.info("reranker %s loaded on %s", r.model, self.reranker.device)
+            except ModelLoadError as e:
+                self.reranker_error = e
+                log.error("%s", e)
+        self._load_tokenizer()
+
+    def _load_tokenizer(self) -> None:
+        """Chunks are measured in the reranker's tokens; its tokenizer loads even where its weights can't."""
+        if self.reranker is not None:
+            self.token_offsets, self.tokenizer_name = hf_token_offsets(self.reranker.tokenizer), self.settings.reranker.model
+            return
+        try:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(resolve_model(self.settings.reranker.model))
+            self.token_offsets, self.tokenizer_name = hf_token_offsets(tok), self.settings.reranker.model
+        except Exception as e:  # no network or bad path: measure chunks with the embedder's tokenizer
+            if self.embedder is not None:
+                log.warning("reranker tokenizer unavailable (%s); chunking with the embedder's tokenizer", str(e).splitlines()[0][:200])
+                self.token_offsets, self.tokenizer_name = hf_token_offsets(self.embedder.tokenizer), self.settings.embedder.model
+
+    def load(self, need_reranker: bool = True) -> "Models":
+        self._load(need_reranker)
+        self._ready.set()
+        return self
+
+    def load_in_background(self) -> None:
+        def run() -> None:
+            try:
+                self._load(True)
+            finally:
+                self._ready.set()
+
+        self._thread = threading.Thread(target=run, name="ragate-model-loader", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def require_embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise self.embedder_error or ModelLoadError(self.settings.embedder.model, "not loaded", "embedder.model")
+        return self.embedder
+
+    def require_reranker(self) -> CrossEncoderReranker:
+        if self.reranker is None:
+            raise self.reranker_error or ModelLoadError(self.settings.reranker.model, "not loaded", "reranker.model")
+        return self.reranker

@@ -1,0 +1,68 @@
+"""The `ragate` command as users run it, in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, RERANKER
+
+
+def ragate(*args, env_extra=None, cwd=None, timeout=180):
+    env = {**os.environ, "RAGATE_RERANKER_MODEL": RERANKER, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_index_then_search_json(tmp_path):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    r = ragate("index", str(EXAMPLES), "--no-progress", "--json", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["documents_indexed"] >= 20 and report["skipped"] == []
+    r = ragate("search", "What causes the tides in the ocean?", "--json", "-k", "3", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)  # exactly one JSON object on stdout
+    assert out["query"] == "What causes the tides in the ocean?"
+    assert set(out["timings_ms"]) >= {"embed", "dense", "bm25", "fuse", "rerank", "total"}
+    assert len(out["results"]) == 3
+    first = out["results"][0]
+    assert set(first) >= {"rank", "chunk_id", "doc_id", "source", "title", "text", "score", "scores"}
+    assert set(first["scores"]) >= {"dense", "bm25", "fused", "rerank"}
+    assert first["source"].endswith("tides.md")
+    r = ragate("search", "tides", "--filter", "source_type=docs", "--filter", "bogus=1", env_extra=env)
+    assert r.returncode == 2 and "bogus" in r.stderr
+    r = ragate("stats", "--json", env_extra=env)
+    assert json.loads(r.stdout)["collections"]["default"]["chunks"] >= report["chunks_written"]
+
+
+def test_errors_are_one_clear_line(tmp_path):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    r = ragate("index", str(tmp_path / "missing"), env_extra=env)
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[retrieval]\ncandidates = 'x'\n")
+    r = ragate("--config", str(bad), "stats", env_extra=env)
+    assert r.returncode == 2 and "retrieval.candidates" in r.stderr
+    r = ragate("search", "x", "-c", "nope", env_extra=env)
+    assert r.returncode == 2 and "unknown collection" in r.stderr
+
+
+def test_missing_reranker_is_named_with_config_key(tmp_path):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_RERANKER_MODEL": str(tmp_path / "no-model")}
+    assert ragate("index", str(EXAMPLES / "ragate"), "--no-progress", env_extra=env).returncode == 0
+    r = ragate("search", "filters", "--json", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["reranked"] is False and out["results"]
+    assert "no-model" in out["notes"][0] and "RAGATE_RERANKER_MODEL" in out["notes"][0]
+
+
+def test_help_lists_commands():
+    r = ragate("--help")
+    assert r.returncode == 0
+    for cmd in ("index", "search", "stats", "delete"):
+        assert cmd in r.stdout

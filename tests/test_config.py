@@ -1,0 +1,76 @@
+import pytest
+
+from server.config import ConfigError, load_settings
+
+
+def write(tmp_path, text):
+    p = tmp_path / "config.toml"
+    p.write_text(text)
+    return p
+
+
+def test_defaults_without_file(tmp_path):
+    s = load_settings(write(tmp_path, ""), environ={})
+    assert s.retrieval.candidates == 100 and s.retrieval.rrf_k == 60
+    assert s.index.chunk_tokens == 256 and s.index.chunk_overlap == 32
+    assert s.qdrant.path == ".ragate/qdrant" and s.qdrant.url == ""
+
+
+def test_repo_config_documents_every_key():
+    """config.toml at the root states every key of every section, with the built-in default."""
+    import tomllib
+    from pathlib import Path
+
+    from server.config import Settings
+
+    data = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text())
+    defaults = Settings().model_dump()
+    for section, values in defaults.items():
+        assert set(values) == set(data[section]), section
+        for key, value in values.items():
+            if section != "authority" or key != "rules":
+                assert data[section][key] == value, f"[{section}] {key}"
+
+
+def test_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"retrieval\.candidatez"):
+        load_settings(write(tmp_path, "[retrieval]\ncandidatez = 5\n"), environ={})
+
+
+def test_wrong_type_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"retrieval\.candidates"):
+        load_settings(write(tmp_path, "[retrieval]\ncandidates = 'many'\n"), environ={})
+
+
+def test_unknown_section_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="rerankr"):
+        load_settings(write(tmp_path, "[rerankr]\nmodel = 'x'\n"), environ={})
+
+
+def test_env_overrides_file(tmp_path):
+    p = write(tmp_path, "[reranker]\nmodel = 'a'\n[retrieval]\ncandidates = 50\n")
+    s = load_settings(p, environ={"RAGATE_RERANKER_MODEL": "b", "RAGATE_RETRIEVAL_CANDIDATES": "70",
+                                   "RAGATE_INDEX_INCLUDE": '["**/*.md"]', "RAGATE_BLEND_W_FRESHNESS": "0.3"})
+    assert s.reranker.model == "b"
+    assert s.retrieval.candidates == 70
+    assert s.index.include == ["**/*.md"]
+    assert s.blend.w_freshness == 0.3
+
+
+def test_env_wrong_type_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"retrieval\.candidates"):
+        load_settings(write(tmp_path, ""), environ={"RAGATE_RETRIEVAL_CANDIDATES": "lots"})
+    with pytest.raises(ConfigError, match="RAGATE_INDEX_INCLUDE"):
+        load_settings(write(tmp_path, ""), environ={"RAGATE_INDEX_INCLUDE": "*.md"})
+
+
+def test_missing_and_invalid_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "[index\n"), environ={})
+
+
+def test_overlap_must_be_below_budget(tmp_path):
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        load_settings(write(tmp_path, "[index]\nchunk_tokens = 64\nchunk_overlap = 64\n"), environ={})

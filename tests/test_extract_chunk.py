@@ -1,0 +1,105 @@
+import pytest
+
+from retrieval.chunking import ChunkingSettings, chunk_document, split_spans
+from retrieval.documents import Document
+from retrieval.extract import ExtractionError, extract
+
+
+def words_offsets(text):
+    """A word-level tokenizer stand-in with real offsets (each word one token)."""
+    import re
+
+    return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+
+
+def doc_of(ex, source="x.md"):
+    return Document(doc_id="d", source=source, title=ex.title, text=ex.text, sections=ex.sections, file_hash="h")
+
+
+def test_markdown_headings_front_matter_and_offsets():
+    raw = "---\ntitle: Guide\ndate: 2024-02-03\n---\n# Top\n\nIntro text.\n\n## Sub A\n\nAlpha para.\n\n```\n# not a heading\n```\n\n## Sub B\n\nBeta para.\n"
+    ex = extract(raw.encode(), ".md")
+    assert ex.title == "Guide" and ex.front_matter["date"] == "2024-02-03"
+    paths = [s.heading_path for s in ex.sections]
+    assert paths == [["Top"], ["Top", "Sub A"], ["Top", "Sub B"]]
+    sub_a = ex.text[ex.sections[1].start:ex.sections[1].end]
+    assert "Alpha para." in sub_a and "# not a heading" in sub_a
+
+
+def test_rst_and_html_structure():
+    ex = extract(b"Title\n=====\n\nBody one.\n\nPart\n----\n\nBody two.\n", ".rst")
+    assert [s.heading_path for s in ex.sections] == [["Title"], ["Title", "Part"]]
+    html = b"<html><head><title>T</title><script>var x=1</script></head><body><h1>Head</h1><p>Para <b>one</b>.</p><h2>Sub</h2><ul><li>item</li></ul></body></html>"
+    ex = extract(html, ".html")
+    assert ex.title == "T"
+    assert "var x" not in ex.text and "Para one." in ex.text and "item" in ex.text
+    assert [s.heading_path for s in ex.sections] == [["Head"], ["Head", "Sub"]]
+
+
+def test_binary_and_corrupt_files_raise():
+    with pytest.raises(ExtractionError, match="binary"):
+        extract(b"abc\x00def", ".txt")
+    with pytest.raises(ExtractionError, match="PDF"):
+        extract(b"%PDF-1.4 garbage that is not a pdf", ".pdf")
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of text, built by hand (valid xref offsets)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def test_pdf_text_is_extracted_per_page():
+    ex = extract(minimal_pdf("Mitochondria make ATP"), ".pdf")
+    assert "Mitochondria make ATP" in ex.text
+    assert ex.sections[0].heading_path == ["page 1"]
+
+
+def test_windows_respect_budget_and_word_boundaries():
+    text = " ".join(f"word{i}" for i in range(1000))
+    offs = words_offsets(text)
+    spans = split_spans(text, offs, budget=50, overlap=8)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    for s, e in spans:
+        piece = text[s:e].strip()
+        assert len(piece.split()) <= 50
+        # never inside a word: boundaries fall on spaces or the text's ends
+        assert s == 0 or text[s - 1] == " "
+        assert e == len(text) or text[e] == " " or text[e - 1] == " "
+    # consecutive windows overlap by about the configured number of tokens
+    first, second = text[spans[0][0]:spans[0][1]].split(), text[spans[1][0]:spans[1][1]].split()
+    assert 1 <= len(set(first) & set(second)) <= 8
+
+
+def test_paragraph_boundary_is_preferred_and_not_overlapped():
+    para = " ".join(["alpha"] * 30)
+    text = para + "\n\n" + " ".join(["beta"] * 30)
+    spans = split_spans(text, words_offsets(text), budget=40, overlap=5)
+    assert text[spans[0][0]:spans[0][1]].strip() == para
+    assert "alpha" not in text[spans[1][0]:spans[1][1]]
+
+
+def test_chunks_carry_heading_path_offsets_and_hashes():
+    ex = extract(b"# A\n\nfirst section text\n\n## B\n\n" + b" ".join([b"long"] * 120), ".md")
+    chunks = chunk_document(doc_of(ex), words_offsets, ChunkingSettings(tokens=50, overlap=5))
+    assert chunks[0].heading_path == ["A"] and all(c.heading_path == ["A", "B"] for c in chunks[1:])
+    assert len(chunks) >= 3
+    for c in chunks:
+        assert ex.text[c.char_start:c.char_end] == c.text
+        assert len(c.text.split()) <= 50
+    assert len({c.chunk_id for c in chunks}) == len(chunks)

@@ -1,0 +1,42 @@
+import math
+
+from retrieval.documents import Chunk
+from retrieval.fusion import fuse, minmax, rrf_score
+from retrieval.store import Hit
+
+
+def hit(cid, score):
+    return Hit(Chunk(chunk_id=cid, doc_id=cid, chunk_index=0, text=cid, source=cid, title="", heading_path=[],
+                     char_start=0, char_end=1, content_hash=""), score)
+
+
+def test_rrf_by_hand():
+    # a: dense rank 1, bm25 rank 3 → 1/61 + 1/63; b: dense rank 2 only → 1/62; c: bm25 rank 1 only.
+    dense = [hit("a", 0.9), hit("b", 0.8)]
+    bm25 = [hit("c", 7.0), hit("d", 5.0), hit("a", 4.0)]
+    out = {f.chunk.chunk_id: f for f in fuse(dense, bm25, "rrf", rrf_k=60, dense_weight=1, bm25_weight=1)}
+    assert math.isclose(out["a"].fused, 1 / 61 + 1 / 63)
+    assert math.isclose(out["b"].fused, 1 / 62)
+    assert math.isclose(out["c"].fused, 1 / 61)
+    assert out["a"].dense == 0.9 and out["a"].bm25 == 4.0 and out["b"].bm25 is None
+    ranked = [f.chunk.chunk_id for f in fuse(dense, bm25, "rrf", rrf_k=60, dense_weight=1, bm25_weight=1)]
+    assert ranked[0] == "a"
+
+
+def test_rrf_weights_and_missing_lists():
+    assert rrf_score([1, None], 60, [2.0, 1.0]) == 2.0 / 61
+    assert rrf_score([None, None], 60, [1.0, 1.0]) == 0.0
+
+
+def test_weighted_fusion_normalises_each_channel():
+    dense = [hit("a", 0.9), hit("b", 0.5), hit("c", 0.1)]
+    bm25 = [hit("c", 10.0), hit("a", 0.0)]
+    out = {f.chunk.chunk_id: f.fused for f in fuse(dense, bm25, "weighted", dense_weight=0.75, bm25_weight=0.25)}
+    assert math.isclose(out["a"], 0.75 * 1.0 + 0.25 * 0.0)
+    assert math.isclose(out["b"], 0.75 * 0.5)
+    assert math.isclose(out["c"], 0.75 * 0.0 + 0.25 * 1.0)
+
+
+def test_minmax_edges_and_limit():
+    assert minmax([]) == [] and minmax([3.0, 3.0]) == [1.0, 1.0]
+    assert len(fuse([hit(str(i), 1 - i / 100) for i in range(50)], [], limit=10)) == 10

@@ -1,0 +1,107 @@
+"""Incremental indexing and search with the real models and the embedded store."""
+
+import os
+import shutil
+
+import pytest
+
+from retrieval.filters import SearchFilter
+from retrieval.ingest import IngestError
+from tests.conftest import EXAMPLES
+from tests.test_extract_chunk import minimal_pdf
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    d = tmp_path / "docs"
+    (d / "sub").mkdir(parents=True)
+    (d / "tides.md").write_text("# Tides\n\nThe tides are caused by the gravitational pull of the moon on the oceans.\n")
+    (d / "plants.txt").write_text("Photosynthesis converts light energy into chemical energy stored in sugar.")
+    (d / "sub" / "mito.pdf").write_bytes(minimal_pdf("Mitochondria produce most of the cell ATP"))
+    (d / "sub" / "skip.bin").write_bytes(b"\x00\x01")
+    return d
+
+
+def test_incremental_reindex_changed_and_pruned(pipeline, corpus):
+    r1 = pipeline.index_paths([str(corpus)], prune=True)
+    assert (r1.files_seen, r1.documents_indexed, r1.documents_unchanged) == (3, 3, 0)
+    assert r1.chunks_written == 3 and not r1.skipped
+
+    r2 = pipeline.index_paths([str(corpus)], prune=True)
+    assert (r2.documents_indexed, r2.documents_unchanged, r2.chunks_written) == (0, 3, 0)  # nothing re-embedded
+
+    (corpus / "tides.md").write_text("# Tides\n\nSpring tides occur at new and full moon, when the sun and moon align.\n")
+    (corpus / "plants.txt").unlink()
+    r3 = pipeline.index_paths([str(corpus)], prune=True)
+    assert (r3.documents_indexed, r3.documents_unchanged, r3.documents_removed) == (1, 1, 1)
+    store = pipeline.store()
+    assert store.count() == 2
+    texts = [h.chunk.text for h in store.search_dense(pipeline.models.embedder.encode(["tides"])[0], None, 10)]
+    assert any("Spring tides" in t for t in texts) and not any("gravitational" in t for t in texts)
+
+
+def test_corrupt_and_unreadable_files_are_skipped_others_indexed(pipeline, tmp_path):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    (d / "good.md").write_text("# Good\n\nInsulin lowers blood sugar.")
+    (d / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (d / "binary.txt").write_bytes(b"\x00\x00\x00data")
+    locked = d / "locked.md"
+    locked.write_text("secret")
+    locked.chmod(0)
+    try:
+        r = pipeline.index_paths([str(d)])
+    finally:
+        locked.chmod(0o600)
+    reasons = {os.path.basename(s.path): s.reason for s in r.skipped}
+    assert "corrupt PDF" in reasons["broken.pdf"] and "binary" in reasons["binary.txt"]
+    if os.geteuid() == 0:  # root reads anything, so the locked file is indexed too
+        assert r.documents_indexed == 2
+    else:
+        assert r.documents_indexed == 1 and "cannot read" in reasons["locked.md"]
+
+
+def test_missing_path_and_empty_folder(pipeline, tmp_path):
+    with pytest.raises(IngestError, match="does not exist"):
+        pipeline.index_paths([str(tmp_path / "nope")])
+    (tmp_path / "empty").mkdir()
+    r = pipeline.index_paths([str(tmp_path / "empty")])
+    assert r.files_seen == 0 and r.documents_indexed == 0
+
+
+def test_search_examples_reranked_with_components_and_timings(pipeline):
+    pipeline.index_paths([str(EXAMPLES)])
+    ranked = pipeline.search("Which experiment showed DNA replication is semi-conservative?", top_k=3)
+    resp = ranked.response
+    assert resp.reranked and resp.results[0].source.endswith("dna_replication.rst")
+    top = resp.results[0]
+    assert top.scores.rerank is not None and 0 <= top.scores.relevance <= 1
+    assert [r.rank for r in resp.results] == [1, 2, 3]
+    assert resp.results[0].score >= resp.results[1].score >= resp.results[2].score
+    for stage in ("embed", "dense", "bm25", "fuse", "rerank", "blend", "total"):
+        assert stage in resp.timings_ms
+
+
+def test_filters_restrict_search(pipeline):
+    pipeline.index_paths([str(EXAMPLES)])
+    only_docs = pipeline.search("tides moon", filters=SearchFilter(source_type=["docs"])).response
+    assert only_docs.results and all(r.source_type == "docs" for r in only_docs.results)
+    by_glob = pipeline.search("tides moon", filters=SearchFilter(source="**/science/*.html")).response
+    assert {r.source.rsplit("/", 1)[1] for r in by_glob.results} == {"black_holes.html"}
+    recent = pipeline.search("coral heat", filters=SearchFilter(updated_after="2025-01-01")).response
+    assert recent.results and all(r.updated_at >= "2025-01-01" for r in recent.results)
+
+
+def test_restart_keeps_the_index(settings, models, tmp_path):
+    from server.pipeline import Pipeline
+
+    src = tmp_path / "src"
+    shutil.copytree(EXAMPLES / "science", src)
+    p = Pipeline(settings, models)
+    n = p.index_paths([str(src)]).chunks_written
+    p.close()
+    p2 = Pipeline(settings, models)
+    assert p2.store().count() == n
+    assert p2.index_paths([str(src)]).chunks_written == 0
+    assert p2.search("What is Hawking radiation?", top_k=1).response.results[0].source.endswith("black_holes.html")
+    p2.close()
