@@ -94,10 +94,12 @@ class Indexer:
         report.seconds += time.perf_counter() - t0
         return report
 
-    def index_paths(self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False) -> IndexReport:
+    def index_paths(self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False,
+                    allowed_roots: list[str] | None = None) -> IndexReport:
         report = IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
-        files = discover(paths, self.ingest)
+        files, outside = discover(paths, self.ingest, allowed_roots)
+        report.skipped.extend(SkippedFile(path=s.path, reason=s.reason) for s in outside)
         report.files_seen = len(files)
         manifest = self.store.manifest()
 

@@ -73,12 +73,22 @@ def _selected(rel: str, opts: IngestOptions) -> bool:
     return any(glob_match(rel, g) for g in opts.include) and not any(glob_match(rel, g) for g in opts.exclude)
 
 
-def discover(paths: list[str | os.PathLike[str]], opts: IngestOptions) -> list[Path]:
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def discover(paths: list[str | os.PathLike[str]], opts: IngestOptions,
+             allowed_roots: list[str | os.PathLike[str]] | None = None) -> tuple[list[Path], list[Skipped]]:
     """Regular files under the paths that the include/exclude globs select, sorted; files named
-    explicitly are taken whatever their globs say."""
+    explicitly are taken whatever their globs say. With allowed_roots, a path outside them is an
+    error, and a file whose real location is outside them (a symlink out) is skipped."""
+    roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
     found: dict[Path, None] = {}
+    skipped: list[Skipped] = []
     for raw in paths:
         p = Path(raw)
+        if roots is not None and not _inside(p.resolve(), roots):
+            raise IngestError(f"path {raw} is outside the allowed roots ([server] allowed_roots: {', '.join(map(str, roots))})")
         if not p.exists():
             raise IngestError(f"path does not exist: {raw}")
         if p.is_file():
@@ -92,9 +102,14 @@ def discover(paths: list[str | os.PathLike[str]], opts: IngestOptions) -> list[P
             for name in sorted(filenames):
                 f = Path(dirpath) / name
                 rel = f.relative_to(root).as_posix()
-                if _selected(rel, opts):
-                    found[f.resolve()] = None
-    return list(found)
+                if not _selected(rel, opts):
+                    continue
+                real = f.resolve()
+                if roots is not None and not _inside(real, roots):
+                    skipped.append(Skipped(f.as_posix(), "links outside the allowed roots"))
+                    continue
+                found[real] = None
+    return list(found), skipped
 
 
 def file_hash(data: bytes) -> str:

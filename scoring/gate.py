@@ -31,10 +31,10 @@ class Decision:
 
 def decide(ranked: list[Candidate], threshold: float, max_passages: int, reranked: bool = True, nearest: int = 3) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked."""
-    if not reranked:
-        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, nearest=ranked[:nearest])
     if not ranked:
         return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold)
+    if not reranked:
+        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, nearest=ranked[:nearest])
     top = max(float(c.relevance or 0.0) for c in ranked)
     if top < threshold:
         by_rel = sorted(ranked, key=lambda c: -(c.relevance or 0.0))

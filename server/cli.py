@@ -19,6 +19,7 @@ from retrieval.ingest import IngestError
 from retrieval.models import ModelLoadError
 from retrieval.store import StoreError
 from server.config import ConfigError, Settings, load_settings
+from server.serve import ServeError
 
 log = logging.getLogger("ragate")
 
@@ -165,6 +166,13 @@ def cmd_delete(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args, settings: Settings) -> int:
+    from server.serve import serve
+
+    serve(settings, http=args.http, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ragate",
@@ -211,6 +219,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--drop-collection", action="store_true", help="delete the whole collection")
     common(sp)
     sp.set_defaults(func=cmd_delete)
+
+    sp = sub.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)",
+                        description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
+                                    "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
+                                    "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
+                                    "in RAGATE_TOKEN. Models load in the background; early calls wait for them.")
+    sp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
+    sp.add_argument("--host", help="HTTP bind address (default [server] host, 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="HTTP port (default [server] port, 8765)")
+    sp.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -223,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= settings.server.max_top_k:
             raise UsageError(f"--top-k must be between 1 and {settings.server.max_top_k} ([server] max_top_k)")
         return args.func(args, settings)
-    except (ConfigError, UsageError, IngestError, StoreError, ModelLoadError) as e:
+    except (ConfigError, UsageError, IngestError, StoreError, ModelLoadError, ServeError) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -137,8 +137,9 @@ class Pipeline:
             batch_chunks=self.settings.index.batch_chunks,
         )
 
-    def index_paths(self, paths: list[str], collection: str | None = None, prune: bool = False, progress: bool = False) -> IndexReport:
-        return self.indexer(collection).index_paths(paths, prune=prune, progress=progress)
+    def index_paths(self, paths: list[str], collection: str | None = None, prune: bool = False, progress: bool = False,
+                    allowed_roots: list[str] | None = None) -> IndexReport:
+        return self.indexer(collection).index_paths(paths, prune=prune, progress=progress, allowed_roots=allowed_roots)
 
     def inline_document(self, d: InlineDocument) -> Document:
         body = d.text

@@ -1,0 +1,226 @@
+"""The real server in a subprocess, over stdio and streamable HTTP, through the SDK's ClientSession."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import anyio
+import httpx2
+import jsonschema
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.mcp_client import free_port, http_server, http_session, server_env, stdio_session
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+async def call(session, name, args, schemas):
+    r = await session.call_tool(name, args)
+    assert not r.is_error, r.content[0].text
+    jsonschema.validate(r.structured_content, schemas[name])
+    return r.structured_content
+
+
+async def output_schemas(session):
+    return {t.name: t.output_schema for t in (await session.list_tools()).tools}
+
+
+async def test_every_tool_over_stdio(tmp_path):
+    async with stdio_session(server_env(str(tmp_path / "q"))) as s:
+        schemas = await output_schemas(s)
+        assert set(schemas) == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "stats"}
+        rep = await call(s, "index_paths", {"paths": [str(EXAMPLES)]}, schemas)
+        assert rep["documents_indexed"] >= 20
+
+        res = await call(s, "search", {"query": "What is Hawking radiation?", "top_k": 3}, schemas)
+        assert res["reranked"] and res["results"][0]["source"].endswith("black_holes.html")
+        assert set(res["results"][0]["scores"]) >= {"dense", "bm25", "fused", "rerank", "freshness", "authority", "diversity"}
+        small = await call(s, "search", {"query": "tides", "top_k": 10, "max_tokens": 100}, schemas)
+        assert small["truncated"] > 0 and len(small["results"]) < 10
+
+        ans = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?"}, schemas)
+        assert ans["status"] == "answer" and ans["passages"] and ans["p_answerable"] >= ans["threshold"]
+        assert all(p["relevance"] >= ans["threshold"] for p in ans["passages"])
+        no = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?", "min_score": 0.9999}, schemas)
+        assert no["status"] == "abstain" and no["reason"] == "LOW_TOP_SCORE" and no["nearest"] and not no["passages"]
+        none = await call(s, "answer_or_abstain", {"query": "tides", "filters": {"source": "**/nothing/*"}}, schemas)
+        assert none["reason"] == "NO_CANDIDATES"
+
+        rr = await call(s, "rerank", {"query": "what causes tides", "top_n": 2, "documents": [
+            "Bananas are yellow fruit.", {"id": "t", "text": "The moon's gravity causes ocean tides.", "metadata": {"k": 1}},
+            "Tides rise and fall twice a day."]}, schemas)
+        assert [x["index"] for x in rr["results"]][0] == 1 and rr["results"][0]["id"] == "t" and len(rr["results"]) == 2
+        assert rr["results"][0]["relevance_score"] >= rr["results"][1]["relevance_score"]
+
+        add = await call(s, "add_documents", {"documents": [{"id": "note-1", "text": "The zebrafish heart regenerates after injury.",
+                                                              "title": "Zebrafish", "metadata": {"team": "bio"}}]}, schemas)
+        assert add["chunks_written"] == 1
+        hit = await call(s, "search", {"query": "zebrafish heart regeneration", "top_k": 1, "filters": {"meta": {"team": "bio"}}}, schemas)
+        assert hit["results"][0]["title"] == "Zebrafish"
+        gone = await call(s, "delete", {"filters": {"meta": {"team": "bio"}}}, schemas)
+        assert gone["deleted"] == 1
+        st = await call(s, "stats", {}, schemas)
+        assert st["collections"]["default"]["chunks"] == rep["chunks_written"] and st["reranker"]["error"] is None
+        res = await s.read_resource("ragate://stats")
+        assert json.loads(res.contents[0].text)["backend"] == "qdrant-edge"
+
+
+BAD_INPUT = [
+    ("search", {"query": ""}, "query"),
+    ("search", {"query": "   "}, "query"),
+    ("search", {"query": "x" * 5000}, "max_query_chars"),
+    ("search", {"query": "a\x00b"}, "control characters"),
+    ("search", {"query": "x", "top_k": 0}, "top_k"),
+    ("search", {"query": "x", "top_k": 10_000}, "max_top_k"),
+    ("search", {"query": "x", "top_k": "many"}, "top_k"),
+    ("search", {"query": 42}, "query"),
+    ("search", {"query": "x", "candidates": 100_000}, "max_candidates"),
+    ("search", {"query": "x", "filters": {"sauce": "a"}}, "sauce"),
+    ("search", {"query": "x", "filters": {"updated_after": "yesterday-ish"}}, "updated_after"),
+    ("search", {"query": "x", "filters": "source=a"}, "filters"),
+    ("search", {"query": "x", "collection": "nope"}, "unknown collection"),
+    ("search", {"query": "x", "collection": "../../etc"}, "invalid collection name"),
+    ("rerank", {"query": "x", "documents": []}, "documents"),
+    ("rerank", {"query": "x", "documents": ["d"] * 1001}, "max_documents"),
+    ("rerank", {"query": "x", "documents": ["d" * 100_001]}, "max_document_chars"),
+    ("rerank", {"query": "x", "documents": [{"txt": "a"}]}, "text"),
+    ("rerank", {"query": "x", "documents": ["a"], "top_n": 5}, "top_n"),
+    ("answer_or_abstain", {"query": ""}, "query"),
+    ("answer_or_abstain", {"query": "x", "min_score": 2}, "min_score"),
+    ("index_paths", {"paths": ["/etc"]}, "allowed roots"),
+    ("index_paths", {"paths": [str(EXAMPLES) + "/../../server"]}, "allowed roots"),
+    ("index_paths", {"paths": []}, "paths"),
+    ("index_paths", {"paths": [str(EXAMPLES / "missing")]}, "does not exist"),
+    ("add_documents", {"documents": [{"text": ""}]}, "text"),
+    ("add_documents", {"documents": [{"text": "a", "bogus": 1}]}, "bogus"),
+    ("delete", {}, "ids or a non-empty filter"),
+    ("delete", {"filters": {}}, "ids or a non-empty filter"),
+]
+
+
+async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tmp_path):
+    async with stdio_session(server_env(str(tmp_path / "q"))) as s:
+        await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "ragate")]})
+        before = (await s.call_tool("stats", {})).structured_content["collections"]
+        for tool, args, needle in BAD_INPUT:
+            r = await s.call_tool(tool, args)
+            assert r.is_error and needle in r.content[0].text, (tool, args, r.content[0].text)
+        assert (await s.call_tool("stats", {})).structured_content["collections"] == before  # nothing changed
+        ok = await s.call_tool("search", {"query": "filters", "top_k": 1})
+        assert not ok.is_error and ok.structured_content["results"]
+
+
+async def test_reranker_unavailable_degrades_clearly(tmp_path):
+    env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_MODEL=str(tmp_path / "missing-model"))
+    async with stdio_session(env) as s:
+        await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "ragate")]})
+        res = (await s.call_tool("search", {"query": "filters"})).structured_content
+        assert res["reranked"] is False and res["results"]
+        r = await s.call_tool("rerank", {"query": "x", "documents": ["a"]})
+        assert r.is_error and "missing-model" in r.content[0].text and "RAGATE_RERANKER_MODEL" in r.content[0].text
+        a = (await s.call_tool("answer_or_abstain", {"query": "filters"})).structured_content
+        assert a["status"] == "abstain" and a["reason"] == "RERANKER_UNAVAILABLE" and not a["passages"]
+        st = (await s.call_tool("stats", {})).structured_content
+        assert "missing-model" in st["reranker"]["error"]
+
+
+class FakeAnthropic(BaseHTTPRequestHandler):
+    mode = "ok"
+    seen: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        FakeAnthropic.seen.append(body)
+        if FakeAnthropic.mode == "slow":
+            time.sleep(3)
+        if FakeAnthropic.mode == "error":
+            self.send_response(500)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
+            return
+        text = "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
+        out = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "stop_reason": "end_turn",
+               "content": [{"type": "text", "text": text}], "usage": {"input_tokens": 10, "output_tokens": 5}}
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(out).encode())
+
+    def log_message(self, *a):
+        pass
+
+
+async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path):
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeAnthropic)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    env = server_env(str(tmp_path / "q"), RAGATE_LLM_PROVIDER="anthropic", RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
+                     RAGATE_LLM_TIMEOUT_S="1", ANTHROPIC_API_KEY="test-key")
+    try:
+        async with stdio_session(env) as s:
+            await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "science")]})
+            FakeAnthropic.mode = "ok"
+            a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
+            assert a["status"] == "answer" and a["answer"].startswith("Black holes emit")
+            assert a["passages"][0]["citation"] in a["answer"]
+            sent = FakeAnthropic.seen[-1]["messages"][0]["content"]
+            assert all(p["citation"] in sent for p in a["passages"])  # only passing passages are sent
+            for mode, needle in (("error", "HTTP 500"), ("slow", "did not reply")):
+                FakeAnthropic.mode = mode
+                r = await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})
+                assert not r.is_error
+                a = r.structured_content
+                assert a["status"] == "answer" and a["answer"] is None and a["passages"]
+                assert any(needle in n for n in a["notes"]), a["notes"]
+    finally:
+        fake.shutdown()
+
+
+async def test_http_requires_token_and_serves_concurrent_calls(tmp_path):
+    port, token = free_port(), "s3cret-token-for-tests"
+    with http_server(server_env(str(tmp_path / "q")), port, token) as proc:
+        async with httpx2.AsyncClient() as c:
+            for path in ("/mcp", "/", "/anything"):
+                assert (await c.post(f"http://127.0.0.1:{port}{path}", json={})).status_code == 401
+            bad = await c.post(f"http://127.0.0.1:{port}/mcp", json={}, headers={"Authorization": "Bearer wrong"})
+            assert bad.status_code == 401
+        async with http_session(port, token) as s:
+            schemas = await output_schemas(s)
+            await call(s, "index_paths", {"paths": [str(EXAMPLES)]}, schemas)
+            questions = [json.loads(line) for line in (EXAMPLES.parent / "questions.jsonl").read_text().splitlines()][:16]
+            results = [None] * len(questions)
+
+            async def one(i, q):
+                results[i] = await call(s, "search", {"query": q["question"], "top_k": 5}, schemas)
+
+            async with anyio.create_task_group() as tg:
+                for i, q in enumerate(questions):
+                    tg.start_soon(one, i, q)
+            for q, r in zip(questions, results):
+                assert r["query"] == q["question"] and r["reranked"]
+                assert any(x["source"].endswith(q["source"]) for x in r["results"]), q
+            await call(s, "rerank", {"query": "tides", "documents": ["moon tides"]}, schemas)
+            await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?"}, schemas)
+        proc.terminate()
+        assert token not in proc.communicate(timeout=15)[1]  # never logged
+
+
+def test_http_refuses_to_start_without_token(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "RAGATE_TOKEN"}
+    for host in ("127.0.0.1", "0.0.0.0"):
+        r = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--http", "--host", host, "--port", str(free_port())],
+                           env={**env, **server_env(str(tmp_path / "q"))}, cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and "RAGATE_TOKEN" in r.stderr
