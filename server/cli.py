@@ -166,6 +166,56 @@ def cmd_delete(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_eval(args, settings: Settings) -> int:
+    from bench.evaluate import evaluate
+
+    p = _pipeline(settings)
+    try:
+        extra = {}
+        cal = p.calibrator().params
+        if cal.threshold is not None:
+            extra["calibrated"] = cal.threshold
+        result = evaluate(p, args.dataset, args.variants.split(",") if args.variants else None, args.max_queries,
+                          args.candidates, out_dir=args.out, progress=not args.no_progress, thresholds=extra)
+    finally:
+        p.close()
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{result['dataset']}: {result['queries']} queries")
+        for v, m in result["variants"].items():
+            print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
+        for label, g in result.get("gate", {}).items():
+            print(f"  gate {label} t={g['threshold']:.3f}: false-accept {g['false_accept_rate']:.3f}, false-abstain {g['false_abstain_rate']:.3f}")
+    return 0
+
+
+def cmd_calibrate(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bench.calibrate import calibrate, pairs_from_dataset, pairs_from_jsonl, write_threshold
+
+    if bool(args.dataset) == bool(args.labels):
+        raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
+    p = _pipeline(settings)
+    try:
+        if args.dataset:
+            groups, z, y = pairs_from_dataset(p, args.dataset, args.split, args.candidates, args.max_queries, not args.no_progress)
+            source = f"{args.dataset}:{args.split}"
+        else:
+            groups, z, y = pairs_from_jsonl(p, args.labels)
+            source = args.labels
+        report = calibrate(p, groups, z, y, args.method, args.target_precision, source)
+    finally:
+        p.close()
+    if args.write_config and report.get("threshold") is not None:
+        target = Path(args.config or "config.toml")
+        write_threshold(target, report["threshold"])
+        report["written_to"] = str(target)
+    _print_json(report) if args.json else print("\n".join(f"{k}: {v}" for k, v in report.items()))
+    return 0
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from server.serve import serve
 
@@ -219,6 +269,36 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--drop-collection", action="store_true", help="delete the whole collection")
     common(sp)
     sp.set_defaults(func=cmd_delete)
+
+    sp = sub.add_parser("eval", help="IR metrics per pipeline variant on a BEIR dataset, and gate error rates",
+                        description="Index a BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv; gzip "
+                                    "accepted) into its own collection and report nDCG@10, MRR@10, Recall@100, Hit@1 and "
+                                    "ms/query for bm25, dense, hybrid, hybrid+rerank, hybrid+rerank+blend; plus the gate's "
+                                    "false-accept/false-abstain rates. Writes JSON, Markdown, CSV and PNG under --out.")
+    sp.add_argument("--dataset", required=True, metavar="DIR")
+    sp.add_argument("--variants", help="comma-separated subset of: bm25,dense,hybrid,hybrid+rerank,hybrid+rerank+blend")
+    sp.add_argument("--max-queries", type=int, help="deterministic sample of N test queries")
+    sp.add_argument("--candidates", type=int, default=100, help="candidate pool per query (default 100)")
+    sp.add_argument("--out", default="bench/results", help="output folder (default bench/results)")
+    sp.add_argument("--no-progress", action="store_true")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("calibrate", help="fit calibrated relevance and choose the gate threshold",
+                        description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
+                                    "calibration error before/after, and with --target-precision pick the lowest threshold "
+                                    "reaching that precision on held-out pairs.")
+    sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
+    sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
+    sp.add_argument("--split", default="train", help="qrels split to fit on (default train)")
+    sp.add_argument("--method", choices=["platt", "isotonic"], default="platt")
+    sp.add_argument("--target-precision", type=float, help="choose the gate threshold reaching this precision")
+    sp.add_argument("--candidates", type=int, default=20, help="candidates per query to label (default 20)")
+    sp.add_argument("--max-queries", type=int)
+    sp.add_argument("--write-config", action="store_true", help="write the chosen threshold to [gate] min_score in the config file")
+    sp.add_argument("--no-progress", action="store_true")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_calibrate)
 
     sp = sub.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)",
                         description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "

@@ -179,12 +179,12 @@ class Pipeline:
 
     # ------------------------------------------------------------------ scoring pieces
 
-    def calibration_store(self, collection: str | None = None) -> CalibrationStore:
-        name = collection or self.settings.index.collection
-        return CalibrationStore(Path(self.settings.qdrant.path) / f"{name}.calibration.json")
+    def calibration_store(self) -> CalibrationStore:
+        """One file in the index directory; its contents say which reranker and chunking it fits."""
+        return CalibrationStore(Path(self.settings.qdrant.path) / "calibration.json")
 
-    def calibrator(self, collection: str | None = None) -> Calibrator:
-        return self.calibration_store(collection).load(self.settings.reranker.model, self.models.chunking_key())
+    def calibrator(self) -> Calibrator:
+        return self.calibration_store().load(self.settings.reranker.model, self.models.chunking_key())
 
     def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
         b = self.settings.blend
@@ -238,7 +238,7 @@ class Pipeline:
         notes: list[str] = []
         reranked = False
         if rerank and cands:
-            reranked = self.rerank_candidates(query, cands, self.calibrator(collection), timer)
+            reranked = self.rerank_candidates(query, cands, self.calibrator(), timer)
             if not reranked:
                 notes.append(f"not reranked: {self.models.reranker_error}")
         with timer.stage("blend"):

@@ -1,0 +1,91 @@
+"""`ragate calibrate`: fit logit → probability on labelled pairs, report ECE, pick a threshold.
+
+Pairs come from a BEIR dataset's train split (each query's top hybrid candidates, labelled by the
+qrels) or from a JSONL of {query, text, relevant}. Queries are split in two: parameters are fitted
+on one half and the threshold is chosen on the held-out half."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.beir import BeirDataset, beir_id
+from scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from server.pipeline import Pipeline, Timer
+
+log = logging.getLogger(__name__)
+
+
+def pairs_from_dataset(p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None,
+                       progress: bool) -> tuple[list[str], np.ndarray, np.ndarray]:
+    from bench.evaluate import index_dataset, sample_queries, _progress
+
+    ds = BeirDataset.load(dataset_dir, split)
+    collection = f"beir_{Path(dataset_dir).resolve().name}"
+    index_dataset(p, ds, collection, progress)
+    groups, logits, labels = [], [], []
+    reranker = p.models.require_reranker()
+    for qid in _progress(sample_queries(ds, max_queries), progress):
+        cands = p.retrieve(ds.queries[qid], None, candidates, collection, "rrf", Timer())
+        if not cands:
+            continue
+        from retrieval.chunking import indexed_text
+
+        z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])
+        rel = {d for d, r in ds.qrels[qid].items() if r > 0}
+        groups += [qid] * len(cands)
+        logits += list(z)
+        labels += [1.0 if beir_id(c.chunk.source) in rel else 0.0 for c in cands]
+    return groups, np.asarray(logits), np.asarray(labels)
+
+
+def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, r in enumerate(rows):
+        if not {"query", "text", "relevant"} <= set(r):
+            raise ValueError(f"{path}: line {i + 1} needs query, text and relevant")
+    z = p.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
+    return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
+
+
+def calibrate(p: Pipeline, groups: list[str], logits: np.ndarray, labels: np.ndarray, method: str,
+              target_precision: float | None, source: str) -> dict[str, Any]:
+    keys = sorted(set(groups))
+    held = {k for i, k in enumerate(keys) if i % 2 == 1}
+    fit_mask = np.array([g not in held for g in groups])
+    params = fit(logits[fit_mask], labels[fit_mask], method, p.settings.reranker.model, p.models.chunking_key(), source)
+    held_probs = Calibrator(params)(logits[~fit_mask])
+    held_labels = labels[~fit_mask]
+    report: dict[str, Any] = {
+        "method": method, "pairs": int(len(labels)), "fit_pairs": int(fit_mask.sum()), "held_out_pairs": int((~fit_mask).sum()),
+        "ece_before": round(params.ece_before, 4), "ece_after_fit": round(params.ece_after, 4),
+        "ece_held_out_sigmoid": round(expected_calibration_error(Calibrator()(logits[~fit_mask]), held_labels), 4),
+        "ece_held_out_calibrated": round(expected_calibration_error(held_probs, held_labels), 4),
+    }
+    if target_precision is not None:
+        t = threshold_for_precision(held_probs, held_labels, target_precision)
+        params.threshold = t
+        report["target_precision"] = target_precision
+        report["threshold"] = None if t is None else round(t, 4)
+    p.calibration_store().save(params)
+    report["saved_to"] = str(p.calibration_store().path)
+    return report
+
+
+def write_threshold(config_path: Path, threshold: float) -> None:
+    """Set [gate] min_score in the config file, keeping its comments."""
+    text = config_path.read_text(encoding="utf-8")
+    section = re.search(r"(?ms)^\[gate\]\s*$(.*?)(?=^\[|\Z)", text)
+    if section is None:
+        text += f"\n[gate]\nmin_score = {threshold:.4f}\n"
+    elif re.search(r"(?m)^min_score\s*=.*$", section.group(1)):
+        body = re.sub(r"(?m)^min_score\s*=\s*[^#\n]*", f"min_score = {threshold:.4f}          ", section.group(1), count=1)
+        text = text[: section.start(1)] + body + text[section.end(1):]
+    else:
+        text = text[: section.end(0)] + f"min_score = {threshold:.4f}\n" + text[section.end(0):]
+    config_path.write_text(text, encoding="utf-8")

@@ -1,0 +1,196 @@
+"""`ragate eval`: IR metrics for each pipeline variant on a BEIR-format dataset, and the abstain
+gate's error rates. Metrics come from ir-measures (trec_eval underneath), not hand-rolled code."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.beir import BeirDataset, beir_id
+from scoring.blend import blend
+from scoring.candidates import Candidate
+from server.pipeline import Pipeline, Timer
+
+log = logging.getLogger(__name__)
+
+VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+blend"]
+MEASURES = {"ndcg@10": "nDCG@10", "mrr@10": "RR@10", "recall@100": "R@100", "hit@1": "Success@1"}
+
+
+def doc_run(cands: list[Candidate], score) -> dict[str, float]:
+    """Chunk ranking → document run: a document takes the score of its best chunk."""
+    run: dict[str, float] = {}
+    for c in cands:
+        s = score(c)
+        if s is None:
+            continue
+        d = beir_id(c.chunk.source)
+        if d not in run or s > run[d]:
+            run[d] = float(s)
+    return run
+
+
+def metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, float]:
+    import ir_measures
+
+    parsed = {k: ir_measures.parse_measure(v) for k, v in MEASURES.items()}
+    agg = ir_measures.calc_aggregate(list(parsed.values()), {q: qrels[q] for q in run}, run)
+    return {k: round(float(agg[m]), 4) for k, m in parsed.items()}
+
+
+def sample_queries(ds: BeirDataset, max_queries: int | None, seed: int = 13) -> list[str]:
+    ids = sorted(q for q in ds.qrels if q in ds.queries)
+    if max_queries and max_queries < len(ids):
+        ids = sorted(random.Random(seed).sample(ids, max_queries))
+    return ids
+
+
+def index_dataset(p: Pipeline, ds: BeirDataset, collection: str, progress: bool) -> None:
+    report = p.indexer(collection).index_documents(ds.documents(), progress=progress, total=ds.corpus_size())
+    log.warning("indexed %s: %d documents (%d unchanged), %d chunks", collection, report.documents_indexed,
+                report.documents_unchanged, report.chunks_written)
+
+
+def gate_rates(answerable: list[float], unanswerable: list[float], threshold: float) -> dict[str, float]:
+    a = np.asarray(answerable)
+    u = np.asarray(unanswerable)
+    return {
+        "threshold": round(float(threshold), 4),
+        "false_accept_rate": round(float((u >= threshold).mean()) if len(u) else 0.0, 4),
+        "false_abstain_rate": round(float((a < threshold).mean()) if len(a) else 0.0, 4),
+        "answerable": int(len(a)), "unanswerable": int(len(u)),
+    }
+
+
+def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, max_queries: int | None = None,
+             candidates: int = 100, collection: str | None = None, out_dir: str | None = "bench/results",
+             progress: bool = True, thresholds: dict[str, float] | None = None) -> dict[str, Any]:
+    variants = variants or VARIANTS
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
+    ds = BeirDataset.load(dataset_dir, "test")
+    name = Path(dataset_dir).resolve().name
+    collection = collection or f"beir_{name}"
+    index_dataset(p, ds, collection, progress)
+    qids = sample_queries(ds, max_queries)
+    runs: dict[str, dict[str, dict[str, float]]] = {v: {} for v in variants}
+    ms: dict[str, float] = {v: 0.0 for v in variants}
+    # Gate: every other query becomes unanswerable by removing its relevant documents from the pool.
+    top_answerable: list[float] = []
+    top_unanswerable: list[float] = []
+    precision_rows: list[tuple[float, bool]] = []
+    calibrator = p.calibrator()
+    weights = p.blend_weights()
+    need_rerank = any("rerank" in v for v in variants)
+    for n, qid in enumerate(_progress(qids, progress)):
+        query = ds.queries[qid]
+        timer = Timer()
+        cands = p.retrieve(query, None, candidates, collection, "rrf", timer)
+        t = timer.ms
+        if "bm25" in runs:
+            runs["bm25"][qid] = doc_run(cands, lambda c: c.bm25)
+            ms["bm25"] += t["bm25"] + t["embed"] / 2
+        if "dense" in runs:
+            runs["dense"][qid] = doc_run(cands, lambda c: c.dense)
+            ms["dense"] += t["dense"] + t["embed"] / 2
+        base = t["embed"] + t["dense"] + t["bm25"] + t["fuse"]
+        if "hybrid" in runs:
+            runs["hybrid"][qid] = doc_run(cands, lambda c: c.fused)
+            ms["hybrid"] += base
+        if not need_rerank or not cands:
+            continue
+        if not p.rerank_candidates(query, cands, calibrator, timer):
+            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+        if "hybrid+rerank" in runs:
+            runs["hybrid+rerank"][qid] = doc_run(cands, lambda c: c.rerank)
+            ms["hybrid+rerank"] += base + timer.ms["rerank"]
+        if "hybrid+rerank+blend" in runs:
+            with timer.stage("blend"):
+                ranked = blend(list(cands), weights)
+            # Rank positions as scores so the blended order is what trec_eval sees.
+            order = {id(c): len(ranked) - i for i, c in enumerate(ranked)}
+            runs["hybrid+rerank+blend"][qid] = doc_run(ranked, lambda c: order[id(c)])
+            ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
+        relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
+        pool = cands if n % 2 == 0 else [c for c in cands if beir_id(c.chunk.source) not in relevant]
+        best = max(pool, key=lambda c: c.relevance or 0.0) if pool else None
+        top = float(best.relevance) if best is not None else 0.0
+        (top_answerable if n % 2 == 0 else top_unanswerable).append(top)
+        precision_rows.append((top, best is not None and beir_id(best.chunk.source) in relevant))
+    result: dict[str, Any] = {"dataset": name, "queries": len(qids), "candidates": candidates, "variants": {}}
+    for v in variants:
+        if runs[v]:
+            result["variants"][v] = {**metrics(ds.qrels, runs[v]), "ms_per_query": round(ms[v] / max(1, len(runs[v])), 2)}
+    if need_rerank:
+        gate = {"default": gate_rates(top_answerable, top_unanswerable, p.settings.gate.min_score)}
+        for label, t in (thresholds or {}).items():
+            gate[label] = gate_rates(top_answerable, top_unanswerable, t)
+        result["gate"] = gate
+    if out_dir:
+        write_outputs(result, precision_rows, Path(out_dir))
+    return result
+
+
+def precision_coverage(rows: list[tuple[float, bool]]) -> list[tuple[float, float, float]]:
+    """(threshold, coverage, precision): answering when top relevance ≥ threshold; precision is the
+    share of answered queries whose top passage is relevant."""
+    out = []
+    for t in np.round(np.linspace(0.0, 1.0, 101), 2):
+        answered = [ok for s, ok in rows if s >= t]
+        cov = len(answered) / len(rows) if rows else 0.0
+        prec = sum(answered) / len(answered) if answered else 1.0
+        out.append((float(t), round(cov, 4), round(prec, 4)))
+    return out
+
+
+def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"eval_{result['dataset']}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    lines = [f"# {result['dataset']}: {result['queries']} queries, {result['candidates']} candidates", "",
+             "| variant | nDCG@10 | MRR@10 | Recall@100 | Hit@1 | ms/query |", "|---|---|---|---|---|---|"]
+    for v, m in result["variants"].items():
+        lines.append(f"| {v} | {m['ndcg@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} | {m['hit@1']:.3f} | {m['ms_per_query']:.1f} |")
+    if "gate" in result:
+        lines += ["", "| gate threshold | value | false-accept | false-abstain |", "|---|---|---|---|"]
+        for label, g in result["gate"].items():
+            lines.append(f"| {label} | {g['threshold']:.3f} | {g['false_accept_rate']:.3f} | {g['false_abstain_rate']:.3f} |")
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    if rows:
+        curve = precision_coverage(rows)
+        with open(f"{stem}_precision_coverage.csv", "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["threshold", "coverage", "precision"])
+            w.writerows(curve)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.plot([c for _, c, _ in curve], [p for _, _, p in curve], marker=".")
+        ax.set_xlabel("coverage (share of queries answered)")
+        ax.set_ylabel("precision (top passage relevant)")
+        ax.set_title(f"{result['dataset']}: abstain gate")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(f"{stem}_precision_coverage.png", dpi=100)
+        plt.close(fig)
+
+
+def _progress(items, enabled):
+    if not enabled:
+        return items
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(items, desc="queries", file=sys.stderr, dynamic_ncols=True)

@@ -1,0 +1,58 @@
+"""BEIR-format datasets (corpus.jsonl, queries.jsonl, qrels/<split>.tsv; gzip accepted) as Documents."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from retrieval.documents import Document, Section, content_hash, stable_id
+
+SOURCE_PREFIX = "beir:"
+
+
+def _open(path: Path):
+    for p in (path, path.with_name(path.name + ".gz")):
+        if p.is_file():
+            return gzip.open(p, "rt", encoding="utf-8") if p.suffix == ".gz" else open(p, encoding="utf-8")
+    raise FileNotFoundError(f"missing {path} (or {path.name}.gz)")
+
+
+@dataclass
+class BeirDataset:
+    root: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    @classmethod
+    def load(cls, root: str | Path, split: str = "test") -> "BeirDataset":
+        root = Path(root)
+        with _open(root / "queries.jsonl") as fh:
+            queries = {str(q["_id"]): q["text"] for q in map(json.loads, fh)}
+        qrels: dict[str, dict[str, int]] = {}
+        with _open(root / "qrels" / f"{split}.tsv") as fh:
+            reader = csv.reader(fh, delimiter="\t")
+            for row in reader:
+                if len(row) < 3 or row[0] == "query-id":
+                    continue
+                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
+        return cls(root, queries, qrels)
+
+    def documents(self) -> Iterator[Document]:
+        with _open(self.root / "corpus.jsonl") as fh:
+            for d in map(json.loads, fh):
+                text = d.get("text", "")
+                yield Document(doc_id=stable_id("beir", str(d["_id"])), source=SOURCE_PREFIX + str(d["_id"]),
+                               title=d.get("title", ""), text=text, sections=[Section(heading_path=[], start=0, end=len(text))],
+                               file_hash=content_hash(d.get("title", "") + "\x00" + text))
+
+    def corpus_size(self) -> int:
+        with _open(self.root / "corpus.jsonl") as fh:
+            return sum(1 for _ in fh)
+
+
+def beir_id(source: str) -> str:
+    return source[len(SOURCE_PREFIX):] if source.startswith(SOURCE_PREFIX) else source
