@@ -61,7 +61,7 @@ def mmr_order(relevance: list[float], vectors: list[np.ndarray | None], lam: flo
     sim = m @ m.T
     rel = np.asarray(relevance, dtype=np.float64)
     selected: list[int] = []
-    max_sim = np.zeros(n)
+    max_sim = np.full(n, -np.inf)
     remaining = set(range(n))
     sim_at_pick = [0.0] * n
     while remaining:
@@ -98,7 +98,7 @@ def blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None = Non
     for i in order:
         c = cands[i]
         # MMR's own trade-off, as a penalty: (1-λ)/λ · similarity to what ranks above.
-        c.diversity = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9) * sims[i]
+        c.diversity = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9) * max(0.0, sims[i])
         per_doc[c.chunk.doc_id] = per_doc.get(c.chunk.doc_id, 0) + 1
         c.final = w.relevance * rel[i] + w.freshness * c.freshness + w.authority * c.authority - c.diversity
         if per_doc[c.chunk.doc_id] > w.max_chunks_per_doc:

@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    return 1.0 / (1.0 + np.exp(-x))
+    from scipy.special import expit  # no overflow for large |x|
+
+    return expit(np.asarray(x, dtype=np.float64))
 
 
 class CalibrationParams(BaseModel):

@@ -1,0 +1,64 @@
+"""`ragate eval` and `ragate calibrate` on a tiny BEIR-format dataset written by the test."""
+
+import gzip
+import json
+
+import pytest
+
+from bench.calibrate import calibrate, pairs_from_dataset, write_threshold
+from bench.evaluate import VARIANTS, evaluate
+
+DOCS = {
+    "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
+    "d2": ("Photosynthesis", "Plants use chlorophyll to turn sunlight into sugar."),
+    "d3": ("Insulin", "Insulin from the pancreas lowers blood glucose."),
+    "d4": ("Volcanoes", "Silica-rich magma traps gas and erupts explosively."),
+    "d5": ("Vaccines", "Vaccines train memory B cells to recognise pathogens."),
+    "d6": ("Myelin", "The myelin sheath speeds up nerve conduction."),
+}
+QUERIES = {"q1": ("The moon causes ocean tides.", "d1"), "q2": ("Chlorophyll converts light to sugar.", "d2"),
+           "q3": ("Insulin reduces blood sugar.", "d3"), "q4": ("Myelin makes nerve signals faster.", "d6")}
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    root = tmp_path / "tiny"
+    (root / "qrels").mkdir(parents=True)
+    with gzip.open(root / "corpus.jsonl.gz", "wt") as fh:
+        for i, (t, x) in DOCS.items():
+            fh.write(json.dumps({"_id": i, "title": t, "text": x}) + "\n")
+    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, (t, _) in QUERIES.items()))
+    rows = "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, (_, d) in QUERIES.items())
+    (root / "qrels" / "test.tsv").write_text(rows)
+    (root / "qrels" / "train.tsv").write_text(rows)
+    return root
+
+
+def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
+    out = tmp_path / "results"
+    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=str(out), progress=False)
+    assert r["dataset"] == "tiny" and r["queries"] == 4 and list(r["variants"]) == VARIANTS
+    for m in r["variants"].values():
+        assert set(m) == {"ndcg@10", "mrr@10", "recall@100", "hit@1", "ms_per_query"}
+        assert 0 <= m["ndcg@10"] <= 1
+    assert r["variants"]["hybrid+rerank"]["hit@1"] == 1.0  # every tiny query has one obvious answer
+    g = r["gate"]["default"]
+    assert g["answerable"] == 2 and g["unanswerable"] == 2
+    for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
+        assert (out / f"eval_tiny{suffix}").is_file()
+    sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
+    assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub
+    with pytest.raises(ValueError, match="unknown variants"):
+        evaluate(pipeline, str(dataset), variants=["bm26"], out_dir=None, progress=False)
+
+
+def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
+    groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
+    assert len(z) == len(y) == 24 and y.sum() == 4
+    report = calibrate(pipeline, groups, z, y, "platt", 0.5, "tiny")
+    assert pipeline.calibrator().method == "platt"
+    assert report["ece_after_fit"] <= report["ece_before"] + 1e-9
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[gate]\nmin_score = 0.5                 # comment kept\nmax_passages = 5\n")
+    write_threshold(cfg, 0.4242)
+    assert "min_score = 0.4242" in cfg.read_text() and "comment kept" in cfg.read_text()

@@ -1,0 +1,147 @@
+"""Scoring signals with hand-computed values, MMR against brute force, the gate on crafted pools,
+calibration maths, and one IR metric from the evaluation harness checked by hand."""
+
+import datetime as dt
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from retrieval.documents import Chunk
+from scoring.blend import BlendWeights, blend, freshness, mmr_order
+from scoring.calibration import Calibrator, CalibrationParams, expected_calibration_error, fit, threshold_for_precision
+from scoring.candidates import Candidate
+from scoring.gate import Reason, decide
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def days_ago(n):
+    return (NOW - dt.timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def cand(cid, relevance, doc=None, updated=None, authority=0.5, vec=None):
+    ch = Chunk(chunk_id=cid, doc_id=doc or cid, chunk_index=0, text=cid, source=cid, title="", heading_path=[],
+               char_start=0, char_end=1, content_hash="", updated_at=updated, authority=authority)
+    return Candidate(chunk=ch, vector=None if vec is None else np.asarray(vec, np.float32), relevance=relevance, rerank=0.0)
+
+
+@pytest.mark.parametrize("decay", ["exp", "linear", "gauss"])
+def test_freshness_is_half_at_one_half_life(decay):
+    assert freshness(days_ago(0), NOW, 30, decay) == pytest.approx(1.0)
+    assert freshness(days_ago(30), NOW, 30, decay) == pytest.approx(0.5)
+    assert freshness(None, NOW, 30, decay, neutral=0.5) == 0.5  # undated: neutral, not zero
+
+
+def test_freshness_shapes():
+    assert freshness(days_ago(60), NOW, 30, "exp") == pytest.approx(0.25)
+    assert freshness(days_ago(60), NOW, 30, "linear") == pytest.approx(0.0)
+    assert freshness(days_ago(60), NOW, 30, "gauss") == pytest.approx(math.exp(-math.log(2) * 4))
+    assert freshness("not a date", NOW, 30, "exp", neutral=0.4) == 0.4
+
+
+def brute_force_mmr(rel, vecs, lam):
+    """Maximal marginal relevance by its definition, picking one item at a time."""
+    m = np.stack([v / np.linalg.norm(v) for v in vecs])
+    sim = m @ m.T
+    chosen, rest = [], list(range(len(rel)))
+    while rest:
+        def value(i):
+            return lam * rel[i] - (1 - lam) * (max(sim[i][j] for j in chosen) if chosen else 0.0)
+        best = max(rest, key=lambda i: (value(i), -i))
+        chosen.append(best)
+        rest.remove(best)
+    return chosen
+
+
+def test_mmr_matches_brute_force():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = 8
+        rel = list(rng.random(n))
+        vecs = [rng.normal(size=5).astype(np.float32) for _ in range(n)]
+        for lam in (0.3, 0.7, 1.0):
+            assert mmr_order(rel, vecs, lam)[0] == brute_force_mmr(rel, vecs, lam)
+
+
+def test_blend_combines_signals_and_caps_chunks_per_document():
+    w = BlendWeights(relevance=1.0, freshness=0.2, authority=0.4, half_life_days=30, mmr_lambda=1.0, max_chunks_per_doc=2)
+    cs = [cand("a", 0.8, updated=days_ago(30), authority=1.0, vec=[1, 0]),
+          cand("b", 0.9, updated=days_ago(0), authority=0.0, vec=[0, 1]),
+          cand("c1", 0.5, doc="c", vec=[1, 1]), cand("c2", 0.4, doc="c", vec=[1, 1]), cand("c3", 0.3, doc="c", vec=[1, 1])]
+    ranked = blend(cs, w, now=NOW)
+    by_id = {c.chunk.chunk_id: c for c in ranked}
+    assert by_id["a"].final == pytest.approx(0.8 + 0.2 * 0.5 + 0.4 * 1.0)
+    assert by_id["b"].final == pytest.approx(0.9 + 0.2 * 1.0 + 0.4 * 0.0)
+    assert [c.chunk.chunk_id for c in ranked][:2] == ["a", "b"]
+    assert "c3" not in by_id  # third chunk of document c is over the cap
+
+
+def test_diversity_penalises_near_duplicates():
+    w = BlendWeights(freshness=0, authority=0, mmr_lambda=0.5)
+    ranked = blend([cand("x", 0.9, vec=[1, 0]), cand("dup", 0.85, vec=[1, 0.01]), cand("other", 0.8, vec=[0, 1])], w, now=NOW)
+    assert [c.chunk.chunk_id for c in ranked] == ["x", "other", "dup"]
+    assert ranked[2].diversity > 0.9
+
+
+def test_gate_on_crafted_pools():
+    assert decide([], 0.5, 5).reason is Reason.NO_CANDIDATES
+    weak = [cand("a", 0.3), cand("b", 0.2)]
+    d = decide(weak, 0.5, 5)
+    assert d.status == "abstain" and d.reason is Reason.LOW_TOP_SCORE and d.p_answerable == 0.3 and d.nearest
+    one = [cand("fresh-weak", 0.4), cand("strong", 0.9), cand("mid", 0.6)]
+    d = decide(one, 0.5, 5)
+    assert d.status == "answer" and [c.chunk.chunk_id for c in d.passages] == ["strong", "mid"]
+    assert decide(one, 0.5, 5, reranked=False).reason is Reason.RERANKER_UNAVAILABLE
+
+
+def test_blend_cannot_lift_a_weak_passage_past_the_gate():
+    w = BlendWeights(relevance=1.0, freshness=5.0, authority=5.0, mmr_lambda=1.0)
+    ranked = blend([cand("weak-but-fresh", 0.1, updated=days_ago(0), authority=1.0), cand("ok", 0.6, updated=days_ago(3000))], w, now=NOW)
+    assert ranked[0].chunk.chunk_id == "weak-but-fresh"  # blending may reorder...
+    d = decide(ranked, 0.5, 5)
+    assert [c.chunk.chunk_id for c in d.passages] == ["ok"]  # ...but only calibrated relevance passes the gate
+
+
+def test_platt_fit_recovers_known_scaling_and_improves_ece():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 3, 4000)
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(float)
+    params = fit(z, y, "platt", "m", "c")
+    assert params.a == pytest.approx(0.5, abs=0.08) and params.b == pytest.approx(-1.0, abs=0.15)
+    assert params.ece_after < params.ece_before
+    iso = fit(z, y, "isotonic", "m", "c")
+    probs = Calibrator(iso)(z)
+    assert np.all(np.diff(probs[np.argsort(z)]) >= -1e-12)
+
+
+def test_ece_and_threshold_by_hand():
+    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0]), bins=10) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
+    probs = np.array([0.95, 0.9, 0.8, 0.7, 0.6])
+    labels = np.array([1, 1, 0, 1, 0])
+    assert threshold_for_precision(probs, labels, 1.0) == 0.9
+    assert threshold_for_precision(probs, labels, 0.75) == 0.7
+    assert threshold_for_precision(probs, np.zeros(5), 0.5) is None
+
+
+def test_calibration_store_ignores_parameters_for_another_model(tmp_path, caplog):
+    from scoring.calibration import CalibrationStore
+
+    store = CalibrationStore(tmp_path / "calibration.json")
+    store.save(CalibrationParams(method="platt", model="m1", chunking="c", a=2.0, b=1.0))
+    assert store.load("m1", "c").method == "platt"
+    assert store.load("m2", "c").method == "sigmoid" and "m1" in caplog.text
+    assert store.load("m1", "other").method == "sigmoid"
+
+
+def test_ndcg_from_the_harness_matches_hand_computation():
+    from bench.evaluate import metrics
+
+    qrels = {"q": {"d1": 1, "d3": 1}}
+    run = {"q": {"d2": 3.0, "d1": 2.0, "d3": 1.0}}
+    dcg = 1 / math.log2(3) + 1 / math.log2(4)
+    idcg = 1 / math.log2(2) + 1 / math.log2(3)
+    m = metrics(qrels, run)
+    assert m["ndcg@10"] == pytest.approx(dcg / idcg, abs=1e-4)
+    assert m["mrr@10"] == pytest.approx(0.5) and m["hit@1"] == 0.0 and m["recall@100"] == 1.0
