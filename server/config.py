@@ -64,15 +64,10 @@ class RetrievalSettings(_Section):
 class RerankerSettings(_Section):
     model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"
     device: str = "auto"
-    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
     max_length: int = Field(256, ge=16, le=8192)
     batch_size: int = Field(32, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     threads: int = Field(0, ge=0)
-    cache_size: int = Field(20000, ge=0)
-    microbatch_wait_ms: float = Field(3.0, ge=0)
-    microbatch_max_pairs: int = Field(256, ge=1)
-    budget_ms: float = Field(0.0, ge=0)
 
 
 class AuthorityRule(_Section):
@@ -93,7 +88,6 @@ class BlendSettings(_Section):
     neutral_freshness: float = Field(0.5, ge=0, le=1)
     mmr_lambda: float = Field(0.8, ge=0, le=1)
     max_chunks_per_doc: int = Field(3, ge=1)
-    skip_rerank_margin: float = Field(0.0, ge=0)
 
 
 class AuthoritySettings(_Section):

@@ -276,7 +276,7 @@ class Pipeline:
             "embedder": {"model": s.embedder.model, "device": m.embedder.device if m.embedder else None,
                          "error": str(m.embedder_error) if m.embedder_error else None},
             "reranker": {"model": s.reranker.model, "device": m.reranker.device if m.reranker else None,
-                         "backend": s.reranker.backend, "precision": s.reranker.precision,
+                         "precision": s.reranker.precision,
                          "error": str(m.reranker_error) if m.reranker_error else None},
             "models_ready": m.ready,
         }
