@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.beir import BeirDataset, beir_id
+from retrieval.chunking import indexed_text
 from scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from server.pipeline import Pipeline, Timer
 
@@ -34,8 +35,6 @@ def pairs_from_dataset(p: Pipeline, dataset_dir: str, split: str, candidates: in
         cands = p.retrieve(ds.queries[qid], None, candidates, collection, "rrf", Timer())
         if not cands:
             continue
-        from retrieval.chunking import indexed_text
-
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])
         rel = {d for d, r in ds.qrels[qid].items() if r > 0}
         groups += [qid] * len(cands)

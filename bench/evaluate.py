@@ -7,7 +7,6 @@ import csv
 import json
 import logging
 import random
-import time
 from pathlib import Path
 from typing import Any
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.backend import Backend, EdgeBackend, open_backend
+from retrieval.backend import Backend, open_backend
 from retrieval.chunking import indexed_text
 from retrieval.documents import Document, Section, content_hash, stable_id
 from retrieval.filters import SearchFilter

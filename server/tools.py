@@ -14,7 +14,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.chunking import indexed_text
 from retrieval.filters import SearchFilter
 from retrieval.indexer import IndexReport
 from retrieval.ingest import IngestError

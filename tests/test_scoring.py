@@ -2,7 +2,6 @@
 calibration maths, and one IR metric from the evaluation harness checked by hand."""
 
 import datetime as dt
-import itertools
 import math
 
 import numpy as np
