@@ -14,7 +14,7 @@ import numpy as np
 
 from retrieval.beir import BeirDataset, beir_id
 from scoring.blend import blend
-from scoring.candidates import Candidate
+from scoring.calibration import Calibrator
 from server.pipeline import Pipeline, Timer
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,8 @@ VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+blend"]
 MEASURES = {"ndcg@10": "nDCG@10", "mrr@10": "RR@10", "recall@100": "R@100", "hit@1": "Success@1"}
 
 
-def doc_run(cands: list[Candidate], score) -> dict[str, float]:
-    """Chunk ranking → document run: a document takes the score of its best chunk."""
+def doc_run(cands: list, score) -> dict[str, float]:
+    """Chunk ranking (candidates or hits) → document run: a document takes its best chunk's score."""
     run: dict[str, float] = {}
     for c in cands:
         s = score(c)
@@ -70,7 +70,7 @@ def gate_rates(answerable: list[float], unanswerable: list[float], threshold: fl
 
 def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, max_queries: int | None = None,
              candidates: int = 100, collection: str | None = None, out_dir: str | None = "bench/results",
-             progress: bool = True, thresholds: dict[str, float] | None = None) -> dict[str, Any]:
+             progress: bool = True) -> dict[str, Any]:
     variants = variants or VARIANTS
     unknown = set(variants) - set(VARIANTS)
     if unknown:
@@ -83,22 +83,24 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
     runs: dict[str, dict[str, dict[str, float]]] = {v: {} for v in variants}
     ms: dict[str, float] = {v: 0.0 for v in variants}
     # Gate: every other query becomes unanswerable by removing its relevant documents from the pool.
-    top_answerable: list[float] = []
-    top_unanswerable: list[float] = []
-    precision_rows: list[tuple[float, bool]] = []
+    top_logits: list[float] = []  # best rerank logit of each query's pool (answerable on even n)
+    top_relevant: list[bool] = []
     calibrator = p.calibrator()
     weights = p.blend_weights()
     need_rerank = any("rerank" in v for v in variants)
     for n, qid in enumerate(_progress(qids, progress)):
         query = ds.queries[qid]
         timer = Timer()
-        cands = p.retrieve(query, None, candidates, collection, "rrf", timer)
+        # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
+        # variants on the fused pool of `candidates` that search would rerank.
+        dense, sparse = p.recall(query, None, max(candidates, 100), collection, timer)
+        cands = p.fuse(dense[:candidates], sparse[:candidates], candidates, "rrf", timer)
         t = timer.ms
         if "bm25" in runs:
-            runs["bm25"][qid] = doc_run(cands, lambda c: c.bm25)
+            runs["bm25"][qid] = doc_run(sparse, lambda h: h.score)
             ms["bm25"] += t["bm25"] + t["embed"] / 2
         if "dense" in runs:
-            runs["dense"][qid] = doc_run(cands, lambda c: c.dense)
+            runs["dense"][qid] = doc_run(dense, lambda h: h.score)
             ms["dense"] += t["dense"] + t["embed"] / 2
         base = t["embed"] + t["dense"] + t["bm25"] + t["fuse"]
         if "hybrid" in runs:
@@ -120,22 +122,33 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
         pool = cands if n % 2 == 0 else [c for c in cands if beir_id(c.chunk.source) not in relevant]
-        best = max(pool, key=lambda c: c.relevance or 0.0) if pool else None
-        top = float(best.relevance) if best is not None else 0.0
-        (top_answerable if n % 2 == 0 else top_unanswerable).append(top)
-        precision_rows.append((top, best is not None and beir_id(best.chunk.source) in relevant))
+        best = max(pool, key=lambda c: c.rerank) if pool else None
+        top_logits.append(float(best.rerank) if best is not None else float("-inf"))
+        top_relevant.append(best is not None and beir_id(best.chunk.source) in relevant)
     result: dict[str, Any] = {"dataset": name, "queries": len(qids), "candidates": candidates, "variants": {}}
     for v in variants:
         if runs[v]:
             result["variants"][v] = {**metrics(ds.qrels, runs[v]), "ms_per_query": round(ms[v] / max(1, len(runs[v])), 2)}
+    precision_rows: list[tuple[float, bool]] = []
     if need_rerank:
-        gate = {"default": gate_rates(top_answerable, top_unanswerable, p.settings.gate.min_score)}
-        for label, t in (thresholds or {}).items():
-            gate[label] = gate_rates(top_answerable, top_unanswerable, t)
+        # Calibrators are monotone, so the pool's best logit is its best relevance under any of them.
+        z = np.asarray(top_logits)
+        probs = {"sigmoid": Calibrator()(z), "active": calibrator(z)}
+        gate = {"sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5),
+                "configured": _split_rates(probs["active"], p.settings.gate.min_score)}
+        if calibrator.params.threshold is not None:
+            gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
+        result["calibration"] = calibrator.params.method
         result["gate"] = gate
+        precision_rows = list(zip(probs["active"].tolist(), top_relevant))
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
     return result
+
+
+def _split_rates(top: np.ndarray, threshold: float) -> dict[str, float]:
+    """Even-numbered queries kept their relevant documents (answerable), odd ones lost them."""
+    return gate_rates(top[0::2].tolist(), top[1::2].tolist(), threshold)
 
 
 def precision_coverage(rows: list[tuple[float, bool]]) -> list[tuple[float, float, float]]:

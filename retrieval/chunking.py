@@ -16,7 +16,12 @@ class TokenOffsets(Protocol):
 
 def hf_token_offsets(tokenizer) -> TokenOffsets:
     """Character offsets of each token, from a Hugging Face (fast) tokenizer, without length limits."""
-    backend = tokenizer.backend_tokenizer if hasattr(tokenizer, "backend_tokenizer") else tokenizer
+    from tokenizers import Tokenizer
+
+    shared = tokenizer.backend_tokenizer if hasattr(tokenizer, "backend_tokenizer") else tokenizer
+    # A private copy: the reranker sets pair truncation on the shared one at every call, and a
+    # long single text encoded under that setting fails.
+    backend = Tokenizer.from_str(shared.to_str())
     backend.no_truncation()
     backend.no_padding()
 

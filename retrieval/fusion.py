@@ -61,3 +61,12 @@ def fuse(dense: list[Hit], bm25: list[Hit], method: Literal["rrf", "weighted"] =
             f.fused = (dense_weight * nd.get(cid, 0.0) + bm25_weight * nb.get(cid, 0.0)) / total
     items.sort(key=lambda f: (-f.fused, f.chunk.chunk_id))
     return items[:limit]
+
+
+def lead_margin(scores: list[float]) -> float:
+    """How far the best score is ahead of the runner-up, as a share of the pool's score range
+    (scores sorted best first): 1 when nothing comes close, 0 for a tie."""
+    if len(scores) < 2:
+        return 1.0
+    span = scores[0] - scores[-1]
+    return (scores[0] - scores[1]) / span if span > 0 else 0.0

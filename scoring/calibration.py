@@ -73,23 +73,25 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(ece)
 
 
-def fit_platt(logits: np.ndarray, labels: np.ndarray, iters: int = 200) -> tuple[float, float]:
-    """Logistic regression of labels on logits (Newton's method), with Platt's smoothed targets."""
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Logistic regression of labels on logits with Platt's smoothed targets, which keep the
+    optimum finite even when the pairs are perfectly separated (plain Newton steps can run off)."""
+    from scipy.optimize import minimize
+    from scipy.special import log_expit
+
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     n_pos, n_neg = y.sum(), len(y) - y.sum()
     t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
-    a, b = 1.0, 0.0
-    for _ in range(iters):
-        p = sigmoid(a * z + b)
-        g = np.array([np.sum((p - t) * z), np.sum(p - t)])
-        w = p * (1 - p) + 1e-12
-        h = np.array([[np.sum(w * z * z), np.sum(w * z)], [np.sum(w * z), np.sum(w)]]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(h, g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-10:
-            break
-    return float(a), float(b)
+
+    def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        s = ab[0] * z + ab[1]
+        value = -np.sum(t * log_expit(s) + (1 - t) * log_expit(-s))
+        r = sigmoid(s) - t
+        return float(value), np.array([np.sum(r * z), np.sum(r)])
+
+    res = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    return float(res.x[0]), float(res.x[1])
 
 
 def fit_isotonic(logits: np.ndarray, labels: np.ndarray) -> tuple[list[float], list[float]]:

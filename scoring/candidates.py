@@ -18,6 +18,7 @@ class Candidate:
     fused: float = 0.0
     rerank: float | None = None  # raw cross-encoder logit
     relevance: float | None = None  # calibrated probability of relevance
+    retrieval: float = 0.0  # fused score over the pool's best fused score
     freshness: float = 0.0
     authority: float = 0.0
     diversity: float = 0.0  # penalty subtracted in the final score
@@ -26,6 +27,6 @@ class Candidate:
     def scores(self) -> dict[str, float | None]:
         return {
             "dense": self.dense, "bm25": self.bm25, "fused": self.fused, "rerank": self.rerank,
-            "relevance": self.relevance, "freshness": self.freshness, "authority": self.authority,
+            "relevance": self.relevance, "retrieval": self.retrieval, "freshness": self.freshness, "authority": self.authority,
             "diversity": self.diversity,
         }

@@ -1,78 +1,165 @@
 """The cross-encoder engine: reads query and passage together and returns one fp32 logit per pair.
 
-Pairs are tokenized once, sorted by length and padded per batch (short pairs don't pay for long
-ones), passages are truncated, never the query, and logits are returned in fp32 whatever
-precision the model runs in, so calibrated probabilities keep their order."""
+What makes it fast without changing the ranking:
+- pairs are tokenized once, sorted by length and padded per batch (short pairs don't pay for
+  long ones); passages are truncated, never the query;
+- on CPU, an ONNX Runtime graph exported from the loaded weights, int8-quantized by default;
+  on GPU, PyTorch in fp16/bf16 with logits upcast to fp32 before they leave the device;
+- an LRU cache of logits per (model, query, passage);
+- optionally, one micro-batching worker shared by concurrent callers.
+On CUDA out-of-memory the batch is halved and retried; at one pair it falls back to the CPU."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from retrieval.models import ModelLoadError, pick_device, resolve_model
+from scoring.microbatch import MicroBatcher
+from scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
+from scoring.score_cache import ScoreCache, pair_key
 
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "reranker.model"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+
+
+def choose_backend(backend: str, device: str) -> str:
+    """auto: int8 ONNX on CPU (the fastest setting that keeps the ranking), PyTorch elsewhere."""
+    if backend == "auto":
+        return "onnx-int8" if device == "cpu" else "torch"
+    if backend.startswith("onnx") and device != "cpu":
+        log.warning("reranker backend %s runs on CPU only; using torch on %s", backend, device)
+        return "torch"
+    return backend
 
 
 class CrossEncoderReranker:
     def __init__(self, model: str, device: str = "auto", max_length: int = 256, batch_size: int = 32,
-                 precision: str = "fp32", threads: int = 0):
+                 precision: str = "fp32", threads: int = 0, backend: str = "torch", cache_dir: str | Path | None = None,
+                 cache_size: int = 0, microbatch_wait_ms: float = 0.0, microbatch_max_pairs: int = 512):
         import torch
         from sentence_transformers import CrossEncoder
 
         self.name = model
-        self.device = pick_device(device)
         self.max_length = max_length
         self.batch_size = batch_size
-        self.precision = precision
         if threads:
             torch.set_num_threads(threads)
+        device = pick_device(device)
         try:
-            ce = CrossEncoder(resolve_model(model), device=self.device, max_length=max_length)
+            ce = CrossEncoder(resolve_model(model), device="cpu", max_length=max_length)
         except Exception as e:  # hub, IO and config errors all mean the same thing to the user
             raise ModelLoadError(model, e, CONFIG_KEY) from None
         if ce.model.config.num_labels != 1:
             raise ModelLoadError(model, f"expected a single-logit relevance head, found {ce.model.config.num_labels} labels", CONFIG_KEY)
         self.tokenizer = ce.tokenizer
-        self.model = ce.model.eval()
-        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        if dtype != torch.float32:
-            self.model = self.model.to(dtype)
-        self._torch = torch
-        # One forward pass at a time: concurrent callers share batches through the micro-batcher.
+        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids")
+                            if k in self.tokenizer.model_input_names]
+        self.backend = choose_backend(backend, device)
+        if self.backend.startswith("onnx"):
+            from scoring.onnx_export import onnx_model
+
+            if cache_dir is None:
+                raise ValueError("the onnx backends need a cache directory for the exported model")
+            try:
+                path = onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8")
+            except Exception as e:
+                raise ModelLoadError(model, f"ONNX export failed: {e}", CONFIG_KEY) from None
+            self.runner: TorchRunner | OnnxRunner = OnnxRunner(path, threads)
+        else:
+            self.runner = TorchRunner(ce.model, device, precision)
+        self.cache = ScoreCache(cache_size)
+        # One forward pass at a time; concurrent callers share batches through the micro-batcher.
         self._lock = threading.Lock()
+        self._pairs_per_s = 0.0
+        self.batcher = MicroBatcher(self._score_uncached, microbatch_wait_ms, microbatch_max_pairs) if microbatch_wait_ms > 0 else None
+        # A first measured speed for latency budgets (and the runtime's one-off start-up cost paid now).
+        self._score_uncached(["warm-up query"] * 8, ["a warm-up passage of ordinary length " * 12] * 8)
+
+    @property
+    def device(self) -> str:
+        return self.runner.device
+
+    @property
+    def kind(self) -> str:
+        return self.runner.kind
+
+    @property
+    def pairs_per_s(self) -> float:
+        """Measured throughput (moving average over recent calls); 0 before the first call."""
+        return self._pairs_per_s
 
     def _encode(self, queries: Sequence[str], passages: Sequence[str]) -> list[dict]:
         # Cap the query at half the window so truncating only the passage always fits.
         q_ids = self.tokenizer(list(queries), add_special_tokens=False, truncation=True, max_length=self.max_length // 2)["input_ids"]
         q_text = self.tokenizer.batch_decode(q_ids)
         enc = self.tokenizer(q_text, list(passages), truncation="only_second", max_length=self.max_length, padding=False)
-        keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-        return [{k: enc[k][i] for k in keys} for i in range(len(passages))]
+        return [{k: enc[k][i] for k in self.input_names} for i in range(len(passages))]
 
-    def score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
-        """One logit per (query, passage) pair, in input order."""
-        if len(queries) != len(passages):
-            raise ValueError("queries and passages must have the same length")
+    def _forward(self, features: list[dict]) -> np.ndarray:
+        batch = self.tokenizer.pad(features, return_tensors="np")
+        return self.runner.forward({k: batch[k] for k in self.input_names})
+
+    def _score_uncached(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
         n = len(passages)
         out = np.zeros(n, dtype=np.float32)
         if n == 0:
             return out
+        t0 = time.perf_counter()
         features = self._encode(queries, passages)
         order = sorted(range(n), key=lambda i: len(features[i]["input_ids"]))
-        torch = self._torch
-        with self._lock, torch.inference_mode():
-            for s in range(0, n, self.batch_size):
+        with self._lock:
+            s = 0
+            while s < n:
                 idx = order[s:s + self.batch_size]
-                batch = self.tokenizer.pad([features[i] for i in idx], return_tensors="pt")
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                logits = self.model(**batch).logits.float().view(-1)
-                out[idx] = logits.cpu().numpy()
+                try:
+                    out[idx] = self._forward([features[i] for i in idx])
+                except Exception as e:
+                    if not is_out_of_memory(e) or not isinstance(self.runner, TorchRunner):
+                        raise
+                    self._shrink_after_oom()
+                    continue
+                s += len(idx)
+        rate = n / max(time.perf_counter() - t0, 1e-6)
+        self._pairs_per_s = rate if not self._pairs_per_s else 0.7 * self._pairs_per_s + 0.3 * rate
+        return out
+
+    def _shrink_after_oom(self) -> None:
+        if self.batch_size > 1:
+            self.batch_size //= 2
+            log.warning("reranker out of memory on %s; batch size halved to %d", self.runner.device, self.batch_size)
+        else:
+            log.warning("reranker out of memory on %s even for one pair; falling back to CPU", self.runner.device)
+            self.runner.to_cpu()
+
+    def score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
+        """One logit per (query, passage) pair, in input order; cached pairs cost nothing."""
+        if len(queries) != len(passages):
+            raise ValueError("queries and passages must have the same length")
+        n = len(passages)
+        out = np.zeros(n, dtype=np.float32)
+        keys = [pair_key(self.name, q, p) for q, p in zip(queries, passages)] if self.cache.capacity else []
+        missing = []
+        for i in range(n):
+            hit = self.cache.get(keys[i]) if keys else None
+            if hit is None:
+                missing.append(i)
+            else:
+                out[i] = hit
+        if missing:
+            score = self.batcher.score_pairs if self.batcher else self._score_uncached
+            fresh = score([queries[i] for i in missing], [passages[i] for i in missing])
+            out[missing] = fresh
+            for i, z in zip(missing, fresh):
+                if keys:
+                    self.cache.put(keys[i], float(z))
         return out
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:

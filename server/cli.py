@@ -20,6 +20,7 @@ from retrieval.models import ModelLoadError
 from retrieval.store import StoreError
 from server.config import ConfigError, Settings, load_settings
 from server.serve import ServeError
+from server.validation import BadInput, check_query
 
 log = logging.getLogger("ragate")
 
@@ -103,11 +104,13 @@ def _snippet(text: str, width: int) -> str:
 
 
 def cmd_search(args, settings: Settings) -> int:
+    check_query(args.query, settings.server.max_query_chars)
     f = parse_filters(args.filter)
     p = _pipeline(settings, need_reranker=not args.no_rerank)
     try:
         ranked = p.search(args.query, top_k=args.top_k, filters=f, rerank=not args.no_rerank,
-                          candidates=args.candidates, collection=args.collection, fusion=args.fusion)
+                          candidates=args.candidates, collection=args.collection, fusion=args.fusion,
+                          budget_ms=args.rerank_budget_ms)
     finally:
         p.close()
     resp = ranked.response
@@ -126,6 +129,11 @@ def cmd_search(args, settings: Settings) -> int:
         print("      " + _snippet(r.text, max(40, width - 8)))
     t = resp.timings_ms
     print("\n" + "  ".join(f"{k} {v:.0f}ms" for k, v in t.items()), file=sys.stderr)
+    if resp.rerank_stage:
+        r = resp.rerank_stage
+        print(f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
+              + (f" (limited by {r.limited_by})" if r.limited_by else "") + (f", {r.cached} cached" if r.cached else ""),
+              file=sys.stderr)
     return 0
 
 
@@ -171,12 +179,8 @@ def cmd_eval(args, settings: Settings) -> int:
 
     p = _pipeline(settings)
     try:
-        extra = {}
-        cal = p.calibrator().params
-        if cal.threshold is not None:
-            extra["calibrated"] = cal.threshold
         result = evaluate(p, args.dataset, args.variants.split(",") if args.variants else None, args.max_queries,
-                          args.candidates, out_dir=args.out, progress=not args.no_progress, thresholds=extra)
+                          args.candidates, out_dir=args.out, progress=not args.no_progress)
     finally:
         p.close()
     if args.json:
@@ -193,7 +197,12 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from bench.calibrate import calibrate, pairs_from_dataset, pairs_from_jsonl, write_threshold
+    from bench.calibrate import (
+        calibrate,
+        pairs_from_dataset,
+        pairs_from_jsonl,
+        write_threshold,
+    )
 
     if bool(args.dataset) == bool(args.labels):
         raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
@@ -256,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, help="fused candidate pool to rerank (default [retrieval] candidates)")
     sp.add_argument("--fusion", choices=["rrf", "weighted"], help="fusion method (default [retrieval] fusion)")
     sp.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder (fused order)")
+    sp.add_argument("--rerank-budget-ms", type=float, metavar="MS",
+                    help="rerank only as many candidates as fit this budget (default [reranker] budget_ms)")
     common(sp)
     sp.set_defaults(func=cmd_search)
 
@@ -321,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= settings.server.max_top_k:
             raise UsageError(f"--top-k must be between 1 and {settings.server.max_top_k} ([server] max_top_k)")
         return args.func(args, settings)
-    except (ConfigError, UsageError, IngestError, StoreError, ModelLoadError, ServeError) as e:
+    except (ConfigError, UsageError, BadInput, IngestError, StoreError, ModelLoadError, ServeError, FileNotFoundError) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -59,6 +59,7 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1)
     dense_weight: float = Field(0.5, ge=0)
     bm25_weight: float = Field(0.5, ge=0)
+    skip_rerank_margin: float = Field(0.0, ge=0, le=1)
 
 
 class RerankerSettings(_Section):
@@ -67,7 +68,14 @@ class RerankerSettings(_Section):
     max_length: int = Field(256, ge=16, le=8192)
     batch_size: int = Field(32, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
     threads: int = Field(0, ge=0)
+    onnx_dir: str = ""
+    cache_size: int = Field(20000, ge=0)
+    microbatch_wait_ms: float = Field(3.0, ge=0, le=1000)
+    microbatch_max_pairs: int = Field(512, ge=1)
+    budget_ms: float = Field(0.0, ge=0)
+    min_budget_pairs: int = Field(10, ge=1)
 
 
 class AuthorityRule(_Section):
@@ -81,6 +89,7 @@ class AuthorityRule(_Section):
 
 class BlendSettings(_Section):
     w_relevance: float = Field(1.0, ge=0)
+    w_retrieval: float = Field(0.3, ge=0)
     w_freshness: float = Field(0.1, ge=0)
     w_authority: float = Field(0.1, ge=0)
     freshness_decay: Literal["exp", "linear", "gauss"] = "exp"

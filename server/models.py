@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from retrieval.bm25 import Bm25Encoder
 from retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
@@ -29,6 +30,11 @@ class Models:
         s = settings.bm25
         self.bm25 = Bm25Encoder(s.k1, s.b, s.avg_len, s.language, s.stemming, s.stopwords)
 
+    def onnx_dir(self) -> Path:
+        """Exported reranker graphs live beside the index unless configured elsewhere."""
+        r = self.settings.reranker
+        return Path(r.onnx_dir) if r.onnx_dir else Path(self.settings.qdrant.path).parent / "onnx"
+
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.settings.index.chunk_tokens, self.settings.index.chunk_overlap)
 
@@ -45,8 +51,11 @@ class Models:
         if need_reranker:
             r = s.reranker
             try:
-                self.reranker = CrossEncoderReranker(r.model, r.device, r.max_length, r.batch_size, r.precision, r.threads)
-                log.info("reranker %s loaded on %s", r.model, self.reranker.device)
+                self.reranker = CrossEncoderReranker(
+                    r.model, r.device, r.max_length, r.batch_size, r.precision, r.threads, backend=r.backend,
+                    cache_dir=self.onnx_dir(), cache_size=r.cache_size, microbatch_wait_ms=r.microbatch_wait_ms,
+                    microbatch_max_pairs=r.microbatch_max_pairs)
+                log.info("reranker %s loaded: %s on %s", r.model, self.reranker.kind, self.reranker.device)
             except ModelLoadError as e:
                 self.reranker_error = e
                 log.error("%s", e)

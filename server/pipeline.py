@@ -13,23 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from retrieval.backend import Backend, open_backend
 from retrieval.chunking import indexed_text
 from retrieval.documents import Document, Section, content_hash, stable_id
 from retrieval.filters import SearchFilter
-from retrieval.fusion import fuse
+from retrieval.fusion import fuse, lead_margin
 from retrieval.indexer import Indexer, IndexReport
 from retrieval.ingest import IngestOptions, SourceRule, classify, parse_date, rfc3339
-from retrieval.store import Store, StoreError
+from retrieval.store import Hit, Store, StoreError
 from scoring.blend import BlendWeights, blend
 from scoring.calibration import CalibrationStore, Calibrator
 from scoring.candidates import Candidate
 from scoring.gate import Decision, decide
 from server.config import Settings
 from server.models import Models
-from server.schemas import ScoreBreakdown, SearchResponse, SearchResult
+from server.schemas import RerankStage, ScoreBreakdown, SearchResponse, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,19 @@ class InlineDocument(BaseModel):
     source_type: str | None = Field(None, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("updated_at")
+    @classmethod
+    def _a_date(cls, v: str | None) -> str | None:
+        if v is not None and parse_date(v) is None:
+            raise ValueError("not an ISO 8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T10:00:00Z")
+        return v
+
 
 class BlendOverrides(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     relevance: float | None = Field(None, ge=0, le=10)
+    retrieval: float | None = Field(None, ge=0, le=10)
     freshness: float | None = Field(None, ge=0, le=10)
     authority: float | None = Field(None, ge=0, le=10)
     mmr_lambda: float | None = Field(None, ge=0, le=1)
@@ -191,6 +199,7 @@ class Pipeline:
         o = o or BlendOverrides()
         return BlendWeights(
             relevance=b.w_relevance if o.relevance is None else o.relevance,
+            retrieval=b.w_retrieval if o.retrieval is None else o.retrieval,
             freshness=b.w_freshness if o.freshness is None else o.freshness,
             authority=b.w_authority if o.authority is None else o.authority,
             decay=b.freshness_decay,
@@ -202,10 +211,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------ search
 
-    def retrieve(self, query: str, f: SearchFilter | None, n: int, collection: str | None, fusion: str | None,
-                 timer: Timer) -> list[Candidate]:
-        """The recall stage: dense and BM25 top-n inside Qdrant, fused."""
-        r = self.settings.retrieval
+    def recall(self, query: str, f: SearchFilter | None, n: int, collection: str | None, timer: Timer) -> tuple[list[Hit], list[Hit]]:
+        """The recall stage's two channels: dense and BM25 top-n, each searched inside Qdrant."""
         store = self.store(collection)
         with timer.stage("embed"):
             qv = self.models.require_embedder().encode([query])[0]
@@ -214,39 +221,71 @@ class Pipeline:
             dense = store.search_dense(qv, f, n)
         with timer.stage("bm25"):
             sparse = store.search_sparse(sv, f, n)
+        return dense, sparse
+
+    def fuse(self, dense: list[Hit], sparse: list[Hit], n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
+        r = self.settings.retrieval
         with timer.stage("fuse"):
             fused = fuse(dense, sparse, fusion or r.fusion, r.rrf_k, r.dense_weight, r.bm25_weight, limit=n)
         return [Candidate(chunk=x.chunk, vector=x.vector, dense=x.dense, bm25=x.bm25, fused=x.fused) for x in fused]
 
-    def rerank_candidates(self, query: str, cands: list[Candidate], calibrator: Calibrator, timer: Timer) -> bool:
-        """Fill rerank logits and calibrated relevance; False when no reranker is available."""
-        if self.models.reranker is None:
-            return False
+    def retrieve(self, query: str, f: SearchFilter | None, n: int, collection: str | None, fusion: str | None,
+                 timer: Timer) -> list[Candidate]:
+        """Dense and BM25 top-n, fused into one pool of n candidates."""
+        return self.fuse(*self.recall(query, f, n, collection, timer), n, fusion, timer)
+
+    def rerank_plan(self, cands: list[Candidate], budget_ms: float | None) -> tuple[int, str | None]:
+        """How many of the fused candidates the cross-encoder reads, and what limited it."""
+        r, rr = self.settings.retrieval, self.settings.reranker
+        margin = r.skip_rerank_margin
+        if margin > 0 and len(cands) > 1 and channel_lead(cands) >= margin:
+            return 1, "margin"  # the leader still gets a calibrated relevance for the gate
+        budget = rr.budget_ms if budget_ms is None else budget_ms
+        speed = self.models.reranker.pairs_per_s if self.models.reranker else 0.0
+        if budget > 0 and speed > 0:
+            n = max(rr.min_budget_pairs, int(budget / 1000.0 * speed))
+            if n < len(cands):
+                return n, "budget"
+        return len(cands), None
+
+    def rerank_candidates(self, query: str, cands: list[Candidate], calibrator: Calibrator, timer: Timer,
+                          budget_ms: float | None = None) -> RerankStage | None:
+        """Fill rerank logits and calibrated relevance of the candidates the plan allows (in fused
+        order); None when no reranker is available."""
+        reranker = self.models.reranker
+        if reranker is None:
+            return None
+        n, limited_by = self.rerank_plan(cands, budget_ms)
+        hits = reranker.cache.hits
         with timer.stage("rerank"):
-            logits = self.models.reranker.score(query, [indexed_text(c.chunk) for c in cands])
+            logits = reranker.score(query, [indexed_text(c.chunk) for c in cands[:n]])
             probs = calibrator(logits)
         for c, z, p in zip(cands, logits, probs):
             c.rerank, c.relevance = float(z), float(p)
-        return True
+        return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by,
+                           cached=min(n, reranker.cache.hits - hits))
 
     def search(self, query: str, top_k: int = 10, filters: SearchFilter | None = None, rerank: bool = True,
                candidates: int | None = None, collection: str | None = None, fusion: str | None = None,
-               weights: BlendOverrides | None = None) -> Ranked:
+               weights: BlendOverrides | None = None, budget_ms: float | None = None) -> Ranked:
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         cands = self.retrieve(query, filters, n, collection, fusion, timer)
         notes: list[str] = []
-        reranked = False
+        stage = None
         if rerank and cands:
-            reranked = self.rerank_candidates(query, cands, self.calibrator(), timer)
-            if not reranked:
+            stage = self.rerank_candidates(query, cands, self.calibrator(), timer, budget_ms)
+            if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
+            elif stage.limited_by:
+                notes.append(f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); "
+                             "the rest follow in fused order")
         with timer.stage("blend"):
             ranked = blend(cands, self.blend_weights(weights))
         results = [to_result(i, c) for i, c in enumerate(ranked[:top_k], start=1)]
         resp = SearchResponse(
-            query=query, collection=collection or self.settings.index.collection, reranked=reranked,
-            candidates=len(cands), results=results, timings_ms=timer.done(), notes=notes,
+            query=query, collection=collection or self.settings.index.collection, reranked=stage is not None,
+            candidates=len(cands), rerank_stage=stage, results=results, timings_ms=timer.done(), notes=notes,
         )
         return Ranked(resp, ranked)
 
@@ -276,13 +315,28 @@ class Pipeline:
             "embedder": {"model": s.embedder.model, "device": m.embedder.device if m.embedder else None,
                          "error": str(m.embedder_error) if m.embedder_error else None},
             "reranker": {"model": s.reranker.model, "device": m.reranker.device if m.reranker else None,
-                         "precision": s.reranker.precision,
+                         "engine": m.reranker.kind if m.reranker else None, "precision": s.reranker.precision,
                          "error": str(m.reranker_error) if m.reranker_error else None},
             "models_ready": m.ready,
         }
 
     def close(self) -> None:
         self.backend.close()
+
+
+def channel_lead(cands: list[Candidate]) -> float:
+    """How far the fused leader is ahead in every channel: the smallest of its per-channel leads
+    over the pool, and 0 unless it tops both. (RRF scores alone can't tell: rank 1 and rank 2 differ
+    by a hair whatever the gap in relevance.)"""
+    leader = cands[0]
+    leads = []
+    for channel in ("dense", "bm25"):
+        scores = sorted((v for c in cands if (v := getattr(c, channel)) is not None), reverse=True)
+        mine = getattr(leader, channel)
+        if mine is None or mine < scores[0]:
+            return 0.0
+        leads.append(lead_margin(scores))
+    return min(leads)
 
 
 def to_result(rank: int, c: Candidate) -> SearchResult:

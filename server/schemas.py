@@ -13,6 +13,7 @@ class ScoreBreakdown(BaseModel):
     fused: float = Field(description="fusion score of the two channels")
     rerank: float | None = Field(None, description="cross-encoder logit (None: not reranked)")
     relevance: float | None = Field(None, description="calibrated probability that the passage answers the query")
+    retrieval: float = Field(description="fused score over the best fused score in the pool, in [0, 1]")
     freshness: float = Field(description="age decay in [0, 1]; undated documents get a neutral value")
     authority: float = Field(description="source weight in [0, 1] from config rules")
     diversity: float = Field(description="MMR penalty for similarity to higher-ranked results (subtracted)")
@@ -34,11 +35,22 @@ class SearchResult(BaseModel):
     char_end: int
 
 
+class RerankStage(BaseModel):
+    """What the precision stage did, so skips and budgets are visible next to the timings."""
+
+    engine: str = Field(description="reranker backend, e.g. onnx-int8 or torch-bf16")
+    device: str
+    pairs: int = Field(description="candidates the cross-encoder read (the rest keep their fused order)")
+    limited_by: Literal["margin", "budget"] | None = Field(None, description="why fewer than the whole pool were read")
+    cached: int = Field(0, description="pairs served from the score cache")
+
+
 class SearchResponse(BaseModel):
     query: str
     collection: str
     reranked: bool
     candidates: int = Field(description="size of the fused candidate pool")
+    rerank_stage: RerankStage | None = None
     results: list[SearchResult]
     timings_ms: dict[str, float]
     notes: list[str] = []

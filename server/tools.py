@@ -24,6 +24,7 @@ from server.answer_writer import AnswerWriter
 from server.packing import pack
 from server.pipeline import BlendOverrides, InlineDocument, Pipeline, Timer
 from server.schemas import AnswerResponse, Passage, RerankItem, RerankResponse, SearchResponse
+from server.validation import BadInput, check_query, check_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,13 +50,17 @@ class DeleteResult(BaseModel):
 
 
 def _check_query(query: str, limit: int) -> str:
-    if not isinstance(query, str) or not query.strip():
-        raise ToolError("query: must be a non-empty string")
-    if len(query) > limit:
-        raise ToolError(f"query: {len(query)} characters, over the limit of {limit} ([server] max_query_chars)")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in query):
-        raise ToolError("query: contains control characters")
-    return query
+    try:
+        return check_query(query, limit)
+    except BadInput as e:
+        raise ToolError(str(e)) from None
+
+
+def _check_text(name: str, text: str) -> None:
+    try:
+        check_text(name, text)
+    except BadInput as e:
+        raise ToolError(str(e)) from None
 
 
 def _check_range(name: str, value: int, lo: int, hi: int, key: str) -> int:
@@ -110,14 +115,18 @@ class Tools:
         collection: Annotated[str | None, Field(description="collection; default from config")] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, Field(description="budget of passage tokens in the response")] = None,
+        rerank_budget_ms: Annotated[float | None, Field(description="rerank only as many candidates as fit this many ms at the measured speed")] = None,
     ) -> SearchResponse:
         """Hybrid search (dense + BM25, fused, cross-encoder reranked, blended with freshness, authority
         and diversity). Each result has its final score, every component score, and stage timings."""
         _check_query(query, self.limits.max_query_chars)
         _check_range("top_k", top_k, 1, self.limits.max_top_k, "max_top_k")
         _check_range("candidates", candidates, 1, self.limits.max_candidates, "max_candidates")
-        budget = _check_range("max_tokens", max_tokens or self.limits.max_tokens, 1, 100_000, "max_tokens")
-        ranked = await self._run(self.p.search, query, top_k, filters, rerank, candidates, collection, None, weights, heavy=True)
+        budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
+        if rerank_budget_ms is not None and not 0 < rerank_budget_ms <= self.limits.tool_timeout_s * 1000:
+            raise ToolError(f"rerank_budget_ms: {rerank_budget_ms} is outside 0..{self.limits.tool_timeout_s * 1000:g} ([server] tool_timeout_s)")
+        ranked = await self._run(self.p.search, query, top_k, filters, rerank, candidates, collection, None, weights,
+                                 rerank_budget_ms, heavy=True)
         resp = ranked.response
         resp.results, resp.truncated = pack(resp.results, lambda r: r.text, self._tokens, budget)
         if resp.truncated:
@@ -142,6 +151,7 @@ class Tools:
         for i, d in enumerate(docs):
             if len(d.text) > self.limits.max_document_chars:
                 raise ToolError(f"documents[{i}]: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
+            _check_text(f"documents[{i}]", d.text)
         if top_n is not None:
             _check_range("top_n", top_n, 1, len(docs), "max_documents")
 
@@ -171,7 +181,7 @@ class Tools:
         relevance reaches the threshold; otherwise an explicit "I don't know" with the reason, the top
         score, the threshold and the nearest passages. Weak context is never passed as an answer."""
         _check_query(query, self.limits.max_query_chars)
-        budget = _check_range("max_tokens", max_tokens or self.limits.max_tokens, 1, 100_000, "max_tokens")
+        budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         decision, resp = await self._run(self.p.decide, query, filters, min_score, max_passages, collection, heavy=True)
         out = AnswerResponse(status=decision.status, reason=decision.reason.value, p_answerable=round(decision.p_answerable, 6),
                              threshold=decision.threshold, timings_ms=resp.timings_ms, notes=list(resp.notes))
@@ -214,6 +224,7 @@ class Tools:
                 raise ToolError(f"documents[{i}].text: must not be empty")
             if len(d.text) > self.limits.max_document_chars:
                 raise ToolError(f"documents[{i}].text: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
+            _check_text(f"documents[{i}].text", d.text)
         return await self._run(self.p.add_documents, documents, collection)
 
     async def delete(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_RERANKER = ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact"
 RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(SHARED_RERANKER)
 EXAMPLES = ROOT / "examples" / "corpus"
+# One ONNX export of the reranker per test run, shared by in-process pipelines and server subprocesses.
+ONNX_DIR = os.environ.get("RAGATE_RERANKER_ONNX_DIR") or tempfile.mkdtemp(prefix="ragate-test-onnx-")
 
 
 def make_settings(tmp: Path, **sections) -> Settings:
     """Defaults (not the repo's config.toml) with a private index directory and the offline reranker."""
-    data: dict = {"qdrant": {"path": str(tmp / "qdrant")}, "reranker": {"model": RERANKER}}
+    data: dict = {"qdrant": {"path": str(tmp / "qdrant")}, "reranker": {"model": RERANKER, "onnx_dir": ONNX_DIR}}
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
     return Settings.model_validate(data)

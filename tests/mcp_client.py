@@ -14,11 +14,11 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import RERANKER, ROOT
+from tests.conftest import ONNX_DIR, RERANKER, ROOT
 
 
 def server_env(qdrant_path: str, **extra: str) -> dict[str, str]:
-    return {"RAGATE_QDRANT_PATH": qdrant_path, "RAGATE_RERANKER_MODEL": RERANKER,
+    return {"RAGATE_QDRANT_PATH": qdrant_path, "RAGATE_RERANKER_MODEL": RERANKER, "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR,
             "RAGATE_SERVER_ALLOWED_ROOTS": f'["{ROOT / "examples"}"]', "PYTHONPATH": str(ROOT), **extra}
 
 

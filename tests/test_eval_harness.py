@@ -42,8 +42,9 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
         assert set(m) == {"ndcg@10", "mrr@10", "recall@100", "hit@1", "ms_per_query"}
         assert 0 <= m["ndcg@10"] <= 1
     assert r["variants"]["hybrid+rerank"]["hit@1"] == 1.0  # every tiny query has one obvious answer
-    g = r["gate"]["default"]
+    g = r["gate"]["configured"]
     assert g["answerable"] == 2 and g["unanswerable"] == 2
+    assert r["calibration"] == "sigmoid" and r["gate"]["sigmoid@0.5"] == g and "calibrated" not in r["gate"]
     for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
         assert (out / f"eval_tiny{suffix}").is_file()
     sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
@@ -57,8 +58,13 @@ def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     assert len(z) == len(y) == 24 and y.sum() == 4
     report = calibrate(pipeline, groups, z, y, "platt", 0.5, "tiny")
     assert pipeline.calibrator().method == "platt"
-    assert report["ece_after_fit"] <= report["ece_before"] + 1e-9
+    # (ECE improving is checked on thousands of pairs in test_scoring; 12 pairs are too few.)
+    assert 0 <= report["ece_before"] <= 1 and 0 <= report["ece_held_out_calibrated"] <= 1
     cfg = tmp_path / "config.toml"
     cfg.write_text("[gate]\nmin_score = 0.5                 # comment kept\nmax_passages = 5\n")
     write_threshold(cfg, 0.4242)
     assert "min_score = 0.4242" in cfg.read_text() and "comment kept" in cfg.read_text()
+    # The evaluation now reports the gate at the fitted calibration's chosen threshold too.
+    assert report["threshold"] is not None
+    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=None, progress=False)
+    assert r["calibration"] == "platt" and r["gate"]["calibrated"]["threshold"] == report["threshold"]

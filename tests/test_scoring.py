@@ -77,6 +77,16 @@ def test_blend_combines_signals_and_caps_chunks_per_document():
     assert "c3" not in by_id  # third chunk of document c is over the cap
 
 
+def test_retrieval_signal_is_the_fused_score_over_the_pool_best():
+    w = BlendWeights(relevance=1.0, retrieval=0.5, freshness=0, authority=0, mmr_lambda=1.0)
+    a, b = cand("a", 0.6), cand("b", 0.7)
+    a.fused, b.fused = 0.032, 0.008
+    ranked = blend([a, b], w, now=NOW)
+    assert (a.retrieval, b.retrieval) == (1.0, 0.25)
+    assert a.final == pytest.approx(0.6 + 0.5) and b.final == pytest.approx(0.7 + 0.125)
+    assert [c.chunk.chunk_id for c in ranked] == ["a", "b"]  # both channels agreeing outweighs a small rerank gap
+
+
 def test_diversity_penalises_near_duplicates():
     w = BlendWeights(freshness=0, authority=0, mmr_lambda=0.5)
     ranked = blend([cand("x", 0.9, vec=[1, 0]), cand("dup", 0.85, vec=[1, 0.01]), cand("other", 0.8, vec=[0, 1])], w, now=NOW)
@@ -113,6 +123,13 @@ def test_platt_fit_recovers_known_scaling_and_improves_ece():
     iso = fit(z, y, "isotonic", "m", "c")
     probs = Calibrator(iso)(z)
     assert np.all(np.diff(probs[np.argsort(z)]) >= -1e-12)
+
+
+def test_platt_stays_finite_on_perfectly_separated_pairs():
+    from scoring.calibration import fit_platt
+
+    a, b = fit_platt(np.array([3.0, 2.5, -4.0, -5.0, -4.5]), np.array([1.0, 1.0, 0.0, 0.0, 0.0]))
+    assert 0 < a < 10 and abs(b) < 20  # the smoothed targets (3/4 and 1/5) bound the optimum
 
 
 def test_ece_and_threshold_by_hand():

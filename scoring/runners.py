@@ -1,0 +1,62 @@
+"""Forward passes of a cross-encoder on one padded batch: PyTorch (CPU/GPU, fp32/fp16/bf16) or
+ONNX Runtime on CPU (fp32 or int8). Every runner returns fp32 logits as a numpy array."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    import torch
+
+    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower()
+
+
+class TorchRunner:
+    def __init__(self, model, device: str, precision: str):
+        import torch
+
+        self._torch = torch
+        self.device = device
+        self.precision = precision
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+        self.model = model.to(device=device, dtype=dtype).eval()
+        self.kind = "torch" if precision == "fp32" else f"torch-{precision}"
+
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            inputs = {k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in batch.items()}
+            # Upcast before leaving the device: only the logits cross back, in fp32.
+            return self.model(**inputs).logits.float().view(-1).cpu().numpy()
+
+    def to_cpu(self) -> None:
+        """The last resort when even one pair does not fit on the GPU: fp32 on CPU."""
+        self.model = self.model.to(device="cpu", dtype=self._torch.float32)
+        if self.device.startswith("cuda"):
+            self._torch.cuda.empty_cache()
+        self.device, self.precision, self.kind = "cpu", "fp32", "torch"
+
+
+class OnnxRunner:
+    def __init__(self, path: Path, threads: int = 0):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ONNX Runtime's default counts physical cores, which under-uses small VMs; use every CPU we may.
+        opts.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.device = "cpu"
+        self.kind = "onnx-int8" if path.name.endswith(".int8.onnx") else "onnx"
+
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}
+        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32).reshape(-1)

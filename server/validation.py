@@ -1,0 +1,27 @@
+"""Checks on free text from callers, shared by the MCP tools and the CLI so both refuse the same
+input with the same words."""
+
+from __future__ import annotations
+
+
+class BadInput(ValueError):
+    """Input the caller can fix; the message names the field and the limit."""
+
+
+def check_text(name: str, text: str) -> str:
+    """JSON can carry lone surrogates (\\udc80) that no tokenizer can encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise BadInput(f"{name}: not valid UTF-8 (lone surrogate at character {e.start})") from None
+    return text
+
+
+def check_query(query: str, limit: int) -> str:
+    if not isinstance(query, str) or not query.strip():
+        raise BadInput("query: must be a non-empty string")
+    if len(query) > limit:
+        raise BadInput(f"query: {len(query)} characters, over the limit of {limit} ([server] max_query_chars)")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in query):
+        raise BadInput("query: contains control characters")
+    return check_text("query", query)

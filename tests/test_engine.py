@@ -1,0 +1,201 @@
+"""The reranking engine with the real model: ONNX int8 keeps the fp32 ranking, the export is cached
+per weights, the score cache and the micro-batcher return exactly what a direct call returns,
+CUDA out-of-memory halves the batch, and margin/budget limits show in the search response."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+
+from retrieval.fusion import lead_margin
+from scoring.microbatch import MicroBatcher
+from scoring.reranker import CrossEncoderReranker
+from scoring.score_cache import ScoreCache, pair_key
+from tests.conftest import EXAMPLES, ONNX_DIR, RERANKER
+
+QUERY = "How does reciprocal rank fusion combine dense and keyword results?"
+PASSAGES = [
+    "Reciprocal rank fusion adds 1/(k + rank) from each ranked list, so documents ranked well by both rise.",
+    "The mitochondria is the powerhouse of the cell and produces ATP through oxidative phosphorylation.",
+    "BM25 scores documents by term frequency and inverse document frequency with length normalisation.",
+    "Dense retrieval embeds queries and passages into vectors and ranks by cosine similarity.",
+    "Photosynthesis converts light energy into chemical energy stored in glucose.",
+    "Hybrid search runs a keyword index and a vector index and merges the two candidate lists.",
+    "Vitamin D deficiency has been associated with a higher risk of cardiovascular disease.",
+    "Cross-encoders read the query and the passage together and output one relevance logit.",
+] * 3
+
+
+@pytest.fixture(scope="module")
+def torch_engine():
+    return CrossEncoderReranker(RERANKER, "cpu", backend="torch")
+
+
+def test_default_cpu_engine_is_int8_onnx_and_keeps_the_fp32_ranking(models, torch_engine):
+    engine = models.reranker
+    assert engine.kind == "onnx-int8" and engine.device == "cpu"
+    ref = torch_engine.score(QUERY, PASSAGES[:8])
+    got = engine.score(QUERY, PASSAGES[:8])
+    assert np.abs(got - ref).max() < 0.3  # logits, on a scale where relevant and not differ by ~10
+    # Every pair of passages fp32 tells apart (by half a logit or more) keeps its order; the
+    # population-level Spearman figure is measured in bench.rerank_speed.
+    for i in range(8):
+        for j in range(8):
+            if ref[i] - ref[j] >= 0.5:
+                assert got[i] > got[j], (PASSAGES[i], PASSAGES[j])
+
+
+def test_plain_onnx_matches_torch_exactly(torch_engine):
+    onnx = CrossEncoderReranker(RERANKER, "cpu", backend="onnx", cache_dir=ONNX_DIR)
+    np.testing.assert_allclose(onnx.score(QUERY, PASSAGES), torch_engine.score(QUERY, PASSAGES), atol=1e-3)
+
+
+def test_export_is_cached_per_weights(tmp_path, caplog):
+    CrossEncoderReranker(RERANKER, "cpu", backend="onnx-int8", cache_dir=tmp_path)
+    files = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")}
+    assert len(files) == 1
+    caplog.clear()
+    CrossEncoderReranker(RERANKER, "cpu", backend="onnx-int8", cache_dir=tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")} == files
+    assert not [r for r in caplog.records if "exporting" in r.getMessage()]
+
+
+def test_score_cache_serves_repeats_and_evicts_least_recent():
+    cache = ScoreCache(2)
+    a, b, c = (pair_key("m", "q", t) for t in "abc")
+    cache.put(a, 1.0)
+    cache.put(b, 2.0)
+    assert cache.get(a) == 1.0  # a is now the most recent
+    cache.put(c, 3.0)
+    assert cache.get(b) is None and cache.get(a) == 1.0 and cache.get(c) == 3.0
+    assert pair_key("m1", "q", "p") != pair_key("m2", "q", "p") != pair_key("m1", "q2", "p")
+
+
+def test_cached_scores_equal_computed_ones(torch_engine):
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend="torch", cache_size=100)
+    first = engine.score(QUERY, PASSAGES[:8])
+    hits = engine.cache.hits
+    again = engine.score(QUERY, PASSAGES[:8])
+    assert engine.cache.hits - hits == 8
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_allclose(first, torch_engine.score(QUERY, PASSAGES[:8]), atol=1e-5)
+
+
+def test_micro_batcher_shares_jobs_and_returns_each_caller_its_own_scores(torch_engine):
+    batcher = MicroBatcher(torch_engine._score_uncached, max_wait_ms=50, max_pairs=1000)
+    queries = [QUERY, "What causes cardiovascular disease?", "How do plants make glucose?", "What is BM25?"] * 2
+    results: dict[int, np.ndarray] = {}
+    barrier = threading.Barrier(len(queries))
+
+    def call(i):
+        barrier.wait()
+        results[i] = batcher.score_pairs([queries[i]] * 8, PASSAGES[:8])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(queries))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert batcher.jobs < len(queries)
+    for i, q in enumerate(queries):
+        np.testing.assert_allclose(results[i], torch_engine.score(q, PASSAGES[:8]), atol=1e-4)
+
+
+def test_micro_batcher_passes_errors_to_callers_and_keeps_serving():
+    calls = []
+
+    def flaky(qs, ps):
+        calls.append(len(qs))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return np.arange(len(qs), dtype=np.float32)
+
+    batcher = MicroBatcher(flaky, max_wait_ms=1)
+    with pytest.raises(RuntimeError, match="boom"):
+        batcher.score_pairs(["q"], ["p"])
+    np.testing.assert_array_equal(batcher.score_pairs(["q", "q"], ["p", "r"]), [0, 1])
+
+
+class _OomAbove:
+    """Wraps a real runner; raises CUDA OOM for batches over `limit` pairs while 'on the GPU'."""
+
+    def __init__(self, runner, limit):
+        self.runner, self.limit, self.device, self.kind, self.moved = runner, limit, "cuda", "torch", False
+
+    def forward(self, batch):
+        if len(batch["input_ids"]) > self.limit:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.runner.forward(batch)
+
+    def to_cpu(self):
+        self.moved, self.limit, self.device = True, 10**9, "cpu"
+
+
+def test_out_of_memory_halves_the_batch_then_falls_back_to_cpu(torch_engine, monkeypatch):
+    import scoring.reranker as rr
+
+    ref = torch_engine.score(QUERY, PASSAGES)
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend="torch", batch_size=32)
+    monkeypatch.setattr(rr, "TorchRunner", _OomAbove)  # the engine checks the runner's type before retrying
+    engine.runner = _OomAbove(engine.runner, 5)
+    np.testing.assert_allclose(engine.score(QUERY, PASSAGES), ref, atol=1e-5)
+    assert engine.batch_size == 4 and not engine.runner.moved
+    engine.runner.limit = 0  # not even one pair fits
+    np.testing.assert_allclose(engine.score(QUERY, PASSAGES[::-1]), ref[::-1], atol=1e-5)
+    assert engine.runner.moved and engine.batch_size == 1
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_half_precision_keeps_the_fp32_ranking(torch_engine):
+    ref = torch_engine.score(QUERY, PASSAGES)
+    for precision in ("bf16", "fp16"):
+        gpu = CrossEncoderReranker(RERANKER, "cuda", precision=precision, backend="auto")
+        assert gpu.kind == f"torch-{precision}"
+        got = gpu.score(QUERY, PASSAGES)
+        assert got.dtype == np.float32 and spearmanr(ref, got)[0] >= 0.99
+
+
+def test_lead_margin_by_hand():
+    assert lead_margin([0.9, 0.5, 0.1]) == pytest.approx(0.5)
+    assert lead_margin([0.5, 0.5, 0.1]) == 0.0
+    assert lead_margin([0.7]) == 1.0
+
+
+def test_margin_skip_and_budget_show_in_the_response(settings, models):
+    from server.pipeline import InlineDocument, Pipeline, Timer, channel_lead
+
+    p = Pipeline(settings, models)
+    try:
+        p.index_paths([str(EXAMPLES)])
+        p.add_documents([InlineDocument(text="The zorblax quintessometer measures quintessence in zorblax units.",
+                                        title="Zorblax quintessometer")])
+        query = "zorblax quintessometer"
+        pool = p.retrieve(query, None, 40, None, None, Timer())
+        assert pool[0].chunk.title == "Zorblax quintessometer" and channel_lead(pool) > 0.5
+        full = p.search(query, top_k=10, candidates=40).response
+        assert full.rerank_stage.pairs == full.candidates and full.rerank_stage.limited_by is None
+
+        settings.retrieval.skip_rerank_margin = 0.5
+        skipped = p.search(query, top_k=10, candidates=40).response
+        assert skipped.rerank_stage.pairs == 1 and skipped.rerank_stage.limited_by == "margin"
+        assert skipped.results[0].title == "Zorblax quintessometer" and skipped.results[0].scores.relevance is not None
+        assert all(r.scores.relevance is None for r in skipped.results[1:])
+        assert skipped.timings_ms["rerank"] < full.timings_ms["rerank"]
+        # The rule follows the channels: a query without a clear leader is reranked in full.
+        other = "how are search results combined"
+        spread = p.search(other, top_k=10, candidates=40).response
+        lead = channel_lead(p.retrieve(other, None, 40, None, None, Timer()))
+        assert (spread.rerank_stage.limited_by == "margin") == (lead >= 0.5)
+
+        settings.retrieval.skip_rerank_margin = 0.0
+        budgeted = p.search("reciprocal rank fusion", top_k=25, candidates=40, budget_ms=1e-3).response
+        assert budgeted.rerank_stage.limited_by == "budget"
+        assert budgeted.rerank_stage.pairs == settings.reranker.min_budget_pairs
+        assert any("budget" in n for n in budgeted.notes)
+        read = [r.scores.relevance is not None for r in budgeted.results]
+        assert read == sorted(read, reverse=True)  # every passage the reranker read ranks above the rest
+    finally:
+        p.close()
