@@ -11,13 +11,10 @@ with a random token and a private index directory, and is stopped at the end."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +22,8 @@ from pathlib import Path
 
 import anyio
 import numpy as np
+
+from bench.mcp_http import free_port, http_server, http_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
@@ -40,52 +39,6 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(port: int, token: str, index_dir: str, candidates: int):
-    env = {**os.environ, "RAGATE_TOKEN": token, "RAGATE_QDRANT_PATH": index_dir, "RAGATE_RERANKER_MODEL": DEFAULT_MODEL,
-           "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(ROOT / "examples")]),
-           "RAGATE_RETRIEVAL_CANDIDATES": str(candidates), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("server exited during start-up")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@contextlib.asynccontextmanager
-async def session(port: int, token: str):
-    import httpx2
-    from mcp.client.session import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=600))
-    async with client:
-        async with streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client) as streams:
-            async with ClientSession(streams[0], streams[1]) as s:
-                await s.initialize()
-                yield s
 
 
 def tool_call(rng: random.Random, questions: list[str], candidates: int) -> tuple[str, dict]:
@@ -104,40 +57,44 @@ async def run(args) -> dict:
     latencies: dict[str, list[float]] = {"search": [], "rerank": [], "answer_or_abstain": []}
     errors: list[str] = []
     memory: list[tuple[float, float]] = []
-    with tempfile.TemporaryDirectory(prefix="ragate-load-") as tmp, server(port, token, tmp, args.candidates) as proc:
-        async with session(port, token) as s:
-            r = await s.call_tool("index_paths", {"paths": [str(ROOT / "examples" / "corpus")]})
-            if r.is_error:
-                raise RuntimeError(r.content[0].text)
-        log(f"server pid {proc.pid} on 127.0.0.1:{port}; {args.clients} clients for {args.seconds:g}s")
-        t0 = time.monotonic()
-        stop = t0 + args.seconds
+    with tempfile.TemporaryDirectory(prefix="ragate-load-") as tmp:
+        env = {"RAGATE_QDRANT_PATH": tmp, "RAGATE_RERANKER_MODEL": DEFAULT_MODEL, "PYTHONPATH": str(ROOT),
+               "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(ROOT / "examples")]),
+               "RAGATE_RETRIEVAL_CANDIDATES": str(args.candidates)}
+        with http_server(env, port, token, capture=False) as proc:
+            async with http_session(port, token) as s:
+                r = await s.call_tool("index_paths", {"paths": [str(ROOT / "examples" / "corpus")]})
+                if r.is_error:
+                    raise RuntimeError(r.content[0].text)
+            log(f"server pid {proc.pid} on 127.0.0.1:{port}; {args.clients} clients for {args.seconds:g}s")
+            t0 = time.monotonic()
+            stop = t0 + args.seconds
 
-        async def client(i: int) -> None:
-            rng = random.Random(i)
-            try:
-                async with session(port, token) as s:
-                    while time.monotonic() < stop:
-                        name, call_args = tool_call(rng, questions, args.candidates)
-                        t = time.perf_counter()
-                        r = await s.call_tool(name, call_args)
-                        if r.is_error:
-                            errors.append(f"{name}: {r.content[0].text[:200]}")
-                        else:
-                            latencies[name].append((time.perf_counter() - t) * 1000)
-            except Exception as e:  # a dropped connection is an error of the run, not a crash of the bench
-                errors.append(f"client {i}: {type(e).__name__}: {e}"[:300])
+            async def client(i: int) -> None:
+                rng = random.Random(i)
+                try:
+                    async with http_session(port, token, read_timeout=600) as s:
+                        while time.monotonic() < stop:
+                            name, call_args = tool_call(rng, questions, args.candidates)
+                            t = time.perf_counter()
+                            r = await s.call_tool(name, call_args)
+                            if r.is_error:
+                                errors.append(f"{name}: {r.content[0].text[:200]}")
+                            else:
+                                latencies[name].append((time.perf_counter() - t) * 1000)
+                except Exception as e:  # a dropped connection is an error of the run, not a crash of the bench
+                    errors.append(f"client {i}: {type(e).__name__}: {e}"[:300])
 
-        async def sample_memory() -> None:
-            while time.monotonic() < stop:
-                memory.append((time.monotonic() - t0, rss_mb(proc.pid)))
-                await anyio.sleep(1.0)
+            async def sample_memory() -> None:
+                while time.monotonic() < stop:
+                    memory.append((time.monotonic() - t0, rss_mb(proc.pid)))
+                    await anyio.sleep(1.0)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(sample_memory)
-            for i in range(args.clients):
-                tg.start_soon(client, i)
-        wall = time.monotonic() - t0
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(sample_memory)
+                for i in range(args.clients):
+                    tg.start_soon(client, i)
+            wall = time.monotonic() - t0
     warm = [m for t, m in memory if t >= args.warmup]
     base = warm[0] if warm else 0.0
     out = {"clients": args.clients, "seconds": round(wall, 1), "calls": sum(len(v) for v in latencies.values()),
