@@ -69,11 +69,12 @@ class CrossEncoderReranker:
             if cache_dir is None:
                 raise ValueError("the onnx backends need a cache directory for the exported model")
             try:
-                path = onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8")
-            except Exception as e:
-                raise ModelLoadError(model, f"ONNX export failed: {e}", CONFIG_KEY) from None
-            self.runner: TorchRunner | OnnxRunner = OnnxRunner(path, threads)
-        else:
+                self.runner: TorchRunner | OnnxRunner = OnnxRunner(
+                    onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8"), threads)
+            except Exception as e:  # an architecture the exporter can't take still reranks, in PyTorch
+                log.warning("reranker ONNX export failed (%s); running it in PyTorch", str(e).splitlines()[0][:300])
+                self.backend = "torch"
+        if not self.backend.startswith("onnx"):
             self.runner = TorchRunner(ce.model, device, precision)
         self.cache = ScoreCache(cache_size)
         # One forward pass at a time; concurrent callers share batches through the micro-batcher.
@@ -141,6 +142,16 @@ class CrossEncoderReranker:
 
     def score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
         """One logit per (query, passage) pair, in input order; cached pairs cost nothing."""
+        return self._score_pairs(queries, passages)[0]
+
+    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
+        return self.score_pairs([query] * len(passages), passages)
+
+    def score_counted(self, query: str, passages: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Logits, and how many of them came from the score cache."""
+        return self._score_pairs([query] * len(passages), passages)
+
+    def _score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> tuple[np.ndarray, int]:
         if len(queries) != len(passages):
             raise ValueError("queries and passages must have the same length")
         n = len(passages)
@@ -160,7 +171,4 @@ class CrossEncoderReranker:
             for i, z in zip(missing, fresh):
                 if keys:
                     self.cache.put(keys[i], float(z))
-        return out
-
-    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
-        return self.score_pairs([query] * len(passages), passages)
+        return out, n - len(missing)

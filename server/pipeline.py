@@ -256,14 +256,12 @@ class Pipeline:
         if reranker is None:
             return None
         n, limited_by = self.rerank_plan(cands, budget_ms)
-        hits = reranker.cache.hits
         with timer.stage("rerank"):
-            logits = reranker.score(query, [indexed_text(c.chunk) for c in cands[:n]])
+            logits, cached = reranker.score_counted(query, [indexed_text(c.chunk) for c in cands[:n]])
             probs = calibrator(logits)
         for c, z, p in zip(cands, logits, probs):
             c.rerank, c.relevance = float(z), float(p)
-        return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by,
-                           cached=min(n, reranker.cache.hits - hits))
+        return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by, cached=cached)
 
     def search(self, query: str, top_k: int = 10, filters: SearchFilter | None = None, rerank: bool = True,
                candidates: int | None = None, collection: str | None = None, fusion: str | None = None,

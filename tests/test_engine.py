@@ -75,10 +75,10 @@ def test_score_cache_serves_repeats_and_evicts_least_recent():
 
 def test_cached_scores_equal_computed_ones(torch_engine):
     engine = CrossEncoderReranker(RERANKER, "cpu", backend="torch", cache_size=100)
-    first = engine.score(QUERY, PASSAGES[:8])
-    hits = engine.cache.hits
-    again = engine.score(QUERY, PASSAGES[:8])
-    assert engine.cache.hits - hits == 8
+    first, cached = engine.score_counted(QUERY, PASSAGES[:8])
+    assert cached == 0
+    again, cached = engine.score_counted(QUERY, PASSAGES[:8])
+    assert cached == 8
     np.testing.assert_array_equal(first, again)
     np.testing.assert_allclose(first, torch_engine.score(QUERY, PASSAGES[:8]), atol=1e-5)
 
@@ -177,6 +177,9 @@ def test_margin_skip_and_budget_show_in_the_response(settings, models):
         assert pool[0].chunk.title == "Zorblax quintessometer" and channel_lead(pool) > 0.5
         full = p.search(query, top_k=10, candidates=40).response
         assert full.rerank_stage.pairs == full.candidates and full.rerank_stage.limited_by is None
+        repeat = p.search(query, top_k=10, candidates=40).response  # an agent asking again: served from the cache
+        assert repeat.rerank_stage.cached == repeat.rerank_stage.pairs
+        assert [r.chunk_id for r in repeat.results] == [r.chunk_id for r in full.results]
 
         settings.retrieval.skip_rerank_margin = 0.5
         skipped = p.search(query, top_k=10, candidates=40).response
