@@ -83,7 +83,7 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
     runs: dict[str, dict[str, dict[str, float]]] = {v: {} for v in variants}
     ms: dict[str, float] = {v: 0.0 for v in variants}
     # Gate: every other query becomes unanswerable by removing its relevant documents from the pool.
-    top_logits: list[float] = []  # best rerank logit of each query's pool (answerable on even n)
+    top_logits: list[float] = []  # best rerank logit of each query's pool, in query order (answerable on even n)
     top_relevant: list[bool] = []
     calibrator = p.calibrator()
     weights = p.blend_weights()
@@ -106,7 +106,11 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
         if "hybrid" in runs:
             runs["hybrid"][qid] = doc_run(cands, lambda c: c.fused)
             ms["hybrid"] += base
-        if not need_rerank or not cands:
+        if not need_rerank:
+            continue
+        if not cands:  # nothing retrieved: the gate abstains, and the query keeps its place in the split
+            top_logits.append(float("-inf"))
+            top_relevant.append(False)
             continue
         if not p.rerank_candidates(query, cands, calibrator, timer):
             raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
@@ -122,7 +126,9 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
         pool = cands if n % 2 == 0 else [c for c in cands if beir_id(c.chunk.source) not in relevant]
-        best = max(pool, key=lambda c: c.rerank) if pool else None
+        # Candidates a margin skip or budget left unread (when configured) have no logit.
+        read = [c for c in pool if c.rerank is not None]
+        best = max(read, key=lambda c: c.rerank) if read else None
         top_logits.append(float(best.rerank) if best is not None else float("-inf"))
         top_relevant.append(best is not None and beir_id(best.chunk.source) in relevant)
     result: dict[str, Any] = {"dataset": name, "queries": len(qids), "candidates": candidates, "variants": {}}
