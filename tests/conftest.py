@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -15,7 +16,15 @@ SHARED_RERANKER = ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifa
 RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(SHARED_RERANKER)
 EXAMPLES = ROOT / "examples" / "corpus"
 # One ONNX export of the reranker per test run, shared by in-process pipelines and server subprocesses.
+_OWN_ONNX_DIR = not os.environ.get("RAGATE_RERANKER_ONNX_DIR")
 ONNX_DIR = os.environ.get("RAGATE_RERANKER_ONNX_DIR") or tempfile.mkdtemp(prefix="ragate-test-onnx-")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_onnx_exports():
+    yield
+    if _OWN_ONNX_DIR:
+        shutil.rmtree(ONNX_DIR, ignore_errors=True)
 
 
 def make_settings(tmp: Path, **sections) -> Settings:
