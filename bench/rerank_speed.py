@@ -151,13 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         backends = args.backends.split(",") if args.backends else ["torch", "onnx", "onnx-int8"]
     else:
         backends = args.backends.split(",") if args.backends else ["torch-fp32", "torch-bf16", "torch-fp16"]
-    onnx_dir = tempfile.mkdtemp(prefix="ragate-onnx-")
     engines = {}
-    for b in backends:
-        backend, _, precision = b.partition("-") if b.startswith("torch") else (b, "", "")
-        engines[b] = CrossEncoderReranker(args.model, device, max_length=naive.max_seq_length, batch_size=32,
-                                          precision=precision or "fp32", threads=args.threads, backend=backend,
-                                          cache_dir=onnx_dir, cache_size=0)
+    with tempfile.TemporaryDirectory(prefix="ragate-onnx-") as onnx_dir:  # sessions keep the graphs in memory
+        for b in backends:
+            backend, _, precision = b.partition("-") if b.startswith("torch") else (b, "", "")
+            engines[b] = CrossEncoderReranker(args.model, device, max_length=naive.max_seq_length, batch_size=32,
+                                              precision=precision or "fp32", threads=args.threads, backend=backend,
+                                              cache_dir=onnx_dir, cache_size=0)
 
     report: dict = {"device": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"cpu ({os.cpu_count()} cores)",
                     "model": args.model, "queries": len(pools), "sizes": {}}
