@@ -331,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= settings.server.max_top_k:
             raise UsageError(f"--top-k must be between 1 and {settings.server.max_top_k} ([server] max_top_k)")
+        if getattr(args, "rerank_budget_ms", None) is not None and args.rerank_budget_ms <= 0:
+            raise UsageError(f"--rerank-budget-ms must be above 0 (got {args.rerank_budget_ms:g})")
         return args.func(args, settings)
     except (ConfigError, UsageError, BadInput, IngestError, StoreError, ModelLoadError, ServeError, FileNotFoundError) as e:
         print(f"ragate: error: {e}", file=sys.stderr)

@@ -136,6 +136,7 @@ CLI_CASES = [
     (["search", "x", "-c", "nope"], "unknown collection"),
     (["search", "x", "--filter", "bogus=1"], "bogus"),
     (["search", "x", "--filter", "no-equals-sign"], "KEY=VALUE"),
+    (["search", "x", "--rerank-budget-ms", "-5"], "--rerank-budget-ms"),
     (["index", "/definitely/missing/folder"], "does not exist"),
     (["delete"], "--id"),
     (["eval", "--dataset", "/definitely/missing"], "missing"),
