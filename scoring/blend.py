@@ -4,7 +4,8 @@
 
 Retrieval is the recall stage's fused score over the pool's best: the cross-encoder reads one
 passage at a time, while agreement of the dense and BM25 channels is independent evidence, and
-adding it back lifts nDCG@10 on SciFact (bench/RESULTS.md). Freshness decays with age (exponential by default; linear and gaussian as options; undated →
+adding it back lifts nDCG@10 on SciFact (bench/RESULTS.md). Freshness decays with age
+(exponential by default; linear and gaussian as options; undated →
 neutral), authority comes from path rules, and diversity is MMR over the dense vectors plus a
 cap on chunks per document. The gate never reads `final`, only calibrated relevance."""
 

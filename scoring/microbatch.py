@@ -4,15 +4,12 @@ worker scores whatever has gathered (after a short wait, up to a pair limit) as 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from concurrent.futures import Future
 from typing import Callable, Sequence
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 ScoreFn = Callable[[Sequence[str], Sequence[str]], np.ndarray]
 

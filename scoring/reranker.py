@@ -27,9 +27,6 @@ from scoring.score_cache import ScoreCache, pair_key
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "reranker.model"
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
-
-
 def choose_backend(backend: str, device: str) -> str:
     """auto: int8 ONNX on CPU (the fastest setting that keeps the ranking), PyTorch elsewhere."""
     if backend == "auto":

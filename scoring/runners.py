@@ -3,14 +3,10 @@ ONNX Runtime on CPU (fp32 or int8). Every runner returns fp32 logits as a numpy 
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 import numpy as np
-
-log = logging.getLogger(__name__)
-
 
 def is_out_of_memory(e: BaseException) -> bool:
     import torch

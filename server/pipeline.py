@@ -234,16 +234,15 @@ class Pipeline:
         """Dense and BM25 top-n, fused into one pool of n candidates."""
         return self.fuse(*self.recall(query, f, n, collection, timer), n, fusion, timer)
 
-    def rerank_plan(self, cands: list[Candidate], budget_ms: float | None) -> tuple[int, str | None]:
+    def rerank_plan(self, cands: list[Candidate], budget_ms: float | None, pairs_per_s: float) -> tuple[int, str | None]:
         """How many of the fused candidates the cross-encoder reads, and what limited it."""
         r, rr = self.settings.retrieval, self.settings.reranker
         margin = r.skip_rerank_margin
         if margin > 0 and len(cands) > 1 and channel_lead(cands) >= margin:
             return 1, "margin"  # the leader still gets a calibrated relevance for the gate
         budget = rr.budget_ms if budget_ms is None else budget_ms
-        speed = self.models.reranker.pairs_per_s if self.models.reranker else 0.0
-        if budget > 0 and speed > 0:
-            n = max(rr.min_budget_pairs, int(budget / 1000.0 * speed))
+        if budget > 0 and pairs_per_s > 0:
+            n = max(rr.min_budget_pairs, int(budget / 1000.0 * pairs_per_s))
             if n < len(cands):
                 return n, "budget"
         return len(cands), None
@@ -255,7 +254,7 @@ class Pipeline:
         reranker = self.models.reranker
         if reranker is None:
             return None
-        n, limited_by = self.rerank_plan(cands, budget_ms)
+        n, limited_by = self.rerank_plan(cands, budget_ms, reranker.pairs_per_s)
         with timer.stage("rerank"):
             logits, cached = reranker.score_counted(query, [indexed_text(c.chunk) for c in cands[:n]])
             probs = calibrator(logits)

@@ -49,16 +49,10 @@ class DeleteResult(BaseModel):
     collection: str
 
 
-def _check_query(query: str, limit: int) -> str:
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    """Run a shared input check; what it refuses becomes a tool error with the same words."""
     try:
-        return check_query(query, limit)
-    except BadInput as e:
-        raise ToolError(str(e)) from None
-
-
-def _check_text(name: str, text: str) -> None:
-    try:
-        check_text(name, text)
+        return check(*args)
     except BadInput as e:
         raise ToolError(str(e)) from None
 
@@ -119,7 +113,7 @@ class Tools:
     ) -> SearchResponse:
         """Hybrid search (dense + BM25, fused, cross-encoder reranked, blended with freshness, authority
         and diversity). Each result has its final score, every component score, and stage timings."""
-        _check_query(query, self.limits.max_query_chars)
+        _checked(check_query, query, self.limits.max_query_chars)
         _check_range("top_k", top_k, 1, self.limits.max_top_k, "max_top_k")
         _check_range("candidates", candidates, 1, self.limits.max_candidates, "max_candidates")
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
@@ -142,7 +136,7 @@ class Tools:
     ) -> RerankResponse:
         """Score caller-supplied documents against the query with the cross-encoder. Results are sorted
         by relevance_score (calibrated, 0..1) and keep the caller's index. Nothing is indexed."""
-        _check_query(query, self.limits.max_query_chars)
+        _checked(check_query, query, self.limits.max_query_chars)
         if not documents:
             raise ToolError("documents: must hold at least one document")
         if len(documents) > self.limits.max_documents:
@@ -151,7 +145,7 @@ class Tools:
         for i, d in enumerate(docs):
             if len(d.text) > self.limits.max_document_chars:
                 raise ToolError(f"documents[{i}]: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
-            _check_text(f"documents[{i}]", d.text)
+            _checked(check_text, f"documents[{i}]", d.text)
         if top_n is not None:
             _check_range("top_n", top_n, 1, len(docs), "max_documents")
 
@@ -180,7 +174,7 @@ class Tools:
         """Grounded, cited passages (and an answer when an LLM is configured) if the best calibrated
         relevance reaches the threshold; otherwise an explicit "I don't know" with the reason, the top
         score, the threshold and the nearest passages. Weak context is never passed as an answer."""
-        _check_query(query, self.limits.max_query_chars)
+        _checked(check_query, query, self.limits.max_query_chars)
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         decision, resp = await self._run(self.p.decide, query, filters, min_score, max_passages, collection, heavy=True)
         out = AnswerResponse(status=decision.status, reason=decision.reason.value, p_answerable=round(decision.p_answerable, 6),
@@ -224,7 +218,7 @@ class Tools:
                 raise ToolError(f"documents[{i}].text: must not be empty")
             if len(d.text) > self.limits.max_document_chars:
                 raise ToolError(f"documents[{i}].text: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
-            _check_text(f"documents[{i}].text", d.text)
+            _checked(check_text, f"documents[{i}].text", d.text)
         return await self._run(self.p.add_documents, documents, collection)
 
     async def delete(
