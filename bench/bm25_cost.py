@@ -13,10 +13,9 @@ import tempfile
 import time
 
 import numpy as np
-
-from retrieval.backend import EdgeBackend
-from retrieval.bm25 import Bm25Encoder
-from retrieval.documents import Chunk
+from ragate.retrieval.backend import EdgeBackend
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.documents import Chunk
 
 
 def corpus(n: int, seed: int = 1) -> list[str]:
@@ -57,9 +56,22 @@ def main() -> None:
         store = EdgeBackend(d).open("bm25", create={"dim": 1})
         t = time.perf_counter()
         for s in range(0, len(texts), 5000):
-            part = texts[s:s + 5000]
-            chunks = [Chunk(chunk_id=f"00000000-0000-0000-0000-{s + i:012d}", doc_id=str(s + i), chunk_index=0, text="",
-                            source="", title="", heading_path=[], char_start=0, char_end=0, content_hash="") for i in range(len(part))]
+            part = texts[s : s + 5000]
+            chunks = [
+                Chunk(
+                    chunk_id=f"00000000-0000-0000-0000-{s + i:012d}",
+                    doc_id=str(s + i),
+                    chunk_index=0,
+                    text="",
+                    source="",
+                    title="",
+                    heading_path=[],
+                    char_start=0,
+                    char_end=0,
+                    content_hash="",
+                )
+                for i in range(len(part))
+            ]
             store.upsert(chunks, np.ones((len(part), 1), np.float32), enc.encode_documents(part))
         store.flush()
         build_ours = time.perf_counter() - t

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
-
-from bench.mcp_http import free_port, http_server, http_session
+from ragate.server.client import free_port, http_server, http_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
@@ -58,9 +57,12 @@ async def run(args) -> dict:
     errors: list[str] = []
     memory: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="ragate-load-") as tmp:
-        env = {"RAGATE_QDRANT_PATH": tmp, "RAGATE_RERANKER_MODEL": DEFAULT_MODEL, "PYTHONPATH": str(ROOT),
-               "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(ROOT / "examples")]),
-               "RAGATE_RETRIEVAL_CANDIDATES": str(args.candidates)}
+        env = {
+            "RAGATE_QDRANT_PATH": tmp,
+            "RAGATE_RERANKER_MODEL": DEFAULT_MODEL,
+            "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(ROOT / "examples")]),
+            "RAGATE_RETRIEVAL_CANDIDATES": str(args.candidates),
+        }
         with http_server(env, port, token, capture=False) as proc:
             async with http_session(port, token) as s:
                 r = await s.call_tool("index_paths", {"paths": [str(ROOT / "examples" / "corpus")]})
@@ -97,16 +99,27 @@ async def run(args) -> dict:
             wall = time.monotonic() - t0
     warm = [m for t, m in memory if t >= args.warmup]
     base = warm[0] if warm else 0.0
-    out = {"clients": args.clients, "seconds": round(wall, 1), "calls": sum(len(v) for v in latencies.values()),
-           "errors": len(errors), "error_samples": errors[:5], "tools": {},
-           "rss_mb_after_warmup": round(base, 1), "rss_mb_max": round(max(warm) if warm else 0.0, 1),
-           "rss_mb_end": round(warm[-1] if warm else 0.0, 1)}
+    out = {
+        "clients": args.clients,
+        "seconds": round(wall, 1),
+        "calls": sum(len(v) for v in latencies.values()),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "tools": {},
+        "rss_mb_after_warmup": round(base, 1),
+        "rss_mb_max": round(max(warm) if warm else 0.0, 1),
+        "rss_mb_end": round(warm[-1] if warm else 0.0, 1),
+    }
     out["rss_growth"] = round((out["rss_mb_max"] - base) / base, 4) if base else None
     for name, ms in latencies.items():
         if ms:
             p = np.percentile(ms, [50, 95, 99])
-            out["tools"][name] = {"calls": len(ms), "p50_ms": round(float(p[0]), 1), "p95_ms": round(float(p[1]), 1),
-                                  "p99_ms": round(float(p[2]), 1)}
+            out["tools"][name] = {
+                "calls": len(ms),
+                "p50_ms": round(float(p[0]), 1),
+                "p95_ms": round(float(p[1]), 1),
+                "p99_ms": round(float(p[2]), 1),
+            }
     everything = [x for v in latencies.values() for x in v]
     if everything:
         p = np.percentile(everything, [50, 95, 99])
@@ -128,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"  {name:<18} {t['calls']:5d} calls  p50 {t['p50_ms']:8.1f} ms  p95 {t['p95_ms']:8.1f} ms  p99 {t['p99_ms']:8.1f} ms")
     if "p50_ms" in out:
         log(f"  {'all':<18} {out['calls']:5d} calls  p50 {out['p50_ms']:8.1f} ms  p95 {out['p95_ms']:8.1f} ms  p99 {out['p99_ms']:8.1f} ms")
-    log(f"server RSS: {out['rss_mb_after_warmup']} MB after warm-up, max {out['rss_mb_max']} MB, end {out['rss_mb_end']} MB "
-        f"(growth {100 * (out['rss_growth'] or 0):.1f}%)")
+    log(
+        f"server RSS: {out['rss_mb_after_warmup']} MB after warm-up, max {out['rss_mb_max']} MB, end {out['rss_mb_end']} MB "
+        f"(growth {100 * (out['rss_growth'] or 0):.1f}%)"
+    )
     for e in out["error_samples"]:
         log(f"  error: {e}")
     if args.json:

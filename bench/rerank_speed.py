@@ -33,10 +33,9 @@ def log(msg: str) -> None:
 
 def load_workload(dataset: Path, tokenizer, n_queries: int, pool: int, chunk_tokens: int = 150):
     """(queries, per-query candidate chunks) plus abstracts and qrels for the quality check."""
+    from ragate.retrieval.beir import BeirDataset, beir_id
+    from ragate.retrieval.chunking import hf_token_offsets, split_spans
     from rank_bm25 import BM25Okapi
-
-    from retrieval.beir import BeirDataset, beir_id
-    from retrieval.chunking import hf_token_offsets, split_spans
 
     ds = BeirDataset.load(dataset, "test")
     docs = {beir_id(d.source): d for d in ds.documents()}
@@ -107,10 +106,9 @@ def ndcg_check(score_fns: dict, ds, docs, n_queries: int, depth: int) -> dict[st
         top = [ids[i] for i in np.argsort(-bm25.get_scores(ds.queries[q].lower().split()))[:depth]]
         texts = [f"{docs[d].title}. {docs[d].text}" for d in top]
         for name, fn in score_fns.items():
-            runs[name][q] = {d: float(s) for d, s in zip(top, fn(ds.queries[q], texts))}
+            runs[name][q] = {d: float(s) for d, s in zip(top, fn(ds.queries[q], texts), strict=False)}
     m = ir_measures.parse_measure("nDCG@10")
-    return {name: round(float(ir_measures.calc_aggregate([m], {q: ds.qrels[q] for q in qids}, run)[m]), 4)
-            for name, run in runs.items()}
+    return {name: round(float(ir_measures.calc_aggregate([m], {q: ds.qrels[q] for q in qids}, run)[m]), 4) for name, run in runs.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default=str(DATASET), help="BEIR-format dataset for queries and passages")
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto")
     ap.add_argument("--queries", type=int, default=20, help="calls per measurement (one query each)")
-    ap.add_argument("--backends", default="", help="comma list of engines to measure (default: torch,onnx,onnx-int8 on CPU; "
-                    "torch-fp32,torch-bf16,torch-fp16 on CUDA)")
+    ap.add_argument(
+        "--backends",
+        default="",
+        help="comma list of engines to measure (default: torch,onnx,onnx-int8 on CPU; torch-fp32,torch-bf16,torch-fp16 on CUDA)",
+    )
     ap.add_argument("--ndcg-queries", type=int, default=100, help="SciFact test queries for the nDCG check (0 = skip)")
     ap.add_argument("--ndcg-depth", type=int, default=30, help="BM25 abstracts reranked per query in the nDCG check")
     ap.add_argument("--clients", type=int, default=16, help="simultaneous calls in the concurrency test")
@@ -130,12 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     import torch
+    from ragate.retrieval.models import pick_device, resolve_model
+    from ragate.scoring.microbatch import MicroBatcher
+    from ragate.scoring.reranker import CrossEncoderReranker
     from scipy.stats import spearmanr
     from sentence_transformers import CrossEncoder
-
-    from retrieval.models import pick_device, resolve_model
-    from scoring.microbatch import MicroBatcher
-    from scoring.reranker import CrossEncoderReranker
 
     device = pick_device(args.device)
     naive = CrossEncoder(resolve_model(args.model), device=device)
@@ -155,12 +155,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ragate-onnx-") as onnx_dir:  # sessions keep the graphs in memory
         for b in backends:
             backend, _, precision = b.partition("-") if b.startswith("torch") else (b, "", "")
-            engines[b] = CrossEncoderReranker(args.model, device, max_length=naive.max_seq_length, batch_size=32,
-                                              precision=precision or "fp32", threads=args.threads, backend=backend,
-                                              cache_dir=onnx_dir, cache_size=0)
+            engines[b] = CrossEncoderReranker(
+                args.model,
+                device,
+                max_length=naive.max_seq_length,
+                batch_size=32,
+                precision=precision or "fp32",
+                threads=args.threads,
+                backend=backend,
+                cache_dir=onnx_dir,
+                cache_size=0,
+            )
 
-    report: dict = {"device": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"cpu ({os.cpu_count()} cores)",
-                    "model": args.model, "queries": len(pools), "sizes": {}}
+    report: dict = {
+        "device": torch.cuda.get_device_name(0) if device.startswith("cuda") else f"cpu ({os.cpu_count()} cores)",
+        "model": args.model,
+        "queries": len(pools),
+        "sizes": {},
+    }
     naive_score(*pools[0])  # warm-up
     for e in engines.values():
         e.score(*pools[0])
@@ -195,14 +207,22 @@ def main(argv: list[str] | None = None) -> int:
     wall_plain = concurrent_wall(engine.score, pools, 50, args.clients)
     engine.batcher = MicroBatcher(engine._score_uncached, max_wait_ms=3.0, max_pairs=512)
     wall_batched = concurrent_wall(engine.score, pools, 50, args.clients)
-    report["concurrency"] = {"clients": args.clients, "pairs_per_call": 50, "naive_s": round(wall_naive, 3),
-                             "ragate_s": round(wall_plain, 3), "ragate_microbatched_s": round(wall_batched, 3)}
-    log(f"\n{args.clients} simultaneous calls of 50 pairs: naive {wall_naive:.2f}s, {best} {wall_plain:.2f}s, "
-        f"{best} + micro-batching {wall_batched:.2f}s")
+    report["concurrency"] = {
+        "clients": args.clients,
+        "pairs_per_call": 50,
+        "naive_s": round(wall_naive, 3),
+        "ragate_s": round(wall_plain, 3),
+        "ragate_microbatched_s": round(wall_batched, 3),
+    }
+    log(
+        f"\n{args.clients} simultaneous calls of 50 pairs: naive {wall_naive:.2f}s, {best} {wall_plain:.2f}s, "
+        f"{best} + micro-batching {wall_batched:.2f}s"
+    )
 
     naive_pps, best_pps = at100["naive"]["pairs_per_s"], at100[best]["pairs_per_s"]
-    report.update(naive_pairs_per_s=naive_pps, ragate_pairs_per_s=best_pps, speedup=round(best_pps / naive_pps, 2),
-                  spearman=at100[best]["spearman"])
+    report.update(
+        naive_pairs_per_s=naive_pps, ragate_pairs_per_s=best_pps, speedup=round(best_pps / naive_pps, 2), spearman=at100[best]["spearman"]
+    )
     log(f"\nbest engine {best}: {best_pps:.1f} pairs/s vs naive {naive_pps:.1f} → ×{report['speedup']:.2f}, ρ {report['spearman']:.4f}")
     if args.json:
         print(json.dumps(report))

@@ -30,14 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    from bench.evaluate import index_dataset, sample_queries
-    from retrieval.beir import BeirDataset
-    from server.config import load_settings
-    from server.models import Models
-    from server.pipeline import Pipeline
+    from ragate.retrieval.beir import BeirDataset
+    from ragate.server.config import load_settings
+    from ragate.server.evaluate import index_dataset, sample_queries
+    from ragate.server.models import Models
+    from ragate.server.pipeline import Pipeline
 
-    env = {**os.environ, "RAGATE_QDRANT_PATH": args.index_dir, "RAGATE_RERANKER_CACHE_SIZE": "0",
-           "RAGATE_RERANKER_MODEL": os.environ.get("RAGATE_RERANKER_MODEL", DEFAULT_MODEL)}
+    env = {
+        **os.environ,
+        "RAGATE_QDRANT_PATH": args.index_dir,
+        "RAGATE_RERANKER_CACHE_SIZE": "0",
+        "RAGATE_RERANKER_MODEL": os.environ.get("RAGATE_RERANKER_MODEL", DEFAULT_MODEL),
+    }
     settings = load_settings(None, env)
     p = Pipeline(settings, Models(settings).load())
     try:
@@ -53,10 +57,15 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in resp.timings_ms.items():
                 stages.setdefault(k, []).append(v)
         engine = p.models.reranker
-        out = {"chunks": chunks, "queries": len(qids), "candidates": args.candidates,
-               "reranker": f"{engine.kind} on {engine.device}", "cpus": os.cpu_count(),
-               "p50_ms": {k: round(float(np.percentile(v, 50)), 1) for k, v in stages.items()},
-               "p95_ms": {k: round(float(np.percentile(v, 95)), 1) for k, v in stages.items()}}
+        out = {
+            "chunks": chunks,
+            "queries": len(qids),
+            "candidates": args.candidates,
+            "reranker": f"{engine.kind} on {engine.device}",
+            "cpus": os.cpu_count(),
+            "p50_ms": {k: round(float(np.percentile(v, 50)), 1) for k, v in stages.items()},
+            "p95_ms": {k: round(float(np.percentile(v, 95)), 1) for k, v in stages.items()},
+        }
     finally:
         p.close()
     log(f"search over {out['chunks']} chunks, {out['candidates']} candidates, {out['queries']} queries, reranker {out['reranker']}")

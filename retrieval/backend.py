@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from retrieval.store import (
+from ragate.retrieval.store import (
     ClientStore,
     EdgeStore,
     Store,

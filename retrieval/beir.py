@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from retrieval.documents import Document, Section, content_hash, stable_id
+from ragate.retrieval.documents import Document, Section, content_hash, stable_id
 
 SOURCE_PREFIX = "beir:"
 
@@ -28,7 +28,7 @@ class BeirDataset:
     qrels: dict[str, dict[str, int]]
 
     @classmethod
-    def load(cls, root: str | Path, split: str = "test") -> "BeirDataset":
+    def load(cls, root: str | Path, split: str = "test") -> BeirDataset:
         root = Path(root)
         with _open(root / "queries.jsonl") as fh:
             queries = {str(q["_id"]): q["text"] for q in map(json.loads, fh)}
@@ -45,9 +45,14 @@ class BeirDataset:
         with _open(self.root / "corpus.jsonl") as fh:
             for d in map(json.loads, fh):
                 text = d.get("text", "")
-                yield Document(doc_id=stable_id("beir", str(d["_id"])), source=SOURCE_PREFIX + str(d["_id"]),
-                               title=d.get("title", ""), text=text, sections=[Section(heading_path=[], start=0, end=len(text))],
-                               file_hash=content_hash(d.get("title", "") + "\x00" + text))
+                yield Document(
+                    doc_id=stable_id("beir", str(d["_id"])),
+                    source=SOURCE_PREFIX + str(d["_id"]),
+                    title=d.get("title", ""),
+                    text=text,
+                    sections=[Section(heading_path=[], start=0, end=len(text))],
+                    file_hash=content_hash(d.get("title", "") + "\x00" + text),
+                )
 
     def corpus_size(self) -> int:
         with _open(self.root / "corpus.jsonl") as fh:
@@ -55,4 +60,4 @@ class BeirDataset:
 
 
 def beir_id(source: str) -> str:
-    return source[len(SOURCE_PREFIX):] if source.startswith(SOURCE_PREFIX) else source
+    return source[len(SOURCE_PREFIX) :] if source.startswith(SOURCE_PREFIX) else source

@@ -16,8 +16,15 @@ class SparseVec:
 
 
 class Bm25Encoder:
-    def __init__(self, k1: float = 1.2, b: float = 0.75, avg_len: float = 120.0, language: str = "english",
-                 stemming: bool = True, stopwords: bool = True):
+    def __init__(
+        self,
+        k1: float = 1.2,
+        b: float = 0.75,
+        avg_len: float = 120.0,
+        language: str = "english",
+        stemming: bool = True,
+        stopwords: bool = True,
+    ):
         kwargs: dict = dict(k=k1, b=b, avg_len=avg_len, language=language)
         if not stemming:
             kwargs["stemmer"] = qe.DisabledStemmer()

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from retrieval.documents import Chunk, Document, content_hash, stable_id
+from ragate.retrieval.documents import Chunk, Document, content_hash, stable_id
 
 
 class TokenOffsets(Protocol):
@@ -98,7 +98,7 @@ def split_spans(text: str, offsets: list[tuple[int, int]], budget: int, overlap:
 def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSettings) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in doc.sections:
-        body = doc.text[section.start:section.end]
+        body = doc.text[section.start : section.end]
         if section.heading_path and body.strip() == section.heading_path[-1]:
             continue  # a heading with no body: its children carry it in their heading path
         offsets = offsets_of(body)

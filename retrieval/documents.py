@@ -67,5 +67,5 @@ class Chunk(BaseModel):
         return self.model_dump()
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "Chunk":
+    def from_payload(cls, payload: dict[str, Any]) -> Chunk:
         return cls.model_validate(payload)

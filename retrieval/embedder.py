@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-
-from retrieval.models import ModelLoadError, pick_device, resolve_model
+from ragate.retrieval.models import ModelLoadError, pick_device, resolve_model
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from retrieval.documents import Section
+from ragate.retrieval.documents import Section
 
 
 class ExtractionError(Exception):
@@ -73,7 +73,7 @@ def _front_matter(raw: str) -> tuple[dict[str, str], str]:
         if ":" in line and not line.startswith((" ", "\t", "-")):
             k, v = line.split(":", 1)
             fm[k.strip().lower()] = v.strip().strip("\"'")
-    return fm, raw[m.end():]
+    return fm, raw[m.end() :]
 
 
 def _paragraphs(lines: list[str], b: _Builder) -> None:
@@ -203,8 +203,13 @@ def decode_text(data: bytes) -> str:
 
 
 EXTRACTORS = {
-    ".md": "markdown", ".markdown": "markdown", ".rst": "rst", ".txt": "text",
-    ".html": "html", ".htm": "html", ".pdf": "pdf",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".rst": "rst",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
 }
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from retrieval.globs import glob_match
+from ragate.retrieval.globs import glob_match
 
 Scalar = Union[str, int, bool]
 
@@ -59,11 +58,11 @@ Condition = Union[AnyOf, Equals, DateRange]
 
 def _iso(t: dt.datetime) -> str:
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def conditions(f: SearchFilter | None, known_sources: "callable[[], list[str]]") -> list[Condition] | Literal["none"]:
+def conditions(f: SearchFilter | None, known_sources: callable[[], list[str]]) -> list[Condition] | Literal["none"]:
     """Conditions for a store; 'none' when the filter provably matches nothing (no source matches the glob).
 
     Source globs and prefixes are resolved against the distinct indexed sources, then applied as a
@@ -73,7 +72,8 @@ def conditions(f: SearchFilter | None, known_sources: "callable[[], list[str]]")
     out: list[Condition] = []
     if f.source is not None or f.source_prefix is not None:
         matched = [
-            s for s in known_sources()
+            s
+            for s in known_sources()
             if (f.source is None or glob_match(s, f.source)) and (f.source_prefix is None or s.startswith(f.source_prefix))
         ]
         if not matched:

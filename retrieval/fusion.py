@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-
-from retrieval.documents import Chunk
-from retrieval.store import Hit
+from ragate.retrieval.documents import Chunk
+from ragate.retrieval.store import Hit
 
 
 @dataclass
@@ -24,7 +23,7 @@ class Fused:
 
 def rrf_score(ranks: list[int | None], k: int, weights: list[float]) -> float:
     """Σ w / (k + rank), ranks from 1; a list the item is missing from contributes nothing."""
-    return sum(w / (k + r) for r, w in zip(ranks, weights) if r is not None)
+    return sum(w / (k + r) for r, w in zip(ranks, weights, strict=False) if r is not None)
 
 
 def minmax(values: list[float]) -> list[float]:
@@ -37,8 +36,15 @@ def minmax(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
-def fuse(dense: list[Hit], bm25: list[Hit], method: Literal["rrf", "weighted"] = "rrf", rrf_k: int = 60,
-         dense_weight: float = 0.5, bm25_weight: float = 0.5, limit: int = 100) -> list[Fused]:
+def fuse(
+    dense: list[Hit],
+    bm25: list[Hit],
+    method: Literal["rrf", "weighted"] = "rrf",
+    rrf_k: int = 60,
+    dense_weight: float = 0.5,
+    bm25_weight: float = 0.5,
+    limit: int = 100,
+) -> list[Fused]:
     by_id: dict[str, Fused] = {}
     for rank, h in enumerate(dense, start=1):
         by_id[h.chunk.chunk_id] = Fused(h.chunk, 0.0, h.score, None, rank, None, h.vector)
@@ -53,8 +59,8 @@ def fuse(dense: list[Hit], bm25: list[Hit], method: Literal["rrf", "weighted"] =
         for f in items:
             f.fused = rrf_score([f.dense_rank, f.bm25_rank], rrf_k, [dense_weight, bm25_weight])
     else:
-        nd = dict(zip([h.chunk.chunk_id for h in dense], minmax([h.score for h in dense])))
-        nb = dict(zip([h.chunk.chunk_id for h in bm25], minmax([h.score for h in bm25])))
+        nd = dict(zip([h.chunk.chunk_id for h in dense], minmax([h.score for h in dense]), strict=False))
+        nb = dict(zip([h.chunk.chunk_id for h in bm25], minmax([h.score for h in bm25]), strict=False))
         total = (dense_weight + bm25_weight) or 1.0
         for f in items:
             cid = f.chunk.chunk_id

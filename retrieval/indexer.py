@@ -10,19 +10,18 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from pydantic import BaseModel, Field
-
-from retrieval.bm25 import Bm25Encoder
-from retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_document, indexed_text
-from retrieval.documents import Chunk, Document
-from retrieval.embedder import Embedder
-from retrieval.extract import ExtractionError
-from retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
-from retrieval.store import Store
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_document, indexed_text
+from ragate.retrieval.documents import Chunk, Document
+from ragate.retrieval.embedder import Embedder
+from ragate.retrieval.extract import ExtractionError
+from ragate.retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
+from ragate.retrieval.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +76,14 @@ class Indexer:
         if sum(len(cs) for _, cs in self._pending) >= self.batch_chunks:
             self._flush(report)
 
-    def index_documents(self, docs: Iterable[Document], report: IndexReport | None = None, progress: bool = False,
-                        total: int | None = None, manifest: dict | None = None) -> IndexReport:
+    def index_documents(
+        self,
+        docs: Iterable[Document],
+        report: IndexReport | None = None,
+        progress: bool = False,
+        total: int | None = None,
+        manifest: dict | None = None,
+    ) -> IndexReport:
         """Index documents whose content changed; a document whose file_hash is already stored is skipped."""
         report = report or IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
@@ -94,8 +99,9 @@ class Indexer:
         report.seconds += time.perf_counter() - t0
         return report
 
-    def index_paths(self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False,
-                    allowed_roots: list[str] | None = None) -> IndexReport:
+    def index_paths(
+        self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False, allowed_roots: list[str] | None = None
+    ) -> IndexReport:
         report = IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
         files, outside = discover(paths, self.ingest, allowed_roots)

@@ -10,9 +10,9 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retrieval.documents import Document, stable_id
-from retrieval.extract import EXTRACTORS, ExtractionError, extract
-from retrieval.globs import glob_match
+from ragate.retrieval.documents import Document, stable_id
+from ragate.retrieval.extract import EXTRACTORS, ExtractionError, extract
+from ragate.retrieval.globs import glob_match
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ class Skipped:
 
 def rfc3339(ts: dt.datetime) -> str:
     if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=dt.timezone.utc)
-    return ts.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ts = ts.replace(tzinfo=dt.UTC)
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_date(value: str) -> str | None:
@@ -77,8 +77,9 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
-def discover(paths: list[str | os.PathLike[str]], opts: IngestOptions,
-             allowed_roots: list[str | os.PathLike[str]] | None = None) -> tuple[list[Path], list[Skipped]]:
+def discover(
+    paths: list[str | os.PathLike[str]], opts: IngestOptions, allowed_roots: list[str | os.PathLike[str]] | None = None
+) -> tuple[list[Path], list[Skipped]]:
     """Regular files under the paths that the include/exclude globs select, sorted; files named
     explicitly are taken whatever their globs say. With allowed_roots, a path outside them is an
     error, and a file whose real location is outside them (a symlink out) is skipped."""
@@ -144,7 +145,7 @@ def load_document(path: Path, data: bytes, opts: IngestOptions) -> Document:
             if updated:
                 break
     if updated is None:
-        updated = rfc3339(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc))
+        updated = rfc3339(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
     source_type, authority = classify(source, opts)
     if "source_type" in ex.front_matter:
         source_type = ex.front_matter["source_type"]

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-
-from retrieval.bm25 import SparseVec
-from retrieval.documents import Chunk
-from retrieval.filters import AnyOf, Condition, DateRange, Equals, SearchFilter, conditions
+from ragate.retrieval.bm25 import SparseVec
+from ragate.retrieval.documents import Chunk
+from ragate.retrieval.filters import AnyOf, Condition, DateRange, Equals, SearchFilter, conditions
 
 log = logging.getLogger(__name__)
 
@@ -232,17 +231,24 @@ class EdgeStore(Store):
     def _query(self, using, vector, conds, limit, with_vectors):
         qe = self._qe
         q = qe.SparseVector(vector.indices, vector.values) if isinstance(vector, SparseVec) else vector
-        res = self.shard.query(qe.QueryRequest(
-            limit=limit, query=qe.Query.Nearest(q, using=using), filter=self._filter(conds),
-            with_payload=True, with_vector=[DENSE] if with_vectors else False,
-        ))
+        res = self.shard.query(
+            qe.QueryRequest(
+                limit=limit,
+                query=qe.Query.Nearest(q, using=using),
+                filter=self._filter(conds),
+                with_payload=True,
+                with_vector=[DENSE] if with_vectors else False,
+            )
+        )
         return [Hit(_chunk_of(p.payload), float(p.score), _dense_of(p.vector)) for p in res]
 
     def _scroll(self, fields, conds):
         qe = self._qe
         out, offset = [], None
         while True:
-            recs, offset = self.shard.scroll(qe.ScrollRequest(offset=offset, limit=2048, filter=self._filter(conds), with_payload=fields, with_vector=False))
+            recs, offset = self.shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=2048, filter=self._filter(conds), with_payload=fields, with_vector=False)
+            )
             out.extend((str(r.id), r.payload or {}) for r in recs)
             if offset is None:
                 return out
@@ -361,7 +367,11 @@ class ClientStore(Store):
     def upsert(self, chunks, dense, sparse):
         m = self._m
         points = [
-            m.PointStruct(id=c.chunk_id, vector={DENSE: d.tolist(), SPARSE: m.SparseVector(indices=s.indices, values=s.values)}, payload=c.to_payload())
+            m.PointStruct(
+                id=c.chunk_id,
+                vector={DENSE: d.tolist(), SPARSE: m.SparseVector(indices=s.indices, values=s.values)},
+                payload=c.to_payload(),
+            )
             for c, d, s in zip(chunks, dense, sparse, strict=True)
         ]
         if points:
@@ -378,15 +388,22 @@ class ClientStore(Store):
         m = self._m
         q = m.SparseVector(indices=vector.indices, values=vector.values) if isinstance(vector, SparseVec) else vector
         res = self.client.query_points(
-            self.name, query=q, using=using, query_filter=self._filter(conds), limit=limit,
-            with_payload=True, with_vectors=[DENSE] if with_vectors else False,
+            self.name,
+            query=q,
+            using=using,
+            query_filter=self._filter(conds),
+            limit=limit,
+            with_payload=True,
+            with_vectors=[DENSE] if with_vectors else False,
         )
         return [Hit(_chunk_of(p.payload), float(p.score), _dense_of(p.vector)) for p in res.points]
 
     def _scroll(self, fields, conds):
         out, offset = [], None
         while True:
-            recs, offset = self.client.scroll(self.name, scroll_filter=self._filter(conds), limit=2048, offset=offset, with_payload=fields, with_vectors=False)
+            recs, offset = self.client.scroll(
+                self.name, scroll_filter=self._filter(conds), limit=2048, offset=offset, with_payload=fields, with_vectors=False
+            )
             out.extend((str(r.id), r.payload or {}) for r in recs)
             if offset is None:
                 return out

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-
-from scoring.candidates import Candidate
+from ragate.scoring.candidates import Candidate
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,9 @@ class BlendWeights:
     max_chunks_per_doc: int = 3
 
 
-def freshness(updated_at: str | None, now: dt.datetime, half_life_days: float,
-              decay: Literal["exp", "linear", "gauss"] = "exp", neutral: float = 0.5) -> float:
+def freshness(
+    updated_at: str | None, now: dt.datetime, half_life_days: float, decay: Literal["exp", "linear", "gauss"] = "exp", neutral: float = 0.5
+) -> float:
     """1.0 for now, 0.5 at one half-life for every decay shape; `neutral` when undated."""
     if not updated_at:
         return neutral
@@ -44,11 +44,11 @@ def freshness(updated_at: str | None, now: dt.datetime, half_life_days: float,
     except ValueError:
         return neutral
     if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
+        t = t.replace(tzinfo=dt.UTC)
     age = max(0.0, (now - t).total_seconds() / 86400.0)
     x = age / half_life_days
     if decay == "exp":
-        return 0.5 ** x
+        return 0.5**x
     if decay == "linear":
         return max(0.0, 1.0 - 0.5 * x)
     return math.exp(-math.log(2) * x * x)  # gaussian: exp(-ln2·x²) is 0.5 at x = 1
@@ -96,7 +96,7 @@ def blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None = Non
 def _blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None) -> list[Candidate]:
     if not cands:
         return []
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if all(c.relevance is not None for c in cands):
         rel = [float(c.relevance) for c in cands]
     else:
@@ -114,8 +114,7 @@ def _blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None) -> 
         # MMR's own trade-off, as a penalty: (1-λ)/λ · similarity to what ranks above.
         c.diversity = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9) * max(0.0, sims[i])
         per_doc[c.chunk.doc_id] = per_doc.get(c.chunk.doc_id, 0) + 1
-        c.final = (w.relevance * rel[i] + w.retrieval * c.retrieval + w.freshness * c.freshness
-                   + w.authority * c.authority - c.diversity)
+        c.final = w.relevance * rel[i] + w.retrieval * c.retrieval + w.freshness * c.freshness + w.authority * c.authority - c.diversity
         if per_doc[c.chunk.doc_id] > w.max_chunks_per_doc:
             c.final = -math.inf  # over the per-document cap: dropped by the caller
     ranked = [c for c in cands if c.final != -math.inf]

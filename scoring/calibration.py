@@ -101,8 +101,9 @@ def fit_isotonic(logits: np.ndarray, labels: np.ndarray) -> tuple[list[float], l
     return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
 
 
-def fit(logits: np.ndarray, labels: np.ndarray, method: Literal["platt", "isotonic"], model: str, chunking: str,
-        fitted_on: str = "") -> CalibrationParams:
+def fit(
+    logits: np.ndarray, labels: np.ndarray, method: Literal["platt", "isotonic"], model: str, chunking: str, fitted_on: str = ""
+) -> CalibrationParams:
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     if len(set(labels.tolist())) < 2:
@@ -153,7 +154,11 @@ class CalibrationStore:
             log.warning(
                 "calibration in %s was fitted for reranker %r with chunking %s; the index now uses %r with %s. "
                 "Using the model's sigmoid until `ragate calibrate` is run again.",
-                self.path, params.model, params.chunking, model, chunking,
+                self.path,
+                params.model,
+                params.chunking,
+                model,
+                chunking,
             )
             return Calibrator()
         return Calibrator(params)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from retrieval.documents import Chunk
+from ragate.retrieval.documents import Chunk
 
 
 @dataclass
@@ -26,7 +25,13 @@ class Candidate:
 
     def scores(self) -> dict[str, float | None]:
         return {
-            "dense": self.dense, "bm25": self.bm25, "fused": self.fused, "rerank": self.rerank,
-            "relevance": self.relevance, "retrieval": self.retrieval, "freshness": self.freshness, "authority": self.authority,
+            "dense": self.dense,
+            "bm25": self.bm25,
+            "fused": self.fused,
+            "rerank": self.rerank,
+            "relevance": self.relevance,
+            "retrieval": self.retrieval,
+            "freshness": self.freshness,
+            "authority": self.authority,
             "diversity": self.diversity,
         }

@@ -6,13 +6,13 @@ passes, never let a weak passage pass."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
-from scoring.candidates import Candidate
+from ragate.scoring.candidates import Candidate
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     ANSWERABLE = "ANSWERABLE"
     NO_CANDIDATES = "NO_CANDIDATES"
     LOW_TOP_SCORE = "LOW_TOP_SCORE"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -66,5 +66,5 @@ class MicroBatcher:
                 continue
             start = 0
             for q, _, fut in taken:
-                fut.set_result(scores[start:start + len(q)])
+                fut.set_result(scores[start : start + len(q)])
                 start += len(q)

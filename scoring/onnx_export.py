@@ -37,8 +37,9 @@ def _export(model, input_names: list[str], dest: Path) -> None:
     axes["logits"] = {0: "batch"}
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer notes about shapes that the dynamic axes cover
-        torch.onnx.export(model, dummy, str(dest), input_names=input_names, output_names=["logits"],
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            model, dummy, str(dest), input_names=input_names, output_names=["logits"], dynamic_axes=axes, opset_version=OPSET, dynamo=False
+        )
 
 
 def _fuse(src: Path, dest: Path, config) -> bool:
@@ -47,8 +48,7 @@ def _fuse(src: Path, dest: Path, config) -> bool:
     from onnxruntime.transformers import optimizer
 
     try:
-        opt = optimizer.optimize_model(str(src), model_type="bert", num_heads=config.num_attention_heads,
-                                       hidden_size=config.hidden_size)
+        opt = optimizer.optimize_model(str(src), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size)
         opt.save_model_to_file(str(dest))
         return True
     except Exception as e:  # unknown layouts are still correct unfused, only slower
@@ -63,14 +63,23 @@ def _quantize(src: Path, dest: Path) -> None:
     # Per-channel weight scales, and the feed-forward output projections left in fp32: their inputs
     # come out of GELU with outliers that int8 clips. Quantizing them too is ~15% faster but drops
     # Spearman against fp32 below 0.99 (bench/RESULTS.md).
-    keep_fp32 = [n.name for n in onnx.load(str(src), load_external_data=False).graph.node
-                 if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name]
+    keep_fp32 = [
+        n.name
+        for n in onnx.load(str(src), load_external_data=False).graph.node
+        if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
+    ]
     quiet = logging.Filter()
     quiet.filter = lambda record: "pre-processing before quantization" not in record.getMessage()
     logging.getLogger().addFilter(quiet)
     try:
-        quantize_dynamic(str(src), str(dest), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_fp32,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize_dynamic(
+            str(src),
+            str(dest),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=keep_fp32,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         logging.getLogger().removeFilter(quiet)
 

@@ -14,19 +14,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
-
-from retrieval.models import ModelLoadError, pick_device, resolve_model
-from scoring.microbatch import MicroBatcher
-from scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
-from scoring.score_cache import ScoreCache, pair_key
+from ragate.retrieval.models import ModelLoadError, pick_device, resolve_model
+from ragate.scoring.microbatch import MicroBatcher
+from ragate.scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
+from ragate.scoring.score_cache import ScoreCache, pair_key
 
 log = logging.getLogger(__name__)
 
 CONFIG_KEY = "reranker.model"
+
+
 def choose_backend(backend: str, device: str) -> str:
     """auto: int8 ONNX on CPU (the fastest setting that keeps the ranking), PyTorch elsewhere."""
     if backend == "auto":
@@ -38,9 +39,20 @@ def choose_backend(backend: str, device: str) -> str:
 
 
 class CrossEncoderReranker:
-    def __init__(self, model: str, device: str = "auto", max_length: int = 256, batch_size: int = 32,
-                 precision: str = "fp32", threads: int = 0, backend: str = "torch", cache_dir: str | Path | None = None,
-                 cache_size: int = 0, microbatch_wait_ms: float = 0.0, microbatch_max_pairs: int = 512):
+    def __init__(
+        self,
+        model: str,
+        device: str = "auto",
+        max_length: int = 256,
+        batch_size: int = 32,
+        precision: str = "fp32",
+        threads: int = 0,
+        backend: str = "torch",
+        cache_dir: str | Path | None = None,
+        cache_size: int = 0,
+        microbatch_wait_ms: float = 0.0,
+        microbatch_max_pairs: int = 512,
+    ):
         import torch
         from sentence_transformers import CrossEncoder
 
@@ -57,17 +69,17 @@ class CrossEncoderReranker:
         if ce.model.config.num_labels != 1:
             raise ModelLoadError(model, f"expected a single-logit relevance head, found {ce.model.config.num_labels} labels", CONFIG_KEY)
         self.tokenizer = ce.tokenizer
-        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids")
-                            if k in self.tokenizer.model_input_names]
+        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.tokenizer.model_input_names]
         self.backend = choose_backend(backend, device)
         if self.backend.startswith("onnx"):
-            from scoring.onnx_export import onnx_model
+            from ragate.scoring.onnx_export import onnx_model
 
             if cache_dir is None:
                 raise ValueError("the onnx backends need a cache directory for the exported model")
             try:
                 self.runner: TorchRunner | OnnxRunner = OnnxRunner(
-                    onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8"), threads)
+                    onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8"), threads
+                )
             except Exception as e:  # an architecture the exporter can't take still reranks, in PyTorch
                 log.warning("reranker ONNX export failed (%s); running it in PyTorch", str(e).splitlines()[0][:300])
                 self.backend = "torch"
@@ -116,7 +128,7 @@ class CrossEncoderReranker:
         with self._lock:
             s = 0
             while s < n:
-                idx = order[s:s + self.batch_size]
+                idx = order[s : s + self.batch_size]
                 try:
                     out[idx] = self._forward([features[i] for i in idx])
                 except Exception as e:
@@ -153,7 +165,7 @@ class CrossEncoderReranker:
             raise ValueError("queries and passages must have the same length")
         n = len(passages)
         out = np.zeros(n, dtype=np.float32)
-        keys = [pair_key(self.name, q, p) for q, p in zip(queries, passages)] if self.cache.capacity else []
+        keys = [pair_key(self.name, q, p) for q, p in zip(queries, passages, strict=False)] if self.cache.capacity else []
         missing = []
         for i in range(n):
             hit = self.cache.get(keys[i]) if keys else None
@@ -165,7 +177,7 @@ class CrossEncoderReranker:
             score = self.batcher.score_pairs if self.batcher else self._score_uncached
             fresh = score([queries[i] for i in missing], [passages[i] for i in missing])
             out[missing] = fresh
-            for i, z in zip(missing, fresh):
+            for i, z in zip(missing, fresh, strict=False):
                 if keys:
                     self.cache.put(keys[i], float(z))
         return out, n - len(missing)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def is_out_of_memory(e: BaseException) -> bool:
     import torch
 

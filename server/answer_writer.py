@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import os
 
-from server.config import LlmSettings
-from server.schemas import Passage
+from ragate.server.config import LlmSettings
+from ragate.server.schemas import Passage
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class AnswerWriter:
         self.settings = settings
 
     @classmethod
-    def from_settings(cls, settings: LlmSettings) -> "AnswerWriter | None":
+    def from_settings(cls, settings: LlmSettings) -> AnswerWriter | None:
         key = os.environ.get(settings.api_key_env, "")
         if settings.provider != "anthropic" or not key:
             return None

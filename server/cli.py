@@ -13,14 +13,13 @@ import textwrap
 from typing import Any
 
 from pydantic import ValidationError
-
-from retrieval.filters import SearchFilter
-from retrieval.ingest import IngestError
-from retrieval.models import ModelLoadError
-from retrieval.store import StoreError
-from server.config import ConfigError, Settings, load_settings
-from server.serve import ServeError
-from server.validation import BadInput, check_query
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.ingest import IngestError
+from ragate.retrieval.models import ModelLoadError
+from ragate.retrieval.store import StoreError
+from ragate.server.config import ConfigError, Settings, load_settings
+from ragate.server.serve import ServeError
+from ragate.server.validation import BadInput, check_query
 
 log = logging.getLogger("ragate")
 
@@ -70,8 +69,8 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
 
 
 def _pipeline(settings: Settings, need_reranker: bool = True):
-    from server.models import Models
-    from server.pipeline import Pipeline
+    from ragate.server.models import Models
+    from ragate.server.pipeline import Pipeline
 
     return Pipeline(settings, Models(settings).load(need_reranker=need_reranker))
 
@@ -108,9 +107,16 @@ def cmd_search(args, settings: Settings) -> int:
     f = parse_filters(args.filter)
     p = _pipeline(settings, need_reranker=not args.no_rerank)
     try:
-        ranked = p.search(args.query, top_k=args.top_k, filters=f, rerank=not args.no_rerank,
-                          candidates=args.candidates, collection=args.collection, fusion=args.fusion,
-                          budget_ms=args.rerank_budget_ms)
+        ranked = p.search(
+            args.query,
+            top_k=args.top_k,
+            filters=f,
+            rerank=not args.no_rerank,
+            candidates=args.candidates,
+            collection=args.collection,
+            fusion=args.fusion,
+            budget_ms=args.rerank_budget_ms,
+        )
     finally:
         p.close()
     resp = ranked.response
@@ -131,9 +137,12 @@ def cmd_search(args, settings: Settings) -> int:
     print("\n" + "  ".join(f"{k} {v:.0f}ms" for k, v in t.items()), file=sys.stderr)
     if resp.rerank_stage:
         r = resp.rerank_stage
-        print(f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
-              + (f" (limited by {r.limited_by})" if r.limited_by else "") + (f", {r.cached} cached" if r.cached else ""),
-              file=sys.stderr)
+        print(
+            f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
+            + (f" (limited by {r.limited_by})" if r.limited_by else "")
+            + (f", {r.cached} cached" if r.cached else ""),
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -175,12 +184,19 @@ def cmd_delete(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from bench.evaluate import evaluate
+    from ragate.server.evaluate import evaluate
 
     p = _pipeline(settings)
     try:
-        result = evaluate(p, args.dataset, args.variants.split(",") if args.variants else None, args.max_queries,
-                          args.candidates, out_dir=args.out, progress=not args.no_progress)
+        result = evaluate(
+            p,
+            args.dataset,
+            args.variants.split(",") if args.variants else None,
+            args.max_queries,
+            args.candidates,
+            out_dir=args.out,
+            progress=not args.no_progress,
+        )
     finally:
         p.close()
     if args.json:
@@ -190,14 +206,16 @@ def cmd_eval(args, settings: Settings) -> int:
         for v, m in result["variants"].items():
             print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
         for label, g in result.get("gate", {}).items():
-            print(f"  gate {label} t={g['threshold']:.3f}: false-accept {g['false_accept_rate']:.3f}, false-abstain {g['false_abstain_rate']:.3f}")
+            print(
+                f"  gate {label} t={g['threshold']:.3f}: false-accept {g['false_accept_rate']:.3f}, false-abstain {g['false_abstain_rate']:.3f}"
+            )
     return 0
 
 
 def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from bench.calibrate import (
+    from ragate.server.calibrate import (
         calibrate,
         pairs_from_dataset,
         pairs_from_jsonl,
@@ -226,7 +244,7 @@ def cmd_calibrate(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from server.serve import serve
+    from ragate.server.serve import serve
 
     serve(settings, http=args.http, host=args.host, port=args.port)
     return 0
@@ -236,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ragate",
         description="Retrieval agents can trust: hybrid (dense + BM25) search over Qdrant, cross-encoder "
-                    "reranking, calibrated abstention; as a CLI and an MCP server.",
+        "reranking, calibrated abstention; as a CLI and an MCP server.",
         epilog="Every config key can be overridden by RAGATE_<SECTION>_<KEY>, e.g. RAGATE_RERANKER_MODEL=path/to/model.",
     )
     parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present, else built-in defaults)")
@@ -248,25 +266,36 @@ def build_parser() -> argparse.ArgumentParser:
         if json_flag:
             sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
-    sp = sub.add_parser("index", help="index files and folders (incremental)", description=
-                        "Index .md .txt .rst .html .pdf files. Unchanged files are skipped by content hash; "
-                        "changed files replace their chunks; --prune removes files that are gone.")
+    sp = sub.add_parser(
+        "index",
+        help="index files and folders (incremental)",
+        description="Index .md .txt .rst .html .pdf files. Unchanged files are skipped by content hash; "
+        "changed files replace their chunks; --prune removes files that are gone.",
+    )
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp.add_argument("--prune", action="store_true", help="remove indexed files under PATH that no longer exist")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
     common(sp)
     sp.set_defaults(func=cmd_index)
 
-    sp = sub.add_parser("search", help="hybrid search, reranked", description="Hybrid dense + BM25 retrieval, fused, "
-                        "reranked by the cross-encoder and blended with freshness, authority and diversity.")
+    sp = sub.add_parser(
+        "search",
+        help="hybrid search, reranked",
+        description="Hybrid dense + BM25 retrieval, fused, "
+        "reranked by the cross-encoder and blended with freshness, authority and diversity.",
+    )
     sp.add_argument("query")
     sp.add_argument("--top-k", "-k", type=int, default=10, help="results to return (default 10)")
     sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
     sp.add_argument("--candidates", type=int, help="fused candidate pool to rerank (default [retrieval] candidates)")
     sp.add_argument("--fusion", choices=["rrf", "weighted"], help="fusion method (default [retrieval] fusion)")
     sp.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder (fused order)")
-    sp.add_argument("--rerank-budget-ms", type=float, metavar="MS",
-                    help="rerank only as many candidates as fit this budget (default [reranker] budget_ms)")
+    sp.add_argument(
+        "--rerank-budget-ms",
+        type=float,
+        metavar="MS",
+        help="rerank only as many candidates as fit this budget (default [reranker] budget_ms)",
+    )
     common(sp)
     sp.set_defaults(func=cmd_search)
 
@@ -281,11 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_delete)
 
-    sp = sub.add_parser("eval", help="IR metrics per pipeline variant on a BEIR dataset, and gate error rates",
-                        description="Index a BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv; gzip "
-                                    "accepted) into its own collection and report nDCG@10, MRR@10, Recall@100, Hit@1 and "
-                                    "ms/query for bm25, dense, hybrid, hybrid+rerank, hybrid+rerank+blend; plus the gate's "
-                                    "false-accept/false-abstain rates. Writes JSON, Markdown, CSV and PNG under --out.")
+    sp = sub.add_parser(
+        "eval",
+        help="IR metrics per pipeline variant on a BEIR dataset, and gate error rates",
+        description="Index a BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv; gzip "
+        "accepted) into its own collection and report nDCG@10, MRR@10, Recall@100, Hit@1 and "
+        "ms/query for bm25, dense, hybrid, hybrid+rerank, hybrid+rerank+blend; plus the gate's "
+        "false-accept/false-abstain rates. Writes JSON, Markdown, CSV and PNG under --out.",
+    )
     sp.add_argument("--dataset", required=True, metavar="DIR")
     sp.add_argument("--variants", help="comma-separated subset of: bm25,dense,hybrid,hybrid+rerank,hybrid+rerank+blend")
     sp.add_argument("--max-queries", type=int, help="deterministic sample of N test queries")
@@ -295,10 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_eval)
 
-    sp = sub.add_parser("calibrate", help="fit calibrated relevance and choose the gate threshold",
-                        description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
-                                    "calibration error before/after, and with --target-precision pick the lowest threshold "
-                                    "reaching that precision on held-out pairs.")
+    sp = sub.add_parser(
+        "calibrate",
+        help="fit calibrated relevance and choose the gate threshold",
+        description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
+        "calibration error before/after, and with --target-precision pick the lowest threshold "
+        "reaching that precision on held-out pairs.",
+    )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
     sp.add_argument("--split", default="train", help="qrels split to fit on (default train)")
@@ -311,11 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_calibrate)
 
-    sp = sub.add_parser("serve", help="run the MCP server (stdio by default, or streamable HTTP)",
-                        description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
-                                    "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
-                                    "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
-                                    "in RAGATE_TOKEN. Models load in the background; early calls wait for them.")
+    sp = sub.add_parser(
+        "serve",
+        help="run the MCP server (stdio by default, or streamable HTTP)",
+        description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
+        "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
+        "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
+        "in RAGATE_TOKEN. Models load in the background; early calls wait for them.",
+    )
     sp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     sp.add_argument("--host", help="HTTP bind address (default [server] host, 127.0.0.1)")
     sp.add_argument("--port", type=int, help="HTTP port (default [server] port, 8765)")

@@ -6,12 +6,12 @@ import logging
 import threading
 from pathlib import Path
 
-from retrieval.bm25 import Bm25Encoder
-from retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
-from retrieval.embedder import Embedder
-from retrieval.models import ModelLoadError, resolve_model
-from scoring.reranker import CrossEncoderReranker
-from server.config import Settings
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
+from ragate.retrieval.embedder import Embedder
+from ragate.retrieval.models import ModelLoadError, resolve_model
+from ragate.scoring.reranker import CrossEncoderReranker
+from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,18 @@ class Models:
             r = s.reranker
             try:
                 self.reranker = CrossEncoderReranker(
-                    r.model, r.device, r.max_length, r.batch_size, r.precision, r.threads, backend=r.backend,
-                    cache_dir=self.onnx_dir(), cache_size=r.cache_size, microbatch_wait_ms=r.microbatch_wait_ms,
-                    microbatch_max_pairs=r.microbatch_max_pairs)
+                    r.model,
+                    r.device,
+                    r.max_length,
+                    r.batch_size,
+                    r.precision,
+                    r.threads,
+                    backend=r.backend,
+                    cache_dir=self.onnx_dir(),
+                    cache_size=r.cache_size,
+                    microbatch_wait_ms=r.microbatch_wait_ms,
+                    microbatch_max_pairs=r.microbatch_max_pairs,
+                )
                 log.info("reranker %s loaded: %s on %s", r.model, self.reranker.kind, self.reranker.device)
             except ModelLoadError as e:
                 self.reranker_error = e
@@ -76,7 +85,7 @@ class Models:
                 log.warning("reranker tokenizer unavailable (%s); chunking with the embedder's tokenizer", str(e).splitlines()[0][:200])
                 self.token_offsets, self.tokenizer_name = hf_token_offsets(self.embedder.tokenizer), self.settings.embedder.model
 
-    def load(self, need_reranker: bool = True) -> "Models":
+    def load(self, need_reranker: bool = True) -> Models:
         self._load(need_reranker)
         self._ready.set()
         return self

@@ -9,27 +9,27 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from retrieval.backend import Backend, open_backend
-from retrieval.chunking import indexed_text
-from retrieval.documents import Document, Section, content_hash, stable_id
-from retrieval.filters import SearchFilter
-from retrieval.fusion import fuse, lead_margin
-from retrieval.indexer import Indexer, IndexReport
-from retrieval.ingest import IngestOptions, SourceRule, classify, parse_date, rfc3339
-from retrieval.store import Hit, Store, StoreError
-from scoring.blend import BlendWeights, blend
-from scoring.calibration import CalibrationStore, Calibrator
-from scoring.candidates import Candidate
-from scoring.gate import Decision, decide
-from server.config import Settings
-from server.models import Models
-from server.schemas import RerankStage, ScoreBreakdown, SearchResponse, SearchResult
+from ragate.retrieval.backend import Backend, open_backend
+from ragate.retrieval.chunking import indexed_text
+from ragate.retrieval.documents import Document, Section, content_hash, stable_id
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.fusion import fuse, lead_margin
+from ragate.retrieval.indexer import Indexer, IndexReport
+from ragate.retrieval.ingest import IngestOptions, SourceRule, classify, parse_date, rfc3339
+from ragate.retrieval.store import Hit, Store, StoreError
+from ragate.scoring.blend import BlendWeights, blend
+from ragate.scoring.calibration import CalibrationStore, Calibrator
+from ragate.scoring.candidates import Candidate
+from ragate.scoring.gate import Decision, decide
+from ragate.server.config import Settings
+from ragate.server.models import Models
+from ragate.server.schemas import RerankStage, ScoreBreakdown, SearchResponse, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,14 @@ class Pipeline:
             batch_chunks=self.settings.index.batch_chunks,
         )
 
-    def index_paths(self, paths: list[str], collection: str | None = None, prune: bool = False, progress: bool = False,
-                    allowed_roots: list[str] | None = None) -> IndexReport:
+    def index_paths(
+        self,
+        paths: list[str],
+        collection: str | None = None,
+        prune: bool = False,
+        progress: bool = False,
+        allowed_roots: list[str] | None = None,
+    ) -> IndexReport:
         return self.indexer(collection).index_paths(paths, prune=prune, progress=progress, allowed_roots=allowed_roots)
 
     def inline_document(self, d: InlineDocument) -> Document:
@@ -161,7 +167,7 @@ class Pipeline:
             title=d.title,
             text=body,
             sections=[Section(heading_path=[], start=0, end=len(body))],
-            updated_at=parse_date(d.updated_at) if d.updated_at else rfc3339(dt.datetime.now(dt.timezone.utc)),
+            updated_at=parse_date(d.updated_at) if d.updated_at else rfc3339(dt.datetime.now(dt.UTC)),
             source_type=d.source_type or source_type,
             authority=authority,
             file_hash=version,
@@ -229,8 +235,9 @@ class Pipeline:
             fused = fuse(dense, sparse, fusion or r.fusion, r.rrf_k, r.dense_weight, r.bm25_weight, limit=n)
         return [Candidate(chunk=x.chunk, vector=x.vector, dense=x.dense, bm25=x.bm25, fused=x.fused) for x in fused]
 
-    def retrieve(self, query: str, f: SearchFilter | None, n: int, collection: str | None, fusion: str | None,
-                 timer: Timer) -> list[Candidate]:
+    def retrieve(
+        self, query: str, f: SearchFilter | None, n: int, collection: str | None, fusion: str | None, timer: Timer
+    ) -> list[Candidate]:
         """Dense and BM25 top-n, fused into one pool of n candidates."""
         return self.fuse(*self.recall(query, f, n, collection, timer), n, fusion, timer)
 
@@ -247,8 +254,9 @@ class Pipeline:
                 return n, "budget"
         return len(cands), None
 
-    def rerank_candidates(self, query: str, cands: list[Candidate], calibrator: Calibrator, timer: Timer,
-                          budget_ms: float | None = None) -> RerankStage | None:
+    def rerank_candidates(
+        self, query: str, cands: list[Candidate], calibrator: Calibrator, timer: Timer, budget_ms: float | None = None
+    ) -> RerankStage | None:
         """Fill rerank logits and calibrated relevance of the candidates the plan allows (in fused
         order); None when no reranker is available."""
         reranker = self.models.reranker
@@ -258,13 +266,22 @@ class Pipeline:
         with timer.stage("rerank"):
             logits, cached = reranker.score_counted(query, [indexed_text(c.chunk) for c in cands[:n]])
             probs = calibrator(logits)
-        for c, z, p in zip(cands, logits, probs):
+        for c, z, p in zip(cands, logits, probs, strict=False):
             c.rerank, c.relevance = float(z), float(p)
         return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by, cached=cached)
 
-    def search(self, query: str, top_k: int = 10, filters: SearchFilter | None = None, rerank: bool = True,
-               candidates: int | None = None, collection: str | None = None, fusion: str | None = None,
-               weights: BlendOverrides | None = None, budget_ms: float | None = None) -> Ranked:
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: SearchFilter | None = None,
+        rerank: bool = True,
+        candidates: int | None = None,
+        collection: str | None = None,
+        fusion: str | None = None,
+        weights: BlendOverrides | None = None,
+        budget_ms: float | None = None,
+    ) -> Ranked:
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         cands = self.retrieve(query, filters, n, collection, fusion, timer)
@@ -275,19 +292,32 @@ class Pipeline:
             if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
             elif stage.limited_by:
-                notes.append(f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); "
-                             "the rest follow in fused order")
+                notes.append(
+                    f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
+                )
         with timer.stage("blend"):
             ranked = blend(cands, self.blend_weights(weights))
         results = [to_result(i, c) for i, c in enumerate(ranked[:top_k], start=1)]
         resp = SearchResponse(
-            query=query, collection=collection or self.settings.index.collection, reranked=stage is not None,
-            candidates=len(cands), rerank_stage=stage, results=results, timings_ms=timer.done(), notes=notes,
+            query=query,
+            collection=collection or self.settings.index.collection,
+            reranked=stage is not None,
+            candidates=len(cands),
+            rerank_stage=stage,
+            results=results,
+            timings_ms=timer.done(),
+            notes=notes,
         )
         return Ranked(resp, ranked)
 
-    def decide(self, query: str, filters: SearchFilter | None = None, min_score: float | None = None,
-               max_passages: int | None = None, collection: str | None = None) -> tuple[Decision, SearchResponse]:
+    def decide(
+        self,
+        query: str,
+        filters: SearchFilter | None = None,
+        min_score: float | None = None,
+        max_passages: int | None = None,
+        collection: str | None = None,
+    ) -> tuple[Decision, SearchResponse]:
         g = self.settings.gate
         ranked = self.search(query, top_k=self.settings.retrieval.candidates, filters=filters, collection=collection)
         threshold = g.min_score if min_score is None else min_score
@@ -309,11 +339,18 @@ class Pipeline:
             "backend": self.backend.kind,
             "location": self.backend.location,
             "collections": collections,
-            "embedder": {"model": s.embedder.model, "device": m.embedder.device if m.embedder else None,
-                         "error": str(m.embedder_error) if m.embedder_error else None},
-            "reranker": {"model": s.reranker.model, "device": m.reranker.device if m.reranker else None,
-                         "engine": m.reranker.kind if m.reranker else None, "precision": s.reranker.precision,
-                         "error": str(m.reranker_error) if m.reranker_error else None},
+            "embedder": {
+                "model": s.embedder.model,
+                "device": m.embedder.device if m.embedder else None,
+                "error": str(m.embedder_error) if m.embedder_error else None,
+            },
+            "reranker": {
+                "model": s.reranker.model,
+                "device": m.reranker.device if m.reranker else None,
+                "engine": m.reranker.kind if m.reranker else None,
+                "precision": s.reranker.precision,
+                "error": str(m.reranker_error) if m.reranker_error else None,
+            },
             "models_ready": m.ready,
         }
 
@@ -339,8 +376,17 @@ def channel_lead(cands: list[Candidate]) -> float:
 def to_result(rank: int, c: Candidate) -> SearchResult:
     ch = c.chunk
     return SearchResult(
-        rank=rank, chunk_id=ch.chunk_id, doc_id=ch.doc_id, source=ch.source, title=ch.title,
-        heading_path=ch.heading_path, text=ch.text, score=round(c.final, 6),
+        rank=rank,
+        chunk_id=ch.chunk_id,
+        doc_id=ch.doc_id,
+        source=ch.source,
+        title=ch.title,
+        heading_path=ch.heading_path,
+        text=ch.text,
+        score=round(c.final, 6),
         scores=ScoreBreakdown(**{k: (None if v is None else round(float(v), 6)) for k, v in c.scores().items()}),
-        updated_at=ch.updated_at, source_type=ch.source_type, char_start=ch.char_start, char_end=ch.char_end,
+        updated_at=ch.updated_at,
+        source_type=ch.source_type,
+        char_start=ch.char_start,
+        char_end=ch.char_end,
     )

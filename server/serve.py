@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import os
 
-from server.config import Settings
+from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,13 @@ class BearerAuth:
             return await self.app(scope, receive, send)
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
         if not hmac.compare_digest(given, self._expected):
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="ragate"')]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="ragate"')],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"error":"unauthorized: send Authorization: Bearer <token>"}'})
             return
         return await self.app(scope, receive, send)
@@ -67,10 +72,9 @@ def http_app(settings: Settings, server, host: str, port: int):
 
 def serve(settings: Settings, http: bool = False, host: str | None = None, port: int | None = None) -> None:
     import anyio
-
-    from server.models import Models
-    from server.pipeline import Pipeline
-    from server.tools import build_server
+    from ragate.server.models import Models
+    from ragate.server.pipeline import Pipeline
+    from ragate.server.tools import build_server
 
     host = host or settings.server.host
     port = port or settings.server.port

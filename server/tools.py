@@ -6,25 +6,25 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Annotated, Any, Callable, TypeVar, Union
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
-
-from retrieval.filters import SearchFilter
-from retrieval.indexer import IndexReport
-from retrieval.ingest import IngestError
-from retrieval.models import ModelLoadError
-from retrieval.store import StoreError
-from scoring.candidates import Candidate
-from server.answer_writer import AnswerWriter
-from server.packing import pack
-from server.pipeline import BlendOverrides, InlineDocument, Pipeline, Timer
-from server.schemas import AnswerResponse, Passage, RerankItem, RerankResponse, SearchResponse
-from server.validation import BadInput, check_query, check_text
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.indexer import IndexReport
+from ragate.retrieval.ingest import IngestError
+from ragate.retrieval.models import ModelLoadError
+from ragate.retrieval.store import StoreError
+from ragate.scoring.candidates import Candidate
+from ragate.server.answer_writer import AnswerWriter
+from ragate.server.packing import pack
+from ragate.server.pipeline import BlendOverrides, InlineDocument, Pipeline, Timer
+from ragate.server.schemas import AnswerResponse, Passage, RerankItem, RerankResponse, SearchResponse
+from ragate.server.validation import BadInput, check_query, check_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,8 +94,14 @@ class Tools:
 
     def _passage(self, c: Candidate) -> Passage:
         ch = c.chunk
-        return Passage(citation=ch.chunk_id, source=ch.source, title=ch.title, heading_path=ch.heading_path,
-                       text=ch.text, relevance=round(float(c.relevance or 0.0), 6))
+        return Passage(
+            citation=ch.chunk_id,
+            source=ch.source,
+            title=ch.title,
+            heading_path=ch.heading_path,
+            text=ch.text,
+            relevance=round(float(c.relevance or 0.0), 6),
+        )
 
     # -- tools ----------------------------------------------------------------
 
@@ -109,7 +115,9 @@ class Tools:
         collection: Annotated[str | None, Field(description="collection; default from config")] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, Field(description="budget of passage tokens in the response")] = None,
-        rerank_budget_ms: Annotated[float | None, Field(description="rerank only as many candidates as fit this many ms at the measured speed")] = None,
+        rerank_budget_ms: Annotated[
+            float | None, Field(description="rerank only as many candidates as fit this many ms at the measured speed")
+        ] = None,
     ) -> SearchResponse:
         """Hybrid search (dense + BM25, fused, cross-encoder reranked, blended with freshness, authority
         and diversity). Each result has its final score, every component score, and stage timings."""
@@ -118,9 +126,12 @@ class Tools:
         _check_range("candidates", candidates, 1, self.limits.max_candidates, "max_candidates")
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         if rerank_budget_ms is not None and not 0 < rerank_budget_ms <= self.limits.tool_timeout_s * 1000:
-            raise ToolError(f"rerank_budget_ms: {rerank_budget_ms} is outside 0..{self.limits.tool_timeout_s * 1000:g} ([server] tool_timeout_s)")
-        ranked = await self._run(self.p.search, query, top_k, filters, rerank, candidates, collection, None, weights,
-                                 rerank_budget_ms, heavy=True)
+            raise ToolError(
+                f"rerank_budget_ms: {rerank_budget_ms} is outside 0..{self.limits.tool_timeout_s * 1000:g} ([server] tool_timeout_s)"
+            )
+        ranked = await self._run(
+            self.p.search, query, top_k, filters, rerank, candidates, collection, None, weights, rerank_budget_ms, heavy=True
+        )
         resp = ranked.response
         resp.results, resp.truncated = pack(resp.results, lambda r: r.text, self._tokens, budget)
         if resp.truncated:
@@ -130,7 +141,7 @@ class Tools:
     async def rerank(
         self,
         query: Annotated[str, Field(description="the query to score documents against")],
-        documents: Annotated[list[Union[str, RerankDocument]], Field(description="strings or {id, text, metadata}")],
+        documents: Annotated[list[str | RerankDocument], Field(description="strings or {id, text, metadata}")],
         top_n: Annotated[int | None, Field(description="return only the best N")] = None,
         return_documents: Annotated[bool, Field(description="include each document's text in the results")] = True,
     ) -> RerankResponse:
@@ -144,7 +155,9 @@ class Tools:
         docs = [d if isinstance(d, RerankDocument) else RerankDocument(text=d) for d in documents]
         for i, d in enumerate(docs):
             if len(d.text) > self.limits.max_document_chars:
-                raise ToolError(f"documents[{i}]: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
+                raise ToolError(
+                    f"documents[{i}]: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)"
+                )
             _checked(check_text, f"documents[{i}]", d.text)
         if top_n is not None:
             _check_range("top_n", top_n, 1, len(docs), "max_documents")
@@ -156,8 +169,17 @@ class Tools:
                 logits = reranker.score(query, [d.text for d in docs])
                 probs = self.p.calibrator()(logits)
             order = sorted(range(len(docs)), key=lambda i: (-probs[i], i))[: top_n or len(docs)]
-            items = [RerankItem(index=i, id=docs[i].id, relevance_score=round(float(probs[i]), 6), logit=round(float(logits[i]), 6),
-                                document=docs[i].text if return_documents else None, metadata=docs[i].metadata) for i in order]
+            items = [
+                RerankItem(
+                    index=i,
+                    id=docs[i].id,
+                    relevance_score=round(float(probs[i]), 6),
+                    logit=round(float(logits[i]), 6),
+                    document=docs[i].text if return_documents else None,
+                    metadata=docs[i].metadata,
+                )
+                for i in order
+            ]
             return RerankResponse(model=reranker.name, results=items, timings_ms=timer.done())
 
         return await self._run(work, heavy=True)
@@ -166,7 +188,9 @@ class Tools:
         self,
         query: Annotated[str, Field(description="the question to answer from the corpus")],
         filters: Annotated[SearchFilter | None, Field(description="restrict the evidence")] = None,
-        min_score: Annotated[float | None, Field(ge=0, le=1, description="calibrated relevance threshold; default [gate] min_score")] = None,
+        min_score: Annotated[
+            float | None, Field(ge=0, le=1, description="calibrated relevance threshold; default [gate] min_score")
+        ] = None,
         max_passages: Annotated[int, Field(ge=1, le=50, description="passages to return at most")] = 5,
         collection: Annotated[str | None, Field(description="collection; default from config")] = None,
         max_tokens: Annotated[int | None, Field(description="budget of passage tokens in the response")] = None,
@@ -177,8 +201,14 @@ class Tools:
         _checked(check_query, query, self.limits.max_query_chars)
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         decision, resp = await self._run(self.p.decide, query, filters, min_score, max_passages, collection, heavy=True)
-        out = AnswerResponse(status=decision.status, reason=decision.reason.value, p_answerable=round(decision.p_answerable, 6),
-                             threshold=decision.threshold, timings_ms=resp.timings_ms, notes=list(resp.notes))
+        out = AnswerResponse(
+            status=decision.status,
+            reason=decision.reason.value,
+            p_answerable=round(decision.p_answerable, 6),
+            threshold=decision.threshold,
+            timings_ms=resp.timings_ms,
+            notes=list(resp.notes),
+        )
         if decision.status == "abstain":
             out.message = {
                 "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
@@ -207,7 +237,9 @@ class Tools:
 
     async def add_documents(
         self,
-        documents: Annotated[list[InlineDocument], Field(min_length=1, description="{id?, text, title?, source?, updated_at?, source_type?, metadata?}")],
+        documents: Annotated[
+            list[InlineDocument], Field(min_length=1, description="{id?, text, title?, source?, updated_at?, source_type?, metadata?}")
+        ],
         collection: Annotated[str | None, Field(description="collection; default from config")] = None,
     ) -> IndexReport:
         """Index documents given as text; the same id replaces the earlier version."""
@@ -217,7 +249,9 @@ class Tools:
             if not d.text.strip():
                 raise ToolError(f"documents[{i}].text: must not be empty")
             if len(d.text) > self.limits.max_document_chars:
-                raise ToolError(f"documents[{i}].text: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)")
+                raise ToolError(
+                    f"documents[{i}].text: {len(d.text)} characters, over the limit of {self.limits.max_document_chars} ([server] max_document_chars)"
+                )
             _checked(check_text, f"documents[{i}].text", d.text)
         return await self._run(self.p.add_documents, documents, collection)
 

@@ -8,8 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from server.config import Settings
+from ragate.server.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_RERANKER = ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact"
@@ -38,7 +37,7 @@ def make_settings(tmp: Path, **sections) -> Settings:
 @pytest.fixture(scope="session")
 def models(tmp_path_factory):
     """Embedder, BM25 and reranker, loaded once for the whole run."""
-    from server.models import Models
+    from ragate.server.models import Models
 
     m = Models(make_settings(tmp_path_factory.mktemp("models"))).load()
     if m.reranker is None:
@@ -53,7 +52,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def pipeline(settings, models):
-    from server.pipeline import Pipeline
+    from ragate.server.pipeline import Pipeline
 
     p = Pipeline(settings, models)
     yield p

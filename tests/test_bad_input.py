@@ -8,9 +8,9 @@ import os
 import anyio
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
+from ragate.server.pipeline import Pipeline
+from ragate.server.tools import build_server
 
-from server.pipeline import Pipeline
-from server.tools import build_server
 from tests.conftest import EXAMPLES, make_settings
 from tests.test_cli import ragate
 
@@ -152,13 +152,16 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path, args, needle):
     assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
 
 
-@pytest.mark.parametrize("toml,needle", [
-    ("[retrieval]\ncandidatez = 5\n", "retrieval.candidatez"),
-    ("[retrieval]\ncandidates = 'many'\n", "retrieval.candidates"),
-    ("[reranker]\nbackend = 'gpu-magic'\n", "reranker.backend"),
-    ("[gate]\nmin_score = 1.5\n", "gate.min_score"),
-    ("[index\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "toml,needle",
+    [
+        ("[retrieval]\ncandidatez = 5\n", "retrieval.candidatez"),
+        ("[retrieval]\ncandidates = 'many'\n", "retrieval.candidates"),
+        ("[reranker]\nbackend = 'gpu-magic'\n", "reranker.backend"),
+        ("[gate]\nmin_score = 1.5\n", "gate.min_score"),
+        ("[index\n", "not valid TOML"),
+    ],
+)
 def test_cli_names_the_bad_config_key(tmp_path, toml, needle):
     cfg = tmp_path / "config.toml"
     cfg.write_text(toml)

@@ -4,11 +4,10 @@ import re
 
 import numpy as np
 import pytest
+from ragate.retrieval.backend import EdgeBackend
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.documents import Chunk
 from rank_bm25 import BM25Okapi
-
-from retrieval.backend import EdgeBackend
-from retrieval.bm25 import Bm25Encoder
-from retrieval.documents import Chunk
 
 CORPUS = [
     "the moon pulls the oceans and raises tides twice a day",
@@ -45,8 +44,21 @@ def test_rankings_agree_with_rank_bm25(tmp_path):
     enc = Bm25Encoder(k1=1.5, b=0.75, avg_len=avg, stemming=False, stopwords=False)
     backend = EdgeBackend(tmp_path / "q")
     store = backend.open("bm25", create={"dim": 2})
-    chunks = [Chunk(chunk_id=f"00000000-0000-0000-0000-{i:012d}", doc_id=str(i), chunk_index=0, text=t, source=str(i),
-                    title="", heading_path=[], char_start=0, char_end=len(t), content_hash="") for i, t in enumerate(CORPUS)]
+    chunks = [
+        Chunk(
+            chunk_id=f"00000000-0000-0000-0000-{i:012d}",
+            doc_id=str(i),
+            chunk_index=0,
+            text=t,
+            source=str(i),
+            title="",
+            heading_path=[],
+            char_start=0,
+            char_end=len(t),
+            content_hash="",
+        )
+        for i, t in enumerate(CORPUS)
+    ]
     store.upsert(chunks, np.ones((len(CORPUS), 2), np.float32), enc.encode_documents(CORPUS))
     ref = LuceneIdfBM25([tokens(t) for t in CORPUS], k1=1.5, b=0.75)
     okapi = BM25Okapi([tokens(t) for t in CORPUS], k1=1.5, b=0.75)

@@ -12,8 +12,9 @@ from tests.conftest import EXAMPLES, ONNX_DIR, RERANKER
 
 def ragate(*args, env_extra=None, cwd=None, timeout=180):
     env = {**os.environ, "RAGATE_RERANKER_MODEL": RERANKER, "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ragate.server.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
 
 
 @pytest.mark.slow

@@ -1,6 +1,5 @@
 import pytest
-
-from server.config import ConfigError, load_settings
+from ragate.server.config import ConfigError, load_settings
 
 
 def write(tmp_path, text):
@@ -21,7 +20,7 @@ def test_repo_config_documents_every_key():
     import tomllib
     from pathlib import Path
 
-    from server.config import Settings
+    from ragate.server.config import Settings
 
     data = tomllib.loads((Path(__file__).parent.parent / "config.toml").read_text())
     defaults = Settings().model_dump()
@@ -49,8 +48,15 @@ def test_unknown_section_is_named(tmp_path):
 
 def test_env_overrides_file(tmp_path):
     p = write(tmp_path, "[reranker]\nmodel = 'a'\n[retrieval]\ncandidates = 50\n")
-    s = load_settings(p, environ={"RAGATE_RERANKER_MODEL": "b", "RAGATE_RETRIEVAL_CANDIDATES": "70",
-                                   "RAGATE_INDEX_INCLUDE": '["**/*.md"]', "RAGATE_BLEND_W_FRESHNESS": "0.3"})
+    s = load_settings(
+        p,
+        environ={
+            "RAGATE_RERANKER_MODEL": "b",
+            "RAGATE_RETRIEVAL_CANDIDATES": "70",
+            "RAGATE_INDEX_INCLUDE": '["**/*.md"]',
+            "RAGATE_BLEND_W_FRESHNESS": "0.3",
+        },
+    )
     assert s.reranker.model == "b"
     assert s.retrieval.candidates == 70
     assert s.index.include == ["**/*.md"]

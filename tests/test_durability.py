@@ -11,15 +11,17 @@ import threading
 import time
 
 import pytest
+from ragate.retrieval.chunking import chunk_document
+from ragate.retrieval.ingest import load_document, read_source
+from ragate.server.pipeline import Pipeline
 
-from retrieval.chunking import chunk_document
-from retrieval.ingest import load_document, read_source
-from server.pipeline import Pipeline
 from tests.conftest import ONNX_DIR, RERANKER, ROOT, make_settings
 
-WORDS = ("retrieval ranking passage query index vector sparse dense fusion rerank calibration threshold "
-         "corpus document chunk token model score freshness authority diversity agent answer evidence "
-         "abstain relevance precision recall benchmark latency throughput batch cache").split()
+WORDS = (
+    "retrieval ranking passage query index vector sparse dense fusion rerank calibration threshold "
+    "corpus document chunk token model score freshness authority diversity agent answer evidence "
+    "abstain relevance precision recall benchmark latency throughput batch cache"
+).split()
 FILES = 240
 
 
@@ -38,9 +40,15 @@ def expected_chunks(pipeline, path):
 
 
 def index_cmd(corpus, qpath):
-    env = {**os.environ, "RAGATE_RERANKER_MODEL": RERANKER, "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR,
-           "RAGATE_QDRANT_PATH": str(qpath), "RAGATE_INDEX_BATCH_CHUNKS": "16", "PYTHONPATH": str(ROOT)}
-    return [sys.executable, "-m", "server.cli", "index", str(corpus)], env
+    env = {
+        **os.environ,
+        "RAGATE_RERANKER_MODEL": RERANKER,
+        "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR,
+        "RAGATE_QDRANT_PATH": str(qpath),
+        "RAGATE_INDEX_BATCH_CHUNKS": "16",
+        "PYTHONPATH": str(ROOT),
+    }
+    return [sys.executable, "-m", "ragate.server.cli", "index", str(corpus)], env
 
 
 @pytest.mark.slow
@@ -54,7 +62,7 @@ def test_kill_9_during_index_loses_nothing_and_rerun_finishes(tmp_path, models):
 
     def watch():  # tqdm writes "indexing:  23%|...| 56/240"
         buf = ""
-        while (ch := proc.stderr.read(1)):
+        while ch := proc.stderr.read(1):
             buf = (buf + ch)[-200:]
             m = re.findall(r"(\d+)/%d" % FILES, buf)
             if m:

@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 import torch
+from ragate.retrieval.fusion import lead_margin
+from ragate.scoring.microbatch import MicroBatcher
+from ragate.scoring.reranker import CrossEncoderReranker
+from ragate.scoring.score_cache import ScoreCache, pair_key
 from scipy.stats import spearmanr
 
-from retrieval.fusion import lead_margin
-from scoring.microbatch import MicroBatcher
-from scoring.reranker import CrossEncoderReranker
-from scoring.score_cache import ScoreCache, pair_key
 from tests.conftest import EXAMPLES, ONNX_DIR, RERANKER
 
 QUERY = "How does reciprocal rank fusion combine dense and keyword results?"
@@ -134,7 +134,7 @@ class _OomAbove:
 
 
 def test_out_of_memory_halves_the_batch_then_falls_back_to_cpu(torch_engine, monkeypatch):
-    import scoring.reranker as rr
+    import ragate.scoring.reranker as rr
 
     ref = torch_engine.score(QUERY, PASSAGES)
     engine = CrossEncoderReranker(RERANKER, "cpu", backend="torch", batch_size=32)
@@ -165,13 +165,14 @@ def test_lead_margin_by_hand():
 
 
 def test_margin_skip_and_budget_show_in_the_response(settings, models):
-    from server.pipeline import InlineDocument, Pipeline, Timer, channel_lead
+    from ragate.server.pipeline import InlineDocument, Pipeline, Timer, channel_lead
 
     p = Pipeline(settings, models)
     try:
         p.index_paths([str(EXAMPLES)])
-        p.add_documents([InlineDocument(text="The zorblax quintessometer measures quintessence in zorblax units.",
-                                        title="Zorblax quintessometer")])
+        p.add_documents(
+            [InlineDocument(text="The zorblax quintessometer measures quintessence in zorblax units.", title="Zorblax quintessometer")]
+        )
         query = "zorblax quintessometer"
         pool = p.retrieve(query, None, 40, None, None, Timer())
         assert pool[0].chunk.title == "Zorblax quintessometer" and channel_lead(pool) > 0.5

@@ -4,9 +4,8 @@ import gzip
 import json
 
 import pytest
-
-from bench.calibrate import calibrate, pairs_from_dataset, write_threshold
-from bench.evaluate import VARIANTS, evaluate
+from ragate.server.calibrate import calibrate, pairs_from_dataset, write_threshold
+from ragate.server.evaluate import VARIANTS, evaluate
 
 DOCS = {
     "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
@@ -16,8 +15,12 @@ DOCS = {
     "d5": ("Vaccines", "Vaccines train memory B cells to recognise pathogens."),
     "d6": ("Myelin", "The myelin sheath speeds up nerve conduction."),
 }
-QUERIES = {"q1": ("The moon causes ocean tides.", "d1"), "q2": ("Chlorophyll converts light to sugar.", "d2"),
-           "q3": ("Insulin reduces blood sugar.", "d3"), "q4": ("Myelin makes nerve signals faster.", "d6")}
+QUERIES = {
+    "q1": ("The moon causes ocean tides.", "d1"),
+    "q2": ("Chlorophyll converts light to sugar.", "d2"),
+    "q3": ("Insulin reduces blood sugar.", "d3"),
+    "q4": ("Myelin makes nerve signals faster.", "d6"),
+}
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 import pytest
-
-from retrieval.chunking import ChunkingSettings, chunk_document, split_spans
-from retrieval.documents import Document
-from retrieval.extract import ExtractionError, extract
+from ragate.retrieval.chunking import ChunkingSettings, chunk_document, split_spans
+from ragate.retrieval.documents import Document
+from ragate.retrieval.extract import ExtractionError, extract
 
 
 def words_offsets(text):
@@ -22,7 +21,7 @@ def test_markdown_headings_front_matter_and_offsets():
     assert ex.title == "Guide" and ex.front_matter["date"] == "2024-02-03"
     paths = [s.heading_path for s in ex.sections]
     assert paths == [["Top"], ["Top", "Sub A"], ["Top", "Sub B"]]
-    sub_a = ex.text[ex.sections[1].start:ex.sections[1].end]
+    sub_a = ex.text[ex.sections[1].start : ex.sections[1].end]
     assert "Alpha para." in sub_a and "# not a heading" in sub_a
 
 
@@ -82,7 +81,7 @@ def test_windows_respect_budget_and_word_boundaries():
         assert s == 0 or text[s - 1] == " "
         assert e == len(text) or text[e] == " " or text[e - 1] == " "
     # consecutive windows overlap by about the configured number of tokens
-    first, second = text[spans[0][0]:spans[0][1]].split(), text[spans[1][0]:spans[1][1]].split()
+    first, second = text[spans[0][0] : spans[0][1]].split(), text[spans[1][0] : spans[1][1]].split()
     assert 1 <= len(set(first) & set(second)) <= 8
 
 
@@ -90,8 +89,8 @@ def test_paragraph_boundary_is_preferred_and_not_overlapped():
     para = " ".join(["alpha"] * 30)
     text = para + "\n\n" + " ".join(["beta"] * 30)
     spans = split_spans(text, words_offsets(text), budget=40, overlap=5)
-    assert text[spans[0][0]:spans[0][1]].strip() == para
-    assert "alpha" not in text[spans[1][0]:spans[1][1]]
+    assert text[spans[0][0] : spans[0][1]].strip() == para
+    assert "alpha" not in text[spans[1][0] : spans[1][1]]
 
 
 def test_chunks_carry_heading_path_offsets_and_hashes():
@@ -100,6 +99,6 @@ def test_chunks_carry_heading_path_offsets_and_hashes():
     assert chunks[0].heading_path == ["A"] and all(c.heading_path == ["A", "B"] for c in chunks[1:])
     assert len(chunks) >= 3
     for c in chunks:
-        assert ex.text[c.char_start:c.char_end] == c.text
+        assert ex.text[c.char_start : c.char_end] == c.text
         assert len(c.text.split()) <= 50
     assert len({c.chunk_id for c in chunks}) == len(chunks)

@@ -1,13 +1,26 @@
 import math
 
-from retrieval.documents import Chunk
-from retrieval.fusion import fuse, minmax, rrf_score
-from retrieval.store import Hit
+from ragate.retrieval.documents import Chunk
+from ragate.retrieval.fusion import fuse, minmax, rrf_score
+from ragate.retrieval.store import Hit
 
 
 def hit(cid, score):
-    return Hit(Chunk(chunk_id=cid, doc_id=cid, chunk_index=0, text=cid, source=cid, title="", heading_path=[],
-                     char_start=0, char_end=1, content_hash=""), score)
+    return Hit(
+        Chunk(
+            chunk_id=cid,
+            doc_id=cid,
+            chunk_index=0,
+            text=cid,
+            source=cid,
+            title="",
+            heading_path=[],
+            char_start=0,
+            char_end=1,
+            content_hash="",
+        ),
+        score,
+    )
 
 
 def test_rrf_by_hand():

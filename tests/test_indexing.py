@@ -4,9 +4,9 @@ import os
 import shutil
 
 import pytest
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.ingest import IngestError
 
-from retrieval.filters import SearchFilter
-from retrieval.ingest import IngestError
 from tests.conftest import EXAMPLES
 from tests.test_extract_chunk import minimal_pdf
 
@@ -93,7 +93,7 @@ def test_filters_restrict_search(pipeline):
 
 
 def test_restart_keeps_the_index(settings, models, tmp_path):
-    from server.pipeline import Pipeline
+    from ragate.server.pipeline import Pipeline
 
     src = tmp_path / "src"
     shutil.copytree(EXAMPLES / "science", src)

@@ -53,14 +53,38 @@ async def test_every_tool_over_stdio(tmp_path):
         none = await call(s, "answer_or_abstain", {"query": "tides", "filters": {"source": "**/nothing/*"}}, schemas)
         assert none["reason"] == "NO_CANDIDATES"
 
-        rr = await call(s, "rerank", {"query": "what causes tides", "top_n": 2, "documents": [
-            "Bananas are yellow fruit.", {"id": "t", "text": "The moon's gravity causes ocean tides.", "metadata": {"k": 1}},
-            "Tides rise and fall twice a day."]}, schemas)
+        rr = await call(
+            s,
+            "rerank",
+            {
+                "query": "what causes tides",
+                "top_n": 2,
+                "documents": [
+                    "Bananas are yellow fruit.",
+                    {"id": "t", "text": "The moon's gravity causes ocean tides.", "metadata": {"k": 1}},
+                    "Tides rise and fall twice a day.",
+                ],
+            },
+            schemas,
+        )
         assert [x["index"] for x in rr["results"]][0] == 1 and rr["results"][0]["id"] == "t" and len(rr["results"]) == 2
         assert rr["results"][0]["relevance_score"] >= rr["results"][1]["relevance_score"]
 
-        add = await call(s, "add_documents", {"documents": [{"id": "note-1", "text": "The zebrafish heart regenerates after injury.",
-                                                              "title": "Zebrafish", "metadata": {"team": "bio"}}]}, schemas)
+        add = await call(
+            s,
+            "add_documents",
+            {
+                "documents": [
+                    {
+                        "id": "note-1",
+                        "text": "The zebrafish heart regenerates after injury.",
+                        "title": "Zebrafish",
+                        "metadata": {"team": "bio"},
+                    }
+                ]
+            },
+            schemas,
+        )
         assert add["chunks_written"] == 1
         hit = await call(s, "search", {"query": "zebrafish heart regeneration", "top_k": 1, "filters": {"meta": {"team": "bio"}}}, schemas)
         assert hit["results"][0]["title"] == "Zebrafish"
@@ -147,8 +171,15 @@ class FakeAnthropic(BaseHTTPRequestHandler):
             self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
             return
         text = "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
-        out = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "stop_reason": "end_turn",
-               "content": [{"type": "text", "text": text}], "usage": {"input_tokens": 10, "output_tokens": 5}}
+        out = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()
@@ -161,8 +192,13 @@ class FakeAnthropic(BaseHTTPRequestHandler):
 async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path):
     fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeAnthropic)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
-    env = server_env(str(tmp_path / "q"), RAGATE_LLM_PROVIDER="anthropic", RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
-                     RAGATE_LLM_TIMEOUT_S="1", ANTHROPIC_API_KEY="test-key")
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_LLM_PROVIDER="anthropic",
+        RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
+        RAGATE_LLM_TIMEOUT_S="1",
+        ANTHROPIC_API_KEY="test-key",
+    )
     try:
         async with stdio_session(env) as s:
             await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "science")]})
@@ -203,7 +239,7 @@ async def test_http_requires_token_and_serves_concurrent_calls(tmp_path):
             async with anyio.create_task_group() as tg:
                 for i, q in enumerate(questions):
                     tg.start_soon(one, i, q)
-            for q, r in zip(questions, results):
+            for q, r in zip(questions, results, strict=False):
                 assert r["query"] == q["question"] and r["reranked"]
                 assert any(x["source"].endswith(q["source"]) for x in r["results"]), q
             await call(s, "rerank", {"query": "tides", "documents": ["moon tides"]}, schemas)
@@ -221,6 +257,12 @@ def test_http_refuses_to_start_without_token(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if k != "RAGATE_TOKEN"}
     for host in ("127.0.0.1", "0.0.0.0"):
-        r = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--http", "--host", host, "--port", str(free_port())],
-                           env={**env, **server_env(str(tmp_path / "q"))}, cwd=str(ROOT), capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [sys.executable, "-m", "ragate.server.cli", "serve", "--http", "--host", host, "--port", str(free_port())],
+            env={**env, **server_env(str(tmp_path / "q"))},
+            cwd=str(ROOT),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 2 and "RAGATE_TOKEN" in r.stderr

@@ -6,14 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from ragate.retrieval.documents import Chunk
+from ragate.scoring.blend import BlendWeights, blend, freshness, mmr_order
+from ragate.scoring.calibration import CalibrationParams, Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.scoring.candidates import Candidate
+from ragate.scoring.gate import Reason, decide
 
-from retrieval.documents import Chunk
-from scoring.blend import BlendWeights, blend, freshness, mmr_order
-from scoring.calibration import Calibrator, CalibrationParams, expected_calibration_error, fit, threshold_for_precision
-from scoring.candidates import Candidate
-from scoring.gate import Reason, decide
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def days_ago(n):
@@ -21,8 +20,20 @@ def days_ago(n):
 
 
 def cand(cid, relevance, doc=None, updated=None, authority=0.5, vec=None):
-    ch = Chunk(chunk_id=cid, doc_id=doc or cid, chunk_index=0, text=cid, source=cid, title="", heading_path=[],
-               char_start=0, char_end=1, content_hash="", updated_at=updated, authority=authority)
+    ch = Chunk(
+        chunk_id=cid,
+        doc_id=doc or cid,
+        chunk_index=0,
+        text=cid,
+        source=cid,
+        title="",
+        heading_path=[],
+        char_start=0,
+        char_end=1,
+        content_hash="",
+        updated_at=updated,
+        authority=authority,
+    )
     return Candidate(chunk=ch, vector=None if vec is None else np.asarray(vec, np.float32), relevance=relevance, rerank=0.0)
 
 
@@ -46,8 +57,10 @@ def brute_force_mmr(rel, vecs, lam):
     sim = m @ m.T
     chosen, rest = [], list(range(len(rel)))
     while rest:
+
         def value(i):
             return lam * rel[i] - (1 - lam) * (max(sim[i][j] for j in chosen) if chosen else 0.0)
+
         best = max(rest, key=lambda i: (value(i), -i))
         chosen.append(best)
         rest.remove(best)
@@ -66,9 +79,13 @@ def test_mmr_matches_brute_force():
 
 def test_blend_combines_signals_and_caps_chunks_per_document():
     w = BlendWeights(relevance=1.0, freshness=0.2, authority=0.4, half_life_days=30, mmr_lambda=1.0, max_chunks_per_doc=2)
-    cs = [cand("a", 0.8, updated=days_ago(30), authority=1.0, vec=[1, 0]),
-          cand("b", 0.9, updated=days_ago(0), authority=0.0, vec=[0, 1]),
-          cand("c1", 0.5, doc="c", vec=[1, 1]), cand("c2", 0.4, doc="c", vec=[1, 1]), cand("c3", 0.3, doc="c", vec=[1, 1])]
+    cs = [
+        cand("a", 0.8, updated=days_ago(30), authority=1.0, vec=[1, 0]),
+        cand("b", 0.9, updated=days_ago(0), authority=0.0, vec=[0, 1]),
+        cand("c1", 0.5, doc="c", vec=[1, 1]),
+        cand("c2", 0.4, doc="c", vec=[1, 1]),
+        cand("c3", 0.3, doc="c", vec=[1, 1]),
+    ]
     ranked = blend(cs, w, now=NOW)
     by_id = {c.chunk.chunk_id: c for c in ranked}
     assert by_id["a"].final == pytest.approx(0.8 + 0.2 * 0.5 + 0.4 * 1.0)
@@ -126,14 +143,16 @@ def test_platt_fit_recovers_known_scaling_and_improves_ece():
 
 
 def test_platt_stays_finite_on_perfectly_separated_pairs():
-    from scoring.calibration import fit_platt
+    from ragate.scoring.calibration import fit_platt
 
     a, b = fit_platt(np.array([3.0, 2.5, -4.0, -5.0, -4.5]), np.array([1.0, 1.0, 0.0, 0.0, 0.0]))
     assert 0 < a < 10 and abs(b) < 20  # the smoothed targets (3/4 and 1/5) bound the optimum
 
 
 def test_ece_and_threshold_by_hand():
-    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0]), bins=10) == pytest.approx(0.5 * 0.4 + 0.5 * 0.1)
+    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0]), bins=10) == pytest.approx(
+        0.5 * 0.4 + 0.5 * 0.1
+    )
     probs = np.array([0.95, 0.9, 0.8, 0.7, 0.6])
     labels = np.array([1, 1, 0, 1, 0])
     assert threshold_for_precision(probs, labels, 1.0) == 0.9
@@ -142,7 +161,7 @@ def test_ece_and_threshold_by_hand():
 
 
 def test_calibration_store_ignores_parameters_for_another_model(tmp_path, caplog):
-    from scoring.calibration import CalibrationStore
+    from ragate.scoring.calibration import CalibrationStore
 
     store = CalibrationStore(tmp_path / "calibration.json")
     store.save(CalibrationParams(method="platt", model="m1", chunking="c", a=2.0, b=1.0))
@@ -152,7 +171,7 @@ def test_calibration_store_ignores_parameters_for_another_model(tmp_path, caplog
 
 
 def test_ndcg_from_the_harness_matches_hand_computation():
-    from bench.evaluate import metrics
+    from ragate.server.evaluate import metrics
 
     qrels = {"q": {"d1": 1, "d3": 1}}
     run = {"q": {"d2": 3.0, "d1": 2.0, "d3": 1.0}}

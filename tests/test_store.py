@@ -8,12 +8,11 @@ import uuid
 
 import numpy as np
 import pytest
-
-from retrieval.backend import ClientBackend, EdgeBackend
-from retrieval.bm25 import Bm25Encoder
-from retrieval.documents import Chunk, stable_id
-from retrieval.filters import SearchFilter
-from retrieval.store import StoreError, UnknownCollection
+from ragate.retrieval.backend import ClientBackend, EdgeBackend
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.documents import Chunk, stable_id
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.store import StoreError, UnknownCollection
 
 BACKENDS = ["edge", "client-local"] + (["client-server"] if os.environ.get("RAGATE_TEST_QDRANT_URL") else [])
 META = {"dim": 4, "embedder": "test"}
@@ -51,10 +50,24 @@ TEXTS = {
 def chunks_for(texts=TEXTS, version="1"):
     out = []
     for i, (src, (date, stype, text)) in enumerate(texts.items()):
-        out.append(Chunk(chunk_id=stable_id(src, version), doc_id=stable_id("doc", src), chunk_index=0, text=text,
-                         source=f"/data/{src}", title=src, heading_path=[], char_start=0, char_end=len(text),
-                         updated_at=date, source_type=stype, content_hash="x", file_hash=version,
-                         meta={"lang": "en", "n": i}))
+        out.append(
+            Chunk(
+                chunk_id=stable_id(src, version),
+                doc_id=stable_id("doc", src),
+                chunk_index=0,
+                text=text,
+                source=f"/data/{src}",
+                title=src,
+                heading_path=[],
+                char_start=0,
+                char_end=len(text),
+                updated_at=date,
+                source_type=stype,
+                content_hash="x",
+                file_hash=version,
+                meta={"lang": "en", "n": i},
+            )
+        )
     return out
 
 
@@ -85,17 +98,20 @@ def test_dense_and_sparse_search(backend):
     assert store.sources() == ["/data/a.md", "/data/b.md", "/data/sub/c.txt"]
 
 
-@pytest.mark.parametrize("flt, expected", [
-    (SearchFilter(source="**/sub/*.txt"), {"/data/sub/c.txt"}),
-    (SearchFilter(source="*.md"), {"/data/a.md", "/data/b.md"}),
-    (SearchFilter(source_prefix="/data/sub/"), {"/data/sub/c.txt"}),
-    (SearchFilter(source_type=["docs"]), {"/data/a.md", "/data/sub/c.txt"}),
-    (SearchFilter(updated_after="2024-01-01"), {"/data/b.md", "/data/sub/c.txt"}),
-    (SearchFilter(updated_after="2024-01-01", updated_before="2024-12-31"), {"/data/b.md"}),
-    (SearchFilter(meta={"n": 2}), {"/data/sub/c.txt"}),
-    (SearchFilter(source_type="docs", meta={"lang": "en"}, updated_before="2023-06-01"), {"/data/a.md"}),
-    (SearchFilter(source="nothing/**"), set()),
-])
+@pytest.mark.parametrize(
+    "flt, expected",
+    [
+        (SearchFilter(source="**/sub/*.txt"), {"/data/sub/c.txt"}),
+        (SearchFilter(source="*.md"), {"/data/a.md", "/data/b.md"}),
+        (SearchFilter(source_prefix="/data/sub/"), {"/data/sub/c.txt"}),
+        (SearchFilter(source_type=["docs"]), {"/data/a.md", "/data/sub/c.txt"}),
+        (SearchFilter(updated_after="2024-01-01"), {"/data/b.md", "/data/sub/c.txt"}),
+        (SearchFilter(updated_after="2024-01-01", updated_before="2024-12-31"), {"/data/b.md"}),
+        (SearchFilter(meta={"n": 2}), {"/data/sub/c.txt"}),
+        (SearchFilter(source_type="docs", meta={"lang": "en"}, updated_before="2023-06-01"), {"/data/a.md"}),
+        (SearchFilter(source="nothing/**"), set()),
+    ],
+)
 def test_filters_apply_inside_qdrant(backend, flt, expected):
     store, cs, dense, bm = fill(backend)
     got = {h.chunk.source for h in store.search_dense(dense[0], flt, 10)}
@@ -144,7 +160,7 @@ def test_edge_second_process_gets_lock_error_naming_pid(tmp_path):
     b = EdgeBackend(tmp_path / "q")
     fill(b, "t_locked")
     code = (
-        "import sys\nfrom retrieval.backend import EdgeBackend\n"
+        "import sys\nfrom ragate.retrieval.backend import EdgeBackend\n"
         f"try:\n    EdgeBackend({str(tmp_path / 'q')!r}).open('t_locked')\n"
         "except Exception as e:\n    print(e); sys.exit(3)\n"
     )

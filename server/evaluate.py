@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from retrieval.beir import BeirDataset, beir_id
-from scoring.blend import blend
-from scoring.calibration import Calibrator
-from server.pipeline import Pipeline, Timer
+from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.scoring.blend import blend
+from ragate.scoring.calibration import Calibrator
+from ragate.server.pipeline import Pipeline, Timer
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,13 @@ def sample_queries(ds: BeirDataset, max_queries: int | None, seed: int = 13) -> 
 
 def index_dataset(p: Pipeline, ds: BeirDataset, collection: str, progress: bool) -> None:
     report = p.indexer(collection).index_documents(ds.documents(), progress=progress, total=ds.corpus_size())
-    log.warning("indexed %s: %d documents (%d unchanged), %d chunks", collection, report.documents_indexed,
-                report.documents_unchanged, report.chunks_written)
+    log.warning(
+        "indexed %s: %d documents (%d unchanged), %d chunks",
+        collection,
+        report.documents_indexed,
+        report.documents_unchanged,
+        report.chunks_written,
+    )
 
 
 def gate_rates(answerable: list[float], unanswerable: list[float], threshold: float) -> dict[str, float]:
@@ -64,13 +68,21 @@ def gate_rates(answerable: list[float], unanswerable: list[float], threshold: fl
         "threshold": round(float(threshold), 4),
         "false_accept_rate": round(float((u >= threshold).mean()) if len(u) else 0.0, 4),
         "false_abstain_rate": round(float((a < threshold).mean()) if len(a) else 0.0, 4),
-        "answerable": int(len(a)), "unanswerable": int(len(u)),
+        "answerable": int(len(a)),
+        "unanswerable": int(len(u)),
     }
 
 
-def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, max_queries: int | None = None,
-             candidates: int = 100, collection: str | None = None, out_dir: str | None = "bench/results",
-             progress: bool = True) -> dict[str, Any]:
+def evaluate(
+    p: Pipeline,
+    dataset_dir: str,
+    variants: list[str] | None = None,
+    max_queries: int | None = None,
+    candidates: int = 100,
+    collection: str | None = None,
+    out_dir: str | None = "bench/results",
+    progress: bool = True,
+) -> dict[str, Any]:
     variants = variants or VARIANTS
     unknown = set(variants) - set(VARIANTS)
     if unknown:
@@ -122,7 +134,7 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
                 ranked = blend(list(cands), weights)
             # Rank positions as scores so the blended order is what trec_eval sees.
             order = {id(c): len(ranked) - i for i, c in enumerate(ranked)}
-            runs["hybrid+rerank+blend"][qid] = doc_run(ranked, lambda c: order[id(c)])
+            runs["hybrid+rerank+blend"][qid] = doc_run(ranked, lambda c, order=order: order[id(c)])
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
         pool = cands if n % 2 == 0 else [c for c in cands if beir_id(c.chunk.source) not in relevant]
@@ -140,13 +152,12 @@ def evaluate(p: Pipeline, dataset_dir: str, variants: list[str] | None = None, m
         # Calibrators are monotone, so the pool's best logit is its best relevance under any of them.
         z = np.asarray(top_logits)
         probs = {"sigmoid": Calibrator()(z), "active": calibrator(z)}
-        gate = {"sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5),
-                "configured": _split_rates(probs["active"], p.settings.gate.min_score)}
+        gate = {"sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5), "configured": _split_rates(probs["active"], p.settings.gate.min_score)}
         if calibrator.params.threshold is not None:
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
         result["calibration"] = calibrator.params.method
         result["gate"] = gate
-        precision_rows = list(zip(probs["active"].tolist(), top_relevant))
+        precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
     return result
@@ -173,10 +184,16 @@ def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: P
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"eval_{result['dataset']}"
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    lines = [f"# {result['dataset']}: {result['queries']} queries, {result['candidates']} candidates", "",
-             "| variant | nDCG@10 | MRR@10 | Recall@100 | Hit@1 | ms/query |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# {result['dataset']}: {result['queries']} queries, {result['candidates']} candidates",
+        "",
+        "| variant | nDCG@10 | MRR@10 | Recall@100 | Hit@1 | ms/query |",
+        "|---|---|---|---|---|---|",
+    ]
     for v, m in result["variants"].items():
-        lines.append(f"| {v} | {m['ndcg@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} | {m['hit@1']:.3f} | {m['ms_per_query']:.1f} |")
+        lines.append(
+            f"| {v} | {m['ndcg@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} | {m['hit@1']:.3f} | {m['ms_per_query']:.1f} |"
+        )
     if "gate" in result:
         lines += ["", "| gate threshold | value | false-accept | false-abstain |", "|---|---|---|---|"]
         for label, g in result["gate"].items():

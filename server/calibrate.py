@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from retrieval.beir import BeirDataset, beir_id
-from retrieval.chunking import indexed_text
-from scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
-from server.pipeline import Pipeline, Timer
+from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.chunking import indexed_text
+from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.server.pipeline import Pipeline, Timer
 
 log = logging.getLogger(__name__)
 
 
-def pairs_from_dataset(p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None,
-                       progress: bool) -> tuple[list[str], np.ndarray, np.ndarray]:
-    from bench.evaluate import index_dataset, sample_queries, _progress
+def pairs_from_dataset(
+    p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    from ragate.server.evaluate import _progress, index_dataset, sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
     collection = f"beir_{Path(dataset_dir).resolve().name}"
@@ -52,8 +52,9 @@ def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
 
-def calibrate(p: Pipeline, groups: list[str], logits: np.ndarray, labels: np.ndarray, method: str,
-              target_precision: float | None, source: str) -> dict[str, Any]:
+def calibrate(
+    p: Pipeline, groups: list[str], logits: np.ndarray, labels: np.ndarray, method: str, target_precision: float | None, source: str
+) -> dict[str, Any]:
     keys = sorted(set(groups))
     held = {k for i, k in enumerate(keys) if i % 2 == 1}
     fit_mask = np.array([g not in held for g in groups])
@@ -61,8 +62,12 @@ def calibrate(p: Pipeline, groups: list[str], logits: np.ndarray, labels: np.nda
     held_probs = Calibrator(params)(logits[~fit_mask])
     held_labels = labels[~fit_mask]
     report: dict[str, Any] = {
-        "method": method, "pairs": int(len(labels)), "fit_pairs": int(fit_mask.sum()), "held_out_pairs": int((~fit_mask).sum()),
-        "ece_before": round(params.ece_before, 4), "ece_after_fit": round(params.ece_after, 4),
+        "method": method,
+        "pairs": int(len(labels)),
+        "fit_pairs": int(fit_mask.sum()),
+        "held_out_pairs": int((~fit_mask).sum()),
+        "ece_before": round(params.ece_before, 4),
+        "ece_after_fit": round(params.ece_after, 4),
         "ece_held_out_sigmoid": round(expected_calibration_error(Calibrator()(logits[~fit_mask]), held_labels), 4),
         "ece_held_out_calibrated": round(expected_calibration_error(held_probs, held_labels), 4),
     }
@@ -84,7 +89,7 @@ def write_threshold(config_path: Path, threshold: float) -> None:
         text += f"\n[gate]\nmin_score = {threshold:.4f}\n"
     elif re.search(r"(?m)^min_score\s*=.*$", section.group(1)):
         body = re.sub(r"(?m)^min_score\s*=\s*[^#\n]*", f"min_score = {threshold:.4f}          ", section.group(1), count=1)
-        text = text[: section.start(1)] + body + text[section.end(1):]
+        text = text[: section.start(1)] + body + text[section.end(1) :]
     else:
-        text = text[: section.end(0)] + f"min_score = {threshold:.4f}\n" + text[section.end(0):]
+        text = text[: section.end(0)] + f"min_score = {threshold:.4f}\n" + text[section.end(0) :]
     config_path.write_text(text, encoding="utf-8")
