@@ -7,7 +7,6 @@ from __future__ import annotations
 import abc
 import fcntl
 import json
-import logging
 import os
 import re
 import shutil
@@ -16,11 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.documents import Chunk
 from ragate.retrieval.filters import AnyOf, Condition, DateRange, Equals, SearchFilter, conditions
-
-log = logging.getLogger(__name__)
 
 DENSE = "dense"
 SPARSE = "bm25"
