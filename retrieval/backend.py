@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import threading
@@ -35,6 +36,10 @@ class Backend:
                 self._open[name] = self._make(name, create)
             return self._open[name]
 
+    def last_modified(self, name: str) -> str | None:
+        """When the collection's data last changed, if the backend can tell (UTC, RFC 3339)."""
+        return None
+
     def drop(self, name: str) -> None:
         with self._lock:
             store = self._open.pop(name, None)
@@ -65,6 +70,11 @@ class EdgeBackend(Backend):
 
     def collections(self):
         return list_edge_collections(self.root)
+
+    def last_modified(self, name):
+        d = self.root / name
+        stamps = [p.stat().st_mtime for p in d.rglob("*") if p.is_file() and not p.name.endswith(".lock")] if d.is_dir() else []
+        return dt.datetime.fromtimestamp(max(stamps), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if stamps else None
 
     def _drop(self, name):
         d = self.root / name

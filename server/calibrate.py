@@ -82,6 +82,28 @@ def calibrate(
     return report
 
 
+def run_calibration(
+    p: Pipeline,
+    *,
+    dataset: str | None,
+    labels: str | None,
+    split: str = "train",
+    candidates: int = 20,
+    max_queries: int | None = None,
+    method: str = "platt",
+    target_precision: float | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved."""
+    if dataset:
+        groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
+        source = f"{dataset}:{split}"
+    else:
+        groups, z, y = pairs_from_jsonl(p, labels)
+        source = labels
+    return calibrate(p, groups, z, y, method, target_precision, source)
+
+
 def write_threshold(config_path: Path, threshold: float) -> None:
     """Set [gate] min_score in the config file, keeping its comments."""
     text = config_path.read_text(encoding="utf-8")

@@ -29,6 +29,8 @@ class IndexSettings(_Section):
     chunk_overlap: int = Field(32, ge=0, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
     batch_chunks: int = Field(256, ge=1)
+    watch: list[str] = []
+    watch_debounce_ms: int = Field(500, ge=10, le=60_000)
 
 
 class QdrantSettings(_Section):
@@ -110,6 +112,11 @@ class GateSettings(_Section):
     max_passages: int = Field(5, ge=1, le=50)
 
 
+class ServiceSettings(_Section):
+    idle_timeout_s: float = Field(900.0, gt=0)
+    start_timeout_s: float = Field(180.0, gt=0)
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
@@ -146,6 +153,7 @@ class Settings(_Section):
     authority: AuthoritySettings = AuthoritySettings()
     gate: GateSettings = GateSettings()
     server: ServerSettings = ServerSettings()
+    service: ServiceSettings = ServiceSettings()
     llm: LlmSettings = LlmSettings()
 
     @field_validator("index")

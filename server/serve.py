@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import threading
 
 from ragate.server.config import Settings
 
@@ -70,20 +71,31 @@ def http_app(settings: Settings, server, host: str, port: int):
     return BearerAuth(app, token)
 
 
-def serve(settings: Settings, http: bool = False, host: str | None = None, port: int | None = None) -> None:
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    watch: list[str] | None = None,
+    config_path: str | None = None,
+) -> None:
     import anyio
 
-    from ragate.server.model_loader import Models
-    from ragate.server.pipeline import Pipeline
+    from ragate.server.service_client import ServiceClient, open_use_cases
     from ragate.server.tools import build_server
 
     host = host or settings.server.host
     port = port or settings.server.port
-    models = Models(settings)
-    pipeline = Pipeline(settings, models)
-    server = build_server(pipeline)
-    app = http_app(settings, server, host, port) if http else None  # fail before loading anything
-    models.load_in_background()
+    # A tool call is cut off by the tool timeout; the socket read waits a little longer than that.
+    use_cases = open_use_cases(settings, config_path=config_path, timeout_s=settings.server.tool_timeout_s + 5, background=True)
+    server = build_server(use_cases)
+    app = http_app(settings, server, host, port) if http else None  # fail before starting anything
+    if isinstance(use_cases, ServiceClient):
+        threading.Thread(target=_connect, args=(use_cases, watch or []), name="ragate-connect", daemon=True).start()
+        use_cases.keep_alive(min(30.0, settings.service.idle_timeout_s / 3))
+    elif watch:
+        log.warning("--watch needs the index service, which is not used with [qdrant] url; not watching")
     try:
         if app is None:
             log.info("serving MCP over stdio")
@@ -94,4 +106,14 @@ def serve(settings: Settings, http: bool = False, host: str | None = None, port:
             log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp", host, port)
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
     finally:
-        pipeline.close()
+        use_cases.close()
+
+
+def _connect(client, watch: list[str]) -> None:
+    """Start (or join) the index service while the handshake is answered, then add the watches."""
+    try:
+        client.ensure_started()
+        if watch:
+            client.watch(watch)
+    except Exception as e:  # tool calls report it too; the server keeps answering
+        log.error("index service: %s", e)

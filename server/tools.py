@@ -33,6 +33,7 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, RerankResponse, SearchResponse
+from ragate.server.service_client import ServiceClient
 
 T = TypeVar("T")
 
@@ -46,9 +47,10 @@ MAX_TOKENS = Field(description="budget of passage tokens in the response; defaul
 
 
 class Tools:
-    """Holds the pipeline; `register` puts the tools on an MCPServer."""
+    """Holds the use cases (a Pipeline in this process, or the index service's client);
+    `register` puts the tools on an MCPServer."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline | ServiceClient):
         self.p = pipeline
         self.limits = pipeline.settings.server
         self._heavy_slots = anyio.CapacityLimiter(self.limits.max_concurrent_reranks)
@@ -56,11 +58,10 @@ class Tools:
     async def _run(self, use_case: Callable[[], T], *, heavy: bool = False) -> T:
         """Run a use case in a thread once models are ready, under the tool timeout; the one place
         where errors become tool errors."""
-        models = self.p.models
         try:
             with anyio.fail_after(self.limits.tool_timeout_s):
-                if not models.ready:  # arrived during start-up: wait for the models, don't fail
-                    await anyio.to_thread.run_sync(models.wait)
+                # Arrived during start-up: wait for the models (or the index service), don't fail.
+                await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
                 return await anyio.to_thread.run_sync(use_case, limiter=self._heavy_slots if heavy else None)
         except TimeoutError:
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
@@ -182,5 +183,5 @@ class Tools:
         return server
 
 
-def build_server(pipeline: Pipeline) -> MCPServer:
+def build_server(pipeline: Pipeline | ServiceClient) -> MCPServer:
     return Tools(pipeline).register(MCPServer("ragate", instructions=INSTRUCTIONS))

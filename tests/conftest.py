@@ -24,6 +24,8 @@ ONNX_DIR = os.environ.get("RAGATE_RERANKER_ONNX_DIR") or tempfile.mkdtemp(prefix
 # Every subprocess (CLI, MCP servers) inherits the offline reranker and the shared export.
 os.environ["RAGATE_RERANKER_MODEL"] = RERANKER
 os.environ["RAGATE_RERANKER_ONNX_DIR"] = ONNX_DIR
+# Index services started by tests exit soon after their last call.
+os.environ["RAGATE_SERVICE_IDLE_TIMEOUT_S"] = "10"
 
 
 @pytest.fixture(scope="session", autouse=True)
