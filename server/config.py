@@ -28,6 +28,8 @@ class IndexSettings(_Section):
     chunk_tokens: int = Field(256, ge=32, le=8192)
     chunk_overlap: int = Field(32, ge=0, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
+    max_file_chars: int = Field(5_000_000, ge=1)
+    max_chunks_per_file: int = Field(5000, ge=1)
     batch_chunks: int = Field(256, ge=1)
 
 
@@ -114,7 +116,8 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
     token_env: str = "RAGATE_TOKEN"
-    allowed_roots: list[str] = ["."]
+    # Empty: the folder of the config file in use (none without one). Resolved once at start-up.
+    allowed_roots: list[str] = []
     allowed_origins: list[str] = []
     max_query_chars: int = Field(2000, ge=1)
     max_top_k: int = Field(100, ge=1)
@@ -219,6 +222,29 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
             raise ConfigError(f"{origin}: [{section}] must be a table")
         target.update(values)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_describe(e, origin)) from None
+    settings.server.allowed_roots = resolve_roots(settings.server.allowed_roots, cfg_path)
+    return settings
+
+
+def resolve_roots(roots: list[str], cfg_path: Path | None) -> list[str]:
+    """Allowed roots as absolute real paths, fixed at start-up: relative ones are taken from the
+    config file's folder (not the working directory, which a desktop client may set to `/`), no
+    roots means that folder, and `/` is refused."""
+    base = cfg_path.resolve().parent if cfg_path is not None else None
+    if not roots:
+        return [str(base)] if base is not None else []
+    out = []
+    for root in roots:
+        p = Path(os.path.expanduser(root))
+        if not p.is_absolute():
+            if base is None:
+                raise ConfigError(f"[server] allowed_roots: {root!r} is relative but there is no config file to resolve it against")
+            p = base / p
+        real = p.resolve()
+        if real == Path(real.anchor):
+            raise ConfigError(f"[server] allowed_roots: {root!r} is the file system root; name the folders to index")
+        out.append(str(real))
+    return out

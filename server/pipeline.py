@@ -103,6 +103,8 @@ class Pipeline:
             include=settings.index.include,
             exclude=settings.index.exclude,
             max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
+            max_chars=settings.index.max_file_chars,
+            max_chunks=settings.index.max_chunks_per_file,
             rules=[SourceRule(r.glob, r.source_type, r.weight) for r in a.rules],
             default_source_type=a.default_source_type,
             default_authority=a.default,
@@ -156,7 +158,7 @@ class Pipeline:
         return self.indexer(collection).index_paths(paths, prune=prune, progress=progress, allowed_roots=allowed_roots)
 
     def inline_document(self, d: InlineDocument) -> Document:
-        body = d.text
+        body = d.text.replace("\x00", "")  # NUL bytes would reach every payload and tokenizer
         ident = d.id or content_hash(d.title + "\x00" + body)[:32]
         source = d.source or f"inline:{ident}"
         source_type, authority = classify(source, self.ingest_options)
