@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -127,6 +127,23 @@ class ServerSettings(_Section):
     max_tokens: int = Field(4000, ge=100)
     tool_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_reranks: int = Field(8, ge=1)
+    max_request_mb: float = Field(128.0, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _maxima_fit_in_a_request(self) -> ServerSettings:
+        # A cap below the largest call the other limits allow would make those limits unreachable.
+        largest = self.max_documents * self.max_document_chars
+        if self.max_request_mb * 1024 * 1024 < largest:
+            raise ValueError(
+                f"max_request_mb ({self.max_request_mb:g}) must hold max_documents × max_document_chars "
+                f"({largest} characters); lower those or raise max_request_mb"
+            )
+        return self
+
+    @property
+    def max_request_bytes(self) -> int:
+        return int(self.max_request_mb * 1024 * 1024)
 
 
 class LlmSettings(_Section):
