@@ -13,6 +13,7 @@ from ragate.retrieval.store import (
     EdgeStore,
     Store,
     UnknownCollection,
+    _acquire_lock,
     _known_hint,
     check_collection_name,
     list_client_collections,
@@ -77,7 +78,13 @@ class EdgeBackend(Backend):
         d = self.root / name
         if not (d / "ragate.json").is_file():
             raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
-        shutil.rmtree(d)
+        # The collection's lock, as any writer takes it: a live server holding the collection makes
+        # this fail with its PID instead of losing its files underneath it.
+        lock = _acquire_lock(d / "ragate.lock")
+        try:
+            shutil.rmtree(d)
+        finally:
+            lock.close()
 
 
 class ClientBackend(Backend):
