@@ -8,17 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.store import (
-    ClientStore,
-    EdgeStore,
-    Store,
-    UnknownCollection,
-    _acquire_lock,
-    _known_hint,
-    check_collection_name,
-    list_client_collections,
-    list_edge_collections,
-)
+from ragate.retrieval.client_store import ClientStore, list_client_collections
+from ragate.retrieval.edge_store import EdgeStore, _acquire_lock, list_edge_collections
+from ragate.retrieval.store import Store, UnknownCollection, check_collection_name, known_hint
 
 
 class Backend:
@@ -77,7 +69,7 @@ class EdgeBackend(Backend):
     def _drop(self, name):
         d = self.root / name
         if not (d / "ragate.json").is_file():
-            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+            raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         # The collection's lock, as any writer takes it: a live server holding the collection makes
         # this fail with its PID instead of losing its files underneath it.
         lock = _acquire_lock(d / "ragate.lock")
@@ -103,7 +95,7 @@ class ClientBackend(Backend):
 
     def _drop(self, name):
         if not self.client.collection_exists(name):
-            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+            raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         self.client.delete_collection(name)
 
     def close(self) -> None:

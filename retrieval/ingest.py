@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import stat
 from dataclasses import dataclass, field
@@ -14,8 +13,6 @@ from ragate.retrieval.documents import Document, stable_id
 from ragate.retrieval.extract import EXTRACTORS, ExtractionError, extract
 from ragate.retrieval.globs import glob_match
 from ragate.retrieval.sensitive import secret_glob, system_folder
-
-log = logging.getLogger(__name__)
 
 
 class IngestError(ValueError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from ragate.scoring.candidates import Candidate
+from ragate.retrieval.candidates import Candidate
 
 
 class Reason(StrEnum):

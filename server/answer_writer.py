@@ -5,13 +5,10 @@ caller then returns the passages alone, never an error."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 from ragate.server.config import LlmSettings
-from ragate.server.schemas import Passage
-
-log = logging.getLogger(__name__)
+from ragate.server.schemas import SearchResult
 
 SYSTEM = (
     "Answer the user's question using only the numbered passages provided. Cite every claim with the "
@@ -36,11 +33,11 @@ class AnswerWriter:
             return None
         return cls(settings, key)
 
-    def write(self, question: str, passages: list[Passage]) -> tuple[str | None, str | None]:
+    def write(self, question: str, passages: list[SearchResult]) -> tuple[str | None, str | None]:
         """(answer, None) on success; (None, note) when the model could not be used."""
         import anthropic
 
-        context = "\n\n".join(f"[{p.citation}] {p.title}\n{p.text}" for p in passages)
+        context = "\n\n".join(f"[{p.chunk_id}] {p.title}\n{p.text}" for p in passages)
         try:
             msg = self.client.messages.create(
                 model=self.settings.model,

@@ -7,18 +7,17 @@ on one half and the threshold is chosen on the held-out half."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.server.pipeline import Pipeline, Timer
-
-log = logging.getLogger(__name__)
+from ragate.server.pipeline import Pipeline
+from ragate.server.timing import Timer
 
 
 def pairs_from_dataset(
@@ -32,7 +31,9 @@ def pairs_from_dataset(
     groups, logits, labels = [], [], []
     reranker = p.models.require_reranker()
     for qid in _progress(sample_queries(ds, max_queries), progress):
-        cands = p.retrieve(ds.queries[qid], None, candidates, collection, "rrf", Timer())
+        timer = Timer()
+        dense, sparse = p.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
+        cands = p.fuse(dense, sparse, n=candidates, fusion="rrf", timer=timer)
         if not cands:
             continue
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])
@@ -76,8 +77,8 @@ def calibrate(
         params.threshold = t
         report["target_precision"] = target_precision
         report["threshold"] = None if t is None else round(t, 4)
-    p.calibration_store().save(params)
-    report["saved_to"] = str(p.calibration_store().path)
+    p.calibration.save(params)
+    report["saved_to"] = str(p.calibration.path)
     return report
 
 

@@ -5,6 +5,7 @@ import re
 import time
 
 import pytest
+
 from ragate.retrieval.globs import MAX_GLOB_WILDCARDS, GlobError, compile_glob, glob_match
 
 

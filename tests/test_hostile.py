@@ -2,23 +2,89 @@
 transport: a `ragate serve` subprocess fed raw bytes on stdio, and over HTTP. Each must get a clear
 error (or a bounded answer), and another request's `stats` must answer within 2 s meanwhile."""
 
+import itertools
 import json
 import os
 import socket
 import subprocess
-import sys
+import threading
 import time
 
 import anyio
 import httpx2
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
-from tests.hostile_files import fanout_pdf, nested_html
-from tests.mcp_client import free_port, http_server, http_session, server_env
-from tests.raw_stdio import RawStdio
+from ragate.server.client import SERVE, free_port, http_server, http_session
 
 pytestmark = pytest.mark.slow
+
+
+class RawStdio:
+    """A bare JSON-RPC client on `ragate serve`'s stdin/stdout: raw bytes in, replies matched by id,
+    so tests can send what no SDK client would."""
+
+    def __init__(self, env: dict[str, str], errlog_path: str):
+        self._errlog = open(errlog_path, "w")
+        self.proc = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errlog, env={**os.environ, **env})
+        self.replies: dict[object, dict] = {}
+        self.anonymous: list[dict] = []
+        self._cv = threading.Condition()
+        self._ids = itertools.count(1000)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}})
+        self.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode())
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self._cv:
+                if msg.get("id") is None:
+                    self.anonymous.append(msg)
+                else:
+                    self.replies[msg["id"]] = msg
+                self._cv.notify_all()
+
+    def send(self, raw: bytes) -> None:
+        self.proc.stdin.write(raw + b"\n")
+        self.proc.stdin.flush()
+
+    def start(self, method: str, params: dict) -> int:
+        rid = next(self._ids)
+        self.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}).encode())
+        return rid
+
+    def wait(self, rid: object, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while rid not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cv.wait(left):
+                    raise TimeoutError(f"no reply to {rid!r} within {timeout}s")
+            return self.replies.pop(rid)
+
+    def wait_anonymous(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not self.anonymous:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cv.wait(left):
+                    raise TimeoutError(f"no id-less reply within {timeout}s")
+            return self.anonymous.pop(0)
+
+    def request(self, method: str, params: dict, timeout: float = 300) -> dict:
+        return self.wait(self.start(method, params), timeout)
+
+    def start_tool(self, name: str, args: dict) -> int:
+        return self.start("tools/call", {"name": name, "arguments": args})
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._errlog.close()
+
 
 FREEZING_GLOB = "**/" * 40 + "x"
 # Tight request limits so the size cap is testable: max_request_mb must hold 10 × 100000 characters.
@@ -26,7 +92,7 @@ LIMITS = {"RAGATE_SERVER_MAX_DOCUMENTS": "10", "RAGATE_SERVER_MAX_REQUEST_MB": "
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory):
+def root(tmp_path_factory, fanout_pdf, nested_html):
     """The one allowed root: a folder of files with secrets in it, beside the example corpus."""
     base = tmp_path_factory.mktemp("hostile")
     r = base / "root"
@@ -46,11 +112,11 @@ def root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def stdio(root, tmp_path_factory):
+def stdio(root, tmp_path_factory, server_env, examples):
     q = tmp_path_factory.mktemp("stdio-q")
-    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(EXAMPLES)]), **LIMITS)
+    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(examples)]), **LIMITS)
     client = RawStdio(env, str(q / "stderr.log"))
-    rep = client.request("tools/call", {"name": "index_paths", "arguments": {"paths": [str(EXAMPLES / "science")]}})
+    rep = client.request("tools/call", {"name": "index_paths", "arguments": {"paths": [str(examples / "science")]}})
     assert not rep["result"]["isError"], rep
     yield client, q / "q"
     client.close()
@@ -154,17 +220,9 @@ def test_stdio_minor_inputs(stdio):
         assert is_error and needle in text, text
 
 
-def test_drop_collection_under_a_live_server_fails_clearly(stdio):
+def test_drop_collection_under_a_live_server_fails_clearly(stdio, ragate, server_env):
     client, q = stdio
-    env = {**os.environ, **server_env(str(q))}
-    r = subprocess.run(
-        [sys.executable, "-m", "ragate.server.cli", "delete", "--drop-collection"],
-        env=env,
-        cwd=str(ROOT),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    r = ragate("delete", "--drop-collection", env_extra=server_env(str(q)))
     assert r.returncode == 2 and "locked by PID" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
     stats = json.loads(tool_text(client.request("tools/call", {"name": "stats", "arguments": {}}, timeout=2))[1])
     assert stats["collections"]["default"]["chunks"] > 0
@@ -174,15 +232,15 @@ def test_drop_collection_under_a_live_server_fails_clearly(stdio):
 
 
 @pytest.fixture(scope="module")
-def http(root, tmp_path_factory):
+def http(root, tmp_path_factory, server_env, examples):
     q = tmp_path_factory.mktemp("http-q")
     port, token = free_port(), "hostile-test-token"
-    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(EXAMPLES)]), **LIMITS)
+    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(examples)]), **LIMITS)
     with http_server(env, port, token):
 
         async def index():
             async with http_session(port, token) as s:
-                assert not (await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "science")]})).is_error
+                assert not (await s.call_tool("index_paths", {"paths": [str(examples / "science")]})).is_error
 
         anyio.run(index)
         yield port, token

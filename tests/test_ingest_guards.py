@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from ragate.retrieval.extract import ExtractionError
 from ragate.retrieval.ingest import IngestError, IngestOptions, discover, read_source
 from ragate.server.config import ConfigError, load_settings
