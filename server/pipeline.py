@@ -71,6 +71,8 @@ class Pipeline:
             include=settings.index.include,
             exclude=settings.index.exclude,
             max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
+            max_chars=settings.index.max_file_chars,
+            max_chunks=settings.index.max_chunks_per_file,
             rules=[SourceRule(r.glob, r.source_type, r.weight) for r in a.rules],
             default_source_type=a.default_source_type,
             default_authority=a.default,

@@ -2,10 +2,13 @@
 
 The handshake is answered at once; models load in a background thread and tool calls that arrive
 early wait for them. HTTP always requires a bearer token (compared in constant time, never logged)
-and checks Host/Origin against DNS rebinding."""
+and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
+max_request_mb; stdio answers every bad line (server/stdio.py), HTTP closes connections slow to
+send their headers (server/http_limits.py)."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -31,17 +34,18 @@ def is_loopback(host: str) -> bool:
 
 
 class BearerAuth:
-    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401."""
+    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401. The
+    scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time."""
 
     def __init__(self, app, token: str):
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self._expected):
+        scheme, _, given = dict(scope.get("headers") or []).get(b"authorization", b"").strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._expected):
             await send(
                 {
                     "type": "http.response.start",
@@ -67,7 +71,7 @@ def http_app(settings: Settings, server, host: str, port: int):
     hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")] + ([f"{host}:{port}"] if not is_loopback(host) else [])
     origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
-    app = server.streamable_http_app(host=host, transport_security=security)
+    app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
     return BearerAuth(app, token)
 
 
@@ -82,7 +86,9 @@ def serve(
 ) -> None:
     import anyio
 
+    from ragate.server.http_limits import header_deadline_protocol
     from ragate.server.service_client import ServiceClient, open_use_cases
+    from ragate.server.stdio import run_stdio
     from ragate.server.tools import build_server
 
     host = host or settings.server.host
@@ -99,12 +105,13 @@ def serve(
     try:
         if app is None:
             log.info("serving MCP over stdio")
-            anyio.run(server.run_stdio_async)
+            anyio.run(functools.partial(run_stdio, server, max_line_bytes=settings.server.max_request_bytes))
         else:
             import uvicorn
 
             log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp", host, port)
-            uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+            protocol = header_deadline_protocol(settings.server.header_timeout_s)
+            uvicorn.Server(uvicorn.Config(app, host=host, port=port, http=protocol, log_level="warning", access_log=False)).run()
     finally:
         use_cases.close()
 

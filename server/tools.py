@@ -71,10 +71,12 @@ class Tools:
     async def search(
         self,
         query: Annotated[str, Field(description="what to look for, in natural language")],
-        top_k: Annotated[int, Field(description="number of results; at most [server] max_top_k")] = 10,
+        top_k: Annotated[int, Field(strict=True, description="number of results; at most [server] max_top_k")] = 10,
         filters: Annotated[SearchFilter | None, Field(description="restrict by source glob/prefix, source_type, dates, metadata")] = None,
         rerank: Annotated[bool, Field(description="rerank candidates with the cross-encoder")] = True,
-        candidates: Annotated[int | None, Field(description="fused candidate pool size; default [retrieval] candidates")] = None,
+        candidates: Annotated[
+            int | None, Field(strict=True, description="fused candidate pool size; default [retrieval] candidates")
+        ] = None,
         collection: Annotated[str | None, COLLECTION] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
@@ -101,7 +103,7 @@ class Tools:
         self,
         query: Annotated[str, Field(description="the query to score documents against")],
         documents: Annotated[list[str | RerankDocument], Field(description="strings or {id, text, metadata}")],
-        top_n: Annotated[int | None, Field(description="return only the best N")] = None,
+        top_n: Annotated[int | None, Field(strict=True, description="return only the best N")] = None,
         return_documents: Annotated[bool, Field(description="include each document's text in the results")] = True,
     ) -> RerankResponse:
         """Score caller-supplied documents against the query with the cross-encoder. Results are sorted
