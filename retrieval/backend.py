@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.client_store import ClientStore, list_client_collections
-from ragate.retrieval.edge_store import EdgeStore, _acquire_lock, list_edge_collections
+from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
 from ragate.retrieval.store import Store, UnknownCollection, check_collection_name, known_hint
 
 
@@ -82,7 +82,7 @@ class EdgeBackend(Backend):
             raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         # The collection's lock, as any writer takes it: a live server holding the collection makes
         # this fail with its PID instead of losing its files underneath it.
-        lock = _acquire_lock(d / "ragate.lock")
+        lock = acquire_lock(d / "ragate.lock")
         try:
             shutil.rmtree(d)
         finally:
