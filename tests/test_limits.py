@@ -27,6 +27,7 @@ async def test_timed_out_rerank_stops_and_frees_the_reranker(tmp_path, server_en
         str(tmp_path / "q"),
         RAGATE_SERVER_TOOL_TIMEOUT_S="3",
         RAGATE_SERVER_MAX_DOCUMENTS="3000",
+        RAGATE_SERVER_MAX_DOCUMENT_CHARS="2000",
         RAGATE_RERANKER_CACHE_SIZE="0",
     )
     async with stdio_session(env) as s, stdio_session(env) as other:
