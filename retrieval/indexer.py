@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,8 +108,16 @@ class Indexer:
         return report
 
     def index_paths(
-        self, paths: list[str | os.PathLike[str]], prune: bool = False, progress: bool = False, allowed_roots: list[str] | None = None
+        self,
+        paths: list[str | os.PathLike[str]],
+        prune: bool = False,
+        progress: bool = False,
+        allowed_roots: list[str] | None = None,
+        *,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
+        """Index what the paths select; `progress` draws a bar on stderr, `on_progress(files_done,
+        files_total)` reports to a caller elsewhere (the index service's clients)."""
         report = IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
         files, outside = discover(paths, self.ingest, allowed_roots)
@@ -118,7 +126,9 @@ class Indexer:
         manifest = self.store.manifest()
 
         def documents() -> Iterable[Document]:
-            for path in files:
+            for n, path in enumerate(files, start=1):
+                if on_progress is not None:
+                    on_progress(n - 1, len(files))
                 source = path.as_posix()
                 try:
                     data = read_source(path, self.ingest)
@@ -136,6 +146,8 @@ class Indexer:
                     report.skipped.append(SkippedFile(path=source, reason=f"cannot extract: {type(e).__name__}: {str(e)[:200]}"))
 
         self.index_documents(documents(), report, progress=progress, total=len(files), manifest=manifest)
+        if on_progress is not None:
+            on_progress(len(files), len(files))
         if prune:
             report.documents_removed = self.prune(paths, {p.as_posix() for p in files}, manifest)
         report.seconds = time.perf_counter() - t0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -308,11 +309,21 @@ class Pipeline:
         ]
         return RerankResponse(model=reranker.name, results=items, timings_ms=timer.done())
 
-    def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
-        """Index files and folders; `allowed_roots` confines what an MCP caller may read."""
+    def index(
+        self,
+        req: IndexRequest,
+        *,
+        allowed_roots: list[str] | None = None,
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> IndexReport:
+        """Index files and folders; `allowed_roots` confines what an MCP caller may read; `progress`
+        draws a bar here, `on_progress(files_done, files_total)` reports elsewhere."""
         req.check(self.limits)
         try:
-            return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+            return self.indexer(req.collection).index_paths(
+                req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots, on_progress=on_progress
+            )
         finally:
             self._changed(req.collection)
 

@@ -109,6 +109,7 @@ class IndexService:
         self._activity_lock = threading.Lock()
         self._in_flight = 0
         self.last_activity = time.monotonic()
+        self.index_progress = {"done": 0, "total": 0}  # files of the index call in progress, for clients' bars
 
     def start(self) -> None:
         self.models.load_in_background()
@@ -162,7 +163,7 @@ class IndexService:
     def _dispatch(self, name: str, req: BaseModel | None, options: dict[str, Any]) -> Any:
         p = self.pipeline
         if name == "index":
-            return p.index(req, allowed_roots=options.get("allowed_roots"))
+            return p.index(req, allowed_roots=options.get("allowed_roots"), on_progress=self._progressed)
         if name == "stats":
             return {**p.stats(), "service": self.describe()}
         if name == "drop_collection":
@@ -175,6 +176,9 @@ class IndexService:
         if name == "calibrate":
             return p.calibrate(options)
         return getattr(p, name)(req)
+
+    def _progressed(self, done: int, total: int) -> None:
+        self.index_progress = {"done": done, "total": total}
 
     def describe(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "idle_timeout_s": self.settings.service.idle_timeout_s, **self.watcher.describe()}
@@ -211,12 +215,20 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             log.exception("call %s failed", name)
             return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)
 
+    async def progress(request: Request) -> JSONResponse:
+        return JSONResponse(service.index_progress)
+
     async def stop_route(request: Request) -> JSONResponse:
         stop()
         return JSONResponse({"ok": True, "pid": os.getpid()})
 
     return Starlette(
-        routes=[Route("/ping", ping), Route("/call/{name}", call, methods=["POST"]), Route("/stop", stop_route, methods=["POST"])]
+        routes=[
+            Route("/ping", ping),
+            Route("/progress", progress),
+            Route("/call/{name}", call, methods=["POST"]),
+            Route("/stop", stop_route, methods=["POST"]),
+        ]
     )
 
 

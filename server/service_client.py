@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
@@ -143,8 +144,27 @@ class ServiceClient:
         return RerankResponse.model_validate(self._call("rerank", request=req.check(self.settings.server), read=True))
 
     def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
+        """`progress` draws a bar here from the service's file count while it indexes."""
         opts = {"allowed_roots": allowed_roots}
-        return IndexReport.model_validate(self._call("index", request=req.check(self.settings.server), options=opts, read=False))
+        call = lambda: self._call("index", request=req.check(self.settings.server), options=opts, read=False)  # noqa: E731
+        return IndexReport.model_validate(self._with_progress_bar(call) if progress else call())
+
+    def _with_progress_bar(self, call: Callable[[], Any]) -> Any:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm import tqdm
+
+        with ThreadPoolExecutor(1) as pool, tqdm(desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True) as bar:
+            job = pool.submit(call)
+            while not job.done():
+                try:
+                    _, state = self._request("GET", "/progress", None, 5)
+                    bar.total, bar.n = state["total"] or None, state["done"]
+                    bar.refresh()
+                except OSError:
+                    pass  # starting or restarting: the call itself reports failures
+                time.sleep(0.3)
+            return job.result()
 
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         return IndexReport.model_validate(self._call("add_documents", request=req.check(self.settings.server), read=False))
