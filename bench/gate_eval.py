@@ -12,7 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.scoring.answerability import pool_features
 from ragate.scoring.risk_control import choose_threshold
 from ragate.server.config import Settings
 from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools, plot_risk_coverage, report, scores, split_groups
@@ -31,6 +33,17 @@ def pools_of(split: str, *, offtopic_ids: set[str] | None = None) -> list[Labell
             continue
         relevant = set(row["relevant"]) if row["relevant"] else None
         out += labelled_pools(qid=f"{split}:{row['id']}", query=row["text"], pool=row["pool"], relevant=relevant)
+    return out
+
+
+def feature_percentiles(pools: list[LabelledPool], bm25: Bm25Encoder) -> dict[str, dict[str, list[float]]]:
+    """Per kind of pool, the 10th to 90th percentiles of the absolute signals the uncalibrated rule reads."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for kind in ("answerable", "near_topic", "off_topic"):
+        feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in pools if p.kind == kind]
+        out[kind] = {
+            f: np.round(np.percentile([x[f] for x in feats], [10, 25, 50, 75, 90]), 3).tolist() for f in ("max_cosine", "coverage")
+        }
     return out
 
 
@@ -63,6 +76,7 @@ def main() -> int:
     test_scores = scores(test, bm25=bm25, model=model)
     result = {
         "dataset": "scifact",
+        "train_feature_percentiles_10_25_50_75_90": feature_percentiles(train, bm25),
         "candidates": gate_pools.CANDIDATES,
         "train_queries": gate_pools.TRAIN_QUERIES,
         "offtopic_fit": len(fit_off),

@@ -196,6 +196,7 @@ def cmd_eval(args, settings: Settings) -> int:
             args.candidates,
             out_dir=args.out,
             progress=not args.no_progress,
+            offtopic_queries=args.offtopic_queries,
         )
     finally:
         p.close()
@@ -206,6 +207,8 @@ def cmd_eval(args, settings: Settings) -> int:
         for v, m in result["variants"].items():
             print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
         for label, g in result.get("gate", {}).items():
+            if not (isinstance(g, dict) and "threshold" in g):
+                continue
             print(
                 f"  gate {label} t={g['threshold']:.3f}: false-accept {g['false_accept_rate']:.3f}, false-abstain {g['false_abstain_rate']:.3f}"
             )
@@ -217,6 +220,7 @@ def cmd_calibrate(args, settings: Settings) -> int:
 
     from ragate.server.calibrate import (
         calibrate,
+        calibrate_gate,
         pairs_from_dataset,
         pairs_from_jsonl,
         write_threshold,
@@ -224,6 +228,10 @@ def cmd_calibrate(args, settings: Settings) -> int:
 
     if bool(args.dataset) == bool(args.labels):
         raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
+    if args.offtopic_queries and not args.dataset:
+        raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
+    if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
+        raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
     p = _pipeline(settings)
     try:
         if args.dataset:
@@ -233,6 +241,17 @@ def cmd_calibrate(args, settings: Settings) -> int:
             groups, z, y = pairs_from_jsonl(p, args.labels)
             source = args.labels
         report = calibrate(p, groups, z, y, args.method, args.target_precision, source)
+        if args.offtopic_queries:
+            report["answerability"] = calibrate_gate(
+                p,
+                dataset_dir=args.dataset,
+                split=args.split,
+                offtopic_path=args.offtopic_queries,
+                max_queries=args.max_queries,
+                max_false_accept=args.max_false_accept,
+                confidence=args.confidence,
+                progress=not args.no_progress,
+            )
     finally:
         p.close()
     if args.write_config and report.get("threshold") is not None:
@@ -323,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-queries", type=int, help="deterministic sample of N test queries")
     sp.add_argument("--candidates", type=int, default=100, help="candidate pool per query (default 100)")
     sp.add_argument("--out", default="bench/results", help="output folder (default bench/results)")
+    sp.add_argument("--offtopic-queries", metavar="FILE", help='JSONL of {"_id", "text"} the corpus cannot answer: adds gate.off_topic')
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_eval)
@@ -332,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit calibrated relevance and choose the gate threshold",
         description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
         "calibration error before/after, and with --target-precision pick the lowest threshold "
-        "reaching that precision on held-out pairs.",
+        "reaching that precision on held-out pairs. With --offtopic-queries, also fit the gate's "
+        "answerability model and pick the lowest threshold whose Clopper-Pearson bound on the "
+        "false-accept rate, at --confidence, is at most --max-false-accept.",
     )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
@@ -342,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, default=20, help="candidates per query to label (default 20)")
     sp.add_argument("--max-queries", type=int)
     sp.add_argument("--write-config", action="store_true", help="write the chosen threshold to [gate] min_score in the config file")
+    sp.add_argument(
+        "--offtopic-queries",
+        metavar="FILE",
+        help='JSONL of {"_id", "text"}: questions the corpus cannot answer; fits the gate\'s answerability model',
+    )
+    sp.add_argument("--max-false-accept", type=float, default=0.05, help="false-accept rate the gate threshold must bound (default 0.05)")
+    sp.add_argument("--confidence", type=float, default=0.9, help="confidence of that bound (default 0.9)")
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_calibrate)

@@ -54,10 +54,14 @@ def labelled_pools(*, qid: str, query: str, pool: list[Candidate], relevant: set
 
 
 def split_groups(pools: list[LabelledPool], *, seed: int = 13) -> tuple[list[LabelledPool], list[LabelledPool]]:
-    """(fit half, certify half) by query, from a fixed shuffle."""
-    groups = sorted({p.group for p in pools})
-    random.Random(seed).shuffle(groups)
-    fit_groups = set(groups[: len(groups) // 2])
+    """(fit half, certify half) by query, from a fixed shuffle, stratified so that queries with an
+    answerable pool and those without (off-topic, or retrieval missed) are halved separately."""
+    with_answer = {p.group for p in pools if p.answerable}
+    fit_groups: set[str] = set()
+    for stratum in (with_answer, {p.group for p in pools} - with_answer):
+        groups = sorted(stratum)
+        random.Random(seed).shuffle(groups)
+        fit_groups |= set(groups[: (len(groups) + 1) // 2])
     return [p for p in pools if p.group in fit_groups], [p for p in pools if p.group not in fit_groups]
 
 

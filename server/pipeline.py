@@ -23,6 +23,7 @@ from ragate.retrieval.fusion import fuse, lead_margin
 from ragate.retrieval.indexer import Indexer, IndexReport
 from ragate.retrieval.ingest import IngestOptions, SourceRule, classify, parse_date, rfc3339
 from ragate.retrieval.store import Hit, Store, StoreError
+from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.calibration import CalibrationStore, Calibrator
 from ragate.scoring.candidates import Candidate
@@ -200,6 +201,14 @@ class Pipeline:
     def calibrator(self) -> Calibrator:
         return self.calibration_store().load(self.settings.reranker.model, self.models.chunking_key())
 
+    def answerability_store(self) -> AnswerabilityStore:
+        """Beside calibration.json: the gate's model reads relevance calibrated by it."""
+        return AnswerabilityStore(Path(self.settings.qdrant.path) / "answerability.json")
+
+    def answerability_model(self) -> AnswerabilityModel | None:
+        s = self.settings
+        return self.answerability_store().load(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
+
     def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
         b = self.settings.blend
         o = o or BlendOverrides()
@@ -320,8 +329,15 @@ class Pipeline:
     ) -> tuple[Decision, SearchResponse]:
         g = self.settings.gate
         ranked = self.search(query, top_k=self.settings.retrieval.candidates, filters=filters, collection=collection)
-        threshold = g.min_score if min_score is None else min_score
-        decision = decide(ranked.candidates, threshold, max_passages or g.max_passages, reranked=ranked.response.reranked)
+        decision = decide(
+            ranked.candidates,
+            query=query,
+            min_score=g.min_score if min_score is None else min_score,
+            max_passages=max_passages or g.max_passages,
+            bm25=self.models.bm25,
+            model=self.answerability_model(),
+            reranked=ranked.response.reranked,
+        )
         return decision, ranked.response
 
     # ------------------------------------------------------------------ info

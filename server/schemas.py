@@ -84,8 +84,17 @@ class Passage(BaseModel):
 class AnswerResponse(BaseModel):
     status: Literal["answer", "abstain"]
     reason: str
-    p_answerable: float = Field(description="calibrated relevance of the best passage")
-    threshold: float
+    p_answerable: float = Field(
+        description="probability that the pool can answer the question (fitted answerability model); "
+        "without one, the best passage's relevance when the pool is on topic, else 0"
+    )
+    threshold: float = Field(description="answer when p_answerable reaches this")
+    calibrated: bool = Field(False, description="p_answerable and threshold come from `ragate calibrate`")
+    false_accept_bound: float | None = Field(
+        None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
+    )
+    suggestion: str = Field("", description="what to do next")
+    missing_terms: list[str] = Field([], description="query words no top passage contains")
     confidence: float | None = None
     answer: str | None = None
     message: str | None = None

@@ -189,15 +189,17 @@ class Tools:
         query: Annotated[str, Field(description="the question to answer from the corpus")],
         filters: Annotated[SearchFilter | None, Field(description="restrict the evidence")] = None,
         min_score: Annotated[
-            float | None, Field(ge=0, le=1, description="calibrated relevance threshold; default [gate] min_score")
+            float | None, Field(ge=0, le=1, description="calibrated relevance a passage needs; default [gate] min_score")
         ] = None,
         max_passages: Annotated[int, Field(ge=1, le=50, description="passages to return at most")] = 5,
         collection: Annotated[str | None, Field(description="collection; default from config")] = None,
         max_tokens: Annotated[int | None, Field(description="budget of passage tokens in the response")] = None,
     ) -> AnswerResponse:
-        """Grounded, cited passages (and an answer when an LLM is configured) if the best calibrated
-        relevance reaches the threshold; otherwise an explicit "I don't know" with the reason, the top
-        score, the threshold and the nearest passages. Weak context is never passed as an answer."""
+        """Grounded, cited passages (and an answer when an LLM is configured) when the candidate pool
+        is judged answerable (p_answerable reaches the threshold) and only passages whose calibrated
+        relevance reaches min_score; otherwise an explicit "I don't know" with a reason code
+        (NO_CANDIDATES, OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, AMBIGUOUS, RERANKER_UNAVAILABLE), a
+        suggestion, and the nearest passages. Weak context is never passed as an answer."""
         _checked(check_query, query, self.limits.max_query_chars)
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         decision, resp = await self._run(self.p.decide, query, filters, min_score, max_passages, collection, heavy=True)
@@ -206,13 +208,22 @@ class Tools:
             reason=decision.reason.value,
             p_answerable=round(decision.p_answerable, 6),
             threshold=decision.threshold,
+            calibrated=decision.calibrated,
+            false_accept_bound=decision.false_accept_bound,
+            suggestion=decision.suggestion,
+            missing_terms=decision.missing_terms,
             timings_ms=resp.timings_ms,
             notes=list(resp.notes),
         )
         if decision.status == "abstain":
+            p, t = decision.p_answerable, decision.threshold
+            score = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage's relevance reaches min_score"
             out.message = {
                 "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
-                "LOW_TOP_SCORE": f"I don't know: the best passage's relevance {decision.p_answerable:.2f} is below the threshold {decision.threshold:.2f}.",
+                "OFF_TOPIC": f"I don't know: the index holds nothing about this ({score}).",
+                "LOW_RELEVANCE": f"I don't know: no passage answers this ({score}).",
+                "LEXICAL_MISS": f"I don't know: no passage mentions {', '.join(decision.missing_terms)} ({score}).",
+                "AMBIGUOUS": f"I don't know: several passages fit weakly and about equally ({score}).",
                 "RERANKER_UNAVAILABLE": "I don't know: the reranker is unavailable, so no passage can be verified.",
             }[decision.reason.value]
             out.nearest = [self._passage(c) for c in decision.nearest]

@@ -49,7 +49,8 @@ async def test_every_tool_over_stdio(tmp_path):
         assert ans["status"] == "answer" and ans["passages"] and ans["p_answerable"] >= ans["threshold"]
         assert all(p["relevance"] >= ans["threshold"] for p in ans["passages"])
         no = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?", "min_score": 0.9999}, schemas)
-        assert no["status"] == "abstain" and no["reason"] == "LOW_TOP_SCORE" and no["nearest"] and not no["passages"]
+        assert no["status"] == "abstain" and no["reason"] == "LOW_RELEVANCE" and no["nearest"] and not no["passages"]
+        assert no["suggestion"] and not no["calibrated"] and no["false_accept_bound"] is None
         none = await call(s, "answer_or_abstain", {"query": "tides", "filters": {"source": "**/nothing/*"}}, schemas)
         assert none["reason"] == "NO_CANDIDATES"
 
