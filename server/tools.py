@@ -4,6 +4,7 @@ back as tool errors that name the field and the limit, and the server keeps serv
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.models import ModelLoadError
 from ragate.retrieval.store import StoreError
 from ragate.scoring.candidates import Candidate
+from ragate.scoring.gate import Reason
 from ragate.server.answer_writer import AnswerWriter
 from ragate.server.packing import pack
 from ragate.server.pipeline import BlendOverrides, InlineDocument, Pipeline, Timer
@@ -203,6 +205,22 @@ class Tools:
         _checked(check_query, query, self.limits.max_query_chars)
         budget = _check_range("max_tokens", self.limits.max_tokens if max_tokens is None else max_tokens, 1, 100_000, "max_tokens")
         decision, resp = await self._run(self.p.decide, query, filters, min_score, max_passages, collection, heavy=True)
+        notes = list(resp.notes)
+        g = self.p.settings.gate
+        if (
+            decision.status == "answer"
+            and self.writer is not None
+            and g.llm_check
+            and decision.p_answerable < decision.threshold + g.llm_band
+        ):
+            # A borderline pool: the LLM may turn the answer into an abstention, never the reverse.
+            passages = [self._passage(c) for c in decision.passages]
+            verdict, note = await anyio.to_thread.run_sync(self.writer.sufficient, query, passages)
+            notes += [note] if note else []
+            if verdict is False:
+                decision = dataclasses.replace(
+                    decision, status="abstain", reason=Reason.LOW_RELEVANCE, nearest=decision.passages, passages=[]
+                )
         out = AnswerResponse(
             status=decision.status,
             reason=decision.reason.value,
@@ -213,11 +231,11 @@ class Tools:
             suggestion=decision.suggestion,
             missing_terms=decision.missing_terms,
             timings_ms=resp.timings_ms,
-            notes=list(resp.notes),
+            notes=notes,
         )
         if decision.status == "abstain":
             p, t = decision.p_answerable, decision.threshold
-            score = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage's relevance reaches min_score"
+            score = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
             out.message = {
                 "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
                 "OFF_TOPIC": f"I don't know: the index holds nothing about this ({score}).",
