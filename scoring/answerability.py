@@ -3,8 +3,8 @@
 A listwise-trained reranker ranks passages well within a query but its probabilities carry little
 absolute meaning across queries: off-topic questions get a top relevance near 0.99 too. So the gate
 reads the whole pool. `pool_features` turns what retrieval and reranking already computed (no extra
-model calls) into a few numbers; `AnswerabilityModel` is a logistic regression over them,
-standardised so its coefficients can be read and compared; `AnswerabilityStore` keeps it beside
+model calls) into a few numbers; `AnswerabilityModel` is two logistic regressions over them
+(is the pool on topic, and does it answer), standardised so coefficients can be read and compared; `AnswerabilityStore` keeps it beside
 the relevance calibration, tied to the embedder, reranker and chunking it was fitted for."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 FEATURES = (
     "top_relevance",  # logit of the best calibrated relevance
-    "margin",  # its lead over the runner-up, in logits
+    "margin",  # its lead over the best passage of another document, in logits
     "mean_top_relevance",  # mean relevance of the best TOP_K passages
     "count_relevant",  # passages among the best 10 with relevance >= 0.5
     "top_cosine",  # bi-encoder cosine of the best passage: absolute, comparable across queries
@@ -83,13 +83,15 @@ def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> di
     logits = np.array([logit(float(c.relevance)) for c in ranked])
     probs = np.array([float(c.relevance) for c in ranked])
     best = ranked[0]
+    # Chunks of the best document repeat its score; the runner-up is another document.
+    runner_up = [v for v, c in zip(logits, ranked, strict=True) if c.chunk.doc_id != best.chunk.doc_id]
     cosines = [float(c.dense) for c in pool if c.dense is not None]
     bm25s = [float(c.bm25) for c in pool if c.bm25 is not None]
     coverage, _ = term_coverage(query=query, passages=ranked[:TOP_K], pool=pool, bm25=bm25)
     ranks = [_channel_rank(pool, best, ch) for ch in ("dense", "bm25")]
     return {
         "top_relevance": float(logits[0]),
-        "margin": float(logits[0] - logits[1]) if len(logits) > 1 else 0.0,
+        "margin": float(logits[0] - runner_up[0]) if len(runner_up) else 0.0,
         "mean_top_relevance": float(probs[:TOP_K].mean()),
         "count_relevant": float((probs[:10] >= 0.5).sum()),
         "top_cosine": float(best.dense) if best.dense is not None else (min(cosines) if cosines else 0.0),
@@ -105,14 +107,41 @@ def feature_matrix(rows: list[dict[str, float]]) -> np.ndarray:
     return np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64)
 
 
-class AnswerabilityModel(BaseModel):
-    """Standardised logistic regression: p = sigmoid(intercept + Σ coef·(x − mean)/scale)."""
+class Stage(BaseModel):
+    """One standardised logistic regression: sigmoid(intercept + Σ coef·(x − mean)/scale)."""
 
-    features: list[str] = list(FEATURES)
     mean: list[float]
     scale: list[float]
     coef: list[float]
     intercept: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
+        return expit((x - np.asarray(self.mean)) / np.asarray(self.scale) @ np.asarray(self.coef) + self.intercept)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, *, c: float) -> Stage:
+        """Classes weighted equally, so the probability reads as the posterior under an even prior,
+        whatever the mix fitted on."""
+        from sklearn.linear_model import LogisticRegression
+
+        if len(set(y.tolist())) < 2:
+            raise ValueError("each stage of the answerability model needs examples of both outcomes")
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0  # a constant feature contributes nothing rather than dividing by zero
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / scale, y)
+        return cls(mean=mean.tolist(), scale=scale.tolist(), coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]))
+
+
+class AnswerabilityModel(BaseModel):
+    """p_answerable = P(on topic) · P(answers | on topic): two logistic regressions over the same
+    features. Off-topic and near-topic pools fail for different reasons (absolute similarity vs the
+    relevance of the best passage), and one linear model trades one against the other."""
+
+    features: list[str] = list(FEATURES)
+    on_topic: Stage  # off-topic questions vs the rest
+    answers: Stage  # on-topic pools: answerable vs near-topic
     # What it was fitted for; any change makes it stale.
     embedder: str = ""
     reranker: str = ""
@@ -128,33 +157,33 @@ class AnswerabilityModel(BaseModel):
     fitted_on: str = ""
     fit_queries: int = 0
 
+    def _x(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return np.array([[r[f] for f in self.features] for r in rows], dtype=np.float64)
+
+    def predict_on_topic(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return self.on_topic.predict(self._x(rows))
+
     def predict(self, rows: list[dict[str, float]]) -> np.ndarray:
-        from scipy.special import expit
+        x = self._x(rows)
+        return self.on_topic.predict(x) * self.answers.predict(x)
 
-        x = np.array([[r[f] for f in self.features] for r in rows], dtype=np.float64)
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        return expit(z @ np.asarray(self.coef) + self.intercept)
+    def weights(self) -> dict[str, dict[str, float]]:
+        """Coefficient per standardised feature and stage: the change in log-odds per standard deviation."""
+        return {
+            name: {f: round(c, 4) for f, c in zip(self.features, stage.coef, strict=True)}
+            for name, stage in (("on_topic", self.on_topic), ("answers", self.answers))
+        }
 
-    def weights(self) -> dict[str, float]:
-        """Coefficient per standardised feature: the change in log-odds per standard deviation."""
-        return {f: round(c, 4) for f, c in zip(self.features, self.coef, strict=True)}
 
-
-def fit_model(rows: list[dict[str, float]], labels: list[int], *, c: float = 1.0) -> AnswerabilityModel:
-    """Fit on pools labelled 1 (answerable) or 0 (unanswerable). Classes are weighted equally, so
-    p_answerable reads as the posterior under an even prior, whatever the mix fitted on."""
-    from sklearn.linear_model import LogisticRegression
-
+def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0) -> AnswerabilityModel:
+    """Fit on pools labelled "answerable", "near_topic" (on topic, nothing answers) or "off_topic"."""
     x = feature_matrix(rows)
-    y = np.asarray(labels)
-    if len(set(y.tolist())) < 2:
-        raise ValueError("the answerability model needs answerable and unanswerable queries")
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant feature contributes nothing rather than dividing by zero
-    lr = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / scale, y)
+    k = np.asarray(kinds)
+    on = k != "off_topic"
     return AnswerabilityModel(
-        mean=mean.tolist(), scale=scale.tolist(), coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]), fit_queries=len(y)
+        on_topic=Stage.fit(x, on.astype(int), c=c),
+        answers=Stage.fit(x[on], (k[on] == "answerable").astype(int), c=c),
+        fit_queries=len(k),
     )
 
 

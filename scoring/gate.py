@@ -21,7 +21,7 @@ from scipy.special import expit
 
 # The uncalibrated rule's absolute floors, set for the default bi-encoder (all-MiniLM-L6-v2) and
 # the BM25 channel's terms; measured on SciFact claims against finance and startup questions
-# (see bench/RESULTS.md). They also name the cause of an abstention when a model is fitted.
+# (see bench/RESULTS.md). Coverage also names a lexical miss when a model is fitted.
 MIN_COSINE = 0.35
 MIN_COVERAGE = 0.5
 # Several passages within this many logits of the best, from different documents, are near-ties.
@@ -75,9 +75,11 @@ def fallback_score(features: dict[str, float]) -> float:
     return float(expit(features["top_relevance"])) if on_topic else 0.0
 
 
-def _cause(features: dict[str, float], ranked: list[Candidate], missing: list[str]) -> Reason:
-    """Why a pool was not answerable, from the absolute signals first."""
-    if features["max_cosine"] < MIN_COSINE:
+def _cause(features: dict[str, float], ranked: list[Candidate], missing: list[str], model: AnswerabilityModel | None) -> Reason:
+    """Why a pool was not answerable: off topic by the fitted model's first stage (or the cosine
+    floor without one), then the lexical and relevance signals."""
+    off_topic = model.predict_on_topic([features])[0] < 0.5 if model is not None else features["max_cosine"] < MIN_COSINE
+    if off_topic:
         return Reason.OFF_TOPIC
     if features["coverage"] < MIN_COVERAGE and missing:
         return Reason.LEXICAL_MISS
@@ -115,5 +117,5 @@ def decide(
     common = dict(calibrated=calibrated, false_accept_bound=bound, missing_terms=missing, features=features)
     if p >= threshold and passing:
         return Decision("answer", Reason.ANSWERABLE, p, threshold, passages=passing, **common)
-    reason = _cause(features, by_rel, missing) if p < threshold else Reason.LOW_RELEVANCE
+    reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
     return Decision("abstain", reason, p, threshold, nearest=by_rel[:nearest], **common)

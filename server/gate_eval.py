@@ -89,7 +89,7 @@ def fit_gate(
     holds only for queries the model never saw). Returns the model and what it cost."""
     fit_half, cert_half = split_groups(pools, seed=seed)
     feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in fit_half]
-    model = fit_model(feats, [int(p.answerable) for p in fit_half])
+    model = fit_model(feats, [p.kind for p in fit_half])
     p_cert = model.predict([pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in cert_half])
     is_ans = np.array([p.answerable for p in cert_half])
     choice = choose_threshold(

@@ -62,18 +62,22 @@ def test_pool_features_by_hand():
     assert f["agreement"] == 1.0  # the best passage leads both channels
     reordered = pool([TIDES[0][:3] + (0.5, 2.5), *TIDES[1:]])  # second in dense, third in BM25
     assert pool_features(query="tides", pool=reordered, bm25=BM25)["agreement"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+    same_doc = [*pool(), cand("moon-2", "The Moon's pull raises a bulge of water.", 0.95, 0.6, 6.0, doc="moon")]
+    assert pool_features(query="tides", pool=same_doc, bm25=BM25)["margin"] == f["margin"]  # runner-up is another document
 
 
 def test_model_fits_stores_and_goes_stale(tmp_path):
+    # Off-topic pools differ in cosine, near-topic ones in the best relevance: each stage finds its own.
     rng = np.random.default_rng(0)
-    rows, labels = [], []
-    for y in (1, 0) * 100:
-        rows.append({f: rng.normal(1.0 if (y and f == "max_cosine") else 0.0, 0.5) for f in FEATURES})
-        labels.append(y)
-    m = fit_model(rows, labels)
-    assert max(m.weights(), key=lambda f: abs(m.weights()[f])) == "max_cosine"  # the one informative feature
-    p = m.predict(rows)
-    assert p[np.array(labels) == 1].mean() > 0.7 > 0.3 > p[np.array(labels) == 0].mean()
+    shift = {"answerable": {}, "near_topic": {"top_relevance": -1.5}, "off_topic": {"max_cosine": -1.5}}
+    kinds = ["answerable", "near_topic", "off_topic"] * 100
+    rows = [{f: rng.normal(shift[k].get(f, 0.0), 0.5) for f in FEATURES} for k in kinds]
+    m = fit_model(rows, kinds)
+    w = m.weights()
+    assert max(w["on_topic"], key=lambda f: abs(w["on_topic"][f])) == "max_cosine"
+    assert max(w["answers"], key=lambda f: abs(w["answers"][f])) == "top_relevance"
+    p, k = m.predict(rows), np.array(kinds)
+    assert p[k == "answerable"].mean() > 0.7 > 0.3 > max(p[k == "near_topic"].mean(), p[k == "off_topic"].mean())
     m.embedder, m.reranker, m.chunking, m.threshold = "e", "r", "c", 0.8
     store = AnswerabilityStore(tmp_path / "answerability.json")
     store.save(m)
@@ -82,7 +86,7 @@ def test_model_fits_stores_and_goes_stale(tmp_path):
     assert store.load(embedder="e", reranker="other", chunking="c") is None
     assert store.load(embedder="e", reranker="r", chunking="tokens=512") is None
     with pytest.raises(ValueError):
-        fit_model(rows[:2], [1, 1])
+        fit_model(rows[:2], ["answerable", "near_topic"])  # no off-topic pool: the first stage cannot be fitted
 
 
 def test_clopper_pearson_matches_closed_forms():
@@ -138,13 +142,16 @@ def test_gate_reasons_and_fallback_rule():
 def test_fitted_model_decides_and_reports_its_guarantee():
     rows = [pool_features(query="What causes the tides?", pool=pool(), bm25=BM25)]
     off = [pool_features(query="guitar chord tuning", pool=pool(), bm25=BM25)]
-    m = fit_model(rows * 20 + off * 20, [1] * 20 + [0] * 20)
+    weak = pool([(cid, text, rel / 4, cos, b) for cid, text, rel, cos, b in TIDES])
+    near = [pool_features(query="What causes the tides?", pool=weak, bm25=BM25)]
+    m = fit_model(rows * 20 + near * 20 + off * 20, ["answerable"] * 20 + ["near_topic"] * 20 + ["off_topic"] * 20)
     m.threshold, m.false_accept_bound = 0.6, 0.04
     kw = dict(min_score=0.5, max_passages=5, bm25=BM25, model=m)
     d = decide(pool(), query="What causes the tides?", **kw)
     assert d.status == "answer" and d.calibrated and d.p_answerable > 0.6 and d.false_accept_bound == 0.04
     d = decide(pool(), query="guitar chord tuning", **kw)
     assert d.status == "abstain" and d.calibrated and d.p_answerable < 0.6 and d.threshold == 0.6
+    assert d.reason is Reason.OFF_TOPIC  # named by the model's on-topic stage, though the cosine is high
     m.threshold = 0.0  # an answerable pool still answers only from passages that clear min_score
     d = decide(pool(), query="What causes the tides?", **{**kw, "min_score": 0.99})
     assert d.status == "abstain" and d.reason is Reason.LOW_RELEVANCE and not d.passages
