@@ -79,6 +79,7 @@ def main() -> int:
         "train_feature_percentiles_10_25_50_75_90": feature_percentiles(train, bm25),
         "candidates": gate_pools.CANDIDATES,
         "train_queries": gate_pools.TRAIN_QUERIES,
+        "test_queries": gate_pools.TEST_QUERIES,
         "offtopic_fit": len(fit_off),
         "offtopic_report": len(report_off),
         "fit": fitted,

@@ -59,7 +59,6 @@ class Decision:
     calibrated: bool = False  # True when p_answerable comes from a fitted answerability model
     false_accept_bound: float | None = None  # the fitted threshold's guarantee, when there is one
     missing_terms: list[str] = field(default_factory=list)  # query words no top passage contains
-    features: dict[str, float] = field(default_factory=dict)
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
 
@@ -102,19 +101,17 @@ def decide(
 ) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked."""
     calibrated = model is not None and model.threshold is not None
+    threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
-        return Decision("abstain", Reason.NO_CANDIDATES, 0.0, min_score, calibrated)
+        return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold, calibrated, bound)
     if not reranked or not by_relevance(ranked):
-        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, min_score, calibrated, nearest=ranked[:nearest])
+        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     by_rel = by_relevance(ranked)
     features = pool_features(query=query, pool=ranked, bm25=bm25)
     _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
-    if calibrated:
-        p, threshold, bound = float(model.predict([features])[0]), float(model.threshold), model.false_accept_bound
-    else:
-        p, threshold, bound = fallback_score(features), min_score, None
+    p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
-    common = dict(calibrated=calibrated, false_accept_bound=bound, missing_terms=missing, features=features)
+    common = dict(calibrated=calibrated, false_accept_bound=bound, missing_terms=missing)
     if p >= threshold and passing:
         return Decision("answer", Reason.ANSWERABLE, p, threshold, passages=passing, **common)
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
