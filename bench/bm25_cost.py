@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import numpy as np
+
 from ragate.retrieval.backend import EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk

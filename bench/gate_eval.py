@@ -4,7 +4,7 @@ Fit: SciFact train pools (answerable and near-topic) plus one half of the off-to
 split by query into a half that fits the model and a half that certifies its threshold. Report:
 SciFact test pools plus the other off-topic half, which nothing was fitted on. The old top-score
 gate, the uncalibrated rule and the model side by side. Pools come from bench.gate_pools' cache
-(built on first run). Writes bench/results/gate_eval.json and gate_risk_coverage.png."""
+(built on first run). Writes bench/results/gate_eval.json, gate_eval.md and gate_risk_coverage.png."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from bench import gate_pools
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.scoring.answerability import pool_features
 from ragate.scoring.risk_control import choose_threshold
 from ragate.server.config import Settings
 from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools, plot_risk_coverage, report, scores, split_groups
-
-from bench import gate_pools
 
 OUT = Path(__file__).resolve().parent / "results"
 MAX_FALSE_ACCEPT = 0.05
@@ -45,6 +45,31 @@ def feature_percentiles(pools: list[LabelledPool], bm25: Bm25Encoder) -> dict[st
             f: np.round(np.percentile([x[f] for x in feats], [10, 25, 50, 75, 90]), 3).tolist() for f in ("max_cosine", "coverage")
         }
     return out
+
+
+def markdown(result: dict) -> str:
+    """The side-by-side table for bench/RESULTS.md."""
+    lines = [
+        "| unanswerable | gate | AUROC | AURC | FA @ configured | FAb @ configured | FA @ guaranteed | FAb @ guaranteed "
+        "| FA @ FAb≤0.10 | FA @ FAb≤0.15 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("near_topic", "off_topic"):
+        for name, j in result["gate"][kind].items():
+            if not isinstance(j, dict):
+                continue
+            conf, guar = j.get("configured", {}), j.get("guaranteed", {})
+            cells = [
+                kind.replace("_", "-"),
+                name,
+                f"{j['auroc']:.3f}",
+                f"{j['aurc']:.3f}",
+                *(f"{g[k]:.3f}" if g else "–" for g in (conf, guar) for k in ("false_accept_rate", "false_abstain_rate")),
+                f"{j['at_false_abstain_0.10']['false_accept_rate']:.3f}",
+                f"{j['at_false_abstain_0.15']['false_accept_rate']:.3f}",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -92,6 +117,7 @@ def main() -> int:
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "gate_eval.json").write_text(json.dumps(result, indent=2))
+    (OUT / "gate_eval.md").write_text(markdown(result))
     plot_risk_coverage(test, test_scores, OUT / "gate_risk_coverage.png", "SciFact test")
     json.dump(result, sys.stdout, indent=2)
     print()

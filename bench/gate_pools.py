@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.calibration import Calibrator
-from ragate.scoring.candidates import Candidate
 from ragate.server.evaluate import index_dataset, sample_queries
-from ragate.server.pipeline import Pipeline, Timer
+from ragate.server.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def _row(c: Candidate) -> dict[str, Any]:
 
 
 def build(p: Pipeline, *, candidates: int = CANDIDATES, cache: Path = CACHE) -> None:
-    """Rerank each split's pools and write them to cache/<split>.jsonl.gz (skipping splits done)."""
+    """Rerank each split's pools and write them to cache/<split>.jsonl.gz (skipping splits done).
+    The index has no fitted calibration, so relevance is the reranker's own sigmoid."""
     cache.mkdir(parents=True, exist_ok=True)
     index_dataset(p, BeirDataset.load(SCIFACT, "test"), COLLECTION, progress=False)
     for split, queries in query_sets().items():
@@ -63,11 +64,10 @@ def build(p: Pipeline, *, candidates: int = CANDIDATES, cache: Path = CACHE) -> 
         tmp = path.with_suffix(".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
             for i, (qid, text, relevant) in enumerate(queries):
-                timer = Timer()
-                cands = p.retrieve(text, None, candidates, COLLECTION, "rrf", timer)
-                if cands and p.rerank_candidates(text, cands, Calibrator(), timer) is None:
+                r = p.rank(text, candidates=candidates, collection=COLLECTION, fusion="rrf")
+                if r.candidates and r.stage is None:
                     raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
-                row = {"id": qid, "text": text, "relevant": relevant, "pool": [_row(c) for c in cands]}
+                row = {"id": qid, "text": text, "relevant": relevant, "pool": [_row(c) for c in r.candidates]}
                 fh.write(json.dumps(row) + "\n")
                 if i % 25 == 0:
                     print(f"{split}: {i}/{len(queries)}", file=sys.stderr, flush=True)
@@ -110,7 +110,7 @@ def main() -> int:
     import os
 
     from ragate.server.config import load_settings
-    from ragate.server.models import Models
+    from ragate.server.model_loader import Models
 
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RAGATE_RERANKER_MODEL", str(SHARED / "models" / "ragate-ce-minilm-l6-scifact"))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
+
 from ragate.server.client import free_port, http_server, http_session
 
 ROOT = Path(__file__).resolve().parent.parent

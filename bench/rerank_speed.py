@@ -33,9 +33,10 @@ def log(msg: str) -> None:
 
 def load_workload(dataset: Path, tokenizer, n_queries: int, pool: int, chunk_tokens: int = 150):
     """(queries, per-query candidate chunks) plus abstracts and qrels for the quality check."""
+    from rank_bm25 import BM25Okapi
+
     from ragate.retrieval.beir import BeirDataset, beir_id
     from ragate.retrieval.chunking import hf_token_offsets, split_spans
-    from rank_bm25 import BM25Okapi
 
     ds = BeirDataset.load(dataset, "test")
     docs = {beir_id(d.source): d for d in ds.documents()}
@@ -131,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     import torch
-    from ragate.retrieval.models import pick_device, resolve_model
-    from ragate.scoring.microbatch import MicroBatcher
-    from ragate.scoring.reranker import CrossEncoderReranker
     from scipy.stats import spearmanr
     from sentence_transformers import CrossEncoder
+
+    from ragate.retrieval.model_paths import pick_device, resolve_model
+    from ragate.scoring.microbatch import MicroBatcher
+    from ragate.scoring.reranker import CrossEncoderReranker
 
     device = pick_device(args.device)
     naive = CrossEncoder(resolve_model(args.model), device=device)

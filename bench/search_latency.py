@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.retrieval.beir import BeirDataset
     from ragate.server.config import load_settings
     from ragate.server.evaluate import index_dataset, sample_queries
-    from ragate.server.models import Models
+    from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
+    from ragate.server.requests import SearchRequest
 
     env = {
         **os.environ,
@@ -50,10 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         index_dataset(p, ds, collection, progress=True)
         chunks = p.store(collection).count()
         qids = sample_queries(ds, args.queries)
-        p.search(ds.queries[qids[0]], candidates=args.candidates, collection=collection)  # warm-up
+        p.search(SearchRequest(query=ds.queries[qids[0]], candidates=args.candidates, collection=collection))  # warm-up
         stages: dict[str, list[float]] = {}
         for q in qids:
-            resp = p.search(ds.queries[q], top_k=10, candidates=args.candidates, collection=collection).response
+            resp = p.search(SearchRequest(query=ds.queries[q], top_k=10, candidates=args.candidates, collection=collection))
             for k, v in resp.timings_ms.items():
                 stages.setdefault(k, []).append(v)
         engine = p.models.reranker

@@ -8,16 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.store import (
-    ClientStore,
-    EdgeStore,
-    Store,
-    UnknownCollection,
-    _known_hint,
-    check_collection_name,
-    list_client_collections,
-    list_edge_collections,
-)
+from ragate.retrieval.client_store import ClientStore, list_client_collections
+from ragate.retrieval.edge_store import EdgeStore, list_edge_collections
+from ragate.retrieval.store import Store, UnknownCollection, check_collection_name, known_hint
 
 
 class Backend:
@@ -76,7 +69,7 @@ class EdgeBackend(Backend):
     def _drop(self, name):
         d = self.root / name
         if not (d / "ragate.json").is_file():
-            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+            raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         shutil.rmtree(d)
 
 
@@ -96,7 +89,7 @@ class ClientBackend(Backend):
 
     def _drop(self, name):
         if not self.client.collection_exists(name):
-            raise UnknownCollection(f"unknown collection {name!r}" + _known_hint(self.collections()))
+            raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         self.client.delete_collection(name)
 
     def close(self) -> None:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-from ragate.retrieval.models import ModelLoadError, pick_device, resolve_model
 
-log = logging.getLogger(__name__)
+from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
 
 
 class Embedder:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from ragate.retrieval.globs import glob_match
 
 Scalar = Union[str, int, bool]

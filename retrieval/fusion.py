@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-from ragate.retrieval.documents import Chunk
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.store import Hit
-
-
-@dataclass
-class Fused:
-    chunk: Chunk
-    fused: float
-    dense: float | None
-    bm25: float | None
-    dense_rank: int | None
-    bm25_rank: int | None
-    vector: np.ndarray | None
 
 
 def rrf_score(ranks: list[int | None], k: int, weights: list[float]) -> float:
@@ -39,33 +26,35 @@ def minmax(values: list[float]) -> list[float]:
 def fuse(
     dense: list[Hit],
     bm25: list[Hit],
+    *,
     method: Literal["rrf", "weighted"] = "rrf",
     rrf_k: int = 60,
     dense_weight: float = 0.5,
     bm25_weight: float = 0.5,
     limit: int = 100,
-) -> list[Fused]:
-    by_id: dict[str, Fused] = {}
-    for rank, h in enumerate(dense, start=1):
-        by_id[h.chunk.chunk_id] = Fused(h.chunk, 0.0, h.score, None, rank, None, h.vector)
-    for rank, h in enumerate(bm25, start=1):
-        f = by_id.get(h.chunk.chunk_id)
-        if f is None:
-            by_id[h.chunk.chunk_id] = Fused(h.chunk, 0.0, None, h.score, None, rank, h.vector)
-        else:
-            f.bm25, f.bm25_rank = h.score, rank
+) -> list[Candidate]:
+    """One pool of candidates from the two channels, best fused score first."""
+    by_id: dict[str, Candidate] = {}
+    for h in dense:
+        by_id[h.chunk.chunk_id] = Candidate(chunk=h.chunk, vector=h.vector, dense=h.score)
+    for h in bm25:
+        c = by_id.setdefault(h.chunk.chunk_id, Candidate(chunk=h.chunk, vector=h.vector))
+        c.bm25 = h.score
     items = list(by_id.values())
     if method == "rrf":
-        for f in items:
-            f.fused = rrf_score([f.dense_rank, f.bm25_rank], rrf_k, [dense_weight, bm25_weight])
+        dense_rank = {h.chunk.chunk_id: r for r, h in enumerate(dense, start=1)}
+        bm25_rank = {h.chunk.chunk_id: r for r, h in enumerate(bm25, start=1)}
+        for c in items:
+            cid = c.chunk.chunk_id
+            c.fused = rrf_score([dense_rank.get(cid), bm25_rank.get(cid)], rrf_k, [dense_weight, bm25_weight])
     else:
-        nd = dict(zip([h.chunk.chunk_id for h in dense], minmax([h.score for h in dense]), strict=False))
-        nb = dict(zip([h.chunk.chunk_id for h in bm25], minmax([h.score for h in bm25]), strict=False))
+        nd = dict(zip([h.chunk.chunk_id for h in dense], minmax([h.score for h in dense])))
+        nb = dict(zip([h.chunk.chunk_id for h in bm25], minmax([h.score for h in bm25])))
         total = (dense_weight + bm25_weight) or 1.0
-        for f in items:
-            cid = f.chunk.chunk_id
-            f.fused = (dense_weight * nd.get(cid, 0.0) + bm25_weight * nb.get(cid, 0.0)) / total
-    items.sort(key=lambda f: (-f.fused, f.chunk.chunk_id))
+        for c in items:
+            cid = c.chunk.chunk_id
+            c.fused = (dense_weight * nd.get(cid, 0.0) + bm25_weight * nb.get(cid, 0.0)) / total
+    items.sort(key=lambda c: (-c.fused, c.chunk.chunk_id))
     return items[:limit]
 
 

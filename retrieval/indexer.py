@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_document, indexed_text
 from ragate.retrieval.documents import Chunk, Document

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import os
 import stat
 from dataclasses import dataclass, field
@@ -13,8 +12,6 @@ from pathlib import Path
 from ragate.retrieval.documents import Document, stable_id
 from ragate.retrieval.extract import EXTRACTORS, ExtractionError, extract
 from ragate.retrieval.globs import glob_match
-
-log = logging.getLogger(__name__)
 
 
 class IngestError(ValueError):

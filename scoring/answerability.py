@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
+
 from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
-from ragate.scoring.candidates import Candidate
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from ragate.scoring.candidates import Candidate
+
+from ragate.retrieval.candidates import Candidate
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,19 @@ class CalibrationStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._cached: tuple[tuple[int, str, str], Calibrator] | None = None
+
+    def current(self, model: str, chunking: str) -> Calibrator:
+        """The calibrator in force, read again only when the file changes (`ragate calibrate` may
+        rewrite it while a server runs), so a query costs one stat, and a warning is logged once."""
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        key = (stamp, model, chunking)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self.load(model, chunking))
+        return self._cached[1]
 
     def load(self, model: str, chunking: str) -> Calibrator:
         if not self.path.is_file():

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from ragate.retrieval.bm25 import Bm25Encoder
-from ragate.scoring.answerability import TOP_K, AnswerabilityModel, by_relevance, logit, pool_features, term_coverage
-from ragate.scoring.candidates import Candidate
 from scipy.special import expit
+
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
+from ragate.scoring.answerability import TOP_K, AnswerabilityModel, by_relevance, logit, pool_features, term_coverage
 
 # The uncalibrated rule's absolute floors, set for the default bi-encoder (all-MiniLM-L6-v2) and
 # the BM25 channel's terms: between the 90th percentile of off-topic pools and the 10th of

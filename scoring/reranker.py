@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from ragate.retrieval.models import ModelLoadError, pick_device, resolve_model
+
+from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
 from ragate.scoring.microbatch import MicroBatcher
 from ragate.scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
 from ragate.scoring.score_cache import ScoreCache, pair_key

@@ -6,13 +6,10 @@ caller then returns the passages alone, never an error, and a failed check never
 
 from __future__ import annotations
 
-import logging
 import os
 
 from ragate.server.config import LlmSettings
-from ragate.server.schemas import Passage
-
-log = logging.getLogger(__name__)
+from ragate.server.schemas import SearchResult
 
 SYSTEM = (
     "Answer the user's question using only the numbered passages provided. Cite every claim with the "
@@ -43,11 +40,11 @@ class AnswerWriter:
             return None
         return cls(settings, key)
 
-    def _ask(self, system: str, question: str, passages: list[Passage], max_tokens: int) -> tuple[str | None, str | None]:
+    def _ask(self, system: str, question: str, passages: list[SearchResult], max_tokens: int) -> tuple[str | None, str | None]:
         """(text, None) on success; (None, what went wrong) when the model could not be used."""
         import anthropic
 
-        context = "\n\n".join(f"[{p.citation}] {p.title}\n{p.text}" for p in passages)
+        context = "\n\n".join(f"[{p.chunk_id}] {p.title}\n{p.text}" for p in passages)
         try:
             msg = self.client.messages.create(
                 model=self.settings.model,
@@ -64,14 +61,14 @@ class AnswerWriter:
         text = "".join(getattr(b, "text", "") for b in msg.content).strip()
         return (text or None), (None if text else "the LLM returned no text")
 
-    def write(self, question: str, passages: list[Passage]) -> tuple[str | None, str | None]:
+    def write(self, question: str, passages: list[SearchResult]) -> tuple[str | None, str | None]:
         """(answer, None) on success; (None, note) when the model could not be used."""
         text, error = self._ask(SYSTEM, question, passages, self.settings.max_tokens)
         if text is None:
             return None, f"answer not written: {error}; passages returned as context"
         return text, None
 
-    def sufficient(self, question: str, passages: list[Passage]) -> tuple[bool | None, str | None]:
+    def sufficient(self, question: str, passages: list[SearchResult]) -> tuple[bool | None, str | None]:
         """(verdict, note): False only on a clear INSUFFICIENT; None when no verdict could be had."""
         text, error = self._ask(SUFFICIENCY, question, passages, 5)
         if text is None:

@@ -8,19 +8,18 @@ on one half and the threshold is chosen on the held-out half."""
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools
-from ragate.server.pipeline import Pipeline, Timer
-
-log = logging.getLogger(__name__)
+from ragate.server.pipeline import Pipeline
+from ragate.server.timing import Timer
 
 
 def pairs_from_dataset(
@@ -34,7 +33,9 @@ def pairs_from_dataset(
     groups, logits, labels = [], [], []
     reranker = p.models.require_reranker()
     for qid in _progress(sample_queries(ds, max_queries), progress):
-        cands = p.retrieve(ds.queries[qid], None, candidates, collection, "rrf", Timer())
+        timer = Timer()
+        dense, sparse = p.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
+        cands = p.fuse(dense, sparse, n=candidates, fusion="rrf", timer=timer)
         if not cands:
             continue
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])
@@ -78,8 +79,8 @@ def calibrate(
         params.threshold = t
         report["target_precision"] = target_precision
         report["threshold"] = None if t is None else round(t, 4)
-    p.calibration_store().save(params)
-    report["saved_to"] = str(p.calibration_store().path)
+    p.calibration.save(params)
+    report["saved_to"] = str(p.calibration.path)
     return report
 
 
@@ -116,13 +117,12 @@ def gate_pools(
     labelled; `relevant` None marks the queries off-topic."""
     from ragate.server.evaluate import _progress
 
-    calibrator, out = p.calibrator(), []
+    out = []
     for qid, text in _progress(list(queries.items()), progress):
-        timer = Timer()
-        cands = p.retrieve(text, None, p.settings.retrieval.candidates, collection, None, timer)
-        if cands and p.rerank_candidates(text, cands, calibrator, timer) is None:
+        r = p.rank(text, collection=collection)
+        if r.candidates and r.stage is None:
             raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
-        out += labelled_pools(qid=qid, query=text, pool=cands, relevant=None if relevant is None else relevant[qid])
+        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
     return out
 
 
@@ -152,6 +152,6 @@ def calibrate_gate(
     s = p.settings
     model.embedder, model.reranker, model.chunking = s.embedder.model, s.reranker.model, p.models.chunking_key()
     model.fitted_on = f"{dataset_dir}:{split} + {offtopic_path}"
-    p.answerability_store().save(model)
-    report["saved_to"] = str(p.answerability_store().path)
+    p.answerability.save(model)
+    report["saved_to"] = str(p.answerability.path)
     return report

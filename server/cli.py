@@ -13,13 +13,15 @@ import textwrap
 from typing import Any
 
 from pydantic import ValidationError
+
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.ingest import IngestError
-from ragate.retrieval.models import ModelLoadError
+from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
 from ragate.server.config import ConfigError, Settings, load_settings
+from ragate.server.requests import AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
-from ragate.server.validation import BadInput, check_query
+from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
 
@@ -69,7 +71,7 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
 
 
 def _pipeline(settings: Settings, need_reranker: bool = True):
-    from ragate.server.models import Models
+    from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
 
     return Pipeline(settings, Models(settings).load(need_reranker=need_reranker))
@@ -79,12 +81,18 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def cmd_index(args, settings: Settings) -> int:
-    p = _pipeline(settings, need_reranker=False)
+def _run(settings: Settings, use_case, *, need_reranker: bool = True):
+    """Open the pipeline, run one use case on it, close it."""
+    p = _pipeline(settings, need_reranker=need_reranker)
     try:
-        report = p.index_paths(args.paths, collection=args.collection, prune=args.prune, progress=not args.no_progress)
+        return use_case(p)
     finally:
         p.close()
+
+
+def cmd_index(args, settings: Settings) -> int:
+    req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune)
+    report = _run(settings, lambda p: p.index(req, progress=not args.no_progress), need_reranker=False)
     if args.json:
         _print_json(report.model_dump())
     else:
@@ -102,39 +110,40 @@ def _snippet(text: str, width: int) -> str:
     return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" …")
 
 
-def cmd_search(args, settings: Settings) -> int:
-    check_query(args.query, settings.server.max_query_chars)
-    f = parse_filters(args.filter)
-    p = _pipeline(settings, need_reranker=not args.no_rerank)
-    try:
-        ranked = p.search(
-            args.query,
-            top_k=args.top_k,
-            filters=f,
-            rerank=not args.no_rerank,
-            candidates=args.candidates,
-            collection=args.collection,
-            fusion=args.fusion,
-            budget_ms=args.rerank_budget_ms,
-        )
-    finally:
-        p.close()
-    resp = ranked.response
-    if args.json:
-        _print_json(resp.model_dump())
-        return 0
-    width = shutil.get_terminal_size((120, 20)).columns
-    for note in resp.notes:
-        print(f"note: {note}", file=sys.stderr)
-    if not resp.results:
-        print("no results")
-    for r in resp.results:
+def _print_results(results: list, width: int) -> None:
+    for r in results:
         rel = "   -  " if r.scores.relevance is None else f"{r.scores.relevance:5.3f} "
         where = r.source + (" › " + " › ".join(r.heading_path) if r.heading_path else "")
         print(f"{r.rank:>3}  {r.score:6.3f}  rel {rel} {where}")
         print("      " + _snippet(r.text, max(40, width - 8)))
-    t = resp.timings_ms
-    print("\n" + "  ".join(f"{k} {v:.0f}ms" for k, v in t.items()), file=sys.stderr)
+
+
+def _print_timings(timings: dict[str, float], notes: list[str]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print("\n" + "  ".join(f"{k} {v:.0f}ms" for k, v in timings.items()), file=sys.stderr)
+
+
+def cmd_search(args, settings: Settings) -> int:
+    req = SearchRequest(
+        query=args.query,
+        top_k=args.top_k,
+        filters=parse_filters(args.filter),
+        rerank=not args.no_rerank,
+        candidates=args.candidates,
+        collection=args.collection,
+        fusion=args.fusion,
+        max_tokens=args.max_tokens,
+        rerank_budget_ms=args.rerank_budget_ms,
+    ).check(settings.server)  # before any model loads
+    resp = _run(settings, lambda p: p.search(req), need_reranker=not args.no_rerank)
+    if args.json:
+        _print_json(resp.model_dump())
+        return 0
+    if not resp.results:
+        print("no results")
+    _print_results(resp.results, shutil.get_terminal_size((120, 20)).columns)
+    _print_timings(resp.timings_ms, resp.notes)
     if resp.rerank_stage:
         r = resp.rerank_stage
         print(
@@ -146,12 +155,48 @@ def cmd_search(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_answer(args, settings: Settings) -> int:
+    req = AnswerRequest(
+        query=args.query,
+        filters=parse_filters(args.filter),
+        min_score=args.min_score,
+        max_passages=args.max_passages,
+        collection=args.collection,
+        max_tokens=args.max_tokens,
+    ).check(settings.server)
+    resp = _run(settings, lambda p: p.answer(req))
+    if args.json:
+        _print_json(resp.model_dump())
+        return 0
+    bound = f", false-accept bound {resp.false_accept_bound:.3f}" if resp.false_accept_bound is not None else ""
+    print(
+        f"{resp.status} ({resp.reason}): p_answerable {resp.p_answerable:.3f}, threshold {resp.threshold:.3f}"
+        f"{bound}{'' if resp.calibrated else ' (uncalibrated)'}"
+    )
+    if resp.message:
+        print(resp.message)
+    if resp.status == "abstain":
+        print(resp.suggestion)
+    if resp.answer:
+        print("\n" + resp.answer + "\n")
+    _print_results(resp.passages or resp.nearest, shutil.get_terminal_size((120, 20)).columns)
+    _print_timings(resp.timings_ms, resp.notes)
+    return 0
+
+
+def cmd_rerank(args, settings: Settings) -> int:
+    req = RerankRequest(query=args.query, documents=args.documents, top_n=args.top_n).check(settings.server)
+    resp = _run(settings, lambda p: p.rerank(req))
+    if args.json:
+        _print_json(resp.model_dump())
+        return 0
+    for item in resp.results:
+        print(f"{item.index:>3}  {item.relevance_score:5.3f}  {_snippet(item.document or '', 100)}")
+    return 0
+
+
 def cmd_stats(args, settings: Settings) -> int:
-    p = _pipeline(settings, need_reranker=False)
-    try:
-        stats = p.stats()
-    finally:
-        p.close()
+    stats = _run(settings, lambda p: p.stats(), need_reranker=False)
     if args.json:
         _print_json(stats)
     else:
@@ -167,23 +212,23 @@ def cmd_stats(args, settings: Settings) -> int:
 
 
 def cmd_delete(args, settings: Settings) -> int:
-    p = _pipeline(settings, need_reranker=False)
-    try:
-        if args.drop_collection:
-            p.backend.drop(args.collection or settings.index.collection)
-            result: dict[str, Any] = {"dropped": args.collection or settings.index.collection}
-        else:
-            f = parse_filters(args.filter)
-            if not args.id and f is None:
-                raise UsageError("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
-            result = {"deleted": p.delete(args.collection, ids=args.id, f=f)}
-    finally:
-        p.close()
+    if args.drop_collection:
+        result: dict[str, Any] = {"dropped": _run(settings, lambda p: p.drop_collection(args.collection), need_reranker=False)}
+    else:
+        f = parse_filters(args.filter)
+        if not args.id and f is None:
+            raise UsageError("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
+        req = DeleteRequest(ids=args.id, filters=f, collection=args.collection)
+        result = _run(settings, lambda p: p.delete(req), need_reranker=False).model_dump()
     _print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
 
 def cmd_eval(args, settings: Settings) -> int:
+    try:
+        import ir_measures  # noqa: F401
+    except ImportError:
+        raise UsageError("ragate eval needs the [eval] extra: pip install 'ragate[eval]'") from None
     from ragate.server.evaluate import evaluate
 
     p = _pipeline(settings)
@@ -309,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, help="fused candidate pool to rerank (default [retrieval] candidates)")
     sp.add_argument("--fusion", choices=["rrf", "weighted"], help="fusion method (default [retrieval] fusion)")
     sp.add_argument("--no-rerank", action="store_true", help="skip the cross-encoder (fused order)")
+    sp.add_argument("--max-tokens", type=int, metavar="N", help="budget of passage tokens in the output (default [server] max_tokens)")
     sp.add_argument(
         "--rerank-budget-ms",
         type=float,
@@ -317,6 +363,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(sp)
     sp.set_defaults(func=cmd_search)
+
+    sp = sub.add_parser(
+        "answer",
+        help="cited passages, or an explicit 'I don't know' with the evidence",
+        description="The answer_or_abstain tool from the command line: the search pipeline behind the abstain gate.",
+    )
+    sp.add_argument("query")
+    sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
+    sp.add_argument("--min-score", type=float, metavar="P", help="threshold on p_answerable (default [gate] min_score)")
+    sp.add_argument("--max-passages", type=int, metavar="N", help="passages to return at most (default [gate] max_passages)")
+    sp.add_argument("--max-tokens", type=int, metavar="N", help="budget of passage tokens in the output (default [server] max_tokens)")
+    common(sp)
+    sp.set_defaults(func=cmd_answer)
+
+    sp = sub.add_parser(
+        "rerank",
+        help="score your own documents against a query",
+        description="The rerank tool from the command line: calibrated relevance of each DOCUMENT, best first.",
+    )
+    sp.add_argument("query")
+    sp.add_argument("documents", nargs="+", metavar="DOCUMENT", help="document text (repeatable)")
+    sp.add_argument("--top-n", type=int, metavar="N", help="print only the best N")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_rerank)
 
     sp = sub.add_parser("stats", help="collections, counts, models")
     common(sp)
@@ -396,10 +466,6 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         settings = load_settings(args.config)
-        if getattr(args, "top_k", None) is not None and not 1 <= args.top_k <= settings.server.max_top_k:
-            raise UsageError(f"--top-k must be between 1 and {settings.server.max_top_k} ([server] max_top_k)")
-        if getattr(args, "rerank_budget_ms", None) is not None and args.rerank_budget_ms <= 0:
-            raise UsageError(f"--rerank-budget-ms must be above 0 (got {args.rerank_budget_ms:g})")
         return args.func(args, settings)
     except (ConfigError, UsageError, BadInput, IngestError, StoreError, ModelLoadError, ServeError, FileNotFoundError) as e:
         print(f"ragate: error: {e}", file=sys.stderr)

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.server import gate_eval
-from ragate.server.pipeline import Pipeline, Timer
+from ragate.server.pipeline import Pipeline
+from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
 
@@ -101,16 +103,16 @@ def evaluate(
     top_logits: list[float] = []  # best rerank logit of each query's pool, in query order (answerable on even n)
     top_relevant: list[bool] = []
     calibrator = p.calibrator()
-    weights = p.blend_weights()
     pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
+    weights = p.blend_weights()
     need_rerank = any("rerank" in v for v in variants)
     for n, qid in enumerate(_progress(qids, progress)):
         query = ds.queries[qid]
         timer = Timer()
         # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
         # variants on the fused pool of `candidates` that search would rerank.
-        dense, sparse = p.recall(query, None, max(candidates, 100), collection, timer)
-        cands = p.fuse(dense[:candidates], sparse[:candidates], candidates, "rrf", timer)
+        dense, sparse = p.recall(query, filters=None, n=max(candidates, 100), collection=collection, timer=timer)
+        cands = p.fuse(dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
         t = timer.ms
         if "bm25" in runs:
             runs["bm25"][qid] = doc_run(sparse, lambda h: h.score)
@@ -128,7 +130,7 @@ def evaluate(
             top_logits.append(float("-inf"))
             top_relevant.append(False)
             continue
-        if not p.rerank_candidates(query, cands, calibrator, timer):
+        if not p.rerank_pool(query, cands, timer=timer):
             raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
         if "hybrid+rerank" in runs:
             runs["hybrid+rerank"][qid] = doc_run(cands, lambda c: c.rerank)

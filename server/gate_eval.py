@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
 from ragate.retrieval.beir import beir_id
 from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
 from ragate.scoring.answerability import AnswerabilityModel, by_relevance, fit_model, pool_features
-from ragate.scoring.candidates import Candidate
 from ragate.scoring.gate import fallback_score
 from ragate.scoring.risk_control import choose_threshold, clopper_pearson_upper
 

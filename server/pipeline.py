@@ -1,101 +1,71 @@
-"""The composition root: ingest → index → retrieve → fuse → rerank → calibrate → blend → gate,
-each stage timed. The CLI and the MCP tools are thin adapters over this class."""
+"""The composition root: builds each stage once from the settings and orders them,
+ingest → index → retrieve → fuse → rerank → blend → gate → respond, timing each.
+
+Every use case (search, answer, rerank, index, add_documents, delete, stats) takes a request
+model, checks it against the limits before any work, and returns a typed response; the MCP tools
+and the CLI are thin adapters over these methods, so both behave the same."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
-import logging
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ragate.retrieval.backend import Backend, open_backend
-from ragate.retrieval.chunking import indexed_text
-from ragate.retrieval.documents import Document, Section, content_hash, stable_id
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.filters import SearchFilter
-from ragate.retrieval.fusion import fuse, lead_margin
+from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer, IndexReport
-from ragate.retrieval.ingest import IngestOptions, SourceRule, classify, parse_date, rfc3339
+from ragate.retrieval.ingest import IngestOptions, SourceRule
+from ragate.retrieval.inline import to_document
 from ragate.retrieval.store import Hit, Store, StoreError
 from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.calibration import CalibrationStore, Calibrator
-from ragate.scoring.candidates import Candidate
-from ragate.scoring.gate import Decision, decide
+from ragate.scoring.gate import Decision, Reason, decide
+from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
+from ragate.server.answer_writer import AnswerWriter
 from ragate.server.config import Settings
-from ragate.server.models import Models
-from ragate.server.schemas import RerankStage, ScoreBreakdown, SearchResponse, SearchResult
+from ragate.server.model_loader import Models
+from ragate.server.packing import pack
+from ragate.server.requests import (
+    AddDocumentsRequest,
+    AnswerRequest,
+    BlendOverrides,
+    DeleteRequest,
+    IndexRequest,
+    RerankRequest,
+    SearchRequest,
+)
+from ragate.server.schemas import AnswerResponse, DeleteResult, RerankItem, RerankResponse, SearchResponse, SearchResult
+from ragate.server.timing import Timer
 
-log = logging.getLogger(__name__)
-
-
-class InlineDocument(BaseModel):
-    """A document given as text (add_documents, rerank): nothing is read from disk."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str | None = Field(None, max_length=256)
-    text: str
-    title: str = Field("", max_length=1000)
-    source: str | None = Field(None, max_length=2000)
-    updated_at: str | None = None
-    source_type: str | None = Field(None, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("updated_at")
-    @classmethod
-    def _a_date(cls, v: str | None) -> str | None:
-        if v is not None and parse_date(v) is None:
-            raise ValueError("not an ISO 8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T10:00:00Z")
-        return v
-
-
-class BlendOverrides(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    relevance: float | None = Field(None, ge=0, le=10)
-    retrieval: float | None = Field(None, ge=0, le=10)
-    freshness: float | None = Field(None, ge=0, le=10)
-    authority: float | None = Field(None, ge=0, le=10)
-    mmr_lambda: float | None = Field(None, ge=0, le=1)
-    half_life_days: float | None = Field(None, gt=0)
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.ms: dict[str, float] = {}
-        self._t0 = time.perf_counter()
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t) * 1000
-
-    def done(self) -> dict[str, float]:
-        self.ms["total"] = (time.perf_counter() - self._t0) * 1000
-        return {k: round(v, 2) for k, v in self.ms.items()}
+ABSTAIN_MESSAGES = {
+    "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
+    "OFF_TOPIC": "I don't know: the index holds nothing about this ({why}).",
+    "LOW_RELEVANCE": "I don't know: no passage answers this ({why}).",
+    "LEXICAL_MISS": "I don't know: no passage mentions {missing} ({why}).",
+    "AMBIGUOUS": "I don't know: several passages fit weakly and about equally ({why}).",
+    "RERANKER_UNAVAILABLE": "I don't know: the reranker is unavailable, so no passage can be verified.",
+}
 
 
 @dataclasses.dataclass
 class Ranked:
-    """What search hands to its callers: the response and the candidates behind it."""
+    """A query's candidates after blending (best first), with what the stages did."""
 
-    response: SearchResponse
     candidates: list[Candidate]
+    pool: int
+    stage: RerankStage | None
+    notes: list[str]
+    timer: Timer
 
 
 class Pipeline:
     def __init__(self, settings: Settings, models: Models | None = None, backend: Backend | None = None):
         self.settings = settings
+        self.limits = settings.server
         self.models = models or Models(settings)
         q = settings.qdrant
         self.backend = backend or open_backend(q.path, q.url, os.environ.get(q.api_key_env), q.timeout_s)
@@ -108,8 +78,15 @@ class Pipeline:
             default_source_type=a.default_source_type,
             default_authority=a.default,
         )
+        r, rr = settings.retrieval, settings.reranker
+        self.rerank_policy = RerankPolicy(skip_margin=r.skip_rerank_margin, budget_ms=rr.budget_ms, min_budget_pairs=rr.min_budget_pairs)
+        # One file in the index directory; its contents say which reranker and chunking it fits.
+        self.calibration = CalibrationStore(Path(q.path) / "calibration.json")
+        # Beside it, the gate's model, which reads relevance calibrated by that file.
+        self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
+        self.writer = AnswerWriter.from_settings(settings.llm)
 
-    # ------------------------------------------------------------------ collections
+    # ------------------------------------------------------------------ stores and stage settings
 
     def _collection_meta(self) -> dict[str, Any]:
         emb = self.models.require_embedder()
@@ -120,10 +97,12 @@ class Pipeline:
             "chunking": self.models.chunking_key(),
         }
 
-    def store(self, collection: str | None = None, create: bool = False) -> Store:
-        name = collection or self.settings.index.collection
-        meta = self._collection_meta() if create else None
-        store = self.backend.open(name, create=meta)
+    def collection(self, name: str | None) -> str:
+        return name or self.settings.index.collection
+
+    def store(self, collection: str | None = None, *, create: bool = False) -> Store:
+        name = self.collection(collection)
+        store = self.backend.open(name, create=self._collection_meta() if create else None)
         stored = store.meta()
         if stored.get("embedder") and stored["embedder"] != self.settings.embedder.model:
             raise StoreError(
@@ -134,11 +113,10 @@ class Pipeline:
 
     def indexer(self, collection: str | None = None) -> Indexer:
         m = self.models
-        if m.token_offsets is None:
-            m.require_embedder()
+        embedder = m.require_embedder()
         return Indexer(
             store=self.store(collection, create=True),
-            embedder=m.require_embedder(),
+            embedder=embedder,
             bm25=m.bm25,
             token_offsets=m.token_offsets,
             chunking=m.chunking(),
@@ -146,68 +124,12 @@ class Pipeline:
             batch_chunks=self.settings.index.batch_chunks,
         )
 
-    def index_paths(
-        self,
-        paths: list[str],
-        collection: str | None = None,
-        prune: bool = False,
-        progress: bool = False,
-        allowed_roots: list[str] | None = None,
-    ) -> IndexReport:
-        return self.indexer(collection).index_paths(paths, prune=prune, progress=progress, allowed_roots=allowed_roots)
-
-    def inline_document(self, d: InlineDocument) -> Document:
-        body = d.text
-        ident = d.id or content_hash(d.title + "\x00" + body)[:32]
-        source = d.source or f"inline:{ident}"
-        source_type, authority = classify(source, self.ingest_options)
-        version = content_hash(json.dumps([d.title, body, d.updated_at, d.source_type, d.metadata], sort_keys=True, default=str))
-        return Document(
-            doc_id=stable_id("inline", ident) if d.id else stable_id("inline", source),
-            source=source,
-            title=d.title,
-            text=body,
-            sections=[Section(heading_path=[], start=0, end=len(body))],
-            updated_at=parse_date(d.updated_at) if d.updated_at else rfc3339(dt.datetime.now(dt.UTC)),
-            source_type=d.source_type or source_type,
-            authority=authority,
-            file_hash=version,
-            meta=d.metadata,
-        )
-
-    def add_documents(self, docs: list[InlineDocument], collection: str | None = None) -> IndexReport:
-        return self.indexer(collection).index_documents([self.inline_document(d) for d in docs])
-
-    def delete(self, collection: str | None = None, ids: list[str] | None = None, f: SearchFilter | None = None) -> int:
-        """Delete chunks by chunk id, or every chunk a filter matches; returns how many went."""
-        store = self.store(collection)
-        if ids:
-            present = set(store.get_vectors(ids))
-            store.delete_ids(list(present))
-            store.flush()
-            return len(present)
-        if f is None:
-            raise StoreError("delete needs ids or a filter")
-        n = store.delete_where(f)
-        store.flush()
-        return n
-
-    # ------------------------------------------------------------------ scoring pieces
-
-    def calibration_store(self) -> CalibrationStore:
-        """One file in the index directory; its contents say which reranker and chunking it fits."""
-        return CalibrationStore(Path(self.settings.qdrant.path) / "calibration.json")
-
     def calibrator(self) -> Calibrator:
-        return self.calibration_store().load(self.settings.reranker.model, self.models.chunking_key())
-
-    def answerability_store(self) -> AnswerabilityStore:
-        """Beside calibration.json: the gate's model reads relevance calibrated by it."""
-        return AnswerabilityStore(Path(self.settings.qdrant.path) / "answerability.json")
+        return self.calibration.current(self.settings.reranker.model, self.models.chunking_key())
 
     def answerability_model(self) -> AnswerabilityModel | None:
         s = self.settings
-        return self.answerability_store().load(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
+        return self.answerability.load(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
 
     def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
         b = self.settings.blend
@@ -224,80 +146,59 @@ class Pipeline:
             max_chunks_per_doc=b.max_chunks_per_doc,
         )
 
-    # ------------------------------------------------------------------ search
+    # ------------------------------------------------------------------ stages
 
-    def recall(self, query: str, f: SearchFilter | None, n: int, collection: str | None, timer: Timer) -> tuple[list[Hit], list[Hit]]:
+    def recall(
+        self, query: str, *, filters: SearchFilter | None, n: int, collection: str | None, timer: Timer
+    ) -> tuple[list[Hit], list[Hit]]:
         """The recall stage's two channels: dense and BM25 top-n, each searched inside Qdrant."""
         store = self.store(collection)
         with timer.stage("embed"):
             qv = self.models.require_embedder().encode([query])[0]
             sv = self.models.bm25.encode_query(query)
         with timer.stage("dense"):
-            dense = store.search_dense(qv, f, n)
+            dense = store.search_dense(qv, filters, n)
         with timer.stage("bm25"):
-            sparse = store.search_sparse(sv, f, n)
+            sparse = store.search_sparse(sv, filters, n)
         return dense, sparse
 
-    def fuse(self, dense: list[Hit], sparse: list[Hit], n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
+    def fuse(self, dense: list[Hit], sparse: list[Hit], *, n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
         r = self.settings.retrieval
         with timer.stage("fuse"):
-            fused = fuse(dense, sparse, fusion or r.fusion, r.rrf_k, r.dense_weight, r.bm25_weight, limit=n)
-        return [Candidate(chunk=x.chunk, vector=x.vector, dense=x.dense, bm25=x.bm25, fused=x.fused) for x in fused]
+            return fuse(
+                dense, sparse, method=fusion or r.fusion, rrf_k=r.rrf_k, dense_weight=r.dense_weight, bm25_weight=r.bm25_weight, limit=n
+            )
 
-    def retrieve(
-        self, query: str, f: SearchFilter | None, n: int, collection: str | None, fusion: str | None, timer: Timer
-    ) -> list[Candidate]:
-        """Dense and BM25 top-n, fused into one pool of n candidates."""
-        return self.fuse(*self.recall(query, f, n, collection, timer), n, fusion, timer)
-
-    def rerank_plan(self, cands: list[Candidate], budget_ms: float | None, pairs_per_s: float) -> tuple[int, str | None]:
-        """How many of the fused candidates the cross-encoder reads, and what limited it."""
-        r, rr = self.settings.retrieval, self.settings.reranker
-        margin = r.skip_rerank_margin
-        if margin > 0 and len(cands) > 1 and channel_lead(cands) >= margin:
-            return 1, "margin"  # the leader still gets a calibrated relevance for the gate
-        budget = rr.budget_ms if budget_ms is None else budget_ms
-        if budget > 0 and pairs_per_s > 0:
-            n = max(rr.min_budget_pairs, int(budget / 1000.0 * pairs_per_s))
-            if n < len(cands):
-                return n, "budget"
-        return len(cands), None
-
-    def rerank_candidates(
-        self, query: str, cands: list[Candidate], calibrator: Calibrator, timer: Timer, budget_ms: float | None = None
-    ) -> RerankStage | None:
-        """Fill rerank logits and calibrated relevance of the candidates the plan allows (in fused
-        order); None when no reranker is available."""
+    def rerank_pool(self, query: str, cands: list[Candidate], *, timer: Timer, budget_ms: float | None = None) -> RerankStage | None:
+        """The precision stage over the pool; None when no reranker is available."""
         reranker = self.models.reranker
         if reranker is None:
             return None
-        n, limited_by = self.rerank_plan(cands, budget_ms, reranker.pairs_per_s)
         with timer.stage("rerank"):
-            logits, cached = reranker.score_counted(query, [indexed_text(c.chunk) for c in cands[:n]])
-            probs = calibrator(logits)
-        for c, z, p in zip(cands, logits, probs, strict=False):
-            c.rerank, c.relevance = float(z), float(p)
-        return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by, cached=cached)
+            return rerank(query, cands, reranker=reranker, calibrator=self.calibrator(), policy=self.rerank_policy, budget_ms=budget_ms)
 
-    def search(
+    def rank(
         self,
         query: str,
-        top_k: int = 10,
+        *,
         filters: SearchFilter | None = None,
         rerank: bool = True,
         candidates: int | None = None,
+        top_k: int = 1,
         collection: str | None = None,
         fusion: str | None = None,
         weights: BlendOverrides | None = None,
         budget_ms: float | None = None,
     ) -> Ranked:
+        """retrieve → fuse → rerank → blend for one query."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
-        cands = self.retrieve(query, filters, n, collection, fusion, timer)
+        dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, timer=timer)
+        cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
         notes: list[str] = []
         stage = None
         if rerank and cands:
-            stage = self.rerank_candidates(query, cands, self.calibrator(), timer, budget_ms)
+            stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
             if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
             elif stage.limited_by:
@@ -306,41 +207,146 @@ class Pipeline:
                 )
         with timer.stage("blend"):
             ranked = blend(cands, self.blend_weights(weights))
-        results = [to_result(i, c) for i, c in enumerate(ranked[:top_k], start=1)]
-        resp = SearchResponse(
-            query=query,
-            collection=collection or self.settings.index.collection,
-            reranked=stage is not None,
-            candidates=len(cands),
-            rerank_stage=stage,
-            results=results,
-            timings_ms=timer.done(),
-            notes=notes,
-        )
-        return Ranked(resp, ranked)
+        return Ranked(ranked, len(cands), stage, notes, timer)
 
-    def decide(
-        self,
-        query: str,
-        filters: SearchFilter | None = None,
-        min_score: float | None = None,
-        max_passages: int | None = None,
-        collection: str | None = None,
-    ) -> tuple[Decision, SearchResponse]:
+    def _tokens(self, text: str) -> int:
+        offsets = self.models.token_offsets
+        return len(offsets(text)) if offsets else len(text.split())
+
+    def _fit(self, results: list[SearchResult], max_tokens: int | None) -> tuple[list[SearchResult], int]:
+        """Whole passages in rank order within the response's token budget."""
+        return pack(results, lambda r: r.text, self._tokens, self.limits.max_tokens if max_tokens is None else max_tokens)
+
+    # ------------------------------------------------------------------ use cases
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        req.check(self.limits)
+        r = self.rank(
+            req.query,
+            filters=req.filters,
+            rerank=req.rerank,
+            candidates=req.candidates,
+            top_k=req.top_k,
+            collection=req.collection,
+            fusion=req.fusion,
+            weights=req.weights,
+            budget_ms=req.rerank_budget_ms,
+        )
+        results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req.max_tokens)
+        if truncated:
+            r.notes.append(f"{truncated} lower-ranked results left out to fit max_tokens")
+        return SearchResponse(
+            query=req.query,
+            collection=self.collection(req.collection),
+            reranked=r.stage is not None,
+            candidates=r.pool,
+            rerank_stage=r.stage,
+            results=results,
+            timings_ms=r.timer.done(),
+            notes=r.notes,
+            truncated=truncated,
+        )
+
+    def answer(self, req: AnswerRequest) -> AnswerResponse:
+        req.check(self.limits)
         g = self.settings.gate
-        ranked = self.search(query, top_k=self.settings.retrieval.candidates, filters=filters, collection=collection)
-        decision = decide(
-            ranked.candidates,
-            query=query,
-            min_score=g.min_score if min_score is None else min_score,
-            max_passages=max_passages or g.max_passages,
+        r = self.rank(req.query, filters=req.filters, collection=req.collection)
+        d = decide(
+            r.candidates,
+            query=req.query,
+            min_score=g.min_score if req.min_score is None else req.min_score,
+            max_passages=g.max_passages if req.max_passages is None else req.max_passages,
             bm25=self.models.bm25,
             model=self.answerability_model(),
-            reranked=ranked.response.reranked,
+            reranked=r.stage is not None,
         )
-        return decision, ranked.response
+        if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
+            d = self._llm_check(req.query, d, r)
+        out = AnswerResponse(
+            status=d.status,
+            reason=d.reason.value,
+            suggestion=d.suggestion,
+            p_answerable=round(d.p_answerable, 6),
+            threshold=d.threshold,
+            calibrated=d.calibrated,
+            false_accept_bound=d.false_accept_bound,
+            missing_terms=d.missing_terms,
+            notes=r.notes,
+        )
+        if d.status == "abstain":
+            p, t = d.p_answerable, d.threshold
+            why = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
+            out.message = ABSTAIN_MESSAGES[d.reason.value].format(why=why, missing=", ".join(d.missing_terms))
+            out.nearest = [SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)]
+        else:
+            out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req.max_tokens)
+            out.confidence = out.p_answerable
+            if self.writer is not None:
+                with r.timer.stage("llm"):
+                    out.answer, note = self.writer.write(req.query, out.passages)
+                if note:
+                    out.notes.append(note)
+        out.timings_ms = r.timer.done()
+        return out
 
-    # ------------------------------------------------------------------ info
+    def _llm_check(self, query: str, d: Decision, r: Ranked) -> Decision:
+        """A borderline answer shown to the LLM, which may turn it into an abstention, never the reverse."""
+        with r.timer.stage("llm_check"):
+            verdict, note = self.writer.sufficient(query, [SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)])
+        if note:
+            r.notes.append(note)
+        if verdict is False:
+            return dataclasses.replace(d, status="abstain", reason=Reason.LOW_RELEVANCE, nearest=d.passages, passages=[])
+        return d
+
+    def rerank(self, req: RerankRequest) -> RerankResponse:
+        req.check(self.limits)
+        reranker = self.models.require_reranker()
+        docs = req.docs()
+        timer = Timer()
+        with timer.stage("rerank"):
+            logits = reranker.score(req.query, [d.text for d in docs])
+            probs = self.calibrator()(logits)
+        order = sorted(range(len(docs)), key=lambda i: (-probs[i], i))[: req.top_n or len(docs)]
+        items = [
+            RerankItem(
+                index=i,
+                id=docs[i].id,
+                relevance_score=round(float(probs[i]), 6),
+                logit=round(float(logits[i]), 6),
+                document=docs[i].text if req.return_documents else None,
+                metadata=docs[i].metadata,
+            )
+            for i in order
+        ]
+        return RerankResponse(model=reranker.name, results=items, timings_ms=timer.done())
+
+    def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
+        """Index files and folders; `allowed_roots` confines what an MCP caller may read."""
+        req.check(self.limits)
+        return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+
+    def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
+        req.check(self.limits)
+        return self.indexer(req.collection).index_documents([to_document(d, options=self.ingest_options) for d in req.documents])
+
+    def delete(self, req: DeleteRequest) -> DeleteResult:
+        """Delete chunks by chunk id, or every chunk a filter matches."""
+        req.check(self.limits)
+        store = self.store(req.collection)
+        if req.ids:
+            present = list(store.get_vectors(req.ids))
+            store.delete_ids(present)
+            n = len(present)
+        else:
+            n = store.delete_where(req.filters)
+        store.flush()
+        return DeleteResult(deleted=n, collection=self.collection(req.collection))
+
+    def drop_collection(self, collection: str | None = None) -> str:
+        name = self.collection(collection)
+        self.backend.drop(name)
+        return name
 
     def stats(self) -> dict[str, Any]:
         m, s = self.models, self.settings
@@ -372,37 +378,3 @@ class Pipeline:
 
     def close(self) -> None:
         self.backend.close()
-
-
-def channel_lead(cands: list[Candidate]) -> float:
-    """How far the fused leader is ahead in every channel: the smallest of its per-channel leads
-    over the pool, and 0 unless it tops both. (RRF scores alone can't tell: rank 1 and rank 2 differ
-    by a hair whatever the gap in relevance.)"""
-    leader = cands[0]
-    leads = []
-    for channel in ("dense", "bm25"):
-        scores = sorted((v for c in cands if (v := getattr(c, channel)) is not None), reverse=True)
-        mine = getattr(leader, channel)
-        if mine is None or mine < scores[0]:
-            return 0.0
-        leads.append(lead_margin(scores))
-    return min(leads)
-
-
-def to_result(rank: int, c: Candidate) -> SearchResult:
-    ch = c.chunk
-    return SearchResult(
-        rank=rank,
-        chunk_id=ch.chunk_id,
-        doc_id=ch.doc_id,
-        source=ch.source,
-        title=ch.title,
-        heading_path=ch.heading_path,
-        text=ch.text,
-        score=round(c.final, 6),
-        scores=ScoreBreakdown(**{k: (None if v is None else round(float(v), 6)) for k, v in c.scores().items()}),
-        updated_at=ch.updated_at,
-        source_type=ch.source_type,
-        char_start=ch.char_start,
-        char_end=ch.char_end,
-    )

@@ -6,6 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ragate.retrieval.candidates import Candidate
+from ragate.scoring.rerank_stage import RerankStage
+
 
 class ScoreBreakdown(BaseModel):
     dense: float | None = Field(None, description="cosine similarity of query and passage embeddings")
@@ -20,8 +23,10 @@ class ScoreBreakdown(BaseModel):
 
 
 class SearchResult(BaseModel):
-    rank: int
-    chunk_id: str
+    """One passage as every tool returns it; cite it by chunk_id."""
+
+    rank: int = Field(description="position in this response, from 1")
+    chunk_id: str = Field(description="stable id of the passage; cite it, delete by it")
     doc_id: str
     source: str
     title: str
@@ -31,18 +36,27 @@ class SearchResult(BaseModel):
     scores: ScoreBreakdown
     updated_at: str | None = None
     source_type: str
-    char_start: int
+    char_start: int = Field(description="offset of the passage in the source's extracted text")
     char_end: int
 
-
-class RerankStage(BaseModel):
-    """What the precision stage did, so skips and budgets are visible next to the timings."""
-
-    engine: str = Field(description="reranker backend, e.g. onnx-int8 or torch-bf16")
-    device: str
-    pairs: int = Field(description="candidates the cross-encoder read (the rest keep their fused order)")
-    limited_by: Literal["margin", "budget"] | None = Field(None, description="why fewer than the whole pool were read")
-    cached: int = Field(0, description="pairs served from the score cache")
+    @classmethod
+    def of(cls, rank: int, c: Candidate) -> SearchResult:
+        ch = c.chunk
+        return cls(
+            rank=rank,
+            chunk_id=ch.chunk_id,
+            doc_id=ch.doc_id,
+            source=ch.source,
+            title=ch.title,
+            heading_path=ch.heading_path,
+            text=ch.text,
+            score=round(c.final, 6),
+            scores=ScoreBreakdown(**{k: (None if v is None else round(float(v), 6)) for k, v in c.scores().items()}),
+            updated_at=ch.updated_at,
+            source_type=ch.source_type,
+            char_start=ch.char_start,
+            char_end=ch.char_end,
+        )
 
 
 class SearchResponse(BaseModel):
@@ -52,7 +66,7 @@ class SearchResponse(BaseModel):
     candidates: int = Field(description="size of the fused candidate pool")
     rerank_stage: RerankStage | None = None
     results: list[SearchResult]
-    timings_ms: dict[str, float]
+    timings_ms: dict[str, float] = Field(description="milliseconds per stage, and total")
     notes: list[str] = []
     truncated: int = Field(0, description="results left out to fit the max_tokens budget")
 
@@ -61,7 +75,7 @@ class RerankItem(BaseModel):
     index: int = Field(description="position of the document in the request")
     id: str | None = None
     relevance_score: float = Field(description="calibrated probability of relevance in [0, 1]")
-    logit: float
+    logit: float = Field(description="raw cross-encoder score; comparable within one request only")
     document: str | None = None
     metadata: dict | None = None
 
@@ -72,34 +86,30 @@ class RerankResponse(BaseModel):
     timings_ms: dict[str, float]
 
 
-class Passage(BaseModel):
-    citation: str = Field(description="chunk id to cite")
-    source: str
-    title: str
-    heading_path: list[str]
-    text: str
-    relevance: float
-
-
 class AnswerResponse(BaseModel):
     status: Literal["answer", "abstain"]
-    reason: str
+    reason: str = Field(description="why: ANSWERABLE, or the reason code for abstaining")
+    suggestion: str = Field("", description="one line on what to do next")
     p_answerable: float = Field(
         description="probability that the pool can answer the question (fitted answerability model); "
         "without one, the best passage's relevance when the pool is on topic, else 0"
     )
-    threshold: float = Field(description="answer when p_answerable reaches this")
-    calibrated: bool = Field(False, description="p_answerable and threshold come from `ragate calibrate`")
+    threshold: float = Field(description="the p_answerable an answer needs")
+    calibrated: bool = Field(False, description="p_answerable and threshold come from `ragate calibrate --offtopic-queries`")
     false_accept_bound: float | None = Field(
         None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
     )
-    suggestion: str = Field("", description="what to do next")
     missing_terms: list[str] = Field([], description="query words no top passage contains")
-    confidence: float | None = None
-    answer: str | None = None
-    message: str | None = None
-    passages: list[Passage] = []
-    nearest: list[Passage] = []
+    confidence: float | None = Field(None, description="p_answerable when answering")
+    answer: str | None = Field(None, description="an LLM-written answer citing chunk ids, when [llm] is configured")
+    message: str | None = Field(None, description="the 'I don't know' sentence when abstaining")
+    passages: list[SearchResult] = Field([], description="passages that passed the gate, in ranked order")
+    nearest: list[SearchResult] = Field([], description="when abstaining: the best candidates, as evidence")
     notes: list[str] = []
-    timings_ms: dict[str, float] = {}
-    truncated: int = 0
+    timings_ms: dict[str, float] = Field({}, description="milliseconds per stage, and total")
+    truncated: int = Field(0, description="passages left out to fit the max_tokens budget")
+
+
+class DeleteResult(BaseModel):
+    deleted: int = Field(description="chunks removed")
+    collection: str

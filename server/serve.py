@@ -72,7 +72,8 @@ def http_app(settings: Settings, server, host: str, port: int):
 
 def serve(settings: Settings, http: bool = False, host: str | None = None, port: int | None = None) -> None:
     import anyio
-    from ragate.server.models import Models
+
+    from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.tools import build_server
 

@@ -25,3 +25,9 @@ def check_query(query: str, limit: int) -> str:
     if any(ord(c) < 32 and c not in "\t\n\r" for c in query):
         raise BadInput("query: contains control characters")
     return check_text("query", query)
+
+
+def check_range(name: str, value: int, lo: int, hi: int, key: str) -> int:
+    if not lo <= value <= hi:
+        raise BadInput(f"{name}: {value} is outside {lo}..{hi} ([server] {key})")
+    return value

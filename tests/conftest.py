@@ -1,22 +1,29 @@
-"""Shared fixtures: real models (loaded once per session), real Qdrant stores on temporary disk."""
+"""Shared fixtures: real models (loaded once per session), real Qdrant stores on temporary disk,
+and the CLI and MCP server as subprocesses. Test modules import only the installed `ragate`
+package; what they share comes from here as fixtures."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
 from ragate.server.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_RERANKER = ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact"
-RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(SHARED_RERANKER)
-EXAMPLES = ROOT / "examples" / "corpus"
-# One ONNX export of the reranker per test run, shared by in-process pipelines and server subprocesses.
+EXAMPLES = ROOT / "examples"
+RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
+# One ONNX export of the reranker per test run, shared by in-process pipelines and subprocesses.
 _OWN_ONNX_DIR = not os.environ.get("RAGATE_RERANKER_ONNX_DIR")
 ONNX_DIR = os.environ.get("RAGATE_RERANKER_ONNX_DIR") or tempfile.mkdtemp(prefix="ragate-test-onnx-")
+# Every subprocess (CLI, MCP servers) inherits the offline reranker and the shared export.
+os.environ["RAGATE_RERANKER_MODEL"] = RERANKER
+os.environ["RAGATE_RERANKER_ONNX_DIR"] = ONNX_DIR
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -26,8 +33,23 @@ def _remove_onnx_exports():
         shutil.rmtree(ONNX_DIR, ignore_errors=True)
 
 
-def make_settings(tmp: Path, **sections) -> Settings:
-    """Defaults (not the repo's config.toml) with a private index directory and the offline reranker."""
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """The sample corpus (examples/corpus); questions.jsonl sits beside it."""
+    return EXAMPLES / "corpus"
+
+
+@pytest.fixture(scope="session")
+def reranker_path() -> str:
+    return RERANKER
+
+
+@pytest.fixture(scope="session")
+def onnx_dir() -> str:
+    return ONNX_DIR
+
+
+def _make_settings(tmp: Path, **sections) -> Settings:
     data: dict = {"qdrant": {"path": str(tmp / "qdrant")}, "reranker": {"model": RERANKER, "onnx_dir": ONNX_DIR}}
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
@@ -35,11 +57,17 @@ def make_settings(tmp: Path, **sections) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def make_settings():
+    """Defaults (not the repo's config.toml) with a private index directory and the offline reranker."""
+    return _make_settings
+
+
+@pytest.fixture(scope="session")
 def models(tmp_path_factory):
     """Embedder, BM25 and reranker, loaded once for the whole run."""
-    from ragate.server.models import Models
+    from ragate.server.model_loader import Models
 
-    m = Models(make_settings(tmp_path_factory.mktemp("models"))).load()
+    m = Models(_make_settings(tmp_path_factory.mktemp("models"))).load()
     if m.reranker is None:
         pytest.fail(f"offline reranker not loadable: {m.reranker_error}")
     return m
@@ -47,7 +75,7 @@ def models(tmp_path_factory):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return make_settings(tmp_path)
+    return _make_settings(tmp_path)
 
 
 @pytest.fixture
@@ -57,3 +85,63 @@ def pipeline(settings, models):
     p = Pipeline(settings, models)
     yield p
     p.close()
+
+
+@pytest.fixture(scope="session")
+def ragate():
+    """Run the `ragate` command as users do, in a subprocess."""
+
+    def run(*args, env_extra=None, cwd=None, timeout=180):
+        env = {**os.environ, **(env_extra or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "ragate.server.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def server_env():
+    """Environment for a `ragate serve` subprocess on its own index, allowed to read examples/."""
+
+    def env(qdrant_path: str, **extra: str) -> dict[str, str]:
+        return {**os.environ, "RAGATE_QDRANT_PATH": qdrant_path, "RAGATE_SERVER_ALLOWED_ROOTS": f'["{EXAMPLES}"]', **extra}
+
+    return env
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of text, built by hand (valid xref offsets)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+@pytest.fixture(scope="session")
+def minimal_pdf():
+    return _minimal_pdf
+
+
+# Tests that load the real models or start subprocesses form the integration tier; the rest run
+# in seconds as `pytest -m "not slow"`.
+_INTEGRATION_FIXTURES = {"models", "pipeline", "ragate", "server_env"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -3,11 +3,12 @@ risk-controlled threshold against known distributions, and the gate's decisions 
 
 import numpy as np
 import pytest
+
 from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.answerability import FEATURES, AnswerabilityStore, fit_model, pool_features, term_coverage
 from ragate.scoring.blend import BlendWeights, blend
-from ragate.scoring.candidates import Candidate
 from ragate.scoring.gate import SUGGESTIONS, Reason, decide
 from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
 

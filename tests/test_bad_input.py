@@ -4,16 +4,17 @@ call is served normally. The over-the-wire version of this lives in test_mcp."""
 
 import json
 import os
+from pathlib import Path
 
 import anyio
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
+
 from ragate.server.pipeline import Pipeline
+from ragate.server.requests import IndexRequest
 from ragate.server.tools import build_server
 
-from tests.conftest import EXAMPLES, make_settings
-from tests.test_cli import ragate
-
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 HUGE = "x" * 1_000_000
 FIVE_MB = "y" * 5_000_000
 
@@ -83,11 +84,11 @@ TOOL_CASES = [
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, models):
+def served(tmp_path_factory, models, make_settings):
     base = tmp_path_factory.mktemp("bad")
     (base / "files").mkdir()
     p = Pipeline(make_settings(base, server={"allowed_roots": [str(EXAMPLES), str(base / "files")]}), models)
-    p.index_paths([str(EXAMPLES / "ragate")])
+    p.index(IndexRequest(paths=[str(EXAMPLES / "ragate")]))
     yield p, build_server(p), base / "files"
     p.close()
 
@@ -136,7 +137,7 @@ CLI_CASES = [
     (["search", "x", "-c", "nope"], "unknown collection"),
     (["search", "x", "--filter", "bogus=1"], "bogus"),
     (["search", "x", "--filter", "no-equals-sign"], "KEY=VALUE"),
-    (["search", "x", "--rerank-budget-ms", "-5"], "--rerank-budget-ms"),
+    (["search", "x", "--rerank-budget-ms", "-5"], "rerank_budget_ms"),
     (["index", "/definitely/missing/folder"], "does not exist"),
     (["delete"], "--id"),
     (["eval", "--dataset", "/definitely/missing"], "missing"),
@@ -146,7 +147,7 @@ CLI_CASES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("args,needle", CLI_CASES, ids=[" ".join(a)[:40] for a, _ in CLI_CASES])
-def test_cli_rejects_bad_input_in_one_line(tmp_path, args, needle):
+def test_cli_rejects_bad_input_in_one_line(tmp_path, args, needle, ragate):
     r = ragate(*args, env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q")}, timeout=120)
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
@@ -162,7 +163,7 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path, args, needle):
         ("[index\n", "not valid TOML"),
     ],
 )
-def test_cli_names_the_bad_config_key(tmp_path, toml, needle):
+def test_cli_names_the_bad_config_key(tmp_path, toml, needle, ragate):
     cfg = tmp_path / "config.toml"
     cfg.write_text(toml)
     r = ragate("--config", str(cfg), "stats", env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q")}, timeout=120)

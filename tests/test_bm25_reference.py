@@ -4,10 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from rank_bm25 import BM25Okapi
+
 from ragate.retrieval.backend import EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
-from rank_bm25 import BM25Okapi
 
 CORPUS = [
     "the moon pulls the oceans and raises tides twice a day",

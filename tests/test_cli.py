@@ -1,26 +1,14 @@
 """The `ragate` command as users run it, in a subprocess."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES, ONNX_DIR, RERANKER
-
-
-def ragate(*args, env_extra=None, cwd=None, timeout=180):
-    env = {**os.environ, "RAGATE_RERANKER_MODEL": RERANKER, "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR, **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "ragate.server.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
-    )
-
 
 @pytest.mark.slow
-def test_index_then_search_json(tmp_path):
+def test_index_then_search_json(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
-    r = ragate("index", str(EXAMPLES), "--no-progress", "--json", env_extra=env)
+    r = ragate("index", str(examples), "--no-progress", "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["documents_indexed"] >= 20 and report["skipped"] == []
@@ -40,7 +28,7 @@ def test_index_then_search_json(tmp_path):
     assert json.loads(r.stdout)["collections"]["default"]["chunks"] >= report["chunks_written"]
 
 
-def test_errors_are_one_clear_line(tmp_path):
+def test_errors_are_one_clear_line(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
     r = ragate("index", str(tmp_path / "missing"), env_extra=env)
     assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr
@@ -52,9 +40,9 @@ def test_errors_are_one_clear_line(tmp_path):
     assert r.returncode == 2 and "unknown collection" in r.stderr
 
 
-def test_missing_reranker_is_named_with_config_key(tmp_path):
+def test_missing_reranker_is_named_with_config_key(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_RERANKER_MODEL": str(tmp_path / "no-model")}
-    assert ragate("index", str(EXAMPLES / "ragate"), "--no-progress", env_extra=env).returncode == 0
+    assert ragate("index", str(examples / "ragate"), "--no-progress", env_extra=env).returncode == 0
     r = ragate("search", "filters", "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -62,7 +50,7 @@ def test_missing_reranker_is_named_with_config_key(tmp_path):
     assert "no-model" in out["notes"][0] and "RAGATE_RERANKER_MODEL" in out["notes"][0]
 
 
-def test_help_lists_commands():
+def test_help_lists_commands(ragate, examples):
     r = ragate("--help")
     assert r.returncode == 0
     for cmd in ("index", "search", "stats", "delete"):

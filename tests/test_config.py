@@ -1,4 +1,5 @@
 import pytest
+
 from ragate.server.config import ConfigError, load_settings
 
 

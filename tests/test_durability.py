@@ -11,11 +11,10 @@ import threading
 import time
 
 import pytest
+
 from ragate.retrieval.chunking import chunk_document
 from ragate.retrieval.ingest import load_document, read_source
 from ragate.server.pipeline import Pipeline
-
-from tests.conftest import ONNX_DIR, RERANKER, ROOT, make_settings
 
 WORDS = (
     "retrieval ranking passage query index vector sparse dense fusion rerank calibration threshold "
@@ -42,17 +41,14 @@ def expected_chunks(pipeline, path):
 def index_cmd(corpus, qpath):
     env = {
         **os.environ,
-        "RAGATE_RERANKER_MODEL": RERANKER,
-        "RAGATE_RERANKER_ONNX_DIR": ONNX_DIR,
         "RAGATE_QDRANT_PATH": str(qpath),
         "RAGATE_INDEX_BATCH_CHUNKS": "16",
-        "PYTHONPATH": str(ROOT),
     }
     return [sys.executable, "-m", "ragate.server.cli", "index", str(corpus)], env
 
 
 @pytest.mark.slow
-def test_kill_9_during_index_loses_nothing_and_rerun_finishes(tmp_path, models):
+def test_kill_9_during_index_loses_nothing_and_rerun_finishes(tmp_path, models, make_settings):
     corpus = tmp_path / "corpus"
     write_corpus(corpus)
     qpath = tmp_path / "q"

@@ -2,18 +2,25 @@
 per weights, the score cache and the micro-batcher return exactly what a direct call returns,
 CUDA out-of-memory halves the batch, and margin/budget limits show in the search response."""
 
+import os
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from scipy.stats import spearmanr
+
 from ragate.retrieval.fusion import lead_margin
 from ragate.scoring.microbatch import MicroBatcher
 from ragate.scoring.reranker import CrossEncoderReranker
 from ragate.scoring.score_cache import ScoreCache, pair_key
-from scipy.stats import spearmanr
+from ragate.server.requests import IndexRequest, SearchRequest
 
-from tests.conftest import EXAMPLES, ONNX_DIR, RERANKER
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
+RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
+ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]
+
 
 QUERY = "How does reciprocal rank fusion combine dense and keyword results?"
 PASSAGES = [
@@ -165,37 +172,54 @@ def test_lead_margin_by_hand():
 
 
 def test_margin_skip_and_budget_show_in_the_response(settings, models):
-    from ragate.server.pipeline import InlineDocument, Pipeline, Timer, channel_lead
+    from ragate.retrieval.inline import InlineDocument
+    from ragate.scoring.rerank_stage import channel_lead
+    from ragate.server.pipeline import Pipeline
+    from ragate.server.requests import AddDocumentsRequest
+    from ragate.server.timing import Timer
 
     p = Pipeline(settings, models)
     try:
-        p.index_paths([str(EXAMPLES)])
+        p.index(IndexRequest(paths=[str(EXAMPLES)]))
         p.add_documents(
-            [InlineDocument(text="The zorblax quintessometer measures quintessence in zorblax units.", title="Zorblax quintessometer")]
+            AddDocumentsRequest(
+                documents=[
+                    InlineDocument(
+                        text="The zorblax quintessometer measures quintessence in zorblax units.", title="Zorblax quintessometer"
+                    )
+                ]
+            )
         )
+
+        def fused_pool(q):
+            timer = Timer()
+            dense, sparse = p.recall(q, filters=None, n=40, collection=None, timer=timer)
+            return p.fuse(dense, sparse, n=40, fusion=None, timer=timer)
+
         query = "zorblax quintessometer"
-        pool = p.retrieve(query, None, 40, None, None, Timer())
+        pool = fused_pool(query)
         assert pool[0].chunk.title == "Zorblax quintessometer" and channel_lead(pool) > 0.5
-        full = p.search(query, top_k=10, candidates=40).response
+        full = p.search(SearchRequest(query=query, top_k=10, candidates=40))
         assert full.rerank_stage.pairs == full.candidates and full.rerank_stage.limited_by is None
-        repeat = p.search(query, top_k=10, candidates=40).response  # an agent asking again: served from the cache
+        repeat = p.search(SearchRequest(query=query, top_k=10, candidates=40))  # an agent asking again: served from the cache
         assert repeat.rerank_stage.cached == repeat.rerank_stage.pairs
         assert [r.chunk_id for r in repeat.results] == [r.chunk_id for r in full.results]
 
-        settings.retrieval.skip_rerank_margin = 0.5
-        skipped = p.search(query, top_k=10, candidates=40).response
+        margin = settings.model_copy(deep=True)
+        margin.retrieval.skip_rerank_margin = 0.5
+        skipping = Pipeline(margin, models, backend=p.backend)  # the same open store
+        skipped = skipping.search(SearchRequest(query=query, top_k=10, candidates=40))
         assert skipped.rerank_stage.pairs == 1 and skipped.rerank_stage.limited_by == "margin"
         assert skipped.results[0].title == "Zorblax quintessometer" and skipped.results[0].scores.relevance is not None
         assert all(r.scores.relevance is None for r in skipped.results[1:])
         assert skipped.timings_ms["rerank"] < full.timings_ms["rerank"]
         # The rule follows the channels: a query without a clear leader is reranked in full.
         other = "how are search results combined"
-        spread = p.search(other, top_k=10, candidates=40).response
-        lead = channel_lead(p.retrieve(other, None, 40, None, None, Timer()))
+        spread = skipping.search(SearchRequest(query=other, top_k=10, candidates=40))
+        lead = channel_lead(fused_pool(other))
         assert (spread.rerank_stage.limited_by == "margin") == (lead >= 0.5)
 
-        settings.retrieval.skip_rerank_margin = 0.0
-        budgeted = p.search("reciprocal rank fusion", top_k=25, candidates=40, budget_ms=1e-3).response
+        budgeted = p.search(SearchRequest(query="reciprocal rank fusion", top_k=25, candidates=40, rerank_budget_ms=1e-3))
         assert budgeted.rerank_stage.limited_by == "budget"
         assert budgeted.rerank_stage.pairs == settings.reranker.min_budget_pairs
         assert any("budget" in n for n in budgeted.notes)

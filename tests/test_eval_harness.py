@@ -4,6 +4,7 @@ import gzip
 import json
 
 import pytest
+
 from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_threshold
 from ragate.server.evaluate import VARIANTS, evaluate
 

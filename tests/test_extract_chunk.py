@@ -1,4 +1,5 @@
 import pytest
+
 from ragate.retrieval.chunking import ChunkingSettings, chunk_document, split_spans
 from ragate.retrieval.documents import Document
 from ragate.retrieval.extract import ExtractionError, extract
@@ -42,28 +43,7 @@ def test_binary_and_corrupt_files_raise():
         extract(b"%PDF-1.4 garbage that is not a pdf", ".pdf")
 
 
-def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with one line of text, built by hand (valid xref offsets)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = b"%PDF-1.4\n", []
-    for i, o in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return out
-
-
-def test_pdf_text_is_extracted_per_page():
+def test_pdf_text_is_extracted_per_page(minimal_pdf):
     ex = extract(minimal_pdf("Mitochondria make ATP"), ".pdf")
     assert "Mitochondria make ATP" in ex.text
     assert ex.sections[0].heading_path == ["page 1"]

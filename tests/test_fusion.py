@@ -27,12 +27,12 @@ def test_rrf_by_hand():
     # a: dense rank 1, bm25 rank 3 → 1/61 + 1/63; b: dense rank 2 only → 1/62; c: bm25 rank 1 only.
     dense = [hit("a", 0.9), hit("b", 0.8)]
     bm25 = [hit("c", 7.0), hit("d", 5.0), hit("a", 4.0)]
-    out = {f.chunk.chunk_id: f for f in fuse(dense, bm25, "rrf", rrf_k=60, dense_weight=1, bm25_weight=1)}
+    out = {f.chunk.chunk_id: f for f in fuse(dense, bm25, method="rrf", rrf_k=60, dense_weight=1, bm25_weight=1)}
     assert math.isclose(out["a"].fused, 1 / 61 + 1 / 63)
     assert math.isclose(out["b"].fused, 1 / 62)
     assert math.isclose(out["c"].fused, 1 / 61)
     assert out["a"].dense == 0.9 and out["a"].bm25 == 4.0 and out["b"].bm25 is None
-    ranked = [f.chunk.chunk_id for f in fuse(dense, bm25, "rrf", rrf_k=60, dense_weight=1, bm25_weight=1)]
+    ranked = [f.chunk.chunk_id for f in fuse(dense, bm25, method="rrf", rrf_k=60, dense_weight=1, bm25_weight=1)]
     assert ranked[0] == "a"
 
 
@@ -44,7 +44,7 @@ def test_rrf_weights_and_missing_lists():
 def test_weighted_fusion_normalises_each_channel():
     dense = [hit("a", 0.9), hit("b", 0.5), hit("c", 0.1)]
     bm25 = [hit("c", 10.0), hit("a", 0.0)]
-    out = {f.chunk.chunk_id: f.fused for f in fuse(dense, bm25, "weighted", dense_weight=0.75, bm25_weight=0.25)}
+    out = {f.chunk.chunk_id: f.fused for f in fuse(dense, bm25, method="weighted", dense_weight=0.75, bm25_weight=0.25)}
     assert math.isclose(out["a"], 0.75 * 1.0 + 0.25 * 0.0)
     assert math.isclose(out["b"], 0.75 * 0.5)
     assert math.isclose(out["c"], 0.75 * 0.0 + 0.25 * 1.0)

@@ -2,17 +2,19 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.ingest import IngestError
+from ragate.server.requests import IndexRequest, SearchRequest
 
-from tests.conftest import EXAMPLES
-from tests.test_extract_chunk import minimal_pdf
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 
 
 @pytest.fixture
-def corpus(tmp_path):
+def corpus(tmp_path, minimal_pdf):
     d = tmp_path / "docs"
     (d / "sub").mkdir(parents=True)
     (d / "tides.md").write_text("# Tides\n\nThe tides are caused by the gravitational pull of the moon on the oceans.\n")
@@ -23,16 +25,16 @@ def corpus(tmp_path):
 
 
 def test_incremental_reindex_changed_and_pruned(pipeline, corpus):
-    r1 = pipeline.index_paths([str(corpus)], prune=True)
+    r1 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r1.files_seen, r1.documents_indexed, r1.documents_unchanged) == (3, 3, 0)
     assert r1.chunks_written == 3 and not r1.skipped
 
-    r2 = pipeline.index_paths([str(corpus)], prune=True)
+    r2 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r2.documents_indexed, r2.documents_unchanged, r2.chunks_written) == (0, 3, 0)  # nothing re-embedded
 
     (corpus / "tides.md").write_text("# Tides\n\nSpring tides occur at new and full moon, when the sun and moon align.\n")
     (corpus / "plants.txt").unlink()
-    r3 = pipeline.index_paths([str(corpus)], prune=True)
+    r3 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r3.documents_indexed, r3.documents_unchanged, r3.documents_removed) == (1, 1, 1)
     store = pipeline.store()
     assert store.count() == 2
@@ -50,7 +52,7 @@ def test_corrupt_and_unreadable_files_are_skipped_others_indexed(pipeline, tmp_p
     locked.write_text("secret")
     locked.chmod(0)
     try:
-        r = pipeline.index_paths([str(d)])
+        r = pipeline.index(IndexRequest(paths=[str(d)]))
     finally:
         locked.chmod(0o600)
     reasons = {os.path.basename(s.path): s.reason for s in r.skipped}
@@ -63,16 +65,15 @@ def test_corrupt_and_unreadable_files_are_skipped_others_indexed(pipeline, tmp_p
 
 def test_missing_path_and_empty_folder(pipeline, tmp_path):
     with pytest.raises(IngestError, match="does not exist"):
-        pipeline.index_paths([str(tmp_path / "nope")])
+        pipeline.index(IndexRequest(paths=[str(tmp_path / "nope")]))
     (tmp_path / "empty").mkdir()
-    r = pipeline.index_paths([str(tmp_path / "empty")])
+    r = pipeline.index(IndexRequest(paths=[str(tmp_path / "empty")]))
     assert r.files_seen == 0 and r.documents_indexed == 0
 
 
 def test_search_examples_reranked_with_components_and_timings(pipeline):
-    pipeline.index_paths([str(EXAMPLES)])
-    ranked = pipeline.search("Which experiment showed DNA replication is semi-conservative?", top_k=3)
-    resp = ranked.response
+    pipeline.index(IndexRequest(paths=[str(EXAMPLES)]))
+    resp = pipeline.search(SearchRequest(query="Which experiment showed DNA replication is semi-conservative?", top_k=3))
     assert resp.reranked and resp.results[0].source.endswith("dna_replication.rst")
     top = resp.results[0]
     assert top.scores.rerank is not None and 0 <= top.scores.relevance <= 1
@@ -83,12 +84,12 @@ def test_search_examples_reranked_with_components_and_timings(pipeline):
 
 
 def test_filters_restrict_search(pipeline):
-    pipeline.index_paths([str(EXAMPLES)])
-    only_docs = pipeline.search("tides moon", filters=SearchFilter(source_type=["docs"])).response
+    pipeline.index(IndexRequest(paths=[str(EXAMPLES)]))
+    only_docs = pipeline.search(SearchRequest(query="tides moon", filters=SearchFilter(source_type=["docs"])))
     assert only_docs.results and all(r.source_type == "docs" for r in only_docs.results)
-    by_glob = pipeline.search("tides moon", filters=SearchFilter(source="**/science/*.html")).response
+    by_glob = pipeline.search(SearchRequest(query="tides moon", filters=SearchFilter(source="**/science/*.html")))
     assert {r.source.rsplit("/", 1)[1] for r in by_glob.results} == {"black_holes.html"}
-    recent = pipeline.search("coral heat", filters=SearchFilter(updated_after="2025-01-01")).response
+    recent = pipeline.search(SearchRequest(query="coral heat", filters=SearchFilter(updated_after="2025-01-01")))
     assert recent.results and all(r.updated_at >= "2025-01-01" for r in recent.results)
 
 
@@ -98,10 +99,10 @@ def test_restart_keeps_the_index(settings, models, tmp_path):
     src = tmp_path / "src"
     shutil.copytree(EXAMPLES / "science", src)
     p = Pipeline(settings, models)
-    n = p.index_paths([str(src)]).chunks_written
+    n = p.index(IndexRequest(paths=[str(src)])).chunks_written
     p.close()
     p2 = Pipeline(settings, models)
     assert p2.store().count() == n
-    assert p2.index_paths([str(src)]).chunks_written == 0
-    assert p2.search("What is Hawking radiation?", top_k=1).response.results[0].source.endswith("black_holes.html")
+    assert p2.index(IndexRequest(paths=[str(src)])).chunks_written == 0
+    assert p2.search(SearchRequest(query="What is Hawking radiation?", top_k=1)).results[0].source.endswith("black_holes.html")
     p2.close()

@@ -4,14 +4,16 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import anyio
 import httpx2
 import jsonschema
 import pytest
 
-from tests.conftest import EXAMPLES
-from tests.mcp_client import free_port, http_server, http_session, server_env, stdio_session
+from ragate.server.client import free_port, http_server, http_session, stdio_session
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -32,7 +34,7 @@ async def output_schemas(session):
     return {t.name: t.output_schema for t in (await session.list_tools()).tools}
 
 
-async def test_every_tool_over_stdio(tmp_path):
+async def test_every_tool_over_stdio(tmp_path, server_env):
     async with stdio_session(server_env(str(tmp_path / "q"))) as s:
         schemas = await output_schemas(s)
         assert set(schemas) == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "stats"}
@@ -47,7 +49,7 @@ async def test_every_tool_over_stdio(tmp_path):
 
         ans = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?"}, schemas)
         assert ans["status"] == "answer" and ans["passages"] and ans["p_answerable"] >= ans["threshold"]
-        assert all(p["relevance"] >= ans["threshold"] for p in ans["passages"])
+        assert all(p["scores"]["relevance"] >= ans["threshold"] for p in ans["passages"])
         no = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?", "min_score": 0.9999}, schemas)
         assert no["status"] == "abstain" and no["reason"] == "LOW_RELEVANCE" and no["nearest"] and not no["passages"]
         assert no["suggestion"] and not no["calibrated"] and no["false_accept_bound"] is None
@@ -130,7 +132,7 @@ BAD_INPUT = [
 ]
 
 
-async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tmp_path):
+async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tmp_path, server_env):
     async with stdio_session(server_env(str(tmp_path / "q"))) as s:
         await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "ragate")]})
         before = (await s.call_tool("stats", {})).structured_content["collections"]
@@ -142,7 +144,7 @@ async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tmp_path):
         assert not ok.is_error and ok.structured_content["results"]
 
 
-async def test_reranker_unavailable_degrades_clearly(tmp_path):
+async def test_reranker_unavailable_degrades_clearly(tmp_path, server_env):
     env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_MODEL=str(tmp_path / "missing-model"))
     async with stdio_session(env) as s:
         await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "ragate")]})
@@ -194,7 +196,7 @@ class FakeAnthropic(BaseHTTPRequestHandler):
         pass
 
 
-async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path):
+async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path, server_env):
     fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeAnthropic)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
     env = server_env(
@@ -212,9 +214,9 @@ async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path
             FakeAnthropic.mode = "ok"
             a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
             assert a["status"] == "answer" and a["answer"].startswith("Black holes emit")
-            assert a["passages"][0]["citation"] in a["answer"]
+            assert a["passages"][0]["chunk_id"] in a["answer"]
             sent = FakeAnthropic.seen[-1]["messages"][0]["content"]
-            assert all(p["citation"] in sent for p in a["passages"])  # only passing passages are sent
+            assert all(p["chunk_id"] in sent for p in a["passages"])  # only passing passages are sent
             for mode, needle in (("error", "HTTP 500"), ("slow", "did not reply")):
                 FakeAnthropic.mode = mode
                 r = await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})
@@ -232,7 +234,7 @@ async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path
         fake.shutdown()
 
 
-async def test_http_requires_token_and_serves_concurrent_calls(tmp_path):
+async def test_http_requires_token_and_serves_concurrent_calls(tmp_path, server_env):
     port, token = free_port(), "s3cret-token-for-tests"
     with http_server(server_env(str(tmp_path / "q")), port, token) as proc:
         async with httpx2.AsyncClient() as c:
@@ -261,21 +263,42 @@ async def test_http_requires_token_and_serves_concurrent_calls(tmp_path):
         assert token not in proc.communicate(timeout=15)[1]  # never logged
 
 
-def test_http_refuses_to_start_without_token(tmp_path):
-    import os
+def test_http_refuses_to_start_without_token(tmp_path, server_env):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
-
-    env = {k: v for k, v in os.environ.items() if k != "RAGATE_TOKEN"}
+    env = {k: v for k, v in server_env(str(tmp_path / "q")).items() if k != "RAGATE_TOKEN"}
     for host in ("127.0.0.1", "0.0.0.0"):
         r = subprocess.run(
             [sys.executable, "-m", "ragate.server.cli", "serve", "--http", "--host", host, "--port", str(free_port())],
-            env={**env, **server_env(str(tmp_path / "q"))},
-            cwd=str(ROOT),
+            env=env,
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert r.returncode == 2 and "RAGATE_TOKEN" in r.stderr
+
+
+async def test_config_settings_take_effect_over_mcp(tmp_path, server_env):
+    """Settings given as environment overrides reach the tools' defaults and limits."""
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_RETRIEVAL_CANDIDATES="20",
+        RAGATE_GATE_MAX_PASSAGES="2",
+        RAGATE_GATE_MIN_SCORE="0.3",
+        RAGATE_SERVER_MAX_TOP_K="7",
+        RAGATE_SERVER_MAX_TOKENS="120",
+        RAGATE_RERANKER_BUDGET_MS="0.001",
+    )
+    async with stdio_session(env) as s:
+        schemas = await output_schemas(s)
+        await call(s, "index_paths", {"paths": [str(EXAMPLES)]}, schemas)
+        res = await call(s, "search", {"query": "What causes the tides?", "top_k": 5}, schemas)
+        assert res["candidates"] == 20  # [retrieval] candidates
+        assert res["rerank_stage"]["limited_by"] == "budget"  # [reranker] budget_ms
+        assert res["truncated"] > 0  # [server] max_tokens
+        ans = await call(s, "answer_or_abstain", {"query": "What causes the tides?", "max_tokens": 5000}, schemas)
+        assert ans["threshold"] == 0.3  # [gate] min_score
+        assert ans["status"] == "answer" and 1 <= len(ans["passages"]) <= 2  # [gate] max_passages
+        r = await s.call_tool("search", {"query": "tides", "top_k": 8})
+        assert r.is_error and "max_top_k" in r.content[0].text  # [server] max_top_k

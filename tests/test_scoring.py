@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
+
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.blend import BlendWeights, blend, freshness, mmr_order
 from ragate.scoring.calibration import CalibrationParams, Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.scoring.candidates import Candidate
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

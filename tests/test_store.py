@@ -8,6 +8,7 @@ import uuid
 
 import numpy as np
 import pytest
+
 from ragate.retrieval.backend import ClientBackend, EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk, stable_id

@@ -9,7 +9,7 @@ from pathlib import Path
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
 from ragate.retrieval.embedder import Embedder
-from ragate.retrieval.models import ModelLoadError, resolve_model
+from ragate.retrieval.model_paths import ModelLoadError, resolve_model
 from ragate.scoring.reranker import CrossEncoderReranker
 from ragate.server.config import Settings
 

@@ -1,10 +1,12 @@
-"""What flows through scoring: a chunk plus every component score, so a result can explain its rank."""
+"""The one record that flows from recall to the response: a chunk plus every component score,
+filled in stage by stage (fusion, rerank, calibration, blend), so a result can explain its rank."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
 from ragate.retrieval.documents import Chunk
 
 
@@ -12,8 +14,8 @@ from ragate.retrieval.documents import Chunk
 class Candidate:
     chunk: Chunk
     vector: np.ndarray | None = None
-    dense: float | None = None
-    bm25: float | None = None
+    dense: float | None = None  # cosine of query and chunk embeddings (None: not in the dense top-n)
+    bm25: float | None = None  # BM25 score (None: not in the BM25 top-n)
     fused: float = 0.0
     rerank: float | None = None  # raw cross-encoder logit
     relevance: float | None = None  # calibrated probability of relevance

@@ -1,0 +1,141 @@
+"""What callers ask for, as one model per use case, shared by the MCP tools and the CLI.
+
+Each request checks itself against the configured limits (`check`) before any model or store
+work, so both adapters refuse the same input with the same words and nothing changes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.inline import InlineDocument
+from ragate.server.config import ServerSettings
+from ragate.server.validation import BadInput, check_query, check_range, check_text
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BlendOverrides(_Request):
+    """Per-call blend weights; a field left out keeps its [blend] value."""
+
+    relevance: float | None = Field(None, ge=0, le=10)
+    retrieval: float | None = Field(None, ge=0, le=10)
+    freshness: float | None = Field(None, ge=0, le=10)
+    authority: float | None = Field(None, ge=0, le=10)
+    mmr_lambda: float | None = Field(None, ge=0, le=1)
+    half_life_days: float | None = Field(None, gt=0)
+
+
+class RerankDocument(_Request):
+    id: str | None = Field(None, max_length=256)
+    text: str
+    metadata: dict[str, Any] | None = None
+
+
+def _check_max_tokens(value: int | None, limits: ServerSettings) -> None:
+    if value is not None:
+        check_range("max_tokens", value, 1, 100_000, "max_tokens")
+
+
+def _check_texts(field: str, texts: list[str], limits: ServerSettings) -> None:
+    if not texts:
+        raise BadInput(f"{field}: must hold at least one document")
+    if len(texts) > limits.max_documents:
+        raise BadInput(f"{field}: {len(texts)} given, over the limit of {limits.max_documents} ([server] max_documents)")
+    for i, text in enumerate(texts):
+        if len(text) > limits.max_document_chars:
+            raise BadInput(
+                f"{field}[{i}]: {len(text)} characters, over the limit of {limits.max_document_chars} ([server] max_document_chars)"
+            )
+        check_text(f"{field}[{i}]", text)
+
+
+class SearchRequest(_Request):
+    query: str
+    top_k: int = 10
+    filters: SearchFilter | None = None
+    rerank: bool = True
+    candidates: int | None = None  # None: [retrieval] candidates
+    collection: str | None = None
+    fusion: Literal["rrf", "weighted"] | None = None  # None: [retrieval] fusion
+    weights: BlendOverrides | None = None
+    max_tokens: int | None = None  # None: [server] max_tokens
+    rerank_budget_ms: float | None = None  # None: [reranker] budget_ms
+
+    def check(self, limits: ServerSettings) -> SearchRequest:
+        check_query(self.query, limits.max_query_chars)
+        check_range("top_k", self.top_k, 1, limits.max_top_k, "max_top_k")
+        if self.candidates is not None:
+            check_range("candidates", self.candidates, 1, limits.max_candidates, "max_candidates")
+        _check_max_tokens(self.max_tokens, limits)
+        ceiling = limits.tool_timeout_s * 1000
+        if self.rerank_budget_ms is not None and not 0 < self.rerank_budget_ms <= ceiling:
+            raise BadInput(f"rerank_budget_ms: {self.rerank_budget_ms:g} is outside 0..{ceiling:g} ([server] tool_timeout_s)")
+        return self
+
+
+class AnswerRequest(_Request):
+    query: str
+    filters: SearchFilter | None = None
+    min_score: float | None = Field(None, ge=0, le=1)  # None: [gate] min_score
+    max_passages: int | None = Field(None, ge=1, le=50)  # None: [gate] max_passages
+    collection: str | None = None
+    max_tokens: int | None = None  # None: [server] max_tokens
+
+    def check(self, limits: ServerSettings) -> AnswerRequest:
+        check_query(self.query, limits.max_query_chars)
+        _check_max_tokens(self.max_tokens, limits)
+        return self
+
+
+class RerankRequest(_Request):
+    query: str
+    documents: list[str | RerankDocument]
+    top_n: int | None = None
+    return_documents: bool = True
+
+    def docs(self) -> list[RerankDocument]:
+        return [d if isinstance(d, RerankDocument) else RerankDocument(text=d) for d in self.documents]
+
+    def check(self, limits: ServerSettings) -> RerankRequest:
+        check_query(self.query, limits.max_query_chars)
+        _check_texts("documents", [d.text for d in self.docs()], limits)
+        if self.top_n is not None:
+            check_range("top_n", self.top_n, 1, len(self.documents), "max_documents")
+        return self
+
+
+class IndexRequest(_Request):
+    paths: list[str] = Field(min_length=1, max_length=100)
+    collection: str | None = None
+    prune: bool = False
+
+    def check(self, limits: ServerSettings) -> IndexRequest:
+        return self
+
+
+class AddDocumentsRequest(_Request):
+    documents: list[InlineDocument] = Field(min_length=1)
+    collection: str | None = None
+
+    def check(self, limits: ServerSettings) -> AddDocumentsRequest:
+        for i, d in enumerate(self.documents):
+            if not d.text.strip():
+                raise BadInput(f"documents[{i}].text: must not be empty")
+        _check_texts("documents", [d.text for d in self.documents], limits)
+        return self
+
+
+class DeleteRequest(_Request):
+    ids: list[str] | None = Field(None, max_length=10_000)
+    filters: SearchFilter | None = None
+    collection: str | None = None
+
+    def check(self, limits: ServerSettings) -> DeleteRequest:
+        if not self.ids and (self.filters is None or self.filters.is_empty()):
+            raise BadInput("delete needs ids or a non-empty filter")
+        return self

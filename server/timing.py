@@ -1,0 +1,26 @@
+"""Per-stage wall-clock timings, reported as `timings_ms` in every response."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t) * 1000
+
+    def done(self) -> dict[str, float]:
+        """Milliseconds per stage plus `total` since the timer started."""
+        self.ms["total"] = (time.perf_counter() - self._t0) * 1000
+        return {k: round(v, 2) for k, v in self.ms.items()}
