@@ -60,7 +60,7 @@ class Decision:
     threshold: float
     calibrated: bool = False  # True when p_answerable comes from a fitted answerability model
     false_accept_bound: float | None = None  # the fitted threshold's guarantee, when there is one
-    missing_terms: list[str] = field(default_factory=list)  # query words no top passage contains
+    missing_terms: list[str] = field(default_factory=list)  # when abstaining: query words no top passage contains
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
 
@@ -106,15 +106,15 @@ def decide(
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
         return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold, calibrated, bound)
-    if not reranked or not by_relevance(ranked):
-        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     by_rel = by_relevance(ranked)
+    if not reranked or not by_rel:
+        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     features = pool_features(query=query, pool=ranked, bm25=bm25)
-    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
-    common = dict(calibrated=calibrated, false_accept_bound=bound, missing_terms=missing)
     if p >= threshold and passing:
-        return Decision("answer", Reason.ANSWERABLE, p, threshold, passages=passing, **common)
+        return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing)
+    # Only an abstention names missing words, so only it pays for finding them.
+    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
-    return Decision("abstain", reason, p, threshold, nearest=by_rel[:nearest], **common)
+    return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest])

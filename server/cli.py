@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("query")
     sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
-    sp.add_argument("--min-score", type=float, metavar="P", help="threshold on p_answerable (default [gate] min_score)")
+    sp.add_argument("--min-score", type=float, metavar="P", help="calibrated relevance a passage needs (default [gate] min_score)")
     sp.add_argument("--max-passages", type=int, metavar="N", help="passages to return at most (default [gate] max_passages)")
     sp.add_argument("--max-tokens", type=int, metavar="N", help="budget of passage tokens in the output (default [server] max_tokens)")
     common(sp)

@@ -99,7 +99,7 @@ class AnswerResponse(BaseModel):
     false_accept_bound: float | None = Field(
         None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
     )
-    missing_terms: list[str] = Field([], description="query words no top passage contains")
+    missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
     confidence: float | None = Field(None, description="p_answerable when answering")
     answer: str | None = Field(None, description="an LLM-written answer citing chunk ids, when [llm] is configured")
     message: str | None = Field(None, description="the 'I don't know' sentence when abstaining")
