@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
+from ragate.scoring.calibration import ReloadOnChange
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,11 @@ class AnswerabilityStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._current = ReloadOnChange(path, lambda e, r, c: self.load(embedder=e, reranker=r, chunking=c))
+
+    def current(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
+        """The model in force (see ReloadOnChange)."""
+        return self._current.get(embedder, reranker, chunking)
 
     def load(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
         if not self.path.is_file():

@@ -129,7 +129,7 @@ class Pipeline:
 
     def answerability_model(self) -> AnswerabilityModel | None:
         s = self.settings
-        return self.answerability.load(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
+        return self.answerability.current(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
 
     def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
         b = self.settings.blend
