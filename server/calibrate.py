@@ -111,15 +111,21 @@ def load_queries(path: str) -> dict[str, str]:
 
 
 def gate_pools(
-    p: Pipeline, *, collection: str, queries: dict[str, str], relevant: dict[str, set[str]] | None, progress: bool
+    p: Pipeline,
+    *,
+    collection: str,
+    queries: dict[str, str],
+    relevant: dict[str, set[str]] | None,
+    progress: bool,
+    candidates: int | None = None,
 ) -> list[LabelledPool]:
-    """Each query's pool as the gate sees it ([retrieval] candidates, reranked and calibrated),
-    labelled; `relevant` None marks the queries off-topic."""
+    """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
+    and calibrated), labelled; `relevant` None marks the queries off-topic."""
     from ragate.server.evaluate import _progress
 
     out = []
     for qid, text in _progress(list(queries.items()), progress):
-        r = p.rank(text, collection=collection)
+        r = p.rank(text, collection=collection, candidates=candidates)
         if r.candidates and r.stage is None:
             raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
         out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])

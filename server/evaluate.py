@@ -166,7 +166,8 @@ def evaluate(
         if offtopic_queries:
             from ragate.server.calibrate import gate_pools, load_queries
 
-            pools += gate_pools(p, collection=collection, queries=load_queries(offtopic_queries), relevant=None, progress=progress)
+            offtopic = load_queries(offtopic_queries)
+            pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
         gate.update(answerability_report(p, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
         result["gate"] = gate
         precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
