@@ -7,6 +7,7 @@ import pytest
 
 from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_threshold
 from ragate.server.evaluate import VARIANTS, evaluate
+from ragate.server.requests import AnswerRequest
 
 DOCS = {
     "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
@@ -101,8 +102,9 @@ def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, datase
     assert rep["threshold"] > 1 and rep["false_abstain_rate"] == 1.0 and rep["false_accept_bound"] == 0.0
     model = pipeline.answerability_model()
     assert model is not None and model.threshold == rep["threshold"] and set(model.weights()) == set(rep["weights"])
-    decision, _ = pipeline.decide("The moon causes ocean tides.", collection="beir_tiny")
-    assert decision.calibrated and decision.status == "abstain" and decision.false_accept_bound == 0.0
+    ans = pipeline.answer(AnswerRequest(query="The moon causes ocean tides.", collection="beir_tiny"))
+    assert ans.calibrated and ans.status == "abstain" and ans.false_accept_bound == 0.0 and ans.threshold == rep["threshold"]
+    assert ans.suggestion and ans.nearest and not ans.passages
 
     out = tmp_path / "results"
     r = evaluate(pipeline, str(dataset), candidates=6, out_dir=str(out), progress=False, offtopic_queries=str(offtopic))
