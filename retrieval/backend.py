@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import threading
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.client_store import ClientStore, list_client_collections
-from ragate.retrieval.edge_store import EdgeStore, list_edge_collections
+from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
 from ragate.retrieval.store import Store, UnknownCollection, check_collection_name, known_hint
 
 
@@ -34,6 +35,10 @@ class Backend:
             if name not in self._open:
                 self._open[name] = self._make(name, create)
             return self._open[name]
+
+    def last_modified(self, name: str) -> str | None:
+        """When the collection's data last changed, if the backend can tell (UTC, RFC 3339)."""
+        return None
 
     def drop(self, name: str) -> None:
         with self._lock:
@@ -66,11 +71,22 @@ class EdgeBackend(Backend):
     def collections(self):
         return list_edge_collections(self.root)
 
+    def last_modified(self, name):
+        d = self.root / name
+        stamps = [p.stat().st_mtime for p in d.rglob("*") if p.is_file() and not p.name.endswith(".lock")] if d.is_dir() else []
+        return dt.datetime.fromtimestamp(max(stamps), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if stamps else None
+
     def _drop(self, name):
         d = self.root / name
         if not (d / "ragate.json").is_file():
             raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
-        shutil.rmtree(d)
+        # The collection's lock, as any writer takes it: a live server holding the collection makes
+        # this fail with its PID instead of losing its files underneath it.
+        lock = acquire_lock(d / "ragate.lock")
+        try:
+            shutil.rmtree(d)
+        finally:
+            lock.close()
 
 
 class ClientBackend(Backend):

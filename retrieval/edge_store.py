@@ -45,7 +45,7 @@ class EdgeStore(Store):
         if not exists and create is None:
             raise UnknownCollection(f"unknown collection {name!r}" + known_hint(list_edge_collections(root)))
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = _acquire_lock(self.dir / "ragate.lock")
+        self._lock_file = acquire_lock(self.dir / "ragate.lock")
         shard_dir = self.dir / "shard"
         try:
             if exists:
@@ -164,7 +164,7 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _acquire_lock(path: Path):
+def acquire_lock(path: Path):
     """An exclusive lock per collection directory; the error names the process that holds it."""
     fh = open(path, "a+")
     try:

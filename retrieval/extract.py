@@ -1,10 +1,14 @@
-"""Text extraction by file type: plain text plus the heading structure the chunker follows."""
+"""Text extraction by file type: plain text plus the heading structure the chunker follows.
+
+Small files can expand (a PDF page tree that lists one page 90,000 times, deeply nested HTML), so
+the builder stops at a character and a section limit, and HTML is read as a stream, never as a tree."""
 
 from __future__ import annotations
 
 import io
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 from ragate.retrieval.documents import Section
 
@@ -24,7 +28,9 @@ class Extracted:
 class _Builder:
     """Accumulates blocks of text under a heading stack and records section offsets."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int | None = None, max_sections: int | None = None) -> None:
+        self.max_chars = max_chars
+        self.max_sections = max_sections
         self.parts: list[str] = []
         self.length = 0
         self.sections: list[Section] = []
@@ -33,6 +39,8 @@ class _Builder:
 
     def _close_section(self) -> None:
         if self.length > self._section_start:
+            if self.max_sections is not None and len(self.sections) >= self.max_sections:
+                raise ExtractionError(f"expands to more than {self.max_sections} sections ([index] max_chunks_per_file)")
             self.sections.append(Section(heading_path=[h for _, h in self.stack], start=self._section_start, end=self.length))
 
     def heading(self, level: int, title: str) -> None:
@@ -53,6 +61,8 @@ class _Builder:
             self.length += 2
         self.parts.append(text)
         self.length += len(text)
+        if self.max_chars is not None and self.length > self.max_chars:
+            raise ExtractionError(f"extracted text runs past {self.max_chars} characters ([index] max_file_chars)")
 
     def build(self, title: str = "", front_matter: dict[str, str] | None = None) -> Extracted:
         self._close_section()
@@ -83,9 +93,8 @@ def _paragraphs(lines: list[str], b: _Builder) -> None:
         lines.clear()
 
 
-def extract_markdown(raw: str) -> Extracted:
+def extract_markdown(raw: str, b: _Builder) -> Extracted:
     fm, body = _front_matter(raw)
-    b = _Builder()
     pending: list[str] = []
     in_fence = False
     title = fm.get("title", "")
@@ -106,8 +115,7 @@ def extract_markdown(raw: str) -> Extracted:
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+_.:])\1{2,}\s*$")
 
 
-def extract_rst(raw: str) -> Extracted:
-    b = _Builder()
+def extract_rst(raw: str, b: _Builder) -> Extracted:
     levels: list[str] = []
     lines = raw.splitlines()
     pending: list[str] = []
@@ -134,60 +142,120 @@ def extract_rst(raw: str) -> Extracted:
 
 
 _HTML_BLOCKS = {"p", "li", "pre", "blockquote", "td", "th", "dt", "dd", "figcaption", "caption"}
+_HTML_SKIP = {"script", "style", "noscript", "template", "nav", "svg"}
+_HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+# Block tags that are often left unclosed: a new one closes the open one.
+_HTML_IMPLIED_END = {"p", "li", "td", "th", "dt", "dd"}
 
 
-def extract_html(raw: str) -> Extracted:
-    from bs4 import BeautifulSoup
+class _HtmlText(HTMLParser):
+    """One pass over the markup, keeping only the text of headings and outermost blocks: time and
+    memory stay linear in the file, however deep or wide the markup."""
 
-    soup = BeautifulSoup(raw, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "svg"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    b = _Builder()
-    body = soup.body or soup
-    for el in body.find_all(True):
-        name = el.name.lower()
-        if name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            text = el.get_text(" ", strip=True)
+    def __init__(self, b: _Builder) -> None:
+        super().__init__(convert_charrefs=True)
+        self.b = b
+        self.title = ""
+        self.heading_title = ""
+        self.loose: list[str] = []  # text outside any block, kept for markup without blocks
+        self._skip = 0
+        self._in_title = False
+        self._heading: tuple[int, list[str]] | None = None
+        self._block: tuple[str, int, list[str]] | None = None  # tag, nesting of that tag, text
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in _HTML_SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif tag in _HTML_HEADINGS:
+            self._end_block()
+            self._heading = (int(tag[1]), [])
+        elif self._block is not None and tag == self._block[0]:
+            if tag in _HTML_IMPLIED_END:
+                self._end_block()
+                self._block = (tag, 1, [])
+            else:
+                self._block = (tag, self._block[1] + 1, self._block[2])
+        elif self._block is None and self._heading is None and tag in _HTML_BLOCKS:
+            self._block = (tag, 1, [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HTML_SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif tag in _HTML_HEADINGS and self._heading is not None:
+            level, parts = self._heading
+            self._heading = None
+            text = " ".join("".join(parts).split())
             if text:
-                b.heading(int(name[1]), text)
-                title = title or text
-        elif name in _HTML_BLOCKS and not el.find_parent(list(_HTML_BLOCKS)):
-            text = el.get_text()
-            b.block(text if name == "pre" else re.sub(r"\s+", " ", text).strip())
-    if not b.parts:  # markup without block elements: keep its text
-        b.block(re.sub(r"[ \t]+", " ", body.get_text("\n", strip=True)))
-    return b.build(title)
+                self.b.heading(level, text)
+                self.heading_title = self.heading_title or text
+        elif self._block is not None and tag == self._block[0]:
+            if self._block[1] == 1:
+                self._end_block()
+            else:
+                self._block = (tag, self._block[1] - 1, self._block[2])
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._in_title:
+            self.title += data
+        elif self._heading is not None:
+            self._heading[1].append(data)
+        elif self._block is not None:
+            self._block[2].append(data)
+        elif data.strip() and not self.b.parts:
+            self.loose.append(data.strip())
+
+    def _end_block(self) -> None:
+        if self._block is not None:
+            tag, _, parts = self._block
+            self._block = None
+            text = "".join(parts)
+            self.b.block(text if tag == "pre" else re.sub(r"\s+", " ", text).strip())
+
+    def finish(self) -> Extracted:
+        self.close()
+        self._end_block()
+        if not self.b.parts:  # markup without block elements: keep its text
+            self.b.block(re.sub(r"[ \t]+", " ", "\n".join(self.loose)))
+        return self.b.build(" ".join(self.title.split()) or self.heading_title)
 
 
-def extract_pdf(data: bytes) -> Extracted:
+def extract_html(raw: str, b: _Builder) -> Extracted:
+    parser = _HtmlText(b)
+    parser.feed(raw)
+    return parser.finish()
+
+
+def extract_pdf(data: bytes, b: _Builder) -> Extracted:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise ExtractionError("encrypted PDF")
-        pages = [p.extract_text() or "" for p in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        # Pages one at a time, so the builder's limits stop a page tree that fans out.
+        for n, page in enumerate(reader.pages, start=1):
+            b._close_section()
+            b.stack = [(1, f"page {n}")]
+            b._section_start = b.length + (2 if b.parts else 0)
+            for para in re.split(r"\n\s*\n", (page.extract_text() or "").replace("\x00", "")):
+                b.block(para)
     except ExtractionError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
-        raise ExtractionError(f"corrupt PDF: {e}") from None
-    b = _Builder()
-    for n, page in enumerate(pages, start=1):
-        b._close_section()
-        b.stack = [(1, f"page {n}")]
-        b._section_start = b.length + (2 if b.parts else 0)
-        for para in re.split(r"\n\s*\n", page):
-            b.block(para)
+    except Exception as e:  # pypdf raises many kinds on malformed files; each means "corrupt"
+        raise ExtractionError(f"corrupt PDF: {type(e).__name__}: {str(e)[:200]}") from None
     if not b.parts:
         raise ExtractionError("PDF has no extractable text (scanned images need OCR first)")
     return b.build(str(meta_title))
 
 
-def extract_text(raw: str) -> Extracted:
-    b = _Builder()
+def extract_text(raw: str, b: _Builder) -> Extracted:
     for para in re.split(r"\n\s*\n", raw):
         b.block(para)
     return b.build("")
@@ -197,9 +265,10 @@ def decode_text(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise ExtractionError("binary content (NUL bytes) in a text file")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        text = data.decode("latin-1")
+    return text.replace("\x00", "")  # a stray NUL past the sniffed head: dropped, never stored
 
 
 EXTRACTORS = {
@@ -213,9 +282,11 @@ EXTRACTORS = {
 }
 
 
-def extract(data: bytes, suffix: str) -> Extracted:
+def extract(data: bytes, suffix: str, *, max_chars: int | None = None, max_sections: int | None = None) -> Extracted:
+    """Text and sections; ExtractionError when the file is unreadable or expands past the limits."""
     kind = EXTRACTORS.get(suffix.lower(), "text")
+    b = _Builder(max_chars, max_sections)
     if kind == "pdf":
-        return extract_pdf(data)
+        return extract_pdf(data, b)
     raw = decode_text(data)
-    return {"markdown": extract_markdown, "rst": extract_rst, "html": extract_html, "text": extract_text}[kind](raw)
+    return {"markdown": extract_markdown, "rst": extract_rst, "html": extract_html, "text": extract_text}[kind](raw, b)

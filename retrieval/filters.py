@@ -8,7 +8,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ragate.retrieval.globs import glob_match
+from ragate.retrieval.globs import compile_glob, glob_match
 
 Scalar = Union[str, int, bool]
 
@@ -30,6 +30,13 @@ class SearchFilter(BaseModel):
     @classmethod
     def _one_or_many(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("source")
+    @classmethod
+    def _bounded_glob(cls, v: str | None) -> str | None:
+        if v is not None:
+            compile_glob(v)  # over the complexity limits: a validation error naming the limit
+        return v
 
     def is_empty(self) -> bool:
         return self == SearchFilter()

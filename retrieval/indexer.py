@@ -2,7 +2,8 @@
 
 Each batch is one upsert (all chunks of a file land together); a changed file's old chunks are
 deleted only after its new ones are written, so a crash leaves either version, never neither, and
-a re-run finishes the job."""
+a re-run finishes the job. A file that fails in any way (unreadable, corrupt, a symlink loop, or
+expanding past the per-file limits) is skipped with its reason and the rest are indexed."""
 
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ class Indexer:
         if not chunks:
             report.skipped.append(SkippedFile(path=doc.source, reason="no text to index"))
             return
+        if len(chunks) > self.ingest.max_chunks:
+            reason = f"{len(chunks)} chunks, over the limit of {self.ingest.max_chunks} ([index] max_chunks_per_file)"
+            report.skipped.append(SkippedFile(path=doc.source, reason=reason))
+            return
         self._pending.append((doc, chunks))
         if sum(len(cs) for _, cs in self._pending) >= self.batch_chunks:
             self._flush(report)
@@ -124,6 +129,9 @@ class Indexer:
                 except ExtractionError as e:
                     log.warning("skipped %s: %s", source, e)
                     report.skipped.append(SkippedFile(path=source, reason=str(e)))
+                except Exception as e:  # an extractor bug or a library's surprise: this file only
+                    log.warning("skipped %s: %s", source, e, exc_info=True)
+                    report.skipped.append(SkippedFile(path=source, reason=f"cannot extract: {type(e).__name__}: {str(e)[:200]}"))
 
         self.index_documents(documents(), report, progress=progress, total=len(files), manifest=manifest)
         if prune:

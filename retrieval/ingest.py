@@ -12,6 +12,7 @@ from pathlib import Path
 from ragate.retrieval.documents import Document, stable_id
 from ragate.retrieval.extract import EXTRACTORS, ExtractionError, extract
 from ragate.retrieval.globs import glob_match
+from ragate.retrieval.sensitive import secret_glob, system_folder
 
 
 class IngestError(ValueError):
@@ -30,6 +31,8 @@ class IngestOptions:
     include: list[str]
     exclude: list[str]
     max_file_bytes: int
+    max_chars: int
+    max_chunks: int
     rules: list[SourceRule] = field(default_factory=list)
     default_source_type: str = "document"
     default_authority: float = 0.5
@@ -66,47 +69,102 @@ def classify(source: str, opts: IngestOptions) -> tuple[str, float]:
     return opts.default_source_type, opts.default_authority
 
 
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux; a longer name is refused before it touches the file system
+
+
 def _selected(rel: str, opts: IngestOptions) -> bool:
-    return any(glob_match(rel, g) for g in opts.include) and not any(glob_match(rel, g) for g in opts.exclude)
+    return any(glob_match(rel, g) for g in opts.include) and not _excluded(rel, opts)
+
+
+def _excluded(path: str, opts: IngestOptions) -> bool:
+    return any(glob_match(path, g) for g in opts.exclude)
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
 
+def shown(raw: object, limit: int = 200) -> str:
+    """A path as errors show it: a hostile caller's megabyte-long name is cut, not echoed."""
+    text = str(raw)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _resolve(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop
+        raise ExtractionError(f"cannot resolve: {e}") from None
+
+
+def _refusal(real: Path, given: str, opts: IngestOptions, *, named: bool) -> str | None:
+    """Why a file is never read: a system folder, a secret-file pattern (on the path given or where
+    it leads), or, for a file named explicitly (which no include glob chose), an exclude glob."""
+    if folder := system_folder(real):
+        return f"under {folder}, which is never indexed"
+    for path in (given, real.as_posix()):
+        if pattern := secret_glob(path):
+            return f"matches the secret-file denylist ({pattern})"
+        if named and _excluded(path, opts):
+            return "matches an exclude glob ([index] exclude)"
+    return None
+
+
 def discover(
     paths: list[str | os.PathLike[str]], opts: IngestOptions, allowed_roots: list[str | os.PathLike[str]] | None = None
 ) -> tuple[list[Path], list[Skipped]]:
-    """Regular files under the paths that the include/exclude globs select, sorted; files named
-    explicitly are taken whatever their globs say. With allowed_roots, a path outside them is an
-    error, and a file whose real location is outside them (a symlink out) is skipped."""
+    """Regular files under the paths that the include/exclude globs select, sorted; a file named
+    explicitly is taken unless excluded. Files in system folders or matching the secret-file
+    denylist are never taken. With allowed_roots, a path outside them is an error, and a file whose
+    real location is outside them (a symlink out) is skipped; an empty list allows nothing."""
     roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
+    if roots == []:
+        raise IngestError(
+            "no folder may be indexed: set [server] allowed_roots, or start the server with a config file (its folder is the default root)"
+        )
     found: dict[Path, None] = {}
     skipped: list[Skipped] = []
     for raw in paths:
+        if len(str(raw)) > MAX_PATH_CHARS:
+            raise IngestError(f"path {shown(raw)} is over the limit of {MAX_PATH_CHARS} characters")
         p = Path(raw)
-        if roots is not None and not _inside(p.resolve(), roots):
-            raise IngestError(f"path {raw} is outside the allowed roots ([server] allowed_roots: {', '.join(map(str, roots))})")
+        try:
+            real = _resolve(p)
+        except ExtractionError as e:
+            raise IngestError(f"path {shown(raw)}: {e}") from None
+        if roots is not None and not _inside(real, roots):
+            raise IngestError(f"path {shown(raw)} is outside the allowed roots ([server] allowed_roots: {', '.join(map(str, roots))})")
+        if folder := system_folder(real):
+            raise IngestError(f"path {shown(raw)} is under {folder}, which is never indexed")
         if not p.exists():
-            raise IngestError(f"path does not exist: {raw}")
+            raise IngestError(f"path does not exist: {shown(raw)}")
         if p.is_file():
-            found[p.resolve()] = None
+            why = _refusal(real, p.absolute().as_posix(), opts, named=True)
+            if why:
+                skipped.append(Skipped(p.as_posix(), why))
+            else:
+                found[real] = None
             continue
         if not p.is_dir():
-            raise IngestError(f"not a file or directory: {raw}")
-        root = p.resolve()
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            raise IngestError(f"not a file or directory: {shown(raw)}")
+        for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
             dirnames.sort()
             for name in sorted(filenames):
                 f = Path(dirpath) / name
-                rel = f.relative_to(root).as_posix()
+                rel = f.relative_to(real).as_posix()
                 if not _selected(rel, opts):
                     continue
-                real = f.resolve()
-                if roots is not None and not _inside(real, roots):
-                    skipped.append(Skipped(f.as_posix(), "links outside the allowed roots"))
+                try:
+                    target = _resolve(f)
+                except ExtractionError as e:
+                    skipped.append(Skipped(f.as_posix(), str(e)))
                     continue
-                found[real] = None
+                if roots is not None and not _inside(target, roots):
+                    skipped.append(Skipped(f.as_posix(), "links outside the allowed roots"))
+                elif why := _refusal(target, f.as_posix(), opts, named=False):
+                    skipped.append(Skipped(f.as_posix(), why))
+                else:
+                    found[target] = None
     return list(found), skipped
 
 
@@ -115,24 +173,28 @@ def file_hash(data: bytes) -> str:
 
 
 def read_source(path: Path, opts: IngestOptions) -> bytes:
-    """The file's bytes, or ExtractionError for anything that is not a readable regular file."""
+    """The file's bytes, or ExtractionError for anything that is not a readable regular file. The
+    size limit holds on the bytes actually read: some files report a size of 0 and never end."""
     try:
-        st = path.stat()
-    except OSError as e:
-        raise ExtractionError(f"cannot stat: {e.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ExtractionError("not a regular file")
-    if st.st_size > opts.max_file_bytes:
-        raise ExtractionError(f"file is {st.st_size} bytes, over the limit of {opts.max_file_bytes} (index.max_file_mb)")
-    try:
-        return path.read_bytes()
+        # Non-blocking, so opening a FIFO that slipped in between the walk and now cannot hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as e:
         raise ExtractionError(f"cannot read: {e.strerror}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ExtractionError("not a regular file")
+        try:
+            data = fh.read(opts.max_file_bytes + 1)
+        except OSError as e:
+            raise ExtractionError(f"cannot read: {e.strerror}") from None
+    if len(data) > opts.max_file_bytes:
+        raise ExtractionError(f"file is over the limit of {opts.max_file_bytes} bytes (index.max_file_mb)")
+    return data
 
 
 def load_document(path: Path, data: bytes, opts: IngestOptions) -> Document:
     source = path.as_posix()
-    ex = extract(data, path.suffix if path.suffix.lower() in EXTRACTORS else ".txt")
+    ex = extract(data, path.suffix if path.suffix.lower() in EXTRACTORS else ".txt", max_chars=opts.max_chars, max_sections=opts.max_chunks)
     if not ex.text.strip():
         raise ExtractionError("no text")
     updated = None

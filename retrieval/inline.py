@@ -36,7 +36,7 @@ class InlineDocument(BaseModel):
 
 def to_document(d: InlineDocument, *, options: IngestOptions) -> Document:
     """The Document for an inline text; its version hash covers everything that is indexed."""
-    body = d.text
+    body = d.text.replace("\x00", "")  # NUL bytes would reach every payload and tokenizer
     ident = d.id or content_hash(d.title + "\x00" + body)[:32]
     source = d.source or f"inline:{ident}"
     source_type, authority = classify(source, options)

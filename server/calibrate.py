@@ -84,6 +84,44 @@ def calibrate(
     return report
 
 
+def run_calibration(
+    p: Pipeline,
+    *,
+    dataset: str | None,
+    labels: str | None,
+    split: str = "train",
+    candidates: int = 20,
+    max_queries: int | None = None,
+    method: str = "platt",
+    target_precision: float | None = None,
+    progress: bool = False,
+    offtopic_queries: str | None = None,
+    max_false_accept: float = 0.05,
+    confidence: float = 0.9,
+) -> dict[str, Any]:
+    """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved;
+    with off-topic questions, then the gate's answerability model over the relevance just fitted."""
+    if dataset:
+        groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
+        source = f"{dataset}:{split}"
+    else:
+        groups, z, y = pairs_from_jsonl(p, labels)
+        source = labels
+    report = calibrate(p, groups, z, y, method, target_precision, source)
+    if offtopic_queries:
+        report["answerability"] = calibrate_gate(
+            p,
+            dataset_dir=dataset,
+            split=split,
+            offtopic_path=offtopic_queries,
+            max_queries=max_queries,
+            max_false_accept=max_false_accept,
+            confidence=confidence,
+            progress=progress,
+        )
+    return report
+
+
 def write_threshold(config_path: Path, threshold: float) -> None:
     """Set [gate] min_score in the config file, keeping its comments."""
     text = config_path.read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ from ragate.retrieval.store import StoreError
 from ragate.server.config import ConfigError, Settings, load_settings
 from ragate.server.requests import AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
+from ragate.server.service_client import ServiceCallError
 from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
@@ -70,29 +71,25 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
         raise UsageError("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
 
 
-def _pipeline(settings: Settings, need_reranker: bool = True):
-    from ragate.server.model_loader import Models
-    from ragate.server.pipeline import Pipeline
-
-    return Pipeline(settings, Models(settings).load(need_reranker=need_reranker))
-
-
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
-def _run(settings: Settings, use_case, *, need_reranker: bool = True):
-    """Open the pipeline, run one use case on it, close it."""
-    p = _pipeline(settings, need_reranker=need_reranker)
+def _run(args, settings: Settings, use_case, *, need_reranker: bool = True):
+    """Run one use case through the index service (started if none runs), or in this process
+    against a Qdrant server; see ragate.server.service_client.open_use_cases."""
+    from ragate.server.service_client import open_use_cases
+
+    uc = open_use_cases(settings, config_path=args.config, need_reranker=need_reranker)
     try:
-        return use_case(p)
+        return use_case(uc)
     finally:
-        p.close()
+        uc.close()
 
 
 def cmd_index(args, settings: Settings) -> int:
     req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune)
-    report = _run(settings, lambda p: p.index(req, progress=not args.no_progress), need_reranker=False)
+    report = _run(args, settings, lambda uc: uc.index(req, progress=not args.no_progress), need_reranker=False)
     if args.json:
         _print_json(report.model_dump())
     else:
@@ -136,7 +133,7 @@ def cmd_search(args, settings: Settings) -> int:
         max_tokens=args.max_tokens,
         rerank_budget_ms=args.rerank_budget_ms,
     ).check(settings.server)  # before any model loads
-    resp = _run(settings, lambda p: p.search(req), need_reranker=not args.no_rerank)
+    resp = _run(args, settings, lambda uc: uc.search(req), need_reranker=not args.no_rerank)
     if args.json:
         _print_json(resp.model_dump())
         return 0
@@ -164,7 +161,7 @@ def cmd_answer(args, settings: Settings) -> int:
         collection=args.collection,
         max_tokens=args.max_tokens,
     ).check(settings.server)
-    resp = _run(settings, lambda p: p.answer(req))
+    resp = _run(args, settings, lambda uc: uc.answer(req))
     if args.json:
         _print_json(resp.model_dump())
         return 0
@@ -186,7 +183,7 @@ def cmd_answer(args, settings: Settings) -> int:
 
 def cmd_rerank(args, settings: Settings) -> int:
     req = RerankRequest(query=args.query, documents=args.documents, top_n=args.top_n).check(settings.server)
-    resp = _run(settings, lambda p: p.rerank(req))
+    resp = _run(args, settings, lambda uc: uc.rerank(req))
     if args.json:
         _print_json(resp.model_dump())
         return 0
@@ -196,7 +193,7 @@ def cmd_rerank(args, settings: Settings) -> int:
 
 
 def cmd_stats(args, settings: Settings) -> int:
-    stats = _run(settings, lambda p: p.stats(), need_reranker=False)
+    stats = _run(args, settings, lambda uc: uc.stats(), need_reranker=False)
     if args.json:
         _print_json(stats)
     else:
@@ -213,13 +210,13 @@ def cmd_stats(args, settings: Settings) -> int:
 
 def cmd_delete(args, settings: Settings) -> int:
     if args.drop_collection:
-        result: dict[str, Any] = {"dropped": _run(settings, lambda p: p.drop_collection(args.collection), need_reranker=False)}
+        result: dict[str, Any] = {"dropped": _run(args, settings, lambda uc: uc.drop_collection(args.collection), need_reranker=False)}
     else:
         f = parse_filters(args.filter)
         if not args.id and f is None:
             raise UsageError("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
         req = DeleteRequest(ids=args.id, filters=f, collection=args.collection)
-        result = _run(settings, lambda p: p.delete(req), need_reranker=False).model_dump()
+        result = _run(args, settings, lambda uc: uc.delete(req), need_reranker=False).model_dump()
     _print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -229,22 +226,15 @@ def cmd_eval(args, settings: Settings) -> int:
         import ir_measures  # noqa: F401
     except ImportError:
         raise UsageError("ragate eval needs the [eval] extra: pip install 'ragate[eval]'") from None
-    from ragate.server.evaluate import evaluate
-
-    p = _pipeline(settings)
-    try:
-        result = evaluate(
-            p,
-            args.dataset,
-            args.variants.split(",") if args.variants else None,
-            args.max_queries,
-            args.candidates,
-            out_dir=args.out,
-            progress=not args.no_progress,
-            offtopic_queries=args.offtopic_queries,
-        )
-    finally:
-        p.close()
+    options = {
+        "dataset_dir": os.path.abspath(args.dataset),
+        "variants": args.variants.split(",") if args.variants else None,
+        "max_queries": args.max_queries,
+        "candidates": args.candidates,
+        "out_dir": os.path.abspath(args.out),
+        "offtopic_queries": args.offtopic_queries and os.path.abspath(args.offtopic_queries),
+    }
+    result = _run(args, settings, lambda uc: uc.evaluate(options))
     if args.json:
         _print_json(result)
     else:
@@ -263,13 +253,7 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from ragate.server.calibrate import (
-        calibrate,
-        calibrate_gate,
-        pairs_from_dataset,
-        pairs_from_jsonl,
-        write_threshold,
-    )
+    from ragate.server.calibrate import write_threshold
 
     if bool(args.dataset) == bool(args.labels):
         raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
@@ -277,28 +261,19 @@ def cmd_calibrate(args, settings: Settings) -> int:
         raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
     if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
         raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
-    p = _pipeline(settings)
-    try:
-        if args.dataset:
-            groups, z, y = pairs_from_dataset(p, args.dataset, args.split, args.candidates, args.max_queries, not args.no_progress)
-            source = f"{args.dataset}:{args.split}"
-        else:
-            groups, z, y = pairs_from_jsonl(p, args.labels)
-            source = args.labels
-        report = calibrate(p, groups, z, y, args.method, args.target_precision, source)
-        if args.offtopic_queries:
-            report["answerability"] = calibrate_gate(
-                p,
-                dataset_dir=args.dataset,
-                split=args.split,
-                offtopic_path=args.offtopic_queries,
-                max_queries=args.max_queries,
-                max_false_accept=args.max_false_accept,
-                confidence=args.confidence,
-                progress=not args.no_progress,
-            )
-    finally:
-        p.close()
+    options = {
+        "dataset": args.dataset and os.path.abspath(args.dataset),
+        "labels": args.labels and os.path.abspath(args.labels),
+        "split": args.split,
+        "candidates": args.candidates,
+        "max_queries": args.max_queries,
+        "method": args.method,
+        "target_precision": args.target_precision,
+        "offtopic_queries": args.offtopic_queries and os.path.abspath(args.offtopic_queries),
+        "max_false_accept": args.max_false_accept,
+        "confidence": args.confidence,
+    }
+    report = _run(args, settings, lambda uc: uc.calibrate(options))
     if args.write_config and report.get("threshold") is not None:
         target = Path(args.config or "config.toml")
         write_threshold(target, report["threshold"])
@@ -310,8 +285,19 @@ def cmd_calibrate(args, settings: Settings) -> int:
 def cmd_serve(args, settings: Settings) -> int:
     from ragate.server.serve import serve
 
-    serve(settings, http=args.http, host=args.host, port=args.port)
+    serve(settings, http=args.http, host=args.host, port=args.port, watch=args.watch, config_path=args.config)
     return 0
+
+
+def cmd_service(args, settings: Settings) -> int:
+    if args.stop:
+        from ragate.server.service_client import ServiceClient
+
+        print("stopped" if ServiceClient(settings).stop_service() else "no index service running")
+        return 0
+    from ragate.server.service import run_service
+
+    return run_service(settings, watch=args.watch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -451,12 +437,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
         "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
         "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
-        "in RAGATE_TOKEN. Models load in the background; early calls wait for them.",
+        "in RAGATE_TOKEN. Every server (and CLI command) on one index shares its index service, which owns the "
+        "store and the models and is started on first use; the handshake is answered at once and early calls wait.",
     )
     sp.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     sp.add_argument("--host", help="HTTP bind address (default [server] host, 127.0.0.1)")
     sp.add_argument("--port", type=int, help="HTTP port (default [server] port, 8765)")
+    sp.add_argument(
+        "--watch",
+        action="append",
+        metavar="PATH",
+        help="keep this folder indexed as its files change (repeatable; also [index] watch); it must be under [server] allowed_roots",
+    )
     sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser(
+        "service",
+        help="run the index service in the foreground (clients start it on their own)",
+        description="The one process that owns an index directory ([qdrant] path): store, models, caches, reranker "
+        "queue and folder watcher. `ragate serve` and the CLI commands connect to it over a Unix socket in that "
+        "directory and start it when none runs; it exits after [service] idle_timeout_s without calls.",
+    )
+    sp.add_argument("--watch", action="append", metavar="PATH", help="keep this folder indexed (repeatable)")
+    sp.add_argument("--stop", action="store_true", help="ask the running service to exit and return")
+    sp.set_defaults(func=cmd_service)
     return parser
 
 
@@ -467,7 +471,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         return args.func(args, settings)
-    except (ConfigError, UsageError, BadInput, IngestError, StoreError, ModelLoadError, ServeError, FileNotFoundError) as e:
+    except (
+        ConfigError,
+        UsageError,
+        BadInput,
+        IngestError,
+        StoreError,
+        ModelLoadError,
+        ServeError,
+        FileNotFoundError,
+        ServiceCallError,
+    ) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

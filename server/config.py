@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -28,7 +28,11 @@ class IndexSettings(_Section):
     chunk_tokens: int = Field(256, ge=32, le=8192)
     chunk_overlap: int = Field(32, ge=0, le=1024)
     max_file_mb: float = Field(50.0, gt=0)
+    max_file_chars: int = Field(5_000_000, ge=1)
+    max_chunks_per_file: int = Field(5000, ge=1)
     batch_chunks: int = Field(256, ge=1)
+    watch: list[str] = []
+    watch_debounce_ms: int = Field(500, ge=10, le=60_000)
 
 
 class QdrantSettings(_Section):
@@ -112,11 +116,17 @@ class GateSettings(_Section):
     llm_band: float = Field(0.2, ge=0, le=1)
 
 
+class ServiceSettings(_Section):
+    idle_timeout_s: float = Field(900.0, gt=0)
+    start_timeout_s: float = Field(180.0, gt=0)
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
     token_env: str = "RAGATE_TOKEN"
-    allowed_roots: list[str] = ["."]
+    # Empty: the folder of the config file in use (none without one). Resolved once at start-up.
+    allowed_roots: list[str] = []
     allowed_origins: list[str] = []
     max_query_chars: int = Field(2000, ge=1)
     max_top_k: int = Field(100, ge=1)
@@ -126,6 +136,23 @@ class ServerSettings(_Section):
     max_tokens: int = Field(4000, ge=100)
     tool_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_reranks: int = Field(8, ge=1)
+    max_request_mb: float = Field(128.0, gt=0)
+    header_timeout_s: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _maxima_fit_in_a_request(self) -> ServerSettings:
+        # A cap below the largest call the other limits allow would make those limits unreachable.
+        largest = self.max_documents * self.max_document_chars
+        if self.max_request_mb * 1024 * 1024 < largest:
+            raise ValueError(
+                f"max_request_mb ({self.max_request_mb:g}) must hold max_documents × max_document_chars "
+                f"({largest} characters); lower those or raise max_request_mb"
+            )
+        return self
+
+    @property
+    def max_request_bytes(self) -> int:
+        return int(self.max_request_mb * 1024 * 1024)
 
 
 class LlmSettings(_Section):
@@ -148,6 +175,7 @@ class Settings(_Section):
     authority: AuthoritySettings = AuthoritySettings()
     gate: GateSettings = GateSettings()
     server: ServerSettings = ServerSettings()
+    service: ServiceSettings = ServiceSettings()
     llm: LlmSettings = LlmSettings()
 
     @field_validator("index")
@@ -221,6 +249,29 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
             raise ConfigError(f"{origin}: [{section}] must be a table")
         target.update(values)
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_describe(e, origin)) from None
+    settings.server.allowed_roots = resolve_roots(settings.server.allowed_roots, cfg_path)
+    return settings
+
+
+def resolve_roots(roots: list[str], cfg_path: Path | None) -> list[str]:
+    """Allowed roots as absolute real paths, fixed at start-up: relative ones are taken from the
+    config file's folder (not the working directory, which a desktop client may set to `/`), no
+    roots means that folder, and `/` is refused."""
+    base = cfg_path.resolve().parent if cfg_path is not None else None
+    if not roots:
+        return [str(base)] if base is not None else []
+    out = []
+    for root in roots:
+        p = Path(os.path.expanduser(root))
+        if not p.is_absolute():
+            if base is None:
+                raise ConfigError(f"[server] allowed_roots: {root!r} is relative but there is no config file to resolve it against")
+            p = base / p
+        real = p.resolve()
+        if real == Path(real.anchor):
+            raise ConfigError(f"[server] allowed_roots: {root!r} is the file system root; name the folders to index")
+        out.append(str(real))
+    return out

@@ -8,6 +8,7 @@ and the CLI are thin adapters over these methods, so both behave the same."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ class Pipeline:
             include=settings.index.include,
             exclude=settings.index.exclude,
             max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
+            max_chars=settings.index.max_file_chars,
+            max_chunks=settings.index.max_chunks_per_file,
             rules=[SourceRule(r.glob, r.source_type, r.weight) for r in a.rules],
             default_source_type=a.default_source_type,
             default_authority=a.default,
@@ -85,6 +88,11 @@ class Pipeline:
         # Beside it, the gate's model, which reads relevance calibrated by that file.
         self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
         self.writer = AnswerWriter.from_settings(settings.llm)
+        self._updated_at: dict[str, str | None] = {}
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the models are loaded (or failed to); False on timeout."""
+        return self.models.wait(timeout)
 
     # ------------------------------------------------------------------ stores and stage settings
 
@@ -145,6 +153,16 @@ class Pipeline:
             mmr_lambda=b.mmr_lambda if o.mmr_lambda is None else o.mmr_lambda,
             max_chunks_per_doc=b.max_chunks_per_doc,
         )
+
+    def index_updated_at(self, collection: str | None = None) -> str | None:
+        """When the collection last changed: its last write here, else its files' modification time."""
+        name = self.collection(collection)
+        if name not in self._updated_at:
+            self._updated_at[name] = self.backend.last_modified(name)
+        return self._updated_at[name]
+
+    def _changed(self, collection: str | None) -> None:
+        self._updated_at[self.collection(collection)] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # ------------------------------------------------------------------ stages
 
@@ -245,6 +263,7 @@ class Pipeline:
             timings_ms=r.timer.done(),
             notes=r.notes,
             truncated=truncated,
+            index_updated_at=self.index_updated_at(req.collection),
         )
 
     def answer(self, req: AnswerRequest) -> AnswerResponse:
@@ -272,6 +291,7 @@ class Pipeline:
             false_accept_bound=d.false_accept_bound,
             missing_terms=d.missing_terms,
             notes=r.notes,
+            index_updated_at=self.index_updated_at(req.collection),
         )
         if d.status == "abstain":
             p, t = d.p_answerable, d.threshold
@@ -324,11 +344,17 @@ class Pipeline:
     def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
         """Index files and folders; `allowed_roots` confines what an MCP caller may read."""
         req.check(self.limits)
-        return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+        try:
+            return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+        finally:
+            self._changed(req.collection)
 
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         req.check(self.limits)
-        return self.indexer(req.collection).index_documents([to_document(d, options=self.ingest_options) for d in req.documents])
+        try:
+            return self.indexer(req.collection).index_documents([to_document(d, options=self.ingest_options) for d in req.documents])
+        finally:
+            self._changed(req.collection)
 
     def delete(self, req: DeleteRequest) -> DeleteResult:
         """Delete chunks by chunk id, or every chunk a filter matches."""
@@ -341,12 +367,26 @@ class Pipeline:
         else:
             n = store.delete_where(req.filters)
         store.flush()
+        self._changed(req.collection)
         return DeleteResult(deleted=n, collection=self.collection(req.collection))
 
     def drop_collection(self, collection: str | None = None) -> str:
         name = self.collection(collection)
         self.backend.drop(name)
+        self._updated_at.pop(name, None)
         return name
+
+    def evaluate(self, options: dict[str, Any]) -> dict[str, Any]:
+        """`ragate eval` on this pipeline (see ragate.server.evaluate.evaluate for the options)."""
+        from ragate.server.evaluate import evaluate
+
+        return evaluate(self, **options)
+
+    def calibrate(self, options: dict[str, Any]) -> dict[str, Any]:
+        """`ragate calibrate` on this pipeline (see ragate.server.calibrate.run_calibration)."""
+        from ragate.server.calibrate import run_calibration
+
+        return run_calibration(self, **options)
 
     def stats(self) -> dict[str, Any]:
         m, s = self.models, self.settings

@@ -69,6 +69,7 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float] = Field(description="milliseconds per stage, and total")
     notes: list[str] = []
     truncated: int = Field(0, description="results left out to fit the max_tokens budget")
+    index_updated_at: str | None = Field(None, description="when the collection last changed (UTC), to judge how fresh the results are")
 
 
 class RerankItem(BaseModel):
@@ -108,6 +109,7 @@ class AnswerResponse(BaseModel):
     notes: list[str] = []
     timings_ms: dict[str, float] = Field({}, description="milliseconds per stage, and total")
     truncated: int = Field(0, description="passages left out to fit the max_tokens budget")
+    index_updated_at: str | None = Field(None, description="when the collection last changed (UTC)")
 
 
 class DeleteResult(BaseModel):

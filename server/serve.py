@@ -2,14 +2,18 @@
 
 The handshake is answered at once; models load in a background thread and tool calls that arrive
 early wait for them. HTTP always requires a bearer token (compared in constant time, never logged)
-and checks Host/Origin against DNS rebinding."""
+and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
+max_request_mb; stdio answers every bad line (server/stdio.py), HTTP closes connections slow to
+send their headers (server/http_limits.py)."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
 import os
+import threading
 
 from ragate.server.config import Settings
 
@@ -30,17 +34,18 @@ def is_loopback(host: str) -> bool:
 
 
 class BearerAuth:
-    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401."""
+    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401. The
+    scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time."""
 
     def __init__(self, app, token: str):
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        given = dict(scope.get("headers") or []).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self._expected):
+        scheme, _, given = dict(scope.get("headers") or []).get(b"authorization", b"").strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._expected):
             await send(
                 {
                     "type": "http.response.start",
@@ -66,32 +71,56 @@ def http_app(settings: Settings, server, host: str, port: int):
     hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")] + ([f"{host}:{port}"] if not is_loopback(host) else [])
     origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
-    app = server.streamable_http_app(host=host, transport_security=security)
+    app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
     return BearerAuth(app, token)
 
 
-def serve(settings: Settings, http: bool = False, host: str | None = None, port: int | None = None) -> None:
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    host: str | None = None,
+    port: int | None = None,
+    watch: list[str] | None = None,
+    config_path: str | None = None,
+) -> None:
     import anyio
 
-    from ragate.server.model_loader import Models
-    from ragate.server.pipeline import Pipeline
+    from ragate.server.http_limits import header_deadline_protocol
+    from ragate.server.service_client import ServiceClient, open_use_cases
+    from ragate.server.stdio import run_stdio
     from ragate.server.tools import build_server
 
     host = host or settings.server.host
     port = port or settings.server.port
-    models = Models(settings)
-    pipeline = Pipeline(settings, models)
-    server = build_server(pipeline)
-    app = http_app(settings, server, host, port) if http else None  # fail before loading anything
-    models.load_in_background()
+    # A tool call is cut off by the tool timeout; the socket read waits a little longer than that.
+    use_cases = open_use_cases(settings, config_path=config_path, timeout_s=settings.server.tool_timeout_s + 5, background=True)
+    server = build_server(use_cases)
+    app = http_app(settings, server, host, port) if http else None  # fail before starting anything
+    if isinstance(use_cases, ServiceClient):
+        threading.Thread(target=_connect, args=(use_cases, watch or []), name="ragate-connect", daemon=True).start()
+        use_cases.keep_alive(min(30.0, settings.service.idle_timeout_s / 3))
+    elif watch:
+        log.warning("--watch needs the index service, which is not used with [qdrant] url; not watching")
     try:
         if app is None:
             log.info("serving MCP over stdio")
-            anyio.run(server.run_stdio_async)
+            anyio.run(functools.partial(run_stdio, server, max_line_bytes=settings.server.max_request_bytes))
         else:
             import uvicorn
 
             log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp", host, port)
-            uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+            protocol = header_deadline_protocol(settings.server.header_timeout_s)
+            uvicorn.Server(uvicorn.Config(app, host=host, port=port, http=protocol, log_level="warning", access_log=False)).run()
     finally:
-        pipeline.close()
+        use_cases.close()
+
+
+def _connect(client, watch: list[str]) -> None:
+    """Start (or join) the index service while the handshake is answered, then add the watches."""
+    try:
+        client.ensure_started()
+        if watch:
+            client.watch(watch)
+    except Exception as e:  # tool calls report it too; the server keeps answering
+        log.error("index service: %s", e)

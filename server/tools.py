@@ -33,6 +33,7 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, RerankResponse, SearchResponse
+from ragate.server.service_client import ServiceClient
 
 T = TypeVar("T")
 
@@ -46,9 +47,10 @@ MAX_TOKENS = Field(description="budget of passage tokens in the response; defaul
 
 
 class Tools:
-    """Holds the pipeline; `register` puts the tools on an MCPServer."""
+    """Holds the use cases (a Pipeline in this process, or the index service's client);
+    `register` puts the tools on an MCPServer."""
 
-    def __init__(self, pipeline: Pipeline):
+    def __init__(self, pipeline: Pipeline | ServiceClient):
         self.p = pipeline
         self.limits = pipeline.settings.server
         self._heavy_slots = anyio.CapacityLimiter(self.limits.max_concurrent_reranks)
@@ -56,11 +58,10 @@ class Tools:
     async def _run(self, use_case: Callable[[], T], *, heavy: bool = False) -> T:
         """Run a use case in a thread once models are ready, under the tool timeout; the one place
         where errors become tool errors."""
-        models = self.p.models
         try:
             with anyio.fail_after(self.limits.tool_timeout_s):
-                if not models.ready:  # arrived during start-up: wait for the models, don't fail
-                    await anyio.to_thread.run_sync(models.wait)
+                # Arrived during start-up: wait for the models (or the index service), don't fail.
+                await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
                 return await anyio.to_thread.run_sync(use_case, limiter=self._heavy_slots if heavy else None)
         except TimeoutError:
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
@@ -70,10 +71,12 @@ class Tools:
     async def search(
         self,
         query: Annotated[str, Field(description="what to look for, in natural language")],
-        top_k: Annotated[int, Field(description="number of results; at most [server] max_top_k")] = 10,
+        top_k: Annotated[int, Field(strict=True, description="number of results; at most [server] max_top_k")] = 10,
         filters: Annotated[SearchFilter | None, Field(description="restrict by source glob/prefix, source_type, dates, metadata")] = None,
         rerank: Annotated[bool, Field(description="rerank candidates with the cross-encoder")] = True,
-        candidates: Annotated[int | None, Field(description="fused candidate pool size; default [retrieval] candidates")] = None,
+        candidates: Annotated[
+            int | None, Field(strict=True, description="fused candidate pool size; default [retrieval] candidates")
+        ] = None,
         collection: Annotated[str | None, COLLECTION] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
@@ -100,7 +103,7 @@ class Tools:
         self,
         query: Annotated[str, Field(description="the query to score documents against")],
         documents: Annotated[list[str | RerankDocument], Field(description="strings or {id, text, metadata}")],
-        top_n: Annotated[int | None, Field(description="return only the best N")] = None,
+        top_n: Annotated[int | None, Field(strict=True, description="return only the best N")] = None,
         return_documents: Annotated[bool, Field(description="include each document's text in the results")] = True,
     ) -> RerankResponse:
         """Score caller-supplied documents against the query with the cross-encoder. Results are sorted
@@ -184,5 +187,5 @@ class Tools:
         return server
 
 
-def build_server(pipeline: Pipeline) -> MCPServer:
+def build_server(pipeline: Pipeline | ServiceClient) -> MCPServer:
     return Tools(pipeline).register(MCPServer("ragate", instructions=INSTRUCTIONS))

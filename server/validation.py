@@ -3,6 +3,8 @@ input with the same words."""
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class BadInput(ValueError):
     """Input the caller can fix; the message names the field and the limit."""
@@ -17,9 +19,16 @@ def check_text(name: str, text: str) -> str:
     return text
 
 
+def _visible(c: str) -> bool:
+    # Zero-width spaces, joiners and other format characters (category Cf) are not text to search.
+    return not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc")
+
+
 def check_query(query: str, limit: int) -> str:
     if not isinstance(query, str) or not query.strip():
         raise BadInput("query: must be a non-empty string")
+    if len(query) <= limit and not any(map(_visible, query)):
+        raise BadInput("query: has no visible characters (only spaces, zero-width or format characters)")
     if len(query) > limit:
         raise BadInput(f"query: {len(query)} characters, over the limit of {limit} ([server] max_query_chars)")
     if any(ord(c) < 32 and c not in "\t\n\r" for c in query):

@@ -43,6 +43,9 @@ TOOL_CASES = [
     ("search", {"query": "x", "weights": {"relevance": -1}}, "relevance"),
     ("search", {"query": "x", "rerank_budget_ms": -3}, "rerank_budget_ms"),
     ("search", {"query": "x", "max_tokens": 0}, "max_tokens"),
+    ("search", {"query": "\u200b\u200b\ufeff"}, "visible characters"),
+    ("search", {"query": "x", "top_k": True}, "top_k"),
+    ("search", {"query": "x", "filters": {"source": "*x" * 70}}, "wildcards"),
     # rerank
     ("rerank", {"query": "x", "documents": []}, "documents"),
     ("rerank", {"query": "x", "documents": ["d"] * 10_000}, "max_documents"),
@@ -54,6 +57,7 @@ TOOL_CASES = [
     ("rerank", {"query": "x", "documents": ["a"], "top_n": -1}, "top_n"),
     ("rerank", {"query": "x", "documents": ["ok", "bad \ud800"]}, "documents[1]"),
     ("rerank", {"query": "", "documents": ["a"]}, "query"),
+    ("rerank", {"query": "x", "documents": ["a"], "top_n": True}, "top_n"),
     # answer_or_abstain
     ("answer_or_abstain", {"query": ""}, "query"),
     ("answer_or_abstain", {"query": HUGE}, "max_query_chars"),
@@ -65,6 +69,7 @@ TOOL_CASES = [
     ("index_paths", {"paths": ["/etc"]}, "allowed roots"),
     ("index_paths", {"paths": [str(EXAMPLES) + "/../../server"]}, "allowed roots"),
     ("index_paths", {"paths": ["/dev/zero"]}, "allowed roots"),
+    ("index_paths", {"paths": ["/x" * 250_000]}, "500000 characters"),
     ("index_paths", {"paths": []}, "paths"),
     ("index_paths", {"paths": "examples"}, "paths"),
     ("index_paths", {"paths": [str(EXAMPLES / "missing")]}, "does not exist"),

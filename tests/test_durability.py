@@ -1,20 +1,21 @@
-"""kill -9 during `ragate index` of a large folder: on restart every file has all of its chunks or
-none, no duplicates, and a re-run finishes the job with the same index a clean run builds."""
+"""kill -9 of the index service while `ragate index` feeds it a large folder: the client reports
+it, every file has all of its chunks or none, and the next call starts a new service that
+finishes the job without duplicates."""
 
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from ragate.retrieval.chunking import chunk_document
 from ragate.retrieval.ingest import load_document, read_source
+from ragate.retrieval.store import StoreError
 from ragate.server.pipeline import Pipeline
+from ragate.server.service_client import ServiceClient
 
 WORDS = (
     "retrieval ranking passage query index vector sparse dense fusion rerank calibration threshold "
@@ -39,60 +40,72 @@ def expected_chunks(pipeline, path):
 
 
 def index_cmd(corpus, qpath):
-    env = {
-        **os.environ,
-        "RAGATE_QDRANT_PATH": str(qpath),
-        "RAGATE_INDEX_BATCH_CHUNKS": "16",
-    }
-    return [sys.executable, "-m", "ragate.server.cli", "index", str(corpus)], env
+    env = {**os.environ, "RAGATE_QDRANT_PATH": str(qpath), "RAGATE_INDEX_BATCH_CHUNKS": "16"}
+    return [sys.executable, "-m", "ragate.server.cli", "index", str(corpus), "--json"], env
+
+
+def open_when_free(settings, models, timeout=60):
+    """A pipeline holding the store, once the service that held it has gone."""
+    deadline = time.time() + timeout
+    while True:
+        p = Pipeline(settings, models)
+        try:
+            p.store()
+            return p
+        except StoreError:
+            p.close()
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def check_complete_files(p, corpus, manifest):
+    for source, entry in manifest.items():
+        assert len(entry["file_hashes"]) == 1, source
+        assert entry["chunks"] == expected_chunks(p, corpus / os.path.basename(source)), source  # all of a file's chunks, once
 
 
 @pytest.mark.slow
-def test_kill_9_during_index_loses_nothing_and_rerun_finishes(tmp_path, models, make_settings):
+def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_restarts_it(tmp_path, models, make_settings):
     corpus = tmp_path / "corpus"
     write_corpus(corpus)
     qpath = tmp_path / "q"
-    cmd, env = index_cmd(corpus, qpath)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    done = {"n": 0}
-
-    def watch():  # tqdm writes "indexing:  23%|...| 56/240"
-        buf = ""
-        while ch := proc.stderr.read(1):
-            buf = (buf + ch)[-200:]
-            m = re.findall(r"(\d+)/%d" % FILES, buf)
-            if m:
-                done["n"] = int(m[-1])
-
-    threading.Thread(target=watch, daemon=True).start()
-    deadline = time.time() + 240
-    while done["n"] < FILES // 4 and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, "indexing finished before it could be interrupted"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-
     settings = make_settings(tmp_path)
     settings.qdrant.path = str(qpath)
-    p = Pipeline(settings, models)  # the dead process's lock is gone with it
+    cmd, env = index_cmd(corpus, qpath)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = ServiceClient(settings)
+    deadline = time.time() + 300
+    documents = 0
+    while documents < FILES // 4 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+        try:
+            stats = client.stats()
+        except StoreError:
+            continue  # the service is still starting
+        documents = stats["collections"].get("default", {}).get("documents", 0)
+    assert proc.poll() is None, "indexing finished before it could be interrupted"
+    os.kill(stats["service"]["pid"], signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "index service stopped during index" in err, err[-2000:]
+
+    p = open_when_free(settings, models)  # the dead service's locks are gone with it
     try:
         manifest = p.store().manifest()
         assert 0 < len(manifest) < FILES
-        for source, entry in manifest.items():
-            path = corpus / os.path.basename(source)
-            assert len(entry["file_hashes"]) == 1
-            assert entry["chunks"] == expected_chunks(p, path), source  # all of a file's chunks, once
+        check_complete_files(p, corpus, manifest)
     finally:
         p.close()
 
-    rerun = subprocess.run(cmd + ["--no-progress", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)  # starts a new service
     assert rerun.returncode == 0, rerun.stderr
-    p = Pipeline(settings, models)
+    assert client.stats()["collections"]["default"]["documents"] == FILES
+    client.stop_service()
+    p = open_when_free(settings, models)
     try:
         manifest = p.store().manifest()
         assert len(manifest) == FILES
-        total = sum(expected_chunks(p, corpus / os.path.basename(s)) for s in manifest)
-        assert p.store().count() == total == sum(e["chunks"] for e in manifest.values())
-        assert all(len(e["file_hashes"]) == 1 for e in manifest.values())
+        check_complete_files(p, corpus, manifest)
+        assert p.store().count() == sum(e["chunks"] for e in manifest.values())  # no duplicates
     finally:
         p.close()

@@ -82,3 +82,15 @@ def test_chunks_carry_heading_path_offsets_and_hashes():
         assert ex.text[c.char_start : c.char_end] == c.text
         assert len(c.text.split()) <= 50
     assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_expanding_files_stop_at_the_limits(fanout_pdf, nested_html):
+    import time
+
+    with pytest.raises(ExtractionError, match="max_chunks_per_file"):
+        extract(fanout_pdf(), ".pdf", max_chars=5_000_000, max_sections=5000)
+    with pytest.raises(ExtractionError, match="max_file_chars"):
+        extract(b"word " * 10_000, ".txt", max_chars=1000)
+    t = time.perf_counter()
+    ex = extract(nested_html(6), ".html", max_chars=5_000_000, max_sections=5000)
+    assert time.perf_counter() - t < 15 and "deep text" in ex.text

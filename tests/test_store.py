@@ -170,3 +170,19 @@ def test_edge_second_process_gets_lock_error_naming_pid(tmp_path):
     assert f"locked by PID {os.getpid()}" in r.stdout
     assert b.open("t_locked").count() == 3  # the holder is unaffected
     b.close()
+
+
+def test_edge_drop_takes_the_lock(tmp_path):
+    b = EdgeBackend(tmp_path / "q")
+    fill(b, "t_held")
+    code = (
+        "import sys\nfrom ragate.retrieval.backend import EdgeBackend\n"
+        f"try:\n    EdgeBackend({str(tmp_path / 'q')!r}).drop('t_held')\n"
+        "except Exception as e:\n    print(e); sys.exit(3)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3 and f"locked by PID {os.getpid()}" in r.stdout, (r.stdout, r.stderr)
+    assert b.open("t_held").count() == 3  # nothing deleted under the holder
+    b.close()
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "t_held" not in EdgeBackend(tmp_path / "q").collections()

@@ -1,0 +1,54 @@
+"""uvicorn's HTTP/1.1 protocol with a deadline on request headers.
+
+uvicorn times out idle keep-alive connections but not a client that sends its headers a byte at a
+time (slowloris): each such socket stays open for ever. Here a connection must finish each request's
+headers within a deadline, else it is closed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
+    """An H11Protocol class (for uvicorn.Config(http=...)) closing connections slow to send headers."""
+
+    class HeaderDeadlineH11(H11Protocol):
+        _timer: asyncio.TimerHandle | None = None
+        _served = None  # the request cycle the running deadline was cancelled for
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._timer = self.loop.call_later(timeout_s, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _too_slow(self) -> None:
+            self._timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and self.cycle is not self._served:  # headers of a new request are in
+                self._served = self.cycle
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request on this keep-alive connection gets the same deadline
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadlineH11

@@ -1,0 +1,279 @@
+"""The index service: the one process that owns an index directory — its store, models, caches,
+reranker queue and folder watcher.
+
+`ragate serve` (stdio and HTTP) and the CLI commands are its clients: they reach it over a Unix
+socket in the index directory (mode 0600: only its user can connect) and start it when none
+runs. Only the process holding the directory's service lock serves it, so several MCP clients and
+a terminal share one index, one copy of the models and one reranker queue. The service exits
+after `[service] idle_timeout_s` without calls or heartbeats from connected servers."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ragate.retrieval.edge_store import acquire_lock
+from ragate.retrieval.ingest import IngestError
+from ragate.retrieval.model_paths import ModelLoadError
+from ragate.retrieval.store import StoreError
+from ragate.server.config import Settings
+from ragate.server.requests import AddDocumentsRequest, AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
+from ragate.server.validation import BadInput
+
+log = logging.getLogger(__name__)
+
+# A Unix socket path must fit in sockaddr_un (108 bytes on Linux).
+_MAX_SOCKET_PATH = 100
+
+
+@dataclass(frozen=True)
+class ServicePaths:
+    """Where one index's service lives: its lock (holding the owner's PID), socket and log."""
+
+    index_dir: Path
+    lock: Path
+    socket: Path
+    log: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> ServicePaths:
+        index_dir = Path(settings.qdrant.path).resolve()
+        sock = index_dir / "service.sock"
+        if len(str(sock)) > _MAX_SOCKET_PATH:  # a deep index directory: a short per-user path instead
+            run_dir = Path(tempfile.gettempdir()) / f"ragate-{os.getuid()}"
+            run_dir.mkdir(mode=0o700, exist_ok=True)
+            sock = run_dir / (hashlib.sha1(str(index_dir).encode()).hexdigest()[:16] + ".sock")
+        return cls(index_dir=index_dir, lock=index_dir / "service.lock", socket=sock, log=index_dir / "service.log")
+
+
+# name → (request model or None, writes the index, heavy: shares the reranker queue)
+USE_CASES: dict[str, tuple[type[BaseModel] | None, bool, bool]] = {
+    "search": (SearchRequest, False, True),
+    "answer": (AnswerRequest, False, True),
+    "rerank": (RerankRequest, False, True),
+    "stats": (None, False, False),
+    "index": (IndexRequest, True, False),
+    "add_documents": (AddDocumentsRequest, True, False),
+    "delete": (DeleteRequest, True, False),
+    "drop_collection": (None, True, False),
+    "eval": (None, False, False),
+    "calibrate": (None, True, False),
+    "watch": (None, False, False),
+}
+
+# Error kinds on the wire, so a client raises what an in-process call would have raised.
+ERROR_KINDS: dict[str, type[Exception]] = {
+    "bad_input": BadInput,
+    "store": StoreError,
+    "ingest": IngestError,
+    "not_found": FileNotFoundError,
+}
+
+
+def error_kind(e: Exception) -> str:
+    for kind, cls in ERROR_KINDS.items():
+        if isinstance(e, cls):
+            return kind
+    return "model" if isinstance(e, ModelLoadError) else "value"
+
+
+class IndexService:
+    """The use cases of one Pipeline behind the socket, with activity tracking for the idle exit."""
+
+    def __init__(self, settings: Settings, *, watch: list[str]):
+        from ragate.server.model_loader import Models
+        from ragate.server.pipeline import Pipeline
+        from ragate.server.watcher import FolderWatcher
+
+        self.settings = settings
+        self.models = Models(settings)
+        self.pipeline = Pipeline(settings, self.models)
+        self._write_lock = threading.Lock()
+        self.watcher = FolderWatcher(self.pipeline, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
+        self._initial_watch = watch
+        self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
+        self._activity_lock = threading.Lock()
+        self._in_flight = 0
+        self.last_activity = time.monotonic()
+
+    def start(self) -> None:
+        self.models.load_in_background()
+        if self._initial_watch:
+            threading.Thread(target=self._watch_when_ready, args=(self._initial_watch,), daemon=True).start()
+
+    def _watch_when_ready(self, paths: list[str]) -> None:
+        self.models.wait()
+        try:
+            self.watcher.add(paths, allowed_roots=self.settings.server.allowed_roots)
+        except (IngestError, BadInput) as e:
+            log.error("not watching: %s", e)
+
+    def touch(self) -> None:
+        self.last_activity = time.monotonic()
+
+    def idle_for(self) -> float:
+        with self._activity_lock:
+            return 0.0 if self._in_flight else time.monotonic() - self.last_activity
+
+    def call(self, name: str, body: dict[str, Any]) -> Any:
+        """Run one use case (in the caller's thread) and return its JSON-ready result."""
+        if name not in USE_CASES:
+            raise BadInput(f"unknown call {name!r}")
+        model, writes, heavy = USE_CASES[name]
+        with self._activity_lock:
+            self._in_flight += 1
+        arrived = time.perf_counter()
+        try:
+            self.models.wait()
+            req = model.model_validate(body.get("request") or {}) if model is not None else None
+            options = body.get("options") or {}
+            gate: Any = self._heavy if heavy else (self._write_lock if writes else None)
+            if gate is None:
+                result = self._dispatch(name, req, options)
+            else:
+                with gate:
+                    queued_ms = (time.perf_counter() - arrived) * 1000
+                    result = self._dispatch(name, req, options)
+                if heavy and hasattr(result, "timings_ms"):
+                    # Time spent waiting for a reranker slot behind other clients' calls.
+                    result.timings_ms = {"queue": round(queued_ms, 2), **result.timings_ms}
+            return result.model_dump() if isinstance(result, BaseModel) else result
+        finally:
+            with self._activity_lock:
+                self._in_flight -= 1
+                self.last_activity = time.monotonic()
+
+    def _dispatch(self, name: str, req: BaseModel | None, options: dict[str, Any]) -> Any:
+        p = self.pipeline
+        if name == "index":
+            return p.index(req, allowed_roots=options.get("allowed_roots"))
+        if name == "stats":
+            return {**p.stats(), "service": self.describe()}
+        if name == "drop_collection":
+            return p.drop_collection(options.get("collection"))
+        if name == "watch":
+            self.watcher.add(list(options.get("paths") or []), allowed_roots=self.settings.server.allowed_roots)
+            return self.watcher.describe()
+        if name == "eval":
+            return p.evaluate(options)
+        if name == "calibrate":
+            return p.calibrate(options)
+        return getattr(p, name)(req)
+
+    def describe(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "idle_timeout_s": self.settings.service.idle_timeout_s, **self.watcher.describe()}
+
+    def close(self) -> None:
+        self.watcher.close()
+        self.pipeline.close()
+
+
+def asgi_app(service: IndexService, stop: Callable[[], None]):
+    """POST /call/<use case> with {"request": ..., "options": ...}; GET /ping (a heartbeat);
+    POST /stop (exit once the calls in flight are answered)."""
+    import anyio
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def ping(request: Request) -> JSONResponse:
+        service.touch()
+        return JSONResponse({"ok": True, "pid": os.getpid(), "models_ready": service.models.ready})
+
+    async def call(request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        try:
+            body = await request.json()
+            result = await anyio.to_thread.run_sync(service.call, name, body, abandon_on_cancel=True)
+            return JSONResponse({"result": result})
+        except ValidationError as e:
+            return JSONResponse({"error": {"kind": "bad_input", "message": _validation_message(e)}}, status_code=400)
+        except (BadInput, StoreError, IngestError, ModelLoadError, ValueError, FileNotFoundError) as e:
+            return JSONResponse({"error": {"kind": error_kind(e), "message": str(e)}}, status_code=400)
+        except Exception as e:  # a bug: the caller gets its name, the log the traceback
+            log.exception("call %s failed", name)
+            return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)
+
+    async def stop_route(request: Request) -> JSONResponse:
+        stop()
+        return JSONResponse({"ok": True, "pid": os.getpid()})
+
+    return Starlette(
+        routes=[Route("/ping", ping), Route("/call/{name}", call, methods=["POST"]), Route("/stop", stop_route, methods=["POST"])]
+    )
+
+
+def _validation_message(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())[:2000]
+
+
+def _bind(path: Path) -> socket.socket:
+    """The listening socket, owner-only; a stale file from a dead service is replaced (we hold the lock)."""
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(128)
+    return sock
+
+
+def _exit_when_idle(service: IndexService, server, timeout_s: float, stop: threading.Event) -> None:
+    """End the server when asked to (POST /stop) or after timeout_s without calls or heartbeats;
+    the idle clock starts once the models are loaded, since a slow start is not idleness."""
+    loaded = False
+    while not server.should_exit:
+        if stop.wait(min(1.0, timeout_s / 4)):
+            log.warning("index service exiting: asked to stop")
+        elif not loaded:
+            if service.models.ready:
+                loaded = True
+                service.touch()
+            continue
+        elif service.idle_for() > timeout_s:
+            log.warning("index service exiting: idle for %gs", timeout_s)
+        else:
+            continue
+        server.should_exit = True
+
+
+def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
+    """Serve one index until idle; returns at once (0) when another process already serves it."""
+    import uvicorn
+
+    paths = ServicePaths.of(settings)
+    paths.index_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = acquire_lock(paths.lock)
+    except StoreError as e:
+        log.warning("%s", e)
+        return 0
+    service = IndexService(settings, watch=list(settings.index.watch) + list(watch or []))
+    sock = _bind(paths.socket)
+    try:
+        stop = threading.Event()
+        server = uvicorn.Server(uvicorn.Config(asgi_app(service, stop=stop.set), log_level="warning", access_log=False, lifespan="off"))
+        service.start()
+        threading.Thread(target=_exit_when_idle, args=(service, server, settings.service.idle_timeout_s, stop), daemon=True).start()
+        log.warning("index service for %s listening on %s (pid %d)", paths.index_dir, paths.socket, os.getpid())
+        server.run(sockets=[sock])
+    finally:
+        paths.socket.unlink(missing_ok=True)
+        service.close()
+        lock.close()
+    return 0

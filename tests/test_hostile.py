@@ -1,0 +1,333 @@
+"""Attacks a hostile client (or an agent steered by a prompt injection) can send, each over the real
+transport: a `ragate serve` subprocess fed raw bytes on stdio, and over HTTP. Each must get a clear
+error (or a bounded answer), and another request's `stats` must answer within 2 s meanwhile."""
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import anyio
+import httpx2
+import pytest
+
+from ragate.server.client import SERVE, free_port, http_server, http_session
+
+pytestmark = pytest.mark.slow
+
+
+class RawStdio:
+    """A bare JSON-RPC client on `ragate serve`'s stdin/stdout: raw bytes in, replies matched by id,
+    so tests can send what no SDK client would."""
+
+    def __init__(self, env: dict[str, str], errlog_path: str):
+        self._errlog = open(errlog_path, "w")
+        self.proc = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errlog, env={**os.environ, **env})
+        self.replies: dict[object, dict] = {}
+        self.anonymous: list[dict] = []
+        self._cv = threading.Condition()
+        self._ids = itertools.count(1000)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}})
+        self.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode())
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            with self._cv:
+                if msg.get("id") is None:
+                    self.anonymous.append(msg)
+                else:
+                    self.replies[msg["id"]] = msg
+                self._cv.notify_all()
+
+    def send(self, raw: bytes) -> None:
+        self.proc.stdin.write(raw + b"\n")
+        self.proc.stdin.flush()
+
+    def start(self, method: str, params: dict) -> int:
+        rid = next(self._ids)
+        self.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}).encode())
+        return rid
+
+    def wait(self, rid: object, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while rid not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cv.wait(left):
+                    raise TimeoutError(f"no reply to {rid!r} within {timeout}s")
+            return self.replies.pop(rid)
+
+    def wait_anonymous(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while not self.anonymous:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cv.wait(left):
+                    raise TimeoutError(f"no id-less reply within {timeout}s")
+            return self.anonymous.pop(0)
+
+    def request(self, method: str, params: dict, timeout: float = 300) -> dict:
+        return self.wait(self.start(method, params), timeout)
+
+    def start_tool(self, name: str, args: dict) -> int:
+        return self.start("tools/call", {"name": name, "arguments": args})
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._errlog.close()
+
+
+FREEZING_GLOB = "**/" * 40 + "x"
+# Tight request limits so the size cap is testable: max_request_mb must hold 10 × 100000 characters.
+LIMITS = {"RAGATE_SERVER_MAX_DOCUMENTS": "10", "RAGATE_SERVER_MAX_REQUEST_MB": "1", "RAGATE_SERVER_HEADER_TIMEOUT_S": "1"}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory, fanout_pdf, nested_html):
+    """The one allowed root: a folder of files with secrets in it, beside the example corpus."""
+    base = tmp_path_factory.mktemp("hostile")
+    r = base / "root"
+    (r / ".git").mkdir(parents=True)
+    (r / "notes.md").write_text("# Notes\n\nQuasars are bright galactic nuclei.\n")
+    (r / ".env").write_text("API_KEY=sk-live-123\n")
+    (r / ".git" / "config").write_text("[credential]\ntoken = ghp_secret\n")
+    (r / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    bad = r / "bad"
+    bad.mkdir()
+    (bad / "good.md").write_text("# Good\n\nPulsars are rotating neutron stars.\n")
+    (bad / "fanout.pdf").write_bytes(fanout_pdf())
+    (bad / "broken.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\nendobj\ntrailer << /Root 1 0 R >>\n%%EOF")
+    (bad / "nested.html").write_bytes(nested_html(0.3))
+    (bad / "loop.md").symlink_to(bad / "loop.md")
+    return r
+
+
+@pytest.fixture(scope="module")
+def stdio(root, tmp_path_factory, server_env, examples):
+    q = tmp_path_factory.mktemp("stdio-q")
+    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(examples)]), **LIMITS)
+    client = RawStdio(env, str(q / "stderr.log"))
+    rep = client.request("tools/call", {"name": "index_paths", "arguments": {"paths": [str(examples / "science")]}})
+    assert not rep["result"]["isError"], rep
+    yield client, q / "q"
+    client.close()
+
+
+def tool_text(reply: dict) -> tuple[bool, str]:
+    return reply["result"]["isError"], reply["result"]["content"][0]["text"]
+
+
+def stats_meanwhile(client: RawStdio, attack: int, attack_timeout: float = 300) -> dict:
+    """Stats answers within 2 s while the attack is in flight; then the attack's own reply."""
+    t = time.monotonic()
+    stats = client.wait(client.start_tool("stats", {}), timeout=2)
+    assert not stats["result"]["isError"] and time.monotonic() - t < 2
+    return client.wait(attack, timeout=attack_timeout)
+
+
+# -- stdio ---------------------------------------------------------------------------------------
+
+BAD_LINES = [
+    (b'{"jsonrpc":"2.0","id":"s1","method":"tools/call","params":{"name":"search","arguments":{"query":"a\\ud800b"}}}', -32700, "s1"),
+    (b"[" * 250 + b"]" * 250, -32700, None),
+    (b'{"jsonrpc":"2.0","id":"s3","method":"ping","params":' + b'{"a":' * 250 + b"1" + b"}" * 250 + b"}", -32700, "s3"),
+    (b"this is not json {", -32700, None),
+    (b'{"jsonrpc":"2.0","id":"s5","method":"ping"', -32700, None),
+    (b"\xff\xfe{}", -32700, None),
+    (b'{"jsonrpc":"2.0","id":"s7"}', -32600, "s7"),
+    (b'{"id":"s8","method":"ping"}', -32600, "s8"),
+    (b"[1, 2, 3]", -32600, None),
+    (b'{"jsonrpc":"2.0","id":"s10","method":"ping","params":{"pad":"' + b"x" * 2_000_000 + b'"}}', -32600, None),
+]
+
+
+@pytest.mark.parametrize("line,code,rid", BAD_LINES, ids=[f"line{i}" for i in range(len(BAD_LINES))])
+def test_stdio_answers_every_line(stdio, line, code, rid):
+    client, _ = stdio
+    client.send(line)
+    stats = client.wait(client.start_tool("stats", {}), timeout=2)
+    assert not stats["result"]["isError"]
+    err = client.wait(rid, timeout=5) if rid is not None else client.wait_anonymous(timeout=5)
+    assert err["error"]["code"] == code and err["error"]["message"], err
+    assert len(json.dumps(err)) < 1000  # named, not echoed
+
+
+def test_stdio_glob_filters_cannot_freeze(stdio):
+    client, _ = stdio
+    for tool, args in (
+        ("search", {"query": "tides", "filters": {"source": FREEZING_GLOB}}),
+        ("answer_or_abstain", {"query": "tides", "filters": {"source": FREEZING_GLOB}}),
+        ("delete", {"filters": {"source": FREEZING_GLOB}}),
+    ):
+        is_error, text = tool_text(stats_meanwhile(client, client.start_tool(tool, args), attack_timeout=30))
+        assert not is_error, text  # matches nothing, answered at once
+    is_error, text = tool_text(
+        client.request("tools/call", {"name": "search", "arguments": {"query": "x", "filters": {"source": "*x" * 70}}})
+    )
+    assert is_error and "wildcards" in text
+
+
+def test_stdio_index_paths_reads_no_secrets(stdio, root):
+    client, _ = stdio
+    rep = stats_meanwhile(
+        client, client.start_tool("index_paths", {"paths": [str(root / ".env"), str(root / ".git" / "config"), str(root / "id_rsa")]})
+    )
+    is_error, text = tool_text(rep)
+    report = json.loads(text)
+    assert not is_error and report["documents_indexed"] == 0 and len(report["skipped"]) == 3
+    assert all("denylist" in s["reason"] for s in report["skipped"]), report["skipped"]
+    folder = json.loads(
+        tool_text(client.request("tools/call", {"name": "index_paths", "arguments": {"paths": [str(root)], "collection": "root"}}))[1]
+    )
+    assert folder["documents_indexed"] >= 1
+    found = client.request(
+        "tools/call", {"name": "search", "arguments": {"query": "API_KEY token private key", "collection": "root", "rerank": False}}
+    )
+    assert "sk-live" not in json.dumps(found) and "ghp_secret" not in json.dumps(found)
+    for path, needle in (("/etc/passwd", "allowed roots"), ("/proc/self/environ", "allowed roots"), ("/x" * 250_000, "500000 characters")):
+        is_error, text = tool_text(client.request("tools/call", {"name": "index_paths", "arguments": {"paths": [path]}}))
+        assert is_error and needle in text and len(text) < 2000, text[:300]
+
+
+def test_stdio_bad_files_are_skipped_and_the_rest_indexed(stdio, root):
+    client, _ = stdio
+    t = time.monotonic()
+    rep = stats_meanwhile(client, client.start_tool("index_paths", {"paths": [str(root / "bad")], "collection": "bad"}))
+    is_error, text = tool_text(rep)
+    assert not is_error, text
+    report = json.loads(text)
+    reasons = {os.path.basename(s["path"]): s["reason"] for s in report["skipped"]}
+    assert report["documents_indexed"] == 2, report  # good.md and nested.html
+    assert (
+        "max_chunks_per_file" in reasons["fanout.pdf"] and "corrupt PDF" in reasons["broken.pdf"] and "loop" in reasons["loop.md"].lower()
+    )
+    assert report["chunks_written"] < 1000 and time.monotonic() - t < 120
+
+
+def test_stdio_minor_inputs(stdio):
+    client, _ = stdio
+    for args, needle in (({"query": "\u200b\u200b\u200b"}, "visible"), ({"query": "tides", "top_k": True}, "top_k")):
+        is_error, text = tool_text(client.request("tools/call", {"name": "search", "arguments": args}))
+        assert is_error and needle in text, text
+
+
+def test_drop_collection_under_a_live_server_fails_clearly(stdio, ragate, server_env):
+    client, q = stdio
+    r = ragate("delete", "--drop-collection", env_extra=server_env(str(q)))
+    assert r.returncode == 2 and "locked by PID" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    stats = json.loads(tool_text(client.request("tools/call", {"name": "stats", "arguments": {}}, timeout=2))[1])
+    assert stats["collections"]["default"]["chunks"] > 0
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def http(root, tmp_path_factory, server_env, examples):
+    q = tmp_path_factory.mktemp("http-q")
+    port, token = free_port(), "hostile-test-token"
+    env = server_env(str(q / "q"), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root), str(examples)]), **LIMITS)
+    with http_server(env, port, token):
+
+        async def index():
+            async with http_session(port, token) as s:
+                assert not (await s.call_tool("index_paths", {"paths": [str(examples / "science")]})).is_error
+
+        anyio.run(index)
+        yield port, token
+
+
+def run_with_stats(port, token, attack):
+    """Run attack(session) while a second client's stats must answer within 2 s; attack's result."""
+    out = {}
+
+    async def main():
+        async with http_session(port, token) as a, http_session(port, token) as b:
+            async with anyio.create_task_group() as tg:
+
+                async def attacking():
+                    out["attack"] = await attack(a)
+
+                tg.start_soon(attacking)
+                await anyio.sleep(0.05)
+                with anyio.fail_after(2):
+                    assert not (await b.call_tool("stats", {})).is_error
+
+    anyio.run(main)
+    return out["attack"]
+
+
+def test_http_glob_filters_cannot_freeze(http):
+    port, token = http
+    r = run_with_stats(port, token, lambda s: s.call_tool("search", {"query": "tides", "filters": {"source": FREEZING_GLOB}}))
+    assert not r.is_error and r.structured_content["results"] == []
+    r = run_with_stats(port, token, lambda s: s.call_tool("search", {"query": "tides", "filters": {"source": "*x" * 70}}))
+    assert r.is_error and "wildcards" in r.content[0].text
+
+
+def test_http_index_paths_reads_no_secrets(http, root):
+    port, token = http
+    r = run_with_stats(port, token, lambda s: s.call_tool("index_paths", {"paths": [str(root / ".env")]}))
+    assert not r.is_error and "denylist" in r.structured_content["skipped"][0]["reason"]
+    r = run_with_stats(port, token, lambda s: s.call_tool("index_paths", {"paths": ["/x" * 250_000]}))
+    assert r.is_error and "500000 characters" in r.content[0].text and len(r.content[0].text) < 2000
+
+
+def test_http_bearer_scheme_is_case_insensitive(http):
+    port, token = http
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with httpx2.Client(timeout=10) as c:
+        for scheme in ("bearer", "BEARER", "Bearer"):
+            r = c.post(f"http://127.0.0.1:{port}/mcp", json=init, headers={**headers, "Authorization": f"{scheme} {token}"})
+            assert r.status_code == 200, (scheme, r.status_code)
+        assert c.post(f"http://127.0.0.1:{port}/mcp", json=init, headers={**headers, "Authorization": f"Basic {token}"}).status_code == 401
+        big = c.post(
+            f"http://127.0.0.1:{port}/mcp", content=b"x" * (2 * 1024 * 1024), headers={**headers, "Authorization": f"Bearer {token}"}
+        )
+        assert big.status_code == 413
+
+
+def test_http_slowloris_sockets_are_closed(http):
+    port, token = http
+    socks = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        socks.append(s)
+    try:
+
+        async def keep_dribbling(_session):
+            for _ in range(6):  # a header line now and then, slower than the 1 s header deadline allows in total
+                for s in socks:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+                await anyio.sleep(0.5)
+            return None
+
+        run_with_stats(port, token, keep_dribbling)
+        for s in socks:
+            s.settimeout(5)
+            try:
+                assert s.recv(1024) == b""  # closed by the server
+            except ConnectionResetError:
+                pass
+    finally:
+        for s in socks:
+            s.close()
