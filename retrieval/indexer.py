@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_document, indexed_text
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.documents import Chunk, Document
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.extract import ExtractionError
@@ -56,6 +57,7 @@ class Indexer:
     _pending: list[tuple[Document, list[Chunk]]] = field(default_factory=list)
 
     def _flush(self, report: IndexReport) -> None:
+        check_deadline("indexing")  # between batches: what is written stays whole
         if not self._pending:
             return
         chunks = [c for _, cs in self._pending for c in cs]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
 from ragate.scoring.microbatch import MicroBatcher
 from ragate.scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
@@ -129,6 +130,7 @@ class CrossEncoderReranker:
         with self._lock:
             s = 0
             while s < n:
+                check_deadline("rerank")
                 idx = order[s : s + self.batch_size]
                 try:
                     out[idx] = self._forward([features[i] for i in idx])
@@ -174,9 +176,18 @@ class CrossEncoderReranker:
                 missing.append(i)
             else:
                 out[i] = hit
+        if self.batcher is not None:
+            # The shared worker runs jobs without this request's deadline; handing it slices lets the
+            # caller stop between them (other callers' pairs still join the same jobs).
+            step = self.batch_size * 4
+            fresh = np.zeros(len(missing), dtype=np.float32)
+            for s in range(0, len(missing), step):
+                check_deadline("rerank")
+                part = missing[s : s + step]
+                fresh[s : s + len(part)] = self.batcher.score_pairs([queries[i] for i in part], [passages[i] for i in part])
+        else:
+            fresh = self._score_uncached([queries[i] for i in missing], [passages[i] for i in missing])
         if missing:
-            score = self.batcher.score_pairs if self.batcher else self._score_uncached
-            fresh = score([queries[i] for i in missing], [passages[i] for i in missing])
             out[missing] = fresh
             for i, z in zip(missing, fresh, strict=False):
                 if keys:

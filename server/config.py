@@ -133,6 +133,7 @@ class ServerSettings(_Section):
     max_candidates: int = Field(500, ge=1)
     max_documents: int = Field(1000, ge=1)
     max_document_chars: int = Field(100_000, ge=1)
+    max_metadata_chars: int = Field(10_000, ge=0)
     max_tokens: int = Field(4000, ge=100)
     tool_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_reranks: int = Field(8, ge=1)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ragate.retrieval.backend import Backend, open_backend
 from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer, IndexReport
@@ -215,6 +216,7 @@ class Pipeline:
         cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
         notes: list[str] = []
         stage = None
+        check_deadline("retrieval")
         if rerank and cands:
             stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
             if stage is None:

@@ -5,6 +5,7 @@ work, so both adapters refuse the same input with the same words and nothing cha
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,15 @@ class RerankDocument(_Request):
 def _check_max_tokens(value: int | None, limits: ServerSettings) -> None:
     if value is not None:
         check_range("max_tokens", value, 1, 100_000, "max_tokens")
+
+
+def _check_metadata(field: str, metadata: dict[str, Any] | None, limits: ServerSettings) -> None:
+    if metadata:
+        size = len(json.dumps(metadata, ensure_ascii=False, default=str))
+        if size > limits.max_metadata_chars:
+            raise BadInput(
+                f"{field}: {size} characters as JSON, over the limit of {limits.max_metadata_chars} ([server] max_metadata_chars)"
+            )
 
 
 def _check_texts(field: str, texts: list[str], limits: ServerSettings) -> None:
@@ -103,7 +113,10 @@ class RerankRequest(_Request):
 
     def check(self, limits: ServerSettings) -> RerankRequest:
         check_query(self.query, limits.max_query_chars)
-        _check_texts("documents", [d.text for d in self.docs()], limits)
+        docs = self.docs()
+        _check_texts("documents", [d.text for d in docs], limits)
+        for i, d in enumerate(docs):
+            _check_metadata(f"documents[{i}].metadata", d.metadata, limits)
         if self.top_n is not None:
             check_range("top_n", self.top_n, 1, len(self.documents), "max_documents")
         return self
@@ -127,6 +140,8 @@ class AddDocumentsRequest(_Request):
             if not d.text.strip():
                 raise BadInput(f"documents[{i}].text: must not be empty")
         _check_texts("documents", [d.text for d in self.documents], limits)
+        for i, d in enumerate(self.documents):
+            _check_metadata(f"documents[{i}].metadata", d.metadata, limits)
         return self
 
 

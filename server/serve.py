@@ -93,8 +93,7 @@ def serve(
 
     host = host or settings.server.host
     port = port or settings.server.port
-    # A tool call is cut off by the tool timeout; the socket read waits a little longer than that.
-    use_cases = open_use_cases(settings, config_path=config_path, timeout_s=settings.server.tool_timeout_s + 5, background=True)
+    use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     server = build_server(use_cases)
     app = http_app(settings, server, host, port) if http else None  # fail before starting anything
     if isinstance(use_cases, ServiceClient):

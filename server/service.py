@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ragate.retrieval.deadline import DeadlineExceeded, deadline
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.edge_store import acquire_lock
 from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
@@ -78,6 +80,7 @@ ERROR_KINDS: dict[str, type[Exception]] = {
     "store": StoreError,
     "ingest": IngestError,
     "not_found": FileNotFoundError,
+    "timeout": DeadlineExceeded,
 }
 
 
@@ -139,12 +142,14 @@ class IndexService:
             req = model.model_validate(body.get("request") or {}) if model is not None else None
             options = body.get("options") or {}
             gate: Any = self._heavy if heavy else (self._write_lock if writes else None)
-            if gate is None:
-                result = self._dispatch(name, req, options)
-            else:
-                with gate:
-                    queued_ms = (time.perf_counter() - arrived) * 1000
+            with deadline(body.get("deadline_s")):
+                if gate is None:
                     result = self._dispatch(name, req, options)
+                else:
+                    with gate:
+                        queued_ms = (time.perf_counter() - arrived) * 1000
+                        check_deadline("the queue")
+                        result = self._dispatch(name, req, options)
                 if heavy and hasattr(result, "timings_ms"):
                     # Time spent waiting for a reranker slot behind other clients' calls.
                     result.timings_ms = {"queue": round(queued_ms, 2), **result.timings_ms}
@@ -200,7 +205,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             return JSONResponse({"result": result})
         except ValidationError as e:
             return JSONResponse({"error": {"kind": "bad_input", "message": _validation_message(e)}}, status_code=400)
-        except (BadInput, StoreError, IngestError, ModelLoadError, ValueError, FileNotFoundError) as e:
+        except (BadInput, StoreError, IngestError, ModelLoadError, ValueError, FileNotFoundError, DeadlineExceeded) as e:
             return JSONResponse({"error": {"kind": error_kind(e), "message": str(e)}}, status_code=400)
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
             log.exception("call %s failed", name)

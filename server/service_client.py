@@ -53,11 +53,14 @@ class _UnixConnection(http.client.HTTPConnection):
 class ServiceClient:
     """Use cases of one index, answered by its service. `timeout_s` bounds each call (None: wait)."""
 
-    def __init__(self, settings: Settings, *, config_path: str | None = None, timeout_s: float | None = None):
+    def __init__(
+        self, settings: Settings, *, config_path: str | None = None, timeout_s: float | None = None, deadline_s: float | None = None
+    ):
         self.settings = settings
         self.paths = ServicePaths.of(settings)
         self._config_path = config_path
         self._timeout_s = timeout_s
+        self._deadline_s = deadline_s  # the service stops a call's work after this long
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -104,7 +107,11 @@ class ServiceClient:
         )
 
     def _call(self, name: str, *, request: BaseModel | None = None, options: dict[str, Any] | None = None, read: bool) -> Any:
-        body = {"request": request.model_dump(mode="json") if request is not None else None, "options": options or {}}
+        body = {
+            "request": request.model_dump(mode="json") if request is not None else None,
+            "options": options or {},
+            "deadline_s": self._deadline_s,
+        }
         for attempt in (1, 2):
             self.ensure_started()
             try:
@@ -191,15 +198,18 @@ def open_use_cases(
     settings: Settings,
     *,
     config_path: str | None = None,
-    timeout_s: float | None = None,
+    deadline_s: float | None = None,
     need_reranker: bool = True,
     background: bool = False,
 ):
     """The index's use cases: through its service on the embedded store; in this process against a
     Qdrant server (`[qdrant] url`), where the server is the shared owner and no service is needed.
-    `background` loads a local pipeline's models in a thread (a server answers its handshake first)."""
+    `deadline_s` bounds each call's work (the tool timeout); `background` loads a local pipeline's
+    models in a thread (a server answers its handshake first)."""
     if not settings.qdrant.url:
-        return ServiceClient(settings, config_path=config_path, timeout_s=timeout_s)
+        # The socket read waits a little longer than the deadline, for the service's own answer.
+        timeout_s = None if deadline_s is None else deadline_s + 10
+        return ServiceClient(settings, config_path=config_path, timeout_s=timeout_s, deadline_s=deadline_s)
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
 

@@ -15,6 +15,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from ragate.retrieval.deadline import deadline
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.ingest import IngestError
@@ -62,11 +63,21 @@ class Tools:
             with anyio.fail_after(self.limits.tool_timeout_s):
                 # Arrived during start-up: wait for the models (or the index service), don't fail.
                 await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
-                return await anyio.to_thread.run_sync(use_case, limiter=self._heavy_slots if heavy else None)
+                return await anyio.to_thread.run_sync(self._bounded(use_case), limiter=self._heavy_slots if heavy else None)
         except TimeoutError:
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
         except (StoreError, IngestError, ModelLoadError, ValueError) as e:  # BadInput is a ValueError
             raise ToolError(str(e)) from None
+
+    def _bounded(self, use_case: Callable[[], T]) -> Callable[[], T]:
+        """The use case under the tool timeout: its loops stop at the deadline instead of running on
+        in a thread nobody waits for (a remote service gets the same deadline with the call)."""
+
+        def run() -> T:
+            with deadline(self.limits.tool_timeout_s):
+                return use_case()
+
+        return run
 
     async def search(
         self,

@@ -220,12 +220,20 @@ def test_stdio_minor_inputs(stdio):
         assert is_error and needle in text, text
 
 
-def test_drop_collection_under_a_live_server_fails_clearly(stdio, ragate, server_env):
+def test_drop_collection_under_a_live_server_goes_through_its_service(stdio, ragate, server_env, examples):
+    """The CLI's drop is done by the index service the live server uses, so the server never serves
+    files deleted beneath it: it answers that the collection is gone, without tracebacks."""
     client, q = stdio
-    r = ragate("delete", "--drop-collection", env_extra=server_env(str(q)))
-    assert r.returncode == 2 and "locked by PID" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    rep = client.request(
+        "tools/call", {"name": "index_paths", "arguments": {"paths": [str(examples / "science")], "collection": "scratch"}}
+    )
+    assert not rep["result"]["isError"], rep
+    r = ragate("delete", "--drop-collection", "-c", "scratch", env_extra=server_env(str(q)))
+    assert r.returncode == 0 and "scratch" in r.stdout and "Traceback" not in r.stderr, r.stderr[-2000:]
+    is_error, text = tool_text(client.request("tools/call", {"name": "search", "arguments": {"query": "tides", "collection": "scratch"}}))
+    assert is_error and "unknown collection" in text, text
     stats = json.loads(tool_text(client.request("tools/call", {"name": "stats", "arguments": {}}, timeout=2))[1])
-    assert stats["collections"]["default"]["chunks"] > 0
+    assert "scratch" not in stats["collections"] and stats["collections"]["default"]["chunks"] > 0
 
 
 # -- HTTP ----------------------------------------------------------------------------------------
