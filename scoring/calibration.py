@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -136,24 +138,35 @@ def threshold_for_precision(probs: np.ndarray, labels: np.ndarray, target: float
     return best
 
 
+class ReloadOnChange(Generic[T]):
+    """What a file in the index directory holds, read again only when the file or the key changes
+    (`ragate calibrate` may rewrite it while a server runs): a query costs one stat, and a
+    warning about a stale file is logged once."""
+
+    def __init__(self, path: Path, load: Callable[..., T]):
+        self.path, self._load = path, load
+        self._cached: tuple[tuple, T] | None = None
+
+    def get(self, *key: str) -> T:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except OSError:
+            stamp = 0
+        if self._cached is None or self._cached[0] != (stamp, *key):
+            self._cached = ((stamp, *key), self._load(*key))
+        return self._cached[1]
+
+
 class CalibrationStore:
     """Parameters on disk, keyed by reranker model and chunking settings."""
 
     def __init__(self, path: Path):
         self.path = path
-        self._cached: tuple[tuple[int, str, str], Calibrator] | None = None
+        self._current = ReloadOnChange(path, self.load)
 
     def current(self, model: str, chunking: str) -> Calibrator:
-        """The calibrator in force, read again only when the file changes (`ragate calibrate` may
-        rewrite it while a server runs), so a query costs one stat, and a warning is logged once."""
-        try:
-            stamp = self.path.stat().st_mtime_ns
-        except OSError:
-            stamp = 0
-        key = (stamp, model, chunking)
-        if self._cached is None or self._cached[0] != key:
-            self._cached = (key, self.load(model, chunking))
-        return self._cached[1]
+        """The calibrator in force (see ReloadOnChange)."""
+        return self._current.get(model, chunking)
 
     def load(self, model: str, chunking: str) -> Calibrator:
         if not self.path.is_file():

@@ -1,7 +1,12 @@
-"""The abstain gate: answer only from passages whose calibrated relevance clears the threshold.
+"""The abstain gate: answer only when the pool deserves it, and only from passages that clear it.
 
-It reads calibrated relevance alone, after reranking: freshness or authority can reorder what
-passes, never let a weak passage pass."""
+Two questions, in order. Is the pool answerable? With a fitted answerability model, p_answerable
+is its probability and the threshold the risk-controlled one stored with it. Without one, an
+uncalibrated rule: the best calibrated relevance must reach `min_score` and the absolute signals
+must agree (the best bi-encoder cosine and the query's term coverage), because a reranker's
+relevance alone can be confidently high off-topic. Which passages? Only those whose calibrated
+relevance reaches `min_score`: freshness or authority can reorder what passes, never let a weak
+passage pass. An abstention names its most likely cause and what the caller can do about it."""
 
 from __future__ import annotations
 
@@ -9,14 +14,42 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from scipy.special import expit
+
+from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
+from ragate.scoring.answerability import TOP_K, AnswerabilityModel, by_relevance, logit, pool_features, term_coverage
+
+# The uncalibrated rule's absolute floors, set for the default bi-encoder (all-MiniLM-L6-v2) and
+# the BM25 channel's terms: between the 90th percentile of off-topic pools and the 10th of
+# answerable ones on SciFact train against finance and startup questions (bench/RESULTS.md).
+# Coverage also names a lexical miss when a model is fitted.
+MIN_COSINE = 0.4
+MIN_COVERAGE = 0.25
+# Several passages within this many logits of the best, from different documents, are near-ties.
+TIE_LOGITS = 0.5
+MIN_TIES = 3
 
 
 class Reason(StrEnum):
     ANSWERABLE = "ANSWERABLE"
     NO_CANDIDATES = "NO_CANDIDATES"
-    LOW_TOP_SCORE = "LOW_TOP_SCORE"
+    OFF_TOPIC = "OFF_TOPIC"
+    LOW_RELEVANCE = "LOW_RELEVANCE"
+    LEXICAL_MISS = "LEXICAL_MISS"
+    AMBIGUOUS = "AMBIGUOUS"
     RERANKER_UNAVAILABLE = "RERANKER_UNAVAILABLE"
+
+
+SUGGESTIONS = {
+    Reason.ANSWERABLE: "Cite the passages; each carries its calibrated relevance.",
+    Reason.NO_CANDIDATES: "Nothing matched: loosen the filters, check the collection, or index the documents first.",
+    Reason.OFF_TOPIC: "The index holds nothing about this: answer from elsewhere or index sources on the topic.",
+    Reason.LOW_RELEVANCE: "The index is on topic but no passage answers this: ask a narrower question or add sources.",
+    Reason.LEXICAL_MISS: "Key query terms appear in no passage: rephrase with the corpus's wording or filter to the right source.",
+    Reason.AMBIGUOUS: "Several passages fit weakly and about equally: make the question more specific.",
+    Reason.RERANKER_UNAVAILABLE: "No passage could be verified: check the reranker model (see stats) and retry.",
+}
 
 
 @dataclass
@@ -25,19 +58,63 @@ class Decision:
     reason: Reason
     p_answerable: float
     threshold: float
+    calibrated: bool = False  # True when p_answerable comes from a fitted answerability model
+    false_accept_bound: float | None = None  # the fitted threshold's guarantee, when there is one
+    missing_terms: list[str] = field(default_factory=list)  # when abstaining: query words no top passage contains
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
 
+    @property
+    def suggestion(self) -> str:
+        return SUGGESTIONS[self.reason]
 
-def decide(ranked: list[Candidate], threshold: float, max_passages: int, reranked: bool = True, nearest: int = 3) -> Decision:
+
+def fallback_score(features: dict[str, float]) -> float:
+    """The uncalibrated rule as a score: the best relevance when the absolute signals agree the
+    pool is on topic, otherwise 0 (so it reaches no threshold)."""
+    on_topic = features["max_cosine"] >= MIN_COSINE and features["coverage"] >= MIN_COVERAGE
+    return float(expit(features["top_relevance"])) if on_topic else 0.0
+
+
+def _cause(features: dict[str, float], ranked: list[Candidate], missing: list[str], model: AnswerabilityModel | None) -> Reason:
+    """Why a pool was not answerable: off topic by the fitted model's first stage (or the cosine
+    floor without one), then the lexical and relevance signals."""
+    off_topic = model.predict_on_topic([features])[0] < 0.5 if model is not None else features["max_cosine"] < MIN_COSINE
+    if off_topic:
+        return Reason.OFF_TOPIC
+    if features["coverage"] < MIN_COVERAGE and missing:
+        return Reason.LEXICAL_MISS
+    ties = [c for c in ranked if features["top_relevance"] - logit(float(c.relevance)) <= TIE_LOGITS]
+    if len(ties) >= MIN_TIES and len({c.chunk.doc_id for c in ties}) > 1:
+        return Reason.AMBIGUOUS
+    return Reason.LOW_RELEVANCE
+
+
+def decide(
+    ranked: list[Candidate],
+    *,
+    query: str,
+    min_score: float,
+    max_passages: int,
+    bm25: Bm25Encoder,
+    model: AnswerabilityModel | None = None,
+    reranked: bool = True,
+    nearest: int = 3,
+) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked."""
+    calibrated = model is not None and model.threshold is not None
+    threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
-        return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold)
-    if not reranked:
-        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, nearest=ranked[:nearest])
-    top = max(float(c.relevance or 0.0) for c in ranked)
-    if top < threshold:
-        by_rel = sorted(ranked, key=lambda c: -(c.relevance or 0.0))
-        return Decision("abstain", Reason.LOW_TOP_SCORE, top, threshold, nearest=by_rel[:nearest])
-    passing = [c for c in ranked if (c.relevance or 0.0) >= threshold][:max_passages]
-    return Decision("answer", Reason.ANSWERABLE, top, threshold, passages=passing)
+        return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold, calibrated, bound)
+    by_rel = by_relevance(ranked)
+    if not reranked or not by_rel:
+        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
+    features = pool_features(query=query, pool=ranked, bm25=bm25)
+    p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
+    passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
+    if p >= threshold and passing:
+        return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing)
+    # Only an abstention names missing words, so only it pays for finding them.
+    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
+    reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
+    return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest])

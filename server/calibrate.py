@@ -1,4 +1,5 @@
-"""`ragate calibrate`: fit logit → probability on labelled pairs, report ECE, pick a threshold.
+"""`ragate calibrate`: fit logit → probability on labelled pairs, report ECE, pick a threshold;
+and, given off-topic questions, fit the gate's answerability model and certify its threshold.
 
 Pairs come from a BEIR dataset's train split (each query's top hybrid candidates, labelled by the
 qrels) or from a JSONL of {query, text, relevant}. Queries are split in two: parameters are fitted
@@ -16,6 +17,7 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
 
@@ -93,15 +95,31 @@ def run_calibration(
     method: str = "platt",
     target_precision: float | None = None,
     progress: bool = False,
+    offtopic_queries: str | None = None,
+    max_false_accept: float = 0.05,
+    confidence: float = 0.9,
 ) -> dict[str, Any]:
-    """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved."""
+    """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved;
+    with off-topic questions, then the gate's answerability model over the relevance just fitted."""
     if dataset:
         groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
         source = f"{dataset}:{split}"
     else:
         groups, z, y = pairs_from_jsonl(p, labels)
         source = labels
-    return calibrate(p, groups, z, y, method, target_precision, source)
+    report = calibrate(p, groups, z, y, method, target_precision, source)
+    if offtopic_queries:
+        report["answerability"] = calibrate_gate(
+            p,
+            dataset_dir=dataset,
+            split=split,
+            offtopic_path=offtopic_queries,
+            max_queries=max_queries,
+            max_false_accept=max_false_accept,
+            confidence=confidence,
+            progress=progress,
+        )
+    return report
 
 
 def write_threshold(config_path: Path, threshold: float) -> None:
@@ -116,3 +134,68 @@ def write_threshold(config_path: Path, threshold: float) -> None:
     else:
         text = text[: section.end(0)] + f"min_score = {threshold:.4f}\n" + text[section.end(0) :]
     config_path.write_text(text, encoding="utf-8")
+
+
+def load_queries(path: str) -> dict[str, str]:
+    """A JSONL of {_id, text}: questions the corpus cannot answer."""
+    out = {}
+    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
+        if line.strip():
+            r = json.loads(line)
+            if not {"_id", "text"} <= set(r):
+                raise ValueError(f"{path}: line {i + 1} needs _id and text")
+            out[str(r["_id"])] = r["text"]
+    return out
+
+
+def gate_pools(
+    p: Pipeline,
+    *,
+    collection: str,
+    queries: dict[str, str],
+    relevant: dict[str, set[str]] | None,
+    progress: bool,
+    candidates: int | None = None,
+) -> list[LabelledPool]:
+    """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
+    and calibrated), labelled; `relevant` None marks the queries off-topic."""
+    from ragate.server.evaluate import _progress
+
+    out = []
+    for qid, text in _progress(list(queries.items()), progress):
+        r = p.rank(text, collection=collection, candidates=candidates)
+        if r.candidates and r.stage is None:
+            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
+    return out
+
+
+def calibrate_gate(
+    p: Pipeline,
+    *,
+    dataset_dir: str,
+    split: str,
+    offtopic_path: str,
+    max_queries: int | None,
+    max_false_accept: float,
+    confidence: float,
+    progress: bool,
+) -> dict[str, Any]:
+    """Fit and store the answerability model on the split's queries (answerable and near-topic
+    pools) and the off-topic questions, with its risk-controlled threshold."""
+    from ragate.server.evaluate import sample_queries
+
+    ds = BeirDataset.load(dataset_dir, split)
+    collection = f"beir_{Path(dataset_dir).resolve().name}"
+    qids = sample_queries(ds, max_queries)
+    relevant = {q: {d for d, r in ds.qrels[q].items() if r > 0} for q in qids}
+    pools = gate_pools(p, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)
+    offtopic = {f"offtopic:{q}": t for q, t in load_queries(offtopic_path).items()}
+    pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress)
+    model, report = fit_gate(pools, bm25=p.models.bm25, max_false_accept=max_false_accept, confidence=confidence)
+    s = p.settings
+    model.embedder, model.reranker, model.chunking = s.embedder.model, s.reranker.model, p.models.chunking_key()
+    model.fitted_on = f"{dataset_dir}:{split} + {offtopic_path}"
+    p.answerability.save(model)
+    report["saved_to"] = str(p.answerability.path)
+    return report

@@ -165,9 +165,15 @@ def cmd_answer(args, settings: Settings) -> int:
     if args.json:
         _print_json(resp.model_dump())
         return 0
-    print(f"{resp.status} ({resp.reason}): p_answerable {resp.p_answerable:.3f}, threshold {resp.threshold:.3f}")
+    bound = f", false-accept bound {resp.false_accept_bound:.3f}" if resp.false_accept_bound is not None else ""
+    print(
+        f"{resp.status} ({resp.reason}): p_answerable {resp.p_answerable:.3f}, threshold {resp.threshold:.3f}"
+        f"{bound}{'' if resp.calibrated else ' (uncalibrated)'}"
+    )
     if resp.message:
         print(resp.message)
+    if resp.status == "abstain":
+        print(resp.suggestion)
     if resp.answer:
         print("\n" + resp.answer + "\n")
     _print_results(resp.passages or resp.nearest, shutil.get_terminal_size((120, 20)).columns)
@@ -226,6 +232,7 @@ def cmd_eval(args, settings: Settings) -> int:
         "max_queries": args.max_queries,
         "candidates": args.candidates,
         "out_dir": os.path.abspath(args.out),
+        "offtopic_queries": args.offtopic_queries and os.path.abspath(args.offtopic_queries),
     }
     result = _run(args, settings, lambda uc: uc.evaluate(options))
     if args.json:
@@ -235,6 +242,8 @@ def cmd_eval(args, settings: Settings) -> int:
         for v, m in result["variants"].items():
             print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
         for label, g in result.get("gate", {}).items():
+            if not (isinstance(g, dict) and "threshold" in g):
+                continue
             print(
                 f"  gate {label} t={g['threshold']:.3f}: false-accept {g['false_accept_rate']:.3f}, false-abstain {g['false_abstain_rate']:.3f}"
             )
@@ -248,6 +257,10 @@ def cmd_calibrate(args, settings: Settings) -> int:
 
     if bool(args.dataset) == bool(args.labels):
         raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
+    if args.offtopic_queries and not args.dataset:
+        raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
+    if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
+        raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
         "labels": args.labels and os.path.abspath(args.labels),
@@ -256,6 +269,9 @@ def cmd_calibrate(args, settings: Settings) -> int:
         "max_queries": args.max_queries,
         "method": args.method,
         "target_precision": args.target_precision,
+        "offtopic_queries": args.offtopic_queries and os.path.abspath(args.offtopic_queries),
+        "max_false_accept": args.max_false_accept,
+        "confidence": args.confidence,
     }
     report = _run(args, settings, lambda uc: uc.calibrate(options))
     if args.write_config and report.get("threshold") is not None:
@@ -341,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("query")
     sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
-    sp.add_argument("--min-score", type=float, metavar="P", help="threshold on p_answerable (default [gate] min_score)")
+    sp.add_argument("--min-score", type=float, metavar="P", help="calibrated relevance a passage needs (default [gate] min_score)")
     sp.add_argument("--max-passages", type=int, metavar="N", help="passages to return at most (default [gate] max_passages)")
     sp.add_argument("--max-tokens", type=int, metavar="N", help="budget of passage tokens in the output (default [server] max_tokens)")
     common(sp)
@@ -382,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-queries", type=int, help="deterministic sample of N test queries")
     sp.add_argument("--candidates", type=int, default=100, help="candidate pool per query (default 100)")
     sp.add_argument("--out", default="bench/results", help="output folder (default bench/results)")
+    sp.add_argument("--offtopic-queries", metavar="FILE", help='JSONL of {"_id", "text"} the corpus cannot answer: adds gate.off_topic')
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_eval)
@@ -391,7 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit calibrated relevance and choose the gate threshold",
         description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
         "calibration error before/after, and with --target-precision pick the lowest threshold "
-        "reaching that precision on held-out pairs.",
+        "reaching that precision on held-out pairs. With --offtopic-queries, also fit the gate's "
+        "answerability model and pick the lowest threshold whose Clopper-Pearson bound on the "
+        "false-accept rate, at --confidence, is at most --max-false-accept.",
     )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
@@ -401,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, default=20, help="candidates per query to label (default 20)")
     sp.add_argument("--max-queries", type=int)
     sp.add_argument("--write-config", action="store_true", help="write the chosen threshold to [gate] min_score in the config file")
+    sp.add_argument(
+        "--offtopic-queries",
+        metavar="FILE",
+        help='JSONL of {"_id", "text"}: questions the corpus cannot answer; fits the gate\'s answerability model',
+    )
+    sp.add_argument("--max-false-accept", type=float, default=0.05, help="false-accept rate the gate threshold must bound (default 0.05)")
+    sp.add_argument("--confidence", type=float, default=0.9, help="confidence of that bound (default 0.9)")
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_calibrate)

@@ -112,6 +112,8 @@ class AuthoritySettings(_Section):
 class GateSettings(_Section):
     min_score: float = Field(0.5, ge=0, le=1)
     max_passages: int = Field(5, ge=1, le=50)
+    llm_check: bool = False
+    llm_band: float = Field(0.2, ge=0, le=1)
 
 
 class ServiceSettings(_Section):

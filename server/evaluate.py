@@ -1,5 +1,6 @@
 """`ragate eval`: IR metrics for each pipeline variant on a BEIR-format dataset, and the abstain
-gate's error rates. Metrics come from ir-measures (trec_eval underneath), not hand-rolled code."""
+gate's error rates on near-topic and (given off-topic questions) off-topic pools. Metrics come
+from ir-measures (trec_eval underneath), not hand-rolled code."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
+from ragate.server import gate_eval
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
 
@@ -84,6 +86,7 @@ def evaluate(
     collection: str | None = None,
     out_dir: str | None = "bench/results",
     progress: bool = True,
+    offtopic_queries: str | None = None,
 ) -> dict[str, Any]:
     variants = variants or VARIANTS
     unknown = set(variants) - set(VARIANTS)
@@ -100,6 +103,7 @@ def evaluate(
     top_logits: list[float] = []  # best rerank logit of each query's pool, in query order (answerable on even n)
     top_relevant: list[bool] = []
     calibrator = p.calibrator()
+    pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
     weights = p.blend_weights()
     need_rerank = any("rerank" in v for v in variants)
     for n, qid in enumerate(_progress(qids, progress)):
@@ -139,6 +143,7 @@ def evaluate(
             runs["hybrid+rerank+blend"][qid] = doc_run(ranked, lambda c, order=order: order[id(c)])
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
+        pools += gate_eval.labelled_pools(qid=qid, query=query, pool=cands, relevant=relevant)
         pool = cands if n % 2 == 0 else [c for c in cands if beir_id(c.chunk.source) not in relevant]
         # Candidates a margin skip or budget left unread (when configured) have no logit.
         read = [c for c in pool if c.rerank is not None]
@@ -158,11 +163,39 @@ def evaluate(
         if calibrator.params.threshold is not None:
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
         result["calibration"] = calibrator.params.method
+        if offtopic_queries:
+            from ragate.server.calibrate import gate_pools, load_queries
+
+            offtopic = load_queries(offtopic_queries)
+            pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
+        gate.update(answerability_report(p, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
         result["gate"] = gate
         precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
     return result
+
+
+def answerability_report(p: Pipeline, pools: list[gate_eval.LabelledPool], plot: Path | None) -> dict[str, Any]:
+    """gate.near_topic / gate.off_topic: the old top-score gate beside the gate as configured (the
+    fitted model at its guaranteed threshold, or the uncalibrated rule when there is none)."""
+    model = p.answerability_model()
+    calibrated = model is not None and model.threshold is not None
+    s = gate_eval.scores(pools, bm25=p.models.bm25, model=model if calibrated else None)
+    min_score = p.settings.gate.min_score
+    gate_scores = {"top_score": s["top_score"], "model": s["model"] if calibrated else s["rule"]}
+    thresholds = {
+        "top_score": {"configured": min_score},
+        "model": {"guaranteed": model.threshold} if calibrated else {"configured": min_score},
+    }
+    out = gate_eval.report(pools, gate_scores, thresholds)
+    out["model_calibrated"] = calibrated
+    if calibrated:
+        out["model_false_accept_bound"] = model.false_accept_bound
+    if plot is not None:
+        gate_eval.plot_risk_coverage(pools, gate_scores, plot, "abstain gate")
+        out["risk_coverage_plot"] = str(plot)
+    return out
 
 
 def _split_rates(top: np.ndarray, threshold: float) -> dict[str, float]:
@@ -199,7 +232,16 @@ def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: P
     if "gate" in result:
         lines += ["", "| gate threshold | value | false-accept | false-abstain |", "|---|---|---|---|"]
         for label, g in result["gate"].items():
-            lines.append(f"| {label} | {g['threshold']:.3f} | {g['false_accept_rate']:.3f} | {g['false_abstain_rate']:.3f} |")
+            if isinstance(g, dict) and "threshold" in g:
+                lines.append(f"| {label} | {g['threshold']:.3f} | {g['false_accept_rate']:.3f} | {g['false_abstain_rate']:.3f} |")
+        lines += ["", "| unanswerable | gate | AUROC | AURC | false-accept at false-abstain ≤0.10 | ≤0.15 |", "|---|---|---|---|---|---|"]
+        for kind in ("near_topic", "off_topic"):
+            for gate_name, j in result["gate"].get(kind, {}).items():
+                if isinstance(j, dict):
+                    at10, at15 = j["at_false_abstain_0.10"], j["at_false_abstain_0.15"]
+                    lines.append(
+                        f"| {kind} | {gate_name} | {j['auroc']} | {j['aurc']} | {at10['false_accept_rate']} | {at15['false_accept_rate']} |"
+                    )
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     if rows:
         curve = precision_coverage(rows)

@@ -23,9 +23,10 @@ from ragate.retrieval.indexer import Indexer, IndexReport
 from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.inline import to_document
 from ragate.retrieval.store import Hit, Store, StoreError
+from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.calibration import CalibrationStore, Calibrator
-from ragate.scoring.gate import decide
+from ragate.scoring.gate import Decision, Reason, decide
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
 from ragate.server.answer_writer import AnswerWriter
 from ragate.server.config import Settings
@@ -45,7 +46,10 @@ from ragate.server.timing import Timer
 
 ABSTAIN_MESSAGES = {
     "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
-    "LOW_TOP_SCORE": "I don't know: the best passage's relevance {p:.2f} is below the threshold {t:.2f}.",
+    "OFF_TOPIC": "I don't know: the index holds nothing about this ({why}).",
+    "LOW_RELEVANCE": "I don't know: no passage answers this ({why}).",
+    "LEXICAL_MISS": "I don't know: no passage mentions {missing} ({why}).",
+    "AMBIGUOUS": "I don't know: several passages fit weakly and about equally ({why}).",
     "RERANKER_UNAVAILABLE": "I don't know: the reranker is unavailable, so no passage can be verified.",
 }
 
@@ -83,6 +87,8 @@ class Pipeline:
         self.rerank_policy = RerankPolicy(skip_margin=r.skip_rerank_margin, budget_ms=rr.budget_ms, min_budget_pairs=rr.min_budget_pairs)
         # One file in the index directory; its contents say which reranker and chunking it fits.
         self.calibration = CalibrationStore(Path(q.path) / "calibration.json")
+        # Beside it, the gate's model, which reads relevance calibrated by that file.
+        self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
         self.writer = AnswerWriter.from_settings(settings.llm)
         self._updated_at: dict[str, str | None] = {}
 
@@ -130,6 +136,10 @@ class Pipeline:
 
     def calibrator(self) -> Calibrator:
         return self.calibration.current(self.settings.reranker.model, self.models.chunking_key())
+
+    def answerability_model(self) -> AnswerabilityModel | None:
+        s = self.settings
+        return self.answerability.current(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
 
     def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
         b = self.settings.blend
@@ -263,18 +273,33 @@ class Pipeline:
         req.check(self.limits)
         g = self.settings.gate
         r = self.rank(req.query, filters=req.filters, collection=req.collection)
-        max_passages = g.max_passages if req.max_passages is None else req.max_passages
-        d = decide(r.candidates, g.min_score if req.min_score is None else req.min_score, max_passages, reranked=r.stage is not None)
+        d = decide(
+            r.candidates,
+            query=req.query,
+            min_score=g.min_score if req.min_score is None else req.min_score,
+            max_passages=g.max_passages if req.max_passages is None else req.max_passages,
+            bm25=self.models.bm25,
+            model=self.answerability_model(),
+            reranked=r.stage is not None,
+        )
+        if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
+            d = self._llm_check(req.query, d, r)
         out = AnswerResponse(
             status=d.status,
             reason=d.reason.value,
+            suggestion=d.suggestion,
             p_answerable=round(d.p_answerable, 6),
             threshold=d.threshold,
+            calibrated=d.calibrated,
+            false_accept_bound=d.false_accept_bound,
+            missing_terms=d.missing_terms,
             notes=r.notes,
             index_updated_at=self.index_updated_at(req.collection),
         )
         if d.status == "abstain":
-            out.message = ABSTAIN_MESSAGES[d.reason.value].format(p=d.p_answerable, t=d.threshold)
+            p, t = d.p_answerable, d.threshold
+            why = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
+            out.message = ABSTAIN_MESSAGES[d.reason.value].format(why=why, missing=", ".join(d.missing_terms))
             out.nearest = [SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)]
         else:
             out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req.max_tokens)
@@ -286,6 +311,16 @@ class Pipeline:
                     out.notes.append(note)
         out.timings_ms = r.timer.done()
         return out
+
+    def _llm_check(self, query: str, d: Decision, r: Ranked) -> Decision:
+        """A borderline answer shown to the LLM, which may turn it into an abstention, never the reverse."""
+        with r.timer.stage("llm_check"):
+            verdict, note = self.writer.sufficient(query, [SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)])
+        if note:
+            r.notes.append(note)
+        if verdict is False:
+            return dataclasses.replace(d, status="abstain", reason=Reason.LOW_RELEVANCE, nearest=d.passages, passages=[])
+        return d
 
     def rerank(self, req: RerankRequest) -> RerankResponse:
         req.check(self.limits)

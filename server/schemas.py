@@ -90,8 +90,17 @@ class RerankResponse(BaseModel):
 class AnswerResponse(BaseModel):
     status: Literal["answer", "abstain"]
     reason: str = Field(description="why: ANSWERABLE, or the reason code for abstaining")
-    p_answerable: float = Field(description="calibrated relevance of the best passage")
+    suggestion: str = Field("", description="one line on what to do next")
+    p_answerable: float = Field(
+        description="probability that the pool can answer the question (fitted answerability model); "
+        "without one, the best passage's relevance when the pool is on topic, else 0"
+    )
     threshold: float = Field(description="the p_answerable an answer needs")
+    calibrated: bool = Field(False, description="p_answerable and threshold come from `ragate calibrate --offtopic-queries`")
+    false_accept_bound: float | None = Field(
+        None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
+    )
+    missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
     confidence: float | None = Field(None, description="p_answerable when answering")
     answer: str | None = Field(None, description="an LLM-written answer citing chunk ids, when [llm] is configured")
     message: str | None = Field(None, description="the 'I don't know' sentence when abstaining")

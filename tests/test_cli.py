@@ -55,3 +55,11 @@ def test_help_lists_commands(ragate, examples):
     assert r.returncode == 0
     for cmd in ("index", "search", "stats", "delete"):
         assert cmd in r.stdout
+
+
+def test_calibrate_refuses_bad_gate_options(tmp_path, ragate):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    r = ragate("calibrate", "--labels", "pairs.jsonl", "--offtopic-queries", "off.jsonl", env_extra=env)
+    assert r.returncode == 2 and "--offtopic-queries needs --dataset" in r.stderr
+    r = ragate("calibrate", "--dataset", "d", "--offtopic-queries", "off.jsonl", "--confidence", "1.5", env_extra=env)
+    assert r.returncode == 2 and "between 0 and 1" in r.stderr and "Traceback" not in r.stderr

@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from ragate.server.calibrate import calibrate, pairs_from_dataset, write_threshold
+from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_threshold
 from ragate.server.evaluate import VARIANTS, evaluate
+from ragate.server.requests import AnswerRequest
 
 DOCS = {
     "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
@@ -72,3 +73,45 @@ def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     assert report["threshold"] is not None
     r = evaluate(pipeline, str(dataset), candidates=6, out_dir=None, progress=False)
     assert r["calibration"] == "platt" and r["gate"]["calibrated"]["threshold"] == report["threshold"]
+
+
+def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, dataset, tmp_path):
+    offtopic = tmp_path / "offtopic.jsonl"
+    questions = [
+        "How do I refinance a mortgage?",
+        "Best guitar chord tuning?",
+        "Should a startup hire a CFO?",
+        "Which US state joined last?",
+    ]
+    offtopic.write_text("".join(json.dumps({"_id": f"o{i}", "text": t}) + "\n" for i, t in enumerate(questions)))
+    groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
+    calibrate(pipeline, groups, z, y, "platt", None, "tiny")
+    rep = calibrate_gate(
+        pipeline,
+        dataset_dir=str(dataset),
+        split="train",
+        offtopic_path=str(offtopic),
+        max_queries=None,
+        max_false_accept=0.05,
+        confidence=0.9,
+        progress=False,
+    )
+    # 4 answerable + 4 near-topic + 4 off-topic pools, by query half to fit and half to certify.
+    assert rep["fit_pools"] + rep["calibration_pools"] == 12 and rep["calibration_unanswerable"] >= 2
+    # A handful of unanswerable queries cannot certify a 5% false-accept rate: the gate never answers.
+    assert rep["threshold"] > 1 and rep["false_abstain_rate"] == 1.0 and rep["false_accept_bound"] == 0.0
+    model = pipeline.answerability_model()
+    assert model is not None and model.threshold == rep["threshold"] and set(model.weights()) == set(rep["weights"])
+    ans = pipeline.answer(AnswerRequest(query="The moon causes ocean tides.", collection="beir_tiny"))
+    assert ans.calibrated and ans.status == "abstain" and ans.false_accept_bound == 0.0 and ans.threshold == rep["threshold"]
+    assert ans.suggestion and ans.nearest and not ans.passages
+
+    out = tmp_path / "results"
+    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=str(out), progress=False, offtopic_queries=str(offtopic))
+    g = r["gate"]
+    assert g["model_calibrated"] and g["answerable"] == 4 and g["near_topic"]["pools"] == 4 and g["off_topic"]["pools"] == 4
+    for kind in ("near_topic", "off_topic"):
+        assert {"top_score", "model"} <= set(g[kind])
+        assert g[kind]["model"]["guaranteed"]["false_accept_rate"] == 0.0  # never answering never accepts
+        assert 0 <= g[kind]["top_score"]["auroc"] <= 1
+    assert g["guarantee"]["false_accepts"] == 0 and (out / "eval_tiny_risk_coverage.png").is_file()

@@ -51,7 +51,8 @@ async def test_every_tool_over_stdio(tmp_path, server_env):
         assert ans["status"] == "answer" and ans["passages"] and ans["p_answerable"] >= ans["threshold"]
         assert all(p["scores"]["relevance"] >= ans["threshold"] for p in ans["passages"])
         no = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?", "min_score": 0.9999}, schemas)
-        assert no["status"] == "abstain" and no["reason"] == "LOW_TOP_SCORE" and no["nearest"] and not no["passages"]
+        assert no["status"] == "abstain" and no["reason"] == "LOW_RELEVANCE" and no["nearest"] and not no["passages"]
+        assert no["suggestion"] and not no["calibrated"] and no["false_accept_bound"] is None
         none = await call(s, "answer_or_abstain", {"query": "tides", "filters": {"source": "**/nothing/*"}}, schemas)
         assert none["reason"] == "NO_CANDIDATES"
 
@@ -159,6 +160,7 @@ async def test_reranker_unavailable_degrades_clearly(tmp_path, server_env):
 
 class FakeAnthropic(BaseHTTPRequestHandler):
     mode = "ok"
+    verdict = "SUFFICIENT"
     seen: list = []
 
     def do_POST(self):  # noqa: N802
@@ -172,7 +174,10 @@ class FakeAnthropic(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
             return
-        text = "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
+        if "SUFFICIENT" in body["system"]:
+            text = FakeAnthropic.verdict
+        else:
+            text = "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
         out = {
             "id": "msg_1",
             "type": "message",
@@ -199,6 +204,8 @@ async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path
         RAGATE_LLM_PROVIDER="anthropic",
         RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
         RAGATE_LLM_TIMEOUT_S="1",
+        RAGATE_GATE_LLM_CHECK="true",
+        RAGATE_GATE_LLM_BAND="1.0",  # every answer is borderline, so every answer is checked
         ANTHROPIC_API_KEY="test-key",
     )
     try:
@@ -217,6 +224,12 @@ async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path
                 a = r.structured_content
                 assert a["status"] == "answer" and a["answer"] is None and a["passages"]
                 assert any(needle in n for n in a["notes"]), a["notes"]
+                assert any(n.startswith("sufficiency not checked") for n in a["notes"])  # a failed check never blocks
+            FakeAnthropic.mode, FakeAnthropic.verdict = "ok", "INSUFFICIENT"
+            a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
+            assert a["status"] == "abstain" and a["reason"] == "LOW_RELEVANCE" and not a["passages"] and a["nearest"]
+            assert any("insufficient" in n for n in a["notes"]) and "SUFFICIENT" in FakeAnthropic.seen[-1]["system"]
+            FakeAnthropic.verdict = "SUFFICIENT"
     finally:
         fake.shutdown()
 

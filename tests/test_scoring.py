@@ -1,5 +1,5 @@
-"""Scoring signals with hand-computed values, MMR against brute force, the gate on crafted pools,
-calibration maths, and one IR metric from the evaluation harness checked by hand."""
+"""Scoring signals with hand-computed values, MMR against brute force, calibration maths, and one
+IR metric from the evaluation harness checked by hand. The gate is in test_answerability."""
 
 import datetime as dt
 import math
@@ -11,7 +11,6 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.blend import BlendWeights, blend, freshness, mmr_order
 from ragate.scoring.calibration import CalibrationParams, Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.scoring.gate import Reason, decide
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -110,25 +109,6 @@ def test_diversity_penalises_near_duplicates():
     ranked = blend([cand("x", 0.9, vec=[1, 0]), cand("dup", 0.85, vec=[1, 0.01]), cand("other", 0.8, vec=[0, 1])], w, now=NOW)
     assert [c.chunk.chunk_id for c in ranked] == ["x", "other", "dup"]
     assert ranked[2].diversity > 0.9
-
-
-def test_gate_on_crafted_pools():
-    assert decide([], 0.5, 5).reason is Reason.NO_CANDIDATES
-    weak = [cand("a", 0.3), cand("b", 0.2)]
-    d = decide(weak, 0.5, 5)
-    assert d.status == "abstain" and d.reason is Reason.LOW_TOP_SCORE and d.p_answerable == 0.3 and d.nearest
-    one = [cand("fresh-weak", 0.4), cand("strong", 0.9), cand("mid", 0.6)]
-    d = decide(one, 0.5, 5)
-    assert d.status == "answer" and [c.chunk.chunk_id for c in d.passages] == ["strong", "mid"]
-    assert decide(one, 0.5, 5, reranked=False).reason is Reason.RERANKER_UNAVAILABLE
-
-
-def test_blend_cannot_lift_a_weak_passage_past_the_gate():
-    w = BlendWeights(relevance=1.0, freshness=5.0, authority=5.0, mmr_lambda=1.0)
-    ranked = blend([cand("weak-but-fresh", 0.1, updated=days_ago(0), authority=1.0), cand("ok", 0.6, updated=days_ago(3000))], w, now=NOW)
-    assert ranked[0].chunk.chunk_id == "weak-but-fresh"  # blending may reorder...
-    d = decide(ranked, 0.5, 5)
-    assert [c.chunk.chunk_id for c in d.passages] == ["ok"]  # ...but only calibrated relevance passes the gate
 
 
 def test_platt_fit_recovers_known_scaling_and_improves_ece():

@@ -61,8 +61,10 @@ async def poll(session, word, present, limit_s=5.0):
     """Seconds until a search for `word` does (or no longer does) find it; fails past limit_s."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit_s:
-        texts = await search_texts(session, word, rerank=False)
-        if any(word in t for t in texts) == present:
+        r = await session.call_tool("search", {"query": word, "top_k": 5, "rerank": False})
+        if r.is_error:  # before the watcher's first pass there is no collection yet
+            assert "unknown collection" in r.content[0].text, r.content[0].text
+        elif any(word in x["text"] for x in r.structured_content["results"]) == present:
             return time.monotonic() - t0
         await anyio.sleep(0.2)
     pytest.fail(f"{word!r} {'not found' if present else 'still found'} after {limit_s}s")

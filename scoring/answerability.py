@@ -1,0 +1,230 @@
+"""Answerability: should this pool be answered from at all?
+
+A listwise-trained reranker ranks passages well within a query but its probabilities carry little
+absolute meaning across queries: off-topic questions get a top relevance near 0.99 too. So the gate
+reads the whole pool. `pool_features` turns what retrieval and reranking already computed (no extra
+model calls) into a few numbers; `AnswerabilityModel` is two logistic regressions over them
+(is the pool on topic, and does it answer), standardised so coefficients can be read and compared; `AnswerabilityStore` keeps it beside
+the relevance calibration, tied to the embedder, reranker and chunking it was fitted for."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.chunking import indexed_text
+from ragate.scoring.calibration import ReloadOnChange
+
+log = logging.getLogger(__name__)
+
+FEATURES = (
+    "top_relevance",  # logit of the best calibrated relevance
+    "margin",  # its lead over the best passage of another document, in logits
+    "mean_top_relevance",  # mean relevance of the best TOP_K passages
+    "count_relevant",  # passages among the best 10 with relevance >= 0.5
+    "top_cosine",  # bi-encoder cosine of the best passage: absolute, comparable across queries
+    "max_cosine",  # best cosine anywhere in the pool
+    "coverage",  # IDF-weighted share of the query's content terms found in the best TOP_K passages
+    "bm25_lead",  # best BM25 score over the pool's mean BM25 score
+    "agreement",  # mean reciprocal rank of the best passage in the dense and BM25 channels
+    "spread",  # standard deviation of the pool's relevance logits
+)
+TOP_K = 3
+_EPS = 1e-6
+
+
+def logit(p: float) -> float:
+    p = min(max(p, _EPS), 1 - _EPS)
+    return math.log(p / (1 - p))
+
+
+def by_relevance(pool: list[Candidate]) -> list[Candidate]:
+    """The reranked candidates, best first (candidates the reranker did not read are left out)."""
+    return sorted((c for c in pool if c.relevance is not None), key=lambda c: -float(c.relevance))
+
+
+def _channel_rank(pool: list[Candidate], target: Candidate, channel: str) -> int | None:
+    mine = getattr(target, channel)
+    if mine is None:
+        return None
+    return 1 + sum(1 for c in pool if (v := getattr(c, channel)) is not None and v > mine)
+
+
+def term_coverage(*, query: str, passages: list[Candidate], pool: list[Candidate], bm25: Bm25Encoder) -> tuple[float, list[str]]:
+    """(IDF-weighted coverage of the query's content terms by the passages, query words they miss).
+
+    Terms are the BM25 channel's own (stemmed, stopwords removed), so "covered" means what BM25
+    would match. IDF comes from the candidate pool, not the whole index: a term every candidate
+    shares says little about which of them answers, a term none has is the likeliest miss."""
+    words = {w: set(bm25.encode_query(w).indices) for w in dict.fromkeys(query.split())}
+    terms = set(bm25.encode_query(query).indices)
+    if not terms:
+        return 0.0, []
+    docs = [set(v.indices) for v in bm25.encode_documents([indexed_text(c.chunk) for c in pool])]
+    n = len(docs)
+    idf = {t: math.log(1 + (n - (df := sum(t in d for d in docs)) + 0.5) / (df + 0.5)) for t in terms}
+    chosen = {id(c) for c in passages}
+    seen = set().union(*(d for d, c in zip(docs, pool, strict=True) if id(c) in chosen))
+    covered = sum(idf[t] for t in terms if t in seen) / sum(idf.values())
+    missing = [w.strip(".,;:!?\"'()") for w, ts in words.items() if ts and not ts & seen]
+    return float(covered), missing
+
+
+def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> dict[str, float]:
+    """The answerability features of one query's reranked pool (see FEATURES)."""
+    ranked = by_relevance(pool)
+    if not ranked:
+        raise ValueError("answerability needs at least one reranked candidate")
+    logits = np.array([logit(float(c.relevance)) for c in ranked])
+    probs = np.array([float(c.relevance) for c in ranked])
+    best = ranked[0]
+    # Chunks of the best document repeat its score; the runner-up is another document.
+    runner_up = [v for v, c in zip(logits, ranked, strict=True) if c.chunk.doc_id != best.chunk.doc_id]
+    cosines = [float(c.dense) for c in pool if c.dense is not None]
+    bm25s = [float(c.bm25) for c in pool if c.bm25 is not None]
+    coverage, _ = term_coverage(query=query, passages=ranked[:TOP_K], pool=pool, bm25=bm25)
+    ranks = [_channel_rank(pool, best, ch) for ch in ("dense", "bm25")]
+    return {
+        "top_relevance": float(logits[0]),
+        "margin": float(logits[0] - runner_up[0]) if len(runner_up) else 0.0,
+        "mean_top_relevance": float(probs[:TOP_K].mean()),
+        "count_relevant": float((probs[:10] >= 0.5).sum()),
+        "top_cosine": float(best.dense) if best.dense is not None else (min(cosines) if cosines else 0.0),
+        "max_cosine": max(cosines) if cosines else 0.0,
+        "coverage": coverage,
+        "bm25_lead": max(bm25s) / float(np.mean(bm25s)) if bm25s and np.mean(bm25s) > 0 else 0.0,
+        "agreement": float(np.mean([1.0 / r if r else 0.0 for r in ranks])),
+        "spread": float(logits.std()),
+    }
+
+
+def feature_matrix(rows: list[dict[str, float]]) -> np.ndarray:
+    return np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64)
+
+
+class Stage(BaseModel):
+    """One standardised logistic regression: sigmoid(intercept + Σ coef·(x − mean)/scale)."""
+
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        from scipy.special import expit
+
+        return expit((x - np.asarray(self.mean)) / np.asarray(self.scale) @ np.asarray(self.coef) + self.intercept)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, *, c: float) -> Stage:
+        """Classes weighted equally, so the probability reads as the posterior under an even prior,
+        whatever the mix fitted on."""
+        from sklearn.linear_model import LogisticRegression
+
+        if len(set(y.tolist())) < 2:
+            raise ValueError("each stage of the answerability model needs examples of both outcomes")
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0  # a constant feature contributes nothing rather than dividing by zero
+        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / scale, y)
+        return cls(mean=mean.tolist(), scale=scale.tolist(), coef=lr.coef_[0].tolist(), intercept=float(lr.intercept_[0]))
+
+
+class AnswerabilityModel(BaseModel):
+    """p_answerable = P(on topic) · P(answers | on topic): two logistic regressions over the same
+    features. Off-topic and near-topic pools fail for different reasons (absolute similarity vs the
+    relevance of the best passage), and one linear model trades one against the other."""
+
+    features: list[str] = list(FEATURES)
+    on_topic: Stage  # off-topic questions vs the rest
+    answers: Stage  # on-topic pools: answerable vs near-topic
+    # What it was fitted for; any change makes it stale.
+    embedder: str = ""
+    reranker: str = ""
+    chunking: str = ""
+    # The risk-controlled threshold and what it guarantees (see risk_control).
+    threshold: float | None = None
+    max_false_accept: float | None = None
+    confidence: float | None = None
+    false_accept_bound: float | None = None
+    false_abstain_rate: float | None = None
+    calibration_answerable: int = 0
+    calibration_unanswerable: int = 0
+    fitted_on: str = ""
+    fit_queries: int = 0
+
+    def _x(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return np.array([[r[f] for f in self.features] for r in rows], dtype=np.float64)
+
+    def predict_on_topic(self, rows: list[dict[str, float]]) -> np.ndarray:
+        return self.on_topic.predict(self._x(rows))
+
+    def predict(self, rows: list[dict[str, float]]) -> np.ndarray:
+        x = self._x(rows)
+        return self.on_topic.predict(x) * self.answers.predict(x)
+
+    def weights(self) -> dict[str, dict[str, float]]:
+        """Coefficient per standardised feature and stage: the change in log-odds per standard deviation."""
+        return {
+            name: {f: round(c, 4) for f, c in zip(self.features, stage.coef, strict=True)}
+            for name, stage in (("on_topic", self.on_topic), ("answers", self.answers))
+        }
+
+
+def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0) -> AnswerabilityModel:
+    """Fit on pools labelled "answerable", "near_topic" (on topic, nothing answers) or "off_topic"."""
+    x = feature_matrix(rows)
+    k = np.asarray(kinds)
+    on = k != "off_topic"
+    return AnswerabilityModel(
+        on_topic=Stage.fit(x, on.astype(int), c=c),
+        answers=Stage.fit(x[on], (k[on] == "answerable").astype(int), c=c),
+        fit_queries=len(k),
+    )
+
+
+class AnswerabilityStore:
+    """The fitted model on disk, beside calibration.json in the index directory."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._current = ReloadOnChange(path, lambda e, r, c: self.load(embedder=e, reranker=r, chunking=c))
+
+    def current(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
+        """The model in force (see ReloadOnChange)."""
+        return self._current.get(embedder, reranker, chunking)
+
+    def load(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
+        if not self.path.is_file():
+            return None
+        try:
+            model = AnswerabilityModel.model_validate_json(self.path.read_text())
+        except (ValueError, OSError) as e:
+            log.warning("ignoring unreadable answerability model %s: %s", self.path, e)
+            return None
+        if (model.embedder, model.reranker, model.chunking) != (embedder, reranker, chunking) or model.features != list(FEATURES):
+            log.warning(
+                "answerability model in %s was fitted for embedder %r, reranker %r, chunking %s; the index now uses "
+                "%r, %r, %s. The gate uses its uncalibrated rule until `ragate calibrate` is run again.",
+                self.path,
+                model.embedder,
+                model.reranker,
+                model.chunking,
+                embedder,
+                reranker,
+                chunking,
+            )
+            return None
+        return model
+
+    def save(self, model: AnswerabilityModel) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(model.model_dump(), indent=2))
+        tmp.replace(self.path)

@@ -1,0 +1,168 @@
+"""The answerability gate: pool features with the real BM25 analyser, the model and its store, the
+risk-controlled threshold against known distributions, and the gate's decisions and reasons."""
+
+import numpy as np
+import pytest
+
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.documents import Chunk
+from ragate.scoring.answerability import FEATURES, AnswerabilityStore, fit_model, pool_features, term_coverage
+from ragate.scoring.blend import BlendWeights, blend
+from ragate.scoring.gate import SUGGESTIONS, Reason, decide
+from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
+
+BM25 = Bm25Encoder()
+TIDES = [
+    ("moon", "Tides are caused by the gravitational pull of the Moon on the oceans.", 0.97, 0.71, 9.0),
+    ("sun", "The Sun also raises tides, about half as strong as the Moon's.", 0.90, 0.64, 7.5),
+    ("coast", "Coastal erosion depends on waves, storms and the shape of the shore.", 0.30, 0.41, 2.0),
+    ("orbit", "The Moon orbits the Earth every 27.3 days.", 0.20, 0.45, 3.0),
+]
+
+
+def cand(cid, text, relevance, dense=None, bm25=None, doc=None):
+    ch = Chunk(
+        chunk_id=cid,
+        doc_id=doc or cid,
+        chunk_index=0,
+        text=text,
+        source=cid,
+        title="",
+        heading_path=[],
+        char_start=0,
+        char_end=len(text),
+        content_hash="",
+    )
+    return Candidate(chunk=ch, dense=dense, bm25=bm25, relevance=relevance, rerank=0.0)
+
+
+def pool(rows=TIDES):
+    return [cand(*r) for r in rows]
+
+
+def test_coverage_uses_the_bm25_terms_and_names_the_missing_words():
+    p = pool()
+    full, missing = term_coverage(query="What causes the tides?", passages=p[:2], pool=p, bm25=BM25)
+    assert full == 1.0 and missing == []  # "causes" and "caused" share a stem; stopwords don't count
+    part, missing = term_coverage(query="guitar tides", passages=p[:2], pool=p, bm25=BM25)
+    assert missing == ["guitar"] and 0.0 < part < 0.5  # the unseen term has the pool's highest IDF
+    none, missing = term_coverage(query="the of and", passages=p[:2], pool=p, bm25=BM25)
+    assert none == 0.0 and missing == []
+
+
+def test_pool_features_by_hand():
+    f = pool_features(query="What causes the tides?", pool=pool(), bm25=BM25)
+    assert set(f) == set(FEATURES)
+    assert f["top_relevance"] == pytest.approx(np.log(0.97 / 0.03))
+    assert f["margin"] == pytest.approx(np.log(0.97 / 0.03) - np.log(0.9 / 0.1))
+    assert f["mean_top_relevance"] == pytest.approx((0.97 + 0.9 + 0.3) / 3)
+    assert f["count_relevant"] == 2
+    assert (f["top_cosine"], f["max_cosine"]) == (0.71, 0.71)
+    assert f["bm25_lead"] == pytest.approx(9.0 / np.mean([9.0, 7.5, 2.0, 3.0]))
+    assert f["agreement"] == 1.0  # the best passage leads both channels
+    reordered = pool([TIDES[0][:3] + (0.5, 2.5), *TIDES[1:]])  # second in dense, third in BM25
+    assert pool_features(query="tides", pool=reordered, bm25=BM25)["agreement"] == pytest.approx((1 / 2 + 1 / 3) / 2)
+    same_doc = [*pool(), cand("moon-2", "The Moon's pull raises a bulge of water.", 0.95, 0.6, 6.0, doc="moon")]
+    assert pool_features(query="tides", pool=same_doc, bm25=BM25)["margin"] == f["margin"]  # runner-up is another document
+
+
+def test_model_fits_stores_and_goes_stale(tmp_path):
+    # Off-topic pools differ in cosine, near-topic ones in the best relevance: each stage finds its own.
+    rng = np.random.default_rng(0)
+    shift = {"answerable": {}, "near_topic": {"top_relevance": -1.5}, "off_topic": {"max_cosine": -1.5}}
+    kinds = ["answerable", "near_topic", "off_topic"] * 100
+    rows = [{f: rng.normal(shift[k].get(f, 0.0), 0.5) for f in FEATURES} for k in kinds]
+    m = fit_model(rows, kinds)
+    w = m.weights()
+    assert max(w["on_topic"], key=lambda f: abs(w["on_topic"][f])) == "max_cosine"
+    assert max(w["answers"], key=lambda f: abs(w["answers"][f])) == "top_relevance"
+    p, k = m.predict(rows), np.array(kinds)
+    assert p[k == "answerable"].mean() > 0.7 > 0.3 > max(p[k == "near_topic"].mean(), p[k == "off_topic"].mean())
+    m.embedder, m.reranker, m.chunking, m.threshold = "e", "r", "c", 0.8
+    store = AnswerabilityStore(tmp_path / "answerability.json")
+    store.save(m)
+    back = store.load(embedder="e", reranker="r", chunking="c")
+    assert back is not None and back.threshold == 0.8 and np.allclose(back.predict(rows), p)
+    assert store.load(embedder="e", reranker="other", chunking="c") is None
+    assert store.load(embedder="e", reranker="r", chunking="tokens=512") is None
+    with pytest.raises(ValueError):
+        fit_model(rows[:2], ["answerable", "near_topic"])  # no off-topic pool: the first stage cannot be fitted
+
+
+def test_clopper_pearson_matches_closed_forms():
+    # With no errors the bound is 1 - (1 - confidence)^(1/n); with all errors, 1.
+    assert clopper_pearson_upper(errors=0, n=59, confidence=0.95) == pytest.approx(1 - 0.05 ** (1 / 59))
+    assert clopper_pearson_upper(errors=5, n=5, confidence=0.9) == 1.0
+    assert clopper_pearson_upper(errors=3, n=100, confidence=0.9) > 0.03
+
+
+def test_threshold_is_the_lowest_before_the_first_failure():
+    rng = np.random.default_rng(1)
+    u, a = rng.uniform(0, 1, 400), rng.uniform(0.5, 1, 400)
+    c = choose_threshold(answerable=a, unanswerable=u, max_false_accept=0.1, confidence=0.9)
+    assert c.false_accept_bound <= 0.1 and c.unanswerable == 400 and c.answerable == 400
+    lower = GRID[np.searchsorted(-GRID, -c.threshold) + 1]
+    assert clopper_pearson_upper(errors=int((u >= lower).sum()), n=400, confidence=0.9) > 0.1
+    assert c.false_abstain_rate == pytest.approx((a < c.threshold).mean())
+    few = choose_threshold(answerable=a, unanswerable=u[:10], max_false_accept=0.05, confidence=0.9)
+    assert few.threshold > 1 and few.false_abstain_rate == 1.0  # 10 queries cannot certify 5%: never answer
+
+
+def test_guarantee_holds_over_repeated_calibration_draws():
+    # Unanswerable scores ~ U(0,1), so a threshold t has a true false-accept rate of 1 - t. Over many
+    # calibration sets, the chosen threshold may break the target in at most 1 - confidence of them.
+    rng = np.random.default_rng(2)
+    violations = 0
+    for _ in range(300):
+        c = choose_threshold(answerable=np.ones(10), unanswerable=rng.uniform(0, 1, 200), max_false_accept=0.1, confidence=0.9)
+        violations += (1 - min(c.threshold, 1.0)) > 0.1
+    assert violations / 300 <= 0.1 + 0.05
+
+
+def test_gate_reasons_and_fallback_rule():
+    kw = dict(min_score=0.5, max_passages=5, bm25=BM25)
+    assert decide([], query="tides", **kw).reason is Reason.NO_CANDIDATES
+    assert decide(pool(), query="tides", reranked=False, **kw).reason is Reason.RERANKER_UNAVAILABLE
+    d = decide(pool(), query="What causes the tides?", **kw)
+    assert d.status == "answer" and not d.calibrated and d.p_answerable == pytest.approx(0.97) and d.threshold == 0.5
+    assert [c.chunk.chunk_id for c in d.passages] == ["moon", "sun"]  # below min_score never passes
+    off = pool([(cid, text, rel, 0.12, b) for cid, text, rel, _, b in TIDES])  # confident reranker, far in cosine
+    d = decide(off, query="What causes the tides?", **kw)
+    assert d.status == "abstain" and d.reason is Reason.OFF_TOPIC and d.p_answerable == 0.0 and not d.passages and d.nearest
+    d = decide(pool(), query="guitar chord tuning of tides", **kw)
+    assert d.reason is Reason.LEXICAL_MISS and set(d.missing_terms) == {"guitar", "chord", "tuning"}
+    weak = [cand(f"w{i}", "Tides rise and fall twice a day.", 0.3 - i * 0.01, 0.6, 5.0) for i in range(4)]
+    d = decide(weak, query="tides", **kw)
+    assert d.reason is Reason.AMBIGUOUS and d.suggestion == SUGGESTIONS[Reason.AMBIGUOUS]
+    one_doc = [cand(f"w{i}", "Tides rise and fall twice a day.", 0.3 - i * 0.01, 0.6, 5.0, doc="d") for i in range(4)]
+    assert decide(one_doc, query="tides", **kw).reason is Reason.LOW_RELEVANCE
+    assert all(SUGGESTIONS[r] for r in Reason)
+
+
+def test_fitted_model_decides_and_reports_its_guarantee():
+    rows = [pool_features(query="What causes the tides?", pool=pool(), bm25=BM25)]
+    off = [pool_features(query="guitar chord tuning", pool=pool(), bm25=BM25)]
+    weak = pool([(cid, text, rel / 4, cos, b) for cid, text, rel, cos, b in TIDES])
+    near = [pool_features(query="What causes the tides?", pool=weak, bm25=BM25)]
+    m = fit_model(rows * 20 + near * 20 + off * 20, ["answerable"] * 20 + ["near_topic"] * 20 + ["off_topic"] * 20)
+    m.threshold, m.false_accept_bound = 0.6, 0.04
+    kw = dict(min_score=0.5, max_passages=5, bm25=BM25, model=m)
+    d = decide(pool(), query="What causes the tides?", **kw)
+    assert d.status == "answer" and d.calibrated and d.p_answerable > 0.6 and d.false_accept_bound == 0.04
+    d = decide(pool(), query="guitar chord tuning", **kw)
+    assert d.status == "abstain" and d.calibrated and d.p_answerable < 0.6 and d.threshold == 0.6
+    assert d.reason is Reason.OFF_TOPIC  # named by the model's on-topic stage, though the cosine is high
+    m.threshold = 0.0  # an answerable pool still answers only from passages that clear min_score
+    d = decide(pool(), query="What causes the tides?", **{**kw, "min_score": 0.99})
+    assert d.status == "abstain" and d.reason is Reason.LOW_RELEVANCE and not d.passages
+
+
+def test_blend_cannot_lift_a_weak_passage_past_the_gate():
+    w = BlendWeights(relevance=1.0, freshness=5.0, authority=5.0, mmr_lambda=1.0)
+    weak = cand("weak", "Tides follow the Moon.", 0.1, 0.6, 4.0)
+    weak.chunk.authority = 1.0
+    ranked = blend([weak, cand("ok", "The Moon causes tides.", 0.6, 0.7, 5.0)], w)
+    assert ranked[0].chunk.chunk_id == "weak"  # blending may reorder...
+    d = decide(ranked, query="tides moon", min_score=0.5, max_passages=5, bm25=BM25)
+    assert [c.chunk.chunk_id for c in d.passages] == ["ok"]  # ...but only calibrated relevance passes the gate
