@@ -19,7 +19,7 @@ from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
 from ragate.server.config import ConfigError, Settings, load_settings
-from ragate.server.requests import AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
+from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
 from ragate.server.service_client import ServiceCallError
 from ragate.server.validation import BadInput
@@ -215,6 +215,15 @@ def cmd_delete(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args, settings: Settings) -> int:
+    req = FeedbackRequest(query=args.query, chunk_id=args.chunk_id, useful=args.useful, note=args.note, collection=args.collection).check(
+        settings.server
+    )
+    result = _run(args, settings, lambda uc: uc.feedback(req), need_reranker=False)
+    _print_json(result.model_dump()) if args.json else print(f"recorded ({result.entries} verdicts stored)")
+    return 0
+
+
 def cmd_eval(args, settings: Settings) -> int:
     try:
         import ir_measures  # noqa: F401
@@ -245,12 +254,18 @@ def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
     from ragate.server.calibrate import write_threshold
+    from ragate.server.feedback import feedback_path
 
-    if bool(args.dataset) == bool(args.labels):
-        raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
+    if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
+        raise UsageError("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+    labels = args.labels and os.path.abspath(args.labels)
+    if args.from_feedback:
+        labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
+        if not os.path.exists(labels):
+            raise UsageError(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
-        "labels": args.labels and os.path.abspath(args.labels),
+        "labels": labels,
         "split": args.split,
         "candidates": args.candidates,
         "max_queries": args.max_queries,
@@ -370,6 +385,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_delete)
 
     sp = sub.add_parser(
+        "feedback",
+        help="say whether a passage was useful for a query (labels for tune and calibrate)",
+        description="The feedback tool from the command line: the verdict is stored beside the index as a labelled pair.",
+    )
+    sp.add_argument("query")
+    sp.add_argument("chunk_id", metavar="CHUNK_ID")
+    verdict = sp.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--useful", dest="useful", action="store_true", help="the passage helped")
+    verdict.add_argument("--not-useful", dest="useful", action="store_false", help="the passage was discarded")
+    sp.add_argument("--note", help="why, in a sentence")
+    common(sp)
+    sp.set_defaults(func=cmd_feedback)
+
+    sp = sub.add_parser(
         "eval",
         help="IR metrics per pipeline variant on a BEIR dataset, and gate error rates",
         description="Index a BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv; gzip "
@@ -395,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
+    sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool, as labelled pairs")
     sp.add_argument("--split", default="train", help="qrels split to fit on (default train)")
     sp.add_argument("--method", choices=["platt", "isotonic"], default="platt")
     sp.add_argument("--target-precision", type=float, help="choose the gate threshold reaching this precision")
@@ -409,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the MCP server (stdio by default, or streamable HTTP)",
         description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
-        "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
+        "add_documents, delete, feedback and stats. stdio (default) is what Claude Desktop launches; "
         "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
         "in RAGATE_TOKEN. Every server (and CLI command) on one index shares its index service, which owns the "
         "store and the models and is started on first use; the handshake is answered at once and early calls wait.",
