@@ -281,6 +281,54 @@ def cmd_calibrate(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_tune(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from ragate.server.tune import run_tune, set_reranker
+
+    if sum(map(bool, (args.dataset, args.pairs, args.from_feedback, args.synthesize))) != 1:
+        raise UsageError("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
+    options = {
+        "dataset": args.dataset and os.path.abspath(args.dataset),
+        "pairs": args.pairs and os.path.abspath(args.pairs),
+        "from_feedback": args.from_feedback,
+        "synthesize": args.synthesize,
+        "base": args.base,
+        "collection": args.collection,
+        "epochs": args.epochs,
+        "max_queries": args.max_queries,
+        "max_minutes": args.max_minutes,
+        "max_steps": args.max_steps,
+        "output": args.output,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "progress": not args.no_progress,
+    }
+    # The index is read through its service; the training itself runs here, in this process.
+    report = _run(args, settings, lambda uc: run_tune(uc, settings, **options), need_reranker=False)
+    if args.activate:
+        target = Path(args.config or "config.toml")
+        set_reranker(target, report["model"])
+        report["activated_in"] = str(target)
+    if args.json:
+        _print_json(report)
+        return 0
+    b, a = report["before"], report["after"]
+    print(f"tuned reranker written to {report['model']} (card: README.md there)")
+    print(
+        f"  {report['train_pairs']} training pairs, {report['held_out_queries']} held-out queries, {report['training']['train_seconds']:.0f}s"
+    )
+    for k in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
+        print(f"  held-out {k:<22} {b[k]:.4f} -> {a[k]:.4f}")
+    if args.activate:
+        print(
+            f"[reranker] model set in {report['activated_in']}. Stop the running index service (ragate service --stop) so it loads "
+            "the new model, then re-run `ragate calibrate` (--dataset, --labels or --from-feedback): the old calibration "
+            "belongs to the old reranker."
+        )
+    return 0
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from ragate.server.serve import serve
 
@@ -434,6 +482,31 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_calibrate)
+
+    sp = sub.add_parser(
+        "tune",
+        help="fine-tune the reranker on this collection (labels, feedback or synthesized questions)",
+        description="Train a cross-encoder for one collection with a pointwise loss, hard negatives mined by ragate's own "
+        "hybrid retrieval and random off-topic negatives; report nDCG@10 and gate rates before/after on held-out "
+        "queries, and write the model with a card beside the index. Training runs in this process; the index service "
+        "keeps serving.",
+    )
+    sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset: train qrels (index it first with `ragate eval --dataset DIR`)")
+    sp.add_argument("--pairs", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
+    sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool")
+    sp.add_argument("--synthesize", type=int, metavar="N", help="Claude writes a question for each of N sampled chunks ([llm] settings)")
+    sp.add_argument("--base", metavar="MODEL", help="model to start from (default [reranker] model); an encoder gets a fresh head")
+    sp.add_argument("--epochs", type=int, default=2, help="passes over the training pairs (default 2)")
+    sp.add_argument("--max-queries", type=int, metavar="N", help="use at most N labelled queries")
+    sp.add_argument("--max-minutes", type=float, metavar="M", help="stop training after M minutes, keeping the best checkpoint")
+    sp.add_argument("--max-steps", type=int, default=-1, metavar="N", help="stop after N optimiser steps (quick trials)")
+    sp.add_argument("--batch-size", type=int, default=16, help="pairs per optimiser step (default 16)")
+    sp.add_argument("--output", metavar="DIR", help="where the model goes (default tuned-reranker/COLLECTION beside the index)")
+    sp.add_argument("--device", help="cpu, cuda, mps (default [reranker] device)")
+    sp.add_argument("--activate", action="store_true", help="set the tuned model as [reranker] model in the config file")
+    sp.add_argument("--no-progress", action="store_true")
+    common(sp)
+    sp.set_defaults(func=cmd_tune)
 
     sp = sub.add_parser(
         "serve",
