@@ -147,7 +147,7 @@ def train(model, train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts:
         max_steps=opts.max_steps,
         per_device_train_batch_size=opts.batch_size,
         learning_rate=opts.learning_rate,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,  # a float: the share of steps spent warming up
         eval_strategy="steps",
         eval_steps=every,
         save_strategy="steps",
