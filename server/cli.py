@@ -4,6 +4,7 @@ carries only results (and, under `serve`, only MCP protocol messages)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -304,8 +305,10 @@ def cmd_tune(args, settings: Settings) -> int:
         "batch_size": args.batch_size,
         "progress": not args.no_progress,
     }
-    # The index is read through its service; the training itself runs here, in this process.
-    report = _run(args, settings, lambda uc: run_tune(uc, settings, **options), need_reranker=False)
+    # The index is read through its service; the training itself runs here, in this process. The
+    # trainer prints its logs and bars on stdout, which carries only the result: they go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = _run(args, settings, lambda uc: run_tune(uc, settings, **options), need_reranker=False)
     if args.activate:
         target = Path(args.config or "config.toml")
         set_reranker(target, report["model"])
