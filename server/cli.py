@@ -23,6 +23,7 @@ from ragate.server.config import ConfigError, Settings, load_settings
 from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
 from ragate.server.service_client import ServiceCallError
+from ragate.server.tune import TuneError
 from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
@@ -561,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         ServeError,
         FileNotFoundError,
         ServiceCallError,
+        TuneError,
     ) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2

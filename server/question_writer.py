@@ -5,7 +5,7 @@ enough to start from."""
 from __future__ import annotations
 
 from ragate.server.answer_writer import llm_client
-from ragate.server.config import LlmSettings
+from ragate.server.config import ConfigError, LlmSettings
 
 SYSTEM = (
     "You write search queries for training a retrieval model. Given a passage, write one question a "
@@ -17,7 +17,7 @@ class QuestionWriter:
     def __init__(self, settings: LlmSettings):
         self.client = llm_client(settings)
         if self.client is None:
-            raise ValueError(f'--synthesize needs Claude: set [llm] provider = "anthropic" and the API key in ${settings.api_key_env}')
+            raise ConfigError(f'--synthesize needs Claude: set [llm] provider = "anthropic" and the API key in ${settings.api_key_env}')
         self.settings = settings
 
     def question(self, passage: str) -> str | None:

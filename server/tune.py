@@ -28,6 +28,11 @@ from ragate.server.schemas import SearchResult
 
 log = logging.getLogger(__name__)
 
+
+class TuneError(ValueError):
+    """Training data that cannot be gathered as asked; the message says what to do."""
+
+
 HARD_NEGATIVES = 6  # retrieved passages per query labelled not relevant
 RANDOM_NEGATIVES = 1  # off-topic passages per query
 HELD_OUT_SHARE = 0.1
@@ -43,7 +48,7 @@ def read_pairs(path: str | Path) -> list[Pair]:
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     for i, r in enumerate(rows):
         if not {"query", "text", "relevant"} <= set(r):
-            raise ValueError(f"{path}: line {i + 1} needs query, text and relevant")
+            raise TuneError(f"{path}: line {i + 1} needs query, text and relevant")
     return [Pair(r["query"], r["text"], bool(r["relevant"])) for r in rows]
 
 
@@ -134,7 +139,7 @@ def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, 
         groups.setdefault(p.query, []).append(p)
     labelled = sorted(q for q, ps in groups.items() if any(p.relevant for p in ps))
     if len(labelled) < 2:
-        raise ValueError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
+        raise TuneError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
     held = set(rng.sample(labelled, max(1, round(len(labelled) * HELD_OUT_SHARE))))
     return [p for q, ps in groups.items() if q not in held for p in ps], {q: groups[q] for q in sorted(held)}
 
@@ -200,9 +205,7 @@ def run_tune(
     if dataset:
         name = collection or f"beir_{Path(dataset).resolve().name}"
         if name not in uc.stats()["collections"]:
-            raise ValueError(
-                f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25"
-            )
+            raise TuneError(f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25")
         miner = Miner(uc, name)
         labelled, source = from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
     else:
@@ -210,7 +213,7 @@ def run_tune(
         miner = Miner(uc, name) if name in uc.stats()["collections"] else None
         if synthesize:
             if miner is None:
-                raise ValueError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
+                raise TuneError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
             labelled, source = synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
         else:
             path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs

@@ -44,7 +44,9 @@ def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, raga
     config.write_text('[reranker]\nmodel = "somewhere/else"   # the reranker\nmax_length = 256\n\n[gate]\nmin_score = 0.5\n')
     out = tmp_path / "tuned"
     args = ["--pairs", str(_pairs(tmp_path / "pairs.jsonl")), "--max-queries", "12", "--max-steps", "2", "--batch-size", "8"]
-    r = ragate("tune", *args, "--output", str(out), "--activate", "--no-progress", "--json", env_extra=env, timeout=600)
+    r = ragate(
+        "--config", str(config), "tune", *args, "--output", str(out), "--activate", "--no-progress", "--json", env_extra=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["training"]["steps"] == 2 and report["held_out_queries"] >= 1
