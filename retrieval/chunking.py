@@ -134,8 +134,13 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
 
 def indexed_text(chunk: Chunk) -> str:
     """The text the channels and the reranker read: title and headings give a passage its context."""
-    context = " / ".join(h for h in [chunk.title, *chunk.heading_path] if h)
+    return with_context(chunk.title, chunk.heading_path, chunk.text)
+
+
+def with_context(title: str, heading_path: list[str], text: str) -> str:
+    """indexed_text from a chunk's parts (a search result carries them too)."""
+    context = " / ".join(h for h in [title, *heading_path] if h)
     # Avoid repeating the title when it is also the top heading.
-    if chunk.heading_path and chunk.heading_path[0] == chunk.title:
-        context = " / ".join(chunk.heading_path)
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    if heading_path and heading_path[0] == title:
+        context = " / ".join(heading_path)
+    return f"{context}\n{text}" if context else text

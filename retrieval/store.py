@@ -128,6 +128,11 @@ class Store(abc.ABC):
         if stale:
             self.delete_ids(stale)
 
+    def chunks(self, ids: list[str] | None = None) -> list[Chunk]:
+        """The chunks with these ids (all chunks when None), read from their payloads."""
+        conds: list[Condition] = [] if ids is None else [AnyOf("chunk_id", tuple(ids))]
+        return [Chunk.from_payload(p) for _, p in self._scroll(list(Chunk.model_fields), conds)]
+
     def manifest(self) -> dict[str, dict[str, Any]]:
         """source → {doc_id, file_hashes, chunks}: what the index holds per file, for incremental indexing."""
         out: dict[str, dict[str, Any]] = {}

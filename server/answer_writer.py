@@ -23,22 +23,28 @@ SUFFICIENCY = (
 )
 
 
-class AnswerWriter:
-    def __init__(self, settings: LlmSettings, api_key: str):
-        import anthropic
+def llm_client(settings: LlmSettings):
+    """The Anthropic client the [llm] settings describe; None without provider "anthropic" and a key."""
+    key = os.environ.get(settings.api_key_env, "")
+    if settings.provider != "anthropic" or not key:
+        return None
+    import anthropic
 
-        kwargs = {"api_key": api_key, "timeout": settings.timeout_s, "max_retries": 1}
-        if settings.base_url:
-            kwargs["base_url"] = settings.base_url
-        self.client = anthropic.Anthropic(**kwargs)
+    kwargs = {"api_key": key, "timeout": settings.timeout_s, "max_retries": 1}
+    if settings.base_url:
+        kwargs["base_url"] = settings.base_url
+    return anthropic.Anthropic(**kwargs)
+
+
+class AnswerWriter:
+    def __init__(self, settings: LlmSettings, client):
+        self.client = client
         self.settings = settings
 
     @classmethod
     def from_settings(cls, settings: LlmSettings) -> AnswerWriter | None:
-        key = os.environ.get(settings.api_key_env, "")
-        if settings.provider != "anthropic" or not key:
-            return None
-        return cls(settings, key)
+        client = llm_client(settings)
+        return None if client is None else cls(settings, client)
 
     def _ask(self, system: str, question: str, passages: list[SearchResult], max_tokens: int) -> tuple[str | None, str | None]:
         """(text, None) on success; (None, what went wrong) when the model could not be used."""

@@ -4,6 +4,7 @@ carries only results (and, under `serve`, only MCP protocol messages)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -19,9 +20,10 @@ from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
 from ragate.server.config import ConfigError, Settings, load_settings
-from ragate.server.requests import AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
+from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
 from ragate.server.service_client import ServiceCallError
+from ragate.server.tune import TuneError
 from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
@@ -221,6 +223,15 @@ def cmd_delete(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_feedback(args, settings: Settings) -> int:
+    req = FeedbackRequest(query=args.query, chunk_id=args.chunk_id, useful=args.useful, note=args.note, collection=args.collection).check(
+        settings.server
+    )
+    result = _run(args, settings, lambda uc: uc.feedback(req), need_reranker=False)
+    _print_json(result.model_dump()) if args.json else print(f"recorded ({result.entries} verdicts stored)")
+    return 0
+
+
 def cmd_eval(args, settings: Settings) -> int:
     try:
         import ir_measures  # noqa: F401
@@ -254,16 +265,22 @@ def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
     from ragate.server.calibrate import write_threshold
+    from ragate.server.feedback import feedback_path
 
-    if bool(args.dataset) == bool(args.labels):
-        raise UsageError("calibrate needs exactly one of --dataset DIR or --labels FILE")
+    if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
+        raise UsageError("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
     if args.offtopic_queries and not args.dataset:
         raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
     if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
         raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
+    labels = args.labels and os.path.abspath(args.labels)
+    if args.from_feedback:
+        labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
+        if not os.path.exists(labels):
+            raise UsageError(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
-        "labels": args.labels and os.path.abspath(args.labels),
+        "labels": labels,
         "split": args.split,
         "candidates": args.candidates,
         "max_queries": args.max_queries,
@@ -279,6 +296,56 @@ def cmd_calibrate(args, settings: Settings) -> int:
         write_threshold(target, report["threshold"])
         report["written_to"] = str(target)
     _print_json(report) if args.json else print("\n".join(f"{k}: {v}" for k, v in report.items()))
+    return 0
+
+
+def cmd_tune(args, settings: Settings) -> int:
+    from pathlib import Path
+
+    from ragate.server.tune import run_tune, set_reranker
+
+    if sum(map(bool, (args.dataset, args.pairs, args.from_feedback, args.synthesize))) != 1:
+        raise UsageError("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
+    options = {
+        "dataset": args.dataset and os.path.abspath(args.dataset),
+        "pairs": args.pairs and os.path.abspath(args.pairs),
+        "from_feedback": args.from_feedback,
+        "synthesize": args.synthesize,
+        "base": args.base,
+        "collection": args.collection,
+        "epochs": args.epochs,
+        "max_queries": args.max_queries,
+        "max_minutes": args.max_minutes,
+        "max_steps": args.max_steps,
+        "output": args.output,
+        "device": args.device,
+        "batch_size": args.batch_size,
+        "progress": not args.no_progress,
+    }
+    # The index is read through its service; the training itself runs here, in this process. The
+    # trainer prints its logs and bars on stdout, which carries only the result: they go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = _run(args, settings, lambda uc: run_tune(uc, settings, **options), need_reranker=False)
+    if args.activate:
+        target = Path(args.config or "config.toml")
+        set_reranker(target, report["model"])
+        report["activated_in"] = str(target)
+    if args.json:
+        _print_json(report)
+        return 0
+    b, a = report["before"], report["after"]
+    print(f"tuned reranker written to {report['model']} (card: README.md there)")
+    print(
+        f"  {report['train_pairs']} training pairs, {report['held_out_queries']} held-out queries, {report['training']['train_seconds']:.0f}s"
+    )
+    for k in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
+        print(f"  held-out {k:<22} {b[k]:.4f} -> {a[k]:.4f}")
+    if args.activate:
+        print(
+            f"[reranker] model set in {report['activated_in']}. Stop the running index service (ragate service --stop) so it loads "
+            "the new model, then re-run `ragate calibrate` (--dataset, --labels or --from-feedback): the old calibration "
+            "belongs to the old reranker."
+        )
     return 0
 
 
@@ -386,6 +453,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_delete)
 
     sp = sub.add_parser(
+        "feedback",
+        help="say whether a passage was useful for a query (labels for tune and calibrate)",
+        description="The feedback tool from the command line: the verdict is stored beside the index as a labelled pair.",
+    )
+    sp.add_argument("query")
+    sp.add_argument("chunk_id", metavar="CHUNK_ID")
+    verdict = sp.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--useful", dest="useful", action="store_true", help="the passage helped")
+    verdict.add_argument("--not-useful", dest="useful", action="store_false", help="the passage was discarded")
+    sp.add_argument("--note", help="why, in a sentence")
+    common(sp)
+    sp.set_defaults(func=cmd_feedback)
+
+    sp = sub.add_parser(
         "eval",
         help="IR metrics per pipeline variant on a BEIR dataset, and gate error rates",
         description="Index a BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels/test.tsv; gzip "
@@ -414,6 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
+    sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool, as labelled pairs")
     sp.add_argument("--split", default="train", help="qrels split to fit on (default train)")
     sp.add_argument("--method", choices=["platt", "isotonic"], default="platt")
     sp.add_argument("--target-precision", type=float, help="choose the gate threshold reaching this precision")
@@ -432,10 +514,35 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_calibrate)
 
     sp = sub.add_parser(
+        "tune",
+        help="fine-tune the reranker on this collection (labels, feedback or synthesized questions)",
+        description="Train a cross-encoder for one collection with a pointwise loss, hard negatives mined by ragate's own "
+        "hybrid retrieval and random off-topic negatives; report nDCG@10 and gate rates before/after on held-out "
+        "queries, and write the model with a card beside the index. Training runs in this process; the index service "
+        "keeps serving.",
+    )
+    sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset: train qrels (index it first with `ragate eval --dataset DIR`)")
+    sp.add_argument("--pairs", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
+    sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool")
+    sp.add_argument("--synthesize", type=int, metavar="N", help="Claude writes a question for each of N sampled chunks ([llm] settings)")
+    sp.add_argument("--base", metavar="MODEL", help="model to start from (default [reranker] model); an encoder gets a fresh head")
+    sp.add_argument("--epochs", type=int, default=2, help="passes over the training pairs (default 2)")
+    sp.add_argument("--max-queries", type=int, metavar="N", help="use at most N labelled queries")
+    sp.add_argument("--max-minutes", type=float, metavar="M", help="stop training after M minutes, keeping the best checkpoint")
+    sp.add_argument("--max-steps", type=int, default=-1, metavar="N", help="stop after N optimiser steps (quick trials)")
+    sp.add_argument("--batch-size", type=int, default=16, help="pairs per optimiser step (default 16)")
+    sp.add_argument("--output", metavar="DIR", help="where the model goes (default tuned-reranker/COLLECTION beside the index)")
+    sp.add_argument("--device", help="cpu, cuda, mps (default [reranker] device)")
+    sp.add_argument("--activate", action="store_true", help="set the tuned model as [reranker] model in the config file")
+    sp.add_argument("--no-progress", action="store_true")
+    common(sp)
+    sp.set_defaults(func=cmd_tune)
+
+    sp = sub.add_parser(
         "serve",
         help="run the MCP server (stdio by default, or streamable HTTP)",
         description="Run the MCP server with the tools search, rerank, answer_or_abstain, index_paths, "
-        "add_documents, delete and stats. stdio (default) is what Claude Desktop launches; "
+        "add_documents, delete, feedback and stats. stdio (default) is what Claude Desktop launches; "
         "--http serves streamable HTTP at http://HOST:PORT/mcp and requires a bearer token "
         "in RAGATE_TOKEN. Every server (and CLI command) on one index shares its index service, which owns the "
         "store and the models and is started on first use; the handshake is answered at once and early calls wait.",
@@ -481,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         ServeError,
         FileNotFoundError,
         ServiceCallError,
+        TuneError,
     ) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """The composition root: builds each stage once from the settings and orders them,
 ingest → index → retrieve → fuse → rerank → blend → gate → respond, timing each.
 
-Every use case (search, answer, rerank, index, add_documents, delete, stats) takes a request
+Every use case (search, answer, rerank, index, add_documents, delete, feedback, stats) takes a request
 model, checks it against the limits before any work, and returns a typed response; the MCP tools
 and the CLI are thin adapters over these methods, so both behave the same."""
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.backend import Backend, open_backend
 from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
@@ -30,6 +32,7 @@ from ragate.scoring.gate import Decision, Reason, decide
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
 from ragate.server.answer_writer import AnswerWriter
 from ragate.server.config import Settings
+from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.model_loader import Models
 from ragate.server.packing import pack
 from ragate.server.requests import (
@@ -37,12 +40,14 @@ from ragate.server.requests import (
     AnswerRequest,
     BlendOverrides,
     DeleteRequest,
+    FeedbackRequest,
     IndexRequest,
     RerankRequest,
     SearchRequest,
 )
-from ragate.server.schemas import AnswerResponse, DeleteResult, RerankItem, RerankResponse, SearchResponse, SearchResult
+from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankItem, RerankResponse, SearchResponse, SearchResult
 from ragate.server.timing import Timer
+from ragate.server.validation import BadInput
 
 ABSTAIN_MESSAGES = {
     "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
@@ -90,6 +95,7 @@ class Pipeline:
         # Beside it, the gate's model, which reads relevance calibrated by that file.
         self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
         self.writer = AnswerWriter.from_settings(settings.llm)
+        self.feedback_log = FeedbackLog(feedback_path(q.path))
         self._updated_at: dict[str, str | None] = {}
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -383,6 +389,31 @@ class Pipeline:
         self._changed(req.collection)
         return DeleteResult(deleted=n, collection=self.collection(req.collection))
 
+    def feedback(self, req: FeedbackRequest) -> FeedbackResult:
+        """Store an agent's verdict on a passage, with its text as the reranker reads it (a labelled pair)."""
+        req.check(self.limits)
+        name = self.collection(req.collection)
+        found = self.store(req.collection).chunks([req.chunk_id])
+        if not found:
+            raise BadInput(f"chunk_id: {req.chunk_id!r} is not a chunk of collection {name!r}; give a chunk_id from a search result")
+        entries = self.feedback_log.append(
+            query=req.query,
+            text=indexed_text(found[0]),
+            relevant=req.useful,
+            chunk_id=req.chunk_id,
+            collection=name,
+            note=req.note,
+            reranker=self.settings.reranker.model,
+        )
+        return FeedbackResult(recorded=True, chunk_id=req.chunk_id, useful=req.useful, entries=entries)
+
+    def sample_chunks(self, options: dict[str, Any]) -> list[dict[str, str]]:
+        """Up to `n` chunks of a collection drawn at random (`seed`), as {chunk_id, text} with the text as
+        the reranker reads it; training data for `ragate tune --synthesize`."""
+        chunks = self.store(options.get("collection")).chunks()
+        picked = random.Random(options.get("seed", 13)).sample(chunks, min(int(options["n"]), len(chunks)))
+        return [{"chunk_id": c.chunk_id, "text": indexed_text(c)} for c in picked]
+
     def drop_collection(self, collection: str | None = None) -> str:
         name = self.collection(collection)
         self.backend.drop(name)
@@ -427,6 +458,7 @@ class Pipeline:
                 "error": str(m.reranker_error) if m.reranker_error else None,
             },
             "models_ready": m.ready,
+            "feedback": {"path": str(self.feedback_log.path), **self.feedback_log.counts()},
         }
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ work, so both adapters refuse the same input with the same words and nothing cha
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -153,4 +153,27 @@ class DeleteRequest(_Request):
     def check(self, limits: ServerSettings) -> DeleteRequest:
         if not self.ids and (self.filters is None or self.filters.is_empty()):
             raise BadInput("delete needs ids or a non-empty filter")
+        return self
+
+
+class FeedbackRequest(_Request):
+    """An agent's verdict on one passage it used or discarded."""
+
+    MAX_NOTE_CHARS: ClassVar[int] = 2000
+    MAX_CHUNK_ID_CHARS: ClassVar[int] = 256
+
+    query: str
+    chunk_id: str
+    useful: bool
+    note: str | None = None
+    collection: str | None = None
+
+    def check(self, limits: ServerSettings) -> FeedbackRequest:
+        check_query(self.query, limits.max_query_chars)
+        if not self.chunk_id.strip() or len(self.chunk_id) > self.MAX_CHUNK_ID_CHARS:
+            raise BadInput(f"chunk_id: must be a chunk id from a search result (1..{self.MAX_CHUNK_ID_CHARS} characters)")
+        if self.note is not None:
+            if len(self.note) > self.MAX_NOTE_CHARS:
+                raise BadInput(f"note: {len(self.note)} characters, over the limit of {self.MAX_NOTE_CHARS}")
+            check_text("note", self.note)
         return self

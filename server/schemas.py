@@ -115,3 +115,10 @@ class AnswerResponse(BaseModel):
 class DeleteResult(BaseModel):
     deleted: int = Field(description="chunks removed")
     collection: str
+
+
+class FeedbackResult(BaseModel):
+    recorded: bool = Field(description="the verdict was stored")
+    chunk_id: str
+    useful: bool
+    entries: int = Field(description="verdicts stored for this index so far")

@@ -30,7 +30,15 @@ from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
 from ragate.server.config import Settings
-from ragate.server.requests import AddDocumentsRequest, AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
+from ragate.server.requests import (
+    AddDocumentsRequest,
+    AnswerRequest,
+    DeleteRequest,
+    FeedbackRequest,
+    IndexRequest,
+    RerankRequest,
+    SearchRequest,
+)
 from ragate.server.validation import BadInput
 
 log = logging.getLogger(__name__)
@@ -68,6 +76,8 @@ USE_CASES: dict[str, tuple[type[BaseModel] | None, bool, bool]] = {
     "index": (IndexRequest, True, False),
     "add_documents": (AddDocumentsRequest, True, False),
     "delete": (DeleteRequest, True, False),
+    "feedback": (FeedbackRequest, True, False),
+    "sample_chunks": (None, False, False),
     "drop_collection": (None, True, False),
     "eval": (None, False, False),
     "calibrate": (None, True, False),
@@ -175,6 +185,8 @@ class IndexService:
             return p.evaluate(options)
         if name == "calibrate":
             return p.calibrate(options)
+        if name == "sample_chunks":
+            return p.sample_chunks(options)
         return getattr(p, name)(req)
 
     def _progressed(self, done: int, total: int) -> None:

@@ -24,8 +24,16 @@ from pydantic import BaseModel
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.store import StoreError
 from ragate.server.config import Settings
-from ragate.server.requests import AddDocumentsRequest, AnswerRequest, DeleteRequest, IndexRequest, RerankRequest, SearchRequest
-from ragate.server.schemas import AnswerResponse, DeleteResult, RerankResponse, SearchResponse
+from ragate.server.requests import (
+    AddDocumentsRequest,
+    AnswerRequest,
+    DeleteRequest,
+    FeedbackRequest,
+    IndexRequest,
+    RerankRequest,
+    SearchRequest,
+)
+from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
 from ragate.server.service import ERROR_KINDS, ServicePaths
 
 log = logging.getLogger(__name__)
@@ -171,6 +179,12 @@ class ServiceClient:
 
     def delete(self, req: DeleteRequest) -> DeleteResult:
         return DeleteResult.model_validate(self._call("delete", request=req.check(self.settings.server), read=False))
+
+    def feedback(self, req: FeedbackRequest) -> FeedbackResult:
+        return FeedbackResult.model_validate(self._call("feedback", request=req.check(self.settings.server), read=False))
+
+    def sample_chunks(self, options: dict[str, Any]) -> list[dict[str, str]]:
+        return self._call("sample_chunks", options=options, read=True)
 
     def drop_collection(self, collection: str | None = None) -> str:
         return self._call("drop_collection", options={"collection": collection}, read=False)

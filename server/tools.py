@@ -28,12 +28,13 @@ from ragate.server.requests import (
     AnswerRequest,
     BlendOverrides,
     DeleteRequest,
+    FeedbackRequest,
     IndexRequest,
     RerankDocument,
     RerankRequest,
     SearchRequest,
 )
-from ragate.server.schemas import AnswerResponse, DeleteResult, RerankResponse, SearchResponse
+from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
 from ragate.server.service_client import ServiceClient
 
 T = TypeVar("T")
@@ -41,7 +42,8 @@ T = TypeVar("T")
 INSTRUCTIONS = (
     "ragate searches an indexed corpus. Use `search` for ranked passages with scores, "
     "`answer_or_abstain` when you need grounded context or an explicit 'I don't know', and `rerank` to "
-    "order documents you already have. Cite passages by chunk id."
+    "order documents you already have. Cite passages by chunk id. After using or discarding a passage, "
+    "`feedback` says whether it was useful; the verdicts tune and calibrate the reranker."
 )
 COLLECTION = Field(description="collection; default [index] collection")
 MAX_TOKENS = Field(description="budget of passage tokens in the response; default [server] max_tokens")
@@ -177,6 +179,19 @@ class Tools:
         req = DeleteRequest(ids=ids, filters=filters, collection=collection)
         return await self._run(lambda: self.p.delete(req))
 
+    async def feedback(
+        self,
+        query: Annotated[str, Field(description="the query the passage was retrieved for")],
+        chunk_id: Annotated[str, Field(description="the passage's chunk_id from a search or answer result")],
+        useful: Annotated[bool, Field(description="true if the passage helped answer the query, false if it was discarded")],
+        note: Annotated[str | None, Field(description=f"why, in a sentence; at most {FeedbackRequest.MAX_NOTE_CHARS} characters")] = None,
+        collection: Annotated[str | None, COLLECTION] = None,
+    ) -> FeedbackResult:
+        """Tell the index whether a passage was useful for a query. Verdicts are stored as labelled pairs
+        beside the index and train (`ragate tune --from-feedback`) and calibrate the reranker."""
+        req = FeedbackRequest(query=query, chunk_id=chunk_id, useful=useful, note=note, collection=collection)
+        return await self._run(lambda: self.p.feedback(req))
+
     async def stats(self) -> dict[str, Any]:
         """Collections, chunk counts, models, devices and whether the models are ready."""
         return await anyio.to_thread.run_sync(self.p.stats)
@@ -189,6 +204,7 @@ class Tools:
         server.add_tool(self.index_paths, name="index_paths", annotations=ToolAnnotations(destructive_hint=False))
         server.add_tool(self.add_documents, name="add_documents", annotations=ToolAnnotations(destructive_hint=False))
         server.add_tool(self.delete, name="delete", annotations=ToolAnnotations(destructive_hint=True))
+        server.add_tool(self.feedback, name="feedback", annotations=ToolAnnotations(destructive_hint=False, open_world_hint=False))
         server.add_tool(self.stats, name="stats", annotations=ro)
 
         @server.resource("ragate://stats", name="stats", description="collections, counts and models", mime_type="application/json")

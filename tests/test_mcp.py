@@ -37,7 +37,7 @@ async def output_schemas(session):
 async def test_every_tool_over_stdio(tmp_path, server_env):
     async with stdio_session(server_env(str(tmp_path / "q"))) as s:
         schemas = await output_schemas(s)
-        assert set(schemas) == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "stats"}
+        assert set(schemas) == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "feedback", "stats"}
         rep = await call(s, "index_paths", {"paths": [str(EXAMPLES)]}, schemas)
         assert rep["documents_indexed"] >= 20
 

@@ -1,0 +1,149 @@
+"""`ragate tune` end to end on a tiny corpus and a tiny step count, and the feedback tool's round
+trip over MCP into calibration: real models, the real index service, a local fake of the Messages
+endpoint for synthesized questions."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from ragate.server.client import stdio_session
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCIENCE = EXAMPLES / "corpus" / "science"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def _pairs(path: Path) -> Path:
+    """The example questions, each paired with the first paragraph of the file that answers it."""
+    rows = []
+    for line in (EXAMPLES / "questions.jsonl").read_text().splitlines():
+        q = json.loads(line)
+        text = next(p for p in (EXAMPLES / "corpus" / q["source"]).read_text().split("\n\n") if len(p) > 80)
+        rows.append({"query": q["question"], "text": text, "relevant": True})
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, ragate, server_env):
+    from ragate.scoring.reranker import CrossEncoderReranker
+
+    env = server_env(str(tmp_path / "q"))
+    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
+    config = tmp_path / "config.toml"
+    config.write_text('[reranker]\nmodel = "somewhere/else"   # the reranker\nmax_length = 256\n\n[gate]\nmin_score = 0.5\n')
+    out = tmp_path / "tuned"
+    args = ["--pairs", str(_pairs(tmp_path / "pairs.jsonl")), "--max-queries", "12", "--max-steps", "2", "--batch-size", "8"]
+    r = ragate(
+        "--config", str(config), "tune", *args, "--output", str(out), "--activate", "--no-progress", "--json", env_extra=env, timeout=600
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["training"]["steps"] == 2 and report["held_out_queries"] >= 1
+    assert report["train_pairs"] > 12 * 2  # given positives plus mined hard and random negatives
+    for key in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
+        assert 0 <= report["before"][key] <= 1 and 0 <= report["after"][key] <= 1
+    assert json.loads((out / "tune.json").read_text())["after"] == report["after"]
+    assert "base:" in (out / "README.md").read_text()
+    assert f'model = "{out}"' in config.read_text() and "max_length = 256" in config.read_text()
+    rr = CrossEncoderReranker(str(out), device="cpu", backend="torch")
+    z = rr.score("Which enzyme fixes carbon dioxide in the Calvin cycle?", ["RuBisCO fixes CO2 in the Calvin cycle.", "Guitar chords."])
+    assert len(z) == 2 and all(abs(x) < 100 for x in z)
+
+
+class FakeMessages(BaseHTTPRequestHandler):
+    """Writes 'What does this say about <first words>?' for each passage it is sent."""
+
+    seen: list = []
+
+    def do_POST(self):  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        FakeMessages.seen.append(body)
+        passage = body["messages"][0]["content"].split("\n\n", 1)[1]
+        text = "What does this say about " + " ".join(passage.split()[:6]) + "?"
+        out = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": text}],
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(out).encode())
+
+    def log_message(self, *a):
+        pass
+
+
+def test_synthesize_writes_questions_with_claude_and_trains(tmp_path, ragate, server_env):
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeMessages)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_LLM_PROVIDER="anthropic",
+        RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
+        ANTHROPIC_API_KEY="test-key",
+    )
+    try:
+        assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
+        FakeMessages.seen.clear()
+        out = tmp_path / "tuned"
+        r = ragate(
+            "tune", "--synthesize", "6", "--max-steps", "1", "--output", str(out), "--no-progress", "--json", env_extra=env, timeout=600
+        )
+        assert r.returncode == 0, r.stderr
+        report = json.loads(r.stdout)
+        assert len(FakeMessages.seen) == 6 and "6 questions" in report["source"]
+        assert report["train_queries"] + report["held_out_queries"] == 6
+        assert (out / "config.json").exists() and (out / "README.md").exists()
+        no_llm = {k: v for k, v in env.items() if k != "RAGATE_LLM_PROVIDER"}
+        r = ragate("tune", "--synthesize", "2", "--max-steps", "1", "--output", str(out), env_extra=no_llm, timeout=300)
+        assert r.returncode == 2 and "[llm] provider" in r.stderr
+    finally:
+        fake.shutdown()
+
+
+@pytest.mark.anyio
+async def test_feedback_tool_round_trip_into_calibration(tmp_path, ragate, server_env):
+    env = server_env(str(tmp_path / "q"))
+    questions = [json.loads(line) for line in (EXAMPLES / "questions.jsonl").read_text().splitlines()][:8]
+    async with stdio_session(env) as s:
+        await s.call_tool("index_paths", {"paths": [str(SCIENCE)]})
+        given = 0
+        for q in questions:
+            res = (await s.call_tool("search", {"query": q["question"], "top_k": 3, "rerank": False})).structured_content["results"]
+            for hit in res:
+                useful = hit["source"].endswith(q["source"])
+                r = await s.call_tool(
+                    "feedback", {"query": q["question"], "chunk_id": hit["chunk_id"], "useful": useful, "note": "checked"}
+                )
+                assert not r.is_error, r.content[0].text
+                given += 1
+        assert r.structured_content["entries"] == given
+        bad = await s.call_tool("feedback", {"query": "tides", "chunk_id": "no-such-chunk", "useful": True})
+        assert bad.is_error and "no-such-chunk" in bad.content[0].text and "not a chunk" in bad.content[0].text
+        long = await s.call_tool("feedback", {"query": "tides", "chunk_id": res[0]["chunk_id"], "useful": True, "note": "x" * 2001})
+        assert long.is_error and "note: 2001 characters, over the limit of 2000" in long.content[0].text
+        stats = (await s.call_tool("stats", {})).structured_content
+        assert stats["feedback"]["entries"] == given and 0 < stats["feedback"]["useful"] < given
+    rows = [json.loads(line) for line in (tmp_path / "q" / "feedback.jsonl").read_text().splitlines()]
+    assert len(rows) == given and {"query", "text", "relevant", "chunk_id", "reranker", "at"} <= set(rows[0])
+    assert rows[0]["reranker"] == env["RAGATE_RERANKER_MODEL"]
+    r = ragate("calibrate", "--from-feedback", "--json", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["pairs"] == given and report["saved_to"].endswith("calibration.json")
