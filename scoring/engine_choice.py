@@ -66,12 +66,13 @@ def pick(measured: dict[str, dict[str, float]], *, reference: str) -> tuple[str,
     return best, why
 
 
-def load(path: Path, *, machine_key: str) -> dict | None:
+def load(path: Path, *, key: str) -> dict | None:
+    """The stored verdict if it was measured for this key (machine and candidate engines)."""
     try:
         verdict = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return verdict if verdict.get("machine") == machine_key else None
+    return verdict if verdict.get("key") == key else None
 
 
 def save(path: Path, verdict: dict) -> None:

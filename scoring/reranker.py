@@ -3,8 +3,8 @@
 What makes it fast without changing the ranking:
 - pairs are tokenized once, sorted by length and padded per batch (short pairs don't pay for
   long ones); passages are truncated, never the query;
-- on CPU, a graph exported from the loaded weights: OpenVINO (fp32 or static int8 calibrated on
-  pairs) or ONNX Runtime (fp32 or dynamic int8); `auto` measures which is fastest on this CPU
+- on CPU, a graph exported from the loaded weights: OpenVINO (fp32, bf16 where the CPU has it, or
+  static int8 calibrated on pairs) or ONNX Runtime (fp32 or dynamic int8); `auto` measures which is fastest on this CPU
   while keeping the ranking (scoring/engine_choice.py); on GPU, PyTorch in fp16/bf16 with logits
   upcast to fp32 before they leave the device;
 - an LRU cache of logits per (model, query, passage);
@@ -34,7 +34,7 @@ CONFIG_KEY = "reranker.model"
 
 
 CPU_ONLY = ("onnx", "openvino")
-AUTO_CANDIDATES = ("torch", "onnx-int8", "openvino", "openvino-int8")
+AUTO_CANDIDATES = ("torch", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
 AUTO_CHECK_PAIRS = 128  # pairs timed and compared per candidate when `auto` measures
 
 
@@ -117,7 +117,8 @@ class CrossEncoderReranker:
             from ragate.scoring.openvino_export import openvino_model
 
             calibration = self._calibration_features() if backend == "openvino-int8" else None
-            return OpenVinoRunner(openvino_model(model, self.input_names, self.cache_dir, calibration=calibration), self.threads)
+            path = openvino_model(model, self.input_names, self.cache_dir, calibration=calibration)
+            return OpenVinoRunner(path, self.threads, bf16=backend == "openvino-bf16")
         return TorchRunner(model, device, precision)
 
     def _calibration_features(self) -> list[dict[str, np.ndarray]]:
@@ -135,8 +136,8 @@ class CrossEncoderReranker:
             return "torch", "no cache directory for exported engines"
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         path = self.cache_dir / f"{weights_fingerprint(model)}.engine.json"
-        machine = engine_choice.machine(self.threads or cpu_threads())
-        verdict = engine_choice.load(path, machine_key=machine)
+        key = f"{engine_choice.machine(self.threads or cpu_threads())}; candidates {','.join(AUTO_CANDIDATES)}"
+        verdict = engine_choice.load(path, key=key)
         if verdict is None:
             log.warning("measuring the reranker's CPU engines for backend=auto (once per model and machine)")
             queries, passages = zip(*builtin_pairs(AUTO_CHECK_PAIRS, seed=1), strict=True)
@@ -156,7 +157,7 @@ class CrossEncoderReranker:
 
             measured = engine_choice.measure({b: scorer(r) for b, r in runners.items()}, reference="torch")
             engine, why = engine_choice.pick(measured, reference="torch")
-            verdict = {"machine": machine, "engine": engine, "why": why, "measured": measured}
+            verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
             engine_choice.save(path, verdict)
         return verdict["engine"], verdict["why"]
 

@@ -65,15 +65,19 @@ class OnnxRunner:
 
 
 class OpenVinoRunner:
-    def __init__(self, path: Path, threads: int = 0):
+    def __init__(self, path: Path, threads: int = 0, *, bf16: bool = False):
         import openvino as ov
 
         # Latency hint: one request at a time uses every thread, as the reranker sends one batch at a time.
         config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads or cpu_threads()}
+        int8 = ".openvino-int8." in path.name
+        if not int8:
+            # The CPU plugin silently runs fp32 graphs in bf16 where the CPU has it; say which one is wanted.
+            config["INFERENCE_PRECISION_HINT"] = "bf16" if bf16 else "f32"
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.inputs = [i.get_any_name() for i in self.compiled.inputs]
         self.device = "cpu"
-        self.kind = "openvino-int8" if ".openvino-int8." in path.name else "openvino"
+        self.kind = "openvino-int8" if int8 else "openvino-bf16" if bf16 else "openvino"
 
     def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}

@@ -1,4 +1,4 @@
-"""CPU engines beyond ONNX Runtime: OpenVINO fp32 and static int8 keep the fp32 ranking (skipped
+"""CPU engines beyond ONNX Runtime: OpenVINO fp32 matches PyTorch, bf16 and static int8 keep its ranking (skipped
 without the [openvino] extra), and `backend = "auto"` picks the fastest engine that keeps it,
 falls back without OpenVINO, and reuses its verdict instead of measuring again."""
 
@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 from ragate.scoring import engine_choice, openvino_export
 from ragate.scoring.calibration_pairs import builtin_pairs
 from ragate.scoring.onnx_export import weights_fingerprint
-from ragate.scoring.reranker import CrossEncoderReranker
+from ragate.scoring.reranker import AUTO_CANDIDATES, CrossEncoderReranker
 from ragate.scoring.runners import cpu_threads
 
 RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
@@ -36,12 +36,17 @@ def test_openvino_fp32_matches_torch(reference):
 
 
 @needs_openvino
-def test_openvino_int8_keeps_the_fp32_ranking(reference):
-    engine = CrossEncoderReranker(RERANKER, "cpu", backend="openvino-int8", cache_dir=ONNX_DIR)
-    assert engine.kind == "openvino-int8"
+@pytest.mark.parametrize("backend", ["openvino-bf16", "openvino-int8"])
+def test_reduced_precision_openvino_keeps_the_fp32_ranking(backend, reference):
+    import openvino as ov
+
+    if backend == "openvino-bf16" and "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        pytest.skip("this CPU has no bf16; the hint runs fp32")
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend=backend, cache_dir=ONNX_DIR)
+    assert engine.kind == backend
     got = engine.score_pairs(QUERIES, PASSAGES)
     assert spearmanr(reference, got)[0] >= engine_choice.MIN_SPEARMAN
-    assert not np.allclose(got, reference, atol=1e-4)  # it is quantized, not fp32 under another name
+    assert not np.allclose(got, reference, atol=1e-4)  # reduced precision, not fp32 under another name
 
 
 def test_pick_takes_the_fastest_engine_that_keeps_the_ranking():
@@ -66,9 +71,10 @@ def test_auto_without_openvino_falls_back_to_int8_onnx(monkeypatch):
 def test_auto_reuses_its_verdict_for_this_model_and_machine(tmp_path, caplog):
     from sentence_transformers import CrossEncoder
 
-    key = weights_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
-    verdict = {"machine": engine_choice.machine(cpu_threads()), "engine": "torch", "why": "measured earlier", "measured": {}}
-    (tmp_path / f"{key}.engine.json").write_text(json.dumps(verdict))
+    fingerprint = weights_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
+    key = f"{engine_choice.machine(cpu_threads())}; candidates {','.join(AUTO_CANDIDATES)}"
+    verdict = {"key": key, "engine": "torch", "why": "measured earlier", "measured": {}}
+    (tmp_path / f"{fingerprint}.engine.json").write_text(json.dumps(verdict))
     with caplog.at_level(logging.WARNING):
         engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path)
     assert (engine.kind, engine.engine_reason) == ("torch", "measured earlier")
