@@ -58,6 +58,11 @@ def test_pick_takes_the_fastest_engine_that_keeps_the_ranking():
     engine, why = engine_choice.pick(measured, reference="torch")
     assert engine == "onnx-int8"
     assert "onnx-int8 x2.00" in why and "rejected for ranking: openvino-int8 (rho 0.950)" in why
+    # Within the timing noise, the engine closer to fp32 wins.
+    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995}
+    assert engine_choice.pick(measured, reference="torch")[0] == "openvino-bf16"
+    measured["openvino-bf16"]["seconds"] = 2.5
+    assert engine_choice.pick(measured, reference="torch")[0] == "onnx-int8"
 
 
 def test_auto_without_openvino_falls_back_to_int8_onnx(monkeypatch):
