@@ -51,15 +51,16 @@ def test_reduced_precision_openvino_keeps_the_fp32_ranking(backend, reference):
 
 def test_pick_takes_the_fastest_engine_that_keeps_the_ranking():
     measured = {
-        "torch": {"seconds": 4.0, "spearman": 1.0},
-        "onnx-int8": {"seconds": 2.0, "spearman": 0.995},
-        "openvino-int8": {"seconds": 1.0, "spearman": 0.95},
+        "torch": {"seconds": 4.0, "spearman": 1.0, "max_logit_error": 0.0},
+        "onnx-int8": {"seconds": 2.0, "spearman": 0.995, "max_logit_error": 0.1},
+        "openvino-int8": {"seconds": 1.0, "spearman": 0.95, "max_logit_error": 0.2},
+        "openvino": {"seconds": 1.0, "spearman": 0.999, "max_logit_error": 0.6},
     }
     engine, why = engine_choice.pick(measured, reference="torch")
     assert engine == "onnx-int8"
-    assert "onnx-int8 x2.00" in why and "rejected for ranking: openvino-int8 (rho 0.950)" in why
+    assert "onnx-int8 x2.00" in why and "openvino-int8 (rho 0.950, max logit error 0.20)" in why and "openvino (rho 0.999" in why
     # Within the timing noise, the engine closer to fp32 wins.
-    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995}
+    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995, "max_logit_error": 0.05}
     assert engine_choice.pick(measured, reference="torch")[0] == "openvino-bf16"
     measured["openvino-bf16"]["seconds"] = 2.5
     assert engine_choice.pick(measured, reference="torch")[0] == "onnx-int8"
