@@ -93,6 +93,7 @@ class CrossEncoderReranker:
         self.engine_reason = "configured" if chosen == backend else f"backend={backend} on {device}: PyTorch"
         if chosen == "auto":
             chosen, self.engine_reason = self._auto_engine(ce.model)
+            self._pairs_per_s = 0.0  # the measured speed is the chosen engine's, not the candidates'
         backend = chosen
         try:
             self.runner = self._runner(backend, ce.model, device, precision)
