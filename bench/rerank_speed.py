@@ -5,8 +5,9 @@ one run, on SciFact claims and BM25 candidates (abstract chunks of about 150 tok
 
 Prints pairs/s and p50/p95 ms per call for 50 and 100 candidates, the speed-up, Spearman ρ between
 the two score lists, nDCG@10 of both on SciFact test (BM25 top-30 abstracts), and the wall time of
-16 concurrent 50-pair calls with and without micro-batching. With --json the last line is one
-JSON object."""
+16 concurrent 50-pair calls with and without micro-batching. On CPU it also loads the engine that
+`backend = "auto"` picks (its own measurement, on built-in pairs) and reports the speed-up and ρ
+of that engine here. With --json the last line is one JSON object."""
 
 from __future__ import annotations
 
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--backends",
         default="",
-        help="comma list of engines to measure (default: torch,onnx,onnx-int8 on CPU; torch-fp32,torch-bf16,torch-fp16 on CUDA)",
+        help="comma list of engines to measure (default on CPU: torch,onnx,onnx-int8 and, with the [openvino] extra, openvino,openvino-bf16,openvino-int8; "
+        "torch-fp32,torch-bf16,torch-fp16 on CUDA)",
     )
     ap.add_argument("--ndcg-queries", type=int, default=100, help="SciFact test queries for the nDCG check (0 = skip)")
     ap.add_argument("--ndcg-depth", type=int, default=30, help="BM25 abstracts reranked per query in the nDCG check")
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import CrossEncoder
 
     from ragate.retrieval.model_paths import pick_device, resolve_model
+    from ragate.scoring import openvino_export
     from ragate.scoring.microbatch import MicroBatcher
     from ragate.scoring.reranker import CrossEncoderReranker
 
@@ -150,11 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         return naive.predict([(q, c) for c in cands], show_progress_bar=False)
 
     if device == "cpu":
-        backends = args.backends.split(",") if args.backends else ["torch", "onnx", "onnx-int8"]
+        openvino = ["openvino", "openvino-bf16", "openvino-int8"] if openvino_export.available() else []
+        backends = args.backends.split(",") if args.backends else ["torch", "onnx", "onnx-int8", *openvino]
     else:
         backends = args.backends.split(",") if args.backends else ["torch-fp32", "torch-bf16", "torch-fp16"]
     engines = {}
+    auto = None
     with tempfile.TemporaryDirectory(prefix="ragate-onnx-") as onnx_dir:  # sessions keep the graphs in memory
+        if device == "cpu":
+            auto = CrossEncoderReranker(
+                args.model, device, max_length=naive.max_seq_length, threads=args.threads, backend="auto", cache_dir=onnx_dir
+            )
+            log(f"backend=auto picks {auto.kind}: {auto.engine_reason}")
+            if auto.kind not in backends:
+                backends.append(auto.kind)
         for b in backends:
             backend, _, precision = b.partition("-") if b.startswith("torch") else (b, "", "")
             engines[b] = CrossEncoderReranker(
@@ -201,8 +213,11 @@ def main(argv: list[str] | None = None) -> int:
             ok[b] = ok[b] and abs(nd[b] - nd["naive"]) <= 0.005
         log("  " + "  ".join(f"{k} {v:.4f} ({v - nd['naive']:+.4f})" for k, v in nd.items()))
     # The fastest engine that keeps the ranking: ρ ≥ 0.99 and nDCG@10 within 0.005 of fp32.
-    best = max(engines, key=lambda b: at100[b]["pairs_per_s"] if ok[b] else -1)
-    report["best"] = best
+    fastest = max(engines, key=lambda b: at100[b]["pairs_per_s"] if ok[b] else -1)
+    report["fastest_passing_here"] = fastest
+    # The headline figures are for what a default install runs: the engine auto picks.
+    best = auto.kind if auto else fastest
+    report.update(best=best, auto_reason=auto.engine_reason if auto else None, best_passes_bar=ok[best])
 
     engine = engines[best]
     wall_naive = concurrent_wall(naive_score, pools, 50, args.clients)

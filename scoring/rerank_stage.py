@@ -21,7 +21,7 @@ from ragate.scoring.reranker import CrossEncoderReranker
 class RerankStage(BaseModel):
     """What the precision stage did, so skips and budgets are visible next to the timings."""
 
-    engine: str = Field(description="reranker backend, e.g. onnx-int8 or torch-bf16")
+    engine: str = Field(description="reranker backend, e.g. openvino-int8, onnx-int8 or torch-bf16")
     device: str
     pairs: int = Field(description="candidates the cross-encoder read (the rest keep their fused order)")
     limited_by: Literal["margin", "budget"] | None = Field(None, description="why fewer than the whole pool were read")

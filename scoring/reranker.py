@@ -3,8 +3,10 @@
 What makes it fast without changing the ranking:
 - pairs are tokenized once, sorted by length and padded per batch (short pairs don't pay for
   long ones); passages are truncated, never the query;
-- on CPU, an ONNX Runtime graph exported from the loaded weights, int8-quantized by default;
-  on GPU, PyTorch in fp16/bf16 with logits upcast to fp32 before they leave the device;
+- on CPU, a graph exported from the loaded weights: OpenVINO (fp32, bf16 where the CPU has it, or
+  static int8 calibrated on pairs) or ONNX Runtime (fp32 or dynamic int8); `auto` measures which is fastest on this CPU
+  while keeping the ranking (scoring/engine_choice.py); on GPU, PyTorch in fp16/bf16 with logits
+  upcast to fp32 before they leave the device;
 - an LRU cache of logits per (model, query, passage);
 - optionally, one micro-batching worker shared by concurrent callers.
 On CUDA out-of-memory the batch is halved and retried; at one pair it falls back to the CPU."""
@@ -21,8 +23,10 @@ import numpy as np
 
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
+from ragate.scoring import engine_choice
+from ragate.scoring.calibration_pairs import builtin_pairs
 from ragate.scoring.microbatch import MicroBatcher
-from ragate.scoring.runners import OnnxRunner, TorchRunner, is_out_of_memory
+from ragate.scoring.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
 from ragate.scoring.score_cache import ScoreCache, pair_key
 
 log = logging.getLogger(__name__)
@@ -30,11 +34,16 @@ log = logging.getLogger(__name__)
 CONFIG_KEY = "reranker.model"
 
 
+CPU_ONLY = ("onnx", "openvino")
+AUTO_CANDIDATES = ("torch", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
+AUTO_CHECK_PAIRS = 128  # pairs timed and compared per candidate when `auto` measures
+
+
 def choose_backend(backend: str, device: str) -> str:
-    """auto: int8 ONNX on CPU (the fastest setting that keeps the ranking), PyTorch elsewhere."""
+    """PyTorch off the CPU; on CPU, `auto` stays to be measured (`_auto_engine`)."""
     if backend == "auto":
-        return "onnx-int8" if device == "cpu" else "torch"
-    if backend.startswith("onnx") and device != "cpu":
+        return "auto" if device == "cpu" else "torch"
+    if backend.startswith(CPU_ONLY) and device != "cpu":
         log.warning("reranker backend %s runs on CPU only; using torch on %s", backend, device)
         return "torch"
     return backend
@@ -54,6 +63,7 @@ class CrossEncoderReranker:
         cache_size: int = 0,
         microbatch_wait_ms: float = 0.0,
         microbatch_max_pairs: int = 512,
+        calibration_pairs: Sequence[tuple[str, str]] | None = None,
     ):
         import torch
         from sentence_transformers import CrossEncoder
@@ -72,28 +82,86 @@ class CrossEncoderReranker:
             raise ModelLoadError(model, f"expected a single-logit relevance head, found {ce.model.config.num_labels} labels", CONFIG_KEY)
         self.tokenizer = ce.tokenizer
         self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.tokenizer.model_input_names]
-        self.backend = choose_backend(backend, device)
-        if self.backend.startswith("onnx"):
-            from ragate.scoring.onnx_export import onnx_model
-
-            if cache_dir is None:
-                raise ValueError("the onnx backends need a cache directory for the exported model")
-            try:
-                self.runner: TorchRunner | OnnxRunner = OnnxRunner(
-                    onnx_model(ce.model, self.input_names, Path(cache_dir), quantize=self.backend == "onnx-int8"), threads
-                )
-            except Exception as e:  # an architecture the exporter can't take still reranks, in PyTorch
-                log.warning("reranker ONNX export failed (%s); running it in PyTorch", str(e).splitlines()[0][:300])
-                self.backend = "torch"
-        if not self.backend.startswith("onnx"):
-            self.runner = TorchRunner(ce.model, device, precision)
+        self.threads = threads
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        # Static int8 reads activation ranges from these; the built-in pairs need no data.
+        self.calibration_pairs = list(calibration_pairs) if calibration_pairs else builtin_pairs()
+        self._lock = threading.Lock()  # one forward pass at a time
         self.cache = ScoreCache(cache_size)
-        # One forward pass at a time; concurrent callers share batches through the micro-batcher.
-        self._lock = threading.Lock()
         self._pairs_per_s = 0.0
+        chosen = choose_backend(backend, device)
+        # Why this engine, in words, for `ragate stats`.
+        self.engine_reason = "configured" if chosen == backend else f"backend={backend} on {device}: PyTorch"
+        if chosen == "auto":
+            chosen, self.engine_reason = self._auto_engine(ce.model)
+            self._pairs_per_s = 0.0  # the measured speed is the chosen engine's, not the candidates'
+        backend = chosen
+        try:
+            self.runner = self._runner(backend, ce.model, device, precision)
+        except Exception as e:  # an architecture an exporter can't take still reranks, in PyTorch
+            if backend == "torch":
+                raise
+            log.warning("reranker %s export failed (%s); running it in PyTorch", backend, str(e).splitlines()[0][:300])
+            self.runner = TorchRunner(ce.model, device, precision)
+            self.engine_reason = f"{backend} export failed; PyTorch"
         self.batcher = MicroBatcher(self._score_uncached, microbatch_wait_ms, microbatch_max_pairs) if microbatch_wait_ms > 0 else None
         # A first measured speed for latency budgets (and the runtime's one-off start-up cost paid now).
         self._score_uncached(["warm-up query"] * 8, ["a warm-up passage of ordinary length " * 12] * 8)
+
+    def _runner(self, backend: str, model, device: str, precision: str) -> TorchRunner | OnnxRunner | OpenVinoRunner:
+        if backend.startswith(CPU_ONLY) and self.cache_dir is None:
+            raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
+        if backend.startswith("onnx"):
+            from ragate.scoring.onnx_export import onnx_model
+
+            return OnnxRunner(onnx_model(model, self.input_names, self.cache_dir, quantize=backend == "onnx-int8"), self.threads)
+        if backend.startswith("openvino"):
+            from ragate.scoring.openvino_export import openvino_model
+
+            calibration = self._calibration_features() if backend == "openvino-int8" else None
+            path = openvino_model(model, self.input_names, self.cache_dir, calibration=calibration)
+            return OpenVinoRunner(path, self.threads, bf16=backend == "openvino-bf16")
+        return TorchRunner(model, device, precision)
+
+    def _calibration_features(self) -> list[dict[str, np.ndarray]]:
+        queries, passages = zip(*self.calibration_pairs, strict=True)
+        return [{k: np.asarray([v], dtype=np.int64) for k, v in f.items()} for f in self._encode(queries, passages)]
+
+    def _auto_engine(self, model) -> tuple[str, str]:
+        """The fastest CPU engine that keeps the ranking, measured once per model and machine."""
+        from ragate.scoring import openvino_export
+        from ragate.scoring.onnx_export import weights_fingerprint
+
+        if not openvino_export.available():
+            return "onnx-int8", "OpenVINO not installed (pip install 'ragate[openvino]'); int8 ONNX Runtime, the fastest of the rest"
+        if self.cache_dir is None:
+            return "torch", "no cache directory for exported engines"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        path = self.cache_dir / f"{weights_fingerprint(model)}.engine.json"
+        key = f"{engine_choice.machine(self.threads or cpu_threads())}; candidates {','.join(AUTO_CANDIDATES)}"
+        verdict = engine_choice.load(path, key=key)
+        if verdict is None:
+            log.warning("measuring the reranker's CPU engines for backend=auto (once per model and machine)")
+            queries, passages = zip(*builtin_pairs(AUTO_CHECK_PAIRS, seed=1), strict=True)
+            runners = {}
+            for b in AUTO_CANDIDATES:
+                try:
+                    runners[b] = self._runner(b, model, "cpu", "fp32")
+                except Exception as e:  # an engine that can't take this model is no candidate
+                    log.warning("reranker engine %s unavailable (%s)", b, str(e).splitlines()[0][:300])
+
+            def scorer(runner):
+                def score() -> np.ndarray:
+                    self.runner = runner
+                    return self._score_uncached(queries, passages)
+
+                return score
+
+            measured = engine_choice.measure({b: scorer(r) for b, r in runners.items()}, reference="torch")
+            engine, why = engine_choice.pick(measured, reference="torch")
+            verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
+            engine_choice.save(path, verdict)
+        return verdict["engine"], verdict["why"]
 
     @property
     def device(self) -> str:

@@ -1,5 +1,6 @@
-"""Forward passes of a cross-encoder on one padded batch: PyTorch (CPU/GPU, fp32/fp16/bf16) or
-ONNX Runtime on CPU (fp32 or int8). Every runner returns fp32 logits as a numpy array."""
+"""Forward passes of a cross-encoder on one padded batch: PyTorch (CPU/GPU, fp32/fp16/bf16),
+ONNX Runtime on CPU (fp32 or int8) or OpenVINO on CPU (fp32 or static int8). Every runner
+returns fp32 logits as a numpy array."""
 
 from __future__ import annotations
 
@@ -41,14 +42,18 @@ class TorchRunner:
         self.device, self.precision, self.kind = "cpu", "fp32", "torch"
 
 
+def cpu_threads() -> int:
+    """Every CPU this process may use: runtimes' defaults count physical cores, which under-uses small VMs."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class OnnxRunner:
     def __init__(self, path: Path, threads: int = 0):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # ONNX Runtime's default counts physical cores, which under-uses small VMs; use every CPU we may.
-        opts.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        opts.intra_op_num_threads = threads or cpu_threads()
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.device = "cpu"
@@ -57,3 +62,23 @@ class OnnxRunner:
     def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}
         return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+
+
+class OpenVinoRunner:
+    def __init__(self, path: Path, threads: int = 0, *, bf16: bool = False):
+        import openvino as ov
+
+        # Latency hint: one request at a time uses every thread, as the reranker sends one batch at a time.
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads or cpu_threads()}
+        int8 = ".openvino-int8." in path.name
+        if not int8:
+            # The CPU plugin silently runs fp32 graphs in bf16 where the CPU has it; say which one is wanted.
+            config["INFERENCE_PRECISION_HINT"] = "bf16" if bf16 else "f32"
+        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+        self.inputs = [i.get_any_name() for i in self.compiled.inputs]
+        self.device = "cpu"
+        self.kind = "openvino-int8" if int8 else "openvino-bf16" if bf16 else "openvino"
+
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}
+        return np.asarray(self.compiled(feeds)[0], dtype=np.float32).reshape(-1)

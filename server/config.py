@@ -72,7 +72,7 @@ class RerankerSettings(_Section):
     max_length: int = Field(256, ge=16, le=8192)
     batch_size: int = Field(32, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
-    backend: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
+    backend: Literal["auto", "torch", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8"] = "auto"
     threads: int = Field(0, ge=0)
     onnx_dir: str = ""
     cache_size: int = Field(20000, ge=0)

@@ -454,6 +454,7 @@ class Pipeline:
                 "model": s.reranker.model,
                 "device": m.reranker.device if m.reranker else None,
                 "engine": m.reranker.kind if m.reranker else None,
+                "engine_reason": m.reranker.engine_reason if m.reranker else None,
                 "precision": s.reranker.precision,
                 "error": str(m.reranker_error) if m.reranker_error else None,
             },

@@ -1,0 +1,95 @@
+"""Indexing speed against its floor: `Indexer.index_documents` on a slice of SciFact (chunking,
+embedding, BM25, Qdrant writes) against a plain `SentenceTransformer.encode` of the same chunk
+texts with the same model and batch size, side by side in one run.
+
+    python -m bench.index_speed [--json] [--docs 1000] [--repeats 2]
+
+Prints chunks/s for both and their ratio (index seconds / encode seconds; 1.0 means indexing costs
+no more than embedding). Runs alternate floor and index so machine load hits both alike; the
+best run of each is reported. With --json the last line is one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASET = ROOT.parent / "shared" / "datasets" / "scifact"
+RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.index_speed", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default=str(DATASET), help="BEIR-format dataset whose corpus is indexed")
+    ap.add_argument("--docs", type=int, default=1000, help="first documents of the corpus to index")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating floor/index runs (best of each is reported)")
+    ap.add_argument("--json", action="store_true", help="end with one JSON object on stdout")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    from ragate.retrieval.beir import BeirDataset
+    from ragate.retrieval.chunking import chunk_document, indexed_text
+    from ragate.server.config import Settings
+    from ragate.server.model_loader import Models
+    from ragate.server.pipeline import Pipeline
+
+    docs = list(itertools.islice(BeirDataset.load(Path(args.dataset), "test").documents(), args.docs))
+    with tempfile.TemporaryDirectory(prefix="ragate-index-speed-") as tmp:
+        settings = Settings.model_validate({"qdrant": {"path": f"{tmp}/qdrant"}, "reranker": {"model": RERANKER}})
+        models = Models(settings).load(need_reranker=False)
+        pipeline = Pipeline(settings, models)
+        embedder = models.require_embedder()
+        texts = [indexed_text(c) for d in docs for c in chunk_document(d, models.token_offsets, models.chunking())]
+        log(f"{len(docs)} documents, {len(texts)} chunks; embedder {settings.embedder.model}, batch size {embedder.batch_size}")
+
+        def floor() -> float:
+            t0 = time.perf_counter()
+            embedder.model.encode(texts, batch_size=embedder.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+            return time.perf_counter() - t0
+
+        def index(run: int) -> float:
+            t0 = time.perf_counter()
+            report = pipeline.indexer(f"speed{run}").index_documents(docs)
+            assert report.chunks_written == len(texts), report
+            return time.perf_counter() - t0
+
+        floor()  # warm-up: first-call allocations and thread pools
+        floor_s, index_s = [], []
+        for run in range(args.repeats):
+            floor_s.append(floor())
+            index_s.append(index(run))
+            log(f"run {run + 1}: floor {floor_s[-1]:.1f} s, index {index_s[-1]:.1f} s (x{index_s[-1] / floor_s[-1]:.2f})")
+        pipeline.close()
+
+    best_floor, best_index = min(floor_s), min(index_s)
+    report = {
+        "documents": len(docs),
+        "chunks": len(texts),
+        "batch_size": embedder.batch_size,
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "floor_s": [round(s, 2) for s in floor_s],
+        "index_s": [round(s, 2) for s in index_s],
+        "floor_chunks_per_s": round(len(texts) / best_floor, 1),
+        "chunks_per_s": round(len(texts) / best_index, 1),
+        "ratio_to_embedding_floor": round(best_index / best_floor, 3),
+    }
+    log(f"index {report['chunks_per_s']} chunks/s vs floor {report['floor_chunks_per_s']} chunks/s → x{report['ratio_to_embedding_floor']}")
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
