@@ -304,6 +304,10 @@ def cmd_tune(args, settings: Settings) -> int:
 
     from ragate.server.tune import run_tune, set_reranker
 
+    try:
+        import datasets  # noqa: F401
+    except ImportError:
+        raise UsageError("ragate tune needs the [tune] extra: pip install 'ragate[tune]'") from None
     if sum(map(bool, (args.dataset, args.pairs, args.from_feedback, args.synthesize))) != 1:
         raise UsageError("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
     options = {
