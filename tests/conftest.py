@@ -190,3 +190,61 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if _INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+class FakeMessages:
+    """A local stand-in for Anthropic's Messages endpoint (the API itself cannot be reached here):
+    records each request body in `seen` and answers with `reply(body)`; mode "error" answers
+    HTTP 500 and "slow" answers after 3 s, past a 1 s client timeout."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[dict] = []
+        self.mode = "ok"
+        self.reply = lambda body: "ok"
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                fake.seen.append(body)
+                if fake.mode == "slow":
+                    time.sleep(3)
+                if fake.mode == "error":
+                    status, out = 500, {"type": "error", "error": {"type": "api_error", "message": "boom"}}
+                else:
+                    text = fake.reply(body)
+                    status, out = (
+                        200,
+                        {
+                            "id": "msg_1",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": body["model"],
+                            "stop_reason": "end_turn",
+                            "content": [{"type": "text", "text": text}],
+                            "usage": {"input_tokens": 10, "output_tokens": 5},
+                        },
+                    )
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps(out).encode())
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def fake_messages():
+    fake = FakeMessages()
+    yield fake
+    fake.server.shutdown()

@@ -1,9 +1,6 @@
 """The real server in a subprocess, over stdio and streamable HTTP, through the SDK's ClientSession."""
 
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
@@ -158,80 +155,44 @@ async def test_reranker_unavailable_degrades_clearly(tmp_path, server_env):
         assert "missing-model" in st["reranker"]["error"]
 
 
-class FakeAnthropic(BaseHTTPRequestHandler):
-    mode = "ok"
-    verdict = "SUFFICIENT"
-    seen: list = []
+async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path, server_env, fake_messages):
+    verdict = {"text": "SUFFICIENT"}
 
-    def do_POST(self):  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        FakeAnthropic.seen.append(body)
-        if FakeAnthropic.mode == "slow":
-            time.sleep(3)
-        if FakeAnthropic.mode == "error":
-            self.send_response(500)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
-            return
+    def reply(body):
         if "SUFFICIENT" in body["system"]:
-            text = FakeAnthropic.verdict
-        else:
-            text = "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
-        out = {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": body["model"],
-            "stop_reason": "end_turn",
-            "content": [{"type": "text", "text": text}],
-            "usage": {"input_tokens": 10, "output_tokens": 5},
-        }
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(out).encode())
+            return verdict["text"]
+        return "Black holes emit Hawking radiation [" + body["messages"][0]["content"].split("[", 1)[1].split("]", 1)[0] + "]."
 
-    def log_message(self, *a):
-        pass
-
-
-async def test_answer_written_by_llm_and_failures_fall_back_to_passages(tmp_path, server_env):
-    fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeAnthropic)
-    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    fake_messages.reply = reply
     env = server_env(
         str(tmp_path / "q"),
         RAGATE_LLM_PROVIDER="anthropic",
-        RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
+        RAGATE_LLM_BASE_URL=fake_messages.url,
         RAGATE_LLM_TIMEOUT_S="1",
         RAGATE_GATE_LLM_CHECK="true",
         RAGATE_GATE_LLM_BAND="1.0",  # every answer is borderline, so every answer is checked
         ANTHROPIC_API_KEY="test-key",
     )
-    try:
-        async with stdio_session(env) as s:
-            await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "science")]})
-            FakeAnthropic.mode = "ok"
-            a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
-            assert a["status"] == "answer" and a["answer"].startswith("Black holes emit")
-            assert a["passages"][0]["chunk_id"] in a["answer"]
-            sent = FakeAnthropic.seen[-1]["messages"][0]["content"]
-            assert all(p["chunk_id"] in sent for p in a["passages"])  # only passing passages are sent
-            for mode, needle in (("error", "HTTP 500"), ("slow", "did not reply")):
-                FakeAnthropic.mode = mode
-                r = await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})
-                assert not r.is_error
-                a = r.structured_content
-                assert a["status"] == "answer" and a["answer"] is None and a["passages"]
-                assert any(needle in n for n in a["notes"]), a["notes"]
-                assert any(n.startswith("sufficiency not checked") for n in a["notes"])  # a failed check never blocks
-            FakeAnthropic.mode, FakeAnthropic.verdict = "ok", "INSUFFICIENT"
-            a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
-            assert a["status"] == "abstain" and a["reason"] == "LOW_RELEVANCE" and not a["passages"] and a["nearest"]
-            assert any("insufficient" in n for n in a["notes"]) and "SUFFICIENT" in FakeAnthropic.seen[-1]["system"]
-            FakeAnthropic.verdict = "SUFFICIENT"
-    finally:
-        fake.shutdown()
+    async with stdio_session(env) as s:
+        await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "science")]})
+        fake_messages.mode = "ok"
+        a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
+        assert a["status"] == "answer" and a["answer"].startswith("Black holes emit")
+        assert a["passages"][0]["chunk_id"] in a["answer"]
+        sent = fake_messages.seen[-1]["messages"][0]["content"]
+        assert all(p["chunk_id"] in sent for p in a["passages"])  # only passing passages are sent
+        for mode, needle in (("error", "HTTP 500"), ("slow", "did not reply")):
+            fake_messages.mode = mode
+            r = await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})
+            assert not r.is_error
+            a = r.structured_content
+            assert a["status"] == "answer" and a["answer"] is None and a["passages"]
+            assert any(needle in n for n in a["notes"]), a["notes"]
+            assert any(n.startswith("sufficiency not checked") for n in a["notes"])  # a failed check never blocks
+        fake_messages.mode, verdict["text"] = "ok", "INSUFFICIENT"
+        a = (await s.call_tool("answer_or_abstain", {"query": "What is Hawking radiation?"})).structured_content
+        assert a["status"] == "abstain" and a["reason"] == "LOW_RELEVANCE" and not a["passages"] and a["nearest"]
+        assert any("insufficient" in n for n in a["notes"]) and "SUFFICIENT" in fake_messages.seen[-1]["system"]
 
 
 async def test_http_requires_token_and_serves_concurrent_calls(tmp_path, server_env):

@@ -5,8 +5,6 @@ endpoint for synthesized questions."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -61,60 +59,29 @@ def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, raga
     assert len(z) == 2 and all(abs(x) < 100 for x in z)
 
 
-class FakeMessages(BaseHTTPRequestHandler):
-    """Writes 'What does this say about <first words>?' for each passage it is sent."""
-
-    seen: list = []
-
-    def do_POST(self):  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        FakeMessages.seen.append(body)
-        passage = body["messages"][0]["content"].split("\n\n", 1)[1]
-        text = "What does this say about " + " ".join(passage.split()[:6]) + "?"
-        out = {
-            "id": "msg_1",
-            "type": "message",
-            "role": "assistant",
-            "model": body["model"],
-            "stop_reason": "end_turn",
-            "content": [{"type": "text", "text": text}],
-            "usage": {"input_tokens": 10, "output_tokens": 5},
-        }
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(json.dumps(out).encode())
-
-    def log_message(self, *a):
-        pass
-
-
-def test_synthesize_writes_questions_with_claude_and_trains(tmp_path, ragate, server_env):
-    fake = ThreadingHTTPServer(("127.0.0.1", 0), FakeMessages)
-    threading.Thread(target=fake.serve_forever, daemon=True).start()
+def test_synthesize_writes_questions_with_claude_and_trains(tmp_path, ragate, server_env, fake_messages):
+    # A question per passage: "What does this say about <its first words>?"
+    fake_messages.reply = lambda body: (
+        "What does this say about " + " ".join(body["messages"][0]["content"].split("\n\n", 1)[1].split()[:6]) + "?"
+    )
     env = server_env(
         str(tmp_path / "q"),
         RAGATE_LLM_PROVIDER="anthropic",
-        RAGATE_LLM_BASE_URL=f"http://127.0.0.1:{fake.server_port}",
+        RAGATE_LLM_BASE_URL=fake_messages.url,
         ANTHROPIC_API_KEY="test-key",
     )
-    try:
-        assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
-        FakeMessages.seen.clear()
-        out = tmp_path / "tuned"
-        r = ragate(
-            "tune", "--synthesize", "6", "--max-steps", "1", "--output", str(out), "--no-progress", "--json", env_extra=env, timeout=600
-        )
-        assert r.returncode == 0, r.stderr
-        report = json.loads(r.stdout)
-        assert len(FakeMessages.seen) == 6 and "6 questions" in report["source"]
-        assert report["train_queries"] + report["held_out_queries"] == 6
-        assert (out / "config.json").exists() and (out / "README.md").exists()
-        no_llm = {k: v for k, v in env.items() if k != "RAGATE_LLM_PROVIDER"}
-        r = ragate("tune", "--synthesize", "2", "--max-steps", "1", "--output", str(out), env_extra=no_llm, timeout=300)
-        assert r.returncode == 2 and "[llm] provider" in r.stderr
-    finally:
-        fake.shutdown()
+    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
+    fake_messages.seen.clear()
+    out = tmp_path / "tuned"
+    r = ragate("tune", "--synthesize", "6", "--max-steps", "1", "--output", str(out), "--no-progress", "--json", env_extra=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert len(fake_messages.seen) == 6 and "6 questions" in report["source"]
+    assert report["train_queries"] + report["held_out_queries"] == 6
+    assert (out / "config.json").exists() and (out / "README.md").exists()
+    no_llm = {k: v for k, v in env.items() if k != "RAGATE_LLM_PROVIDER"}
+    r = ragate("tune", "--synthesize", "2", "--max-steps", "1", "--output", str(out), env_extra=no_llm, timeout=300)
+    assert r.returncode == 2 and "[llm] provider" in r.stderr
 
 
 @pytest.mark.anyio
