@@ -121,16 +121,24 @@ class ServiceClient:
             "options": options or {},
             "deadline_s": self._deadline_s,
         }
-        for attempt in (1, 2):
-            self.ensure_started()
+        # No ping first: a call that finds no service sent nothing, so it starts one and sends again.
+        retried_read = False
+        for _ in range(3):
             try:
                 status, data = self._request("POST", f"/call/{name}", body, self._timeout_s)
                 break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionRefusedError) as e:
-                if read and attempt == 1:
-                    log.warning("index service stopped during %s (%s); restarting it and retrying", name, type(e).__name__)
-                    continue
-                raise ServiceUnavailable(f"the index service stopped during {name}; nothing half-written is kept, run it again") from None
+            except (FileNotFoundError, ConnectionRefusedError):  # none running, or a stale socket from a dead one
+                self.ensure_started()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+                if not read or retried_read:
+                    raise ServiceUnavailable(
+                        f"the index service stopped during {name}; nothing half-written is kept, run it again"
+                    ) from None
+                retried_read = True
+                log.warning("index service stopped during %s (%s); restarting it and retrying", name, type(e).__name__)
+                self.ensure_started()
+        else:
+            raise ServiceUnavailable(f"the index service for {self.paths.index_dir} kept refusing {name}; see {self.paths.log}")
         if "error" in data:
             err = data["error"]
             raise ERROR_KINDS.get(err["kind"], ServiceCallError)(err["message"])
@@ -139,7 +147,7 @@ class ServiceClient:
     # ------------------------------------------------------------------ use cases, as in Pipeline
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        self.ensure_started()
+        """Always ready: each call starts the service when it finds none, and waits for its models."""
         return True
 
     def search(self, req: SearchRequest) -> SearchResponse:
