@@ -78,7 +78,8 @@ def distill(
 
 def agreement(student, held_out: dict[str, list[Pair]], teacher: TeacherScores) -> dict[str, Any]:
     """How closely the student follows the teacher on held-out queries: the mean per-query Spearman
-    of their logits, and nDCG@10 of each on the labelled pairs."""
+    of their logits over every pair, and nDCG@10 of each over the labelled pairs (pool passages
+    carry no label: one may be relevant)."""
     from scipy.stats import spearmanr
     from sklearn.metrics import ndcg_score
 
@@ -91,10 +92,13 @@ def agreement(student, held_out: dict[str, list[Pair]], teacher: TeacherScores) 
         rho = spearmanr(s, t).statistic if len(ps) > 2 else np.nan
         if np.isfinite(rho):  # a query whose scores are all equal has none
             rhos.append(rho)
-        gains = np.asarray([[1.0 if p.relevant else 0.0 for p in ps]])
-        ndcg["teacher"].append(ndcg_score(gains, t[None], k=10))
-        ndcg["student"].append(ndcg_score(gains, s[None], k=10))
+        labelled = [i for i, p in enumerate(ps) if p.kind != "pool"]
+        if len(labelled) < 2:  # nothing to rank
+            continue
+        gains = np.asarray([[1.0 if ps[i].relevant else 0.0 for i in labelled]])
+        ndcg["teacher"].append(ndcg_score(gains, t[None, labelled], k=10))
+        ndcg["student"].append(ndcg_score(gains, s[None, labelled], k=10))
     return {
         "spearman_vs_teacher": round(float(np.mean(rhos)), 4) if rhos else None,
-        "ndcg@10": {k: round(float(np.mean(v)), 4) for k, v in ndcg.items()},
+        "ndcg@10": {k: round(float(np.mean(v)), 4) if v else None for k, v in ndcg.items()},
     }

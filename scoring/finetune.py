@@ -30,7 +30,8 @@ NDCG = f"{EVAL_NAME}_ndcg@10"
 
 @dataclasses.dataclass(frozen=True)
 class Pair:
-    """One labelled pair; `kind` says where a negative came from ("hard": retrieved, "random": off-topic)."""
+    """One labelled pair; `kind` says where a negative came from ("hard": retrieved, "random": off-topic,
+    "pool": a passage of the query's retrieved pool that nobody labelled, for distillation)."""
 
     query: str
     text: str

@@ -369,7 +369,7 @@ def cmd_tune(args, settings: Settings) -> int:
         h = student["held_out"]
         print(f"{student['layers']}-layer first-pass model written to {student['model']} (teacher {student['teacher']})")
         print(f"  {student['train_pairs']} training pairs, {student['training']['train_seconds']:.0f}s")
-        print(f"  held-out nDCG@10 teacher {h['ndcg@10']['teacher']:.4f}, student {h['ndcg@10']['student']:.4f}")
+        print(f"  held-out nDCG@10 teacher {h['ndcg@10']['teacher']}, student {h['ndcg@10']['student']}")
         print(f"  held-out Spearman rho with the teacher {h['spearman_vs_teacher']}")
     if args.activate:
         keys = " and ".join(k for k, on in (("model", "after" in report), ("first_pass_model", bool(student))) if on)
