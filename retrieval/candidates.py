@@ -1,5 +1,5 @@
 """The one record that flows from recall to the response: a chunk plus every component score,
-filled in stage by stage (fusion, rerank, calibration, blend), so a result can explain its rank."""
+filled in stage by stage (fusion, first pass, rerank, calibration, blend), so a result can explain its rank."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Candidate:
     dense: float | None = None  # cosine of query and chunk embeddings (None: not in the dense top-n)
     bm25: float | None = None  # BM25 score (None: not in the BM25 top-n)
     fused: float = 0.0
+    first_pass: float | None = None  # raw logit of a cascade's first-pass cross-encoder (ranking only)
     rerank: float | None = None  # raw cross-encoder logit
     relevance: float | None = None  # calibrated probability of relevance
     retrieval: float = 0.0  # fused score over the pool's best fused score
@@ -30,6 +31,7 @@ class Candidate:
             "dense": self.dense,
             "bm25": self.bm25,
             "fused": self.fused,
+            "first_pass": self.first_pass,
             "rerank": self.rerank,
             "relevance": self.relevance,
             "retrieval": self.retrieval,

@@ -5,7 +5,8 @@ The loss is pointwise binary cross-entropy: each pair is judged on its own, so a
 same whatever the query, which calibration and the abstain gate rely on (a listwise loss only
 orders passages within a query). Training keeps resumable checkpoints, evaluates nDCG@10 on the
 held-out queries as it goes, stops early when that stops improving or the time budget runs out,
-and keeps the best checkpoint."""
+and keeps the best checkpoint. `fit` is that loop for any loss; distillation (scoring/distill.py)
+uses it too."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ NDCG = f"{EVAL_NAME}_ndcg@10"
 
 @dataclasses.dataclass(frozen=True)
 class Pair:
-    """One labelled pair; `kind` says where a negative came from ("hard": retrieved, "random": off-topic)."""
+    """One labelled pair; `kind` says where a negative came from ("hard": retrieved, "random": off-topic,
+    "pool": a passage of the query's retrieved pool that nobody labelled, for distillation)."""
 
     query: str
     text: str
@@ -122,21 +124,33 @@ def _time_budget(max_minutes: float | None):
 
 
 def train(model, train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts: TrainOptions) -> dict[str, Any]:
-    """Train in place (the best held-out checkpoint ends loaded) and save to opts.output_dir."""
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    """Pointwise BCE on the labels; the best held-out nDCG@10 checkpoint ends loaded."""
     from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    return fit(
+        model,
+        queries=[p.query for p in train_pairs],
+        texts=[p.text for p in train_pairs],
+        labels=[1.0 if p.relevant else 0.0 for p in train_pairs],
+        loss=BinaryCrossEntropyLoss(model),
+        evaluator=CrossEncoderRerankingEvaluator(_samples(held_out), at_k=10, name=EVAL_NAME, write_csv=False),
+        metric=NDCG,
+        opts=opts,
+    )
+
+
+def fit(
+    model, *, queries: list[str], texts: list[str], labels: list[float], loss, evaluator, metric: str, opts: TrainOptions
+) -> dict[str, Any]:
+    """Train in place with `loss` on (query, text, label) rows, evaluating `evaluator` as it goes and
+    keeping the checkpoint with the best `metric`; save to opts.output_dir."""
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from transformers import EarlyStoppingCallback
 
-    data = Dataset.from_dict(
-        {
-            "query": [p.query for p in train_pairs],
-            "text": [p.text for p in train_pairs],
-            "label": [1.0 if p.relevant else 0.0 for p in train_pairs],
-        }
-    )
-    steps_per_epoch = math.ceil(len(train_pairs) / opts.batch_size)
+    data = Dataset.from_dict({"query": queries, "text": texts, "label": labels})
+    steps_per_epoch = math.ceil(len(labels) / opts.batch_size)
     every = max(1, steps_per_epoch // opts.evals_per_epoch)
     if opts.max_steps > 0:
         every = min(every, opts.max_steps)
@@ -154,7 +168,7 @@ def train(model, train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts:
         save_steps=every,
         save_total_limit=2,
         load_best_model_at_end=True,
-        metric_for_best_model=f"eval_{NDCG}",
+        metric_for_best_model=f"eval_{metric}",
         greater_is_better=True,
         logging_steps=every,
         seed=opts.seed,
@@ -167,8 +181,8 @@ def train(model, train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts:
         model=model,
         args=args,
         train_dataset=data,
-        loss=BinaryCrossEntropyLoss(model),
-        evaluator=CrossEncoderRerankingEvaluator(_samples(held_out), at_k=10, name=EVAL_NAME, write_csv=False),
+        loss=loss,
+        evaluator=evaluator,
         callbacks=[EarlyStoppingCallback(early_stopping_patience=opts.patience), budget],
     )
     # A run stopped part-way (budget, interrupt) goes on from its last checkpoint.

@@ -1,11 +1,15 @@
 """The precision stage as one step: decide how much of the fused pool the cross-encoder reads
-(margin skip, latency budget), read it, and fill each candidate's logit and calibrated relevance.
+(margin skip, latency budget, a first-pass model), read it, and fill each candidate's logit and
+calibrated relevance.
 
-The policy lives here, beside the reranker whose measured speed it uses, so the pipeline only
-hands over the pool and the caller's per-request budget."""
+In a cascade a small first-pass cross-encoder reads the pool and the main one reads only its top
+`keep`: the main model's cost then grows with `keep`, not with the pool. Only the main model's
+scores are calibrated; the first pass only chooses. The policy lives here, beside the rerankers
+whose measured speed it uses, so the pipeline only hands over the pool and the caller's budget."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,14 +22,26 @@ from ragate.scoring.calibration import Calibrator
 from ragate.scoring.reranker import CrossEncoderReranker
 
 
+class FirstPassStage(BaseModel):
+    """What the first-pass cross-encoder of a cascade did."""
+
+    model: str
+    engine: str
+    device: str
+    pairs: int = Field(description="candidates the first-pass model read")
+    cached: int = Field(0, description="pairs served from its score cache")
+    ms: float = Field(description="milliseconds it took (part of timings_ms.rerank)")
+
+
 class RerankStage(BaseModel):
-    """What the precision stage did, so skips and budgets are visible next to the timings."""
+    """What the precision stage did, so skips, budgets and cascades are visible next to the timings."""
 
     engine: str = Field(description="reranker backend, e.g. openvino-int8, onnx-int8 or torch-bf16")
     device: str
-    pairs: int = Field(description="candidates the cross-encoder read (the rest keep their fused order)")
-    limited_by: Literal["margin", "budget"] | None = Field(None, description="why fewer than the whole pool were read")
+    pairs: int = Field(description="candidates the main cross-encoder read (the rest follow them, in fused order)")
+    limited_by: Literal["margin", "budget", "first_pass"] | None = Field(None, description="why fewer than the whole pool were read")
     cached: int = Field(0, description="pairs served from the score cache")
+    first_pass: FirstPassStage | None = Field(None, description="the cascade's first pass, which chose the candidates the main model read")
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,15 @@ class RerankPolicy:
     skip_margin: float = 0.0
     budget_ms: float = 0.0
     min_budget_pairs: int = 10
+
+
+@dataclass(frozen=True)
+class FirstPass:
+    """[reranker] first_pass_model (loaded) and first_pass_keep: `reranker` reads the pool, the main
+    model its top `keep`."""
+
+    reranker: CrossEncoderReranker
+    keep: int
 
 
 def channel_lead(cands: list[Candidate]) -> float:
@@ -64,6 +89,10 @@ def plan(cands: list[Candidate], *, policy: RerankPolicy, budget_ms: float | Non
     return len(cands), None
 
 
+def _texts(cands: list[Candidate]) -> list[str]:
+    return [indexed_text(c.chunk) for c in cands]
+
+
 def rerank(
     query: str,
     cands: list[Candidate],
@@ -72,10 +101,26 @@ def rerank(
     calibrator: Calibrator,
     policy: RerankPolicy,
     budget_ms: float | None = None,
+    first_pass: FirstPass | None = None,
 ) -> RerankStage:
-    """Fill rerank logits and calibrated relevance of the candidates the plan allows, in fused order."""
+    """Fill rerank logits and calibrated relevance of the candidates the plan allows. A latency
+    budget sizes the pool at the main model's speed, cascade or not; a first pass then reads that
+    pool and passes on its best `keep`."""
     n, limited_by = plan(cands, policy=policy, budget_ms=budget_ms, pairs_per_s=reranker.pairs_per_s)
-    logits, cached = reranker.score_counted(query, [indexed_text(c.chunk) for c in cands[:n]])
-    for c, z, p in zip(cands, logits, calibrator(logits)):
+    chosen, first = cands[:n], None
+    if first_pass is not None and first_pass.keep < n:
+        started = time.perf_counter()
+        logits, cached = first_pass.reranker.score_counted(query, _texts(chosen))
+        for c, z in zip(chosen, logits):
+            c.first_pass = float(z)
+        chosen = sorted(chosen, key=lambda c: -c.first_pass)[: first_pass.keep]  # stable: ties keep fused order
+        limited_by = "first_pass"
+        fp = first_pass.reranker
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        first = FirstPassStage(model=fp.name, engine=fp.kind, device=fp.device, pairs=n, cached=cached, ms=ms)
+    logits, cached = reranker.score_counted(query, _texts(chosen))
+    for c, z, p in zip(chosen, logits, calibrator(logits)):
         c.rerank, c.relevance = float(z), float(p)
-    return RerankStage(engine=reranker.kind, device=reranker.device, pairs=n, limited_by=limited_by, cached=cached)
+    return RerankStage(
+        engine=reranker.kind, device=reranker.device, pairs=len(chosen), limited_by=limited_by, cached=cached, first_pass=first
+    )

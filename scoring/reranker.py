@@ -64,6 +64,7 @@ class CrossEncoderReranker:
         microbatch_wait_ms: float = 0.0,
         microbatch_max_pairs: int = 512,
         calibration_pairs: Sequence[tuple[str, str]] | None = None,
+        config_key: str = CONFIG_KEY,
     ):
         import torch
         from sentence_transformers import CrossEncoder
@@ -77,9 +78,9 @@ class CrossEncoderReranker:
         try:
             ce = CrossEncoder(resolve_model(model), device="cpu", max_length=max_length)
         except Exception as e:  # hub, IO and config errors all mean the same thing to the user
-            raise ModelLoadError(model, e, CONFIG_KEY) from None
+            raise ModelLoadError(model, e, config_key) from None
         if ce.model.config.num_labels != 1:
-            raise ModelLoadError(model, f"expected a single-logit relevance head, found {ce.model.config.num_labels} labels", CONFIG_KEY)
+            raise ModelLoadError(model, f"expected a single-logit relevance head, found {ce.model.config.num_labels} labels", config_key)
         self.tokenizer = ce.tokenizer
         self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.tokenizer.model_input_names]
         self.threads = threads

@@ -19,6 +19,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
+from ragate.scoring.distill import DistillError
 from ragate.server.config import ConfigError, Settings, load_settings
 from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
 from ragate.server.serve import ServeError
@@ -147,7 +148,8 @@ def cmd_search(args, settings: Settings) -> int:
         r = resp.rerank_stage
         print(
             f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
-            + (f" (limited by {r.limited_by})" if r.limited_by else "")
+            + (f" after a first pass over {r.first_pass.pairs} with {r.first_pass.engine}" if r.first_pass else "")
+            + (f" (limited by {r.limited_by})" if r.limited_by in ("margin", "budget") else "")
             + (f", {r.cached} cached" if r.cached else ""),
             file=sys.stderr,
         )
@@ -207,6 +209,13 @@ def cmd_stats(args, settings: Settings) -> int:
                 print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
         if not stats["collections"]:
             print("  no collections yet: run `ragate index PATH`")
+        rr = stats["reranker"]
+        print(f"reranker: {rr['model']}" + (f" ({rr['engine']} on {rr['device']})" if rr["engine"] else ""))
+        if fp := rr.get("first_pass"):
+            engine = f" ({fp['engine']} on {fp['device']})" if fp["engine"] else ""
+            print(f"  first pass: {fp['model']}{engine}; the reranker reads its top {fp['keep']}")
+            if fp["error"]:
+                print(f"  first pass unavailable, the reranker reads the whole pool: {fp['error']}")
     return 0
 
 
@@ -310,6 +319,10 @@ def cmd_tune(args, settings: Settings) -> int:
         raise UsageError("ragate tune needs the [tune] extra: pip install 'ragate[tune]'") from None
     if sum(map(bool, (args.dataset, args.pairs, args.from_feedback, args.synthesize))) != 1:
         raise UsageError("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
+    if args.distill_only and not args.distill_layers:
+        raise UsageError("--distill-only needs --distill-layers K")
+    if args.distill_layers is not None and args.distill_layers < 1:
+        raise UsageError("--distill-layers must be at least 1")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
         "pairs": args.pairs and os.path.abspath(args.pairs),
@@ -325,30 +338,49 @@ def cmd_tune(args, settings: Settings) -> int:
         "device": args.device,
         "batch_size": args.batch_size,
         "progress": not args.no_progress,
+        "distill_layers": args.distill_layers,
+        "distill_only": args.distill_only,
     }
     # The index is read through its service; the training itself runs here, in this process. The
     # trainer prints its logs and bars on stdout, which carries only the result: they go to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         report = _run(args, settings, lambda uc: run_tune(uc, settings, **options), need_reranker=False)
+    student = report.get("distilled")
     if args.activate:
         target = Path(args.config or "config.toml")
-        set_reranker(target, report["model"])
+        if "after" in report:
+            set_reranker(target, "model", report["model"])
+        if student:
+            set_reranker(target, "first_pass_model", student["model"])
         report["activated_in"] = str(target)
     if args.json:
         _print_json(report)
         return 0
-    b, a = report["before"], report["after"]
-    print(f"tuned reranker written to {report['model']} (card: README.md there)")
-    print(
-        f"  {report['train_pairs']} training pairs, {report['held_out_queries']} held-out queries, {report['training']['train_seconds']:.0f}s"
-    )
-    for k in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
-        print(f"  held-out {k:<22} {b[k]:.4f} -> {a[k]:.4f}")
-    if args.activate:
+    if "after" in report:
+        b, a = report["before"], report["after"]
+        print(f"tuned reranker written to {report['model']} (card: README.md there)")
         print(
-            f"[reranker] model set in {report['activated_in']}. Stop the running index service (ragate service --stop) so it loads "
-            "the new model, then re-run `ragate calibrate` (--dataset, --labels or --from-feedback): the old calibration "
-            "belongs to the old reranker."
+            f"  {report['train_pairs']} training pairs, {report['held_out_queries']} held-out queries, "
+            f"{report['training']['train_seconds']:.0f}s"
+        )
+        for k in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
+            print(f"  held-out {k:<22} {b[k]:.4f} -> {a[k]:.4f}")
+    if student:
+        h = student["held_out"]
+        print(f"{student['layers']}-layer first-pass model written to {student['model']} (teacher {student['teacher']})")
+        print(f"  {student['train_pairs']} training pairs, {student['training']['train_seconds']:.0f}s")
+        print(f"  held-out nDCG@10 teacher {h['ndcg@10']['teacher']}, student {h['ndcg@10']['student']}")
+        print(f"  held-out Spearman rho with the teacher {h['spearman_vs_teacher']}")
+    if args.activate:
+        keys = " and ".join(k for k, on in (("model", "after" in report), ("first_pass_model", bool(student))) if on)
+        print(
+            f"[reranker] {keys} set in {report['activated_in']}. Stop the running index service (ragate service --stop) so it loads "
+            "the new model"
+            + (
+                ", then re-run `ragate calibrate` (--dataset, --labels or --from-feedback): the old calibration belongs to the old reranker."
+                if "after" in report
+                else "."
+            )
         )
     return 0
 
@@ -522,14 +554,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="fine-tune the reranker on this collection (labels, feedback or synthesized questions)",
         description="Train a cross-encoder for one collection with a pointwise loss, hard negatives mined by ragate's own "
         "hybrid retrieval and random off-topic negatives; report nDCG@10 and gate rates before/after on held-out "
-        "queries, and write the model with a card beside the index. Training runs in this process; the index service "
-        "keeps serving.",
+        "queries, and write the model with a card beside the index. With --distill-layers K, also (with --distill-only, "
+        "instead) distil a K-layer first-pass model for a rerank cascade from the teacher's logits. Training runs in this "
+        "process; the index service keeps serving.",
     )
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset: train qrels (index it first with `ragate eval --dataset DIR`)")
     sp.add_argument("--pairs", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
     sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool")
     sp.add_argument("--synthesize", type=int, metavar="N", help="Claude writes a question for each of N sampled chunks ([llm] settings)")
-    sp.add_argument("--base", metavar="MODEL", help="model to start from (default [reranker] model); an encoder gets a fresh head")
+    sp.add_argument(
+        "--base",
+        metavar="MODEL",
+        help="model to start from (default [reranker] model; an encoder gets a fresh head); with --distill-only, the teacher",
+    )
     sp.add_argument("--epochs", type=int, default=2, help="passes over the training pairs (default 2)")
     sp.add_argument("--max-queries", type=int, metavar="N", help="use at most N labelled queries")
     sp.add_argument("--max-minutes", type=float, metavar="M", help="stop training after M minutes, keeping the best checkpoint")
@@ -537,7 +574,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--batch-size", type=int, default=16, help="pairs per optimiser step (default 16)")
     sp.add_argument("--output", metavar="DIR", help="where the model goes (default tuned-reranker/COLLECTION beside the index)")
     sp.add_argument("--device", help="cpu, cuda, mps (default [reranker] device)")
-    sp.add_argument("--activate", action="store_true", help="set the tuned model as [reranker] model in the config file")
+    sp.add_argument(
+        "--distill-layers",
+        type=int,
+        metavar="K",
+        help="also distil a K-layer first-pass model for a rerank cascade from the tuned one, written beside it as OUTPUT-first-pass-LK",
+    )
+    sp.add_argument(
+        "--distill-only", action="store_true", help="distil the first-pass model from --base (default [reranker] model) without fine-tuning"
+    )
+    sp.add_argument(
+        "--activate",
+        action="store_true",
+        help="set the tuned model as [reranker] model (and the distilled one as first_pass_model) in the config file",
+    )
     sp.add_argument("--no-progress", action="store_true")
     common(sp)
     sp.set_defaults(func=cmd_tune)
@@ -593,6 +643,7 @@ def main(argv: list[str] | None = None) -> int:
         FileNotFoundError,
         ServiceCallError,
         TuneError,
+        DistillError,
     ) as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2

@@ -80,6 +80,8 @@ class RerankerSettings(_Section):
     microbatch_max_pairs: int = Field(512, ge=1)
     budget_ms: float = Field(0.0, ge=0)
     min_budget_pairs: int = Field(10, ge=1)
+    first_pass_model: str = ""
+    first_pass_keep: int = Field(30, ge=1)
 
 
 class AuthorityRule(_Section):

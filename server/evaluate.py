@@ -265,11 +265,11 @@ def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: P
         plt.close(fig)
 
 
-def _progress(items, enabled):
+def _progress(items, enabled, desc: str = "queries"):
     if not enabled:
         return items
     import sys
 
     from tqdm import tqdm
 
-    return tqdm(items, desc="queries", file=sys.stderr, dynamic_ncols=True)
+    return tqdm(items, desc=desc, file=sys.stderr, dynamic_ncols=True)

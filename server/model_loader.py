@@ -10,10 +10,40 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.model_paths import ModelLoadError, resolve_model
+from ragate.scoring.rerank_stage import FirstPass
 from ragate.scoring.reranker import CrossEncoderReranker
 from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)
+
+
+def onnx_dir(settings: Settings) -> Path:
+    """Exported reranker graphs live beside the index unless configured elsewhere."""
+    r = settings.reranker
+    return Path(r.onnx_dir) if r.onnx_dir else Path(settings.qdrant.path).parent / "onnx"
+
+
+def cross_encoder(
+    settings: Settings, model: str, *, config_key: str, device: str | None = None, serving: bool = True
+) -> CrossEncoderReranker:
+    """A cross-encoder on the [reranker] engine settings (backend, precision, threads, exports);
+    `serving` adds the score cache and micro-batching that searches share, which a one-off
+    scoring run (a teacher labelling pairs) does without."""
+    r = settings.reranker
+    return CrossEncoderReranker(
+        model,
+        device or r.device,
+        r.max_length,
+        r.batch_size,
+        r.precision,
+        r.threads,
+        backend=r.backend,
+        cache_dir=onnx_dir(settings),
+        cache_size=r.cache_size if serving else 0,
+        microbatch_wait_ms=r.microbatch_wait_ms if serving else 0.0,
+        microbatch_max_pairs=r.microbatch_max_pairs,
+        config_key=config_key,
+    )
 
 
 class Models:
@@ -24,16 +54,13 @@ class Models:
         self.embedder: Embedder | None = None
         self.reranker: CrossEncoderReranker | None = None
         self.reranker_error: ModelLoadError | None = None
+        self.first_pass: FirstPass | None = None  # the cascade's first stage, when [reranker] first_pass_model is set
+        self.first_pass_error: ModelLoadError | None = None
         self.embedder_error: ModelLoadError | None = None
         self.token_offsets: TokenOffsets | None = None
         self.tokenizer_name = ""
         s = settings.bm25
         self.bm25 = Bm25Encoder(s.k1, s.b, s.avg_len, s.language, s.stemming, s.stopwords)
-
-    def onnx_dir(self) -> Path:
-        """Exported reranker graphs live beside the index unless configured elsewhere."""
-        r = self.settings.reranker
-        return Path(r.onnx_dir) if r.onnx_dir else Path(self.settings.qdrant.path).parent / "onnx"
 
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.settings.index.chunk_tokens, self.settings.index.chunk_overlap)
@@ -51,24 +78,31 @@ class Models:
         if need_reranker:
             r = s.reranker
             try:
-                self.reranker = CrossEncoderReranker(
-                    r.model,
-                    r.device,
-                    r.max_length,
-                    r.batch_size,
-                    r.precision,
-                    r.threads,
-                    backend=r.backend,
-                    cache_dir=self.onnx_dir(),
-                    cache_size=r.cache_size,
-                    microbatch_wait_ms=r.microbatch_wait_ms,
-                    microbatch_max_pairs=r.microbatch_max_pairs,
-                )
+                self.reranker = cross_encoder(s, r.model, config_key="reranker.model")
                 log.info("reranker %s loaded: %s on %s", r.model, self.reranker.kind, self.reranker.device)
             except ModelLoadError as e:
                 self.reranker_error = e
                 log.error("%s", e)
+            if r.first_pass_model:
+                self._load_first_pass()
         self._load_tokenizer()
+
+    def _load_first_pass(self) -> None:
+        """Without its first pass, the main model reads the whole pool; stats says why."""
+        r = self.settings.reranker
+        try:
+            self.first_pass = FirstPass(
+                reranker=cross_encoder(self.settings, r.first_pass_model, config_key="reranker.first_pass_model"), keep=r.first_pass_keep
+            )
+            log.info(
+                "first-pass reranker %s loaded: %s, main model reads its top %d",
+                r.first_pass_model,
+                self.first_pass.reranker.kind,
+                r.first_pass_keep,
+            )
+        except ModelLoadError as e:
+            self.first_pass_error = e
+            log.error("%s; reranking without a first pass", e)
 
     def _load_tokenizer(self) -> None:
         """Chunks are measured in the reranker's tokens; its tokenizer loads even where its weights can't."""

@@ -201,7 +201,15 @@ class Pipeline:
         if reranker is None:
             return None
         with timer.stage("rerank"):
-            return rerank(query, cands, reranker=reranker, calibrator=self.calibrator(), policy=self.rerank_policy, budget_ms=budget_ms)
+            return rerank(
+                query,
+                cands,
+                reranker=reranker,
+                calibrator=self.calibrator(),
+                policy=self.rerank_policy,
+                budget_ms=budget_ms,
+                first_pass=self.models.first_pass,
+            )
 
     def rank(
         self,
@@ -228,7 +236,7 @@ class Pipeline:
             stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
             if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
-            elif stage.limited_by:
+            elif stage.limited_by in ("margin", "budget"):  # a cascade's cut is its configuration, shown in rerank_stage
                 notes.append(
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )
@@ -457,9 +465,24 @@ class Pipeline:
                 "engine_reason": m.reranker.engine_reason if m.reranker else None,
                 "precision": s.reranker.precision,
                 "error": str(m.reranker_error) if m.reranker_error else None,
+                "first_pass": self._first_pass_stats(),
             },
             "models_ready": m.ready,
             "feedback": {"path": str(self.feedback_log.path), **self.feedback_log.counts()},
+        }
+
+    def _first_pass_stats(self) -> dict[str, Any] | None:
+        """The cascade, when configured: which model reads the pool first and how many it passes on."""
+        r, fp = self.settings.reranker, self.models.first_pass
+        if not r.first_pass_model:
+            return None
+        return {
+            "model": r.first_pass_model,
+            "keep": r.first_pass_keep,
+            "device": fp.reranker.device if fp else None,
+            "engine": fp.reranker.kind if fp else None,
+            "engine_reason": fp.reranker.engine_reason if fp else None,
+            "error": str(self.models.first_pass_error) if self.models.first_pass_error else None,
         }
 
     def close(self) -> None:

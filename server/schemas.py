@@ -14,6 +14,11 @@ class ScoreBreakdown(BaseModel):
     dense: float | None = Field(None, description="cosine similarity of query and passage embeddings")
     bm25: float | None = Field(None, description="BM25 score (None: not in the BM25 candidates)")
     fused: float = Field(description="fusion score of the two channels")
+    first_pass: float | None = Field(
+        None,
+        description="raw logit of the first-pass cross-encoder that chose which candidates the main one read: "
+        "it ranks passages within this query only and is not a probability (None: no cascade, or not read)",
+    )
     rerank: float | None = Field(None, description="cross-encoder logit (None: not reranked)")
     relevance: float | None = Field(None, description="calibrated probability that the passage answers the query")
     retrieval: float = Field(description="fused score over the best fused score in the pool, in [0, 1]")

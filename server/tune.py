@@ -6,10 +6,16 @@ Training runs in this process, never in the index service: the service keeps ans
 model trains. The index is read only through its use cases (`search` without reranking mines hard
 negatives from ragate's own hybrid retrieval, so the model learns the chunking it will rerank;
 `sample_chunks` feeds --synthesize). Random passages from other queries add off-topic negatives,
-so scores keep their meaning across queries."""
+so scores keep their meaning across queries.
+
+`--distill-layers K` also (or, with `--distill-only`, instead) makes a first-pass model for a rerank
+cascade: the teacher (the tuned model, or the starting one) cut to its first K layers and trained on
+the teacher's logits over the same queries' pairs plus a sample of each query's hybrid pool, the
+passages a first pass reads."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -20,9 +26,11 @@ from typing import Any
 
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.retrieval.chunking import with_context
+from ragate.scoring.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
 from ragate.scoring.finetune import Pair, TrainOptions, held_out_figures, load_base, train
 from ragate.server.config import Settings
 from ragate.server.feedback import feedback_path
+from ragate.server.model_loader import cross_encoder
 from ragate.server.requests import SearchRequest
 from ragate.server.schemas import SearchResult
 
@@ -37,11 +45,18 @@ HARD_NEGATIVES = 6  # retrieved passages per query labelled not relevant
 RANDOM_NEGATIVES = 1  # off-topic passages per query
 HELD_OUT_SHARE = 0.1
 MAX_SEARCH_TOKENS = 100_000  # mining wants whole passages, not a response budget
+POOL_SAMPLE = 16  # pool passages per query for distillation: the head of the hybrid pool, and a draw from the rest
+TEACHER_SLICE = 512  # pairs the teacher scores between progress updates
 
 
 def default_output(settings: Settings, collection: str) -> Path:
     """Beside the index, one folder per collection (a second run there resumes or retrains)."""
     return Path(settings.qdrant.path).resolve().parent / "tuned-reranker" / collection
+
+
+def student_output(output: Path, layers: int) -> Path:
+    """The first-pass model goes beside the tuned one."""
+    return output.with_name(f"{output.name}-first-pass-L{layers}")
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
@@ -62,12 +77,12 @@ class Miner:
     def __init__(self, uc, collection: str, k: int = HARD_NEGATIVES):
         self.uc, self.collection, self.k = uc, collection, k
 
-    def search(self, query: str, extra: int) -> list[SearchResult]:
-        req = SearchRequest(query=query, top_k=self.k + extra, rerank=False, collection=self.collection, max_tokens=MAX_SEARCH_TOKENS)
+    def search(self, query: str, top_k: int) -> list[SearchResult]:
+        req = SearchRequest(query=query, top_k=top_k, rerank=False, collection=self.collection, max_tokens=MAX_SEARCH_TOKENS)
         return self.uc.search(req).results
 
     def negatives(self, query: str, *, is_positive) -> list[Pair]:
-        hits = [r for r in self.search(query, extra=5) if not is_positive(r)]
+        hits = [r for r in self.search(query, top_k=self.k + 5) if not is_positive(r)]
         return [Pair(query, _text(r), False, "hard") for r in hits[: self.k]]
 
 
@@ -83,7 +98,7 @@ def from_dataset(miner: Miner, dataset: str, max_queries: int | None, progress: 
     pairs: list[Pair] = []
     for qid in _progress(qids, progress):
         query, rel = ds.queries[qid], {d for d, r in ds.qrels[qid].items() if r > 0 and d in docs}
-        hits = miner.search(query, extra=5 + len(rel))
+        hits = miner.search(query, top_k=miner.k + 5 + len(rel))
         found = {beir_id(r.source): _text(r) for r in hits if beir_id(r.source) in rel}
         pairs += [Pair(query, found.get(d, docs[d]), True) for d in sorted(rel)]
         pairs += [Pair(query, _text(r), False, "hard") for r in hits if beir_id(r.source) not in rel][: miner.k]
@@ -132,11 +147,16 @@ def add_random_negatives(pairs: list[Pair], rng: random.Random, k: int = RANDOM_
     return out
 
 
-def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, list[Pair]]]:
-    """Queries (with a positive) held out whole, so the figures are on queries never trained on."""
+def by_query(pairs: list[Pair]) -> dict[str, list[Pair]]:
     groups: dict[str, list[Pair]] = {}
     for p in pairs:
         groups.setdefault(p.query, []).append(p)
+    return groups
+
+
+def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, list[Pair]]]:
+    """Queries (with a positive) held out whole, so the figures are on queries never trained on."""
+    groups = by_query(pairs)
     labelled = sorted(q for q, ps in groups.items() if any(p.relevant for p in ps))
     if len(labelled) < 2:
         raise TuneError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
@@ -144,15 +164,15 @@ def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, 
     return [p for q, ps in groups.items() if q not in held for p in ps], {q: groups[q] for q in sorted(held)}
 
 
-def set_reranker(config_path: Path, model: str) -> None:
-    """Set [reranker] model in the config file, keeping its comments."""
+def set_reranker(config_path: Path, key: str, model: str) -> None:
+    """Set a model key of [reranker] (`model`, `first_pass_model`) in the config file, keeping its comments."""
     text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
-    line = f"model = {json.dumps(model)}"
+    line = f"{key} = {json.dumps(model)}"
     section = re.search(r"(?ms)^\[reranker\]\s*$(.*?)(?=^\[|\Z)", text)
     if section is None:
         text += f"\n[reranker]\n{line}\n"
-    elif re.search(r"(?m)^model\s*=.*$", section.group(1)):
-        body = re.sub(r"(?m)^model\s*=\s*(\"[^\"]*\"|[^#\n]*)", line.replace("\\", "\\\\"), section.group(1), count=1)
+    elif re.search(rf"(?m)^{key}\s*=.*$", section.group(1)):
+        body = re.sub(rf"(?m)^{key}\s*=\s*(\"[^\"]*\"|[^#\n]*)", line.replace("\\", "\\\\"), section.group(1), count=1)
         text = text[: section.start(1)] + body + text[section.end(1) :]
     else:
         text = text[: section.end(0)] + line + "\n" + text[section.end(0) :]
@@ -180,6 +200,164 @@ Held-out queries (gate rates on raw sigmoid scores at threshold {a["threshold"]}
 """
 
 
+def student_card(report: dict[str, Any]) -> str:
+    h, t = report["held_out"], report["training"]
+    return f"""# ragate first-pass reranker for collection `{report["collection"]}`
+
+A {report["layers"]}-layer cross-encoder distilled from `{report["teacher"]}` for a rerank cascade: it reads the
+whole candidate pool and the teacher reads only its best (`[reranker] first_pass_model`, `first_pass_keep`).
+Its logits rank passages within a query; they are not calibrated probabilities.
+
+- teacher: `{report["teacher"]}` ({report["teacher_layers"]} layers; its logits from the {report["teacher_engine"]} engine are the targets)
+- student: the teacher's embeddings, its first {report["layers"]} transformer layers and its relevance head
+- data: {report["source"]}; {report["train_pairs"]} pairs over {report["train_queries"]} queries (the labelled pairs with their hard
+  and random negatives, plus up to {POOL_SAMPLE} passages of each query's hybrid pool), {report["held_out_queries"]} held-out
+  queries ({report["held_out_pairs"]} pairs)
+- loss: mean squared error on the teacher's logits
+- training: {t["steps"]} steps in {t["train_seconds"]} s on {report["device"]} (stopped by the time budget: {t["stopped_by_budget"]})
+- written: {report["written_at"]}
+
+Held-out queries:
+
+| figure | teacher | student |
+|---|---|---|
+| nDCG@10 on the labelled pairs | {h["ndcg@10"]["teacher"]} | {h["ndcg@10"]["student"]} |
+| Spearman rho with the teacher's logits (mean per query) | 1.0 | {h["spearman_vs_teacher"]} |
+"""
+
+
+def gather(
+    uc,
+    settings: Settings,
+    *,
+    dataset: str | None,
+    pairs: str | None,
+    from_feedback: bool,
+    synthesize: int | None,
+    collection: str | None,
+    max_queries: int | None,
+    progress: bool,
+) -> tuple[str, Miner | None, list[Pair], str]:
+    """(collection, its miner when indexed, labelled pairs with mined negatives, where the labels came from)."""
+    if dataset:
+        name = collection or f"beir_{Path(dataset).resolve().name}"
+        if name not in uc.stats()["collections"]:
+            raise TuneError(f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25")
+        miner = Miner(uc, name)
+        return name, miner, from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
+    name = collection or settings.index.collection
+    miner = Miner(uc, name) if name in uc.stats()["collections"] else None
+    if synthesize:
+        if miner is None:
+            raise TuneError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
+        return name, miner, synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
+    path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs
+    if not Path(path).exists():
+        raise FileNotFoundError(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
+    given = read_pairs(path)
+    if max_queries:
+        keep = set(sorted({p.query for p in given})[:max_queries])
+        given = [p for p in given if p.query in keep]
+    if miner is None:
+        log.warning("collection %r is not indexed: no hard negatives mined, only the given pairs", name)
+    return name, miner, from_labels(miner, given), ("agents' feedback" if from_feedback else str(path))
+
+
+def with_pool(miner: Miner | None, pairs: list[Pair], *, depth: int, rng: random.Random, progress: bool) -> list[Pair]:
+    """Each query's pairs plus passages of its hybrid pool as a first pass reads it: the first
+    POOL_SAMPLE/2 and a random draw from the rest, so the student also sees the pool's tail."""
+    from ragate.server.evaluate import _progress
+
+    if miner is None:
+        return pairs
+    out = list(pairs)
+    for query, own in _progress(list(by_query(pairs).items()), progress, desc="pools"):
+        seen = {p.text for p in own}
+        texts = [t for t in dict.fromkeys(_text(r) for r in miner.search(query, top_k=depth)) if t not in seen]
+        head, tail = texts[: POOL_SAMPLE // 2], texts[POOL_SAMPLE // 2 :]
+        out += [Pair(query, t, False, "pool") for t in head + rng.sample(tail, min(len(tail), POOL_SAMPLE - len(head)))]
+    return out
+
+
+def teacher_scores(engine, pairs: list[Pair], progress: bool) -> TeacherScores:
+    """The teacher's logit for every distinct (query, passage), in slices so progress shows."""
+    from ragate.server.evaluate import _progress
+
+    distinct = sorted({(p.query, p.text) for p in pairs})
+    scores: TeacherScores = {}
+    for s in _progress(range(0, len(distinct), TEACHER_SLICE), progress, desc=f"teacher scores ({TEACHER_SLICE} pairs)"):
+        part = distinct[s : s + TEACHER_SLICE]
+        scores.update(zip(part, map(float, engine.score_pairs([q for q, _ in part], [t for _, t in part]))))
+    return scores
+
+
+def fine_tune(
+    train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts: TrainOptions, *, settings: Settings, meta: dict[str, str]
+) -> dict[str, Any]:
+    """Train from opts.base with BCE; report and card in opts.output_dir."""
+    model = load_base(opts.base, max_length=opts.max_length, device=opts.device)
+    threshold = settings.gate.min_score
+    before = held_out_figures(model, held_out, threshold)
+    log.warning("held-out before tuning: %s", before)
+    training = train(model, train_pairs, held_out, opts)
+    after = held_out_figures(model, held_out, threshold)
+    report: dict[str, Any] = {
+        "model": str(opts.output_dir),
+        "base": opts.base,
+        **meta,
+        "device": str(model.device),
+        "train_pairs": len(train_pairs),
+        "train_queries": len({p.query for p in train_pairs}),
+        "held_out_queries": len(held_out),
+        "held_out_pairs": sum(len(v) for v in held_out.values()),
+        "before": before,
+        "after": after,
+        "training": training,
+        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    (opts.output_dir / "tune.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (opts.output_dir / "README.md").write_text(model_card(report), encoding="utf-8")
+    return report
+
+
+def first_pass_model(
+    train_pairs: list[Pair],
+    held_out: dict[str, list[Pair]],
+    opts: TrainOptions,
+    *,
+    settings: Settings,
+    layers: int,
+    meta: dict[str, str],
+    progress: bool,
+) -> dict[str, Any]:
+    """Distil a `layers`-layer student from opts.base (the teacher); report and card in opts.output_dir."""
+    student = load_base(opts.base, max_length=opts.max_length, device=opts.device)
+    teacher_layers = layer_count(student)
+    truncate(student, layers)  # first, so a bad layer count fails before the teacher's work
+    engine = cross_encoder(settings, opts.base, config_key="reranker.model", device=opts.device, serving=False)
+    scores = teacher_scores(engine, train_pairs + [p for ps in held_out.values() for p in ps], progress)
+    training = distill(student, train_pairs, held_out, scores, opts)
+    report: dict[str, Any] = {
+        "model": str(opts.output_dir),
+        "teacher": opts.base,
+        "teacher_layers": teacher_layers,
+        "teacher_engine": engine.kind,
+        "layers": layers,
+        **meta,
+        "device": str(student.device),
+        "train_pairs": len(train_pairs),
+        "train_queries": len({p.query for p in train_pairs}),
+        "held_out_queries": len(held_out),
+        "held_out_pairs": sum(len(v) for v in held_out.values()),
+        "held_out": agreement(student, held_out, scores),
+        "training": training,
+        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    (opts.output_dir / "distill.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (opts.output_dir / "README.md").write_text(student_card(report), encoding="utf-8")
+    return report
+
+
 def run_tune(
     uc,
     settings: Settings,
@@ -199,38 +377,27 @@ def run_tune(
     batch_size: int = 16,
     seed: int = 13,
     progress: bool = True,
+    distill_layers: int | None = None,
+    distill_only: bool = False,
 ) -> dict[str, Any]:
-    """Gather labelled pairs through the index's use cases (`uc`), train, and report."""
+    """Gather labelled pairs through the index's use cases (`uc`), fine-tune `base`, distil a
+    first-pass model from the result (or, with `distill_only`, from `base` itself), and report."""
     rng = random.Random(seed)
-    if dataset:
-        name = collection or f"beir_{Path(dataset).resolve().name}"
-        if name not in uc.stats()["collections"]:
-            raise TuneError(f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25")
-        miner = Miner(uc, name)
-        labelled, source = from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
-    else:
-        name = collection or settings.index.collection
-        miner = Miner(uc, name) if name in uc.stats()["collections"] else None
-        if synthesize:
-            if miner is None:
-                raise TuneError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
-            labelled, source = synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
-        else:
-            path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs
-            if not Path(path).exists():
-                raise FileNotFoundError(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
-            given = read_pairs(path)
-            if max_queries:
-                keep = set(sorted({p.query for p in given})[:max_queries])
-                given = [p for p in given if p.query in keep]
-            labelled, source = from_labels(miner, given), ("agents' feedback" if from_feedback else str(path))
-            if miner is None:
-                log.warning("collection %r is not indexed: no hard negatives mined, only the given pairs", name)
+    name, miner, labelled, source = gather(
+        uc,
+        settings,
+        dataset=dataset,
+        pairs=pairs,
+        from_feedback=from_feedback,
+        synthesize=synthesize,
+        collection=collection,
+        max_queries=max_queries,
+        progress=progress,
+    )
     train_pairs, held_out = split(add_random_negatives(labelled, rng), rng)
     rr = settings.reranker
-    base = base or rr.model
     opts = TrainOptions(
-        base=base,
+        base=base or rr.model,
         output_dir=Path(output).resolve() if output else default_output(settings, name),
         epochs=epochs,
         max_minutes=max_minutes,
@@ -240,27 +407,25 @@ def run_tune(
         max_steps=max_steps,
         seed=seed,
     )
-    model = load_base(base, max_length=opts.max_length, device=opts.device)
-    threshold = settings.gate.min_score
-    before = held_out_figures(model, held_out, threshold)
-    log.warning("held-out before tuning: %s", before)
-    training = train(model, train_pairs, held_out, opts)
-    after = held_out_figures(model, held_out, threshold)
-    report: dict[str, Any] = {
-        "model": str(opts.output_dir),
-        "base": base,
-        "collection": name,
-        "source": source,
-        "device": str(model.device),
-        "train_pairs": len(train_pairs),
-        "train_queries": len({p.query for p in train_pairs}),
-        "held_out_queries": len(held_out),
-        "held_out_pairs": sum(len(v) for v in held_out.values()),
-        "before": before,
-        "after": after,
-        "training": training,
-        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    (opts.output_dir / "tune.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    (opts.output_dir / "README.md").write_text(model_card(report), encoding="utf-8")
+    meta = {"collection": name, "source": source}
+    report: dict[str, Any] = dict(meta)
+    if not distill_only:
+        report = fine_tune(train_pairs, held_out, opts, settings=settings, meta=meta)
+    if distill_layers:
+        # Pools as deep as the search a cascade serves (within what one search may return).
+        pool = {"depth": min(settings.retrieval.candidates, settings.server.max_top_k), "rng": rng, "progress": progress}
+        report["distilled"] = first_pass_model(
+            with_pool(miner, train_pairs, **pool),
+            by_query(with_pool(miner, [p for ps in held_out.values() for p in ps], **pool)),
+            dataclasses.replace(
+                opts,
+                base=report.get("model", opts.base),
+                output_dir=student_output(opts.output_dir, distill_layers),
+                learning_rate=LEARNING_RATE,
+            ),
+            settings=settings,
+            layers=distill_layers,
+            meta=meta,
+            progress=progress,
+        )
     return report

@@ -59,6 +59,65 @@ def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, raga
     assert len(z) == 2 and all(abs(x) < 100 for x in z)
 
 
+def test_tune_then_distill_a_first_pass_model_beside_the_tuned_one(tmp_path, ragate, server_env):
+    from ragate.scoring.reranker import CrossEncoderReranker
+
+    env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_BACKEND="torch")  # the teacher scores its pairs in PyTorch
+    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
+    config = tmp_path / "config.toml"
+    config.write_text("[reranker]\nmax_length = 256\n")
+    out = tmp_path / "tuned"
+    args = ["--pairs", str(_pairs(tmp_path / "pairs.jsonl")), "--max-queries", "12", "--max-steps", "2", "--batch-size", "8"]
+    r = ragate(
+        "--config",
+        str(config),
+        "tune",
+        *args,
+        "--distill-layers",
+        "2",
+        "--output",
+        str(out),
+        "--activate",
+        "--no-progress",
+        "--json",
+        env_extra=env,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    student = report["distilled"]
+    assert student["teacher"] == report["model"] == str(out) and student["model"] == str(out) + "-first-pass-L2"
+    assert student["layers"] == 2 and student["teacher_layers"] == 6 and student["training"]["steps"] == 2
+    assert json.loads((Path(student["model"]) / "config.json").read_text())["num_hidden_layers"] == 2
+    # The tuning pairs plus passages sampled from each training query's hybrid pool.
+    assert student["train_pairs"] > report["train_pairs"] and student["held_out_queries"] == report["held_out_queries"]
+    held = student["held_out"]
+    assert -1 <= held["spearman_vs_teacher"] <= 1 and all(0 <= v <= 1 for v in held["ndcg@10"].values())
+    card = (Path(student["model"]) / "README.md").read_text()
+    assert f"teacher: `{out}`" in card and "2-layer" in card and "Spearman" in card
+    assert f'model = "{out}"' in config.read_text() and f'first_pass_model = "{student["model"]}"' in config.read_text()
+    z = CrossEncoderReranker(student["model"], device="cpu").score("Which enzyme fixes carbon dioxide?", ["RuBisCO fixes CO2.", "Guitar."])
+    assert len(z) == 2 and all(abs(x) < 100 for x in z)
+
+
+def test_distill_only_cuts_the_given_teacher(tmp_path, ragate, server_env, reranker_path):
+    env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_BACKEND="torch")
+    r = ragate("tune", "--pairs", "x.jsonl", "--distill-only", env_extra=env)
+    assert r.returncode == 2 and "--distill-only needs --distill-layers" in r.stderr
+    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
+    pairs = _pairs(tmp_path / "pairs.jsonl")
+    out = tmp_path / "tuned"
+    common = ["--pairs", str(pairs), "--max-queries", "8", "--max-steps", "1", "--output", str(out), "--no-progress"]
+    r = ragate("tune", *common, "--distill-only", "--distill-layers", "6", "--base", reranker_path, env_extra=env, timeout=600)
+    assert r.returncode == 2 and "1 to 5 layers of the teacher's 6" in r.stderr
+    r = ragate("tune", *common, "--distill-only", "--distill-layers", "1", "--base", reranker_path, "--json", env_extra=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert "after" not in report and not out.exists()  # nothing fine-tuned
+    assert report["distilled"]["teacher"] == reranker_path and report["distilled"]["layers"] == 1
+    assert (tmp_path / "tuned-first-pass-L1" / "distill.json").exists()
+
+
 def test_synthesize_writes_questions_with_claude_and_trains(tmp_path, ragate, server_env, fake_messages):
     # A question per passage: "What does this say about <its first words>?"
     fake_messages.reply = lambda body: (
