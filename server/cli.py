@@ -252,6 +252,8 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"{result['dataset']}: {result['queries']} queries")
         for v, m in result["variants"].items():
             print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
+        for d in result.get("rerank_vs_hybrid", {}).get("differences", {}).values():
+            print(f"  {d['summary']}")
         for label, g in result.get("gate", {}).items():
             if not (isinstance(g, dict) and "threshold" in g):
                 continue

@@ -47,13 +47,17 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
         assert set(m) == {"ndcg@10", "mrr@10", "recall@100", "hit@1", "ms_per_query"}
         assert 0 <= m["ndcg@10"] <= 1
     assert r["variants"]["hybrid+rerank"]["hit@1"] == 1.0  # every tiny query has one obvious answer
+    # Hybrid finds every answer first too, so reranking can show no difference here.
+    d = r["rerank_vs_hybrid"]["differences"]
+    assert set(d) == {"hybrid+rerank", "hybrid+rerank+blend"} and d["hybrid+rerank"]["ci_low"] == d["hybrid+rerank"]["ci_high"] == 0.0
+    assert r["verdict"] == d["hybrid+rerank"]["summary"] and r["verdict"].startswith("no clear difference: hybrid+rerank − hybrid")
     g = r["gate"]["configured"]
     assert g["answerable"] == 2 and g["unanswerable"] == 2
     assert r["calibration"] == "sigmoid" and r["gate"]["sigmoid@0.5"] == g and "calibrated" not in r["gate"]
     for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
         assert (out / f"eval_tiny{suffix}").is_file()
     sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
-    assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub
+    assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub and "verdict" not in sub
     with pytest.raises(ValueError, match="unknown variants"):
         evaluate(pipeline, str(dataset), variants=["bm26"], out_dir=None, progress=False)
 
