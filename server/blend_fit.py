@@ -32,6 +32,13 @@ class LabelledQuery:
     judged: dict[str, int]  # judged unit (a BEIR document id, or a chunk id) → relevance grade
 
 
+def queries_from_qrels(
+    *, queries: dict[str, str], qrels: dict[str, dict[str, int]], qids: list[str], collection: str
+) -> list[LabelledQuery]:
+    """BEIR queries judged by their qrels (document ids)."""
+    return [LabelledQuery(qid=q, text=queries[q], collection=collection, judged=qrels[q]) for q in qids]
+
+
 def queries_from_feedback(rows: list[dict[str, Any]]) -> list[LabelledQuery]:
     """Agents' verdicts grouped by (collection, query); a query counts once some passage was useful."""
     grouped: dict[tuple[str, str], dict[str, int]] = {}
@@ -90,10 +97,3 @@ def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candi
         },
         "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},
     }
-
-
-def queries_from_qrels(
-    *, queries: dict[str, str], qrels: dict[str, dict[str, int]], qids: list[str], collection: str
-) -> list[LabelledQuery]:
-    """BEIR queries judged by their qrels (document ids)."""
-    return [LabelledQuery(qid=q, text=queries[q], collection=collection, judged=qrels[q]) for q in qids]
