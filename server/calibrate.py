@@ -1,5 +1,6 @@
 """`ragate calibrate`: fit logit → probability on labelled pairs, report ECE, pick a threshold;
-and, given off-topic questions, fit the gate's answerability model and certify its threshold.
+given off-topic questions, fit the gate's answerability model and certify its threshold; and with
+`fit_blend`, choose the blend's relevance and retrieval weights on the same labels.
 
 Pairs come from a BEIR dataset's train split (each query's top hybrid candidates, labelled by the
 qrels) or from a JSONL of {query, text, relevant}. Queries are split in two: parameters are fitted
@@ -17,6 +18,7 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.server.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
@@ -28,7 +30,7 @@ def pairs_from_dataset(
     from ragate.server.evaluate import _progress, index_dataset, sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
-    collection = f"beir_{Path(dataset_dir).resolve().name}"
+    collection = dataset_collection(dataset_dir)
     index_dataset(p, ds, collection, progress)
     groups, logits, labels = [], [], []
     reranker = p.models.require_reranker()
@@ -46,11 +48,22 @@ def pairs_from_dataset(
     return groups, np.asarray(logits), np.asarray(labels)
 
 
-def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+def dataset_collection(dataset_dir: str) -> str:
+    """The collection `ragate eval` and `ragate calibrate` index a BEIR dataset into."""
+    return f"beir_{Path(dataset_dir).resolve().name}"
+
+
+def read_labels(path: str, fields: set[str]) -> list[dict[str, Any]]:
+    """A JSONL of labelled rows, each with at least `fields`."""
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     for i, r in enumerate(rows):
-        if not {"query", "text", "relevant"} <= set(r):
-            raise ValueError(f"{path}: line {i + 1} needs query, text and relevant")
+        if not fields <= set(r):
+            raise ValueError(f"{path}: line {i + 1} needs {', '.join(sorted(fields))}")
+    return rows
+
+
+def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = read_labels(path, {"query", "text", "relevant"})
     z = p.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
@@ -98,9 +111,11 @@ def run_calibration(
     offtopic_queries: str | None = None,
     max_false_accept: float = 0.05,
     confidence: float = 0.9,
+    fit_blend_weights: bool = False,
 ) -> dict[str, Any]:
     """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved;
-    with off-topic questions, then the gate's answerability model over the relevance just fitted."""
+    with off-topic questions, then the gate's answerability model over the relevance just fitted;
+    with `fit_blend_weights`, then the blend's weights over that relevance (see blend_fit)."""
     if dataset:
         groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
         source = f"{dataset}:{split}"
@@ -119,20 +134,39 @@ def run_calibration(
             confidence=confidence,
             progress=progress,
         )
+    if fit_blend_weights:
+        report["blend"] = fit_blend_on(p, dataset=dataset, labels=labels, split=split, max_queries=max_queries, progress=progress)
     return report
 
 
-def write_threshold(config_path: Path, threshold: float) -> None:
-    """Set [gate] min_score in the config file, keeping its comments."""
+def fit_blend_on(
+    p: Pipeline, *, dataset: str | None, labels: str | None, split: str, max_queries: int | None, progress: bool
+) -> dict[str, Any]:
+    """The blend fitted on a BEIR split's qrels (documents judged), or on labelled rows that name
+    their chunk and collection, as the feedback file's do (chunks judged)."""
+    if dataset:
+        from ragate.server.evaluate import beir_doc, sample_queries
+
+        ds = BeirDataset.load(dataset, split)
+        qids = sample_queries(ds, max_queries)
+        queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=dataset_collection(dataset))
+        return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
+    rows = read_labels(labels, {"query", "chunk_id", "collection", "relevant"})
+    return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
+
+
+def write_setting(config_path: Path, section: str, key: str, value: float) -> None:
+    """Set `[section] key` in the config file, keeping its comments."""
     text = config_path.read_text(encoding="utf-8")
-    section = re.search(r"(?ms)^\[gate\]\s*$(.*?)(?=^\[|\Z)", text)
-    if section is None:
-        text += f"\n[gate]\nmin_score = {threshold:.4f}\n"
-    elif re.search(r"(?m)^min_score\s*=.*$", section.group(1)):
-        body = re.sub(r"(?m)^min_score\s*=\s*[^#\n]*", f"min_score = {threshold:.4f}          ", section.group(1), count=1)
-        text = text[: section.start(1)] + body + text[section.end(1) :]
+    line = f"{key} = {value:.4f}"
+    found = re.search(rf"(?ms)^\[{re.escape(section)}\]\s*$(.*?)(?=^\[|\Z)", text)
+    if found is None:
+        text += f"\n[{section}]\n{line}\n"
+    elif re.search(rf"(?m)^{key}\s*=.*$", found.group(1)):
+        body = re.sub(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{line}          ", found.group(1), count=1)
+        text = text[: found.start(1)] + body + text[found.end(1) :]
     else:
-        text = text[: section.end(0)] + f"min_score = {threshold:.4f}\n" + text[section.end(0) :]
+        text = text[: found.end(0)] + f"{line}\n" + text[found.end(0) :]
     config_path.write_text(text, encoding="utf-8")
 
 
@@ -186,7 +220,7 @@ def calibrate_gate(
     from ragate.server.evaluate import sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
-    collection = f"beir_{Path(dataset_dir).resolve().name}"
+    collection = dataset_collection(dataset_dir)
     qids = sample_queries(ds, max_queries)
     relevant = {q: {d for d, r in ds.qrels[q].items() if r > 0} for q in qids}
     pools = gate_pools(p, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)

@@ -261,6 +261,8 @@ def cmd_eval(args, settings: Settings) -> int:
         print(f"{result['dataset']}: {result['queries']} queries")
         for v, m in result["variants"].items():
             print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
+        for d in result.get("rerank_vs_hybrid", {}).get("differences", {}).values():
+            print(f"  {d['summary']}")
         for label, g in result.get("gate", {}).items():
             if not (isinstance(g, dict) and "threshold" in g):
                 continue
@@ -273,7 +275,7 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from ragate.server.calibrate import write_threshold
+    from ragate.server.calibrate import write_setting
     from ragate.server.feedback import feedback_path
 
     if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
@@ -282,6 +284,13 @@ def cmd_calibrate(args, settings: Settings) -> int:
         raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
     if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
         raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
+    if args.fit_blend and args.labels:
+        raise UsageError("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
+    if args.fit_blend:
+        try:
+            import ir_measures  # noqa: F401
+        except ImportError:
+            raise UsageError("--fit-blend needs the [eval] extra: pip install 'ragate[eval]'") from None
     labels = args.labels and os.path.abspath(args.labels)
     if args.from_feedback:
         labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
@@ -298,14 +307,44 @@ def cmd_calibrate(args, settings: Settings) -> int:
         "offtopic_queries": args.offtopic_queries and os.path.abspath(args.offtopic_queries),
         "max_false_accept": args.max_false_accept,
         "confidence": args.confidence,
+        "fit_blend_weights": args.fit_blend,
     }
     report = _run(args, settings, lambda uc: uc.calibrate(options))
-    if args.write_config and report.get("threshold") is not None:
+    if args.write_config:
         target = Path(args.config or "config.toml")
-        write_threshold(target, report["threshold"])
-        report["written_to"] = str(target)
-    _print_json(report) if args.json else print("\n".join(f"{k}: {v}" for k, v in report.items()))
+        written = []
+        if report.get("threshold") is not None:
+            write_setting(target, "gate", "min_score", report["threshold"])
+            written.append("[gate] min_score")
+        if "blend" in report:
+            for key in ("w_relevance", "w_retrieval"):
+                write_setting(target, "blend", key, report["blend"]["chosen"][key])
+            written.append("[blend] w_relevance, w_retrieval")
+        if written:
+            report["written_to"], report["written"] = str(target), written
+            log.warning(
+                "wrote %s to %s; a running index service keeps the old values until `ragate service --stop`", ", ".join(written), target
+            )
+    if args.json:
+        _print_json(report)
+    else:
+        print("\n".join(f"{k}: {v}" for k, v in report.items() if k != "blend"))
+        if "blend" in report:
+            _print_blend_fit(report["blend"])
     return 0
+
+
+def _print_blend_fit(fit: dict[str, Any]) -> None:
+    """The grid as a table of mean nDCG@10 (rows w_relevance, columns w_retrieval), then the choice."""
+    cells = {(g["w_relevance"], g["w_retrieval"]): g["ndcg@10"] for g in fit["grid"]}
+    retrieval = sorted({wt for _, wt in cells})
+    print(f"blend: mean nDCG@10 over {fit['queries']} labelled queries, {fit['candidates']} candidates each")
+    print("  w_relevance \\ w_retrieval " + "".join(f"{wt:>8g}" for wt in retrieval))
+    for wr in sorted({wr for wr, _ in cells}):
+        print(f"  {wr:<26g}" + "".join(f"{cells[(wr, wt)]:>8.4f}" for wt in retrieval))
+    c, b = fit["configured"], fit["chosen"]
+    print(f"  configured w_relevance {c['w_relevance']:g}, w_retrieval {c['w_retrieval']:g}: {c['ndcg@10']:.4f}")
+    print(f"  chosen     w_relevance {b['w_relevance']:g}, w_retrieval {b['w_retrieval']:g}: {b['ndcg@10']:.4f}")
 
 
 def cmd_tune(args, settings: Settings) -> int:
@@ -537,7 +576,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--target-precision", type=float, help="choose the gate threshold reaching this precision")
     sp.add_argument("--candidates", type=int, default=20, help="candidates per query to label (default 20)")
     sp.add_argument("--max-queries", type=int)
-    sp.add_argument("--write-config", action="store_true", help="write the chosen threshold to [gate] min_score in the config file")
+    sp.add_argument(
+        "--fit-blend",
+        action="store_true",
+        help="also choose [blend] w_relevance and w_retrieval by mean nDCG@10 on the labelled queries "
+        "(--dataset qrels, or --from-feedback), each pool reranked once ([retrieval] candidates)",
+    )
+    sp.add_argument(
+        "--write-config",
+        action="store_true",
+        help="write what was chosen to the config file: the threshold to [gate] min_score, the blend's weights to [blend]",
+    )
     sp.add_argument(
         "--offtopic-queries",
         metavar="FILE",

@@ -18,6 +18,7 @@ from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.server import gate_eval
 from ragate.server.pipeline import Pipeline
+from ragate.server.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
@@ -26,17 +27,29 @@ VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+blend"]
 MEASURES = {"ndcg@10": "nDCG@10", "mrr@10": "RR@10", "recall@100": "R@100", "hit@1": "Success@1"}
 
 
-def doc_run(cands: list, score) -> dict[str, float]:
-    """Chunk ranking (candidates or hits) → document run: a document takes its best chunk's score."""
+def beir_doc(c) -> str:
+    """The BEIR document id a candidate or hit came from: the unit BEIR qrels judge."""
+    return beir_id(c.chunk.source)
+
+
+def doc_run(cands: list, score, key=beir_doc) -> dict[str, float]:
+    """Chunk ranking (candidates or hits) → run over the judged unit (`key`, by default the BEIR
+    document): a unit takes its best chunk's score."""
     run: dict[str, float] = {}
     for c in cands:
         s = score(c)
         if s is None:
             continue
-        d = beir_id(c.chunk.source)
+        d = key(c)
         if d not in run or s > run[d]:
             run[d] = float(s)
     return run
+
+
+def ranked_run(ranked: list, key=beir_doc) -> dict[str, float]:
+    """A blended order as a run: rank positions become the scores, so the order is what trec_eval sees."""
+    order = {id(c): len(ranked) - i for i, c in enumerate(ranked)}
+    return doc_run(ranked, lambda c: order[id(c)], key)
 
 
 def metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -45,6 +58,34 @@ def metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) 
     parsed = {k: ir_measures.parse_measure(v) for k, v in MEASURES.items()}
     agg = ir_measures.calc_aggregate(list(parsed.values()), {q: qrels[q] for q in run}, run)
     return {k: round(float(agg[m]), 4) for k, m in parsed.items()}
+
+
+def per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], qids: list[str], measure: str = "ndcg@10") -> np.ndarray:
+    """One value of `measure` per query in `qids` order; a query the run has nothing for scores 0."""
+    import ir_measures
+
+    m = ir_measures.parse_measure(MEASURES[measure])
+    values = {r.query_id: float(r.value) for r in ir_measures.iter_calc([m], {q: qrels[q] for q in run}, run)}
+    return np.asarray([values.get(q, 0.0) for q in qids])
+
+
+def rerank_vs_hybrid(qrels: dict[str, dict[str, int]], runs: dict[str, dict[str, dict[str, float]]], qids: list[str]) -> dict[str, Any]:
+    """Each reranked variant against hybrid on the same queries: the paired bootstrap interval of
+    the nDCG@10 difference and what it says in words."""
+    differences: dict[str, Any] = {}
+    out = {"measure": "ndcg@10", "confidence": LEVEL, "resamples": RESAMPLES, "seed": SEED, "differences": differences}
+    if not runs.get("hybrid"):
+        return out
+    base = per_query(qrels, runs["hybrid"], qids)
+    for v in ("hybrid+rerank", "hybrid+rerank+blend"):
+        if runs.get(v):
+            d = paired_bootstrap(per_query(qrels, runs[v], qids), base)
+            differences[v] = {
+                **d.to_dict(),
+                "summary": f"{d.verdict}: {v} − hybrid nDCG@10 {d.mean:+.3f} "
+                f"({LEVEL:.0%} CI {d.low:+.3f} to {d.high:+.3f}, {d.queries} queries)",
+            }
+    return out
 
 
 def sample_queries(ds: BeirDataset, max_queries: int | None, seed: int = 13) -> list[str]:
@@ -138,9 +179,7 @@ def evaluate(
         if "hybrid+rerank+blend" in runs:
             with timer.stage("blend"):
                 ranked = blend(list(cands), weights)
-            # Rank positions as scores so the blended order is what trec_eval sees.
-            order = {id(c): len(ranked) - i for i, c in enumerate(ranked)}
-            runs["hybrid+rerank+blend"][qid] = doc_run(ranked, lambda c, order=order: order[id(c)])
+            runs["hybrid+rerank+blend"][qid] = ranked_run(ranked)
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
         pools += gate_eval.labelled_pools(qid=qid, query=query, pool=cands, relevant=relevant)
@@ -154,6 +193,11 @@ def evaluate(
     for v in variants:
         if runs[v]:
             result["variants"][v] = {**metrics(ds.qrels, runs[v]), "ms_per_query": round(ms[v] / max(1, len(runs[v])), 2)}
+    comparison = rerank_vs_hybrid(ds.qrels, runs, qids)
+    if comparison["differences"]:
+        result["rerank_vs_hybrid"] = comparison
+        # The headline is the reranker's own effect; the blend's follows it in the differences.
+        result["verdict"] = next(iter(comparison["differences"].values()))["summary"]
     precision_rows: list[tuple[float, bool]] = []
     if need_rerank:
         # Calibrators are monotone, so the pool's best logit is its best relevance under any of them.
@@ -229,6 +273,8 @@ def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: P
         lines.append(
             f"| {v} | {m['ndcg@10']:.3f} | {m['mrr@10']:.3f} | {m['recall@100']:.3f} | {m['hit@1']:.3f} | {m['ms_per_query']:.1f} |"
         )
+    if "rerank_vs_hybrid" in result:
+        lines += ["", *(f"- {d['summary']}" for d in result["rerank_vs_hybrid"]["differences"].values())]
     if "gate" in result:
         lines += ["", "| gate threshold | value | false-accept | false-abstain |", "|---|---|---|---|"]
         for label, g in result["gate"].items():

@@ -89,6 +89,27 @@ def pipeline(settings, models):
     p.close()
 
 
+def _write_beir(root: Path, docs: dict[str, tuple[str, str]], queries: dict[str, str], qrels: dict[str, dict[str, str]]) -> Path:
+    """A BEIR-format dataset: docs id → (title, text), queries id → text, qrels split → {query: relevant doc}."""
+    import gzip
+    import json
+
+    (root / "qrels").mkdir(parents=True)
+    with gzip.open(root / "corpus.jsonl.gz", "wt") as fh:
+        for i, (t, x) in docs.items():
+            fh.write(json.dumps({"_id": i, "title": t, "text": x}) + "\n")
+    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items()))
+    for split, rel in qrels.items():
+        rows = "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in rel.items())
+        (root / "qrels" / f"{split}.tsv").write_text(rows)
+    return root
+
+
+@pytest.fixture(scope="session")
+def write_beir():
+    return _write_beir
+
+
 @pytest.fixture(scope="session")
 def ragate():
     """Run the `ragate` command as users do, in a subprocess."""

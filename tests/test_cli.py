@@ -63,3 +63,5 @@ def test_calibrate_refuses_bad_gate_options(tmp_path, ragate):
     assert r.returncode == 2 and "--offtopic-queries needs --dataset" in r.stderr
     r = ragate("calibrate", "--dataset", "d", "--offtopic-queries", "off.jsonl", "--confidence", "1.5", env_extra=env)
     assert r.returncode == 2 and "between 0 and 1" in r.stderr and "Traceback" not in r.stderr
+    r = ragate("calibrate", "--labels", "pairs.jsonl", "--fit-blend", env_extra=env)
+    assert r.returncode == 2 and "--fit-blend needs --dataset or --from-feedback" in r.stderr

@@ -1,11 +1,10 @@
 """`ragate eval` and `ragate calibrate` on a tiny BEIR-format dataset written by the test."""
 
-import gzip
 import json
 
 import pytest
 
-from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_threshold
+from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_setting
 from ragate.server.evaluate import VARIANTS, evaluate
 from ragate.server.requests import AnswerRequest
 
@@ -26,17 +25,9 @@ QUERIES = {
 
 
 @pytest.fixture
-def dataset(tmp_path):
-    root = tmp_path / "tiny"
-    (root / "qrels").mkdir(parents=True)
-    with gzip.open(root / "corpus.jsonl.gz", "wt") as fh:
-        for i, (t, x) in DOCS.items():
-            fh.write(json.dumps({"_id": i, "title": t, "text": x}) + "\n")
-    (root / "queries.jsonl").write_text("".join(json.dumps({"_id": q, "text": t}) + "\n" for q, (t, _) in QUERIES.items()))
-    rows = "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, (_, d) in QUERIES.items())
-    (root / "qrels" / "test.tsv").write_text(rows)
-    (root / "qrels" / "train.tsv").write_text(rows)
-    return root
+def dataset(tmp_path, write_beir):
+    qrels = {q: d for q, (_, d) in QUERIES.items()}
+    return write_beir(tmp_path / "tiny", DOCS, {q: t for q, (t, _) in QUERIES.items()}, {"test": qrels, "train": qrels})
 
 
 def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
@@ -47,13 +38,17 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
         assert set(m) == {"ndcg@10", "mrr@10", "recall@100", "hit@1", "ms_per_query"}
         assert 0 <= m["ndcg@10"] <= 1
     assert r["variants"]["hybrid+rerank"]["hit@1"] == 1.0  # every tiny query has one obvious answer
+    # Hybrid finds every answer first too, so reranking can show no difference here.
+    d = r["rerank_vs_hybrid"]["differences"]
+    assert set(d) == {"hybrid+rerank", "hybrid+rerank+blend"} and d["hybrid+rerank"]["ci_low"] == d["hybrid+rerank"]["ci_high"] == 0.0
+    assert r["verdict"] == d["hybrid+rerank"]["summary"] and r["verdict"].startswith("no clear difference: hybrid+rerank − hybrid")
     g = r["gate"]["configured"]
     assert g["answerable"] == 2 and g["unanswerable"] == 2
     assert r["calibration"] == "sigmoid" and r["gate"]["sigmoid@0.5"] == g and "calibrated" not in r["gate"]
     for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
         assert (out / f"eval_tiny{suffix}").is_file()
     sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
-    assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub
+    assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub and "verdict" not in sub
     with pytest.raises(ValueError, match="unknown variants"):
         evaluate(pipeline, str(dataset), variants=["bm26"], out_dir=None, progress=False)
 
@@ -67,7 +62,7 @@ def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     assert 0 <= report["ece_before"] <= 1 and 0 <= report["ece_held_out_calibrated"] <= 1
     cfg = tmp_path / "config.toml"
     cfg.write_text("[gate]\nmin_score = 0.5                 # comment kept\nmax_passages = 5\n")
-    write_threshold(cfg, 0.4242)
+    write_setting(cfg, "gate", "min_score", 0.4242)
     assert "min_score = 0.4242" in cfg.read_text() and "comment kept" in cfg.read_text()
     # The evaluation now reports the gate at the fitted calibration's chosen threshold too.
     assert report["threshold"] is not None

@@ -169,7 +169,14 @@ async def test_feedback_tool_round_trip_into_calibration(tmp_path, ragate, serve
     rows = [json.loads(line) for line in (tmp_path / "q" / "feedback.jsonl").read_text().splitlines()]
     assert len(rows) == given and {"query", "text", "relevant", "chunk_id", "reranker", "at"} <= set(rows[0])
     assert rows[0]["reranker"] == env["RAGATE_RERANKER_MODEL"]
-    r = ragate("calibrate", "--from-feedback", "--json", env_extra=env)
+    # The same verdicts fit the blend's weights too (chunks judged), written to a copy of the config.
+    cfg = tmp_path / "config.toml"
+    cfg.write_text((EXAMPLES.parent / "config.toml").read_text())
+    r = ragate("--config", str(cfg), "calibrate", "--from-feedback", "--fit-blend", "--write-config", "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["pairs"] == given and report["saved_to"].endswith("calibration.json")
+    fit = report["blend"]
+    assert 0 < fit["queries"] <= len(questions) and len(fit["grid"]) == 24 and fit["chosen"]["ndcg@10"] >= fit["configured"]["ndcg@10"]
+    assert report["written"] == ["[blend] w_relevance, w_retrieval"] and "ragate service --stop" in r.stderr
+    assert f"w_relevance = {fit['chosen']['w_relevance']:.4f}" in cfg.read_text()

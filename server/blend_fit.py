@@ -1,0 +1,99 @@
+"""`ragate calibrate --fit-blend`: choose `[blend] w_relevance` and `w_retrieval` on labelled
+queries, so that a reranker whose idea of relevance does not match the collection's labels is
+down-weighted against the recall stage's own vote instead of trusted.
+
+Each query's pool (what search would rerank) is retrieved and reranked once; every grid point then
+re-blends those same pools with `scoring.blend` (the code search runs) and is judged by mean
+nDCG@10 over the queries (ir-measures). The gate reads calibrated relevance, never the blended
+score, so the fitted weights change the order of results and nothing about abstaining."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ragate.retrieval.candidates import Candidate
+from ragate.scoring.blend import BlendWeights, blend
+from ragate.server.evaluate import _progress, per_query, ranked_run
+from ragate.server.pipeline import Pipeline
+from ragate.server.timing import Timer
+
+W_RELEVANCE = (0.0, 0.25, 0.5, 1.0)
+W_RETRIEVAL = (0.0, 0.1, 0.3, 0.6, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class LabelledQuery:
+    qid: str
+    text: str
+    collection: str
+    judged: dict[str, int]  # judged unit (a BEIR document id, or a chunk id) → relevance grade
+
+
+def queries_from_qrels(
+    *, queries: dict[str, str], qrels: dict[str, dict[str, int]], qids: list[str], collection: str
+) -> list[LabelledQuery]:
+    """BEIR queries judged by their qrels (document ids)."""
+    return [LabelledQuery(qid=q, text=queries[q], collection=collection, judged=qrels[q]) for q in qids]
+
+
+def queries_from_feedback(rows: list[dict[str, Any]]) -> list[LabelledQuery]:
+    """Agents' verdicts grouped by (collection, query); a query counts once some passage was useful."""
+    grouped: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        grouped.setdefault((r["collection"], r["query"]), {})[r["chunk_id"]] = 1 if r["relevant"] else 0
+    kept = [(c, q, j) for (c, q), j in grouped.items() if any(j.values())]
+    return [LabelledQuery(qid=f"f{i}", text=q, collection=c, judged=j) for i, (c, q, j) in enumerate(kept)]
+
+
+def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int, progress: bool) -> list[list[Candidate]]:
+    """Each query's fused pool of `candidates`, reranked and calibrated once."""
+    pools = []
+    for q in _progress(queries, progress):
+        timer = Timer()
+        dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
+        cands = p.fuse(dense, sparse, n=candidates, fusion=None, timer=timer)
+        if cands and not p.rerank_pool(q.text, cands, timer=timer):
+            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+        pools.append(cands)
+    return pools
+
+
+def mean_ndcg(queries: list[LabelledQuery], pools: list[list[Candidate]], weights: BlendWeights, key: Callable[[Candidate], str]) -> float:
+    """Mean nDCG@10 of the blended pools; a query whose pool is empty scores 0."""
+    run = {q.qid: ranked_run(blend(list(pool), weights), key) for q, pool in zip(queries, pools, strict=True)}
+    qrels = {q.qid: q.judged for q in queries}
+    return float(per_query(qrels, run, [q.qid for q in queries]).mean())
+
+
+def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False) -> dict[str, Any]:
+    """The grid's mean nDCG@10 and the pair that maximises it, beside the configured pair."""
+    if not queries:
+        raise ValueError("no labelled queries to fit the blend on")
+    candidates = p.settings.retrieval.candidates
+    pools = reranked_pools(p, queries, candidates=candidates, progress=progress)
+    configured = p.blend_weights()
+    table = {
+        (wr, wt): mean_ndcg(queries, pools, dataclasses.replace(configured, relevance=wr, retrieval=wt), key)
+        for wr in W_RELEVANCE
+        for wt in W_RETRIEVAL
+    }
+    best = max(table.values())
+    # Ties go to the pair nearest the configured one: the labels give no reason to move further.
+    chosen = min(
+        (pair for pair, v in table.items() if v >= best - 1e-9),
+        key=lambda pair: (pair[0] - configured.relevance) ** 2 + (pair[1] - configured.retrieval) ** 2,
+    )
+    return {
+        "queries": len(queries),
+        "candidates": candidates,
+        "grid": [{"w_relevance": wr, "w_retrieval": wt, "ndcg@10": round(v, 4)} for (wr, wt), v in table.items()],
+        "configured": {
+            "w_relevance": configured.relevance,
+            "w_retrieval": configured.retrieval,
+            "ndcg@10": round(mean_ndcg(queries, pools, configured, key), 4),
+        },
+        "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},
+    }
