@@ -291,6 +291,25 @@ def teacher_scores(engine, pairs: list[Pair], progress: bool) -> TeacherScores:
     return scores
 
 
+def data_figures(train_pairs: list[Pair], held_out: dict[str, list[Pair]], *, device: str) -> dict[str, Any]:
+    """What a trained model's report says of its data, whichever way it was trained."""
+    return {
+        "device": device,
+        "train_pairs": len(train_pairs),
+        "train_queries": len({p.query for p in train_pairs}),
+        "held_out_queries": len(held_out),
+        "held_out_pairs": sum(len(v) for v in held_out.values()),
+    }
+
+
+def write_report(report: dict[str, Any], path: Path, *, card) -> dict[str, Any]:
+    """The report as JSON and its model card as README.md, beside the model."""
+    report["written_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (path.parent / "README.md").write_text(card(report), encoding="utf-8")
+    return report
+
+
 def fine_tune(
     train_pairs: list[Pair], held_out: dict[str, list[Pair]], opts: TrainOptions, *, settings: Settings, meta: dict[str, str]
 ) -> dict[str, Any]:
@@ -305,19 +324,12 @@ def fine_tune(
         "model": str(opts.output_dir),
         "base": opts.base,
         **meta,
-        "device": str(model.device),
-        "train_pairs": len(train_pairs),
-        "train_queries": len({p.query for p in train_pairs}),
-        "held_out_queries": len(held_out),
-        "held_out_pairs": sum(len(v) for v in held_out.values()),
+        **data_figures(train_pairs, held_out, device=str(model.device)),
         "before": before,
         "after": after,
         "training": training,
-        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    (opts.output_dir / "tune.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    (opts.output_dir / "README.md").write_text(model_card(report), encoding="utf-8")
-    return report
+    return write_report(report, opts.output_dir / "tune.json", card=model_card)
 
 
 def first_pass_model(
@@ -344,18 +356,11 @@ def first_pass_model(
         "teacher_engine": engine.kind,
         "layers": layers,
         **meta,
-        "device": str(student.device),
-        "train_pairs": len(train_pairs),
-        "train_queries": len({p.query for p in train_pairs}),
-        "held_out_queries": len(held_out),
-        "held_out_pairs": sum(len(v) for v in held_out.values()),
+        **data_figures(train_pairs, held_out, device=str(student.device)),
         "held_out": agreement(student, held_out, scores),
         "training": training,
-        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    (opts.output_dir / "distill.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    (opts.output_dir / "README.md").write_text(student_card(report), encoding="utf-8")
-    return report
+    return write_report(report, opts.output_dir / "distill.json", card=student_card)
 
 
 def run_tune(
