@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.rerank_speed import DATASET, DEFAULT_MODEL, log
+from bench.rerank_speed import DATASET, corpus_env, log
 from ragate.scoring.rerank_stage import FirstPass
 
 
@@ -63,14 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.server.pipeline import Pipeline
     from ragate.server.timing import Timer
 
-    env = {
-        **os.environ,
-        "RAGATE_QDRANT_PATH": args.index_dir,
-        "RAGATE_RERANKER_CACHE_SIZE": "0",
-        "RAGATE_RERANKER_MICROBATCH_WAIT_MS": "0",
-        "RAGATE_RERANKER_MODEL": os.environ.get("RAGATE_RERANKER_MODEL", DEFAULT_MODEL),
-        "RAGATE_RERANKER_FIRST_PASS_MODEL": args.first_pass,
-    }
+    env = corpus_env(args.index_dir, RAGATE_RERANKER_MICROBATCH_WAIT_MS="0", RAGATE_RERANKER_FIRST_PASS_MODEL=args.first_pass)
     settings = load_settings(None, env)
     load_start = os.getloadavg()
     p = Pipeline(settings, Models(settings).load())

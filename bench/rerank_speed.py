@@ -28,6 +28,18 @@ DATASET = ROOT.parent / "shared" / "datasets" / "scifact"
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
 
 
+def corpus_env(index_dir: str, **overrides: str) -> dict[str, str]:
+    """Settings overrides for a bench over an indexed corpus: its Qdrant path, the offline reranker,
+    and the score cache off so repeated queries cost what new ones do."""
+    return {
+        **os.environ,
+        "RAGATE_QDRANT_PATH": index_dir,
+        "RAGATE_RERANKER_CACHE_SIZE": "0",
+        "RAGATE_RERANKER_MODEL": os.environ.get("RAGATE_RERANKER_MODEL", DEFAULT_MODEL),
+        **overrides,
+    }
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 

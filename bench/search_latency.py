@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.rerank_speed import DATASET, DEFAULT_MODEL, log
+from bench.rerank_speed import DATASET, corpus_env, log
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,13 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import SearchRequest
 
-    env = {
-        **os.environ,
-        "RAGATE_QDRANT_PATH": args.index_dir,
-        "RAGATE_RERANKER_CACHE_SIZE": "0",
-        "RAGATE_RERANKER_MODEL": os.environ.get("RAGATE_RERANKER_MODEL", DEFAULT_MODEL),
-    }
-    settings = load_settings(None, env)
+    settings = load_settings(None, corpus_env(args.index_dir))
     p = Pipeline(settings, Models(settings).load())
     try:
         ds = BeirDataset.load(args.dataset, "test")
