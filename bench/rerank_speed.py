@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--backends",
         default="",
-        help="comma list of engines to measure (default on CPU: torch,onnx,onnx-int8 and, with the [openvino] extra, openvino,openvino-bf16,openvino-int8; "
+        help="comma list of engines to measure (default on CPU: torch,onnx,onnx-int8,onnx-qdq and, with the [openvino] extra, "
+        "openvino,openvino-bf16,openvino-int8; "
         "torch-fp32,torch-bf16,torch-fp16 on CUDA)",
     )
     ap.add_argument("--ndcg-queries", type=int, default=100, help="SciFact test queries for the nDCG check (0 = skip)")
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if device == "cpu":
         openvino = ["openvino", "openvino-bf16", "openvino-int8"] if openvino_export.available() else []
-        backends = args.backends.split(",") if args.backends else ["torch", "onnx", "onnx-int8", *openvino]
+        backends = args.backends.split(",") if args.backends else ["torch", "onnx", "onnx-int8", "onnx-qdq", *openvino]
     else:
         backends = args.backends.split(",") if args.backends else ["torch-fp32", "torch-bf16", "torch-fp16"]
     engines = {}

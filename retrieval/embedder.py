@@ -1,6 +1,12 @@
-"""Dense channel: a sentence-transformers bi-encoder producing normalised vectors."""
+"""Dense channel: a sentence-transformers bi-encoder producing normalised vectors.
+
+It runs in PyTorch (sentence-transformers' own `encode`) unless an exported graph's runner is
+handed to it (`use_engine`): the CPU engines and their `auto` choice live in
+scoring/embedder_engine.py, which the model loader applies."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -8,7 +14,7 @@ from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_mo
 
 
 class Embedder:
-    def __init__(self, model: str, device: str = "auto", batch_size: int = 64, config_key: str = "embedder.model"):
+    def __init__(self, model: str, device: str = "auto", batch_size: int = 64):
         from sentence_transformers import SentenceTransformer
 
         self.name = model
@@ -17,20 +23,48 @@ class Embedder:
         try:
             self.model = SentenceTransformer(resolve_model(model), device=self.device)
         except Exception as e:  # the library raises many types for a missing or broken model
-            raise ModelLoadError(model, e, config_key) from None
+            raise ModelLoadError(model, e, "embedder.model") from None
         self.dim = int(self.model.get_embedding_dimension())
+        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.tokenizer.model_input_names]
+        self._lock = threading.Lock()  # one forward pass at a time on an exported graph
+        self.runner = None  # None: PyTorch; else a runner whose forward(tokens) gives the embeddings
+        self.engine_reason = "PyTorch"  # why this engine, in words, for `ragate stats`
 
     @property
     def tokenizer(self):
         return self.model.tokenizer
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    @property
+    def kind(self) -> str:
+        return self.runner.kind if self.runner is not None else "torch"
+
+    def use_engine(self, runner, reason: str) -> None:
+        """Embed with `runner` (None: PyTorch) from now on; `reason` says why it was chosen."""
+        self.runner, self.engine_reason = runner, reason
+
+    def tokens(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """sentence-transformers' own preprocessing (truncation, padding to the longest text)."""
+        features = self.model.preprocess(texts)
+        return {k: features[k].numpy().astype(np.int64, copy=False) for k in self.input_names}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self.encode_on(texts, self.runner)
+
+    def encode_on(self, texts: list[str], runner) -> np.ndarray:
+        """Normalised float32 vectors of `texts` computed by `runner` (None: PyTorch)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=show_progress,
-        ).astype(np.float32, copy=False)
+        if runner is None:
+            return self.model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            ).astype(np.float32, copy=False)
+        # Batches as sentence-transformers makes them: longest texts first, each padded to its longest.
+        order = np.argsort([-len(t) for t in texts])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(texts), self.batch_size):
+            idx = order[s : s + self.batch_size]
+            batch = self.tokens([texts[i] for i in idx])
+            with self._lock:
+                out[idx] = runner.forward(batch)
+        # As encode(normalize_embeddings=True): torch.nn.functional.normalize, eps 1e-12.
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)

@@ -1,6 +1,6 @@
-"""Representative (query, passage) pairs for engines that need them: static int8 quantization
-reads activation ranges from them, and `backend = "auto"` measures speed and ranking agreement
-on them. They are built from a small fixed text so that no data has to be fetched, and are
+"""Representative (query, passage) pairs for the cross-encoder's engines, and texts for the
+bi-encoder's: static int8 quantization reads activation ranges from them, and `backend = "auto"`
+measures speed and agreement with fp32 on them. They are built from a small fixed text so that no data has to be fetched, and are
 deterministic so that an export is reproducible from the weights alone; callers with their own
 pairs (the bench, a deployment's own queries) pass those instead."""
 
@@ -59,13 +59,19 @@ SENTENCES = [
 ]
 
 
+def _passage(rng: random.Random) -> str:
+    """Five to nine sentences: about 100-200 tokens, the size of an indexed chunk."""
+    return " ".join(rng.sample(SENTENCES, rng.randint(5, 9)))
+
+
 def builtin_pairs(n: int = 300, *, seed: int = 0) -> list[tuple[str, str]]:
-    """n pairs of a query and a passage of five to nine sentences (about 100-200 tokens, the size
-    of an indexed chunk); some passages are on the query's topic and most are not, as in a pool."""
+    """n pairs of a query and a passage; some passages are on the query's topic and most are not,
+    as in a pool."""
     rng = random.Random(seed)
-    pairs = []
-    for i in range(n):
-        query = QUERIES[i % len(QUERIES)]
-        passage = " ".join(rng.sample(SENTENCES, rng.randint(5, 9)))
-        pairs.append((query, passage))
-    return pairs
+    return [(QUERIES[i % len(QUERIES)], _passage(rng)) for i in range(n)]
+
+
+def builtin_texts(n: int = 300, *, seed: int = 0) -> list[str]:
+    """What a bi-encoder reads: every query, then passages, n texts in all."""
+    rng = random.Random(seed)
+    return [*QUERIES, *(_passage(rng) for _ in range(n - len(QUERIES)))][:n]

@@ -1,29 +1,90 @@
-"""`backend = "auto"` on CPU: which engine is fastest on this machine while keeping the ranking.
+"""`backend = "auto"` on CPU: which engine is fastest on this machine while keeping fp32's output.
 
 Speed depends on the CPU (int8 pays off with VNNI/AMX, not everywhere) and accuracy on the model,
-so neither is assumed: every candidate engine scores the same pairs, timed side by side, and the
-fastest whose scores keep Spearman rho >= MIN_SPEARMAN and logits within MAX_LOGIT_ERROR of fp32 PyTorch wins (of engines
-within TIE of the fastest, the most accurate). The verdict is
-stored as a small JSON file beside the exports, keyed by weights, CPU and thread count, so it is
-measured once per model and machine."""
+so neither is assumed: every candidate engine computes the same output, timed side by side, and
+the fastest that clears the model's accuracy bar against fp32 PyTorch wins (of engines within TIE
+of the fastest, the most accurate). The cross-encoder's bar is on its scores (Spearman rho >=
+MIN_SPEARMAN, logits within MAX_LOGIT_ERROR); the bi-encoder's on its vectors (cosine >=
+MIN_COSINE for every text). The verdict is stored as a small JSON file beside the exports, keyed
+by weights, CPU, thread count and candidates, so it is measured once per model and machine."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-MIN_SPEARMAN = 0.99  # the accuracy bar every engine must clear (bench/RESULTS.md)
+from ragate.scoring import cpu_engines
+
+log = logging.getLogger(__name__)
+
+MIN_SPEARMAN = 0.99  # the ranking bar every reranker engine must clear (bench/RESULTS.md)
 # Calibrated relevance and the abstain gate read the logits themselves, so an engine must keep
 # them as well as their order (static int8 moved a relevant pair's logit by 0.6).
 MAX_LOGIT_ERROR = 0.3
+MIN_COSINE = 0.99  # every text's vector from an embedder engine against fp32's
 ROUNDS = 3  # interleaved rounds, best of each: a busy machine slows one round, not the verdict
 TIE = 0.10  # engines this close to the fastest count as equally fast; timing noise then decides nothing
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b)[0])
+
+
+def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The lowest cosine between matching rows: the text an engine moves most."""
+    a, b = np.atleast_2d(a).astype(np.float64), np.atleast_2d(b).astype(np.float64)
+    cos = (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+    return float(cos.min())
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What an engine must keep of the reference's output: an agreement figure (1 = the same) of
+    at least `minimum`, and where callers read the values themselves, no value further than
+    `max_error` from the reference's."""
+
+    figure: str  # key of the agreement figure in the measurements
+    label: str  # how it reads in the verdict
+    agreement: Callable[[np.ndarray, np.ndarray], float]
+    minimum: float
+    words: str  # the bar, as the verdict states it
+    max_error: float | None = None
+    error_label: str = "error"
+
+    def figures(self, reference: np.ndarray, got: np.ndarray) -> dict[str, float]:
+        out = {self.figure: round(self.agreement(reference, got), 5)}
+        if self.max_error is not None:
+            out["max_error"] = round(float(np.abs(reference - got).max()), 4)
+        return out
+
+    def passes(self, m: dict[str, float]) -> bool:
+        return m[self.figure] >= self.minimum and (self.max_error is None or m["max_error"] <= self.max_error)
+
+    def shortfall(self, m: dict[str, float]) -> str:
+        error = f", max {self.error_label} {m['max_error']:.2f}" if self.max_error is not None else ""
+        return f"{self.label} {m[self.figure]:.3f}{error}"
+
+
+SCORES = Bar(
+    "spearman",
+    "rho",
+    spearman,
+    MIN_SPEARMAN,
+    f"keeps Spearman rho >= {MIN_SPEARMAN} and logits within {MAX_LOGIT_ERROR} of fp32",
+    MAX_LOGIT_ERROR,
+    "logit error",
+)
+EMBEDDINGS = Bar("min_cosine", "min cosine", min_cosine, MIN_COSINE, f"keeps every vector at cosine >= {MIN_COSINE} with fp32's")
 
 
 def machine(threads: int) -> str:
@@ -39,51 +100,77 @@ def machine(threads: int) -> str:
     return f"{name}; {threads} threads"
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import spearmanr
+def verdict_key(threads: int, candidates: Sequence[str]) -> str:
+    """What a stored verdict must have been measured for: this CPU, thread count and candidates."""
+    return f"{machine(threads)}; candidates {','.join(candidates)}"
 
-    return float(spearmanr(a, b)[0])
 
-
-def measure(scorers: dict[str, Callable[[], np.ndarray]], *, reference: str) -> dict[str, dict[str, float]]:
-    """Seconds (best of ROUNDS, engines interleaved) and Spearman rho against `reference` per engine."""
-    seconds = {name: float("inf") for name in scorers}
-    scores: dict[str, np.ndarray] = {}
+def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar) -> dict[str, dict[str, float]]:
+    """Seconds (best of ROUNDS, engines interleaved) and agreement with `reference` per engine."""
+    seconds = {name: float("inf") for name in outputs}
+    got: dict[str, np.ndarray] = {}
     for _ in range(ROUNDS):
-        for name, score in scorers.items():
+        for name, compute in outputs.items():
             t0 = time.perf_counter()
-            scores[name] = score()
+            got[name] = compute()
             seconds[name] = min(seconds[name], time.perf_counter() - t0)
-    return {
-        name: {
-            "seconds": round(seconds[name], 4),
-            "spearman": round(spearman(scores[reference], scores[name]), 5),
-            "max_logit_error": round(float(np.abs(scores[reference] - scores[name]).max()), 4),
-        }
-        for name in scorers
-    }
+    return {name: {"seconds": round(seconds[name], 4), **bar.figures(got[reference], got[name])} for name in outputs}
 
 
-def pick(measured: dict[str, dict[str, float]], *, reference: str) -> tuple[str, str]:
-    """The fastest engine that keeps the ranking, and why, in words."""
-    passing = [
-        n for n, m in measured.items() if n == reference or (m["spearman"] >= MIN_SPEARMAN and m["max_logit_error"] <= MAX_LOGIT_ERROR)
-    ]
+def pick(measured: dict[str, dict[str, float]], *, reference: str, bar: Bar) -> tuple[str, str]:
+    """The fastest engine that clears the bar, and why, in words."""
+    passing = [n for n, m in measured.items() if n == reference or bar.passes(m)]
     fastest = min(measured[n]["seconds"] for n in passing)
     # Among the equally fast, the one closest to fp32.
-    best = max((n for n in passing if measured[n]["seconds"] <= fastest * (1 + TIE)), key=lambda n: measured[n]["spearman"])
+    best = max((n for n in passing if measured[n]["seconds"] <= fastest * (1 + TIE)), key=lambda n: measured[n][bar.figure])
     base = measured[reference]["seconds"]
-    failed = [f"{n} (rho {m['spearman']:.3f}, max logit error {m['max_logit_error']:.2f})" for n, m in measured.items() if n not in passing]
-    why = (
-        f"fastest on this CPU that keeps Spearman rho >= {MIN_SPEARMAN} against fp32 (ties within {TIE:.0%} go to the higher rho): "
-        + ", ".join(
-            f"{n} x{base / measured[n]['seconds']:.2f} rho {measured[n]['spearman']:.4f}"
-            for n in sorted(passing, key=lambda n: measured[n]["seconds"])
-        )
+    why = f"fastest on this CPU that {bar.words} (ties within {TIE:.0%} go to the higher {bar.label}): " + ", ".join(
+        f"{n} x{base / measured[n]['seconds']:.2f} {bar.label} {measured[n][bar.figure]:.4f}"
+        for n in sorted(passing, key=lambda n: measured[n]["seconds"])
     )
+    failed = [f"{n} ({bar.shortfall(m)})" for n, m in measured.items() if n not in passing]
     if failed:
-        why += "; rejected for ranking: " + ", ".join(failed)
+        why += "; rejected for accuracy: " + ", ".join(failed)
     return best, why
+
+
+def choose(
+    path: Path,
+    *,
+    threads: int,
+    candidates: Sequence[str],
+    build: Callable[[str], Callable[[], np.ndarray]],
+    bar: Bar,
+    label: str,
+    reference: str = "torch",
+) -> tuple[str, str]:
+    """The engine (and why) from the verdict stored at `path`, or measured now and stored. Candidates
+    this install lacks are left out (and the verdict key says which were measured, so installing one
+    measures again); `build(name)` readies an engine (exporting it if needed) and returns what
+    computes its output on the check inputs; an engine that cannot be built is no candidate."""
+    installed = [name for name in candidates if name == reference or cpu_engines.available(name)]
+    key = verdict_key(threads, installed)
+    verdict = load(path, key=key)
+    if verdict is None:
+        log.warning("measuring the %s's CPU engines for backend=auto (once per model and machine)", label)
+        outputs, failed = {}, []
+        for name in installed:
+            try:
+                outputs[name] = build(name)
+            except Exception as e:  # an engine that can't take this model
+                if name == reference:
+                    raise
+                log.warning("%s engine %s unavailable (%s)", label, name, str(e).splitlines()[0][:300])
+                failed.append(name)
+        measured = measure(outputs, reference=reference, bar=bar)
+        engine, why = pick(measured, reference=reference, bar=bar)
+        if failed:
+            why += "; failed to export: " + ", ".join(failed)
+        verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
+        save(path, verdict)
+    missing = [name for name in candidates if name not in installed]
+    why = verdict["why"] + (f"; not installed: {', '.join(missing)}" if missing else "")
+    return verdict["engine"], why
 
 
 def load(path: Path, *, key: str) -> dict | None:
@@ -96,6 +183,7 @@ def load(path: Path, *, key: str) -> dict | None:
 
 
 def save(path: Path, verdict: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(verdict, indent=1))
     os.replace(tmp, path)  # atomic: a concurrent loader reads all of it or none

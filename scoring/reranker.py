@@ -4,7 +4,8 @@ What makes it fast without changing the ranking:
 - pairs are tokenized once, sorted by length and padded per batch (short pairs don't pay for
   long ones); passages are truncated, never the query;
 - on CPU, a graph exported from the loaded weights: OpenVINO (fp32, bf16 where the CPU has it, or
-  static int8 calibrated on pairs) or ONNX Runtime (fp32 or dynamic int8); `auto` measures which is fastest on this CPU
+  static int8 calibrated on pairs) or ONNX Runtime (fp32, dynamic int8, or static QDQ int8
+  calibrated on pairs); `auto` measures which is fastest on this CPU
   while keeping the ranking (scoring/engine_choice.py); on GPU, PyTorch in fp16/bf16 with logits
   upcast to fp32 before they leave the device;
 - an LRU cache of logits per (model, query, passage);
@@ -25,7 +26,9 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
 from ragate.scoring import engine_choice
 from ragate.scoring.calibration_pairs import builtin_pairs
+from ragate.scoring.cpu_engines import choose_backend, cpu_runner
 from ragate.scoring.microbatch import MicroBatcher
+from ragate.scoring.onnx_export import GraphSource
 from ragate.scoring.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
 from ragate.scoring.score_cache import ScoreCache, pair_key
 
@@ -33,20 +36,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_KEY = "reranker.model"
 
-
-CPU_ONLY = ("onnx", "openvino")
-AUTO_CANDIDATES = ("torch", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
+AUTO_CANDIDATES = ("torch", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8")
 AUTO_CHECK_PAIRS = 128  # pairs timed and compared per candidate when `auto` measures
-
-
-def choose_backend(backend: str, device: str) -> str:
-    """PyTorch off the CPU; on CPU, `auto` stays to be measured (`_auto_engine`)."""
-    if backend == "auto":
-        return "auto" if device == "cpu" else "torch"
-    if backend.startswith(CPU_ONLY) and device != "cpu":
-        log.warning("reranker backend %s runs on CPU only; using torch on %s", backend, device)
-        return "torch"
-    return backend
 
 
 class CrossEncoderReranker:
@@ -90,7 +81,7 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()  # one forward pass at a time
         self.cache = ScoreCache(cache_size)
         self._pairs_per_s = 0.0
-        chosen = choose_backend(backend, device)
+        chosen = choose_backend(backend, device, label="reranker")
         # Why this engine, in words, for `ragate stats`.
         self.engine_reason = "configured" if chosen == backend else f"backend={backend} on {device}: PyTorch"
         if chosen == "auto":
@@ -110,19 +101,12 @@ class CrossEncoderReranker:
         self._score_uncached(["warm-up query"] * 8, ["a warm-up passage of ordinary length " * 12] * 8)
 
     def _runner(self, backend: str, model, device: str, precision: str) -> TorchRunner | OnnxRunner | OpenVinoRunner:
-        if backend.startswith(CPU_ONLY) and self.cache_dir is None:
-            raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
-        if backend.startswith("onnx"):
-            from ragate.scoring.onnx_export import onnx_model
+        if backend == "torch":
+            return TorchRunner(model, device, precision)
+        return cpu_runner(backend, self._source(model), self.cache_dir, threads=self.threads, calibration=self._calibration_features)
 
-            return OnnxRunner(onnx_model(model, self.input_names, self.cache_dir, quantize=backend == "onnx-int8"), self.threads)
-        if backend.startswith("openvino"):
-            from ragate.scoring.openvino_export import openvino_model
-
-            calibration = self._calibration_features() if backend == "openvino-int8" else None
-            path = openvino_model(model, self.input_names, self.cache_dir, calibration=calibration)
-            return OpenVinoRunner(path, self.threads, bf16=backend == "openvino-bf16")
-        return TorchRunner(model, device, precision)
+    def _source(self, model) -> GraphSource:
+        return GraphSource(model, model, tuple(self.input_names), "logits", "reranker")
 
     def _calibration_features(self) -> list[dict[str, np.ndarray]]:
         queries, passages = zip(*self.calibration_pairs, strict=True)
@@ -130,39 +114,27 @@ class CrossEncoderReranker:
 
     def _auto_engine(self, model) -> tuple[str, str]:
         """The fastest CPU engine that keeps the ranking, measured once per model and machine."""
-        from ragate.scoring import openvino_export
-        from ragate.scoring.onnx_export import weights_fingerprint
-
-        if not openvino_export.available():
-            return "onnx-int8", "OpenVINO not installed (pip install 'ragate[openvino]'); int8 ONNX Runtime, the fastest of the rest"
         if self.cache_dir is None:
             return "torch", "no cache directory for exported engines"
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        path = self.cache_dir / f"{weights_fingerprint(model)}.engine.json"
-        key = f"{engine_choice.machine(self.threads or cpu_threads())}; candidates {','.join(AUTO_CANDIDATES)}"
-        verdict = engine_choice.load(path, key=key)
-        if verdict is None:
-            log.warning("measuring the reranker's CPU engines for backend=auto (once per model and machine)")
-            queries, passages = zip(*builtin_pairs(AUTO_CHECK_PAIRS, seed=1), strict=True)
-            runners = {}
-            for b in AUTO_CANDIDATES:
-                try:
-                    runners[b] = self._runner(b, model, "cpu", "fp32")
-                except Exception as e:  # an engine that can't take this model is no candidate
-                    log.warning("reranker engine %s unavailable (%s)", b, str(e).splitlines()[0][:300])
+        queries, passages = zip(*builtin_pairs(AUTO_CHECK_PAIRS, seed=1), strict=True)
 
-            def scorer(runner):
-                def score() -> np.ndarray:
-                    self.runner = runner
-                    return self._score_uncached(queries, passages)
+        def build(backend: str):
+            runner = self._runner(backend, model, "cpu", "fp32")
 
-                return score
+            def score() -> np.ndarray:
+                self.runner = runner
+                return self._score_uncached(queries, passages)
 
-            measured = engine_choice.measure({b: scorer(r) for b, r in runners.items()}, reference="torch")
-            engine, why = engine_choice.pick(measured, reference="torch")
-            verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
-            engine_choice.save(path, verdict)
-        return verdict["engine"], verdict["why"]
+            return score
+
+        return engine_choice.choose(
+            self.cache_dir / f"{self._source(model).fingerprint()}.engine.json",
+            threads=self.threads or cpu_threads(),
+            candidates=AUTO_CANDIDATES,
+            build=build,
+            bar=engine_choice.SCORES,
+            label="reranker",
+        )
 
     @property
     def device(self) -> str:
@@ -186,7 +158,7 @@ class CrossEncoderReranker:
 
     def _forward(self, features: list[dict]) -> np.ndarray:
         batch = self.tokenizer.pad(features, return_tensors="np")
-        return self.runner.forward({k: batch[k] for k in self.input_names})
+        return self.runner.forward({k: batch[k] for k in self.input_names}).reshape(-1)
 
     def _score_uncached(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
         n = len(passages)

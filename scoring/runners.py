@@ -1,6 +1,7 @@
-"""Forward passes of a cross-encoder on one padded batch: PyTorch (CPU/GPU, fp32/fp16/bf16),
-ONNX Runtime on CPU (fp32 or int8) or OpenVINO on CPU (fp32 or static int8). Every runner
-returns fp32 logits as a numpy array."""
+"""Forward passes on one padded batch: a cross-encoder in PyTorch (CPU/GPU, fp32/fp16/bf16), and
+any exported graph (the cross-encoder's logits, the bi-encoder's embeddings) in ONNX Runtime on
+CPU (fp32, dynamic or static int8) or OpenVINO on CPU (fp32, bf16 or static int8). Every runner
+returns its output in fp32 as a numpy array (the cross-encoder's logits flat, one per pair)."""
 
 from __future__ import annotations
 
@@ -57,11 +58,11 @@ class OnnxRunner:
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.device = "cpu"
-        self.kind = "onnx-int8" if path.name.endswith(".int8.onnx") else "onnx"
+        self.kind = "onnx-int8" if path.name.endswith(".int8.onnx") else "onnx-qdq" if ".qdq." in path.name else "onnx"
 
     def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
 
 
 class OpenVinoRunner:
@@ -81,4 +82,4 @@ class OpenVinoRunner:
 
     def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {k: batch[k].astype(np.int64, copy=False) for k in self.inputs}
-        return np.asarray(self.compiled(feeds)[0], dtype=np.float32).reshape(-1)
+        return np.asarray(self.compiled(feeds)[0], dtype=np.float32)

@@ -10,6 +10,7 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.model_paths import ModelLoadError, resolve_model
+from ragate.scoring.embedder_engine import apply_engine
 from ragate.scoring.rerank_stage import FirstPass
 from ragate.scoring.reranker import CrossEncoderReranker
 from ragate.server.config import Settings
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def onnx_dir(settings: Settings) -> Path:
-    """Exported reranker graphs live beside the index unless configured elsewhere."""
+    """Exported graphs (reranker and embedder) live beside the index unless configured elsewhere."""
     r = settings.reranker
     return Path(r.onnx_dir) if r.onnx_dir else Path(settings.qdrant.path).parent / "onnx"
 
@@ -71,7 +72,10 @@ class Models:
     def _load(self, need_reranker: bool) -> None:
         s = self.settings
         try:
-            self.embedder = Embedder(s.embedder.model, s.embedder.device, s.embedder.batch_size)
+            e = s.embedder
+            self.embedder = Embedder(e.model, e.device, e.batch_size)
+            apply_engine(self.embedder, backend=e.backend, cache_dir=onnx_dir(s))
+            log.info("embedder %s loaded: %s on %s", e.model, self.embedder.kind, self.embedder.device)
         except ModelLoadError as e:
             self.embedder_error = e
             log.error("%s", e)

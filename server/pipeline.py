@@ -456,6 +456,8 @@ class Pipeline:
             "embedder": {
                 "model": s.embedder.model,
                 "device": m.embedder.device if m.embedder else None,
+                "engine": m.embedder.kind if m.embedder else None,
+                "engine_reason": m.embedder.engine_reason if m.embedder else None,
                 "error": str(m.embedder_error) if m.embedder_error else None,
             },
             "reranker": {

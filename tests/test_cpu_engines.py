@@ -1,17 +1,24 @@
-"""CPU engines beyond ONNX Runtime: OpenVINO fp32 matches PyTorch, bf16 and static int8 keep its ranking (skipped
-without the [openvino] extra), and `backend = "auto"` picks the fastest engine that keeps it,
-falls back without OpenVINO, and reuses its verdict instead of measuring again."""
+"""CPU engines: OpenVINO fp32 matches PyTorch; bf16 and OpenVINO's static int8 keep its ranking
+(OpenVINO ones skipped without the [openvino] extra); ONNX Runtime's static QDQ int8 quantizes
+activations with ranges from its calibration pairs; `backend = "auto"`
+picks the fastest engine that keeps it, measures only what is installed, and reuses its verdict
+instead of measuring again. The bi-encoder on the same engines keeps its vectors, and its `auto`
+falls back to PyTorch when no engine can be imported."""
 
 import json
 import logging
 import os
+import sys
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from ragate.retrieval.embedder import Embedder
 from ragate.scoring import engine_choice, openvino_export
-from ragate.scoring.calibration_pairs import builtin_pairs
+from ragate.scoring.calibration_pairs import builtin_pairs, builtin_texts
+from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
+from ragate.scoring.embedder_engine import apply_engine
 from ragate.scoring.onnx_export import weights_fingerprint
 from ragate.scoring.reranker import AUTO_CANDIDATES, CrossEncoderReranker
 from ragate.scoring.runners import cpu_threads
@@ -21,6 +28,12 @@ ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]
 needs_openvino = pytest.mark.skipif(not openvino_export.available(), reason="needs the [openvino] extra")
 # Pairs the calibration never saw: a different draw of passages.
 QUERIES, PASSAGES = zip(*builtin_pairs(96, seed=7), strict=True)
+
+
+def _reranker_fingerprint() -> str:
+    from sentence_transformers import CrossEncoder
+
+    return weights_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
 
 
 @pytest.fixture(scope="module")
@@ -49,39 +62,103 @@ def test_reduced_precision_openvino_keeps_the_fp32_ranking(backend, reference):
     assert not np.allclose(got, reference, atol=1e-4)  # reduced precision, not fp32 under another name
 
 
+def test_onnx_qdq_quantizes_activations_from_calibration_pairs(reference, tmp_path):
+    import onnx
+
+    calibration = builtin_pairs(24, seed=3)
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend="onnx-qdq", cache_dir=tmp_path, calibration_pairs=calibration)
+    assert engine.kind == "onnx-qdq"
+    got = engine.score_pairs(QUERIES, PASSAGES)
+    # int8 close to fp32 (whether close enough for `auto` is the bar's call), not fp32 renamed.
+    assert spearmanr(reference, got)[0] >= 0.95
+    assert not np.allclose(got, reference, atol=1e-3)
+    (export,) = tmp_path.glob("*.qdq.*.onnx")
+    graph = onnx.load(str(export)).graph
+    weights = {t.name for t in graph.initializer}
+    # Static: activations (tensors computed at run time, not weights) pass through QuantizeLinear,
+    # with scales fixed in the graph from the calibration pairs.
+    assert [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] not in weights]
+    assert not [n for n in graph.node if n.op_type == "DynamicQuantizeLinear"]
+    # Other calibration pairs give other ranges, so another export rather than a stale one.
+    CrossEncoderReranker(RERANKER, "cpu", backend="onnx-qdq", cache_dir=tmp_path, calibration_pairs=builtin_pairs(24, seed=4))
+    assert len(list(tmp_path.glob("*.qdq.*.onnx"))) == 2
+
+
 def test_pick_takes_the_fastest_engine_that_keeps_the_ranking():
     measured = {
-        "torch": {"seconds": 4.0, "spearman": 1.0, "max_logit_error": 0.0},
-        "onnx-int8": {"seconds": 2.0, "spearman": 0.995, "max_logit_error": 0.1},
-        "openvino-int8": {"seconds": 1.0, "spearman": 0.95, "max_logit_error": 0.2},
-        "openvino": {"seconds": 1.0, "spearman": 0.999, "max_logit_error": 0.6},
+        "torch": {"seconds": 4.0, "spearman": 1.0, "max_error": 0.0},
+        "onnx-int8": {"seconds": 2.0, "spearman": 0.995, "max_error": 0.1},
+        "openvino-int8": {"seconds": 1.0, "spearman": 0.95, "max_error": 0.2},
+        "openvino": {"seconds": 1.0, "spearman": 0.999, "max_error": 0.6},
     }
-    engine, why = engine_choice.pick(measured, reference="torch")
+    engine, why = engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)
     assert engine == "onnx-int8"
     assert "onnx-int8 x2.00" in why and "openvino-int8 (rho 0.950, max logit error 0.20)" in why and "openvino (rho 0.999" in why
     # Within the timing noise, the engine closer to fp32 wins.
-    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995, "max_logit_error": 0.05}
-    assert engine_choice.pick(measured, reference="torch")[0] == "openvino-bf16"
+    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995, "max_error": 0.05}
+    assert engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)[0] == "openvino-bf16"
     measured["openvino-bf16"]["seconds"] = 2.5
-    assert engine_choice.pick(measured, reference="torch")[0] == "onnx-int8"
+    assert engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)[0] == "onnx-int8"
 
 
-def test_auto_without_openvino_falls_back_to_int8_onnx(monkeypatch):
-    monkeypatch.setattr(openvino_export, "available", lambda: False)
-    engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=ONNX_DIR)
+def test_auto_without_openvino_measures_what_is_installed(monkeypatch, tmp_path):
+    # As on a plain install: importing OpenVINO fails. The verdict for the engines that are left is
+    # the one read back (stored here, so nothing is measured), and the reason says what is missing.
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    installed = [b for b in AUTO_CANDIDATES if not b.startswith("openvino")]
+    verdict = {"key": engine_choice.verdict_key(cpu_threads(), installed), "engine": "onnx-int8", "why": "measured earlier", "measured": {}}
+    (tmp_path / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path)
     assert engine.kind == "onnx-int8"
-    assert "not installed" in engine.engine_reason
+    assert engine.engine_reason == "measured earlier; not installed: openvino, openvino-bf16, openvino-int8"
 
 
 @needs_openvino
 def test_auto_reuses_its_verdict_for_this_model_and_machine(tmp_path, caplog):
-    from sentence_transformers import CrossEncoder
-
-    fingerprint = weights_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
-    key = f"{engine_choice.machine(cpu_threads())}; candidates {','.join(AUTO_CANDIDATES)}"
+    key = engine_choice.verdict_key(cpu_threads(), AUTO_CANDIDATES)
     verdict = {"key": key, "engine": "torch", "why": "measured earlier", "measured": {}}
-    (tmp_path / f"{fingerprint}.engine.json").write_text(json.dumps(verdict))
+    (tmp_path / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
     with caplog.at_level(logging.WARNING):
         engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path)
     assert (engine.kind, engine.engine_reason) == ("torch", "measured earlier")
     assert not [r for r in caplog.records if "measuring" in r.getMessage()]
+
+
+EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"  # the offline bi-encoder (its PyPI package)
+# Chunk-sized passages and short queries, none of them the texts `auto` measures on.
+TEXTS = builtin_texts(40, seed=5)[-28:] + ["tides", "what is reciprocal rank fusion?", "Vitamin D and bone fractures in the elderly"]
+
+
+def _embedder(backend: str, cache_dir) -> Embedder:
+    embedder = Embedder(EMBEDDER, "cpu")
+    apply_engine(embedder, backend=backend, cache_dir=cache_dir)
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def torch_vectors():
+    return Embedder(EMBEDDER, "cpu").encode(TEXTS)
+
+
+@pytest.mark.parametrize("backend", [b for b in EMBEDDER_CANDIDATES if b != "torch"])
+def test_embedder_engines_keep_the_vectors(backend, torch_vectors):
+    if backend.startswith("openvino") and not openvino_export.available():
+        pytest.skip("needs the [openvino] extra")
+    engine = _embedder(backend, ONNX_DIR)
+    assert engine.kind == backend
+    got = engine.encode(TEXTS)
+    assert got.shape == torch_vectors.shape and got.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert engine_choice.min_cosine(torch_vectors, got) >= engine_choice.MIN_COSINE
+    if backend in ("onnx", "openvino"):  # fp32 graphs: sentence-transformers' pooling, to float precision
+        np.testing.assert_allclose(got, torch_vectors, atol=1e-5)
+
+
+def test_embedder_auto_falls_back_to_torch_without_engines(monkeypatch, tmp_path, torch_vectors):
+    # Neither ONNX Runtime nor OpenVINO can be imported: auto measures PyTorch alone and says why.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    engine = _embedder("auto", tmp_path)
+    assert engine.kind == "torch"
+    assert engine.engine_reason.endswith("not installed: " + ", ".join(b for b in EMBEDDER_CANDIDATES if b != "torch"))
+    np.testing.assert_array_equal(engine.encode(TEXTS), torch_vectors)

@@ -8,6 +8,7 @@ import httpx2
 import jsonschema
 import pytest
 
+from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
 from ragate.server.client import free_port, http_server, http_session, stdio_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
@@ -92,6 +93,8 @@ async def test_every_tool_over_stdio(tmp_path, server_env):
         assert gone["deleted"] == 1
         st = await call(s, "stats", {}, schemas)
         assert st["collections"]["default"]["chunks"] == rep["chunks_written"] and st["reranker"]["error"] is None
+        # Both models say which engine runs them and why (auto's verdict, measured on this CPU).
+        assert st["embedder"]["engine"] in EMBEDDER_CANDIDATES and st["embedder"]["engine_reason"]
         res = await s.read_resource("ragate://stats")
         assert json.loads(res.contents[0].text)["backend"] == "qdrant-edge"
 

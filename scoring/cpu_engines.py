@@ -1,0 +1,67 @@
+"""The CPU engines an exported transformer runs on, by `backend` name: one place that maps a name
+to its export and its runner, for the cross-encoder and the bi-encoder alike."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ragate.scoring.onnx_export import GraphSource
+from ragate.scoring.runners import OnnxRunner, OpenVinoRunner
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8")
+OPENVINO = ("openvino", "openvino-bf16", "openvino-int8")
+STATIC_INT8 = ("onnx-qdq", "openvino-int8")  # these read activation ranges from calibration inputs
+
+
+def choose_backend(backend: str, device: str, *, label: str) -> str:
+    """PyTorch off the CPU; on CPU, `auto` stays to be measured by the caller."""
+    if backend == "auto":
+        return "auto" if device == "cpu" else "torch"
+    if backend in ENGINES and device != "cpu":
+        log.warning("%s backend %s runs on CPU only; using torch on %s", label, backend, device)
+        return "torch"
+    return backend
+
+
+def cpu_runner(
+    backend: str,
+    source: GraphSource,
+    cache_dir: Path | None,
+    *,
+    threads: int,
+    calibration: Callable[[], Sequence[dict[str, np.ndarray]]],
+) -> OnnxRunner | OpenVinoRunner:
+    """A runner for `backend`, exporting `source` into `cache_dir` on first use; `calibration` is
+    called only by the static int8 engines."""
+    if backend not in ENGINES:
+        raise ValueError(f"unknown CPU engine {backend!r}")
+    if cache_dir is None:
+        raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
+    inputs = calibration() if backend in STATIC_INT8 else None
+    if backend in OPENVINO:
+        from ragate.scoring.openvino_export import openvino_model
+
+        return OpenVinoRunner(openvino_model(source, cache_dir, calibration=inputs), threads, bf16=backend == "openvino-bf16")
+    from ragate.scoring.onnx_export import onnx_model
+
+    quantization = {"onnx": "none", "onnx-int8": "dynamic", "onnx-qdq": "static"}[backend]
+    return OnnxRunner(onnx_model(source, cache_dir, quantization=quantization, calibration=inputs), threads)
+
+
+def available(backend: str) -> bool:
+    """Whether this install has the runtime `backend` needs (OpenVINO's come with the [openvino] extra)."""
+    if backend in OPENVINO:
+        from ragate.scoring import openvino_export
+
+        return openvino_export.available()
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True

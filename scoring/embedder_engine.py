@@ -1,0 +1,96 @@
+"""The bi-encoder on the CPU engines the cross-encoder uses (scoring/cpu_engines.py).
+
+Its graph is sentence-transformers' own modules (transformer, pooling, normalisation) from token
+tensors to the sentence embedding, so an exported engine pools exactly as `encode` does.
+`backend = "auto"` measures every candidate on built-in texts once per model and machine and keeps
+the fastest whose vectors stay at cosine >= 0.99 with PyTorch's for every text
+(scoring/engine_choice.py). The int8 engines are not candidates (they can still be configured by
+name): on 300 SciFact abstracts they keep cosine >= 0.99 yet change 6% of each text's ten nearest
+neighbours, where bf16 changes 0.4% (bench/RESULTS.md), and a vector stored in the index outlives
+the engine that made it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ragate.retrieval.embedder import Embedder
+from ragate.scoring import engine_choice
+from ragate.scoring.calibration_pairs import builtin_texts
+from ragate.scoring.cpu_engines import choose_backend, cpu_runner
+from ragate.scoring.onnx_export import GraphSource
+from ragate.scoring.runners import cpu_threads
+
+log = logging.getLogger(__name__)
+
+AUTO_CANDIDATES = ("torch", "onnx", "openvino", "openvino-bf16")
+AUTO_CHECK_TEXTS = 96  # texts timed and compared per candidate when `auto` measures
+
+
+class SentenceEmbedding(torch.nn.Module):
+    """Token tensors (positional, in `input_names` order) to the sentence embedding."""
+
+    def __init__(self, model, input_names: list[str]):
+        super().__init__()
+        self.model = model
+        self.input_names = tuple(input_names)
+
+    def forward(self, *tokens: torch.Tensor) -> torch.Tensor:
+        return self.model(dict(zip(self.input_names, tokens, strict=True)))["sentence_embedding"]
+
+
+def graph_source(embedder: Embedder) -> GraphSource:
+    """The embedder's SentenceTransformer, whose first module is a Hugging Face transformer."""
+    model = embedder.model
+    return GraphSource(
+        SentenceEmbedding(model, embedder.input_names), model[0].auto_model, tuple(embedder.input_names), "sentence_embedding", "embedder"
+    )
+
+
+def apply_engine(embedder: Embedder, *, backend: str, cache_dir: str | Path | None) -> None:
+    """Run `embedder` on `backend` (`auto`: measured, PyTorch off the CPU); an export that fails
+    leaves it in PyTorch, and its `engine_reason` says why. Exports and verdicts go to `cache_dir`."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else None
+    chosen = choose_backend(backend, embedder.device, label="embedder")
+    reason = "configured" if chosen == backend else f"backend={backend} on {embedder.device}: PyTorch"
+    if chosen == "auto":
+        chosen, reason = _auto_engine(embedder, cache_dir)
+    runner = None
+    if chosen != "torch":
+        try:
+            runner = _runner(embedder, chosen, cache_dir)
+        except Exception as e:  # an architecture an exporter can't take still embeds, in PyTorch
+            log.warning("embedder %s export failed (%s); running it in PyTorch", chosen, str(e).splitlines()[0][:300])
+            reason = f"{chosen} export failed; PyTorch"
+    embedder.use_engine(runner, reason)
+
+
+def _runner(embedder: Embedder, backend: str, cache_dir: Path | None):
+    def calibration() -> list[dict[str, np.ndarray]]:
+        # One text per item, unpadded: the ranges seen are those of real tokens.
+        return [embedder.tokens([t]) for t in builtin_texts()]
+
+    return cpu_runner(backend, graph_source(embedder), cache_dir, threads=0, calibration=calibration)
+
+
+def _auto_engine(embedder: Embedder, cache_dir: Path | None) -> tuple[str, str]:
+    """The fastest CPU engine that keeps the vectors, measured once per model and machine."""
+    if cache_dir is None:
+        return "torch", "no cache directory for exported engines"
+    texts = builtin_texts(AUTO_CHECK_TEXTS, seed=1)
+
+    def build(backend: str):
+        runner = None if backend == "torch" else _runner(embedder, backend, cache_dir)
+        return lambda: embedder.encode_on(texts, runner)
+
+    return engine_choice.choose(
+        cache_dir / f"{graph_source(embedder).fingerprint()}.engine.json",
+        threads=cpu_threads(),
+        candidates=AUTO_CANDIDATES,
+        build=build,
+        bar=engine_choice.EMBEDDINGS,
+        label="embedder",
+    )
