@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.index_speed", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default=str(DATASET), help="BEIR-format dataset whose corpus is indexed")
     ap.add_argument("--docs", type=int, default=1000, help="first documents of the corpus to index")
-    ap.add_argument("--repeats", type=int, default=2, help="alternating floor/index runs (best of each is reported)")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating floor/engine/index runs (best of each is reported)")
     ap.add_argument("--embedder-backend", default="auto", help="[embedder] backend for the indexing run (default auto)")
     ap.add_argument("--json", action="store_true", help="end with one JSON object on stdout")
     args = ap.parse_args(argv)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from ragate.scoring.onnx_export import GraphSource
 from ragate.scoring.runners import OnnxRunner, OpenVinoRunner
 
 log = logging.getLogger(__name__)
+
+Runner = TypeVar("Runner")
 
 ENGINES = ("onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8")
 OPENVINO = ("openvino", "openvino-bf16", "openvino-int8")
@@ -27,6 +30,35 @@ def choose_backend(backend: str, device: str, *, label: str) -> str:
         log.warning("%s backend %s runs on CPU only; using torch on %s", label, backend, device)
         return "torch"
     return backend
+
+
+def resolve(
+    backend: str,
+    device: str,
+    *,
+    label: str,
+    auto: Callable[[], tuple[str, str]],
+    build: Callable[[str], Runner],
+    torch: Callable[[], Runner],
+) -> tuple[Runner, str]:
+    """The runner for a configured `backend` and why it runs, in words (for `ragate stats`):
+    `auto` measures on CPU; an engine that cannot be exported or measured leaves the model in
+    PyTorch (`torch()`), with the reason saying so."""
+    chosen = choose_backend(backend, device, label=label)
+    reason = "configured" if chosen == backend else f"backend={backend} on {device}: PyTorch"
+    if chosen == "auto":
+        try:
+            chosen, reason = auto()
+        except Exception as e:  # e.g. an unwritable export directory: still serve, in PyTorch
+            log.warning("%s engines could not be measured (%s); running it in PyTorch", label, str(e).splitlines()[0][:300])
+            return torch(), f"backend=auto could not measure ({str(e).splitlines()[0][:200]}); PyTorch"
+    if chosen == "torch":
+        return torch(), reason
+    try:
+        return build(chosen), reason
+    except Exception as e:  # an architecture an exporter can't take still runs, in PyTorch
+        log.warning("%s %s export failed (%s); running it in PyTorch", label, chosen, str(e).splitlines()[0][:300])
+        return torch(), f"{chosen} export failed; PyTorch"
 
 
 def cpu_runner(

@@ -15,12 +15,11 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ragate.retrieval.embedder import Embedder
 from ragate.scoring import engine_choice
 from ragate.scoring.calibration_pairs import builtin_texts
-from ragate.scoring.cpu_engines import choose_backend, cpu_runner
+from ragate.scoring.cpu_engines import cpu_runner, resolve
 from ragate.scoring.onnx_export import GraphSource
 from ragate.scoring.runners import cpu_threads
 
@@ -30,41 +29,37 @@ AUTO_CANDIDATES = ("torch", "onnx", "openvino", "openvino-bf16")
 AUTO_CHECK_TEXTS = 96  # texts timed and compared per candidate when `auto` measures
 
 
-class SentenceEmbedding(torch.nn.Module):
-    """Token tensors (positional, in `input_names` order) to the sentence embedding."""
-
-    def __init__(self, model, input_names: list[str]):
-        super().__init__()
-        self.model = model
-        self.input_names = tuple(input_names)
-
-    def forward(self, *tokens: torch.Tensor) -> torch.Tensor:
-        return self.model(dict(zip(self.input_names, tokens, strict=True)))["sentence_embedding"]
-
-
 def graph_source(embedder: Embedder) -> GraphSource:
-    """The embedder's SentenceTransformer, whose first module is a Hugging Face transformer."""
-    model = embedder.model
-    return GraphSource(
-        SentenceEmbedding(model, embedder.input_names), model[0].auto_model, tuple(embedder.input_names), "sentence_embedding", "embedder"
-    )
+    """The embedder's SentenceTransformer, whose first module is a Hugging Face transformer, as a
+    module from token tensors (positional, in `input_names` order) to the sentence embedding."""
+    import torch  # here, not at import: the CLI's light commands load no model
+
+    model, names = embedder.model, tuple(embedder.input_names)
+
+    class SentenceEmbedding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *tokens: torch.Tensor) -> torch.Tensor:
+            return self.model(dict(zip(names, tokens, strict=True)))["sentence_embedding"]
+
+    return GraphSource(SentenceEmbedding(), model[0].auto_model, names, "sentence_embedding", "embedder")
 
 
 def apply_engine(embedder: Embedder, *, backend: str, cache_dir: str | Path | None) -> None:
-    """Run `embedder` on `backend` (`auto`: measured, PyTorch off the CPU); an export that fails
-    leaves it in PyTorch, and its `engine_reason` says why. Exports and verdicts go to `cache_dir`."""
+    """Run `embedder` on `backend` (`auto`: measured, PyTorch off the CPU); an engine that cannot
+    be exported leaves it in PyTorch, and its `engine_reason` says why. Exports and verdicts go to
+    `cache_dir`."""
     cache_dir = Path(cache_dir) if cache_dir is not None else None
-    chosen = choose_backend(backend, embedder.device, label="embedder")
-    reason = "configured" if chosen == backend else f"backend={backend} on {embedder.device}: PyTorch"
-    if chosen == "auto":
-        chosen, reason = _auto_engine(embedder, cache_dir)
-    runner = None
-    if chosen != "torch":
-        try:
-            runner = _runner(embedder, chosen, cache_dir)
-        except Exception as e:  # an architecture an exporter can't take still embeds, in PyTorch
-            log.warning("embedder %s export failed (%s); running it in PyTorch", chosen, str(e).splitlines()[0][:300])
-            reason = f"{chosen} export failed; PyTorch"
+    runner, reason = resolve(
+        backend,
+        embedder.device,
+        label="embedder",
+        auto=lambda: _auto_engine(embedder, cache_dir),
+        build=lambda b: _runner(embedder, b, cache_dir),
+        torch=lambda: None,  # the embedder's own encode
+    )
     embedder.use_engine(runner, reason)
 
 

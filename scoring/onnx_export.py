@@ -44,6 +44,8 @@ class GraphSource:
 
 def weights_fingerprint(model) -> str:
     h = hashlib.sha256(EXPORT_VERSION.encode())
+    # The structure too: a bi-encoder's pooling mode and normalisation have no weights.
+    h.update(repr(model).encode())
     for name, tensor in sorted(model.state_dict().items()):
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())

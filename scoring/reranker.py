@@ -26,7 +26,7 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
 from ragate.scoring import engine_choice
 from ragate.scoring.calibration_pairs import builtin_pairs
-from ragate.scoring.cpu_engines import choose_backend, cpu_runner
+from ragate.scoring.cpu_engines import cpu_runner, resolve
 from ragate.scoring.microbatch import MicroBatcher
 from ragate.scoring.onnx_export import GraphSource
 from ragate.scoring.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
@@ -81,21 +81,16 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()  # one forward pass at a time
         self.cache = ScoreCache(cache_size)
         self._pairs_per_s = 0.0
-        chosen = choose_backend(backend, device, label="reranker")
-        # Why this engine, in words, for `ragate stats`.
-        self.engine_reason = "configured" if chosen == backend else f"backend={backend} on {device}: PyTorch"
-        if chosen == "auto":
-            chosen, self.engine_reason = self._auto_engine(ce.model)
-            self._pairs_per_s = 0.0  # the measured speed is the chosen engine's, not the candidates'
-        backend = chosen
-        try:
-            self.runner = self._runner(backend, ce.model, device, precision)
-        except Exception as e:  # an architecture an exporter can't take still reranks, in PyTorch
-            if backend == "torch":
-                raise
-            log.warning("reranker %s export failed (%s); running it in PyTorch", backend, str(e).splitlines()[0][:300])
-            self.runner = TorchRunner(ce.model, device, precision)
-            self.engine_reason = f"{backend} export failed; PyTorch"
+        # engine_reason: why this engine, in words, for `ragate stats`.
+        self.runner, self.engine_reason = resolve(
+            backend,
+            device,
+            label="reranker",
+            auto=lambda: self._auto_engine(ce.model),
+            build=lambda b: self._runner(b, ce.model, device, precision),
+            torch=lambda: TorchRunner(ce.model, device, precision),
+        )
+        self._pairs_per_s = 0.0  # a speed measured by `auto` is the candidates', not the chosen engine's
         self.batcher = MicroBatcher(self._score_uncached, microbatch_wait_ms, microbatch_max_pairs) if microbatch_wait_ms > 0 else None
         # A first measured speed for latency budgets (and the runtime's one-off start-up cost paid now).
         self._score_uncached(["warm-up query"] * 8, ["a warm-up passage of ordinary length " * 12] * 8)

@@ -1,7 +1,8 @@
 """Forward passes on one padded batch: a cross-encoder in PyTorch (CPU/GPU, fp32/fp16/bf16), and
 any exported graph (the cross-encoder's logits, the bi-encoder's embeddings) in ONNX Runtime on
 CPU (fp32, dynamic or static int8) or OpenVINO on CPU (fp32, bf16 or static int8). Every runner
-returns its output in fp32 as a numpy array (the cross-encoder's logits flat, one per pair)."""
+returns its output in fp32 as a numpy array, shaped as the graph's output (the reranker flattens
+its logits to one per pair)."""
 
 from __future__ import annotations
 

@@ -209,6 +209,8 @@ def cmd_stats(args, settings: Settings) -> int:
                 print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
         if not stats["collections"]:
             print("  no collections yet: run `ragate index PATH`")
+        em = stats["embedder"]
+        print(f"embedder: {em['model']}" + (f" ({em['engine']} on {em['device']})" if em["engine"] else ""))
         rr = stats["reranker"]
         print(f"reranker: {rr['model']}" + (f" ({rr['engine']} on {rr['device']})" if rr["engine"] else ""))
         if fp := rr.get("first_pass"):

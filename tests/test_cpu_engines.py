@@ -15,10 +15,10 @@ import pytest
 from scipy.stats import spearmanr
 
 from ragate.retrieval.embedder import Embedder
-from ragate.scoring import engine_choice, openvino_export
+from ragate.scoring import cpu_engines, engine_choice, openvino_export
 from ragate.scoring.calibration_pairs import builtin_pairs, builtin_texts
 from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
-from ragate.scoring.embedder_engine import apply_engine
+from ragate.scoring.embedder_engine import apply_engine, graph_source
 from ragate.scoring.onnx_export import weights_fingerprint
 from ragate.scoring.reranker import AUTO_CANDIDATES, CrossEncoderReranker
 from ragate.scoring.runners import cpu_threads
@@ -152,6 +152,26 @@ def test_embedder_engines_keep_the_vectors(backend, torch_vectors):
     assert engine_choice.min_cosine(torch_vectors, got) >= engine_choice.MIN_COSINE
     if backend in ("onnx", "openvino"):  # fp32 graphs: sentence-transformers' pooling, to float precision
         np.testing.assert_allclose(got, torch_vectors, atol=1e-5)
+
+
+def test_embedder_auto_reuses_its_verdict(tmp_path, caplog):
+    embedder = Embedder(EMBEDDER, "cpu")
+    installed = [b for b in EMBEDDER_CANDIDATES if b == "torch" or cpu_engines.available(b)]
+    verdict = {"key": engine_choice.verdict_key(cpu_threads(), installed), "engine": "onnx", "why": "measured earlier", "measured": {}}
+    (tmp_path / f"{graph_source(embedder).fingerprint()}.engine.json").write_text(json.dumps(verdict))
+    with caplog.at_level(logging.WARNING):
+        apply_engine(embedder, backend="auto", cache_dir=tmp_path)
+    assert embedder.kind == "onnx" and embedder.engine_reason.startswith("measured earlier")
+    assert not [r for r in caplog.records if "measuring" in r.getMessage()]
+
+
+def test_auto_that_cannot_measure_serves_in_torch(tmp_path, torch_vectors):
+    # The export directory is not writable as one (a file stands there): the model still loads.
+    blocked = tmp_path / "onnx"
+    blocked.write_text("not a directory")
+    engine = _embedder("auto", blocked)
+    assert engine.kind == "torch" and engine.engine_reason.startswith("backend=auto could not measure")
+    np.testing.assert_array_equal(engine.encode(TEXTS), torch_vectors)
 
 
 def test_embedder_auto_falls_back_to_torch_without_engines(monkeypatch, tmp_path, torch_vectors):
