@@ -39,10 +39,10 @@ class GraphSource:
     label: str
 
     def fingerprint(self) -> str:
-        return weights_fingerprint(self.module)
+        return model_fingerprint(self.module)
 
 
-def weights_fingerprint(model) -> str:
+def model_fingerprint(model) -> str:
     h = hashlib.sha256(EXPORT_VERSION.encode())
     # The structure too: a bi-encoder's pooling mode and normalisation have no weights.
     h.update(repr(model).encode())

@@ -19,7 +19,7 @@ from ragate.scoring import cpu_engines, engine_choice, openvino_export
 from ragate.scoring.calibration_pairs import builtin_pairs, builtin_texts
 from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
 from ragate.scoring.embedder_engine import apply_engine, graph_source
-from ragate.scoring.onnx_export import weights_fingerprint
+from ragate.scoring.onnx_export import model_fingerprint
 from ragate.scoring.reranker import AUTO_CANDIDATES, CrossEncoderReranker
 from ragate.scoring.runners import cpu_threads
 
@@ -33,7 +33,7 @@ QUERIES, PASSAGES = zip(*builtin_pairs(96, seed=7), strict=True)
 def _reranker_fingerprint() -> str:
     from sentence_transformers import CrossEncoder
 
-    return weights_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
+    return model_fingerprint(CrossEncoder(RERANKER, device="cpu").model)
 
 
 @pytest.fixture(scope="module")
