@@ -81,3 +81,14 @@ def test_missing_and_invalid_file(tmp_path):
 def test_overlap_must_be_below_budget(tmp_path):
     with pytest.raises(ConfigError, match="chunk_overlap"):
         load_settings(write(tmp_path, "[index]\nchunk_tokens = 64\nchunk_overlap = 64\n"), environ={})
+
+
+def test_every_engine_can_be_configured_and_nothing_else():
+    # The setting's allowed names and the engine table are two lists; a name in one only would be
+    # refused by the config or fail at load.
+    from typing import get_args
+
+    from ragate.scoring.cpu_engines import ENGINES
+    from ragate.server.config import Backend
+
+    assert set(get_args(Backend)) == {"auto", "torch", *ENGINES}
