@@ -90,6 +90,13 @@ class ServiceClient:
         if self._config_path:
             cmd += ["--config", self._config_path]
         self.paths.index_dir.mkdir(parents=True, exist_ok=True)
+        # Its first start on a machine is silent for a while otherwise: say what it is doing and where it writes.
+        log.warning(
+            "starting the index service for %s (its log: %s); the first start on a machine exports the models "
+            "and measures their CPU engines, which can take a minute or two",
+            self.paths.index_dir,
+            self.paths.log,
+        )
         with open(self.paths.log, "ab") as logfile:
             # Its own session: the service outlives this client and ignores its Ctrl-C.
             subprocess.Popen([*cmd, "service"], stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile, start_new_session=True)
