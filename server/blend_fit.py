@@ -16,8 +16,9 @@ from typing import Any
 
 from ragate.retrieval.candidates import Candidate
 from ragate.scoring.blend import BlendWeights, blend
-from ragate.server.evaluate import _progress, per_query, ranked_run
+from ragate.server.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
+from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
 
 W_RELEVANCE = (0.0, 0.25, 0.5, 1.0)
@@ -51,7 +52,7 @@ def queries_from_feedback(rows: list[dict[str, Any]]) -> list[LabelledQuery]:
 def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int, progress: bool) -> list[list[Candidate]]:
     """Each query's fused pool of `candidates`, reranked and calibrated once."""
     pools = []
-    for q in _progress(queries, progress):
+    for q in progress_bar(queries, progress):
         timer = Timer()
         dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
         cands = p.fuse(dense, sparse, n=candidates, fusion=None, timer=timer)

@@ -9,7 +9,6 @@ on one half and the threshold is chosen on the held-out half."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,21 @@ from ragate.scoring.calibration import Calibrator, expected_calibration_error, f
 from ragate.server.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools
 from ragate.server.pipeline import Pipeline
+from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
 
 
 def pairs_from_dataset(
     p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    from ragate.server.evaluate import _progress, index_dataset, sample_queries
+    from ragate.server.evaluate import index_dataset, sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
     collection = dataset_collection(dataset_dir)
     index_dataset(p, ds, collection, progress)
     groups, logits, labels = [], [], []
     reranker = p.models.require_reranker()
-    for qid in _progress(sample_queries(ds, max_queries), progress):
+    for qid in progress_bar(sample_queries(ds, max_queries), progress):
         timer = Timer()
         dense, sparse = p.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
         cands = p.fuse(dense, sparse, n=candidates, fusion="rrf", timer=timer)
@@ -155,21 +155,6 @@ def fit_blend_on(
     return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
 
 
-def write_setting(config_path: Path, section: str, key: str, value: float) -> None:
-    """Set `[section] key` in the config file, keeping its comments."""
-    text = config_path.read_text(encoding="utf-8")
-    line = f"{key} = {value:.4f}"
-    found = re.search(rf"(?ms)^\[{re.escape(section)}\]\s*$(.*?)(?=^\[|\Z)", text)
-    if found is None:
-        text += f"\n[{section}]\n{line}\n"
-    elif re.search(rf"(?m)^{key}\s*=.*$", found.group(1)):
-        body = re.sub(rf"(?m)^{key}\s*=\s*[^#\n]*", f"{line}          ", found.group(1), count=1)
-        text = text[: found.start(1)] + body + text[found.end(1) :]
-    else:
-        text = text[: found.end(0)] + f"{line}\n" + text[found.end(0) :]
-    config_path.write_text(text, encoding="utf-8")
-
-
 def load_queries(path: str) -> dict[str, str]:
     """A JSONL of {_id, text}: questions the corpus cannot answer."""
     out = {}
@@ -193,10 +178,9 @@ def gate_pools(
 ) -> list[LabelledPool]:
     """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
     and calibrated), labelled; `relevant` None marks the queries off-topic."""
-    from ragate.server.evaluate import _progress
 
     out = []
-    for qid, text in _progress(list(queries.items()), progress):
+    for qid, text in progress_bar(list(queries.items()), progress):
         r = p.rank(text, collection=collection, candidates=candidates)
         if r.candidates and r.stage is None:
             raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")

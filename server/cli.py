@@ -277,7 +277,7 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_calibrate(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from ragate.server.calibrate import write_setting
+    from ragate.server.config import write_setting
     from ragate.server.feedback import feedback_path
 
     if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
@@ -352,7 +352,8 @@ def _print_blend_fit(fit: dict[str, Any]) -> None:
 def cmd_tune(args, settings: Settings) -> int:
     from pathlib import Path
 
-    from ragate.server.tune import run_tune, set_reranker
+    from ragate.server.config import write_setting
+    from ragate.server.tune import run_tune
 
     try:
         import datasets  # noqa: F401
@@ -390,9 +391,9 @@ def cmd_tune(args, settings: Settings) -> int:
     if args.activate:
         target = Path(args.config or "config.toml")
         if "after" in report:
-            set_reranker(target, "model", report["model"])
+            write_setting(target, "reranker", "model", report["model"])
         if student:
-            set_reranker(target, "first_pass_model", student["model"])
+            write_setting(target, "reranker", "first_pass_model", student["model"])
         report["activated_in"] = str(target)
     if args.json:
         _print_json(report)

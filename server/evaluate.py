@@ -18,6 +18,7 @@ from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.server import gate_eval
 from ragate.server.pipeline import Pipeline
+from ragate.server.progress import progress_bar
 from ragate.server.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.timing import Timer
 
@@ -147,7 +148,7 @@ def evaluate(
     pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
     weights = p.blend_weights()
     need_rerank = any("rerank" in v for v in variants)
-    for n, qid in enumerate(_progress(qids, progress)):
+    for n, qid in enumerate(progress_bar(qids, progress)):
         query = ds.queries[qid]
         timer = Timer()
         # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
@@ -309,13 +310,3 @@ def write_outputs(result: dict[str, Any], rows: list[tuple[float, bool]], out: P
         fig.tight_layout()
         fig.savefig(f"{stem}_precision_coverage.png", dpi=100)
         plt.close(fig)
-
-
-def _progress(items, enabled, desc: str = "queries"):
-    if not enabled:
-        return items
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, file=sys.stderr, dynamic_ncols=True)

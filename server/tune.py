@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import logging
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from ragate.scoring.finetune import Pair, TrainOptions, held_out_figures, load_b
 from ragate.server.config import Settings
 from ragate.server.feedback import feedback_path
 from ragate.server.model_loader import cross_encoder
+from ragate.server.progress import progress_bar
 from ragate.server.requests import SearchRequest
 from ragate.server.schemas import SearchResult
 
@@ -89,14 +89,14 @@ class Miner:
 def from_dataset(miner: Miner, dataset: str, max_queries: int | None, progress: bool) -> list[Pair]:
     """Train qrels: positives as indexed where retrieval finds them (else the document), retrieved
     non-relevant chunks as negatives."""
-    from ragate.server.evaluate import _progress, sample_queries
+    from ragate.server.evaluate import sample_queries
 
     ds = BeirDataset.load(dataset, "train")
     qids = sample_queries(ds, max_queries)
     wanted = {d for q in qids for d, r in ds.qrels[q].items() if r > 0}
     docs = {beir_id(d.source): with_context(d.title, [], d.text) for d in ds.documents() if beir_id(d.source) in wanted}
     pairs: list[Pair] = []
-    for qid in _progress(qids, progress):
+    for qid in progress_bar(qids, progress):
         query, rel = ds.queries[qid], {d for d, r in ds.qrels[qid].items() if r > 0 and d in docs}
         hits = miner.search(query, top_k=miner.k + 5 + len(rel))
         found = {beir_id(r.source): _text(r) for r in hits if beir_id(r.source) in rel}
@@ -121,12 +121,11 @@ def from_labels(miner: Miner | None, labelled: list[Pair]) -> list[Pair]:
 
 def synthesized(uc, miner: Miner, settings: Settings, n: int, progress: bool) -> list[Pair]:
     """Claude writes a question per sampled chunk; the chunk is its positive."""
-    from ragate.server.evaluate import _progress
     from ragate.server.question_writer import QuestionWriter
 
     writer = QuestionWriter(settings.llm)
     pairs: list[Pair] = []
-    for chunk in _progress(uc.sample_chunks({"n": n, "collection": miner.collection}), progress):
+    for chunk in progress_bar(uc.sample_chunks({"n": n, "collection": miner.collection}), progress):
         question = writer.question(chunk["text"])
         if question:
             pairs.append(Pair(question, chunk["text"], True))
@@ -162,21 +161,6 @@ def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, 
         raise TuneError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
     held = set(rng.sample(labelled, max(1, round(len(labelled) * HELD_OUT_SHARE))))
     return [p for q, ps in groups.items() if q not in held for p in ps], {q: groups[q] for q in sorted(held)}
-
-
-def set_reranker(config_path: Path, key: str, model: str) -> None:
-    """Set a model key of [reranker] (`model`, `first_pass_model`) in the config file, keeping its comments."""
-    text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
-    line = f"{key} = {json.dumps(model)}"
-    section = re.search(r"(?ms)^\[reranker\]\s*$(.*?)(?=^\[|\Z)", text)
-    if section is None:
-        text += f"\n[reranker]\n{line}\n"
-    elif re.search(rf"(?m)^{key}\s*=.*$", section.group(1)):
-        body = re.sub(rf"(?m)^{key}\s*=\s*(\"[^\"]*\"|[^#\n]*)", line.replace("\\", "\\\\"), section.group(1), count=1)
-        text = text[: section.start(1)] + body + text[section.end(1) :]
-    else:
-        text = text[: section.end(0)] + line + "\n" + text[section.end(0) :]
-    config_path.write_text(text, encoding="utf-8")
 
 
 def model_card(report: dict[str, Any]) -> str:
@@ -266,12 +250,11 @@ def gather(
 def with_pool(miner: Miner | None, pairs: list[Pair], *, depth: int, rng: random.Random, progress: bool) -> list[Pair]:
     """Each query's pairs plus passages of its hybrid pool as a first pass reads it: the first
     POOL_SAMPLE/2 and a random draw from the rest, so the student also sees the pool's tail."""
-    from ragate.server.evaluate import _progress
 
     if miner is None:
         return pairs
     out = list(pairs)
-    for query, own in _progress(list(by_query(pairs).items()), progress, desc="pools"):
+    for query, own in progress_bar(list(by_query(pairs).items()), progress, desc="pools"):
         seen = {p.text for p in own}
         texts = [t for t in dict.fromkeys(_text(r) for r in miner.search(query, top_k=depth)) if t not in seen]
         head, tail = texts[: POOL_SAMPLE // 2], texts[POOL_SAMPLE // 2 :]
@@ -281,11 +264,10 @@ def with_pool(miner: Miner | None, pairs: list[Pair], *, depth: int, rng: random
 
 def teacher_scores(engine, pairs: list[Pair], progress: bool) -> TeacherScores:
     """The teacher's logit for every distinct (query, passage), in slices so progress shows."""
-    from ragate.server.evaluate import _progress
 
     distinct = sorted({(p.query, p.text) for p in pairs})
     scores: TeacherScores = {}
-    for s in _progress(range(0, len(distinct), TEACHER_SLICE), progress, desc=f"teacher scores ({TEACHER_SLICE} pairs)"):
+    for s in progress_bar(range(0, len(distinct), TEACHER_SLICE), progress, desc=f"teacher scores ({TEACHER_SLICE} pairs)"):
         part = distinct[s : s + TEACHER_SLICE]
         scores.update(zip(part, map(float, engine.score_pairs([q for q, _ in part], [t for _, t in part]))))
     return scores

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset, write_setting
+from ragate.server.calibrate import calibrate, calibrate_gate, pairs_from_dataset
+from ragate.server.config import write_setting
 from ragate.server.evaluate import VARIANTS, evaluate
 from ragate.server.requests import AnswerRequest
 

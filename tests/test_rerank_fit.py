@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ragate.retrieval.beir import BeirDataset
-from ragate.server.calibrate import dataset_collection, fit_blend_on, write_setting
-from ragate.server.config import load_settings
+from ragate.server.calibrate import dataset_collection, fit_blend_on
+from ragate.server.config import load_settings, write_setting
 from ragate.server.evaluate import evaluate, index_dataset
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
