@@ -23,7 +23,6 @@ import numpy as np
 from bench.index_speed import DATASET, log
 
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
-ENGINES = ("torch", "onnx", "openvino", "openvino-bf16", "onnx-int8", "onnx-qdq", "openvino-int8")
 NEIGHBOURS = 10
 
 
@@ -45,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from ragate.retrieval.beir import BeirDataset
     from ragate.retrieval.embedder import Embedder
-    from ragate.scoring import openvino_export
+    from ragate.scoring import cpu_engines
     from ragate.scoring.embedder_engine import apply_engine
     from ragate.scoring.engine_choice import min_cosine
 
     texts = [d.text[:1500] for d in itertools.islice(BeirDataset.load(Path(args.dataset), "test").documents(), args.docs)]
-    names = [n for n in ENGINES if not n.startswith("openvino") or openvino_export.available()]
+    names = ["torch", *(b for b in cpu_engines.ENGINES if cpu_engines.available(b))]
     with tempfile.TemporaryDirectory(prefix="ragate-embedder-engines-") as cache:
         embedders = {}
         for name in names:

@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import CrossEncoder
 
     from ragate.retrieval.model_paths import pick_device, resolve_model
-    from ragate.scoring import cpu_engines, openvino_export
+    from ragate.scoring import cpu_engines
     from ragate.scoring.microbatch import MicroBatcher
     from ragate.scoring.reranker import CrossEncoderReranker
 
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         return naive.predict([(q, c) for c in cands], show_progress_bar=False)
 
     if device == "cpu":
-        installed = [b for b in cpu_engines.ENGINES if b not in cpu_engines.OPENVINO or openvino_export.available()]
+        installed = [b for b in cpu_engines.ENGINES if cpu_engines.available(b)]
         backends = args.backends.split(",") if args.backends else ["torch", *installed]
     else:
         backends = args.backends.split(",") if args.backends else ["torch-fp32", "torch-bf16", "torch-fp16"]

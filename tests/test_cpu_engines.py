@@ -142,7 +142,7 @@ def torch_vectors():
 
 @pytest.mark.parametrize("backend", [b for b in EMBEDDER_CANDIDATES if b != "torch"])
 def test_embedder_engines_keep_the_vectors(backend, torch_vectors):
-    if backend.startswith("openvino") and not openvino_export.available():
+    if not cpu_engines.available(backend):
         pytest.skip("needs the [openvino] extra")
     engine = _embedder(backend, ONNX_DIR)
     assert engine.kind == backend
