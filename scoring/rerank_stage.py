@@ -43,6 +43,12 @@ class RerankStage(BaseModel):
     cached: int = Field(0, description="pairs served from the score cache")
     first_pass: FirstPassStage | None = Field(None, description="the cascade's first pass, which chose the candidates the main model read")
 
+    @property
+    def cut_short(self) -> bool:
+        """The plan left part of the pool unread (margin or budget), which the caller is told about;
+        a cascade's cut is its configuration, shown in `first_pass`."""
+        return self.limited_by in ("margin", "budget")
+
 
 @dataclass(frozen=True)
 class RerankPolicy:

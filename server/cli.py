@@ -149,7 +149,7 @@ def cmd_search(args, settings: Settings) -> int:
         print(
             f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
             + (f" after a first pass over {r.first_pass.pairs} with {r.first_pass.engine}" if r.first_pass else "")
-            + (f" (limited by {r.limited_by})" if r.limited_by in ("margin", "budget") else "")
+            + (f" (limited by {r.limited_by})" if r.cut_short else "")
             + (f", {r.cached} cached" if r.cached else ""),
             file=sys.stderr,
         )

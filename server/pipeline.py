@@ -236,7 +236,7 @@ class Pipeline:
             stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
             if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
-            elif stage.limited_by in ("margin", "budget"):  # a cascade's cut is its configuration, shown in rerank_stage
+            elif stage.cut_short:
                 notes.append(
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )
