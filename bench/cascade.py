@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from ragate.retrieval.beir import BeirDataset
+    from ragate.retrieval.beir import BeirDataset, beir_collection
     from ragate.scoring.blend import blend
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
     from ragate.server.config import load_settings
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if first is None:
             raise SystemExit(f"first-pass model not loadable: {p.models.first_pass_error}")
         ds = BeirDataset.load(args.dataset, "test")
-        collection = f"beir_{Path(args.dataset).resolve().name}"
+        collection = beir_collection(args.dataset)
         index_dataset(p, ds, collection, progress=True)
         qids = sample_queries(ds, args.queries)
         keeps = [int(k) for k in args.keep.split(",")]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.calibration import Calibrator
@@ -30,7 +30,7 @@ CACHE = Path(__file__).resolve().parent / "results" / "gate_pools"
 CANDIDATES = 50
 TRAIN_QUERIES: int | None = None  # all 809 SciFact train queries
 TEST_QUERIES: int | None = None  # all 300 SciFact test queries
-COLLECTION = "beir_scifact"
+COLLECTION = beir_collection(SCIFACT)
 
 
 def load_offtopic(path: Path = OFFTOPIC) -> dict[str, str]:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    from ragate.retrieval.beir import BeirDataset
+    from ragate.retrieval.beir import BeirDataset, beir_collection
     from ragate.server.config import load_settings
     from ragate.server.evaluate import index_dataset, sample_queries
     from ragate.server.model_loader import Models
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p = Pipeline(settings, Models(settings).load())
     try:
         ds = BeirDataset.load(args.dataset, "test")
-        collection = f"beir_{Path(args.dataset).resolve().name}"
+        collection = beir_collection(args.dataset)
         index_dataset(p, ds, collection, progress=True)
         chunks = p.store(collection).count()
         qids = sample_queries(ds, args.queries)

@@ -59,5 +59,10 @@ class BeirDataset:
             return sum(1 for _ in fh)
 
 
+def beir_collection(dataset_dir: str | Path) -> str:
+    """The collection `ragate eval`, `calibrate` and `tune` index a BEIR dataset into (and the benches read)."""
+    return f"beir_{Path(dataset_dir).resolve().name}"
+
+
 def beir_id(source: str) -> str:
     return source[len(SOURCE_PREFIX) :] if source.startswith(SOURCE_PREFIX) else source

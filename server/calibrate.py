@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.server.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
@@ -30,7 +30,7 @@ def pairs_from_dataset(
     from ragate.server.evaluate import index_dataset, sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
-    collection = dataset_collection(dataset_dir)
+    collection = beir_collection(dataset_dir)
     index_dataset(p, ds, collection, progress)
     groups, logits, labels = [], [], []
     reranker = p.models.require_reranker()
@@ -46,11 +46,6 @@ def pairs_from_dataset(
         logits += list(z)
         labels += [1.0 if beir_id(c.chunk.source) in rel else 0.0 for c in cands]
     return groups, np.asarray(logits), np.asarray(labels)
-
-
-def dataset_collection(dataset_dir: str) -> str:
-    """The collection `ragate eval` and `ragate calibrate` index a BEIR dataset into."""
-    return f"beir_{Path(dataset_dir).resolve().name}"
 
 
 def read_labels(path: str, fields: set[str]) -> list[dict[str, Any]]:
@@ -149,7 +144,7 @@ def fit_blend_on(
 
         ds = BeirDataset.load(dataset, split)
         qids = sample_queries(ds, max_queries)
-        queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=dataset_collection(dataset))
+        queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=beir_collection(dataset))
         return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
     rows = read_labels(labels, {"query", "chunk_id", "collection", "relevant"})
     return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
@@ -204,7 +199,7 @@ def calibrate_gate(
     from ragate.server.evaluate import sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
-    collection = dataset_collection(dataset_dir)
+    collection = beir_collection(dataset_dir)
     qids = sample_queries(ds, max_queries)
     relevant = {q: {d for d, r in ds.qrels[q].items() if r > 0} for q in qids}
     pools = gate_pools(p, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)

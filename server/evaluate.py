@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.server import gate_eval
@@ -136,7 +136,7 @@ def evaluate(
         raise ValueError(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
     ds = BeirDataset.load(dataset_dir, "test")
     name = Path(dataset_dir).resolve().name
-    collection = collection or f"beir_{name}"
+    collection = collection or beir_collection(dataset_dir)
     index_dataset(p, ds, collection, progress)
     qids = sample_queries(ds, max_queries)
     runs: dict[str, dict[str, dict[str, float]]] = {v: {} for v in variants}

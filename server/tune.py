@@ -23,7 +23,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.beir import BeirDataset, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.chunking import with_context
 from ragate.scoring.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
 from ragate.scoring.finetune import Pair, TrainOptions, held_out_figures, load_base, train
@@ -224,7 +224,7 @@ def gather(
 ) -> tuple[str, Miner | None, list[Pair], str]:
     """(collection, its miner when indexed, labelled pairs with mined negatives, where the labels came from)."""
     if dataset:
-        name = collection or f"beir_{Path(dataset).resolve().name}"
+        name = collection or beir_collection(dataset)
         if name not in uc.stats()["collections"]:
             raise TuneError(f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25")
         miner = Miner(uc, name)

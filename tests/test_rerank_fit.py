@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ragate.retrieval.beir import BeirDataset
-from ragate.server.calibrate import dataset_collection, fit_blend_on
+from ragate.retrieval.beir import BeirDataset, beir_collection
+from ragate.server.calibrate import fit_blend_on
 from ragate.server.config import load_settings, write_setting
 from ragate.server.evaluate import evaluate, index_dataset
 
@@ -85,7 +85,7 @@ def test_fit_blend_down_weights_a_reranker_that_disagrees_with_the_labels(pipeli
     fits = {}
     for by in ("guide", "entry"):
         root = str(help_desk(by))
-        index_dataset(pipeline, BeirDataset.load(root, "train"), dataset_collection(root), progress=False)
+        index_dataset(pipeline, BeirDataset.load(root, "train"), beir_collection(root), progress=False)
         fits[by] = fit_blend_on(pipeline, dataset=root, labels=None, split="train", max_queries=None, progress=False)
     for fit in fits.values():
         assert fit["queries"] == 8 and len(fit["grid"]) == 24
