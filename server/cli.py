@@ -683,7 +683,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         settings = load_settings(args.config)
-        return args.func(args, settings)
+        code = args.func(args, settings)
+        sys.stdout.flush()  # here, so a reader that went away is met below and not at exit
+        return code
     except (
         ConfigError,
         UsageError,
@@ -702,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ragate: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed early (`ragate search ... | head`): stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush then goes nowhere
+        return 141  # 128 + SIGPIPE, what a shell reports for a command its pipe reader cut off
 
 
 if __name__ == "__main__":

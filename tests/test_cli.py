@@ -65,3 +65,23 @@ def test_calibrate_refuses_bad_gate_options(tmp_path, ragate):
     assert r.returncode == 2 and "between 0 and 1" in r.stderr and "Traceback" not in r.stderr
     r = ragate("calibrate", "--labels", "pairs.jsonl", "--fit-blend", env_extra=env)
     assert r.returncode == 2 and "--fit-blend needs --dataset or --from-feedback" in r.stderr
+
+
+def test_a_reader_that_closes_early_ends_the_command_quietly(tmp_path, monkeypatch, capsys):
+    # `ragate ... | head`: the pipe's reader is gone when ragate writes. No traceback, exit 141.
+    import os
+    import sys
+
+    from ragate.server.cli import main
+
+    monkeypatch.setenv("RAGATE_QDRANT_PATH", str(tmp_path / "q"))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    pipe = os.fdopen(write_end, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", pipe)
+    try:
+        assert main(["service", "--stop"]) == 141  # it prints "no index service running"
+    finally:
+        monkeypatch.undo()
+        pipe.close()
+    assert "Traceback" not in capsys.readouterr().err
