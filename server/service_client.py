@@ -184,8 +184,8 @@ class ServiceClient:
                     _, state = self._request("GET", "/progress", None, 5)
                     bar.total, bar.n = state["total"] or None, state["done"]
                     bar.refresh()
-                except OSError:
-                    pass  # starting or restarting: the call itself reports failures
+                except (OSError, http.client.HTTPException):
+                    pass  # starting, restarting or killed mid-reply: the call itself reports failures
                 time.sleep(0.3)
             return job.result()
 
