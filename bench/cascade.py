@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.scoring.blend import blend
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
     from ragate.server.config import load_settings
-    from ragate.server.evaluate import doc_run, index_dataset, metrics, sample_queries
+    from ragate.server.lab.evaluate import doc_run, index_dataset, metrics, sample_queries
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.timing import Timer

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import anyio
 
-from ragate.server.client import stdio_session
+from ragate.server.mcp.launcher import stdio_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
@@ -46,7 +46,7 @@ def serve_children() -> list[int]:
                 cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except (OSError, IndexError, ValueError):
                 continue
-            if ppid == me and "ragate.server.cli serve" in cmd:
+            if ppid == me and "ragate.server.cli.main serve" in cmd:
                 out.append(int(d.name))
     return out
 

@@ -4,7 +4,7 @@ stay those PyTorch's vectors give, which is what a dense search returns.
 
     python -m bench.embedder_engines [--json] [--docs 300] [--repeats 2]
 
-`auto` measures only the engines whose neighbours hold (scoring/embedder_engine.py); this bench
+`auto` measures only the engines whose neighbours hold (scoring/engines/embedder.py); this bench
 is the evidence for that list. With --json the last line is one JSON object."""
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from ragate.retrieval.beir import BeirDataset
     from ragate.retrieval.embedder import Embedder
-    from ragate.scoring import cpu_engines
-    from ragate.scoring.embedder_engine import apply_engine
-    from ragate.scoring.engine_choice import min_cosine
+    from ragate.scoring.engines import cpu_engines
+    from ragate.scoring.engines.choice import min_cosine
+    from ragate.scoring.engines.embedder import apply_engine
 
     texts = [d.text[:1500] for d in itertools.islice(BeirDataset.load(Path(args.dataset), "test").documents(), args.docs)]
     names = ["torch", *(b for b in cpu_engines.ENGINES if cpu_engines.available(b))]

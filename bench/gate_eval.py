@@ -19,7 +19,7 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.scoring.answerability import pool_features
 from ragate.scoring.risk_control import choose_threshold
 from ragate.server.config import Settings
-from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools, plot_risk_coverage, report, scores, split_groups
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, labelled_pools, plot_risk_coverage, report, scores, split_groups
 
 OUT = Path(__file__).resolve().parent / "results"
 MAX_FALSE_ACCEPT = 0.05

@@ -18,7 +18,7 @@ from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.calibration import Calibrator
-from ragate.server.evaluate import index_dataset, sample_queries
+from ragate.server.lab.evaluate import index_dataset, sample_queries
 from ragate.server.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

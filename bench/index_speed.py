@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ragate.retrieval.beir import BeirDataset
     from ragate.retrieval.chunking import chunk_document, indexed_text
-    from ragate.scoring.engine_choice import min_cosine
+    from ragate.scoring.engines.choice import min_cosine
     from ragate.server.config import Settings
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline

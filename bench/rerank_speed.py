@@ -151,9 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import CrossEncoder
 
     from ragate.retrieval.model_paths import pick_device, resolve_model
-    from ragate.scoring import cpu_engines
-    from ragate.scoring.microbatch import MicroBatcher
-    from ragate.scoring.reranker import CrossEncoderReranker
+    from ragate.scoring.engines import cpu_engines
+    from ragate.scoring.engines.microbatch import MicroBatcher
+    from ragate.scoring.engines.reranker import CrossEncoderReranker
 
     device = pick_device(args.device)
     naive = CrossEncoder(resolve_model(args.model), device=device)

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ragate.retrieval.beir import BeirDataset, beir_collection
     from ragate.server.config import load_settings
-    from ragate.server.evaluate import index_dataset, sample_queries
+    from ragate.server.lab.evaluate import index_dataset, sample_queries
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import SearchRequest

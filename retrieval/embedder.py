@@ -2,7 +2,7 @@
 
 It runs in PyTorch (sentence-transformers' own `encode`) unless an exported graph's runner is
 handed to it (`use_engine`): the CPU engines and their `auto` choice live in
-scoring/embedder_engine.py, which the model loader applies."""
+scoring/engines/embedder.py, which the model loader applies."""
 
 from __future__ import annotations
 

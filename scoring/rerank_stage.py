@@ -19,7 +19,7 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.fusion import lead_margin
 from ragate.scoring.calibration import Calibrator
-from ragate.scoring.reranker import CrossEncoderReranker
+from ragate.scoring.engines.reranker import CrossEncoderReranker
 
 
 class FirstPassStage(BaseModel):

@@ -43,7 +43,7 @@ class QdrantSettings(_Section):
     timeout_s: float = Field(30.0, gt=0)
 
 
-# The engines a model can run on (scoring/cpu_engines.py); "auto" measures them once per model on CPU.
+# The engines a model can run on (scoring/engines/cpu_engines.py); "auto" measures them once per model on CPU.
 Backend = Literal["auto", "torch", "onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8"]
 
 

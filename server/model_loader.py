@@ -10,9 +10,9 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.model_paths import ModelLoadError, resolve_model
-from ragate.scoring.embedder_engine import apply_engine
+from ragate.scoring.engines.embedder import apply_engine
+from ragate.scoring.engines.reranker import CrossEncoderReranker
 from ragate.scoring.rerank_stage import FirstPass
-from ragate.scoring.reranker import CrossEncoderReranker
 from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)

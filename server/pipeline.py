@@ -30,9 +30,9 @@ from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.calibration import CalibrationStore, Calibrator
 from ragate.scoring.gate import Decision, Reason, decide
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
-from ragate.server.answer_writer import AnswerWriter
 from ragate.server.config import Settings
 from ragate.server.feedback import FeedbackLog, feedback_path
+from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.model_loader import Models
 from ragate.server.packing import pack
 from ragate.server.requests import (
@@ -429,14 +429,14 @@ class Pipeline:
         return name
 
     def evaluate(self, options: dict[str, Any]) -> dict[str, Any]:
-        """`ragate eval` on this pipeline (see ragate.server.evaluate.evaluate for the options)."""
-        from ragate.server.evaluate import evaluate
+        """`ragate eval` on this pipeline (see ragate.server.lab.evaluate.evaluate for the options)."""
+        from ragate.server.lab.evaluate import evaluate
 
         return evaluate(self, **options)
 
     def calibrate(self, options: dict[str, Any]) -> dict[str, Any]:
-        """`ragate calibrate` on this pipeline (see ragate.server.calibrate.run_calibration)."""
-        from ragate.server.calibrate import run_calibration
+        """`ragate calibrate` on this pipeline (see ragate.server.lab.calibrate.run_calibration)."""
+        from ragate.server.lab.calibrate import run_calibration
 
         return run_calibration(self, **options)
 

@@ -117,7 +117,7 @@ def ragate():
     def run(*args, env_extra=None, cwd=None, timeout=180):
         env = {**os.environ, **(env_extra or {})}
         return subprocess.run(
-            [sys.executable, "-m", "ragate.server.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+            [sys.executable, "-m", "ragate.server.cli.main", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
         )
 
     return run

@@ -10,9 +10,9 @@ import anyio
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ragate.server.mcp.tools import build_server
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import IndexRequest
-from ragate.server.tools import build_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 HUGE = "x" * 1_000_000

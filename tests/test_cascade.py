@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ragate.server.client import stdio_session
+from ragate.server.mcp.launcher import stdio_session
 from ragate.server.requests import AnswerRequest, IndexRequest, SearchRequest
 
 QUERY = "What causes the tides in the ocean?"
@@ -25,7 +25,7 @@ def first_pass_model(tmp_path_factory, reranker_path) -> str:
     mechanics, not a distilled model's quality."""
     from sentence_transformers import CrossEncoder
 
-    from ragate.scoring.distill import truncate
+    from ragate.scoring.training.distill import truncate
 
     out = tmp_path_factory.mktemp("first-pass") / "reranker-L2"
     truncate(CrossEncoder(reranker_path, device="cpu"), 2).save(str(out))

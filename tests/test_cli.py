@@ -72,7 +72,7 @@ def test_a_reader_that_closes_early_ends_the_command_quietly(tmp_path, monkeypat
     import os
     import sys
 
-    from ragate.server.cli import main
+    from ragate.server.cli.main import main
 
     monkeypatch.setenv("RAGATE_QDRANT_PATH", str(tmp_path / "q"))
     read_end, write_end = os.pipe()

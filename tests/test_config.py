@@ -88,7 +88,7 @@ def test_every_engine_can_be_configured_and_nothing_else():
     # refused by the config or fail at load.
     from typing import get_args
 
-    from ragate.scoring.cpu_engines import ENGINES
+    from ragate.scoring.engines.cpu_engines import ENGINES
     from ragate.server.config import Backend
 
     assert set(get_args(Backend)) == {"auto", "torch", *ENGINES}

@@ -15,13 +15,14 @@ import pytest
 from scipy.stats import spearmanr
 
 from ragate.retrieval.embedder import Embedder
-from ragate.scoring import cpu_engines, engine_choice, openvino_export
-from ragate.scoring.calibration_pairs import builtin_pairs, builtin_texts
-from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
-from ragate.scoring.embedder_engine import apply_engine, graph_source
-from ragate.scoring.onnx_export import model_fingerprint
-from ragate.scoring.reranker import AUTO_CANDIDATES, CrossEncoderReranker
-from ragate.scoring.runners import cpu_threads
+from ragate.scoring.engines import choice as engine_choice
+from ragate.scoring.engines import cpu_engines, openvino_export
+from ragate.scoring.engines.embedder import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
+from ragate.scoring.engines.embedder import apply_engine, graph_source
+from ragate.scoring.engines.int8_calibration import builtin_pairs, builtin_texts
+from ragate.scoring.engines.onnx_export import model_fingerprint
+from ragate.scoring.engines.reranker import AUTO_CANDIDATES, CrossEncoderReranker
+from ragate.scoring.engines.runners import cpu_threads
 
 RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
 ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]

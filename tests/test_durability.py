@@ -15,7 +15,7 @@ from ragate.retrieval.chunking import chunk_document
 from ragate.retrieval.ingest import load_document, read_source
 from ragate.retrieval.store import StoreError
 from ragate.server.pipeline import Pipeline
-from ragate.server.service_client import ServiceClient
+from ragate.server.service.client import ServiceClient
 
 WORDS = (
     "retrieval ranking passage query index vector sparse dense fusion rerank calibration threshold "
@@ -41,7 +41,7 @@ def expected_chunks(pipeline, path):
 
 def index_cmd(corpus, qpath):
     env = {**os.environ, "RAGATE_QDRANT_PATH": str(qpath), "RAGATE_INDEX_BATCH_CHUNKS": "16"}
-    return [sys.executable, "-m", "ragate.server.cli", "index", str(corpus), "--json"], env
+    return [sys.executable, "-m", "ragate.server.cli.main", "index", str(corpus), "--json"], env
 
 
 def open_when_free(settings, models, timeout=60):

@@ -12,9 +12,9 @@ import torch
 from scipy.stats import spearmanr
 
 from ragate.retrieval.fusion import lead_margin
-from ragate.scoring.microbatch import MicroBatcher
-from ragate.scoring.reranker import CrossEncoderReranker
-from ragate.scoring.score_cache import ScoreCache, pair_key
+from ragate.scoring.engines.microbatch import MicroBatcher
+from ragate.scoring.engines.reranker import CrossEncoderReranker
+from ragate.scoring.engines.score_cache import ScoreCache, pair_key
 from ragate.server.requests import IndexRequest, SearchRequest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
@@ -142,7 +142,7 @@ class _OomAbove:
 
 
 def test_out_of_memory_halves_the_batch_then_falls_back_to_cpu(torch_engine, monkeypatch):
-    import ragate.scoring.reranker as rr
+    import ragate.scoring.engines.reranker as rr
 
     ref = torch_engine.score(QUERY, PASSAGES)
     engine = CrossEncoderReranker(RERANKER, "cpu", backend="torch", batch_size=32)

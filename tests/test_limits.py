@@ -7,7 +7,7 @@ import anyio
 import pytest
 
 from ragate.retrieval.deadline import DeadlineExceeded, check, deadline
-from ragate.server.client import stdio_session
+from ragate.server.mcp.launcher import stdio_session
 
 PASSAGE = "Neutron stars are the collapsed cores of massive stars, held up by neutron degeneracy pressure. " * 15
 

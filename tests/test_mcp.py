@@ -8,8 +8,8 @@ import httpx2
 import jsonschema
 import pytest
 
-from ragate.scoring.embedder_engine import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
-from ragate.server.client import free_port, http_server, http_session, stdio_session
+from ragate.scoring.engines.embedder import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
+from ragate.server.mcp.launcher import free_port, http_server, http_session, stdio_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 
@@ -234,7 +234,7 @@ def test_http_refuses_to_start_without_token(tmp_path, server_env):
     env = {k: v for k, v in server_env(str(tmp_path / "q")).items() if k != "RAGATE_TOKEN"}
     for host in ("127.0.0.1", "0.0.0.0"):
         r = subprocess.run(
-            [sys.executable, "-m", "ragate.server.cli", "serve", "--http", "--host", host, "--port", str(free_port())],
+            [sys.executable, "-m", "ragate.server.cli.main", "serve", "--http", "--host", host, "--port", str(free_port())],
             env=env,
             capture_output=True,
             text=True,

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from ragate.retrieval.beir import BeirDataset, beir_collection
-from ragate.server.calibrate import fit_blend_on
 from ragate.server.config import load_settings, write_setting
-from ragate.server.evaluate import evaluate, index_dataset
+from ragate.server.lab.calibrate import fit_blend_on
+from ragate.server.lab.evaluate import evaluate, index_dataset
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 

@@ -152,7 +152,7 @@ def test_calibration_store_ignores_parameters_for_another_model(tmp_path, caplog
 
 
 def test_ndcg_from_the_harness_matches_hand_computation():
-    from ragate.server.evaluate import metrics
+    from ragate.server.lab.evaluate import metrics
 
     qrels = {"q": {"d1": 1, "d3": 1}}
     run = {"q": {"d2": 3.0, "d1": 2.0, "d3": 1.0}}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ragate.server.significance import paired_bootstrap
+from ragate.scoring.significance import paired_bootstrap
 
 BASE = np.random.default_rng(0).random(200)
 NOISE = np.random.default_rng(1).normal(0, 0.1, 200)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragate.server.client import stdio_session
+from ragate.server.mcp.launcher import stdio_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCIENCE = EXAMPLES / "corpus" / "science"
@@ -34,7 +34,7 @@ def _pairs(path: Path) -> Path:
 
 
 def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, ragate, server_env):
-    from ragate.scoring.reranker import CrossEncoderReranker
+    from ragate.scoring.engines.reranker import CrossEncoderReranker
 
     env = server_env(str(tmp_path / "q"))
     assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
@@ -60,7 +60,7 @@ def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, raga
 
 
 def test_tune_then_distill_a_first_pass_model_beside_the_tuned_one(tmp_path, ragate, server_env):
-    from ragate.scoring.reranker import CrossEncoderReranker
+    from ragate.scoring.engines.reranker import CrossEncoderReranker
 
     env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_BACKEND="torch")  # the teacher scores its pairs in PyTorch
     assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0

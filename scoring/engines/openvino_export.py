@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragate.scoring.onnx_export import GraphSource, calibration_fingerprint, traceable
+from ragate.scoring.engines.onnx_export import GraphSource, calibration_fingerprint, traceable
 
 log = logging.getLogger(__name__)
 

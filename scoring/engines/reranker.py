@@ -6,7 +6,7 @@ What makes it fast without changing the ranking:
 - on CPU, a graph exported from the loaded weights: OpenVINO (fp32, bf16 where the CPU has it, or
   static int8 calibrated on pairs) or ONNX Runtime (fp32, dynamic int8, or static QDQ int8
   calibrated on pairs); `auto` measures which is fastest on this CPU
-  while keeping the ranking (scoring/engine_choice.py); on GPU, PyTorch in fp16/bf16 with logits
+  while keeping the ranking (scoring/engines/choice.py); on GPU, PyTorch in fp16/bf16 with logits
   upcast to fp32 before they leave the device;
 - an LRU cache of logits per (model, query, passage);
 - optionally, one micro-batching worker shared by concurrent callers.
@@ -24,13 +24,13 @@ import numpy as np
 
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
-from ragate.scoring import engine_choice
-from ragate.scoring.calibration_pairs import builtin_pairs
-from ragate.scoring.cpu_engines import cpu_runner, resolve
-from ragate.scoring.microbatch import MicroBatcher
-from ragate.scoring.onnx_export import GraphSource
-from ragate.scoring.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
-from ragate.scoring.score_cache import ScoreCache, pair_key
+from ragate.scoring.engines import choice as engine_choice
+from ragate.scoring.engines.cpu_engines import cpu_runner, resolve
+from ragate.scoring.engines.int8_calibration import builtin_pairs
+from ragate.scoring.engines.microbatch import MicroBatcher
+from ragate.scoring.engines.onnx_export import GraphSource
+from ragate.scoring.engines.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
+from ragate.scoring.engines.score_cache import ScoreCache, pair_key
 
 log = logging.getLogger(__name__)
 

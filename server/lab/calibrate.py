@@ -17,8 +17,8 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.server.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
-from ragate.server.gate_eval import LabelledPool, fit_gate, labelled_pools
+from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, labelled_pools
 from ragate.server.pipeline import Pipeline
 from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
@@ -27,7 +27,7 @@ from ragate.server.timing import Timer
 def pairs_from_dataset(
     p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    from ragate.server.evaluate import index_dataset, sample_queries
+    from ragate.server.lab.evaluate import index_dataset, sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
     collection = beir_collection(dataset_dir)
@@ -140,7 +140,7 @@ def fit_blend_on(
     """The blend fitted on a BEIR split's qrels (documents judged), or on labelled rows that name
     their chunk and collection, as the feedback file's do (chunks judged)."""
     if dataset:
-        from ragate.server.evaluate import beir_doc, sample_queries
+        from ragate.server.lab.evaluate import beir_doc, sample_queries
 
         ds = BeirDataset.load(dataset, split)
         qids = sample_queries(ds, max_queries)
@@ -196,7 +196,7 @@ def calibrate_gate(
 ) -> dict[str, Any]:
     """Fit and store the answerability model on the split's queries (answerable and near-topic
     pools) and the off-topic questions, with its risk-controlled threshold."""
-    from ragate.server.evaluate import sample_queries
+    from ragate.server.lab.evaluate import sample_queries
 
     ds = BeirDataset.load(dataset_dir, split)
     collection = beir_collection(dataset_dir)

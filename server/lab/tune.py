@@ -25,8 +25,8 @@ from typing import Any
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.chunking import with_context
-from ragate.scoring.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
-from ragate.scoring.finetune import Pair, TrainOptions, held_out_figures, load_base, train
+from ragate.scoring.training.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
+from ragate.scoring.training.finetune import Pair, TrainOptions, held_out_figures, load_base, train
 from ragate.server.config import Settings
 from ragate.server.feedback import feedback_path
 from ragate.server.model_loader import cross_encoder
@@ -89,7 +89,7 @@ class Miner:
 def from_dataset(miner: Miner, dataset: str, max_queries: int | None, progress: bool) -> list[Pair]:
     """Train qrels: positives as indexed where retrieval finds them (else the document), retrieved
     non-relevant chunks as negatives."""
-    from ragate.server.evaluate import sample_queries
+    from ragate.server.lab.evaluate import sample_queries
 
     ds = BeirDataset.load(dataset, "train")
     qids = sample_queries(ds, max_queries)
@@ -121,7 +121,7 @@ def from_labels(miner: Miner | None, labelled: list[Pair]) -> list[Pair]:
 
 def synthesized(uc, miner: Miner, settings: Settings, n: int, progress: bool) -> list[Pair]:
     """Claude writes a question per sampled chunk; the chunk is its positive."""
-    from ragate.server.question_writer import QuestionWriter
+    from ragate.server.llm.question_writer import QuestionWriter
 
     writer = QuestionWriter(settings.llm)
     pairs: list[Pair] = []

@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from ragate.scoring.onnx_export import GraphSource
-from ragate.scoring.runners import OnnxRunner, OpenVinoRunner
+from ragate.scoring.engines.onnx_export import GraphSource
+from ragate.scoring.engines.runners import OnnxRunner, OpenVinoRunner
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ def cpu_runner(
         raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
     inputs = calibration() if backend in STATIC_INT8 else None
     if backend in OPENVINO:
-        from ragate.scoring.openvino_export import openvino_model
+        from ragate.scoring.engines.openvino_export import openvino_model
 
         return OpenVinoRunner(openvino_model(source, cache_dir, calibration=inputs), threads, bf16=backend == "openvino-bf16")
-    from ragate.scoring.onnx_export import onnx_model
+    from ragate.scoring.engines.onnx_export import onnx_model
 
     quantization = {"onnx": "none", "onnx-int8": "dynamic", "onnx-qdq": "static"}[backend]
     return OnnxRunner(onnx_model(source, cache_dir, quantization=quantization, calibration=inputs), threads)
@@ -89,7 +89,7 @@ def cpu_runner(
 def available(backend: str) -> bool:
     """Whether this install has the runtime `backend` needs (OpenVINO's come with the [openvino] extra)."""
     if backend in OPENVINO:
-        from ragate.scoring import openvino_export
+        from ragate.scoring.engines import openvino_export
 
         return openvino_export.available()
     try:

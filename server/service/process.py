@@ -107,7 +107,7 @@ class IndexService:
     def __init__(self, settings: Settings, *, watch: list[str]):
         from ragate.server.model_loader import Models
         from ragate.server.pipeline import Pipeline
-        from ragate.server.watcher import FolderWatcher
+        from ragate.server.service.watcher import FolderWatcher
 
         self.settings = settings
         self.models = Models(settings)

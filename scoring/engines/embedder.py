@@ -1,10 +1,10 @@
-"""The bi-encoder on the CPU engines the cross-encoder uses (scoring/cpu_engines.py).
+"""The bi-encoder on the CPU engines the cross-encoder uses (scoring/engines/cpu_engines.py).
 
 Its graph is sentence-transformers' own modules (transformer, pooling, normalisation) from token
 tensors to the sentence embedding, so an exported engine pools exactly as `encode` does.
 `backend = "auto"` measures every candidate on built-in texts once per model and machine and keeps
 the fastest whose vectors stay at cosine >= 0.99 with PyTorch's for every text
-(scoring/engine_choice.py). The int8 engines are not candidates (they can still be configured by
+(scoring/engines/choice.py). The int8 engines are not candidates (they can still be configured by
 name): on 300 SciFact abstracts they keep cosine >= 0.99 yet change 6% of each text's ten nearest
 neighbours, where bf16 changes 0.4% (bench/RESULTS.md), and a vector stored in the index outlives
 the engine that made it."""
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ragate.retrieval.embedder import Embedder
-from ragate.scoring import engine_choice
-from ragate.scoring.calibration_pairs import builtin_texts
-from ragate.scoring.cpu_engines import cpu_runner, resolve
-from ragate.scoring.onnx_export import GraphSource
-from ragate.scoring.runners import cpu_threads
+from ragate.scoring.engines import choice as engine_choice
+from ragate.scoring.engines.cpu_engines import cpu_runner, resolve
+from ragate.scoring.engines.int8_calibration import builtin_texts
+from ragate.scoring.engines.onnx_export import GraphSource
+from ragate.scoring.engines.runners import cpu_threads
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
-from ragate.server import gate_eval
+from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
+from ragate.server.lab import gate_fit as gate_eval
 from ragate.server.pipeline import Pipeline
 from ragate.server.progress import progress_bar
-from ragate.server.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def evaluate(
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
         result["calibration"] = calibrator.params.method
         if offtopic_queries:
-            from ragate.server.calibrate import gate_pools, load_queries
+            from ragate.server.lab.calibrate import gate_pools, load_queries
 
             offtopic = load_queries(offtopic_queries)
             pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)

@@ -4,8 +4,8 @@ enough to start from."""
 
 from __future__ import annotations
 
-from ragate.server.answer_writer import llm_client
 from ragate.server.config import ConfigError, LlmSettings
+from ragate.server.llm.answer_writer import llm_client
 
 SYSTEM = (
     "You write search queries for training a retrieval model. Given a passage, write one question a "

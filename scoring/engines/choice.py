@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragate.scoring import cpu_engines
+from ragate.scoring.engines import cpu_engines
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ The loss is pointwise binary cross-entropy: each pair is judged on its own, so a
 same whatever the query, which calibration and the abstain gate rely on (a listwise loss only
 orders passages within a query). Training keeps resumable checkpoints, evaluates nDCG@10 on the
 held-out queries as it goes, stops early when that stops improving or the time budget runs out,
-and keeps the best checkpoint. `fit` is that loop for any loss; distillation (scoring/distill.py)
+and keeps the best checkpoint. `fit` is that loop for any loss; distillation (scoring/training/distill.py)
 uses it too."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
-from ragate.server.service import ERROR_KINDS, ServicePaths
+from ragate.server.service.process import ERROR_KINDS, ServicePaths
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class ServiceClient:
             conn.close()
 
     def _spawn(self) -> None:
-        cmd = [sys.executable, "-m", "ragate.server.cli"]
+        cmd = [sys.executable, "-m", "ragate.server.cli.main"]
         if self._config_path:
             cmd += ["--config", self._config_path]
         self.paths.index_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ragate.scoring.finetune import EVAL_NAME, Pair, TrainOptions, fit
+from ragate.scoring.training.finetune import EVAL_NAME, Pair, TrainOptions, fit
 
 SPEARMAN = f"{EVAL_NAME}_spearman"
 # Cut layers leave the head reading states it was not trained on, so the student moves further

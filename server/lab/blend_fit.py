@@ -16,7 +16,7 @@ from typing import Any
 
 from ragate.retrieval.candidates import Candidate
 from ragate.scoring.blend import BlendWeights, blend
-from ragate.server.evaluate import per_query, ranked_run
+from ragate.server.lab.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
 from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer

@@ -19,12 +19,12 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.model_paths import ModelLoadError
 from ragate.retrieval.store import StoreError
-from ragate.scoring.distill import DistillError
+from ragate.scoring.training.distill import DistillError
 from ragate.server.config import ConfigError, Settings, load_settings
+from ragate.server.lab.tune import TuneError
+from ragate.server.mcp.serve import ServeError
 from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
-from ragate.server.serve import ServeError
-from ragate.server.service_client import ServiceCallError
-from ragate.server.tune import TuneError
+from ragate.server.service.client import ServiceCallError
 from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
@@ -80,8 +80,8 @@ def _print_json(obj: Any) -> None:
 
 def _run(args, settings: Settings, use_case, *, need_reranker: bool = True):
     """Run one use case through the index service (started if none runs), or in this process
-    against a Qdrant server; see ragate.server.service_client.open_use_cases."""
-    from ragate.server.service_client import open_use_cases
+    against a Qdrant server; see ragate.server.service.client.open_use_cases."""
+    from ragate.server.service.client import open_use_cases
 
     uc = open_use_cases(settings, config_path=args.config, need_reranker=need_reranker)
     try:
@@ -353,7 +353,7 @@ def cmd_tune(args, settings: Settings) -> int:
     from pathlib import Path
 
     from ragate.server.config import write_setting
-    from ragate.server.tune import run_tune
+    from ragate.server.lab.tune import run_tune
 
     try:
         import datasets  # noqa: F401
@@ -428,7 +428,7 @@ def cmd_tune(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from ragate.server.serve import serve
+    from ragate.server.mcp.serve import serve
 
     serve(settings, http=args.http, host=args.host, port=args.port, watch=args.watch, config_path=args.config)
     return 0
@@ -436,11 +436,11 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_service(args, settings: Settings) -> int:
     if args.stop:
-        from ragate.server.service_client import ServiceClient
+        from ragate.server.service.client import ServiceClient
 
         print("stopped" if ServiceClient(settings).stop_service() else "no index service running")
         return 0
-    from ragate.server.service import run_service
+    from ragate.server.service.process import run_service
 
     return run_service(settings, watch=args.watch)
 

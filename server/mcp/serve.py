@@ -3,8 +3,8 @@
 The handshake is answered at once; models load in a background thread and tool calls that arrive
 early wait for them. HTTP always requires a bearer token (compared in constant time, never logged)
 and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
-max_request_mb; stdio answers every bad line (server/stdio.py), HTTP closes connections slow to
-send their headers (server/http_limits.py)."""
+max_request_mb; stdio answers every bad line (server/mcp/stdio.py), HTTP closes connections slow to
+send their headers (server/mcp/http_limits.py)."""
 
 from __future__ import annotations
 
@@ -86,10 +86,10 @@ def serve(
 ) -> None:
     import anyio
 
-    from ragate.server.http_limits import header_deadline_protocol
-    from ragate.server.service_client import ServiceClient, open_use_cases
-    from ragate.server.stdio import run_stdio
-    from ragate.server.tools import build_server
+    from ragate.server.mcp.http_limits import header_deadline_protocol
+    from ragate.server.mcp.stdio import run_stdio
+    from ragate.server.mcp.tools import build_server
+    from ragate.server.service.client import ServiceClient, open_use_cases
 
     host = host or settings.server.host
     port = port or settings.server.port

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
-SERVE = [sys.executable, "-m", "ragate.server.cli", "serve"]
+SERVE = [sys.executable, "-m", "ragate.server.cli.main", "serve"]
 
 
 def free_port() -> int:

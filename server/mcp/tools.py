@@ -35,7 +35,7 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
-from ragate.server.service_client import ServiceClient
+from ragate.server.service.client import ServiceClient
 
 T = TypeVar("T")
 
