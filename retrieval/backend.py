@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
+from ragate.retrieval.errors import UnknownCollection
 from ragate.retrieval.server_store import ClientStore, list_client_collections
-from ragate.retrieval.store import Store, UnknownCollection, check_collection_name, known_hint
+from ragate.retrieval.store import Store, check_collection_name, known_hint
 
 
 class Backend:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragate.retrieval.documents import Document, Section, content_hash, stable_id
+from ragate.retrieval.errors import NotFound
 
 SOURCE_PREFIX = "beir:"
 
@@ -18,7 +19,7 @@ def _open(path: Path):
     for p in (path, path.with_name(path.name + ".gz")):
         if p.is_file():
             return gzip.open(p, "rt", encoding="utf-8") if p.suffix == ".gz" else open(p, encoding="utf-8")
-    raise FileNotFoundError(f"missing {path} (or {path.name}.gz)")
+    raise NotFound(f"missing {path} (or {path.name}.gz)")
 
 
 @dataclass

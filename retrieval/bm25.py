@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import qdrant_edge as qe
 
+from ragate.retrieval.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class SparseVec:
@@ -33,7 +35,7 @@ class Bm25Encoder:
         try:
             self._model = qe.Bm25(qe.Bm25Config(**kwargs))
         except (ValueError, TypeError) as e:
-            raise ValueError(f"[bm25] settings rejected: {e}") from None
+            raise ConfigError(f"[bm25] settings rejected: {e}") from None
         self.settings_key = f"k1={k1},b={b},avg_len={avg_len},language={language},stem={stemming},stop={stopwords}"
 
     def encode_documents(self, texts: list[str]) -> list[SparseVec]:

@@ -13,11 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from ragate.retrieval.errors import DeadlineExceeded
+
 _deadline: ContextVar[float | None] = ContextVar("ragate_deadline", default=None)
-
-
-class DeadlineExceeded(TimeoutError):
-    """The request ran past its time limit ([server] tool_timeout_s); its work was stopped."""
 
 
 @contextmanager

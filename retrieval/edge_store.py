@@ -14,6 +14,7 @@ import numpy as np
 
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.filters import AnyOf, Condition, DateRange, Equals
 from ragate.retrieval.store import (
     DATETIME_FIELDS,
@@ -22,8 +23,6 @@ from ragate.retrieval.store import (
     SPARSE,
     Hit,
     Store,
-    StoreError,
-    UnknownCollection,
     check_collection_name,
     chunk_of,
     dense_of,

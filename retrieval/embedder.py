@@ -10,7 +10,8 @@ import threading
 
 import numpy as np
 
-from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
+from ragate.retrieval.errors import ModelLoadError
+from ragate.retrieval.model_paths import pick_device, resolve_model
 
 
 class Embedder:

@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from ragate.retrieval.documents import Section
-
-
-class ExtractionError(Exception):
-    """A file that cannot be read as a document (corrupt, binary, encrypted)."""
+from ragate.retrieval.errors import ExtractionError
 
 
 @dataclass

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from ragate.retrieval.errors import GlobError
+
 MAX_GLOB_CHARS = 1024  # room for the '**/' a slash-less pattern gets
 MAX_GLOB_WILDCARDS = 64
 # Cached DFA transitions per compiled glob; past this, steps are computed without caching, so a
@@ -16,10 +18,6 @@ MAX_GLOB_WILDCARDS = 64
 _MAX_TRANSITIONS = 20_000
 
 _NONE, _NONSLASH, _ANY = 0, 1, 2
-
-
-class GlobError(ValueError):
-    """A glob over the complexity limits; the message names the limit."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_docu
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.documents import Chunk, Document
 from ragate.retrieval.embedder import Embedder
-from ragate.retrieval.extract import ExtractionError
+from ragate.retrieval.errors import ExtractionError
 from ragate.retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
 from ragate.retrieval.store import Store
 

@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ragate.retrieval.documents import Document, stable_id
-from ragate.retrieval.extract import EXTRACTORS, ExtractionError, extract
+from ragate.retrieval.errors import ExtractionError, IngestError
+from ragate.retrieval.extract import EXTRACTORS, extract
 from ragate.retrieval.globs import glob_match
 from ragate.retrieval.sensitive import secret_glob, system_folder
-
-
-class IngestError(ValueError):
-    """A path that cannot be indexed at all (missing, outside the allowed roots)."""
 
 
 @dataclass(frozen=True)

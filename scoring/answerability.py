@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
+from ragate.retrieval.errors import BadInput
 from ragate.scoring.calibration import ReloadOnChange
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class Stage(BaseModel):
         from sklearn.linear_model import LogisticRegression
 
         if len(set(y.tolist())) < 2:
-            raise ValueError("each stage of the answerability model needs examples of both outcomes")
+            raise BadInput("each stage of the answerability model needs examples of both outcomes")
         mean, scale = x.mean(axis=0), x.std(axis=0)
         scale[scale == 0] = 1.0  # a constant feature contributes nothing rather than dividing by zero
         lr = LogisticRegression(C=c, class_weight="balanced", max_iter=1000).fit((x - mean) / scale, y)

@@ -15,6 +15,8 @@ from typing import Generic, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel
 
+from ragate.retrieval.errors import BadInput
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -109,7 +111,7 @@ def fit(
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     if len(set(labels.tolist())) < 2:
-        raise ValueError("calibration needs both relevant and non-relevant pairs")
+        raise BadInput("calibration needs both relevant and non-relevant pairs")
     params = CalibrationParams(method=method, model=model, chunking=chunking, fitted_on=fitted_on, pairs=len(labels))
     if method == "platt":
         params.a, params.b = fit_platt(logits, labels)

@@ -12,9 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used; the message names the key."""
+from ragate.retrieval.errors import ConfigError
 
 
 class _Section(BaseModel):

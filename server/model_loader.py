@@ -9,7 +9,8 @@ from pathlib import Path
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
 from ragate.retrieval.embedder import Embedder
-from ragate.retrieval.model_paths import ModelLoadError, resolve_model
+from ragate.retrieval.errors import ModelLoadError
+from ragate.retrieval.model_paths import resolve_model
 from ragate.scoring.engines.embedder import apply_engine
 from ragate.scoring.engines.reranker import CrossEncoderReranker
 from ragate.scoring.rerank_stage import FirstPass

@@ -19,12 +19,13 @@ from ragate.retrieval.backend import Backend, open_backend
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.deadline import check as check_deadline
+from ragate.retrieval.errors import BadInput, StoreError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer, IndexReport
 from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.inline import to_document
-from ragate.retrieval.store import Hit, Store, StoreError
+from ragate.retrieval.store import Hit, Store
 from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.calibration import CalibrationStore, Calibrator
@@ -47,7 +48,6 @@ from ragate.server.requests import (
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankItem, RerankResponse, SearchResponse, SearchResult
 from ragate.server.timing import Timer
-from ragate.server.validation import BadInput
 
 ABSTAIN_MESSAGES = {
     "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",

@@ -10,10 +10,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.inline import InlineDocument
 from ragate.server.config import ServerSettings
-from ragate.server.validation import BadInput, check_query, check_range, check_text
+from ragate.server.validation import check_query, check_range, check_text
 
 
 class _Request(BaseModel):

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-
-class BadInput(ValueError):
-    """Input the caller can fix; the message names the field and the limit."""
+from ragate.retrieval.errors import BadInput
 
 
 def check_text(name: str, text: str) -> str:

@@ -1,6 +1,7 @@
 import pytest
 
-from ragate.server.config import ConfigError, load_settings
+from ragate.retrieval.errors import ConfigError
+from ragate.server.config import load_settings
 
 
 def write(tmp_path, text):

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from ragate.retrieval.chunking import chunk_document
+from ragate.retrieval.errors import StoreError
 from ragate.retrieval.ingest import load_document, read_source
-from ragate.retrieval.store import StoreError
 from ragate.server.pipeline import Pipeline
 from ragate.server.service.client import ServiceClient
 

@@ -2,7 +2,8 @@ import pytest
 
 from ragate.retrieval.chunking import ChunkingSettings, chunk_document, split_spans
 from ragate.retrieval.documents import Document
-from ragate.retrieval.extract import ExtractionError, extract
+from ragate.retrieval.errors import ExtractionError
+from ragate.retrieval.extract import extract
 
 
 def words_offsets(text):

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from ragate.retrieval.globs import MAX_GLOB_WILDCARDS, GlobError, compile_glob, glob_match
+from ragate.retrieval.errors import GlobError
+from ragate.retrieval.globs import MAX_GLOB_WILDCARDS, compile_glob, glob_match
 
 
 def reference(path: str, pattern: str) -> bool:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ragate.retrieval.errors import IngestError
 from ragate.retrieval.filters import SearchFilter
-from ragate.retrieval.ingest import IngestError
 from ragate.server.requests import IndexRequest, SearchRequest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ragate.retrieval.extract import ExtractionError
-from ragate.retrieval.ingest import IngestError, IngestOptions, discover, read_source
-from ragate.server.config import ConfigError, load_settings
+from ragate.retrieval.errors import ConfigError, ExtractionError, IngestError
+from ragate.retrieval.ingest import IngestOptions, discover, read_source
+from ragate.server.config import load_settings
 
 OPTS = IngestOptions(include=["**/*.md", "**/*.txt"], exclude=["**/drafts/**"], max_file_bytes=1000, max_chars=10_000, max_chunks=10)
 

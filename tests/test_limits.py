@@ -6,7 +6,8 @@ import time
 import anyio
 import pytest
 
-from ragate.retrieval.deadline import DeadlineExceeded, check, deadline
+from ragate.retrieval.deadline import check, deadline
+from ragate.retrieval.errors import DeadlineExceeded
 from ragate.server.mcp.launcher import stdio_session
 
 PASSAGE = "Neutron stars are the collapsed cores of massive stars, held up by neutron degeneracy pressure. " * 15

@@ -12,8 +12,8 @@ import pytest
 from ragate.retrieval.backend import ClientBackend, EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk, stable_id
+from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.filters import SearchFilter
-from ragate.retrieval.store import StoreError, UnknownCollection
 
 BACKENDS = ["edge", "client-local"] + (["client-server"] if os.environ.get("RAGATE_TEST_QDRANT_URL") else [])
 META = {"dim": 4, "embedder": "test"}

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ragate.retrieval.errors import ConfigError
 from ragate.scoring.engines.onnx_export import GraphSource
 from ragate.scoring.engines.runners import OnnxRunner, OpenVinoRunner
 
@@ -72,7 +73,7 @@ def cpu_runner(
     """A runner for `backend`, exporting `source` into `cache_dir` on first use; `calibration` is
     called only by the static int8 engines."""
     if backend not in ENGINES:
-        raise ValueError(f"unknown CPU engine {backend!r}")
+        raise ConfigError(f"unknown CPU engine {backend!r}")
     if cache_dir is None:
         raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
     inputs = calibration() if backend in STATIC_INT8 else None

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ragate.retrieval.deadline import check as check_deadline
-from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
+from ragate.retrieval.errors import ModelLoadError
+from ragate.retrieval.model_paths import pick_device, resolve_model
 from ragate.scoring.engines import choice as engine_choice
 from ragate.scoring.engines.cpu_engines import cpu_runner, resolve
 from ragate.scoring.engines.int8_calibration import builtin_pairs

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.errors import TrainingError
 from ragate.scoring.training.finetune import EVAL_NAME, Pair, TrainOptions, fit
 
 SPEARMAN = f"{EVAL_NAME}_spearman"
@@ -24,10 +25,6 @@ LEARNING_RATE = 1e-4
 TeacherScores = dict[tuple[str, str], float]
 
 
-class DistillError(ValueError):
-    """A teacher that cannot be cut down as asked; the message says why."""
-
-
 def layer_count(model) -> int:
     return len(_blocks(model))
 
@@ -37,7 +34,7 @@ def _blocks(model):
 
     blocks = getattr(getattr(model.model.base_model, "encoder", None), "layer", None)
     if not isinstance(blocks, torch.nn.ModuleList):
-        raise DistillError(f"no encoder.layer list in {type(model.model).__name__}: distillation cuts BERT-style encoders")
+        raise TrainingError(f"no encoder.layer list in {type(model.model).__name__}: distillation cuts BERT-style encoders")
     return blocks
 
 
@@ -47,7 +44,7 @@ def truncate(model, layers: int):
 
     blocks = _blocks(model)
     if not 0 < layers < len(blocks):
-        raise DistillError(f"the student needs 1 to {len(blocks) - 1} layers of the teacher's {len(blocks)}; asked for {layers}")
+        raise TrainingError(f"the student needs 1 to {len(blocks) - 1} layers of the teacher's {len(blocks)}; asked for {layers}")
     model.model.base_model.encoder.layer = torch.nn.ModuleList(list(blocks)[:layers])
     model.model.config.num_hidden_layers = layers
     return model

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.model_paths import ModelLoadError, pick_device, resolve_model
+from ragate.retrieval.errors import ModelLoadError
+from ragate.retrieval.model_paths import pick_device, resolve_model
 
 log = logging.getLogger(__name__)
 

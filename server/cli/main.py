@@ -15,17 +15,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.filters import SearchFilter
-from ragate.retrieval.ingest import IngestError
-from ragate.retrieval.model_paths import ModelLoadError
-from ragate.retrieval.store import StoreError
-from ragate.scoring.training.distill import DistillError
-from ragate.server.config import ConfigError, Settings, load_settings
-from ragate.server.lab.tune import TuneError
-from ragate.server.mcp.serve import ServeError
+from ragate.server.config import Settings, load_settings
 from ragate.server.requests import AnswerRequest, DeleteRequest, FeedbackRequest, IndexRequest, RerankRequest, SearchRequest
-from ragate.server.service.client import ServiceCallError
-from ragate.server.validation import BadInput
 
 log = logging.getLogger("ragate")
 
@@ -33,10 +26,6 @@ FILTER_HELP = (
     "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
     "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
 )
-
-
-class UsageError(ValueError):
-    pass
 
 
 def setup_logging(verbosity: int) -> None:
@@ -59,7 +48,7 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
     data: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise UsageError(f"--filter {item!r}: expected KEY=VALUE ({FILTER_HELP})")
+            raise BadInput(f"--filter {item!r}: expected KEY=VALUE ({FILTER_HELP})")
         key, value = item.split("=", 1)
         key = key.strip()
         if key.startswith("meta."):
@@ -71,7 +60,7 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
     try:
         return SearchFilter.model_validate(data)
     except ValidationError as e:
-        raise UsageError("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+        raise BadInput("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
 
 
 def _print_json(obj: Any) -> None:
@@ -227,7 +216,7 @@ def cmd_delete(args, settings: Settings) -> int:
     else:
         f = parse_filters(args.filter)
         if not args.id and f is None:
-            raise UsageError("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
+            raise BadInput("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
         req = DeleteRequest(ids=args.id, filters=f, collection=args.collection)
         result = _run(args, settings, lambda uc: uc.delete(req), need_reranker=False).model_dump()
     _print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
@@ -247,7 +236,7 @@ def cmd_eval(args, settings: Settings) -> int:
     try:
         import ir_measures  # noqa: F401
     except ImportError:
-        raise UsageError("ragate eval needs the [eval] extra: pip install 'ragate[eval]'") from None
+        raise BadInput("ragate eval needs the [eval] extra: pip install 'ragate[eval]'") from None
     options = {
         "dataset_dir": os.path.abspath(args.dataset),
         "variants": args.variants.split(",") if args.variants else None,
@@ -281,23 +270,23 @@ def cmd_calibrate(args, settings: Settings) -> int:
     from ragate.server.feedback import feedback_path
 
     if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
-        raise UsageError("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+        raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
     if args.offtopic_queries and not args.dataset:
-        raise UsageError("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
+        raise BadInput("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
     if not (0 < args.max_false_accept < 1 and 0 < args.confidence < 1):
-        raise UsageError("--max-false-accept and --confidence must be between 0 and 1")
+        raise BadInput("--max-false-accept and --confidence must be between 0 and 1")
     if args.fit_blend and args.labels:
-        raise UsageError("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
+        raise BadInput("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
     if args.fit_blend:
         try:
             import ir_measures  # noqa: F401
         except ImportError:
-            raise UsageError("--fit-blend needs the [eval] extra: pip install 'ragate[eval]'") from None
+            raise BadInput("--fit-blend needs the [eval] extra: pip install 'ragate[eval]'") from None
     labels = args.labels and os.path.abspath(args.labels)
     if args.from_feedback:
         labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
         if not os.path.exists(labels):
-            raise UsageError(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
+            raise BadInput(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
         "labels": labels,
@@ -358,13 +347,13 @@ def cmd_tune(args, settings: Settings) -> int:
     try:
         import datasets  # noqa: F401
     except ImportError:
-        raise UsageError("ragate tune needs the [tune] extra: pip install 'ragate[tune]'") from None
+        raise BadInput("ragate tune needs the [tune] extra: pip install 'ragate[tune]'") from None
     if sum(map(bool, (args.dataset, args.pairs, args.from_feedback, args.synthesize))) != 1:
-        raise UsageError("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
+        raise BadInput("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
     if args.distill_only and not args.distill_layers:
-        raise UsageError("--distill-only needs --distill-layers K")
+        raise BadInput("--distill-only needs --distill-layers K")
     if args.distill_layers is not None and args.distill_layers < 1:
-        raise UsageError("--distill-layers must be at least 1")
+        raise BadInput("--distill-layers must be at least 1")
     options = {
         "dataset": args.dataset and os.path.abspath(args.dataset),
         "pairs": args.pairs and os.path.abspath(args.pairs),
@@ -686,19 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args, settings)
         sys.stdout.flush()  # here, so a reader that went away is met below and not at exit
         return code
-    except (
-        ConfigError,
-        UsageError,
-        BadInput,
-        IngestError,
-        StoreError,
-        ModelLoadError,
-        ServeError,
-        FileNotFoundError,
-        ServiceCallError,
-        TuneError,
-        DistillError,
-    ) as e:
+    except RagateError as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.errors import BadInput
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.server.lab.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
@@ -57,7 +58,7 @@ def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int
         dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
         cands = p.fuse(dense, sparse, n=candidates, fusion=None, timer=timer)
         if cands and not p.rerank_pool(q.text, cands, timer=timer):
-            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         pools.append(cands)
     return pools
 
@@ -72,7 +73,7 @@ def mean_ndcg(queries: list[LabelledQuery], pools: list[list[Candidate]], weight
 def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False) -> dict[str, Any]:
     """The grid's mean nDCG@10 and the pair that maximises it, beside the configured pair."""
     if not queries:
-        raise ValueError("no labelled queries to fit the blend on")
+        raise BadInput("no labelled queries to fit the blend on")
     candidates = p.settings.retrieval.candidates
     pools = reranked_pools(p, queries, candidates=candidates, progress=progress)
     configured = p.blend_weights()

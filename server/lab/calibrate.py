@@ -8,8 +8,6 @@ on one half and the threshold is chosen on the held-out half."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ from ragate.retrieval.chunking import indexed_text
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.lab.gate_fit import LabelledPool, fit_gate, labelled_pools
+from ragate.server.lab.jsonl import read_rows
 from ragate.server.pipeline import Pipeline
 from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
@@ -48,17 +47,8 @@ def pairs_from_dataset(
     return groups, np.asarray(logits), np.asarray(labels)
 
 
-def read_labels(path: str, fields: set[str]) -> list[dict[str, Any]]:
-    """A JSONL of labelled rows, each with at least `fields`."""
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    for i, r in enumerate(rows):
-        if not fields <= set(r):
-            raise ValueError(f"{path}: line {i + 1} needs {', '.join(sorted(fields))}")
-    return rows
-
-
 def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    rows = read_labels(path, {"query", "text", "relevant"})
+    rows = read_rows(path, {"query", "text", "relevant"})
     z = p.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
@@ -146,20 +136,13 @@ def fit_blend_on(
         qids = sample_queries(ds, max_queries)
         queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=beir_collection(dataset))
         return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
-    rows = read_labels(labels, {"query", "chunk_id", "collection", "relevant"})
+    rows = read_rows(labels, {"query", "chunk_id", "collection", "relevant"})
     return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
 
 
 def load_queries(path: str) -> dict[str, str]:
     """A JSONL of {_id, text}: questions the corpus cannot answer."""
-    out = {}
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            r = json.loads(line)
-            if not {"_id", "text"} <= set(r):
-                raise ValueError(f"{path}: line {i + 1} needs _id and text")
-            out[str(r["_id"])] = r["text"]
-    return out
+    return {str(r["_id"]): r["text"] for r in read_rows(path, {"_id", "text"})}
 
 
 def gate_pools(
@@ -178,7 +161,7 @@ def gate_pools(
     for qid, text in progress_bar(list(queries.items()), progress):
         r = p.rank(text, collection=collection, candidates=candidates)
         if r.candidates and r.stage is None:
-            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
     return out
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
+from ragate.retrieval.errors import BadInput
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
@@ -133,7 +134,7 @@ def evaluate(
     variants = variants or VARIANTS
     unknown = set(variants) - set(VARIANTS)
     if unknown:
-        raise ValueError(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
+        raise BadInput(f"unknown variants {sorted(unknown)}; choose from {VARIANTS}")
     ds = BeirDataset.load(dataset_dir, "test")
     name = Path(dataset_dir).resolve().name
     collection = collection or beir_collection(dataset_dir)
@@ -173,7 +174,7 @@ def evaluate(
             top_relevant.append(False)
             continue
         if not p.rerank_pool(query, cands, timer=timer):
-            raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
+            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         if "hybrid+rerank" in runs:
             runs["hybrid+rerank"][qid] = doc_run(cands, lambda c: c.rerank)
             ms["hybrid+rerank"] += base + timer.ms["rerank"]

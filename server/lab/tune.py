@@ -25,20 +25,18 @@ from typing import Any
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
 from ragate.retrieval.chunking import with_context
+from ragate.retrieval.errors import NotFound, TrainingError
 from ragate.scoring.training.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
 from ragate.scoring.training.finetune import Pair, TrainOptions, held_out_figures, load_base, train
 from ragate.server.config import Settings
 from ragate.server.feedback import feedback_path
+from ragate.server.lab.jsonl import read_rows
 from ragate.server.model_loader import cross_encoder
 from ragate.server.progress import progress_bar
 from ragate.server.requests import SearchRequest
 from ragate.server.schemas import SearchResult
 
 log = logging.getLogger(__name__)
-
-
-class TuneError(ValueError):
-    """Training data that cannot be gathered as asked; the message says what to do."""
 
 
 HARD_NEGATIVES = 6  # retrieved passages per query labelled not relevant
@@ -60,10 +58,7 @@ def student_output(output: Path, layers: int) -> Path:
 
 
 def read_pairs(path: str | Path) -> list[Pair]:
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    for i, r in enumerate(rows):
-        if not {"query", "text", "relevant"} <= set(r):
-            raise TuneError(f"{path}: line {i + 1} needs query, text and relevant")
+    rows = read_rows(path, {"query", "text", "relevant"})
     return [Pair(r["query"], r["text"], bool(r["relevant"])) for r in rows]
 
 
@@ -158,7 +153,7 @@ def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, 
     groups = by_query(pairs)
     labelled = sorted(q for q, ps in groups.items() if any(p.relevant for p in ps))
     if len(labelled) < 2:
-        raise TuneError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
+        raise TrainingError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
     held = set(rng.sample(labelled, max(1, round(len(labelled) * HELD_OUT_SHARE))))
     return [p for q, ps in groups.items() if q not in held for p in ps], {q: groups[q] for q in sorted(held)}
 
@@ -226,18 +221,20 @@ def gather(
     if dataset:
         name = collection or beir_collection(dataset)
         if name not in uc.stats()["collections"]:
-            raise TuneError(f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25")
+            raise TrainingError(
+                f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25"
+            )
         miner = Miner(uc, name)
         return name, miner, from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
     name = collection or settings.index.collection
     miner = Miner(uc, name) if name in uc.stats()["collections"] else None
     if synthesize:
         if miner is None:
-            raise TuneError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
+            raise TrainingError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
         return name, miner, synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
     path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs
     if not Path(path).exists():
-        raise FileNotFoundError(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
+        raise NotFound(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
     given = read_pairs(path)
     if max_queries:
         keep = set(sorted({p.query for p in given})[:max_queries])

@@ -4,7 +4,8 @@ enough to start from."""
 
 from __future__ import annotations
 
-from ragate.server.config import ConfigError, LlmSettings
+from ragate.retrieval.errors import ConfigError
+from ragate.server.config import LlmSettings
 from ragate.server.llm.answer_writer import llm_client
 
 SYSTEM = (

@@ -15,13 +15,10 @@ import logging
 import os
 import threading
 
+from ragate.retrieval.errors import ServeError
 from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)
-
-
-class ServeError(RuntimeError):
-    pass
 
 
 def is_loopback(host: str) -> bool:

@@ -16,12 +16,10 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ragate.retrieval.deadline import deadline
+from ragate.retrieval.errors import RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
-from ragate.retrieval.ingest import IngestError
 from ragate.retrieval.inline import InlineDocument
-from ragate.retrieval.model_paths import ModelLoadError
-from ragate.retrieval.store import StoreError
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -68,7 +66,7 @@ class Tools:
                 return await anyio.to_thread.run_sync(self._bounded(use_case), limiter=self._heavy_slots if heavy else None)
         except TimeoutError:
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
-        except (StoreError, IngestError, ModelLoadError, ValueError) as e:  # BadInput is a ValueError
+        except RagateError as e:
             raise ToolError(str(e)) from None
 
     def _bounded(self, use_case: Callable[[], T]) -> Callable[[], T]:

@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ragate.retrieval.errors import RagateError, ServiceUnavailable
 from ragate.retrieval.indexer import IndexReport
-from ragate.retrieval.store import StoreError
 from ragate.server.config import Settings
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -34,17 +34,9 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
-from ragate.server.service.process import ERROR_KINDS, ServicePaths
+from ragate.server.service.process import ServicePaths
 
 log = logging.getLogger(__name__)
-
-
-class ServiceUnavailable(StoreError):
-    """The index service could not be started or stopped during a write."""
-
-
-class ServiceCallError(ValueError):
-    """A use case failed in the service for a reason the caller can act on (the message says which)."""
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -148,7 +140,7 @@ class ServiceClient:
             raise ServiceUnavailable(f"the index service for {self.paths.index_dir} kept refusing {name}; see {self.paths.log}")
         if "error" in data:
             err = data["error"]
-            raise ERROR_KINDS.get(err["kind"], ServiceCallError)(err["message"])
+            raise RagateError.from_wire(err["kind"], err["message"])
         return data["result"]
 
     # ------------------------------------------------------------------ use cases, as in Pipeline

@@ -23,12 +23,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ragate.retrieval.deadline import DeadlineExceeded, deadline
 from ragate.retrieval.deadline import check as check_deadline
+from ragate.retrieval.deadline import deadline
 from ragate.retrieval.edge_store import acquire_lock
-from ragate.retrieval.ingest import IngestError
-from ragate.retrieval.model_paths import ModelLoadError
-from ragate.retrieval.store import StoreError
+from ragate.retrieval.errors import BadInput, IngestError, RagateError, StoreError
 from ragate.server.config import Settings
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -39,7 +37,6 @@ from ragate.server.requests import (
     RerankRequest,
     SearchRequest,
 )
-from ragate.server.validation import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +80,6 @@ USE_CASES: dict[str, tuple[type[BaseModel] | None, bool, bool]] = {
     "calibrate": (None, True, False),
     "watch": (None, False, False),
 }
-
-# Error kinds on the wire, so a client raises what an in-process call would have raised.
-ERROR_KINDS: dict[str, type[Exception]] = {
-    "bad_input": BadInput,
-    "store": StoreError,
-    "ingest": IngestError,
-    "not_found": FileNotFoundError,
-    "timeout": DeadlineExceeded,
-}
-
-
-def error_kind(e: Exception) -> str:
-    for kind, cls in ERROR_KINDS.items():
-        if isinstance(e, cls):
-            return kind
-    return "model" if isinstance(e, ModelLoadError) else "value"
 
 
 class IndexService:
@@ -221,8 +202,8 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             return JSONResponse({"result": result})
         except ValidationError as e:
             return JSONResponse({"error": {"kind": "bad_input", "message": _validation_message(e)}}, status_code=400)
-        except (BadInput, StoreError, IngestError, ModelLoadError, ValueError, FileNotFoundError, DeadlineExceeded) as e:
-            return JSONResponse({"error": {"kind": error_kind(e), "message": str(e)}}, status_code=400)
+        except RagateError as e:
+            return JSONResponse({"error": e.to_wire()}, status_code=400)
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
             log.exception("call %s failed", name)
             return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.ingest import IngestError
+from ragate.retrieval.errors import IngestError
 from ragate.server.requests import IndexRequest
 
 log = logging.getLogger(__name__)

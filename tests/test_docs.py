@@ -1,0 +1,79 @@
+"""The README keeps up with the code: every module is on its layout map, every MCP tool in its table.
+
+Both lists are read from the source tree each time (files, and the tools' registration lines), so
+a module or tool added later fails here until the README names it."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PACKAGES = ("server", "retrieval", "scoring")
+
+
+def section(text: str, heading: str) -> str:
+    """The body of one `## heading` section: up to the next level-2 heading (code fences skipped)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    assert start is not None, f"README.md has no {heading!r} section"
+    body, fenced = [], False
+    for line in lines[start + 1 :]:
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and re.match(r"##\s", line):
+            break
+        body.append(line)
+    return "\n".join(body)
+
+
+def modules() -> list[str]:
+    found = [
+        p.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("*.py")
+        if p.name != "__init__.py" and "__pycache__" not in p.parts
+    ]
+    return sorted(found)
+
+
+def test_layout_names_every_module():
+    layout = section(README.read_text(encoding="utf-8"), "## Layout")
+    named = set(re.findall(r"(?<![\w/.])((?:server|retrieval|scoring)/[\w/]+\.py)\b", layout))
+    found = modules()
+    assert found, "no modules found under server/, retrieval/, scoring/"
+    missing = [m for m in found if m not in named]
+    assert not missing, "README.md's '## Layout' section does not name these modules: " + ", ".join(missing)
+    stale = sorted(named - set(found))
+    assert not stale, "README.md's '## Layout' section names modules that do not exist: " + ", ".join(stale)
+
+
+def tool_names() -> list[str]:
+    source = (ROOT / "server" / "mcp" / "tools.py").read_text(encoding="utf-8")
+    names = re.findall(r"add_tool\(\s*self\.\w+\s*,\s*name\s*=\s*[\"']([\w-]+)[\"']", source)
+    calls = len(re.findall(r"\badd_tool\(", source))
+    assert names and len(names) == calls, (
+        f'server/mcp/tools.py has {calls} add_tool( calls but {len(names)} read as `add_tool(self.X, name="NAME"`: '
+        "keep that form so this test sees every tool"
+    )
+    return names
+
+
+def tool_table(text: str) -> set[str]:
+    """Names in the first column of the README's tool table: the table whose header starts with `tool`."""
+    names, in_table = set(), False
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else None
+        if cells is None:
+            in_table = False
+        elif not in_table and cells[0].lower() == "tool":
+            in_table = True
+        elif in_table:
+            names.update(re.findall(r"`(\w+)", cells[0]))
+    return names
+
+
+def test_tool_table_names_every_mcp_tool():
+    registered = tool_names()
+    table = tool_table(README.read_text(encoding="utf-8"))
+    missing = [t for t in registered if t not in table]
+    assert not missing, "README.md's tool table (header `| tool | ...`) is missing these MCP tools: " + ", ".join(missing)
