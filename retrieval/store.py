@@ -31,13 +31,6 @@ class Hit:
     vector: np.ndarray | None = None
 
 
-@dataclass
-class CollectionInfo:
-    name: str
-    points: int
-    meta: dict[str, Any]
-
-
 def check_collection_name(name: str) -> str:
     if not _COLLECTION_NAME.match(name or ""):
         raise StoreError(f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-'")

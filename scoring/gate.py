@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from scipy.special import expit
 
@@ -41,14 +41,39 @@ class Reason(StrEnum):
     RERANKER_UNAVAILABLE = "RERANKER_UNAVAILABLE"
 
 
-SUGGESTIONS = {
-    Reason.ANSWERABLE: "Cite the passages; each carries its calibrated relevance.",
-    Reason.NO_CANDIDATES: "Nothing matched: loosen the filters, check the collection, or index the documents first.",
-    Reason.OFF_TOPIC: "The index holds nothing about this: answer from elsewhere or index sources on the topic.",
-    Reason.LOW_RELEVANCE: "The index is on topic but no passage answers this: ask a narrower question or add sources.",
-    Reason.LEXICAL_MISS: "Key query terms appear in no passage: rephrase with the corpus's wording or filter to the right source.",
-    Reason.AMBIGUOUS: "Several passages fit weakly and about equally: make the question more specific.",
-    Reason.RERANKER_UNAVAILABLE: "No passage could be verified: check the reranker model (see stats) and retry.",
+class Wording(NamedTuple):
+    """What an abstention (or an answer) says: the message to the caller and what to do next."""
+
+    message: str  # for abstentions; {why} and {missing} are filled in by abstain_message
+    suggestion: str
+
+
+WORDING = {
+    Reason.ANSWERABLE: Wording("", "Cite the passages; each carries its calibrated relevance."),
+    Reason.NO_CANDIDATES: Wording(
+        "I don't know: nothing in the index matches this question.",
+        "Nothing matched: loosen the filters, check the collection, or index the documents first.",
+    ),
+    Reason.OFF_TOPIC: Wording(
+        "I don't know: the index holds nothing about this ({why}).",
+        "The index holds nothing about this: answer from elsewhere or index sources on the topic.",
+    ),
+    Reason.LOW_RELEVANCE: Wording(
+        "I don't know: no passage answers this ({why}).",
+        "The index is on topic but no passage answers this: ask a narrower question or add sources.",
+    ),
+    Reason.LEXICAL_MISS: Wording(
+        "I don't know: no passage mentions {missing} ({why}).",
+        "Key query terms appear in no passage: rephrase with the corpus's wording or filter to the right source.",
+    ),
+    Reason.AMBIGUOUS: Wording(
+        "I don't know: several passages fit weakly and about equally ({why}).",
+        "Several passages fit weakly and about equally: make the question more specific.",
+    ),
+    Reason.RERANKER_UNAVAILABLE: Wording(
+        "I don't know: the reranker is unavailable, so no passage can be verified.",
+        "No passage could be verified: check the reranker model (see stats) and retry.",
+    ),
 }
 
 
@@ -66,7 +91,13 @@ class Decision:
 
     @property
     def suggestion(self) -> str:
-        return SUGGESTIONS[self.reason]
+        return WORDING[self.reason].suggestion
+
+    def abstain_message(self) -> str:
+        """The abstention in words, with why the pool fell short."""
+        p, t = self.p_answerable, self.threshold
+        why = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
+        return WORDING[self.reason].message.format(why=why, missing=", ".join(self.missing_terms))
 
 
 def fallback_score(features: dict[str, float]) -> float:

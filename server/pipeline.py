@@ -49,15 +49,6 @@ from ragate.server.requests import (
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankItem, RerankResponse, SearchResponse, SearchResult
 from ragate.server.timing import Timer
 
-ABSTAIN_MESSAGES = {
-    "NO_CANDIDATES": "I don't know: nothing in the index matches this question.",
-    "OFF_TOPIC": "I don't know: the index holds nothing about this ({why}).",
-    "LOW_RELEVANCE": "I don't know: no passage answers this ({why}).",
-    "LEXICAL_MISS": "I don't know: no passage mentions {missing} ({why}).",
-    "AMBIGUOUS": "I don't know: several passages fit weakly and about equally ({why}).",
-    "RERANKER_UNAVAILABLE": "I don't know: the reranker is unavailable, so no passage can be verified.",
-}
-
 
 @dataclasses.dataclass
 class Ranked:
@@ -311,9 +302,7 @@ class Pipeline:
             index_updated_at=self.index_updated_at(req.collection),
         )
         if d.status == "abstain":
-            p, t = d.p_answerable, d.threshold
-            why = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
-            out.message = ABSTAIN_MESSAGES[d.reason.value].format(why=why, missing=", ".join(d.missing_terms))
+            out.message = d.abstain_message()
             out.nearest = [SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)]
         else:
             out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req.max_tokens)

@@ -32,15 +32,19 @@ class BlendOverrides(_Request):
     half_life_days: float | None = Field(None, gt=0)
 
 
+# A per-call token budget above this is no budget at all; [server] max_tokens is only the default.
+MAX_TOKENS_LIMIT = 100_000
+
+
 class RerankDocument(_Request):
     id: str | None = Field(None, max_length=256)
     text: str
     metadata: dict[str, Any] | None = None
 
 
-def _check_max_tokens(value: int | None, limits: ServerSettings) -> None:
+def _check_max_tokens(value: int | None) -> None:
     if value is not None:
-        check_range("max_tokens", value, 1, 100_000, "max_tokens")
+        check_range("max_tokens", value, 1, MAX_TOKENS_LIMIT)
 
 
 def _check_metadata(field: str, metadata: dict[str, Any] | None, limits: ServerSettings) -> None:
@@ -82,7 +86,7 @@ class SearchRequest(_Request):
         check_range("top_k", self.top_k, 1, limits.max_top_k, "max_top_k")
         if self.candidates is not None:
             check_range("candidates", self.candidates, 1, limits.max_candidates, "max_candidates")
-        _check_max_tokens(self.max_tokens, limits)
+        _check_max_tokens(self.max_tokens)
         ceiling = limits.tool_timeout_s * 1000
         if self.rerank_budget_ms is not None and not 0 < self.rerank_budget_ms <= ceiling:
             raise BadInput(f"rerank_budget_ms: {self.rerank_budget_ms:g} is outside 0..{ceiling:g} ([server] tool_timeout_s)")
@@ -99,7 +103,7 @@ class AnswerRequest(_Request):
 
     def check(self, limits: ServerSettings) -> AnswerRequest:
         check_query(self.query, limits.max_query_chars)
-        _check_max_tokens(self.max_tokens, limits)
+        _check_max_tokens(self.max_tokens)
         return self
 
 
@@ -119,7 +123,7 @@ class RerankRequest(_Request):
         for i, d in enumerate(docs):
             _check_metadata(f"documents[{i}].metadata", d.metadata, limits)
         if self.top_n is not None:
-            check_range("top_n", self.top_n, 1, len(self.documents), "max_documents")
+            check_range("top_n", self.top_n, 1, len(self.documents))
         return self
 
 

@@ -34,7 +34,8 @@ def check_query(query: str, limit: int) -> str:
     return check_text("query", query)
 
 
-def check_range(name: str, value: int, lo: int, hi: int, key: str) -> int:
+def check_range(name: str, value: int, lo: int, hi: int, key: str | None = None) -> int:
+    """`key` names the [server] setting behind `hi`, when a setting sets it."""
     if not lo <= value <= hi:
-        raise BadInput(f"{name}: {value} is outside {lo}..{hi} ([server] {key})")
+        raise BadInput(f"{name}: {value} is outside {lo}..{hi}" + (f" ([server] {key})" if key else ""))
     return value

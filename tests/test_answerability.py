@@ -9,7 +9,7 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.answerability import FEATURES, AnswerabilityStore, fit_model, pool_features, term_coverage
 from ragate.scoring.blend import BlendWeights, blend
-from ragate.scoring.gate import SUGGESTIONS, Reason, decide
+from ragate.scoring.gate import WORDING, Reason, decide
 from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
 
 BM25 = Bm25Encoder()
@@ -134,10 +134,10 @@ def test_gate_reasons_and_fallback_rule():
     assert d.reason is Reason.LEXICAL_MISS and set(d.missing_terms) == {"guitar", "chord", "tuning"}
     weak = [cand(f"w{i}", "Tides rise and fall twice a day.", 0.3 - i * 0.01, 0.6, 5.0) for i in range(4)]
     d = decide(weak, query="tides", **kw)
-    assert d.reason is Reason.AMBIGUOUS and d.suggestion == SUGGESTIONS[Reason.AMBIGUOUS]
+    assert d.reason is Reason.AMBIGUOUS and d.suggestion == WORDING[Reason.AMBIGUOUS].suggestion
     one_doc = [cand(f"w{i}", "Tides rise and fall twice a day.", 0.3 - i * 0.01, 0.6, 5.0, doc="d") for i in range(4)]
     assert decide(one_doc, query="tides", **kw).reason is Reason.LOW_RELEVANCE
-    assert all(SUGGESTIONS[r] for r in Reason)
+    assert all(WORDING[r].suggestion for r in Reason) and all(WORDING[r].message for r in Reason if r is not Reason.ANSWERABLE)
 
 
 def test_fitted_model_decides_and_reports_its_guarantee():
