@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from ragate.retrieval.backend import EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.qdrant import EdgeQdrant
 
 
 def corpus(n: int, seed: int = 1) -> list[str]:
@@ -54,7 +54,7 @@ def main() -> None:
 
     enc = Bm25Encoder(stemming=False, stopwords=False)
     with tempfile.TemporaryDirectory() as d:
-        store = EdgeBackend(d).open("bm25", create={"dim": 1})
+        store = EdgeQdrant(d).open("bm25", create={"dim": 1})
         t = time.perf_counter()
         for s in range(0, len(texts), 5000):
             part = texts[s : s + 5000]

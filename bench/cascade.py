@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from ragate.retrieval.beir import BeirDataset, beir_collection
+    from ragate.retrieval.beir import BeirDataset, beir_collection, sample_queries
     from ragate.scoring.blend import blend
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
     from ragate.server.config import load_settings
-    from ragate.server.lab.evaluate import doc_run, index_dataset, metrics, sample_queries
+    from ragate.server.lab.evaluate import doc_run, index_dataset, metrics
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.timing import Timer

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id, sample_queries
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.calibration import Calibrator
-from ragate.server.lab.evaluate import index_dataset, sample_queries
+from ragate.server.lab.evaluate import index_dataset
 from ragate.server.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    from ragate.retrieval.beir import BeirDataset, beir_collection
+    from ragate.retrieval.beir import BeirDataset, beir_collection, sample_queries
     from ragate.server.config import load_settings
-    from ragate.server.lab.evaluate import index_dataset, sample_queries
+    from ragate.server.lab.evaluate import index_dataset
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import SearchRequest

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ragate.retrieval.documents import Document, Section, content_hash, stable_id
 from ragate.retrieval.errors import NotFound
@@ -67,3 +69,15 @@ def beir_collection(dataset_dir: str | Path) -> str:
 
 def beir_id(source: str) -> str:
     return source[len(SOURCE_PREFIX) :] if source.startswith(SOURCE_PREFIX) else source
+
+
+def beir_doc(c: Any) -> str:
+    """The BEIR document id a candidate or hit came from: the unit BEIR qrels judge."""
+    return beir_id(c.chunk.source)
+
+
+def sample_queries(ds: BeirDataset, max_queries: int | None, seed: int = 13) -> list[str]:
+    ids = sorted(q for q in ds.qrels if q in ds.queries)
+    if max_queries and max_queries < len(ids):
+        ids = sorted(random.Random(seed).sample(ids, max_queries))
+    return ids

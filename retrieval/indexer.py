@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from ragate.retrieval.documents import Chunk, Document
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.errors import ExtractionError
 from ragate.retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
+from ragate.retrieval.progress import progress_bar
 from ragate.retrieval.store import Store
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class Indexer:
         report = report or IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
         manifest = self.store.manifest() if manifest is None else manifest
-        for doc in _progress(docs, progress, total, "indexing"):
+        for doc in progress_bar(docs, progress, "indexing", total=total, unit="doc"):
             known = manifest.get(doc.source)
             if known is not None and known["file_hashes"] == {doc.file_hash}:
                 report.documents_unchanged += 1
@@ -160,11 +160,3 @@ class Indexer:
         self.store.delete_documents(gone)
         self.store.flush()
         return len(gone)
-
-
-def _progress(items: Iterable, enabled: bool, total: int | None, desc: str):
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, total=total, desc=desc, unit="doc", file=sys.stderr, dynamic_ncols=True)

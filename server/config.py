@@ -42,14 +42,14 @@ class QdrantSettings(_Section):
 
 
 # The engines a model can run on (scoring/engines/cpu_engines.py); "auto" measures them once per model on CPU.
-Backend = Literal["auto", "torch", "onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8"]
+EngineName = Literal["auto", "torch", "onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8"]
 
 
 class EmbedderSettings(_Section):
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     device: str = "auto"
     batch_size: int = Field(64, ge=1)
-    backend: Backend = "auto"
+    backend: EngineName = "auto"
 
 
 class Bm25Settings(_Section):
@@ -76,7 +76,7 @@ class RerankerSettings(_Section):
     max_length: int = Field(256, ge=16, le=8192)
     batch_size: int = Field(32, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
-    backend: Backend = "auto"
+    backend: EngineName = "auto"
     threads: int = Field(0, ge=0)
     onnx_dir: str = ""
     cache_size: int = Field(20000, ge=0)

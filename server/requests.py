@@ -6,6 +6,7 @@ work, so both adapters refuse the same input with the same words and nothing cha
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -182,3 +183,136 @@ class FeedbackRequest(_Request):
                 raise BadInput(f"note: {len(self.note)} characters, over the limit of {self.MAX_NOTE_CHARS}")
             check_text("note", self.note)
         return self
+
+
+# ---------------------------------------------------------------------- the offline use cases
+# Paths are resolved here, in the caller's process, so the index service reads what the caller named.
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else os.path.abspath(path)
+
+
+def _check_rate(name: str, value: float) -> None:
+    if not 0 < value < 1:
+        raise BadInput(f"{name}: {value} must be between 0 and 1")
+
+
+class EvalRequest(_Request):
+    """`ragate eval`: IR metrics per pipeline variant on a BEIR-format dataset, and the gate's rates."""
+
+    dataset: str
+    variants: list[str] | None = None  # None: every variant
+    max_queries: int | None = Field(None, ge=1)
+    candidates: int = Field(100, ge=1)
+    collection: str | None = None  # None: the dataset's own collection
+    out_dir: str | None = "bench/results"  # None: write nothing
+    offtopic_queries: str | None = None
+    progress: bool = True
+
+    def check(self, limits: ServerSettings) -> EvalRequest:
+        return self.model_copy(
+            update={
+                "dataset": _absolute(self.dataset),
+                "out_dir": _absolute(self.out_dir),
+                "offtopic_queries": _absolute(self.offtopic_queries),
+            }
+        )
+
+
+class CalibrateRequest(_Request):
+    """`ragate calibrate`: relevance calibration from labelled pairs; with off-topic questions the gate's
+    answerability model; with `fit_blend` the blend's weights. Exactly one label source."""
+
+    dataset: str | None = None
+    labels: str | None = None
+    split: str = "train"
+    candidates: int = Field(20, ge=1)
+    max_queries: int | None = Field(None, ge=1)
+    method: Literal["platt", "isotonic"] = "platt"
+    target_precision: float | None = None
+    offtopic_queries: str | None = None
+    max_false_accept: float = 0.05
+    confidence: float = 0.9
+    fit_blend: bool = False
+    progress: bool = True
+
+    def check(self, limits: ServerSettings) -> CalibrateRequest:
+        if (self.dataset is None) == (self.labels is None):
+            raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+        if self.offtopic_queries and not self.dataset:
+            raise BadInput("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
+        _check_rate("--max-false-accept", self.max_false_accept)
+        _check_rate("--confidence", self.confidence)
+        if self.target_precision is not None:
+            _check_rate("--target-precision", self.target_precision)
+        return self.model_copy(
+            update={
+                "dataset": _absolute(self.dataset),
+                "labels": _absolute(self.labels),
+                "offtopic_queries": _absolute(self.offtopic_queries),
+            }
+        )
+
+
+class TuneRequest(_Request):
+    """`ragate tune`: fine-tune the reranker on one collection, and/or distil a first-pass model.
+    Exactly one source of labelled pairs."""
+
+    dataset: str | None = None
+    pairs: str | None = None
+    from_feedback: bool = False
+    synthesize: int | None = Field(None, ge=1)
+    base: str | None = None  # None: [reranker] model
+    collection: str | None = None
+    epochs: int = Field(2, ge=1)
+    max_queries: int | None = Field(None, ge=1)
+    max_minutes: float | None = Field(None, gt=0)
+    max_steps: int = -1  # -1: no limit
+    output: str | None = None  # None: tuned-reranker/COLLECTION beside the index
+    device: str | None = None  # None: [reranker] device
+    batch_size: int = Field(16, ge=1)
+    seed: int = 13
+    progress: bool = True
+    distill_layers: int | None = None
+    distill_only: bool = False
+
+    def check(self, limits: ServerSettings) -> TuneRequest:
+        if sum(map(bool, (self.dataset, self.pairs, self.from_feedback, self.synthesize))) != 1:
+            raise BadInput("tune needs exactly one of --dataset DIR, --pairs FILE, --from-feedback or --synthesize N")
+        if self.distill_only and not self.distill_layers:
+            raise BadInput("--distill-only needs --distill-layers K")
+        if self.distill_layers is not None and self.distill_layers < 1:
+            raise BadInput("--distill-layers must be at least 1")
+        return self.model_copy(
+            update={"dataset": _absolute(self.dataset), "pairs": _absolute(self.pairs), "output": _absolute(self.output)}
+        )
+
+
+class SampleRequest(_Request):
+    """Up to `n` chunks of a collection drawn at random, for `ragate tune --synthesize`."""
+
+    n: int = Field(ge=1, le=100_000)
+    seed: int = 13
+    collection: str | None = None
+
+    def check(self, limits: ServerSettings) -> SampleRequest:
+        return self
+
+
+class CollectionRequest(_Request):
+    """A whole collection: dropping it."""
+
+    collection: str | None = None
+
+    def check(self, limits: ServerSettings) -> CollectionRequest:
+        return self
+
+
+class WatchRequest(_Request):
+    """Folders the index service keeps indexed as their files change."""
+
+    paths: list[str] = Field(min_length=1, max_length=100)
+
+    def check(self, limits: ServerSettings) -> WatchRequest:
+        return self.model_copy(update={"paths": [os.path.abspath(p) for p in self.paths]})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ragate.retrieval.candidates import Candidate
 from ragate.scoring.rerank_stage import RerankStage
@@ -83,7 +83,7 @@ class RerankItem(BaseModel):
     relevance_score: float = Field(description="calibrated probability of relevance in [0, 1]")
     logit: float = Field(description="raw cross-encoder score; comparable within one request only")
     document: str | None = None
-    metadata: dict | None = None
+    metadata: dict[str, Any] | None = None
 
 
 class RerankResponse(BaseModel):
@@ -127,3 +127,111 @@ class FeedbackResult(BaseModel):
     chunk_id: str
     useful: bool
     entries: int = Field(description="verdicts stored for this index so far")
+
+
+# ---------------------------------------------------------------------- reports of the offline use cases
+
+
+class GateRates(BaseModel):
+    """The gate at one threshold: the share of off-topic or near-topic pools it answered
+    (false_accept_rate) and of answerable pools it abstained on (false_abstain_rate)."""
+
+    threshold: float
+    false_accept_rate: float
+    false_abstain_rate: float
+    answerable: int
+    unanswerable: int
+
+
+class EvalGate(BaseModel):
+    """`ragate eval`'s gate section: the top-relevance rule at three thresholds, then (as further
+    keys) the answerability figures of the gate as configured on near-topic and off-topic pools."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    sigmoid: GateRates = Field(alias="sigmoid@0.5", description="uncalibrated sigmoid of the best logit at 0.5")
+    configured: GateRates = Field(description="calibrated top relevance at [gate] min_score")
+    calibrated: GateRates | None = Field(None, description="calibrated top relevance at the calibration's chosen threshold")
+
+    def rates(self) -> dict[str, GateRates]:
+        named = {"sigmoid@0.5": self.sigmoid, "configured": self.configured, "calibrated": self.calibrated}
+        return {k: v for k, v in named.items() if v is not None}
+
+
+class EvalReport(BaseModel):
+    dataset: str
+    queries: int
+    candidates: int
+    variants: dict[str, dict[str, float]] = Field(description="per variant: nDCG@10, MRR@10, Recall@100, Hit@1, ms_per_query")
+    rerank_vs_hybrid: dict[str, Any] | None = Field(None, description="paired bootstrap intervals of the nDCG@10 differences")
+    verdict: str | None = Field(None, description="whether reranking helps this collection, in words")
+    calibration: str | None = None
+    gate: EvalGate | None = None
+
+    def differences(self) -> list[str]:
+        return [d["summary"] for d in (self.rerank_vs_hybrid or {}).get("differences", {}).values()]
+
+
+class BlendPoint(BaseModel):
+    w_relevance: float
+    w_retrieval: float
+    ndcg: float = Field(alias="ndcg@10")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class BlendFit(BaseModel):
+    """Mean nDCG@10 of the blend over a grid of w_relevance and w_retrieval on labelled queries."""
+
+    queries: int
+    candidates: int
+    grid: list[BlendPoint]
+    configured: BlendPoint
+    chosen: BlendPoint
+
+
+class CalibrateReport(BaseModel):
+    """`ragate calibrate`: the relevance calibration's fit (ECE before and after, on fitted and held-out
+    pairs), the threshold chosen for a target precision, and the gate's and blend's fits when asked."""
+
+    method: str
+    pairs: int
+    fit_pairs: int
+    held_out_pairs: int
+    ece_before: float
+    ece_after_fit: float
+    ece_held_out_sigmoid: float
+    ece_held_out_calibrated: float
+    target_precision: float | None = None
+    threshold: float | None = None
+    saved_to: str
+    answerability: dict[str, Any] | None = Field(None, description="the gate's fit: its threshold, bound and rates")
+    blend: BlendFit | None = None
+    written_to: str | None = None
+    written: list[str] | None = None
+
+
+class TuneReport(BaseModel):
+    """`ragate tune`: the tuned model (held-out figures before and after) and/or the distilled first pass."""
+
+    model_config = ConfigDict(extra="allow")  # the data figures and training log ride along as written to tune.json
+
+    collection: str
+    source: str
+    model: str | None = None
+    before: dict[str, float] | None = None
+    after: dict[str, float] | None = None
+    training: dict[str, Any] | None = None
+    distilled: dict[str, Any] | None = None
+    activated_in: str | None = None
+
+
+class SampledChunk(BaseModel):
+    """A chunk drawn for `ragate tune --synthesize`, with its text as the reranker reads it."""
+
+    chunk_id: str
+    text: str
+
+
+class Dropped(BaseModel):
+    dropped: str = Field(description="the collection deleted")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from ragate.retrieval.backend import EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.qdrant import EdgeQdrant
 
 CORPUS = [
     "the moon pulls the oceans and raises tides twice a day",
@@ -43,7 +43,7 @@ def tokens(t):
 def test_rankings_agree_with_rank_bm25(tmp_path):
     avg = float(np.mean([len(tokens(t)) for t in CORPUS]))
     enc = Bm25Encoder(k1=1.5, b=0.75, avg_len=avg, stemming=False, stopwords=False)
-    backend = EdgeBackend(tmp_path / "q")
+    backend = EdgeQdrant(tmp_path / "q")
     store = backend.open("bm25", create={"dim": 2})
     chunks = [
         Chunk(

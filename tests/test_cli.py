@@ -88,3 +88,37 @@ def test_a_reader_that_closes_early_ends_the_command_quietly(tmp_path, monkeypat
         monkeypatch.undo()
         pipe.close()
     assert "Traceback" not in capsys.readouterr().err
+
+
+TINY_DOCS = {
+    "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
+    "d2": ("Photosynthesis", "Plants use chlorophyll to turn sunlight into sugar."),
+    "d3": ("Insulin", "Insulin from the pancreas lowers blood glucose."),
+    "d4": ("Volcanoes", "Silica-rich magma traps gas and erupts explosively."),
+}
+TINY_QUERIES = {"q1": ("The moon causes ocean tides.", "d1"), "q2": ("Insulin reduces blood sugar.", "d3")}
+BAR = re.compile(r"\[\d\d:\d\d")  # the elapsed-time field every progress bar line carries
+
+
+@pytest.mark.slow
+def test_no_progress_is_honoured_by_every_command_that_takes_it(tmp_path, ragate, write_beir, examples):
+    """Bars are drawn on the caller's stderr (not in the index service's log), and --no-progress means none."""
+    takes_flag = {c for c in ("index", "search", "eval", "calibrate", "tune", "stats") if "--no-progress" in ragate(c, "--help").stdout}
+    assert takes_flag == {"index", "eval", "calibrate", "tune"}
+    qrels = {q: d for q, (_, d) in TINY_QUERIES.items()}
+    ds = write_beir(tmp_path / "tiny", TINY_DOCS, {q: t for q, (t, _) in TINY_QUERIES.items()}, {"test": qrels, "train": qrels})
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    runs = {
+        "index": ["index", str(examples / "science")],
+        "eval": ["eval", "--dataset", str(ds), "--variants", "bm25,hybrid,hybrid+rerank", "--out", str(tmp_path / "out")],
+        "calibrate": ["calibrate", "--dataset", str(ds), "--candidates", "3"],
+    }
+    for name, args in runs.items():
+        quiet = ragate(*args, "--no-progress", env_extra=env)
+        assert quiet.returncode == 0, (name, quiet.stderr[-2000:])
+        assert not BAR.search(quiet.stderr), (name, quiet.stderr[-2000:])
+        shown = ragate(*args, env_extra=env)
+        assert shown.returncode == 0, (name, shown.stderr[-2000:])
+        assert BAR.search(shown.stderr), (name, shown.stderr[-2000:])
+    log = (tmp_path / "q" / "service.log").read_text()
+    assert not BAR.search(log), log[-2000:]

@@ -111,7 +111,7 @@ def test_auto_without_openvino_measures_what_is_installed(monkeypatch, tmp_path)
     (tmp_path / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
     engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path)
     assert engine.kind == "onnx-int8"
-    assert engine.engine_reason == "measured earlier; not installed: openvino, openvino-bf16, openvino-int8"
+    assert engine.engine_reason == "measured earlier; not installed: openvino, openvino-bf16"
 
 
 @needs_openvino

@@ -9,11 +9,11 @@ import uuid
 import numpy as np
 import pytest
 
-from ragate.retrieval.backend import ClientBackend, EdgeBackend
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk, stable_id
 from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.qdrant import EdgeQdrant, ServerQdrant
 
 BACKENDS = ["edge", "client-local"] + (["client-server"] if os.environ.get("RAGATE_TEST_QDRANT_URL") else [])
 META = {"dim": 4, "embedder": "test"}
@@ -23,10 +23,10 @@ def make_backend(kind, tmp_path):
     from qdrant_client import QdrantClient
 
     if kind == "edge":
-        return EdgeBackend(tmp_path / "q")
+        return EdgeQdrant(tmp_path / "q")
     if kind == "client-local":
-        return ClientBackend(QdrantClient(location=":memory:"), ":memory:")
-    return ClientBackend(QdrantClient(url=os.environ["RAGATE_TEST_QDRANT_URL"]), os.environ["RAGATE_TEST_QDRANT_URL"])
+        return ServerQdrant(QdrantClient(location=":memory:"), ":memory:")
+    return ServerQdrant(QdrantClient(url=os.environ["RAGATE_TEST_QDRANT_URL"]), os.environ["RAGATE_TEST_QDRANT_URL"])
 
 
 @pytest.fixture(params=BACKENDS)
@@ -147,10 +147,10 @@ def test_unknown_collection_names_known_ones(backend):
 
 
 def test_edge_index_survives_reopen(tmp_path):
-    b = EdgeBackend(tmp_path / "q")
+    b = EdgeQdrant(tmp_path / "q")
     store, cs, dense, bm = fill(b, "t_keep")
     b.close()
-    b2 = EdgeBackend(tmp_path / "q")
+    b2 = EdgeQdrant(tmp_path / "q")
     store2 = b2.open("t_keep")
     assert store2.count() == 3 and store2.meta() == META
     assert store2.search_dense(dense[2], None, 1)[0].chunk.chunk_id == cs[2].chunk_id
@@ -158,11 +158,11 @@ def test_edge_index_survives_reopen(tmp_path):
 
 
 def test_edge_second_process_gets_lock_error_naming_pid(tmp_path):
-    b = EdgeBackend(tmp_path / "q")
+    b = EdgeQdrant(tmp_path / "q")
     fill(b, "t_locked")
     code = (
-        "import sys\nfrom ragate.retrieval.backend import EdgeBackend\n"
-        f"try:\n    EdgeBackend({str(tmp_path / 'q')!r}).open('t_locked')\n"
+        "import sys\nfrom ragate.retrieval.qdrant import EdgeQdrant\n"
+        f"try:\n    EdgeQdrant({str(tmp_path / 'q')!r}).open('t_locked')\n"
         "except Exception as e:\n    print(e); sys.exit(3)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -173,11 +173,11 @@ def test_edge_second_process_gets_lock_error_naming_pid(tmp_path):
 
 
 def test_edge_drop_takes_the_lock(tmp_path):
-    b = EdgeBackend(tmp_path / "q")
+    b = EdgeQdrant(tmp_path / "q")
     fill(b, "t_held")
     code = (
-        "import sys\nfrom ragate.retrieval.backend import EdgeBackend\n"
-        f"try:\n    EdgeBackend({str(tmp_path / 'q')!r}).drop('t_held')\n"
+        "import sys\nfrom ragate.retrieval.qdrant import EdgeQdrant\n"
+        f"try:\n    EdgeQdrant({str(tmp_path / 'q')!r}).drop('t_held')\n"
         "except Exception as e:\n    print(e); sys.exit(3)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -185,4 +185,4 @@ def test_edge_drop_takes_the_lock(tmp_path):
     assert b.open("t_held").count() == 3  # nothing deleted under the holder
     b.close()
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and "t_held" not in EdgeBackend(tmp_path / "q").collections()
+    assert r.returncode == 0 and "t_held" not in EdgeQdrant(tmp_path / "q").collections()

@@ -100,9 +100,13 @@ def machine(threads: int) -> str:
     return f"{name}; {threads} threads"
 
 
+# Raised when what engines are checked on changes, so verdicts measured on the old check are measured again.
+CHECK_VERSION = 2
+
+
 def verdict_key(threads: int, candidates: Sequence[str]) -> str:
-    """What a stored verdict must have been measured for: this CPU, thread count and candidates."""
-    return f"{machine(threads)}; candidates {','.join(candidates)}"
+    """What a stored verdict must have been measured for: this CPU, thread count, candidates and check."""
+    return f"{machine(threads)}; candidates {','.join(candidates)}; check v{CHECK_VERSION}"
 
 
 def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar) -> dict[str, dict[str, float]]:

@@ -11,6 +11,7 @@ from typing import TypeVar
 import numpy as np
 
 from ragate.retrieval.errors import ConfigError
+from ragate.scoring.engines import onnx_export, openvino_export
 from ragate.scoring.engines.onnx_export import GraphSource
 from ragate.scoring.engines.runners import OnnxRunner, OpenVinoRunner
 
@@ -78,20 +79,16 @@ def cpu_runner(
         raise ValueError(f"the {backend} backend needs a cache directory for the exported model")
     inputs = calibration() if backend in STATIC_INT8 else None
     if backend in OPENVINO:
-        from ragate.scoring.engines.openvino_export import openvino_model
-
-        return OpenVinoRunner(openvino_model(source, cache_dir, calibration=inputs), threads, bf16=backend == "openvino-bf16")
-    from ragate.scoring.engines.onnx_export import onnx_model
-
+        return OpenVinoRunner(
+            openvino_export.openvino_model(source, cache_dir, calibration=inputs), threads, bf16=backend == "openvino-bf16"
+        )
     quantization = {"onnx": "none", "onnx-int8": "dynamic", "onnx-qdq": "static"}[backend]
-    return OnnxRunner(onnx_model(source, cache_dir, quantization=quantization, calibration=inputs), threads)
+    return OnnxRunner(onnx_export.onnx_model(source, cache_dir, quantization=quantization, calibration=inputs), threads)
 
 
 def available(backend: str) -> bool:
     """Whether this install has the runtime `backend` needs (OpenVINO's come with the [openvino] extra)."""
     if backend in OPENVINO:
-        from ragate.scoring.engines import openvino_export
-
         return openvino_export.available()
     try:
         import onnxruntime  # noqa: F401

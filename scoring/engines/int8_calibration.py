@@ -59,16 +59,22 @@ SENTENCES = [
 ]
 
 
-def _passage(rng: random.Random) -> str:
-    """Five to nine sentences: about 100-200 tokens, the size of an indexed chunk."""
-    return " ".join(rng.sample(SENTENCES, rng.randint(5, 9)))
+def _passage(rng: random.Random, sentences: tuple[int, int] = (5, 9)) -> str:
+    """By default five to nine sentences: about 100-200 tokens, the size of an indexed chunk."""
+    return " ".join(rng.sample(SENTENCES, rng.randint(*sentences)))
 
 
-def builtin_pairs(n: int = 300, *, seed: int = 0) -> list[tuple[str, str]]:
-    """n pairs of a query and a passage; some passages are on the query's topic and most are not,
-    as in a pool."""
+def builtin_pairs(n: int = 300, *, seed: int = 0, sentences: tuple[int, int] = (5, 9)) -> list[tuple[str, str]]:
+    """n pairs of a query and a passage of `sentences` (fewest, most) sentences; some passages are on
+    the query's topic and most are not, as in a pool."""
     rng = random.Random(seed)
-    return [(QUERIES[i % len(QUERIES)], _passage(rng)) for i in range(n)]
+    return [(QUERIES[i % len(QUERIES)], _passage(rng, sentences)) for i in range(n)]
+
+
+def check_pairs(n: int) -> list[tuple[str, str]]:
+    """What `auto` compares engines on: full chunks and, as often, short ones (a heading and a
+    sentence or two), on which int8 moves a logit most (0.6 against 0.3 on full chunks, measured)."""
+    return builtin_pairs(n - n // 2, seed=1) + builtin_pairs(n // 2, seed=2, sentences=(1, 2))
 
 
 def builtin_texts(n: int = 300, *, seed: int = 0) -> list[str]:

@@ -16,10 +16,10 @@ from typing import Any
 
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
+from ragate.retrieval.progress import progress_bar
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.server.lab.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
-from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
 
 W_RELEVANCE = (0.0, 0.25, 0.5, 1.0)

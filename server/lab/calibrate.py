@@ -12,22 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
 from ragate.retrieval.chunking import indexed_text
+from ragate.retrieval.progress import progress_bar
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
-from ragate.server.lab.gate_fit import LabelledPool, fit_gate, labelled_pools
-from ragate.server.lab.jsonl import read_rows
+from ragate.server.lab.evaluate import index_dataset
+from ragate.server.lab.gate_fit import fit_gate, gate_pools
+from ragate.server.lab.jsonl import load_queries, read_rows
 from ragate.server.pipeline import Pipeline
-from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
 
 
 def pairs_from_dataset(
     p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    from ragate.server.lab.evaluate import index_dataset, sample_queries
-
     ds = BeirDataset.load(dataset_dir, split)
     collection = beir_collection(dataset_dir)
     index_dataset(p, ds, collection, progress)
@@ -130,40 +129,12 @@ def fit_blend_on(
     """The blend fitted on a BEIR split's qrels (documents judged), or on labelled rows that name
     their chunk and collection, as the feedback file's do (chunks judged)."""
     if dataset:
-        from ragate.server.lab.evaluate import beir_doc, sample_queries
-
         ds = BeirDataset.load(dataset, split)
         qids = sample_queries(ds, max_queries)
         queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=beir_collection(dataset))
         return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
     rows = read_rows(labels, {"query", "chunk_id", "collection", "relevant"})
     return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
-
-
-def load_queries(path: str) -> dict[str, str]:
-    """A JSONL of {_id, text}: questions the corpus cannot answer."""
-    return {str(r["_id"]): r["text"] for r in read_rows(path, {"_id", "text"})}
-
-
-def gate_pools(
-    p: Pipeline,
-    *,
-    collection: str,
-    queries: dict[str, str],
-    relevant: dict[str, set[str]] | None,
-    progress: bool,
-    candidates: int | None = None,
-) -> list[LabelledPool]:
-    """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
-    and calibrated), labelled; `relevant` None marks the queries off-topic."""
-
-    out = []
-    for qid, text in progress_bar(list(queries.items()), progress):
-        r = p.rank(text, collection=collection, candidates=candidates)
-        if r.candidates and r.stage is None:
-            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
-        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
-    return out
 
 
 def calibrate_gate(
@@ -179,8 +150,6 @@ def calibrate_gate(
 ) -> dict[str, Any]:
     """Fit and store the answerability model on the split's queries (answerable and near-topic
     pools) and the off-topic questions, with its risk-controlled threshold."""
-    from ragate.server.lab.evaluate import sample_queries
-
     ds = BeirDataset.load(dataset_dir, split)
     collection = beir_collection(dataset_dir)
     qids = sample_queries(ds, max_queries)

@@ -7,31 +7,27 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
+from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
 from ragate.retrieval.errors import BadInput
+from ragate.retrieval.progress import progress_bar
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.lab import gate_fit as gate_eval
+from ragate.server.lab.gate_fit import gate_pools
+from ragate.server.lab.jsonl import load_queries
 from ragate.server.pipeline import Pipeline
-from ragate.server.progress import progress_bar
 from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
 
 VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank", "hybrid+rerank+blend"]
 MEASURES = {"ndcg@10": "nDCG@10", "mrr@10": "RR@10", "recall@100": "R@100", "hit@1": "Success@1"}
-
-
-def beir_doc(c) -> str:
-    """The BEIR document id a candidate or hit came from: the unit BEIR qrels judge."""
-    return beir_id(c.chunk.source)
 
 
 def doc_run(cands: list, score, key=beir_doc) -> dict[str, float]:
@@ -88,13 +84,6 @@ def rerank_vs_hybrid(qrels: dict[str, dict[str, int]], runs: dict[str, dict[str,
                 f"({LEVEL:.0%} CI {d.low:+.3f} to {d.high:+.3f}, {d.queries} queries)",
             }
     return out
-
-
-def sample_queries(ds: BeirDataset, max_queries: int | None, seed: int = 13) -> list[str]:
-    ids = sorted(q for q in ds.qrels if q in ds.queries)
-    if max_queries and max_queries < len(ids):
-        ids = sorted(random.Random(seed).sample(ids, max_queries))
-    return ids
 
 
 def index_dataset(p: Pipeline, ds: BeirDataset, collection: str, progress: bool) -> None:
@@ -210,8 +199,6 @@ def evaluate(
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
         result["calibration"] = calibrator.params.method
         if offtopic_queries:
-            from ragate.server.lab.calibrate import gate_pools, load_queries
-
             offtopic = load_queries(offtopic_queries)
             pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
         gate.update(answerability_report(p, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))

@@ -18,9 +18,11 @@ import numpy as np
 from ragate.retrieval.beir import beir_id
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.progress import progress_bar
 from ragate.scoring.answerability import AnswerabilityModel, by_relevance, fit_model, pool_features
 from ragate.scoring.gate import fallback_score
 from ragate.scoring.risk_control import choose_threshold, clopper_pearson_upper
+from ragate.server.pipeline import Pipeline
 
 Kind = Literal["answerable", "near_topic", "off_topic"]
 
@@ -220,3 +222,24 @@ def plot_risk_coverage(pools: list[LabelledPool], gate_scores: dict[str, np.ndar
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def gate_pools(
+    p: Pipeline,
+    *,
+    collection: str,
+    queries: dict[str, str],
+    relevant: dict[str, set[str]] | None,
+    progress: bool,
+    candidates: int | None = None,
+) -> list[LabelledPool]:
+    """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
+    and calibrated), labelled; `relevant` None marks the queries off-topic."""
+
+    out = []
+    for qid, text in progress_bar(list(queries.items()), progress):
+        r = p.rank(text, collection=collection, candidates=candidates)
+        if r.candidates and r.stage is None:
+            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
+        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
+    return out

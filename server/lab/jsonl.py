@@ -28,3 +28,8 @@ def read_rows(path: str | Path, fields: set[str]) -> list[dict[str, Any]]:
             raise BadInput(f"{p}: line {i} needs {', '.join(sorted(fields))}")
         rows.append(row)
     return rows
+
+
+def load_queries(path: str) -> dict[str, str]:
+    """A JSONL of {_id, text}: questions the corpus cannot answer."""
+    return {str(r["_id"]): r["text"] for r in read_rows(path, {"_id", "text"})}

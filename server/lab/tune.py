@@ -23,27 +23,19 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id
-from ragate.retrieval.chunking import with_context
-from ragate.retrieval.errors import NotFound, TrainingError
+from ragate.retrieval.progress import progress_bar
 from ragate.scoring.training.distill import LEARNING_RATE, TeacherScores, agreement, distill, layer_count, truncate
 from ragate.scoring.training.finetune import Pair, TrainOptions, held_out_figures, load_base, train
 from ragate.server.config import Settings
-from ragate.server.feedback import feedback_path
-from ragate.server.lab.jsonl import read_rows
+from ragate.server.lab.tune_data import POOL_SAMPLE, add_random_negatives, by_query, gather, split, with_pool
 from ragate.server.model_loader import cross_encoder
-from ragate.server.progress import progress_bar
-from ragate.server.requests import SearchRequest
-from ragate.server.schemas import SearchResult
+from ragate.server.requests import TuneRequest
+from ragate.server.schemas import TuneReport
+from ragate.server.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 
 
-HARD_NEGATIVES = 6  # retrieved passages per query labelled not relevant
-RANDOM_NEGATIVES = 1  # off-topic passages per query
-HELD_OUT_SHARE = 0.1
-MAX_SEARCH_TOKENS = 100_000  # mining wants whole passages, not a response budget
-POOL_SAMPLE = 16  # pool passages per query for distillation: the head of the hybrid pool, and a draw from the rest
 TEACHER_SLICE = 512  # pairs the teacher scores between progress updates
 
 
@@ -55,107 +47,6 @@ def default_output(settings: Settings, collection: str) -> Path:
 def student_output(output: Path, layers: int) -> Path:
     """The first-pass model goes beside the tuned one."""
     return output.with_name(f"{output.name}-first-pass-L{layers}")
-
-
-def read_pairs(path: str | Path) -> list[Pair]:
-    rows = read_rows(path, {"query", "text", "relevant"})
-    return [Pair(r["query"], r["text"], bool(r["relevant"])) for r in rows]
-
-
-def _text(r: SearchResult) -> str:
-    return with_context(r.title, r.heading_path, r.text)
-
-
-class Miner:
-    """Hard negatives from the index's own hybrid retrieval (no reranking), through its use cases."""
-
-    def __init__(self, uc, collection: str, k: int = HARD_NEGATIVES):
-        self.uc, self.collection, self.k = uc, collection, k
-
-    def search(self, query: str, top_k: int) -> list[SearchResult]:
-        req = SearchRequest(query=query, top_k=top_k, rerank=False, collection=self.collection, max_tokens=MAX_SEARCH_TOKENS)
-        return self.uc.search(req).results
-
-    def negatives(self, query: str, *, is_positive) -> list[Pair]:
-        hits = [r for r in self.search(query, top_k=self.k + 5) if not is_positive(r)]
-        return [Pair(query, _text(r), False, "hard") for r in hits[: self.k]]
-
-
-def from_dataset(miner: Miner, dataset: str, max_queries: int | None, progress: bool) -> list[Pair]:
-    """Train qrels: positives as indexed where retrieval finds them (else the document), retrieved
-    non-relevant chunks as negatives."""
-    from ragate.server.lab.evaluate import sample_queries
-
-    ds = BeirDataset.load(dataset, "train")
-    qids = sample_queries(ds, max_queries)
-    wanted = {d for q in qids for d, r in ds.qrels[q].items() if r > 0}
-    docs = {beir_id(d.source): with_context(d.title, [], d.text) for d in ds.documents() if beir_id(d.source) in wanted}
-    pairs: list[Pair] = []
-    for qid in progress_bar(qids, progress):
-        query, rel = ds.queries[qid], {d for d, r in ds.qrels[qid].items() if r > 0 and d in docs}
-        hits = miner.search(query, top_k=miner.k + 5 + len(rel))
-        found = {beir_id(r.source): _text(r) for r in hits if beir_id(r.source) in rel}
-        pairs += [Pair(query, found.get(d, docs[d]), True) for d in sorted(rel)]
-        pairs += [Pair(query, _text(r), False, "hard") for r in hits if beir_id(r.source) not in rel][: miner.k]
-    return pairs
-
-
-def from_labels(miner: Miner | None, labelled: list[Pair]) -> list[Pair]:
-    """Given pairs, plus mined negatives for each query that has a positive."""
-    pairs = list(labelled)
-    if miner is None:
-        return pairs
-    positives: dict[str, set[str]] = {}
-    for p in labelled:
-        if p.relevant:
-            positives.setdefault(p.query, set()).add(p.text)
-    for query, texts in positives.items():
-        pairs += miner.negatives(query, is_positive=lambda r, t=texts: _text(r) in t or r.text in t)
-    return pairs
-
-
-def synthesized(uc, miner: Miner, settings: Settings, n: int, progress: bool) -> list[Pair]:
-    """Claude writes a question per sampled chunk; the chunk is its positive."""
-    from ragate.server.llm.question_writer import QuestionWriter
-
-    writer = QuestionWriter(settings.llm)
-    pairs: list[Pair] = []
-    for chunk in progress_bar(uc.sample_chunks({"n": n, "collection": miner.collection}), progress):
-        question = writer.question(chunk["text"])
-        if question:
-            pairs.append(Pair(question, chunk["text"], True))
-            pairs += miner.negatives(question, is_positive=lambda r, c=chunk: r.chunk_id == c["chunk_id"])
-    return pairs
-
-
-def add_random_negatives(pairs: list[Pair], rng: random.Random, k: int = RANDOM_NEGATIVES) -> list[Pair]:
-    """Passages drawn from other queries' pairs, labelled not relevant: off-topic examples."""
-    by_query: dict[str, list[str]] = {}
-    for p in pairs:
-        by_query.setdefault(p.query, []).append(p.text)
-    texts = sorted({p.text for p in pairs})
-    out = list(pairs)
-    for query, own in by_query.items():
-        others = [t for t in rng.sample(texts, min(len(texts), 5 * k + len(own))) if t not in own][:k]
-        out += [Pair(query, t, False, "random") for t in others]
-    return out
-
-
-def by_query(pairs: list[Pair]) -> dict[str, list[Pair]]:
-    groups: dict[str, list[Pair]] = {}
-    for p in pairs:
-        groups.setdefault(p.query, []).append(p)
-    return groups
-
-
-def split(pairs: list[Pair], rng: random.Random) -> tuple[list[Pair], dict[str, list[Pair]]]:
-    """Queries (with a positive) held out whole, so the figures are on queries never trained on."""
-    groups = by_query(pairs)
-    labelled = sorted(q for q, ps in groups.items() if any(p.relevant for p in ps))
-    if len(labelled) < 2:
-        raise TrainingError(f"tune needs at least 2 queries with a relevant passage; found {len(labelled)}")
-    held = set(rng.sample(labelled, max(1, round(len(labelled) * HELD_OUT_SHARE))))
-    return [p for q, ps in groups.items() if q not in held for p in ps], {q: groups[q] for q in sorted(held)}
 
 
 def model_card(report: dict[str, Any]) -> str:
@@ -203,60 +94,6 @@ Held-out queries:
 | nDCG@10 on the labelled pairs | {h["ndcg@10"]["teacher"]} | {h["ndcg@10"]["student"]} |
 | Spearman rho with the teacher's logits (mean per query) | 1.0 | {h["spearman_vs_teacher"]} |
 """
-
-
-def gather(
-    uc,
-    settings: Settings,
-    *,
-    dataset: str | None,
-    pairs: str | None,
-    from_feedback: bool,
-    synthesize: int | None,
-    collection: str | None,
-    max_queries: int | None,
-    progress: bool,
-) -> tuple[str, Miner | None, list[Pair], str]:
-    """(collection, its miner when indexed, labelled pairs with mined negatives, where the labels came from)."""
-    if dataset:
-        name = collection or beir_collection(dataset)
-        if name not in uc.stats()["collections"]:
-            raise TrainingError(
-                f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25"
-            )
-        miner = Miner(uc, name)
-        return name, miner, from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
-    name = collection or settings.index.collection
-    miner = Miner(uc, name) if name in uc.stats()["collections"] else None
-    if synthesize:
-        if miner is None:
-            raise TrainingError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
-        return name, miner, synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
-    path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs
-    if not Path(path).exists():
-        raise NotFound(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
-    given = read_pairs(path)
-    if max_queries:
-        keep = set(sorted({p.query for p in given})[:max_queries])
-        given = [p for p in given if p.query in keep]
-    if miner is None:
-        log.warning("collection %r is not indexed: no hard negatives mined, only the given pairs", name)
-    return name, miner, from_labels(miner, given), ("agents' feedback" if from_feedback else str(path))
-
-
-def with_pool(miner: Miner | None, pairs: list[Pair], *, depth: int, rng: random.Random, progress: bool) -> list[Pair]:
-    """Each query's pairs plus passages of its hybrid pool as a first pass reads it: the first
-    POOL_SAMPLE/2 and a random draw from the rest, so the student also sees the pool's tail."""
-
-    if miner is None:
-        return pairs
-    out = list(pairs)
-    for query, own in progress_bar(list(by_query(pairs).items()), progress, desc="pools"):
-        seen = {p.text for p in own}
-        texts = [t for t in dict.fromkeys(_text(r) for r in miner.search(query, top_k=depth)) if t not in seen]
-        head, tail = texts[: POOL_SAMPLE // 2], texts[POOL_SAMPLE // 2 :]
-        out += [Pair(query, t, False, "pool") for t in head + rng.sample(tail, min(len(tail), POOL_SAMPLE - len(head)))]
-    return out
 
 
 def teacher_scores(engine, pairs: list[Pair], progress: bool) -> TeacherScores:
@@ -342,74 +179,53 @@ def first_pass_model(
     return write_report(report, opts.output_dir / "distill.json", card=student_card)
 
 
-def run_tune(
-    uc,
-    settings: Settings,
-    *,
-    dataset: str | None = None,
-    pairs: str | None = None,
-    from_feedback: bool = False,
-    synthesize: int | None = None,
-    base: str | None = None,
-    collection: str | None = None,
-    epochs: int = 2,
-    max_queries: int | None = None,
-    max_minutes: float | None = None,
-    max_steps: int = -1,
-    output: str | None = None,
-    device: str | None = None,
-    batch_size: int = 16,
-    seed: int = 13,
-    progress: bool = True,
-    distill_layers: int | None = None,
-    distill_only: bool = False,
-) -> dict[str, Any]:
-    """Gather labelled pairs through the index's use cases (`uc`), fine-tune `base`, distil a
-    first-pass model from the result (or, with `distill_only`, from `base` itself), and report."""
-    rng = random.Random(seed)
+def run_tune(uc: UseCases, settings: Settings, req: TuneRequest) -> TuneReport:
+    """Gather labelled pairs through the index's use cases (`uc`), fine-tune the base model, distil a
+    first-pass model from the result (or, with `distill_only`, from the base itself), and report."""
+    rng = random.Random(req.seed)
     name, miner, labelled, source = gather(
         uc,
         settings,
-        dataset=dataset,
-        pairs=pairs,
-        from_feedback=from_feedback,
-        synthesize=synthesize,
-        collection=collection,
-        max_queries=max_queries,
-        progress=progress,
+        dataset=req.dataset,
+        pairs=req.pairs,
+        from_feedback=req.from_feedback,
+        synthesize=req.synthesize,
+        collection=req.collection,
+        max_queries=req.max_queries,
+        progress=req.progress,
     )
     train_pairs, held_out = split(add_random_negatives(labelled, rng), rng)
     rr = settings.reranker
     opts = TrainOptions(
-        base=base or rr.model,
-        output_dir=Path(output).resolve() if output else default_output(settings, name),
-        epochs=epochs,
-        max_minutes=max_minutes,
-        device=device or rr.device,
+        base=req.base or rr.model,
+        output_dir=Path(req.output).resolve() if req.output else default_output(settings, name),
+        epochs=req.epochs,
+        max_minutes=req.max_minutes,
+        device=req.device or rr.device,
         max_length=rr.max_length,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        seed=seed,
+        batch_size=req.batch_size,
+        max_steps=req.max_steps,
+        seed=req.seed,
     )
     meta = {"collection": name, "source": source}
     report: dict[str, Any] = dict(meta)
-    if not distill_only:
+    if not req.distill_only:
         report = fine_tune(train_pairs, held_out, opts, settings=settings, meta=meta)
-    if distill_layers:
+    if req.distill_layers:
         # Pools as deep as the search a cascade serves (within what one search may return).
-        pool = {"depth": min(settings.retrieval.candidates, settings.server.max_top_k), "rng": rng, "progress": progress}
+        pool = {"depth": min(settings.retrieval.candidates, settings.server.max_top_k), "rng": rng, "progress": req.progress}
         report["distilled"] = first_pass_model(
             with_pool(miner, train_pairs, **pool),
             by_query(with_pool(miner, [p for ps in held_out.values() for p in ps], **pool)),
             dataclasses.replace(
                 opts,
                 base=report.get("model", opts.base),
-                output_dir=student_output(opts.output_dir, distill_layers),
+                output_dir=student_output(opts.output_dir, req.distill_layers),
                 learning_rate=LEARNING_RATE,
             ),
             settings=settings,
-            layers=distill_layers,
+            layers=req.distill_layers,
             meta=meta,
-            progress=progress,
+            progress=req.progress,
         )
-    return report
+    return TuneReport.model_validate(report)

@@ -15,8 +15,17 @@ import logging
 import os
 import threading
 
+import anyio
+import uvicorn
+
 from ragate.retrieval.errors import ServeError
 from ragate.server.config import Settings
+from ragate.server.mcp.http_limits import header_deadline_protocol
+from ragate.server.mcp.stdio import run_stdio
+from ragate.server.mcp.tools import build_server
+from ragate.server.requests import WatchRequest
+from ragate.server.service.client import ServiceClient
+from ragate.server.use_cases import open_use_cases
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +90,6 @@ def serve(
     watch: list[str] | None = None,
     config_path: str | None = None,
 ) -> None:
-    import anyio
-
-    from ragate.server.mcp.http_limits import header_deadline_protocol
-    from ragate.server.mcp.stdio import run_stdio
-    from ragate.server.mcp.tools import build_server
-    from ragate.server.service.client import ServiceClient, open_use_cases
-
     host = host or settings.server.host
     port = port or settings.server.port
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
@@ -103,8 +105,6 @@ def serve(
             log.info("serving MCP over stdio")
             anyio.run(functools.partial(run_stdio, server, max_line_bytes=settings.server.max_request_bytes))
         else:
-            import uvicorn
-
             log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp", host, port)
             protocol = header_deadline_protocol(settings.server.header_timeout_s)
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, http=protocol, log_level="warning", access_log=False)).run()
@@ -117,6 +117,6 @@ def _connect(client, watch: list[str]) -> None:
     try:
         client.ensure_started()
         if watch:
-            client.watch(watch)
+            client.watch(WatchRequest(paths=watch))
     except Exception as e:  # tool calls report it too; the server keeps answering
         log.error("index service: %s", e)

@@ -18,6 +18,9 @@ from typing import Any, BinaryIO
 import anyio
 import mcp_types as types
 from mcp.server.stdio import stdio_server
+from pydantic import ValidationError
+
+from ragate.retrieval.errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ MAX_DEPTH = 64  # far beyond any MCP message; pydantic's own JSON parser gives u
 PARSE_ERROR, INVALID_REQUEST = -32700, -32600
 
 
-class BadLine(Exception):
+class BadLine(BadInput):
     def __init__(self, code: int, message: str, request_id: Any = None):
         super().__init__(message)
         self.code, self.request_id = code, request_id
@@ -75,7 +78,7 @@ def check_line(line: bytes) -> str | None:
         obj = json.loads(text)
     except RecursionError:
         raise BadLine(PARSE_ERROR, "Parse error: JSON nested too deeply") from None
-    except ValueError as e:
+    except json.JSONDecodeError as e:
         raise BadLine(PARSE_ERROR, f"Parse error: {str(e)[:200]}") from None
     try:
         _check_tree(obj)
@@ -86,7 +89,7 @@ def check_line(line: bytes) -> str | None:
         raise BadLine(INVALID_REQUEST, "Invalid Request: a message must be a JSON object")
     try:
         types.jsonrpc_message_adapter.validate_python(obj, by_name=False)
-    except ValueError as e:
+    except ValidationError as e:
         first = str(e).splitlines()[0][:200]
         raise BadLine(INVALID_REQUEST, f"Invalid Request: not a JSON-RPC 2.0 message ({first})", _request_id(obj)) from None
     return text

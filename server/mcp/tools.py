@@ -20,7 +20,6 @@ from ragate.retrieval.errors import RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import InlineDocument
-from ragate.server.pipeline import Pipeline
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -33,7 +32,7 @@ from ragate.server.requests import (
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
-from ragate.server.service.client import ServiceClient
+from ragate.server.use_cases import UseCases
 
 T = TypeVar("T")
 
@@ -51,9 +50,9 @@ class Tools:
     """Holds the use cases (a Pipeline in this process, or the index service's client);
     `register` puts the tools on an MCPServer."""
 
-    def __init__(self, pipeline: Pipeline | ServiceClient):
-        self.p = pipeline
-        self.limits = pipeline.settings.server
+    def __init__(self, use_cases: UseCases):
+        self.p = use_cases
+        self.limits = use_cases.settings.server
         self._heavy_slots = anyio.CapacityLimiter(self.limits.max_concurrent_reranks)
 
     async def _run(self, use_case: Callable[[], T], *, heavy: bool = False) -> T:
@@ -212,5 +211,5 @@ class Tools:
         return server
 
 
-def build_server(pipeline: Pipeline | ServiceClient) -> MCPServer:
-    return Tools(pipeline).register(MCPServer("ragate", instructions=INSTRUCTIONS))
+def build_server(use_cases: UseCases) -> MCPServer:
+    return Tools(use_cases).register(MCPServer("ragate", instructions=INSTRUCTIONS))

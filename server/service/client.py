@@ -10,33 +10,55 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
+from tqdm import tqdm
 
 from ragate.retrieval.errors import RagateError, ServiceUnavailable
 from ragate.retrieval.indexer import IndexReport
-from ragate.server.config import Settings
+from ragate.server.config import ServerSettings, Settings
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
+    CalibrateRequest,
+    CollectionRequest,
     DeleteRequest,
+    EvalRequest,
     FeedbackRequest,
     IndexRequest,
     RerankRequest,
+    SampleRequest,
     SearchRequest,
+    WatchRequest,
 )
-from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
-from ragate.server.service.process import ServicePaths
+from ragate.server.schemas import (
+    AnswerResponse,
+    CalibrateReport,
+    DeleteResult,
+    Dropped,
+    EvalReport,
+    FeedbackResult,
+    RerankResponse,
+    SampledChunk,
+    SearchResponse,
+)
+from ragate.server.service.paths import ServicePaths
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Request(Protocol):
+    def check(self, limits: ServerSettings) -> Any: ...
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -149,31 +171,32 @@ class ServiceClient:
         """Always ready: each call starts the service when it finds none, and waits for its models."""
         return True
 
+    def _use(self, name: str, req: Request, response: type[M], *, read: bool) -> M:
+        return response.model_validate(self._call(name, request=req.check(self.settings.server), read=read))
+
     def search(self, req: SearchRequest) -> SearchResponse:
-        return SearchResponse.model_validate(self._call("search", request=req.check(self.settings.server), read=True))
+        return self._use("search", req, SearchResponse, read=True)
 
     def answer(self, req: AnswerRequest) -> AnswerResponse:
-        return AnswerResponse.model_validate(self._call("answer", request=req.check(self.settings.server), read=True))
+        return self._use("answer", req, AnswerResponse, read=True)
 
     def rerank(self, req: RerankRequest) -> RerankResponse:
-        return RerankResponse.model_validate(self._call("rerank", request=req.check(self.settings.server), read=True))
+        return self._use("rerank", req, RerankResponse, read=True)
 
     def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
         """`progress` draws a bar here from the service's file count while it indexes."""
-        opts = {"allowed_roots": allowed_roots}
-        call = lambda: self._call("index", request=req.check(self.settings.server), options=opts, read=False)  # noqa: E731
+        body = req.check(self.settings.server)
+        call = lambda: self._call("index", request=body, options={"allowed_roots": allowed_roots}, read=False)  # noqa: E731
         return IndexReport.model_validate(self._with_progress_bar(call) if progress else call())
 
     def _with_progress_bar(self, call: Callable[[], Any]) -> Any:
-        from concurrent.futures import ThreadPoolExecutor
-
-        from tqdm import tqdm
-
-        with ThreadPoolExecutor(1) as pool, tqdm(desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True) as bar:
+        """Run `call` while drawing the bar the service reports for it (GET /progress)."""
+        with ThreadPoolExecutor(1) as pool, tqdm(desc="starting", file=sys.stderr, dynamic_ncols=True) as bar:
             job = pool.submit(call)
             while not job.done():
                 try:
                     _, state = self._request("GET", "/progress", None, 5)
+                    bar.set_description(state.get("desc") or "starting", refresh=False)
                     bar.total, bar.n = state["total"] or None, state["done"]
                     bar.refresh()
                 except (OSError, http.client.HTTPException):
@@ -182,31 +205,35 @@ class ServiceClient:
             return job.result()
 
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
-        return IndexReport.model_validate(self._call("add_documents", request=req.check(self.settings.server), read=False))
+        return self._use("add_documents", req, IndexReport, read=False)
 
     def delete(self, req: DeleteRequest) -> DeleteResult:
-        return DeleteResult.model_validate(self._call("delete", request=req.check(self.settings.server), read=False))
+        return self._use("delete", req, DeleteResult, read=False)
 
     def feedback(self, req: FeedbackRequest) -> FeedbackResult:
-        return FeedbackResult.model_validate(self._call("feedback", request=req.check(self.settings.server), read=False))
+        return self._use("feedback", req, FeedbackResult, read=False)
 
-    def sample_chunks(self, options: dict[str, Any]) -> list[dict[str, str]]:
-        return self._call("sample_chunks", options=options, read=True)
+    def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
+        return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req, read=True)]
 
-    def drop_collection(self, collection: str | None = None) -> str:
-        return self._call("drop_collection", options={"collection": collection}, read=False)
+    def drop_collection(self, req: CollectionRequest) -> Dropped:
+        return self._use("drop_collection", req, Dropped, read=False)
 
     def stats(self) -> dict[str, Any]:
         return self._call("stats", read=True)
 
-    def watch(self, paths: list[str]) -> dict[str, Any]:
-        return self._call("watch", options={"paths": [os.path.abspath(p) for p in paths]}, read=False)
+    def watch(self, req: WatchRequest) -> dict[str, Any]:
+        return self._call("watch", request=req.check(self.settings.server), read=False)
 
-    def evaluate(self, options: dict[str, Any]) -> dict[str, Any]:
-        return self._call("eval", options=options, read=True)
+    def evaluate(self, req: EvalRequest) -> EvalReport:
+        body = req.check(self.settings.server)
+        call = lambda: self._call("evaluate", request=body, read=True)  # noqa: E731
+        return EvalReport.model_validate(self._with_progress_bar(call) if body.progress else call())
 
-    def calibrate(self, options: dict[str, Any]) -> dict[str, Any]:
-        return self._call("calibrate", options=options, read=False)
+    def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
+        body = req.check(self.settings.server)
+        call = lambda: self._call("calibrate", request=body, read=False)  # noqa: E731
+        return CalibrateReport.model_validate(self._with_progress_bar(call) if body.progress else call())
 
     # ------------------------------------------------------------------ lifetime
 
@@ -233,30 +260,3 @@ class ServiceClient:
 
     def close(self) -> None:
         self._closed.set()
-
-
-def open_use_cases(
-    settings: Settings,
-    *,
-    config_path: str | None = None,
-    deadline_s: float | None = None,
-    need_reranker: bool = True,
-    background: bool = False,
-):
-    """The index's use cases: through its service on the embedded store; in this process against a
-    Qdrant server (`[qdrant] url`), where the server is the shared owner and no service is needed.
-    `deadline_s` bounds each call's work (the tool timeout); `background` loads a local pipeline's
-    models in a thread (a server answers its handshake first)."""
-    if not settings.qdrant.url:
-        # The socket read waits a little longer than the deadline, for the service's own answer.
-        timeout_s = None if deadline_s is None else deadline_s + 10
-        return ServiceClient(settings, config_path=config_path, timeout_s=timeout_s, deadline_s=deadline_s)
-    from ragate.server.model_loader import Models
-    from ragate.server.pipeline import Pipeline
-
-    models = Models(settings)
-    if background:
-        models.load_in_background()
-    else:
-        models.load(need_reranker=need_reranker)
-    return Pipeline(settings, models)

@@ -9,98 +9,53 @@ after `[service] idle_timeout_s` without calls or heartbeats from connected serv
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
+import uvicorn
 from pydantic import BaseModel, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import deadline
 from ragate.retrieval.edge_store import acquire_lock
 from ragate.retrieval.errors import BadInput, IngestError, RagateError, StoreError
+from ragate.retrieval.progress import reporting_to
 from ragate.server.config import Settings
-from ragate.server.requests import (
-    AddDocumentsRequest,
-    AnswerRequest,
-    DeleteRequest,
-    FeedbackRequest,
-    IndexRequest,
-    RerankRequest,
-    SearchRequest,
-)
+from ragate.server.model_loader import Models
+from ragate.server.requests import WatchRequest
+from ragate.server.service.paths import ServicePaths
+from ragate.server.service.watcher import FolderWatcher
+from ragate.server.use_cases import CALLS, Call, LocalUseCases
 
 log = logging.getLogger(__name__)
-
-# A Unix socket path must fit in sockaddr_un (108 bytes on Linux).
-_MAX_SOCKET_PATH = 100
-
-
-@dataclass(frozen=True)
-class ServicePaths:
-    """Where one index's service lives: its lock (holding the owner's PID), socket and log."""
-
-    index_dir: Path
-    lock: Path
-    socket: Path
-    log: Path
-
-    @classmethod
-    def of(cls, settings: Settings) -> ServicePaths:
-        index_dir = Path(settings.qdrant.path).resolve()
-        sock = index_dir / "service.sock"
-        if len(str(sock)) > _MAX_SOCKET_PATH:  # a deep index directory: a short per-user path instead
-            run_dir = Path(tempfile.gettempdir()) / f"ragate-{os.getuid()}"
-            run_dir.mkdir(mode=0o700, exist_ok=True)
-            sock = run_dir / (hashlib.sha1(str(index_dir).encode()).hexdigest()[:16] + ".sock")
-        return cls(index_dir=index_dir, lock=index_dir / "service.lock", socket=sock, log=index_dir / "service.log")
-
-
-# name → (request model or None, writes the index, heavy: shares the reranker queue)
-USE_CASES: dict[str, tuple[type[BaseModel] | None, bool, bool]] = {
-    "search": (SearchRequest, False, True),
-    "answer": (AnswerRequest, False, True),
-    "rerank": (RerankRequest, False, True),
-    "stats": (None, False, False),
-    "index": (IndexRequest, True, False),
-    "add_documents": (AddDocumentsRequest, True, False),
-    "delete": (DeleteRequest, True, False),
-    "feedback": (FeedbackRequest, True, False),
-    "sample_chunks": (None, False, False),
-    "drop_collection": (None, True, False),
-    "eval": (None, False, False),
-    "calibrate": (None, True, False),
-    "watch": (None, False, False),
-}
 
 
 class IndexService:
     """The use cases of one Pipeline behind the socket, with activity tracking for the idle exit."""
 
     def __init__(self, settings: Settings, *, watch: list[str]):
-        from ragate.server.model_loader import Models
-        from ragate.server.pipeline import Pipeline
-        from ragate.server.service.watcher import FolderWatcher
-
         self.settings = settings
         self.models = Models(settings)
-        self.pipeline = Pipeline(settings, self.models)
+        self.use_cases = LocalUseCases(settings, self.models)
         self._write_lock = threading.Lock()
-        self.watcher = FolderWatcher(self.pipeline, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
+        self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
         self._initial_watch = watch
         self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
         self._activity_lock = threading.Lock()
         self._in_flight = 0
         self.last_activity = time.monotonic()
-        self.index_progress = {"done": 0, "total": 0}  # files of the index call in progress, for clients' bars
+        self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": 0}  # the call in progress, for clients' bars
 
     def start(self) -> None:
         self.models.load_in_background()
@@ -121,20 +76,22 @@ class IndexService:
         with self._activity_lock:
             return 0.0 if self._in_flight else time.monotonic() - self.last_activity
 
-    def call(self, name: str, body: dict[str, Any]) -> Any:
+    def call(self, name: str, body: Any) -> Any:
         """Run one use case (in the caller's thread) and return its JSON-ready result."""
-        if name not in USE_CASES:
-            raise BadInput(f"unknown call {name!r}")
-        model, writes, heavy = USE_CASES[name]
+        if name not in CALLS and name != "watch":
+            raise BadInput(f"unknown call {name!r}; calls are {', '.join([*CALLS, 'watch'])}")
+        if not isinstance(body, dict):
+            raise BadInput("the body must be a JSON object with request, options and deadline_s")
+        call = CALLS.get(name, Call(WatchRequest))
         with self._activity_lock:
             self._in_flight += 1
         arrived = time.perf_counter()
         try:
             self.models.wait()
-            req = model.model_validate(body.get("request") or {}) if model is not None else None
+            req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
             options = body.get("options") or {}
-            gate: Any = self._heavy if heavy else (self._write_lock if writes else None)
-            with deadline(body.get("deadline_s")):
+            gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
+            with deadline(body.get("deadline_s")), reporting_to(self._report):
                 if gate is None:
                     result = self._dispatch(name, req, options)
                 else:
@@ -142,53 +99,43 @@ class IndexService:
                         queued_ms = (time.perf_counter() - arrived) * 1000
                         check_deadline("the queue")
                         result = self._dispatch(name, req, options)
-                if heavy and hasattr(result, "timings_ms"):
+                if call.heavy and hasattr(result, "timings_ms"):
                     # Time spent waiting for a reranker slot behind other clients' calls.
                     result.timings_ms = {"queue": round(queued_ms, 2), **result.timings_ms}
-            return result.model_dump() if isinstance(result, BaseModel) else result
+            return _jsonable(result)
         finally:
             with self._activity_lock:
                 self._in_flight -= 1
                 self.last_activity = time.monotonic()
 
-    def _dispatch(self, name: str, req: BaseModel | None, options: dict[str, Any]) -> Any:
-        p = self.pipeline
+    def _dispatch(self, name: str, req: Any, options: dict[str, Any]) -> Any:
+        uc = self.use_cases
         if name == "index":
-            return p.index(req, allowed_roots=options.get("allowed_roots"), on_progress=self._progressed)
+            return uc.index(req, allowed_roots=options.get("allowed_roots"), on_progress=self._indexed)
         if name == "stats":
-            return {**p.stats(), "service": self.describe()}
-        if name == "drop_collection":
-            return p.drop_collection(options.get("collection"))
+            return {**uc.stats(), "service": self.describe()}
         if name == "watch":
-            self.watcher.add(list(options.get("paths") or []), allowed_roots=self.settings.server.allowed_roots)
+            self.watcher.add(req.check(self.settings.server).paths, allowed_roots=self.settings.server.allowed_roots)
             return self.watcher.describe()
-        if name == "eval":
-            return p.evaluate(options)
-        if name == "calibrate":
-            return p.calibrate(options)
-        if name == "sample_chunks":
-            return p.sample_chunks(options)
-        return getattr(p, name)(req)
+        return getattr(uc, name)(req) if req is not None else getattr(uc, name)()
 
-    def _progressed(self, done: int, total: int) -> None:
-        self.index_progress = {"done": done, "total": total}
+    def _report(self, desc: str, done: int, total: int | None) -> None:
+        self.progress = {"desc": desc, "done": done, "total": total}
+
+    def _indexed(self, done: int, total: int) -> None:
+        self._report("indexing files", done, total)
 
     def describe(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "idle_timeout_s": self.settings.service.idle_timeout_s, **self.watcher.describe()}
 
     def close(self) -> None:
         self.watcher.close()
-        self.pipeline.close()
+        self.use_cases.close()
 
 
 def asgi_app(service: IndexService, stop: Callable[[], None]):
     """POST /call/<use case> with {"request": ..., "options": ...}; GET /ping (a heartbeat);
     POST /stop (exit once the calls in flight are answered)."""
-    import anyio
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
 
     async def ping(request: Request) -> JSONResponse:
         service.touch()
@@ -209,7 +156,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)
 
     async def progress(request: Request) -> JSONResponse:
-        return JSONResponse(service.index_progress)
+        return JSONResponse(service.progress)
 
     async def stop_route(request: Request) -> JSONResponse:
         stop()
@@ -223,6 +170,14 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             Route("/stop", stop_route, methods=["POST"]),
         ]
     )
+
+
+def _jsonable(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True)
+    if isinstance(result, list):
+        return [_jsonable(r) for r in result]
+    return result
 
 
 def _validation_message(e: ValidationError) -> str:
@@ -264,7 +219,6 @@ def _exit_when_idle(service: IndexService, server, timeout_s: float, stop: threa
 
 def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     """Serve one index until idle; returns at once (0) when another process already serves it."""
-    import uvicorn
 
     paths = ServicePaths.of(settings)
     paths.index_dir.mkdir(parents=True, exist_ok=True)

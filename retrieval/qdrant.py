@@ -15,8 +15,8 @@ from ragate.retrieval.server_store import ClientStore, list_client_collections
 from ragate.retrieval.store import Store, check_collection_name, known_hint
 
 
-class Backend:
-    """Opens each collection once and keeps it open; closing the backend releases them all."""
+class Qdrant:
+    """Opens each collection once and keeps it open; closing releases them all."""
 
     kind: str
 
@@ -38,7 +38,7 @@ class Backend:
             return self._open[name]
 
     def last_modified(self, name: str) -> str | None:
-        """When the collection's data last changed, if the backend can tell (UTC, RFC 3339)."""
+        """When the collection's data last changed, if the store can tell (UTC, RFC 3339)."""
         return None
 
     def drop(self, name: str) -> None:
@@ -58,7 +58,7 @@ class Backend:
             self._open.clear()
 
 
-class EdgeBackend(Backend):
+class EdgeQdrant(Qdrant):
     kind = "qdrant-edge"
 
     def __init__(self, root: str | os.PathLike[str]):
@@ -90,7 +90,7 @@ class EdgeBackend(Backend):
             lock.close()
 
 
-class ClientBackend(Backend):
+class ServerQdrant(Qdrant):
     kind = "qdrant-client"
 
     def __init__(self, client, location: str):
@@ -114,9 +114,9 @@ class ClientBackend(Backend):
         self.client.close()
 
 
-def open_backend(path: str, url: str = "", api_key: str | None = None, timeout_s: float = 30.0) -> Backend:
+def open_qdrant(path: str, url: str = "", api_key: str | None = None, timeout_s: float = 30.0) -> Qdrant:
     if url:
         from qdrant_client import QdrantClient
 
-        return ClientBackend(QdrantClient(url=url, api_key=api_key or None, timeout=int(timeout_s)), url)
-    return EdgeBackend(path)
+        return ServerQdrant(QdrantClient(url=url, api_key=api_key or None, timeout=int(timeout_s)), url)
+    return EdgeQdrant(path)

@@ -1,0 +1,216 @@
+"""The CLI's commands over the index's use cases (the same request models as the MCP tools), and
+`serve` and `service`, which run the MCP server and the index service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from ragate.retrieval.errors import BadInput
+from ragate.retrieval.filters import SearchFilter
+from ragate.server.cli.output import print_json, print_results, print_timings, snippet, terminal_width
+from ragate.server.config import Settings
+from ragate.server.mcp.serve import serve
+from ragate.server.requests import (
+    AnswerRequest,
+    CollectionRequest,
+    DeleteRequest,
+    FeedbackRequest,
+    IndexRequest,
+    RerankRequest,
+    SearchRequest,
+)
+from ragate.server.service.client import ServiceClient
+from ragate.server.service.process import run_service
+from ragate.server.use_cases import UseCases, open_use_cases
+
+T = TypeVar("T")
+
+FILTER_HELP = (
+    "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
+    "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
+)
+
+
+def parse_filters(items: list[str] | None) -> SearchFilter | None:
+    if not items:
+        return None
+    data: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise BadInput(f"--filter {item!r}: expected KEY=VALUE ({FILTER_HELP})")
+        key, value = item.split("=", 1)
+        key = key.strip()
+        if key.startswith("meta."):
+            data.setdefault("meta", {})[key[5:]] = value
+        elif key in ("source_type", "doc_id"):
+            data[key] = [v for v in value.split(",") if v]
+        else:
+            data[key] = value
+    try:
+        return SearchFilter.model_validate(data)
+    except ValidationError as e:
+        raise BadInput("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+
+
+def run_use_case(args: argparse.Namespace, settings: Settings, use_case: Callable[[UseCases], T], *, need_reranker: bool = True) -> T:
+    """Run one use case through the index service (started if none runs), or in this process
+    against a Qdrant server; see ragate.server.use_cases.open_use_cases."""
+    uc = open_use_cases(settings, config_path=args.config, need_reranker=need_reranker)
+    try:
+        return use_case(uc)
+    finally:
+        uc.close()
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune)
+    report = run_use_case(args, settings, lambda uc: uc.index(req, progress=not args.no_progress), need_reranker=False)
+    if args.json:
+        print_json(report.model_dump())
+    else:
+        print(
+            f"{report.collection}: {report.files_seen} files seen, {report.documents_indexed} indexed, "
+            f"{report.documents_unchanged} unchanged, {report.documents_removed} removed, "
+            f"{report.chunks_written} chunks written, {len(report.skipped)} skipped in {report.seconds:.1f}s"
+        )
+        for s in report.skipped:
+            print(f"  skipped {s.path}: {s.reason}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    req = SearchRequest(
+        query=args.query,
+        top_k=args.top_k,
+        filters=parse_filters(args.filter),
+        rerank=not args.no_rerank,
+        candidates=args.candidates,
+        collection=args.collection,
+        fusion=args.fusion,
+        max_tokens=args.max_tokens,
+        rerank_budget_ms=args.rerank_budget_ms,
+    ).check(settings.server)  # before any model loads
+    resp = run_use_case(args, settings, lambda uc: uc.search(req), need_reranker=not args.no_rerank)
+    if args.json:
+        print_json(resp.model_dump())
+        return 0
+    if not resp.results:
+        print("no results")
+    print_results(resp.results, terminal_width())
+    print_timings(resp.timings_ms, resp.notes)
+    if resp.rerank_stage:
+        r = resp.rerank_stage
+        print(
+            f"reranked {r.pairs}/{resp.candidates} pairs with {r.engine} on {r.device}"
+            + (f" after a first pass over {r.first_pass.pairs} with {r.first_pass.engine}" if r.first_pass else "")
+            + (f" (limited by {r.limited_by})" if r.cut_short else "")
+            + (f", {r.cached} cached" if r.cached else ""),
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace, settings: Settings) -> int:
+    req = AnswerRequest(
+        query=args.query,
+        filters=parse_filters(args.filter),
+        min_score=args.min_score,
+        max_passages=args.max_passages,
+        collection=args.collection,
+        max_tokens=args.max_tokens,
+    ).check(settings.server)
+    resp = run_use_case(args, settings, lambda uc: uc.answer(req))
+    if args.json:
+        print_json(resp.model_dump())
+        return 0
+    bound = f", false-accept bound {resp.false_accept_bound:.3f}" if resp.false_accept_bound is not None else ""
+    print(
+        f"{resp.status} ({resp.reason}): p_answerable {resp.p_answerable:.3f}, threshold {resp.threshold:.3f}"
+        f"{bound}{'' if resp.calibrated else ' (uncalibrated)'}"
+    )
+    if resp.message:
+        print(resp.message)
+    if resp.status == "abstain":
+        print(resp.suggestion)
+    if resp.answer:
+        print("\n" + resp.answer + "\n")
+    print_results(resp.passages or resp.nearest, terminal_width())
+    print_timings(resp.timings_ms, resp.notes)
+    return 0
+
+
+def cmd_rerank(args: argparse.Namespace, settings: Settings) -> int:
+    req = RerankRequest(query=args.query, documents=args.documents, top_n=args.top_n).check(settings.server)
+    resp = run_use_case(args, settings, lambda uc: uc.rerank(req))
+    if args.json:
+        print_json(resp.model_dump())
+        return 0
+    for item in resp.results:
+        print(f"{item.index:>3}  {item.relevance_score:5.3f}  {snippet(item.document or '', 100)}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    stats = run_use_case(args, settings, lambda uc: uc.stats(), need_reranker=False)
+    if args.json:
+        print_json(stats)
+    else:
+        print(f"backend: {stats['backend']} at {stats['location']}")
+        for name, c in stats["collections"].items():
+            if "error" in c:
+                print(f"  {name}: {c['error']}")
+            else:
+                print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
+        if not stats["collections"]:
+            print("  no collections yet: run `ragate index PATH`")
+        em = stats["embedder"]
+        print(f"embedder: {em['model']}" + (f" ({em['engine']} on {em['device']})" if em["engine"] else ""))
+        rr = stats["reranker"]
+        print(f"reranker: {rr['model']}" + (f" ({rr['engine']} on {rr['device']})" if rr["engine"] else ""))
+        if fp := rr.get("first_pass"):
+            engine = f" ({fp['engine']} on {fp['device']})" if fp["engine"] else ""
+            print(f"  first pass: {fp['model']}{engine}; the reranker reads its top {fp['keep']}")
+            if fp["error"]:
+                print(f"  first pass unavailable, the reranker reads the whole pool: {fp['error']}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
+    if args.drop_collection:
+        result: dict[str, Any] = run_use_case(
+            args, settings, lambda uc: uc.drop_collection(CollectionRequest(collection=args.collection)), need_reranker=False
+        ).model_dump()
+    else:
+        f = parse_filters(args.filter)
+        if not args.id and f is None:
+            raise BadInput("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
+        req = DeleteRequest(ids=args.id, filters=f, collection=args.collection)
+        result = run_use_case(args, settings, lambda uc: uc.delete(req), need_reranker=False).model_dump()
+    print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    req = FeedbackRequest(query=args.query, chunk_id=args.chunk_id, useful=args.useful, note=args.note, collection=args.collection).check(
+        settings.server
+    )
+    result = run_use_case(args, settings, lambda uc: uc.feedback(req), need_reranker=False)
+    print_json(result.model_dump()) if args.json else print(f"recorded ({result.entries} verdicts stored)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    serve(settings, http=args.http, host=args.host, port=args.port, watch=args.watch, config_path=args.config)
+    return 0
+
+
+def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
+    if args.stop:
+        print("stopped" if ServiceClient(settings).stop_service() else "no index service running")
+        return 0
+    return run_service(settings, watch=args.watch)

@@ -1,0 +1,179 @@
+"""The CLI's offline commands: `eval`, `calibrate` (through the index service, like every use case)
+and `tune` (trained in this process over the index's use cases). Each builds its typed request
+from the flags; the request refuses what cannot run, before any work."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+from pathlib import Path
+
+from ragate.retrieval.errors import BadInput
+from ragate.server.cli.commands import run_use_case
+from ragate.server.cli.output import print_blend_fit, print_json
+from ragate.server.config import Settings, write_setting
+from ragate.server.feedback import feedback_path
+from ragate.server.lab.tune import run_tune
+from ragate.server.requests import CalibrateRequest, EvalRequest, TuneRequest
+from ragate.server.schemas import CalibrateReport, EvalReport, TuneReport
+
+log = logging.getLogger("ragate")
+
+
+def require_extra(module: str, extra: str, what: str) -> None:
+    """Optional extras are looked up, not imported: the command says which one to install."""
+    if importlib.util.find_spec(module) is None:
+        raise BadInput(f"{what} needs the [{extra}] extra: pip install 'ragate[{extra}]'")
+
+
+def _dump(report: EvalReport | CalibrateReport | TuneReport) -> dict:
+    return report.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    require_extra("ir_measures", "eval", "ragate eval")
+    req = EvalRequest(
+        dataset=args.dataset,
+        variants=args.variants.split(",") if args.variants else None,
+        max_queries=args.max_queries,
+        candidates=args.candidates,
+        out_dir=args.out,
+        offtopic_queries=args.offtopic_queries,
+        progress=not args.no_progress,
+    ).check(settings.server)
+    report = run_use_case(args, settings, lambda uc: uc.evaluate(req))
+    if args.json:
+        print_json(_dump(report))
+        return 0
+    print(f"{report.dataset}: {report.queries} queries")
+    for v, m in report.variants.items():
+        print(f"  {v:<22} " + "  ".join(f"{k} {x:.3f}" for k, x in m.items()))
+    for summary in report.differences():
+        print(f"  {summary}")
+    for label, g in (report.gate.rates() if report.gate else {}).items():
+        print(f"  gate {label} t={g.threshold:.3f}: false-accept {g.false_accept_rate:.3f}, false-abstain {g.false_abstain_rate:.3f}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
+        raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+    if args.fit_blend and args.labels:
+        raise BadInput("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
+    if args.fit_blend:
+        require_extra("ir_measures", "eval", "--fit-blend")
+    labels = args.labels
+    if args.from_feedback:
+        labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
+        if not os.path.exists(labels):
+            raise BadInput(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
+    req = CalibrateRequest(
+        dataset=args.dataset,
+        labels=labels,
+        split=args.split,
+        candidates=args.candidates,
+        max_queries=args.max_queries,
+        method=args.method,
+        target_precision=args.target_precision,
+        offtopic_queries=args.offtopic_queries,
+        max_false_accept=args.max_false_accept,
+        confidence=args.confidence,
+        fit_blend=args.fit_blend,
+        progress=not args.no_progress,
+    ).check(settings.server)
+    report = run_use_case(args, settings, lambda uc: uc.calibrate(req))
+    if args.write_config:
+        target = Path(args.config or "config.toml")
+        written = []
+        if report.threshold is not None:
+            write_setting(target, "gate", "min_score", report.threshold)
+            written.append("[gate] min_score")
+        if report.blend is not None:
+            write_setting(target, "blend", "w_relevance", report.blend.chosen.w_relevance)
+            write_setting(target, "blend", "w_retrieval", report.blend.chosen.w_retrieval)
+            written.append("[blend] w_relevance, w_retrieval")
+        if written:
+            report.written_to, report.written = str(target), written
+            log.warning(
+                "wrote %s to %s; a running index service keeps the old values until `ragate service --stop`", ", ".join(written), target
+            )
+    if args.json:
+        print_json(_dump(report))
+        return 0
+    print("\n".join(f"{k}: {v}" for k, v in _dump(report).items() if k != "blend"))
+    if report.blend is not None:
+        print_blend_fit(report.blend)
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    require_extra("datasets", "tune", "ragate tune")
+    req = TuneRequest(
+        dataset=args.dataset,
+        pairs=args.pairs,
+        from_feedback=args.from_feedback,
+        synthesize=args.synthesize,
+        base=args.base,
+        collection=args.collection,
+        epochs=args.epochs,
+        max_queries=args.max_queries,
+        max_minutes=args.max_minutes,
+        max_steps=args.max_steps,
+        output=args.output,
+        device=args.device,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+        distill_layers=args.distill_layers,
+        distill_only=args.distill_only,
+    ).check(settings.server)
+    # The index is read through its service; the training itself runs here, in this process. The
+    # trainer prints its logs and bars on stdout, which carries only the result: they go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = run_use_case(args, settings, lambda uc: run_tune(uc, settings, req), need_reranker=False)
+    student = report.distilled
+    tuned = report.after is not None
+    if args.activate:
+        target = Path(args.config or "config.toml")
+        if tuned:
+            write_setting(target, "reranker", "model", report.model)
+        if student:
+            write_setting(target, "reranker", "first_pass_model", student["model"])
+        report.activated_in = str(target)
+    if args.json:
+        print_json(_dump(report))
+        return 0
+    print_tune(report)
+    return 0
+
+
+def print_tune(report: TuneReport) -> None:
+    extra = report.model_extra or {}
+    if report.after is not None and report.before is not None:
+        b, a = report.before, report.after
+        print(f"tuned reranker written to {report.model} (card: README.md there)")
+        train_s = (report.training or {}).get("train_seconds", 0)
+        print(f"  {extra.get('train_pairs')} training pairs, {extra.get('held_out_queries')} held-out queries, {train_s:.0f}s")
+        for k in ("ndcg@10", "answer_rate", "offtopic_accept_rate"):
+            print(f"  held-out {k:<22} {b[k]:.4f} -> {a[k]:.4f}")
+    if student := report.distilled:
+        h = student["held_out"]
+        print(f"{student['layers']}-layer first-pass model written to {student['model']} (teacher {student['teacher']})")
+        print(f"  {student['train_pairs']} training pairs, {student['training']['train_seconds']:.0f}s")
+        print(f"  held-out nDCG@10 teacher {h['ndcg@10']['teacher']}, student {h['ndcg@10']['student']}")
+        print(f"  held-out Spearman rho with the teacher {h['spearman_vs_teacher']}")
+    if report.activated_in:
+        tuned = report.after is not None
+        keys = " and ".join(k for k, on in (("model", tuned), ("first_pass_model", bool(report.distilled))) if on)
+        print(
+            f"[reranker] {keys} set in {report.activated_in}. Stop the running index service (ragate service --stop) so it loads "
+            "the new model"
+            + (
+                ", then re-run `ragate calibrate` (--dataset, --labels or --from-feedback): the old calibration belongs to the old reranker."
+                if tuned
+                else "."
+            )
+        )

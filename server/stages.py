@@ -1,0 +1,232 @@
+"""The stages of one index, built once from the settings: its stores and indexer, recall (dense and
+BM25 in Qdrant), fusion, the rerank stage with its calibration, the blend, and `rank`, which takes
+one query through them in that order, timing each. The use cases (pipeline.py) build on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.deadline import check as check_deadline
+from ragate.retrieval.errors import StoreError
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.fusion import fuse
+from ragate.retrieval.indexer import Indexer
+from ragate.retrieval.ingest import IngestOptions, SourceRule
+from ragate.retrieval.qdrant import Qdrant, open_qdrant
+from ragate.retrieval.store import Hit, Store
+from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
+from ragate.scoring.blend import BlendWeights, blend
+from ragate.scoring.calibration import CalibrationStore, Calibrator
+from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
+from ragate.server.config import Settings
+from ragate.server.model_loader import Models
+from ragate.server.packing import pack
+from ragate.server.requests import (
+    BlendOverrides,
+)
+from ragate.server.schemas import (
+    SearchResult,
+)
+from ragate.server.timing import Timer
+
+
+@dataclasses.dataclass
+class Ranked:
+    """A query's candidates after blending (best first), with what the stages did."""
+
+    candidates: list[Candidate]
+    pool: int
+    stage: RerankStage | None
+    notes: list[str]
+    timer: Timer
+
+
+class Stages:
+    """Each stage built once from the settings, and the order one query takes through them."""
+
+    def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
+        self.settings = settings
+        self.limits = settings.server
+        self.models = models or Models(settings)
+        q = settings.qdrant
+        self.qdrant = qdrant or open_qdrant(q.path, q.url, os.environ.get(q.api_key_env), q.timeout_s)
+        a = settings.authority
+        self.ingest_options = IngestOptions(
+            include=settings.index.include,
+            exclude=settings.index.exclude,
+            max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
+            max_chars=settings.index.max_file_chars,
+            max_chunks=settings.index.max_chunks_per_file,
+            rules=[SourceRule(r.glob, r.source_type, r.weight) for r in a.rules],
+            default_source_type=a.default_source_type,
+            default_authority=a.default,
+        )
+        r, rr = settings.retrieval, settings.reranker
+        self.rerank_policy = RerankPolicy(skip_margin=r.skip_rerank_margin, budget_ms=rr.budget_ms, min_budget_pairs=rr.min_budget_pairs)
+        # One file in the index directory; its contents say which reranker and chunking it fits.
+        self.calibration = CalibrationStore(Path(q.path) / "calibration.json")
+        # Beside it, the gate's model, which reads relevance calibrated by that file.
+        self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
+        self._updated_at: dict[str, str | None] = {}
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the models are loaded (or failed to); False on timeout."""
+        return self.models.wait(timeout)
+
+    # ------------------------------------------------------------------ stores and stage settings
+
+    def _collection_meta(self) -> dict[str, Any]:
+        emb = self.models.require_embedder()
+        return {
+            "dim": emb.dim,
+            "embedder": self.settings.embedder.model,
+            "bm25": self.models.bm25.settings_key,
+            "chunking": self.models.chunking_key(),
+        }
+
+    def collection(self, name: str | None) -> str:
+        return name or self.settings.index.collection
+
+    def store(self, collection: str | None = None, *, create: bool = False) -> Store:
+        name = self.collection(collection)
+        store = self.qdrant.open(name, create=self._collection_meta() if create else None)
+        stored = store.meta()
+        if stored.get("embedder") and stored["embedder"] != self.settings.embedder.model:
+            raise StoreError(
+                f"collection {name!r} was indexed with embedder {stored['embedder']!r}, but [embedder] model is "
+                f"{self.settings.embedder.model!r}; set it back or index into a new collection"
+            )
+        return store
+
+    def indexer(self, collection: str | None = None) -> Indexer:
+        m = self.models
+        embedder = m.require_embedder()
+        return Indexer(
+            store=self.store(collection, create=True),
+            embedder=embedder,
+            bm25=m.bm25,
+            token_offsets=m.token_offsets,
+            chunking=m.chunking(),
+            ingest=self.ingest_options,
+            batch_chunks=self.settings.index.batch_chunks,
+        )
+
+    def calibrator(self) -> Calibrator:
+        return self.calibration.current(self.settings.reranker.model, self.models.chunking_key())
+
+    def answerability_model(self) -> AnswerabilityModel | None:
+        s = self.settings
+        return self.answerability.current(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
+
+    def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
+        b = self.settings.blend
+        o = o or BlendOverrides()
+        return BlendWeights(
+            relevance=b.w_relevance if o.relevance is None else o.relevance,
+            retrieval=b.w_retrieval if o.retrieval is None else o.retrieval,
+            freshness=b.w_freshness if o.freshness is None else o.freshness,
+            authority=b.w_authority if o.authority is None else o.authority,
+            decay=b.freshness_decay,
+            half_life_days=b.half_life_days if o.half_life_days is None else o.half_life_days,
+            neutral_freshness=b.neutral_freshness,
+            mmr_lambda=b.mmr_lambda if o.mmr_lambda is None else o.mmr_lambda,
+            max_chunks_per_doc=b.max_chunks_per_doc,
+        )
+
+    def index_updated_at(self, collection: str | None = None) -> str | None:
+        """When the collection last changed: its last write here, else its files' modification time."""
+        name = self.collection(collection)
+        if name not in self._updated_at:
+            self._updated_at[name] = self.qdrant.last_modified(name)
+        return self._updated_at[name]
+
+    def _changed(self, collection: str | None) -> None:
+        self._updated_at[self.collection(collection)] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # ------------------------------------------------------------------ stages
+
+    def recall(
+        self, query: str, *, filters: SearchFilter | None, n: int, collection: str | None, timer: Timer
+    ) -> tuple[list[Hit], list[Hit]]:
+        """The recall stage's two channels: dense and BM25 top-n, each searched inside Qdrant."""
+        store = self.store(collection)
+        with timer.stage("embed"):
+            qv = self.models.require_embedder().encode([query])[0]
+            sv = self.models.bm25.encode_query(query)
+        with timer.stage("dense"):
+            dense = store.search_dense(qv, filters, n)
+        with timer.stage("bm25"):
+            sparse = store.search_sparse(sv, filters, n)
+        return dense, sparse
+
+    def fuse(self, dense: list[Hit], sparse: list[Hit], *, n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
+        r = self.settings.retrieval
+        with timer.stage("fuse"):
+            return fuse(
+                dense, sparse, method=fusion or r.fusion, rrf_k=r.rrf_k, dense_weight=r.dense_weight, bm25_weight=r.bm25_weight, limit=n
+            )
+
+    def rerank_pool(self, query: str, cands: list[Candidate], *, timer: Timer, budget_ms: float | None = None) -> RerankStage | None:
+        """The precision stage over the pool; None when no reranker is available."""
+        reranker = self.models.reranker
+        if reranker is None:
+            return None
+        with timer.stage("rerank"):
+            return rerank(
+                query,
+                cands,
+                reranker=reranker,
+                calibrator=self.calibrator(),
+                policy=self.rerank_policy,
+                budget_ms=budget_ms,
+                first_pass=self.models.first_pass,
+            )
+
+    def rank(
+        self,
+        query: str,
+        *,
+        filters: SearchFilter | None = None,
+        rerank: bool = True,
+        candidates: int | None = None,
+        top_k: int = 1,
+        collection: str | None = None,
+        fusion: str | None = None,
+        weights: BlendOverrides | None = None,
+        budget_ms: float | None = None,
+    ) -> Ranked:
+        """retrieve → fuse → rerank → blend for one query."""
+        timer = Timer()
+        n = max(candidates or self.settings.retrieval.candidates, top_k)
+        dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, timer=timer)
+        cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
+        notes: list[str] = []
+        stage = None
+        check_deadline("retrieval")
+        if rerank and cands:
+            stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
+            if stage is None:
+                notes.append(f"not reranked: {self.models.reranker_error}")
+            elif stage.cut_short:
+                notes.append(
+                    f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
+                )
+        with timer.stage("blend"):
+            ranked = blend(cands, self.blend_weights(weights))
+        return Ranked(ranked, len(cands), stage, notes, timer)
+
+    def _tokens(self, text: str) -> int:
+        offsets = self.models.token_offsets
+        return len(offsets(text)) if offsets else len(text.split())
+
+    def _fit(self, results: list[SearchResult], max_tokens: int | None) -> tuple[list[SearchResult], int]:
+        """Whole passages in rank order within the response's token budget."""
+        return pack(results, lambda r: r.text, self._tokens, self.limits.max_tokens if max_tokens is None else max_tokens)
+
+    def close(self) -> None:
+        self.qdrant.close()
