@@ -7,12 +7,13 @@ import gzip
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.documents import Document, Section, content_hash, stable_id
-from ragate.retrieval.errors import NotFound
+from ragate.retrieval.errors import BadInput, NotFound
 
 SOURCE_PREFIX = "beir:"
 
@@ -24,6 +25,16 @@ def _open(path: Path):
     raise NotFound(f"missing {path} (or {path.name}.gz)")
 
 
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A dataset file that is not what BEIR's format says (a line not JSON, a score not a number,
+    bytes not UTF-8, a missing field) is the caller's to fix: say which file."""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise BadInput(f"{path}: not in BEIR format ({type(e).__name__}: {str(e)[:200]})") from None
+
+
 @dataclass
 class BeirDataset:
     root: Path
@@ -33,10 +44,10 @@ class BeirDataset:
     @classmethod
     def load(cls, root: str | Path, split: str = "test") -> BeirDataset:
         root = Path(root)
-        with _open(root / "queries.jsonl") as fh:
+        with _open(root / "queries.jsonl") as fh, _reading(root / "queries.jsonl"):
             queries = {str(q["_id"]): q["text"] for q in map(json.loads, fh)}
         qrels: dict[str, dict[str, int]] = {}
-        with _open(root / "qrels" / f"{split}.tsv") as fh:
+        with _open(root / "qrels" / f"{split}.tsv") as fh, _reading(root / "qrels" / f"{split}.tsv"):
             reader = csv.reader(fh, delimiter="\t")
             for row in reader:
                 if len(row) < 3 or row[0] == "query-id":
@@ -45,7 +56,7 @@ class BeirDataset:
         return cls(root, queries, qrels)
 
     def documents(self) -> Iterator[Document]:
-        with _open(self.root / "corpus.jsonl") as fh:
+        with _open(self.root / "corpus.jsonl") as fh, _reading(self.root / "corpus.jsonl"):
             for d in map(json.loads, fh):
                 text = d.get("text", "")
                 yield Document(

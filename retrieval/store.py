@@ -1,6 +1,6 @@
-"""Qdrant behind one small interface, with one schema for every engine: a named dense vector, a BM25
-sparse vector with the IDF modifier, and payload indexes. The engines are `edge_store` (embedded
-Qdrant Edge on local disk, the default) and `client_store` (qdrant-client against a server or
+"""Qdrant behind one small interface, with one schema for every kind of store: a named dense vector, a
+BM25 sparse vector with the IDF modifier, and payload indexes. The kinds are `edge_store` (embedded
+Qdrant Edge on local disk, the default) and `server_store` (qdrant-client against a server or
 cluster, or its local mode)."""
 
 from __future__ import annotations

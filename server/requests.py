@@ -193,9 +193,9 @@ def _absolute(path: str | None) -> str | None:
     return None if path is None else os.path.abspath(path)
 
 
-def _check_rate(name: str, value: float) -> None:
-    if not 0 < value < 1:
-        raise BadInput(f"{name}: {value} must be between 0 and 1")
+def _check_positive(name: str, value: int) -> None:
+    if value < 1:
+        raise BadInput(f"{name}: {value} must be at least 1")
 
 
 class EvalRequest(_Request):
@@ -203,14 +203,15 @@ class EvalRequest(_Request):
 
     dataset: str
     variants: list[str] | None = None  # None: every variant
-    max_queries: int | None = Field(None, ge=1)
-    candidates: int = Field(100, ge=1)
+    max_queries: int | None = None  # None or 0: every query
+    candidates: int = 100
     collection: str | None = None  # None: the dataset's own collection
     out_dir: str | None = "bench/results"  # None: write nothing
     offtopic_queries: str | None = None
     progress: bool = True
 
     def check(self, limits: ServerSettings) -> EvalRequest:
+        _check_positive("--candidates", self.candidates)
         return self.model_copy(
             update={
                 "dataset": _absolute(self.dataset),
@@ -227,8 +228,8 @@ class CalibrateRequest(_Request):
     dataset: str | None = None
     labels: str | None = None
     split: str = "train"
-    candidates: int = Field(20, ge=1)
-    max_queries: int | None = Field(None, ge=1)
+    candidates: int = 20
+    max_queries: int | None = None
     method: Literal["platt", "isotonic"] = "platt"
     target_precision: float | None = None
     offtopic_queries: str | None = None
@@ -242,10 +243,11 @@ class CalibrateRequest(_Request):
             raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
         if self.offtopic_queries and not self.dataset:
             raise BadInput("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
-        _check_rate("--max-false-accept", self.max_false_accept)
-        _check_rate("--confidence", self.confidence)
-        if self.target_precision is not None:
-            _check_rate("--target-precision", self.target_precision)
+        if not (0 < self.max_false_accept < 1 and 0 < self.confidence < 1):
+            raise BadInput("--max-false-accept and --confidence must be between 0 and 1")
+        if self.target_precision is not None and not 0 < self.target_precision <= 1:
+            raise BadInput(f"--target-precision: {self.target_precision} must be above 0 and at most 1")
+        _check_positive("--candidates", self.candidates)
         return self.model_copy(
             update={
                 "dataset": _absolute(self.dataset),
@@ -262,16 +264,16 @@ class TuneRequest(_Request):
     dataset: str | None = None
     pairs: str | None = None
     from_feedback: bool = False
-    synthesize: int | None = Field(None, ge=1)
+    synthesize: int | None = None
     base: str | None = None  # None: [reranker] model
     collection: str | None = None
-    epochs: int = Field(2, ge=1)
-    max_queries: int | None = Field(None, ge=1)
-    max_minutes: float | None = Field(None, gt=0)
+    epochs: int = 2
+    max_queries: int | None = None
+    max_minutes: float | None = None
     max_steps: int = -1  # -1: no limit
     output: str | None = None  # None: tuned-reranker/COLLECTION beside the index
     device: str | None = None  # None: [reranker] device
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = 16
     seed: int = 13
     progress: bool = True
     distill_layers: int | None = None
@@ -284,6 +286,10 @@ class TuneRequest(_Request):
             raise BadInput("--distill-only needs --distill-layers K")
         if self.distill_layers is not None and self.distill_layers < 1:
             raise BadInput("--distill-layers must be at least 1")
+        _check_positive("--epochs", self.epochs)
+        _check_positive("--batch-size", self.batch_size)
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise BadInput(f"--max-minutes: {self.max_minutes:g} must be above 0")
         return self.model_copy(
             update={"dataset": _absolute(self.dataset), "pairs": _absolute(self.pairs), "output": _absolute(self.output)}
         )
@@ -292,11 +298,12 @@ class TuneRequest(_Request):
 class SampleRequest(_Request):
     """Up to `n` chunks of a collection drawn at random, for `ragate tune --synthesize`."""
 
-    n: int = Field(ge=1, le=100_000)
+    n: int
     seed: int = 13
     collection: str | None = None
 
     def check(self, limits: ServerSettings) -> SampleRequest:
+        check_range("n", self.n, 1, 100_000)
         return self
 
 

@@ -90,6 +90,6 @@ def test_every_engine_can_be_configured_and_nothing_else():
     from typing import get_args
 
     from ragate.scoring.engines.cpu_engines import ENGINES
-    from ragate.server.config import Backend
+    from ragate.server.config import EngineName
 
-    assert set(get_args(Backend)) == {"auto", "torch", *ENGINES}
+    assert set(get_args(EngineName)) == {"auto", "torch", *ENGINES}

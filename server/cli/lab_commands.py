@@ -31,7 +31,8 @@ def require_extra(module: str, extra: str, what: str) -> None:
 
 
 def _dump(report: EvalReport | CalibrateReport | TuneReport) -> dict:
-    return report.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # The keys the report was made with (or given since): absent figures stay absent, set ones show, null included.
+    return report.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

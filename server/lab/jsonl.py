@@ -17,7 +17,11 @@ def read_rows(path: str | Path, fields: set[str]) -> list[dict[str, Any]]:
     if not p.is_file():
         raise NotFound(f"no such file: {p}")
     rows = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), start=1):
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise BadInput(f"{p}: not UTF-8 text (byte {e.start})") from None
+    for i, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -25,7 +29,8 @@ def read_rows(path: str | Path, fields: set[str]) -> list[dict[str, Any]]:
         except json.JSONDecodeError as e:
             raise BadInput(f"{p}: line {i} is not JSON ({e.msg})") from None
         if not isinstance(row, dict) or not fields <= set(row):
-            raise BadInput(f"{p}: line {i} needs {', '.join(sorted(fields))}")
+            *others, last = sorted(fields)
+            raise BadInput(f"{p}: line {i} needs {', '.join(others) + ' and ' if others else ''}{last}")
         rows.append(row)
     return rows
 

@@ -93,7 +93,7 @@ def synthesized(uc, miner: Miner, settings: Settings, n: int, progress: bool) ->
         question = writer.question(chunk.text)
         if question:
             pairs.append(Pair(question, chunk.text, True))
-            pairs += miner.negatives(question, is_positive=lambda r, c=chunk: r.chunk_id == c["chunk_id"])
+            pairs += miner.negatives(question, is_positive=lambda r, c=chunk: r.chunk_id == c.chunk_id)
     return pairs
 
 

@@ -78,7 +78,7 @@ def check_line(line: bytes) -> str | None:
         obj = json.loads(text)
     except RecursionError:
         raise BadLine(PARSE_ERROR, "Parse error: JSON nested too deeply") from None
-    except json.JSONDecodeError as e:
+    except ValueError as e:  # JSONDecodeError, or an integer past Python's digit limit: not a message either way
         raise BadLine(PARSE_ERROR, f"Parse error: {str(e)[:200]}") from None
     try:
         _check_tree(obj)

@@ -214,7 +214,7 @@ class ServiceClient:
         return self._use("feedback", req, FeedbackResult, read=False)
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
-        return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req, read=True)]
+        return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req.check(self.settings.server), read=True)]
 
     def drop_collection(self, req: CollectionRequest) -> Dropped:
         return self._use("drop_collection", req, Dropped, read=False)

@@ -85,6 +85,7 @@ class IndexService:
         call = CALLS.get(name, Call(WatchRequest))
         with self._activity_lock:
             self._in_flight += 1
+        self._report("starting", 0, None)  # a client's bar must not start from the last call's count
         arrived = time.perf_counter()
         try:
             self.models.wait()
@@ -174,7 +175,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
 
 def _jsonable(result: Any) -> Any:
     if isinstance(result, BaseModel):
-        return result.model_dump(mode="json", by_alias=True)
+        return result.model_dump(mode="json", by_alias=True, exclude_unset=True)  # the client fills defaults in again
     if isinstance(result, list):
         return [_jsonable(r) for r in result]
     return result
