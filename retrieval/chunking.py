@@ -40,6 +40,17 @@ class ChunkingSettings:
         return f"tokens={self.tokens},overlap={self.overlap}"
 
 
+# A title or heading is context for a passage, not content: a document may not make every search
+# reply carry 40,000 characters of it (every result repeats its title and headings).
+MAX_TITLE_CHARS = 300
+MAX_HEADING_CHARS = 200
+MAX_HEADING_DEPTH = 8
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 _SENTENCE_END = re.compile(r"[.!?;:][\"')\]]*\s")
 _SPACE = re.compile(r"\s")
 
@@ -117,8 +128,8 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
                     chunk_index=index,
                     text=text,
                     source=doc.source,
-                    title=doc.title,
-                    heading_path=section.heading_path,
+                    title=_clip(doc.title, MAX_TITLE_CHARS),
+                    heading_path=[_clip(h, MAX_HEADING_CHARS) for h in section.heading_path[:MAX_HEADING_DEPTH]],
                     char_start=start,
                     char_end=start + len(text),
                     updated_at=doc.updated_at,

@@ -21,6 +21,7 @@ class SourceRule:
     glob: str
     source_type: str
     weight: float
+    front_matter: bool = False  # files it matches may set their own source_type in front matter
 
 
 @dataclass
@@ -47,22 +48,35 @@ def rfc3339(ts: dt.datetime) -> str:
     return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_date(value: str) -> str | None:
-    """A front-matter date (2024-05-01, 2024-05-01T10:00:00+02:00, ...) as RFC 3339 UTC, or None."""
+# A date this far ahead of the clock is not a modification time: a document claiming one would rank
+# first on freshness forever, so it counts as undated (a day's slack covers clocks and time zones).
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+def parse_date(value: str, *, now: dt.datetime | None = None) -> str | None:
+    """A front-matter date (2024-05-01, 2024-05-01T10:00:00+02:00, ...) as RFC 3339 UTC; None when
+    it is not a date or lies in the future."""
     value = value.strip()
     if not value:
         return None
     try:
-        return rfc3339(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        ts = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    return None if ts > (now or dt.datetime.now(dt.UTC)) + FUTURE_SLACK else rfc3339(ts)
+
+
+def matching_rule(source: str, opts: IngestOptions) -> SourceRule | None:
+    return next((r for r in opts.rules if r.glob and glob_match(source, r.glob)), None)
 
 
 def classify(source: str, opts: IngestOptions) -> tuple[str, float]:
     """source_type and authority weight from the first path rule that matches."""
-    for rule in opts.rules:
-        if rule.glob and glob_match(source, rule.glob):
-            return rule.source_type or opts.default_source_type, rule.weight
+    rule = matching_rule(source, opts)
+    if rule is not None:
+        return rule.source_type or opts.default_source_type, rule.weight
     return opts.default_source_type, opts.default_authority
 
 
@@ -200,11 +214,13 @@ def load_document(path: Path, data: bytes, opts: IngestOptions) -> Document:
             updated = parse_date(ex.front_matter[key])
             if updated:
                 break
-    if updated is None:
-        updated = rfc3339(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
+    if updated is None:  # the file's own time, which can be set too, so no later than now
+        updated = rfc3339(min(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), dt.datetime.now(dt.UTC)))
     source_type, authority = classify(source, opts)
-    if "source_type" in ex.front_matter:
-        source_type = ex.front_matter["source_type"]
+    # A trust label is the configuration's to give: a file sets its own only where a rule allows it.
+    rule = matching_rule(source, opts)
+    if "source_type" in ex.front_matter and rule is not None and rule.front_matter:
+        source_type = ex.front_matter["source_type"][:100]
     return Document(
         doc_id=stable_id("file", source),
         source=source,

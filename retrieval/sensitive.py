@@ -1,6 +1,8 @@
 """Paths that are never read, whatever the configuration or the caller says: system folders whose
 files lie about their size or never end, and files that commonly hold secrets. A caller steered by
-a prompt injection can name any path, so these hold for files named explicitly too."""
+a prompt injection can name any path, so these hold for files named explicitly too. Names are
+matched without regard to case (`.ENV`, `ID_RSA` and `.GIT/config` are the same secrets, and on
+case-insensitive file systems the same files)."""
 
 from __future__ import annotations
 
@@ -10,25 +12,39 @@ from ragate.retrieval.globs import glob_match
 
 SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
 
-SECRET_GLOBS = (
+SECRET_GLOBS = (  # lower case: paths are matched lowered
     "**/.env*",
     "**/.git/**",
     "**/.git-credentials",
     "**/.ssh/**",
     "**/.aws/**",
+    "**/.azure/**",
     "**/.gnupg/**",
     "**/.docker/config.json",
-    "**/.kube/config",
+    "**/.kube/**",
+    "**/.config/gh/hosts.yml",
+    "**/.config/gcloud/**",
+    "**/application_default_credentials.json",
+    "**/.vault-token",
     "**/.netrc",
     "**/.npmrc",
     "**/.pypirc",
     "**/.pgpass",
+    "**/.my.cnf",
+    "**/.s3cfg",
+    "**/.boto",
+    "**/.htpasswd",
+    "**/*.tfstate",
+    "**/*.tfstate.backup",
+    "**/.*history",
     "**/credentials*",
     "**/id_*",
     "**/*.pem",
     "**/*.key",
     "**/*.p12",
     "**/*.pfx",
+    "**/*.keystore",
+    "**/*.jks",
 )
 
 
@@ -39,5 +55,6 @@ def system_folder(real: Path) -> str | None:
 
 
 def secret_glob(path: str) -> str | None:
-    """The secret-file pattern this POSIX path matches, if any."""
-    return next((g for g in SECRET_GLOBS if glob_match(path, g)), None)
+    """The secret-file pattern this POSIX path matches (in any case), if any."""
+    lowered = path.lower()
+    return next((g for g in SECRET_GLOBS if glob_match(lowered, g)), None)

@@ -95,6 +95,7 @@ class AuthorityRule(_Section):
     glob: str = ""
     source_type: str = ""
     weight: float = Field(0.5, ge=0, le=1)
+    front_matter: bool = False  # files this rule matches may set their own source_type in front matter
 
 
 class BlendSettings(_Section):

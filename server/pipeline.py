@@ -112,7 +112,7 @@ class Pipeline(Stages):
         )
         if d.status == "abstain":
             out.message = d.abstain_message()
-            out.nearest = [SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)]
+            out.nearest, _ = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)], req.max_tokens)
         else:
             out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req.max_tokens)
             out.confidence = out.p_answerable

@@ -9,7 +9,7 @@ import json
 import os
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
@@ -170,7 +170,7 @@ class FeedbackRequest(_Request):
 
     query: str
     chunk_id: str
-    useful: bool
+    useful: StrictBool  # true or false, not "yes" or 1
     note: str | None = None
     collection: str | None = None
 
@@ -317,9 +317,11 @@ class CollectionRequest(_Request):
 
 
 class WatchRequest(_Request):
-    """Folders the index service keeps indexed as their files change."""
+    """Folders the index service keeps indexed as their files change, each checked against the
+    allowed roots of the client that asked (not the service's own)."""
 
     paths: list[str] = Field(min_length=1, max_length=100)
+    allowed_roots: list[str] | None = None  # None: any path
 
     def check(self, limits: ServerSettings) -> WatchRequest:
         return self.model_copy(update={"paths": [os.path.abspath(p) for p in self.paths]})

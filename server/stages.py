@@ -62,7 +62,7 @@ class Stages:
             max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
             max_chars=settings.index.max_file_chars,
             max_chunks=settings.index.max_chunks_per_file,
-            rules=[SourceRule(r.glob, r.source_type, r.weight) for r in a.rules],
+            rules=[SourceRule(r.glob, r.source_type, r.weight, r.front_matter) for r in a.rules],
             default_source_type=a.default_source_type,
             default_authority=a.default,
         )
@@ -226,7 +226,13 @@ class Stages:
 
     def _fit(self, results: list[SearchResult], max_tokens: int | None) -> tuple[list[SearchResult], int]:
         """Whole passages in rank order within the response's token budget."""
-        return pack(results, lambda r: r.text, self._tokens, self.limits.max_tokens if max_tokens is None else max_tokens)
+        return pack(results, _returned_text, self._tokens, self.limits.max_tokens if max_tokens is None else max_tokens)
 
     def close(self) -> None:
         self.qdrant.close()
+
+
+def _returned_text(r: SearchResult) -> str:
+    """Every text field a result carries to the caller, as the budget counts it."""
+    return " ".join([r.source, r.title, *r.heading_path, r.source_type, r.text])
+

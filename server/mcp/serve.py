@@ -117,6 +117,6 @@ def _connect(client, watch: list[str]) -> None:
     try:
         client.ensure_started()
         if watch:
-            client.watch(WatchRequest(paths=watch))
+            client.watch(WatchRequest(paths=watch, allowed_roots=client.settings.server.allowed_roots))
     except Exception as e:  # tool calls report it too; the server keeps answering
         log.error("index service: %s", e)

@@ -180,7 +180,7 @@ class Tools:
         self,
         query: Annotated[str, Field(description="the query the passage was retrieved for")],
         chunk_id: Annotated[str, Field(description="the passage's chunk_id from a search or answer result")],
-        useful: Annotated[bool, Field(description="true if the passage helped answer the query, false if it was discarded")],
+        useful: Annotated[bool, Field(strict=True, description="true if the passage helped answer the query, false if it was discarded")],
         note: Annotated[str | None, Field(description=f"why, in a sentence; at most {FeedbackRequest.MAX_NOTE_CHARS} characters")] = None,
         collection: Annotated[str | None, COLLECTION] = None,
     ) -> FeedbackResult:

@@ -103,7 +103,7 @@ class ServiceClient:
         cmd = [sys.executable, "-m", "ragate.server.cli.main"]
         if self._config_path:
             cmd += ["--config", self._config_path]
-        self.paths.index_dir.mkdir(parents=True, exist_ok=True)
+        self.paths.index_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Its first start on a machine is silent for a while otherwise: say what it is doing and where it writes.
         log.warning(
             "starting the index service for %s (its log: %s); the first start on a machine exports the models "
@@ -111,7 +111,8 @@ class ServiceClient:
             self.paths.index_dir,
             self.paths.log,
         )
-        with open(self.paths.log, "ab") as logfile:
+        fd = os.open(self.paths.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # queries appear in it
+        with open(fd, "ab") as logfile:
             # Its own session: the service outlives this client and ignores its Ctrl-C.
             subprocess.Popen([*cmd, "service"], stdin=subprocess.DEVNULL, stdout=logfile, stderr=logfile, start_new_session=True)
 

@@ -9,6 +9,7 @@ after `[service] idle_timeout_s` without calls or heartbeats from connected serv
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -22,7 +23,7 @@ import anyio
 import uvicorn
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -32,6 +33,7 @@ from ragate.retrieval.edge_store import acquire_lock
 from ragate.retrieval.errors import BadInput, IngestError, RagateError, StoreError
 from ragate.retrieval.progress import reporting_to
 from ragate.server.config import Settings
+from ragate.server.mcp.http_limits import header_deadline_protocol
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
 from ragate.server.service.paths import ServicePaths
@@ -39,6 +41,8 @@ from ragate.server.service.watcher import FolderWatcher
 from ragate.server.use_cases import CALLS, Call, LocalUseCases
 
 log = logging.getLogger(__name__)
+
+IDLE_CONNECTION_S = 30  # a keep-alive connection with no request for this long is closed
 
 
 class IndexService:
@@ -82,6 +86,11 @@ class IndexService:
             raise BadInput(f"unknown call {name!r}; calls are {', '.join([*CALLS, 'watch'])}")
         if not isinstance(body, dict):
             raise BadInput("the body must be a JSON object with request, options and deadline_s")
+        if not isinstance(body.get("options") or {}, dict):
+            raise BadInput("options: must be a JSON object")
+        limit = body.get("deadline_s")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
+            raise BadInput(f"deadline_s: must be a positive number of seconds or null, not {json.dumps(limit)[:50]}")
         call = CALLS.get(name, Call(WatchRequest))
         with self._activity_lock:
             self._in_flight += 1
@@ -112,11 +121,12 @@ class IndexService:
     def _dispatch(self, name: str, req: Any, options: dict[str, Any]) -> Any:
         uc = self.use_cases
         if name == "index":
-            return uc.index(req, allowed_roots=options.get("allowed_roots"), on_progress=self._indexed)
+            return uc.index(req, allowed_roots=_roots(options.get("allowed_roots")), on_progress=self._indexed)
         if name == "stats":
             return {**uc.stats(), "service": self.describe()}
         if name == "watch":
-            self.watcher.add(req.check(self.settings.server).paths, allowed_roots=self.settings.server.allowed_roots)
+            req = req.check(self.settings.server)
+            self.watcher.add(req.paths, allowed_roots=req.allowed_roots)
             return self.watcher.describe()
         return getattr(uc, name)(req) if req is not None else getattr(uc, name)()
 
@@ -145,9 +155,12 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
     async def call(request: Request) -> JSONResponse:
         name = request.path_params["name"]
         try:
-            body = await request.json()
+            body = _parse(await request.body())
             result = await anyio.to_thread.run_sync(service.call, name, body, abandon_on_cancel=True)
             return JSONResponse({"result": result})
+        except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
+            log.info("call %s: the client disconnected before its request was whole", name)
+            return JSONResponse({"error": {"kind": "bad_input", "message": "request body incomplete"}}, status_code=400)
         except ValidationError as e:
             return JSONResponse({"error": {"kind": "bad_input", "message": _validation_message(e)}}, status_code=400)
         except RagateError as e:
@@ -171,6 +184,25 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             Route("/stop", stop_route, methods=["POST"]),
         ]
     )
+
+
+def _parse(raw: bytes) -> Any:
+    """The request body as JSON, refused (not crashed on) when it is not JSON or nests too deep."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise BadInput("request body nests too deeply") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"request body is not JSON ({str(e)[:200]})") from None
+
+
+def _roots(value: Any) -> list[str] | None:
+    """The caller's allowed roots: a list of paths, or None for any (a bare string is no list of roots)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput("options.allowed_roots: must be a list of paths or null")
+    return value
 
 
 def _jsonable(result: Any) -> Any:
@@ -222,7 +254,7 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     """Serve one index until idle; returns at once (0) when another process already serves it."""
 
     paths = ServicePaths.of(settings)
-    paths.index_dir.mkdir(parents=True, exist_ok=True)
+    paths.index_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         lock = acquire_lock(paths.lock)
     except StoreError as e:
@@ -232,7 +264,16 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     sock = _bind(paths.socket)
     try:
         stop = threading.Event()
-        server = uvicorn.Server(uvicorn.Config(asgi_app(service, stop=stop.set), log_level="warning", access_log=False, lifespan="off"))
+        # Idle and half-sent connections are closed (a client that never finishes its headers would hold a socket for ever).
+        config = uvicorn.Config(
+            asgi_app(service, stop=stop.set),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http=header_deadline_protocol(settings.server.header_timeout_s),
+            timeout_keep_alive=IDLE_CONNECTION_S,
+        )
+        server = uvicorn.Server(config)
         service.start()
         threading.Thread(target=_exit_when_idle, args=(service, server, settings.service.idle_timeout_s, stop), daemon=True).start()
         log.warning("index service for %s listening on %s (pid %d)", paths.index_dir, paths.socket, os.getpid())

@@ -3,20 +3,29 @@ so search never lags the folder by more than a debounce interval and one increme
 
 Each burst of changes (debounced by watchfiles) triggers an incremental `index` of the watched
 folder with pruning: unchanged files are skipped by content hash, include/exclude globs and the
-allowed roots apply exactly as for `index_paths`."""
+allowed roots apply exactly as for `index_paths`.
+
+A folder replaced under the watch (`mv watch watch.bak; mkdir watch`, as editors, git checkout and
+rsync do) is noticed within REARM_S and watched again where its path now points; a folder that is
+gone is reported in `stats` (`stopped_folders`) until it comes back."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from watchfiles import watch
 
 from ragate.retrieval.errors import IngestError
 from ragate.server.requests import IndexRequest
 
 log = logging.getLogger(__name__)
+
+REARM_S = 2.0  # how often a quiet watch checks that its path is still the folder it watches
 
 
 class FolderWatcher:
@@ -28,6 +37,7 @@ class FolderWatcher:
         self.pending = 0
         self.last_update: str | None = None
         self.last_error: str | None = None
+        self.stopped: dict[str, str] = {}  # folder -> why it is not watched now
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -59,20 +69,50 @@ class FolderWatcher:
         )
 
     def _watch(self, folder: Path, allowed_roots: list[str] | None) -> None:
-        from watchfiles import watch
-
-        for changes in watch(folder, debounce=self.debounce_ms, stop_event=self._stop, raise_interrupt=False):
-            with self._lock:
-                self.pending = len(changes)
-            try:
-                self._index(folder, allowed_roots)
-                self.last_error = None
-            except Exception as e:  # a bad file or a vanished folder must not end the watch
-                self.last_error = f"{type(e).__name__}: {e}"[:500]
-                log.warning("watch %s: %s", folder, self.last_error)
-            finally:
+        """Watch until closed; when the path comes to name another folder, index and watch that one."""
+        first = True
+        while not self._stop.is_set():
+            ident = _identity(folder)
+            if ident is None:
                 with self._lock:
-                    self.pending = 0
+                    self.stopped[str(folder)] = "the folder is gone; watching resumes when it is back"
+                self._stop.wait(REARM_S)
+                continue
+            if not first:  # a new folder at the path: what it holds now is indexed, what is gone pruned
+                log.warning("watch %s: the folder was replaced; watching the new one", folder)
+                self._pass(folder, allowed_roots)
+            first = False
+            with self._lock:
+                self.stopped.pop(str(folder), None)
+            try:
+                for changes in watch(
+                    folder,
+                    debounce=self.debounce_ms,
+                    stop_event=self._stop,
+                    raise_interrupt=False,
+                    rust_timeout=int(REARM_S * 1000),
+                    yield_on_timeout=True,
+                ):
+                    if _identity(folder) != ident:
+                        break
+                    if changes:
+                        with self._lock:
+                            self.pending = len(changes)
+                        self._pass(folder, allowed_roots)
+            except Exception as e:  # the watch itself failed (its folder removed under it): look again
+                log.warning("watch %s: %s", folder, e)
+                self._stop.wait(REARM_S)
+
+    def _pass(self, folder: Path, allowed_roots: list[str] | None) -> None:
+        try:
+            self._index(folder, allowed_roots)
+            self.last_error = None
+        except Exception as e:  # a bad file or a vanished folder must not end the watch
+            self.last_error = f"{type(e).__name__}: {e}"[:500]
+            log.warning("watch %s: %s", folder, self.last_error)
+        finally:
+            with self._lock:
+                self.pending = 0
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
@@ -81,7 +121,18 @@ class FolderWatcher:
                 "pending_changes": self.pending,
                 "last_watch_update": self.last_update,
                 "last_watch_error": self.last_error,
+                "stopped_folders": dict(self.stopped),
             }
 
     def close(self) -> None:
         self._stop.set()
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder the path names now (device and inode), or None when it names none."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if os.path.isdir(folder) else None
+
