@@ -45,6 +45,10 @@ class ChunkingSettings:
 MAX_TITLE_CHARS = 300
 MAX_HEADING_CHARS = 200
 MAX_HEADING_DEPTH = 8
+# A window of N tokens spans at most N * this many characters: a tokenizer reads a run of letters
+# too long to be a word (a 32,000-character heading) as one unknown token, which would make a chunk
+# of any size; such a run is cut by characters instead.
+MAX_CHARS_PER_TOKEN = 16
 
 
 def _clip(text: str, limit: int) -> str:
@@ -106,6 +110,10 @@ def split_spans(text: str, offsets: list[tuple[int, int]], budget: int, overlap:
     return spans
 
 
+def _bounded(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    return [(a, min(a + max_chars, e)) for s, e in spans for a in range(s, e, max_chars)]
+
+
 def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSettings) -> list[Chunk]:
     chunks: list[Chunk] = []
     for section in doc.sections:
@@ -113,7 +121,7 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
         if section.heading_path and body.strip() == section.heading_path[-1]:
             continue  # a heading with no body: its children carry it in their heading path
         offsets = offsets_of(body)
-        for s, e in split_spans(body, offsets, settings.tokens, settings.overlap):
+        for s, e in _bounded(split_spans(body, offsets, settings.tokens, settings.overlap), settings.tokens * MAX_CHARS_PER_TOKEN):
             raw = body[s:e]
             lead = len(raw) - len(raw.lstrip())
             text = raw.strip()

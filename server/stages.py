@@ -235,4 +235,3 @@ class Stages:
 def _returned_text(r: SearchResult) -> str:
     """Every text field a result carries to the caller, as the budget counts it."""
     return " ".join([r.source, r.title, *r.heading_path, r.source_type, r.text])
-

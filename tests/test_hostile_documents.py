@@ -56,7 +56,8 @@ def corpus(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stdio(corpus, tmp_path_factory, server_env):
     root, _ = corpus
-    q = tmp_path_factory.mktemp("q2") / "fresh" / "q"
+    q = tmp_path_factory.mktemp("q2") / "fresh" / "q"  # made by ragate: its mode is ragate's
+    q.parent.mkdir()
     env = server_env(str(q), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root)]))
     client = RawStdio(env, str(q.parent / "stderr.log"))
     yield client, q, env
@@ -164,9 +165,13 @@ def _raw(sock_path: str, request: bytes, *, read: bool = True, timeout: float = 
 
 
 def _post(path: str, body: bytes) -> bytes:
-    return b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n" + (
-        b"Content-Length: %d\r\n\r\n" % len(body)
-    ) + body
+    return (
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        + (b"Content-Length: %d\r\n\r\n" % len(body))
+        + body
+    )
 
 
 def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(stdio, corpus):
@@ -207,7 +212,9 @@ def test_serve_watch_is_held_to_the_callers_own_roots(tmp_path, ragate, server_e
     narrow = server_env(str(q), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root)]))
     errlog = tmp_path / "serve.log"
     with open(errlog, "w") as err:
-        proc = subprocess.Popen([*SERVE, "--watch", str(outside)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **narrow})
+        proc = subprocess.Popen(
+            [*SERVE, "--watch", str(outside)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env={**os.environ, **narrow}
+        )
     try:
         deadline = time.monotonic() + 60
         while "allowed roots" not in errlog.read_text() and time.monotonic() < deadline:

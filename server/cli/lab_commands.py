@@ -31,8 +31,12 @@ def require_extra(module: str, extra: str, what: str) -> None:
 
 
 def _dump(report: EvalReport | CalibrateReport | TuneReport) -> dict:
-    # The keys the report was made with (or given since): absent figures stay absent, set ones show, null included.
-    return report.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    """The report as printed: figures it has no value for are left out, except a threshold asked for
+    and not reached, which is said as null."""
+    out = report.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(report, CalibrateReport) and report.target_precision is not None:
+        out["threshold"] = report.threshold
+    return out
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,7 +4,7 @@ The handshake is answered at once; models load in a background thread and tool c
 early wait for them. HTTP always requires a bearer token (compared in constant time, never logged)
 and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
 max_request_mb; stdio answers every bad line (server/mcp/stdio.py), HTTP closes connections slow to
-send their headers (server/mcp/http_limits.py)."""
+send their headers (server/http_limits.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import uvicorn
 
 from ragate.retrieval.errors import ServeError
 from ragate.server.config import Settings
-from ragate.server.mcp.http_limits import header_deadline_protocol
+from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
 from ragate.server.requests import WatchRequest

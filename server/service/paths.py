@@ -58,4 +58,3 @@ def private_dir(path: Path) -> Path:
             "so the socket lives in the index folder"
         )
     return path
-

@@ -33,7 +33,7 @@ from ragate.retrieval.edge_store import acquire_lock
 from ragate.retrieval.errors import BadInput, IngestError, RagateError, StoreError
 from ragate.retrieval.progress import reporting_to
 from ragate.server.config import Settings
-from ragate.server.mcp.http_limits import header_deadline_protocol
+from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
 from ragate.server.service.paths import ServicePaths
@@ -207,7 +207,7 @@ def _roots(value: Any) -> list[str] | None:
 
 def _jsonable(result: Any) -> Any:
     if isinstance(result, BaseModel):
-        return result.model_dump(mode="json", by_alias=True, exclude_unset=True)  # the client fills defaults in again
+        return result.model_dump(mode="json", by_alias=True)
     if isinstance(result, list):
         return [_jsonable(r) for r in result]
     return result
