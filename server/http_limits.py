@@ -2,7 +2,9 @@
 
 uvicorn times out idle keep-alive connections but not a client that sends its headers a byte at a
 time (slowloris): each such socket stays open for ever. Here a connection must finish each request's
-headers within a deadline, else it is closed."""
+headers within a deadline, else it is closed. A client that half-closes its side after a whole
+request (`shutdown(SHUT_WR)`, as some HTTP clients and `nc -N` do) still gets its reply: the
+connection is closed once the reply is sent, not at the client's end of file."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
     class HeaderDeadlineH11(H11Protocol):
         _timer: asyncio.TimerHandle | None = None
         _served = None  # the request cycle the running deadline was cancelled for
+        _half_closed = False  # the client sent end of file with a request in flight
 
         def _arm(self) -> None:
             self._disarm()
@@ -44,8 +47,16 @@ def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
+            if self._half_closed:
+                self.transport.close()  # nothing more can come: the reply was the last thing to send
+            elif not self.transport.is_closing():
                 self._arm()  # the next request on this keep-alive connection gets the same deadline
+
+        def eof_received(self) -> bool | None:
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._half_closed = True
+                return True  # keep the transport open for the reply (asyncio closes it otherwise)
+            return None
 
         def connection_lost(self, exc) -> None:
             self._disarm()

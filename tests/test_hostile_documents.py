@@ -194,6 +194,16 @@ def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(std
     for partial in (b"POST /call/search HTTP/1.1\r\nHost: x\r\n", b""):
         t = time.monotonic()
         assert _raw(sock, partial, timeout=90) == b"" and time.monotonic() - t < 60
+    # A client that half-closes after a whole request still gets its reply.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(60)
+        s.connect(sock)
+        s.sendall(_post("/call/stats", b"{}"))
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200") and b"collections" in reply, reply[:300]
     # A client that leaves mid-body costs a line in the log, not a traceback.
     _raw(sock, _post("/call/search", b'{"request": {"query": "tides"}}')[:-10], read=False)
     time.sleep(1)

@@ -83,7 +83,12 @@ def test_search_examples_reranked_with_components_and_timings(pipeline):
         assert stage in resp.timings_ms
 
 
-def test_filters_restrict_search(pipeline):
+def test_filters_restrict_search(make_settings, models, tmp_path):
+    from ragate.server.pipeline import Pipeline
+
+    # The ragate docs label themselves in front matter, which only a rule can allow.
+    settings = make_settings(tmp_path, authority={"rules": [{"glob": "**/corpus/ragate/**", "front_matter": True}]})
+    pipeline = Pipeline(settings, models)
     pipeline.index(IndexRequest(paths=[str(EXAMPLES)]))
     only_docs = pipeline.search(SearchRequest(query="tides moon", filters=SearchFilter(source_type=["docs"])))
     assert only_docs.results and all(r.source_type == "docs" for r in only_docs.results)
@@ -91,6 +96,7 @@ def test_filters_restrict_search(pipeline):
     assert {r.source.rsplit("/", 1)[1] for r in by_glob.results} == {"black_holes.html"}
     recent = pipeline.search(SearchRequest(query="coral heat", filters=SearchFilter(updated_after="2025-01-01")))
     assert recent.results and all(r.updated_at >= "2025-01-01" for r in recent.results)
+    pipeline.close()
 
 
 def test_restart_keeps_the_index(settings, models, tmp_path):

@@ -94,7 +94,10 @@ class IndexService:
         call = CALLS.get(name, Call(WatchRequest))
         with self._activity_lock:
             self._in_flight += 1
-        self._report("starting", 0, None)  # a client's bar must not start from the last call's count
+        # A client's bar starts here, not from the last call's count, and says why it waits at first.
+        self._report(
+            "starting" if self.models.ready else "loading the models (a first start on a machine also measures their engines)", 0, None
+        )
         arrived = time.perf_counter()
         try:
             self.models.wait()
