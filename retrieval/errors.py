@@ -6,6 +6,7 @@ and is reported as an internal error, never as "fix your input".
     ├── BadInput                 bad_input     a request, flag or file the caller gave is wrong (names the field and limit)
     │   ├── GlobError            bad_input     a glob over the complexity limits
     │   └── ConfigError          config        config.toml or a RAGATE_* variable is wrong (names the key)
+    │       └── SettingsMismatch settings      a client's settings differ from those its index service runs with
     ├── NotFound                 not_found     a file or folder the caller named does not exist
     ├── IngestError              ingest        a path cannot be indexed (outside the allowed roots, unreadable)
     │   └── ExtractionError      ingest        one file's text cannot be extracted (it is skipped, with this reason)
@@ -61,6 +62,12 @@ class ConfigError(BadInput):
     """A setting that cannot be used; the message names the key."""
 
     kind = "config"
+
+
+class SettingsMismatch(ConfigError):
+    """A client whose settings differ from its index service's in what changes results or access."""
+
+    kind = "settings"
 
 
 class NotFound(RagateError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -302,3 +303,41 @@ def write_setting(config_path: Path, section: str, key: str, value: str | float)
     else:
         text = text[: found.end(0)] + line + "\n" + text[found.end(0) :]
     config_path.write_text(text, encoding="utf-8")
+
+
+# What each client of one index may set for itself: how it reaches and limits its own callers,
+# and what it sends with every call (its allowed roots, its deadline, its watched folders).
+# The index itself ([qdrant]) is what the service is found by, so it is not compared either.
+PER_CLIENT = ("server.", "service.", "qdrant.", "index.watch", "index.watch_debounce_ms", "index.batch_chunks")
+# Local paths are compared where they lead: clients in other folders may name one model differently.
+PATH_KEYS = ("embedder.model", "reranker.model", "reranker.first_pass_model", "reranker.onnx_dir")
+
+
+def shared_settings(settings: Settings, *, unchecked: tuple[str, ...] = ()) -> dict[str, typing.Any]:
+    """The settings every client of one index service must agree on, as {"section.key": value}:
+    everything that changes what a call returns or what may be read. A client that does not rely on
+    some of them (`unchecked`, prefixes like "reranker.") leaves them out, and they are not compared."""
+    out: dict[str, typing.Any] = {}
+    for section, values in settings.model_dump(mode="json").items():
+        for key, value in values.items():
+            name = f"{section}.{key}"
+            if any(name.startswith(p) if p.endswith(".") else name == p for p in (*PER_CLIENT, *unchecked)):
+                continue
+            if name in PATH_KEYS and isinstance(value, str) and value and os.path.exists(os.path.expanduser(value)):
+                value = os.path.realpath(os.path.expanduser(value))
+            out[name] = value
+    return out
+
+
+def settings_fingerprint(shared: dict[str, typing.Any]) -> str:
+    return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def settings_differences(ours: dict[str, typing.Any], theirs: dict[str, typing.Any]) -> list[str]:
+    """Each key on which two clients disagree, as `[section] key is X there and Y here`."""
+    out = []
+    for name in sorted(set(ours) | set(theirs)):
+        if ours.get(name) != theirs.get(name):
+            section, key = name.split(".", 1)
+            out.append(f"[{section}] {key} is {json.dumps(ours.get(name))[:120]} there and {json.dumps(theirs.get(name))[:120]} here")
+    return out

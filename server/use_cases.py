@@ -127,11 +127,14 @@ def open_use_cases(
     """The index's use cases: through its service on the embedded store; in this process against a
     Qdrant server (`[qdrant] url`), where the server is the shared owner and no service is needed.
     `deadline_s` bounds each call's work (the tool timeout); `background` loads a local pipeline's
-    models in a thread (a server answers its handshake first)."""
+    models in a thread (a server answers its handshake first). A caller that reranks nothing
+    (`need_reranker` false: index, stats, delete, feedback, tune's mining) need not agree with the
+    service on the reranker, the gate or the LLM."""
     if not settings.qdrant.url:
         # The socket read waits a little longer than the deadline, for the service's own answer.
         timeout_s = None if deadline_s is None else deadline_s + 10
-        return ServiceClient(settings, config_path=config_path, timeout_s=timeout_s, deadline_s=deadline_s)
+        unchecked = () if need_reranker else ("reranker.", "gate.", "llm.")
+        return ServiceClient(settings, config_path=config_path, timeout_s=timeout_s, deadline_s=deadline_s, unchecked=unchecked)
     models = Models(settings)
     if background:
         models.load_in_background()

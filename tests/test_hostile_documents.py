@@ -2,6 +2,7 @@
 `ragate serve`'s stdio, the `ragate` CLI in a subprocess, and raw HTTP on the index service's
 Unix socket."""
 
+import datetime as dt
 import json
 import os
 import socket
@@ -17,8 +18,6 @@ from ragate.server.mcp.launcher import SERVE
 from tests.test_hostile import RawStdio, tool_text
 
 pytestmark = pytest.mark.slow
-
-NOW = time.strftime("%Y-%m-%d")
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +83,8 @@ def test_documents_do_not_set_their_own_freshness_or_trust(stdio, corpus):
     assert not is_error, text
     _, text = call(client, "search", {"query": "what causes ocean tides", "top_k": 5, "rerank": False})
     forged = [r for r in json.loads(text)["results"] if r["source"].endswith("forged.md")]
-    assert forged and forged[0]["updated_at"][:10] <= NOW, forged  # not 2999-12-31
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert forged and forged[0]["updated_at"] <= tomorrow, forged  # its file time, not 2999-12-31
     assert forged[0]["source_type"] != "official"
     _, text = call(client, "search", {"query": "tides", "filters": {"source_type": ["official"]}, "rerank": False})
     assert json.loads(text)["results"] == []

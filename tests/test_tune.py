@@ -172,6 +172,8 @@ async def test_feedback_tool_round_trip_into_calibration(tmp_path, ragate, serve
     # The same verdicts fit the blend's weights too (chunks judged), written to a copy of the config.
     cfg = tmp_path / "config.toml"
     cfg.write_text((EXAMPLES.parent / "config.toml").read_text())
+    # Another config than the running service's: the service is stopped so that calibrate starts it with this one.
+    assert ragate("service", "--stop", env_extra=env).returncode == 0
     r = ragate("--config", str(cfg), "calibrate", "--from-feedback", "--fit-blend", "--write-config", "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)

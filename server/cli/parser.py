@@ -17,6 +17,7 @@ from ragate.server.cli.commands import (
     cmd_stats,
 )
 from ragate.server.cli.lab_commands import cmd_calibrate, cmd_eval, cmd_tune
+from ragate.server.cli.setup_commands import CLIENTS, cmd_doctor, cmd_init
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,4 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--watch", action="append", metavar="PATH", help="keep this folder indexed (repeatable)")
     sp.add_argument("--stop", action="store_true", help="ask the running service to exit and return")
     sp.set_defaults(func=cmd_service)
+
+    sp = sub.add_parser(
+        "init",
+        help="write a config file and the MCP client's entry for this install",
+        description="Write a config file (unless one exists) whose index lives beside it and, with --folder, whose allowed "
+        "root and watched folder is DIR; then print the MCP server entry for the client, with absolute paths to this install "
+        "and the config (RAGATE_* variables set in this shell are carried along, RAGATE_TOKEN never), or with --write merge "
+        "it into the client's own config file, keeping a .bak of it.",
+    )
+    sp.add_argument("--client", choices=CLIENTS, default="claude-desktop", help="the MCP client (default claude-desktop)")
+    sp.add_argument("--folder", metavar="DIR", help="the folder to allow, index and keep indexed")
+    sp.add_argument("--write", action="store_true", help="merge the entry into the client's config file (a .bak keeps the old one)")
+    sp.set_defaults(func=cmd_init)
+
+    sp = sub.add_parser(
+        "doctor",
+        help="check a setup end to end and say what to fix",
+        description="Check that the config parses, the allowed roots exist, the models can be found, the index folder is "
+        "writable, the index service starts and loads both models (with the engines it chose and why), and whether the HTTP "
+        "token is set. Exit status 0 when everything is usable, 1 otherwise.",
+    )
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_doctor)
     return parser

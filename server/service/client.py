@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ragate.retrieval.errors import RagateError, ServiceUnavailable
 from ragate.retrieval.indexer import IndexReport
-from ragate.server.config import ServerSettings, Settings
+from ragate.server.config import ServerSettings, Settings, shared_settings
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -78,13 +78,20 @@ class ServiceClient:
     """Use cases of one index, answered by its service. `timeout_s` bounds each call (None: wait)."""
 
     def __init__(
-        self, settings: Settings, *, config_path: str | None = None, timeout_s: float | None = None, deadline_s: float | None = None
+        self,
+        settings: Settings,
+        *,
+        config_path: str | None = None,
+        timeout_s: float | None = None,
+        deadline_s: float | None = None,
+        unchecked: tuple[str, ...] = (),
     ):
         self.settings = settings
         self.paths = ServicePaths.of(settings)
         self._config_path = config_path
         self._timeout_s = timeout_s
         self._deadline_s = deadline_s  # the service stops a call's work after this long
+        self._shared = shared_settings(settings, unchecked=unchecked)  # sent with every call: the service refuses a client that disagrees
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -143,6 +150,7 @@ class ServiceClient:
             "request": request.model_dump(mode="json") if request is not None else None,
             "options": options or {},
             "deadline_s": self._deadline_s,
+            "settings": self._shared,
         }
         # No ping first: a call that finds no service sent nothing, so it starts one and sends again.
         retried_read = False

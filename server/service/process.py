@@ -30,9 +30,9 @@ from starlette.routing import Route
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import deadline
 from ragate.retrieval.edge_store import acquire_lock
-from ragate.retrieval.errors import BadInput, IngestError, RagateError, StoreError
+from ragate.retrieval.errors import BadInput, IngestError, RagateError, SettingsMismatch, StoreError
 from ragate.retrieval.progress import reporting_to
-from ragate.server.config import Settings
+from ragate.server.config import Settings, settings_differences, settings_fingerprint, shared_settings
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
@@ -52,6 +52,7 @@ class IndexService:
         self.settings = settings
         self.models = Models(settings)
         self.use_cases = LocalUseCases(settings, self.models)
+        self.shared = shared_settings(settings)
         self._write_lock = threading.Lock()
         self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
         self._initial_watch = watch
@@ -91,6 +92,9 @@ class IndexService:
         limit = body.get("deadline_s")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
             raise BadInput(f"deadline_s: must be a positive number of seconds or null, not {json.dumps(limit)[:50]}")
+        theirs = body.get("settings")
+        if theirs is not None:
+            self._check_agreement(theirs)
         call = CALLS.get(name, Call(WatchRequest))
         with self._activity_lock:
             self._in_flight += 1
@@ -133,6 +137,22 @@ class IndexService:
             return self.watcher.describe()
         return getattr(uc, name)(req) if req is not None else getattr(uc, name)()
 
+    def _check_agreement(self, theirs: Any) -> None:
+        """Every client of one index gets what the same settings give: one that differs in anything
+        that changes results or access is refused, with the keys named."""
+        if not isinstance(theirs, dict):
+            raise BadInput("settings: must be a JSON object")
+        ours = {k: self.shared.get(k) for k in theirs}  # the keys this client relies on
+        if theirs == ours:
+            return
+        differ = settings_differences(ours, theirs)
+        raise SettingsMismatch(
+            f"the index service for {self.settings.qdrant.path} runs with other settings than this client's: "
+            + "; ".join(differ[:8])
+            + (f"; and {len(differ) - 8} more" if len(differ) > 8 else "")
+            + ". Use the config the running service was started with, or stop it (`ragate service --stop`) so the next call starts it with yours"
+        )
+
     def _report(self, desc: str, done: int, total: int | None) -> None:
         self.progress = {"desc": desc, "done": done, "total": total}
 
@@ -140,7 +160,12 @@ class IndexService:
         self._report("indexing files", done, total)
 
     def describe(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "idle_timeout_s": self.settings.service.idle_timeout_s, **self.watcher.describe()}
+        return {
+            "pid": os.getpid(),
+            "idle_timeout_s": self.settings.service.idle_timeout_s,
+            "settings_fingerprint": settings_fingerprint(self.shared),
+            **self.watcher.describe(),
+        }
 
     def close(self) -> None:
         self.watcher.close()

@@ -1,0 +1,182 @@
+"""`ragate init` (a config file and the MCP client's entry for this install) and `ragate doctor`
+(a setup checked end to end, with what to fix)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ragate.retrieval.errors import BadInput, RagateError
+from ragate.retrieval.model_paths import resolve_model
+from ragate.server.cli.output import print_json
+from ragate.server.config import Settings
+from ragate.server.service.client import ServiceClient
+
+CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
+
+
+def client_config_path(client: str) -> Path:
+    """Where each client reads its MCP servers from (project-local for claude-code and vscode)."""
+    home = Path.home()
+    if client == "claude-desktop":
+        if sys.platform == "darwin":
+            return home / "Library" / "Application Support" / "Claude" / "claude_desktop_config.json"
+        if sys.platform == "win32":
+            return Path(os.environ.get("APPDATA", home)) / "Claude" / "claude_desktop_config.json"
+        return home / ".config" / "Claude" / "claude_desktop_config.json"
+    if client == "claude-code":
+        return Path(".mcp.json").resolve()
+    if client == "vscode":
+        return Path(".vscode", "mcp.json").resolve()
+    return home / ".cursor" / "mcp.json"
+
+
+def ragate_command() -> str:
+    """This install's `ragate`, by absolute path: a client starts it without this shell's PATH."""
+    beside = Path(sys.executable).parent / "ragate"
+    return str(beside if beside.exists() else Path(shutil.which("ragate") or beside).resolve())
+
+
+def server_entry(client: str, config: Path) -> dict[str, Any]:
+    # RAGATE_* settings from this shell go along (a reranker path, say); the HTTP token never does.
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("RAGATE_") and k != "RAGATE_TOKEN"}
+    entry: dict[str, Any] = {"command": ragate_command(), "args": ["--config", str(config), "serve"], "env": env}
+    return {"type": "stdio", **entry} if client == "vscode" else entry
+
+
+def client_block(client: str, config: Path) -> dict[str, Any]:
+    return {"servers" if client == "vscode" else "mcpServers": {"ragate": server_entry(client, config)}}
+
+
+def write_config(path: Path, folder: Path | None) -> bool:
+    """A config file for this setup; an existing one is left as it is (False)."""
+    if path.exists():
+        return False
+    index = path.parent.resolve() / ".ragate" / "qdrant"
+    lines = [f"# Written by `ragate init` on {dt.date.today().isoformat()}; every key is described in the project's config.toml.", ""]
+    lines += ["[qdrant]", f"path = {json.dumps(str(index))}", ""]
+    if folder is not None:
+        lines += ["[server]", f"allowed_roots = [{json.dumps(str(folder))}]", "", "[index]", f"watch = [{json.dumps(str(folder))}]", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return True
+
+
+def merge_into(target: Path, block: dict[str, Any]) -> Path | None:
+    """Add ragate to a client's config file, keeping everything else; the old file is kept as .bak."""
+    data: dict[str, Any] = {}
+    backup = None
+    if target.exists():
+        try:
+            data = json.loads(target.read_text(encoding="utf-8") or "{}")
+        except json.JSONDecodeError as e:
+            raise BadInput(f"{target} is not JSON ({e.msg}); fix it or merge the entry by hand") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"{target} does not hold a JSON object; merge the entry by hand")
+        backup = target.with_name(target.name + ".bak")
+        shutil.copy2(target, backup)
+    for key, servers in block.items():
+        data.setdefault(key, {}).update(servers)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return backup
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    folder = Path(args.folder).resolve() if args.folder else None
+    if folder is not None and not folder.is_dir():
+        raise BadInput(f"--folder {args.folder}: not a folder")
+    config = Path(args.config or "config.toml").resolve()
+    wrote = write_config(config, folder)
+    print(f"{'wrote' if wrote else 'kept the existing'} {config}", file=sys.stderr)
+    block = client_block(args.client, config)
+    if args.write:
+        target = client_config_path(args.client)
+        backup = merge_into(target, block)
+        print(f"added ragate to {target}" + (f" (the old file is {backup})" if backup else ""), file=sys.stderr)
+    else:
+        print(f"add this to {client_config_path(args.client)} (or run again with --write):", file=sys.stderr)
+        print_json(block)
+    return 0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _model_check(name: str, model: str, key: str) -> Check:
+    try:
+        where = resolve_model(model)
+    except RagateError as e:
+        return Check(name, False, str(e), f"set {key} in the config file (or RAGATE_{key.replace('] ', '_').strip('[').upper()})")
+    return Check(name, True, where)
+
+
+def checks(settings: Settings, config: str | None) -> list[Check]:
+    s = settings
+    out = [Check("config", True, config or "no config file: built-in defaults and RAGATE_* variables")]
+    roots = s.server.allowed_roots
+    missing = [r for r in roots if not Path(r).is_dir()]
+    if not roots:
+        out.append(
+            Check(
+                "allowed roots",
+                False,
+                "none: index_paths refuses every path",
+                "set [server] allowed_roots (or run `ragate init --folder DIR`)",
+            )
+        )
+    else:
+        out.append(Check("allowed roots", not missing, ", ".join(roots), f"create or correct: {', '.join(missing)}" if missing else ""))
+    out.append(_model_check("embedder", s.embedder.model, "[embedder] model"))
+    out.append(_model_check("reranker", s.reranker.model, "[reranker] model"))
+    index = Path(s.qdrant.path).resolve()
+    parent = next((p for p in (index, *index.parents) if p.exists()), Path("/"))
+    writable = os.access(parent, os.W_OK)
+    out.append(Check("index folder", writable, str(index), "" if writable else f"{parent} is not writable: set [qdrant] path"))
+    if all(c.ok for c in out):
+        out += _service_checks(settings, config)
+    token = bool(os.environ.get(s.server.token_env))
+    out.append(
+        Check("HTTP token", True, f"{s.server.token_env} is {'set' if token else 'not set: only stdio can serve (serve --http needs it)'}")
+    )
+    return out
+
+
+def _service_checks(settings: Settings, config: str | None) -> list[Check]:
+    """The index service started (or reached) and asked for its models and engines."""
+    client = ServiceClient(settings, config_path=config)
+    try:
+        stats = client.stats()
+    except RagateError as e:
+        return [Check("index service", False, str(e), f"see {client.paths.log}")]
+    finally:
+        client.close()
+    out = [Check("index service", True, f"pid {stats['service']['pid']}, {len(stats['collections'])} collections")]
+    for model in ("embedder", "reranker"):
+        m = stats[model]
+        if m["error"]:
+            out.append(Check(f"{model} engine", False, m["error"], f"set [{model}] model or backend; see {client.paths.log}"))
+        else:
+            out.append(Check(f"{model} engine", True, f"{m['engine']} on {m['device']}: {m['engine_reason']}"))
+    return out
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    found = checks(settings, args.config)
+    if args.json:
+        print_json({"ok": all(c.ok for c in found), "checks": [c.__dict__ for c in found]})
+    else:
+        for c in found:
+            print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" + (f"\n     fix: {c.fix}" if c.fix else ""))
+    return 0 if all(c.ok for c in found) else 1

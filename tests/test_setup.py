@@ -1,0 +1,93 @@
+"""`ragate init` and `ragate doctor` as a new user runs them: the printed client entry launches the
+real server through the MCP SDK's own stdio client, and doctor passes a good setup and names what
+is wrong with a broken one."""
+
+import json
+import os
+
+import anyio
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def setup(tmp_path, ragate):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "tides.md").write_text("# Tides\n\nOcean tides are caused by the gravitational pull of the moon.\n")
+    config = tmp_path / "app" / "config.toml"
+    config.parent.mkdir()
+    r = ragate("--config", str(config), "init", "--client", "claude-desktop", "--folder", str(folder), cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    return folder, config, json.loads(r.stdout)
+
+
+def test_init_writes_a_config_and_an_entry_the_sdk_client_launches_as_written(setup, ragate):
+    folder, config, block = setup
+    text = config.read_text()
+    assert str(folder) in text and "allowed_roots" in text and "watch" in text
+    entry = block["mcpServers"]["ragate"]
+    assert os.path.isabs(entry["command"]) and os.access(entry["command"], os.X_OK)
+    assert entry["args"] == ["--config", str(config), "serve"] and "RAGATE_TOKEN" not in entry["env"]
+
+    async def launch() -> tuple[list[str], str]:
+        params = StdioServerParameters(command=entry["command"], args=entry["args"], env={**os.environ, **entry["env"]}, cwd="/")
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            tools = sorted(t.name for t in (await session.list_tools()).tools)
+            text = ""
+            with anyio.move_on_after(120):  # the service indexes the watched folder once its models are in
+                while "tides.md" not in text:
+                    result = await session.call_tool("search", {"query": "what causes tides", "rerank": False})
+                    text = result.content[0].text
+                    await anyio.sleep(1)
+            return tools, text
+
+    try:
+        tools, text = anyio.run(launch)
+    finally:
+        ragate("--config", str(config), "service", "--stop")
+    assert {"search", "answer_or_abstain", "index_paths", "feedback", "stats"} <= set(tools)
+    assert "tides.md" in text  # the watched folder was indexed by the service the entry started
+
+
+def test_init_merges_into_an_existing_client_file_with_a_backup(tmp_path, ragate):
+    (tmp_path / ".vscode").mkdir()
+    existing = {"servers": {"other": {"type": "stdio", "command": "other"}}}
+    (tmp_path / ".vscode" / "mcp.json").write_text(json.dumps(existing))
+    r = ragate("--config", str(tmp_path / "config.toml"), "init", "--client", "vscode", "--write", cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr[-2000:]
+    merged = json.loads((tmp_path / ".vscode" / "mcp.json").read_text())
+    assert set(merged["servers"]) == {"other", "ragate"} and merged["servers"]["ragate"]["type"] == "stdio"
+    assert json.loads((tmp_path / ".vscode" / "mcp.json.bak").read_text()) == existing
+
+
+def test_doctor_passes_a_good_setup_and_names_a_broken_one(setup, ragate):
+    _, config, _ = setup
+    r = ragate("--config", str(config), "doctor", "--json", timeout=300)
+    report = json.loads(r.stdout)
+    assert r.returncode == 0 and report["ok"], report
+    assert {c["name"] for c in report["checks"]} >= {"config", "allowed roots", "reranker", "index service", "reranker engine"}
+    try:
+        broken = ragate("--config", str(config), "doctor", env_extra={"RAGATE_RERANKER_MODEL": "/nonexistent/reranker"}, timeout=300)
+        assert broken.returncode == 1 and "FAIL reranker" in broken.stdout and "[reranker] model" in broken.stdout, broken.stdout
+    finally:
+        ragate("--config", str(config), "service", "--stop")
+
+
+def test_a_client_with_other_settings_is_refused_with_the_keys_named(tmp_path, ragate, examples):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    assert ragate("index", str(examples / "science"), "--no-progress", env_extra=env).returncode == 0
+    try:
+        other = ragate("search", "tides", env_extra={**env, "RAGATE_RERANKER_MODEL": str(tmp_path), "RAGATE_BLEND_W_RETRIEVAL": "0.7"})
+        assert other.returncode == 2 and "Traceback" not in other.stderr, other.stderr[-2000:]
+        assert "[reranker] model" in other.stderr and "[blend] w_retrieval" in other.stderr and "service --stop" in other.stderr
+        # Per-client settings (limits, timeouts) may differ; the service's settings have a fingerprint.
+        same = ragate("stats", "--json", env_extra={**env, "RAGATE_SERVER_MAX_TOP_K": "7"})
+        assert same.returncode == 0, same.stderr[-2000:]
+        assert len(json.loads(same.stdout)["service"]["settings_fingerprint"]) == 16
+    finally:
+        ragate("service", "--stop", env_extra=env)
