@@ -9,7 +9,7 @@ import sys
 
 from ragate.retrieval.errors import RagateError
 from ragate.server.cli.parser import build_parser
-from ragate.server.config import load_settings
+from ragate.server.config import Settings, load_settings
 
 
 def setup_logging(verbosity: int) -> None:
@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     try:
-        settings = load_settings(args.config)
+        # `init` writes the config file, so it cannot read one first.
+        settings = load_settings(args.config) if args.reads_config else Settings()
         code = args.func(args, settings)
         sys.stdout.flush()  # here, so a reader that went away is met below and not at exit
         return code

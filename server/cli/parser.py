@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml if present, else built-in defaults)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv for library logs)")
+    parser.set_defaults(reads_config=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser, json_flag: bool = True) -> None:
@@ -261,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--client", choices=CLIENTS, default="claude-desktop", help="the MCP client (default claude-desktop)")
     sp.add_argument("--folder", metavar="DIR", help="the folder to allow, index and keep indexed")
     sp.add_argument("--write", action="store_true", help="merge the entry into the client's config file (a .bak keeps the old one)")
-    sp.set_defaults(func=cmd_init)
+    sp.set_defaults(func=cmd_init, reads_config=False)
 
     sp = sub.add_parser(
         "doctor",
