@@ -66,13 +66,16 @@ def check_complete_files(p, corpus, manifest):
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_restarts_it(tmp_path, models, make_settings):
+def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_restarts_it(tmp_path, models, make_settings, monkeypatch):
     corpus = tmp_path / "corpus"
     write_corpus(corpus)
     qpath = tmp_path / "q"
     settings = make_settings(tmp_path)
     settings.qdrant.path = str(qpath)
     cmd, env = index_cmd(corpus, qpath)
+    # Where no config.toml is found, so every service started here (by the CLI, or again by the client
+    # below) runs with the client's settings: defaults and RAGATE_*.
+    monkeypatch.chdir(tmp_path)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     client = ServiceClient(settings)
     deadline = time.time() + 300

@@ -37,9 +37,9 @@ def test_tune_from_pairs_writes_a_loadable_model_and_activates_it(tmp_path, raga
     from ragate.scoring.engines.reranker import CrossEncoderReranker
 
     env = server_env(str(tmp_path / "q"))
-    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
-    config = tmp_path / "config.toml"
+    config = tmp_path / "config.toml"  # one config for the index and the tuning: its service runs with it
     config.write_text('[reranker]\nmodel = "somewhere/else"   # the reranker\nmax_length = 256\n\n[gate]\nmin_score = 0.5\n')
+    assert ragate("--config", str(config), "index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
     out = tmp_path / "tuned"
     args = ["--pairs", str(_pairs(tmp_path / "pairs.jsonl")), "--max-queries", "12", "--max-steps", "2", "--batch-size", "8"]
     r = ragate(
@@ -63,9 +63,9 @@ def test_tune_then_distill_a_first_pass_model_beside_the_tuned_one(tmp_path, rag
     from ragate.scoring.engines.reranker import CrossEncoderReranker
 
     env = server_env(str(tmp_path / "q"), RAGATE_RERANKER_BACKEND="torch")  # the teacher scores its pairs in PyTorch
-    assert ragate("index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
-    config = tmp_path / "config.toml"
+    config = tmp_path / "config.toml"  # one config for the index and the tuning: its service runs with it
     config.write_text("[reranker]\nmax_length = 256\n")
+    assert ragate("--config", str(config), "index", str(SCIENCE), "--no-progress", env_extra=env).returncode == 0
     out = tmp_path / "tuned"
     args = ["--pairs", str(_pairs(tmp_path / "pairs.jsonl")), "--max-queries", "12", "--max-steps", "2", "--batch-size", "8"]
     r = ragate(
