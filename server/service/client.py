@@ -145,7 +145,12 @@ class ServiceClient:
             f"([service] start_timeout_s); see {self.paths.log}"
         )
 
-    def _call(self, name: str, *, request: BaseModel | None = None, options: dict[str, Any] | None = None, read: bool) -> Any:
+    def _call(
+        self, name: str, *, request: BaseModel | None = None, options: dict[str, Any] | None = None, read: bool, progress: bool = False
+    ) -> Any:
+        """One use case in the service; `progress` draws the bar the service reports for it meanwhile."""
+        if progress:
+            return self._with_progress_bar(lambda: self._call(name, request=request, options=options, read=read))
         body = {
             "request": request.model_dump(mode="json") if request is not None else None,
             "options": options or {},
@@ -196,8 +201,9 @@ class ServiceClient:
     def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
         """`progress` draws a bar here from the service's file count while it indexes."""
         body = req.check(self.settings.server)
-        call = lambda: self._call("index", request=body, options={"allowed_roots": allowed_roots}, read=False)  # noqa: E731
-        return IndexReport.model_validate(self._with_progress_bar(call) if progress else call())
+        return IndexReport.model_validate(
+            self._call("index", request=body, options={"allowed_roots": allowed_roots}, read=False, progress=progress)
+        )
 
     def _with_progress_bar(self, call: Callable[[], Any]) -> Any:
         """Run `call` while drawing the bar the service reports for it (GET /progress)."""
@@ -237,13 +243,11 @@ class ServiceClient:
 
     def evaluate(self, req: EvalRequest) -> EvalReport:
         body = req.check(self.settings.server)
-        call = lambda: self._call("evaluate", request=body, read=True)  # noqa: E731
-        return EvalReport.model_validate(self._with_progress_bar(call) if body.progress else call())
+        return EvalReport.model_validate(self._call("evaluate", request=body, read=True, progress=body.progress))
 
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
         body = req.check(self.settings.server)
-        call = lambda: self._call("calibrate", request=body, read=False)  # noqa: E731
-        return CalibrateReport.model_validate(self._with_progress_bar(call) if body.progress else call())
+        return CalibrateReport.model_validate(self._call("calibrate", request=body, read=False, progress=body.progress))
 
     # ------------------------------------------------------------------ lifetime
 
