@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         configs |= {f"keep{k}": Setup(first_pass=FirstPass(reranker=first.reranker, keep=k)) for k in keeps}
         cut = [name for name in configs if name != "single"]
         cascades = [name for name, setup in configs.items() if setup.first_pass is not None]
-        calibrator, weights, policy = p.calibrator(), p.blend_weights(), RerankPolicy()
+        profile = p.profile(collection)
+        calibrator, weights, policy = profile.calibrator(), p.blend_weights(profile=profile), RerankPolicy()
         runs: dict[str, dict[str, dict]] = {name: {"rerank": {}, "search": {}} for name in configs}
         first_alone: dict[str, dict[str, float]] = {}
         ms: dict[str, list[float]] = {name: [] for name in configs}

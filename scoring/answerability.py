@@ -4,15 +4,12 @@ A listwise-trained reranker ranks passages well within a query but its probabili
 absolute meaning across queries: off-topic questions get a top relevance near 0.99 too. So the gate
 reads the whole pool. `pool_features` turns what retrieval and reranking already computed (no extra
 model calls) into a few numbers; `AnswerabilityModel` is two logistic regressions over them
-(is the pool on topic, and does it answer), standardised so coefficients can be read and compared; `AnswerabilityStore` keeps it beside
-the relevance calibration, tied to the embedder, reranker and chunking it was fitted for."""
+(is the pool on topic, and does it answer), standardised so coefficients can be read and compared; it is kept in the collection's calibration
+profile (scoring/profile.py)."""
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
@@ -21,9 +18,6 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput
-from ragate.scoring.calibration import ReloadOnChange
-
-log = logging.getLogger(__name__)
 
 FEATURES = (
     "top_relevance",  # logit of the best calibrated relevance
@@ -145,10 +139,6 @@ class AnswerabilityModel(BaseModel):
     features: list[str] = list(FEATURES)
     on_topic: Stage  # off-topic questions vs the rest
     answers: Stage  # on-topic pools: answerable vs near-topic
-    # What it was fitted for; any change makes it stale.
-    embedder: str = ""
-    reranker: str = ""
-    chunking: str = ""
     # The risk-controlled threshold and what it guarantees (see risk_control).
     threshold: float | None = None
     max_false_accept: float | None = None
@@ -157,7 +147,6 @@ class AnswerabilityModel(BaseModel):
     false_abstain_rate: float | None = None
     calibration_answerable: int = 0
     calibration_unanswerable: int = 0
-    fitted_on: str = ""
     fit_queries: int = 0
 
     def _x(self, rows: list[dict[str, float]]) -> np.ndarray:
@@ -188,44 +177,3 @@ def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0)
         answers=Stage.fit(x[on], (k[on] == "answerable").astype(int), c=c),
         fit_queries=len(k),
     )
-
-
-class AnswerabilityStore:
-    """The fitted model on disk, beside calibration.json in the index directory."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._current = ReloadOnChange(path, lambda e, r, c: self.load(embedder=e, reranker=r, chunking=c))
-
-    def current(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
-        """The model in force (see ReloadOnChange)."""
-        return self._current.get(embedder, reranker, chunking)
-
-    def load(self, *, embedder: str, reranker: str, chunking: str) -> AnswerabilityModel | None:
-        if not self.path.is_file():
-            return None
-        try:
-            model = AnswerabilityModel.model_validate_json(self.path.read_text())
-        except (ValueError, OSError) as e:
-            log.warning("ignoring unreadable answerability model %s: %s", self.path, e)
-            return None
-        if (model.embedder, model.reranker, model.chunking) != (embedder, reranker, chunking) or model.features != list(FEATURES):
-            log.warning(
-                "answerability model in %s was fitted for embedder %r, reranker %r, chunking %s; the index now uses "
-                "%r, %r, %s. The gate uses its uncalibrated rule until `ragate calibrate` is run again.",
-                self.path,
-                model.embedder,
-                model.reranker,
-                model.chunking,
-                embedder,
-                reranker,
-                chunking,
-            )
-            return None
-        return model
-
-    def save(self, model: AnswerabilityModel) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(model.model_dump(), indent=2))
-        tmp.replace(self.path)

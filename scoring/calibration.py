@@ -1,13 +1,11 @@
 """Cross-encoder logits → probabilities of relevance.
 
 Default: the model's own sigmoid. Fitted: Platt scaling (sigmoid(a·logit + b)) or isotonic
-regression on labelled pairs, stored per (reranker model, chunking settings); a change of either
-makes stored parameters stale, and they are ignored with a warning. Always computed in fp32/fp64."""
+regression on labelled pairs, kept in a collection's calibration profile (scoring/profile.py) with
+the reranker and chunking it was fitted for. Always computed in fp32/fp64."""
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
@@ -17,7 +15,6 @@ from pydantic import BaseModel
 
 from ragate.retrieval.errors import BadInput
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -157,42 +154,3 @@ class ReloadOnChange(Generic[T]):
         if self._cached is None or self._cached[0] != (stamp, *key):
             self._cached = ((stamp, *key), self._load(*key))
         return self._cached[1]
-
-
-class CalibrationStore:
-    """Parameters on disk, keyed by reranker model and chunking settings."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._current = ReloadOnChange(path, self.load)
-
-    def current(self, model: str, chunking: str) -> Calibrator:
-        """The calibrator in force (see ReloadOnChange)."""
-        return self._current.get(model, chunking)
-
-    def load(self, model: str, chunking: str) -> Calibrator:
-        if not self.path.is_file():
-            return Calibrator()
-        try:
-            params = CalibrationParams.model_validate_json(self.path.read_text())
-        except (ValueError, OSError) as e:
-            log.warning("ignoring unreadable calibration file %s: %s", self.path, e)
-            return Calibrator()
-        if params.model != model or params.chunking != chunking:
-            log.warning(
-                "calibration in %s was fitted for reranker %r with chunking %s; the index now uses %r with %s. "
-                "Using the model's sigmoid until `ragate calibrate` is run again.",
-                self.path,
-                params.model,
-                params.chunking,
-                model,
-                chunking,
-            )
-            return Calibrator()
-        return Calibrator(params)
-
-    def save(self, params: CalibrationParams) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(params.model_dump(), indent=2))
-        tmp.replace(self.path)

@@ -4,9 +4,9 @@ Two questions, in order. Is the pool answerable? With a fitted answerability mod
 is its probability and the threshold the risk-controlled one stored with it. Without one, an
 uncalibrated rule: the best calibrated relevance must reach `min_score` and the absolute signals
 must agree (the best bi-encoder cosine and the query's term coverage), because a reranker's
-relevance alone can be confidently high off-topic. Which passages? Only those whose calibrated
-relevance reaches `min_score`: freshness or authority can reorder what passes, never let a weak
-passage pass. An abstention names its most likely cause and what the caller can do about it."""
+relevance alone can be confidently high off-topic. Which passages? Those whose calibrated
+relevance reaches `min_score` (freshness or authority can reorder what passes, never let a weak
+passage pass), and at least the best one, which the pool's judgement rests on. An abstention names its most likely cause and what the caller can do about it."""
 
 from __future__ import annotations
 
@@ -142,10 +142,12 @@ def decide(
         return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     features = pool_features(query=query, pool=ranked, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
-    passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
-    if p >= threshold and passing:
+    if p >= threshold:
+        # The model judged the whole pool, and its threshold was certified on exactly that judgement,
+        # so the best passage is the evidence even below min_score; further ones must reach it.
+        passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages] or by_rel[:1]
         return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing)
     # Only an abstention names missing words, so only it pays for finding them.
     _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
-    reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
+    reason = _cause(features, by_rel, missing, model if calibrated else None)
     return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest])

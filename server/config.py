@@ -124,6 +124,19 @@ class GateSettings(_Section):
     llm_band: float = Field(0.2, ge=0, le=1)
 
 
+class CalibrationSettings(_Section):
+    """Self-calibration (`ragate calibrate --self`, and the index service's background run)."""
+
+    auto: bool = True
+    min_chunks: int = Field(50, ge=10)
+    regrow: float = Field(0.25, gt=0)
+    questions: int = Field(120, ge=10, le=2000)
+    offtopic: int = Field(120, ge=10, le=240)
+    candidates: int = Field(0, ge=0, le=1000)
+    max_minutes: float = Field(20.0, gt=0)
+    seed: int = 13
+
+
 class ServiceSettings(_Section):
     idle_timeout_s: float = Field(900.0, gt=0)
     start_timeout_s: float = Field(180.0, gt=0)
@@ -183,6 +196,7 @@ class Settings(_Section):
     blend: BlendSettings = BlendSettings()
     authority: AuthoritySettings = AuthoritySettings()
     gate: GateSettings = GateSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
     server: ServerSettings = ServerSettings()
     service: ServiceSettings = ServiceSettings()
     llm: LlmSettings = LlmSettings()

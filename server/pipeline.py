@@ -15,6 +15,8 @@ from ragate.retrieval.errors import BadInput, StoreError
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import to_document
 from ragate.retrieval.qdrant import Qdrant
+from ragate.scoring.answerability import by_relevance
+from ragate.scoring.drift import DriftMonitor
 from ragate.scoring.gate import Decision, Reason, decide
 from ragate.server.config import Settings
 from ragate.server.feedback import FeedbackLog, feedback_path
@@ -51,6 +53,7 @@ class Pipeline(Stages):
         super().__init__(settings, models, qdrant)
         self.writer = AnswerWriter.from_settings(settings.llm)
         self.feedback_log = FeedbackLog(feedback_path(settings.qdrant.path))
+        self.drift = DriftMonitor()
 
     # ------------------------------------------------------------------ use cases
 
@@ -70,6 +73,7 @@ class Pipeline(Stages):
         results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req.max_tokens)
         if truncated:
             r.notes.append(f"{truncated} lower-ranked results left out to fit max_tokens")
+        self.drift.record(self.collection(req.collection), top_relevance=_top_relevance(r))
         return SearchResponse(
             query=req.query,
             collection=self.collection(req.collection),
@@ -80,6 +84,8 @@ class Pipeline(Stages):
             timings_ms=r.timer.done(),
             notes=r.notes,
             truncated=truncated,
+            calibration=r.profile.source,
+            calibration_fitted_on=r.profile.fitted_on,
             index_updated_at=self.index_updated_at(req.collection),
         )
 
@@ -93,9 +99,10 @@ class Pipeline(Stages):
             min_score=g.min_score if req.min_score is None else req.min_score,
             max_passages=g.max_passages if req.max_passages is None else req.max_passages,
             bm25=self.models.bm25,
-            model=self.answerability_model(),
+            model=r.profile.answerability,
             reranked=r.stage is not None,
         )
+        self.drift.record(self.collection(req.collection), p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
             d = self._llm_check(req.query, d, r)
         out = AnswerResponse(
@@ -105,6 +112,8 @@ class Pipeline(Stages):
             p_answerable=round(d.p_answerable, 6),
             threshold=d.threshold,
             calibrated=d.calibrated,
+            calibration=r.profile.source,
+            calibration_fitted_on=r.profile.fitted_on,
             false_accept_bound=d.false_accept_bound,
             missing_terms=d.missing_terms,
             notes=r.notes,
@@ -139,9 +148,10 @@ class Pipeline(Stages):
         reranker = self.models.require_reranker()
         docs = req.docs()
         timer = Timer()
+        profile = self.profile()
         with timer.stage("rerank"):
             logits = reranker.score(req.query, [d.text for d in docs])
-            probs = self.calibrator()(logits)
+            probs = profile.calibrator()(logits)
         order = sorted(range(len(docs)), key=lambda i: (-probs[i], i))[: req.top_n or len(docs)]
         items = [
             RerankItem(
@@ -154,7 +164,7 @@ class Pipeline(Stages):
             )
             for i in order
         ]
-        return RerankResponse(model=reranker.name, results=items, timings_ms=timer.done())
+        return RerankResponse(model=reranker.name, results=items, calibration=profile.source, timings_ms=timer.done())
 
     def index(
         self,
@@ -222,6 +232,7 @@ class Pipeline(Stages):
     def drop_collection(self, req: CollectionRequest) -> Dropped:
         name = self.collection(req.collection)
         self.qdrant.drop(name)
+        self.profiles.remove(name)
         self._updated_at.pop(name, None)
         return Dropped(dropped=name)
 
@@ -231,7 +242,14 @@ class Pipeline(Stages):
         for name in self.qdrant.collections():
             try:
                 store = self.store(name)
-                collections[name] = {"chunks": store.count(), "documents": len(store.sources()), **store.meta()}
+                profile = self.profile(name)
+                collections[name] = {
+                    "chunks": store.count(),
+                    "documents": len(store.sources()),
+                    **store.meta(),
+                    "calibration": profile.summary(),
+                    "drift": self.drift.report(name, profile.reference),
+                }
             except StoreError as e:
                 collections[name] = {"error": str(e)}
         return {
@@ -271,3 +289,9 @@ class Pipeline(Stages):
             "engine_reason": fp.reranker.engine_reason if fp else None,
             "error": str(self.models.first_pass_error) if self.models.first_pass_error else None,
         }
+
+
+def _top_relevance(r: Ranked) -> float | None:
+    """The pool's best calibrated relevance (None when nothing was reranked)."""
+    ranked = by_relevance(r.candidates)
+    return float(ranked[0].relevance) if ranked else None

@@ -221,12 +221,26 @@ class EvalRequest(_Request):
         )
 
 
+class SelfCalibrateRequest(_Request):
+    """`ragate calibrate --self`: the collection's calibration from questions made from it; counts
+    left out come from [calibration]."""
+
+    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    questions: int | None = Field(None, ge=10, le=2000)
+    offtopic: int | None = Field(None, ge=10, le=240)
+    max_false_accept: float = Field(0.05, gt=0, lt=1)
+    confidence: float = Field(0.9, gt=0, lt=1)
+    progress: bool = True
+
+
 class CalibrateRequest(_Request):
     """`ragate calibrate`: relevance calibration from labelled pairs; with off-topic questions the gate's
-    answerability model; with `fit_blend` the blend's weights. Exactly one label source."""
+    answerability model; with `fit_blend` the blend's weights. Exactly one label source. Labelled
+    rows calibrate `collection` (default [index] collection); a dataset, the collection it is indexed into."""
 
     dataset: str | None = None
     labels: str | None = None
+    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
     split: str = "train"
     candidates: int = 20
     max_queries: int | None = None

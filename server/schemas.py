@@ -74,6 +74,13 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float] = Field(description="milliseconds per stage, and total")
     notes: list[str] = []
     truncated: int = Field(0, description="results left out to fit the max_tokens budget")
+    calibration: Literal["labelled", "self", "default", "none"] = Field(
+        "none",
+        description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
+        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
+        "(the reranker's sigmoid and the uncalibrated rule)",
+    )
+    calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC), to judge how fresh the results are")
 
 
@@ -89,6 +96,9 @@ class RerankItem(BaseModel):
 class RerankResponse(BaseModel):
     model: str
     results: list[RerankItem]
+    calibration: Literal["labelled", "self", "default", "none"] = Field(
+        "none", description="the configured collection's relevance calibration, which turned logits into relevance_score"
+    )
     timings_ms: dict[str, float]
 
 
@@ -101,7 +111,14 @@ class AnswerResponse(BaseModel):
         "without one, the best passage's relevance when the pool is on topic, else 0"
     )
     threshold: float = Field(description="the p_answerable an answer needs")
-    calibrated: bool = Field(False, description="p_answerable and threshold come from `ragate calibrate --offtopic-queries`")
+    calibrated: bool = Field(False, description="p_answerable and threshold come from a fitted answerability model (see calibration)")
+    calibration: Literal["labelled", "self", "default", "none"] = Field(
+        "none",
+        description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
+        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
+        "(the reranker's sigmoid and the uncalibrated rule)",
+    )
+    calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     false_accept_bound: float | None = Field(
         None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
     )
@@ -165,8 +182,11 @@ class EvalReport(BaseModel):
     variants: dict[str, dict[str, float]] = Field(description="per variant: nDCG@10, MRR@10, Recall@100, Hit@1, ms_per_query")
     rerank_vs_hybrid: dict[str, Any] | None = Field(None, description="paired bootstrap intervals of the nDCG@10 differences")
     verdict: str | None = Field(None, description="whether reranking helps this collection, in words")
-    calibration: str | None = None
+    calibration: str | None = Field(None, description="the collection's calibration in force: labelled, self, default or none")
     gate: EvalGate | None = None
+    calibrations: dict[str, dict[str, Any]] | None = Field(
+        None, description="per calibration the collection has: the gate's AUROC and rates at its own threshold, and the blend's nDCG@10"
+    )
 
     def differences(self) -> list[str]:
         return [d["summary"] for d in (self.rerank_vs_hybrid or {}).get("differences", {}).values()]
@@ -205,10 +225,32 @@ class CalibrateReport(BaseModel):
     target_precision: float | None = None
     threshold: float | None = None
     saved_to: str
+    collection: str = Field(description="the collection whose labelled calibration this is")
     answerability: dict[str, Any] | None = Field(None, description="the gate's fit: its threshold, bound and rates")
     blend: BlendFit | None = None
     written_to: str | None = None
     written: list[str] | None = None
+
+
+class SelfCalibrateReport(BaseModel):
+    """`ragate calibrate --self`: what was asked of the collection and what the fit gave."""
+
+    collection: str
+    questions_made: int = Field(description="questions made from the collection's chunks, one document each")
+    questions_asked: int = Field(description="of those, asked before [calibration] max_minutes ran out")
+    answerable: int = Field(description="questions whose own document was retrieved (their pools are the answerable ones)")
+    near_topic: int = Field(description="the same pools with that document taken out")
+    source_retrieved: float = Field(description="share of made questions that retrieved their own document")
+    offtopic_asked: int
+    offtopic_kept: int = Field(description="bundled off-topic questions left once those the collection may answer were dropped")
+    candidates: int
+    relevance: dict[str, Any] = Field(description="the Platt fit: pairs, ECE of the sigmoid and of the fit on them, a and b")
+    gate: dict[str, Any] = Field(description="the answerability model's certified threshold, bound and rates (as `calibrate`)")
+    blend: dict[str, Any] = Field(description="nDCG@10 of the source documents at the configured and the chosen weights")
+    seconds: float
+    stopped_early: bool
+    note: str
+    saved_to: str | None = None
 
 
 class TuneReport(BaseModel):

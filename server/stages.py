@@ -19,9 +19,8 @@ from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
-from ragate.scoring.answerability import AnswerabilityModel, AnswerabilityStore
 from ragate.scoring.blend import BlendWeights, blend
-from ragate.scoring.calibration import CalibrationStore, Calibrator
+from ragate.scoring.profile import Profile, ProfileStore, Source
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
 from ragate.server.config import Settings
 from ragate.server.model_loader import Models
@@ -44,6 +43,7 @@ class Ranked:
     stage: RerankStage | None
     notes: list[str]
     timer: Timer
+    profile: Profile  # the collection's calibration that scored it
 
 
 class Stages:
@@ -68,10 +68,8 @@ class Stages:
         )
         r, rr = settings.retrieval, settings.reranker
         self.rerank_policy = RerankPolicy(skip_margin=r.skip_rerank_margin, budget_ms=rr.budget_ms, min_budget_pairs=rr.min_budget_pairs)
-        # One file in the index directory; its contents say which reranker and chunking it fits.
-        self.calibration = CalibrationStore(Path(q.path) / "calibration.json")
-        # Beside it, the gate's model, which reads relevance calibrated by that file.
-        self.answerability = AnswerabilityStore(Path(q.path) / "answerability.json")
+        # Each collection's calibration (relevance, the gate's model, the blend's weights), beside the index.
+        self.profiles = ProfileStore(Path(q.path) / "calibration")
         self._updated_at: dict[str, str | None] = {}
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -116,19 +114,25 @@ class Stages:
             batch_chunks=self.settings.index.batch_chunks,
         )
 
-    def calibrator(self) -> Calibrator:
-        return self.calibration.current(self.settings.reranker.model, self.models.chunking_key())
-
-    def answerability_model(self) -> AnswerabilityModel | None:
+    def fitted_for(self) -> dict[str, str]:
         s = self.settings
-        return self.answerability.current(embedder=s.embedder.model, reranker=s.reranker.model, chunking=self.models.chunking_key())
+        return {"embedder": s.embedder.model, "reranker": s.reranker.model, "chunking": self.models.chunking_key()}
 
-    def blend_weights(self, o: BlendOverrides | None = None) -> BlendWeights:
+    def profile(self, collection: str | None = None) -> Profile:
+        """The collection's calibration in force: labelled, else self, else the shipped default, else none."""
+        return self.profiles.current(self.collection(collection), **self.fitted_for())
+
+    def profiles_available(self, collection: str | None = None) -> dict[Source, Profile]:
+        return self.profiles.available(self.collection(collection), **self.fitted_for())
+
+    def blend_weights(self, o: BlendOverrides | None = None, *, profile: Profile | None = None) -> BlendWeights:
+        """The request's overrides, else the calibration's two fitted weights, else [blend]."""
         b = self.settings.blend
         o = o or BlendOverrides()
+        fitted = profile.blend if profile is not None else None
         return BlendWeights(
-            relevance=b.w_relevance if o.relevance is None else o.relevance,
-            retrieval=b.w_retrieval if o.retrieval is None else o.retrieval,
+            relevance=o.relevance if o.relevance is not None else fitted.w_relevance if fitted else b.w_relevance,
+            retrieval=o.retrieval if o.retrieval is not None else fitted.w_retrieval if fitted else b.w_retrieval,
             freshness=b.w_freshness if o.freshness is None else o.freshness,
             authority=b.w_authority if o.authority is None else o.authority,
             decay=b.freshness_decay,
@@ -171,8 +175,10 @@ class Stages:
                 dense, sparse, method=fusion or r.fusion, rrf_k=r.rrf_k, dense_weight=r.dense_weight, bm25_weight=r.bm25_weight, limit=n
             )
 
-    def rerank_pool(self, query: str, cands: list[Candidate], *, timer: Timer, budget_ms: float | None = None) -> RerankStage | None:
-        """The precision stage over the pool; None when no reranker is available."""
+    def rerank_pool(
+        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None
+    ) -> RerankStage | None:
+        """The precision stage over the pool, calibrated by the profile; None when no reranker is available."""
         reranker = self.models.reranker
         if reranker is None:
             return None
@@ -181,7 +187,7 @@ class Stages:
                 query,
                 cands,
                 reranker=reranker,
-                calibrator=self.calibrator(),
+                calibrator=profile.calibrator(),
                 policy=self.rerank_policy,
                 budget_ms=budget_ms,
                 first_pass=self.models.first_pass,
@@ -207,9 +213,10 @@ class Stages:
         cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
         notes: list[str] = []
         stage = None
+        profile = self.profile(collection)
         check_deadline("retrieval")
         if rerank and cands:
-            stage = self.rerank_pool(query, cands, timer=timer, budget_ms=budget_ms)
+            stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
             if stage is None:
                 notes.append(f"not reranked: {self.models.reranker_error}")
             elif stage.cut_short:
@@ -217,8 +224,8 @@ class Stages:
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )
         with timer.stage("blend"):
-            ranked = blend(cands, self.blend_weights(weights))
-        return Ranked(ranked, len(cands), stage, notes, timer)
+            ranked = blend(cands, self.blend_weights(weights, profile=profile))
+        return Ranked(ranked, len(cands), stage, notes, timer, profile)
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets

@@ -17,6 +17,7 @@ from ragate.retrieval.indexer import IndexReport
 from ragate.server.config import Settings
 from ragate.server.lab.calibrate import run_calibration
 from ragate.server.lab.evaluate import evaluate
+from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.model_loader import Models
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import (
@@ -31,6 +32,7 @@ from ragate.server.requests import (
     RerankRequest,
     SampleRequest,
     SearchRequest,
+    SelfCalibrateRequest,
 )
 from ragate.server.schemas import (
     AnswerResponse,
@@ -42,6 +44,7 @@ from ragate.server.schemas import (
     RerankResponse,
     SampledChunk,
     SearchResponse,
+    SelfCalibrateReport,
 )
 from ragate.server.service.client import ServiceClient
 
@@ -62,6 +65,7 @@ class UseCases(Protocol):
     def drop_collection(self, req: CollectionRequest) -> Dropped: ...
     def evaluate(self, req: EvalRequest) -> EvalReport: ...
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport: ...
+    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport: ...
     def close(self) -> None: ...
 
 
@@ -88,6 +92,7 @@ CALLS: dict[str, Call] = {
     "drop_collection": Call(CollectionRequest, writes=True),
     "evaluate": Call(EvalRequest),
     "calibrate": Call(CalibrateRequest, writes=True),
+    "self_calibrate": Call(SelfCalibrateRequest),
 }
 
 
@@ -114,6 +119,9 @@ class LocalUseCases(Pipeline):
         req = req.check(self.limits)
         fields = req.model_dump(exclude={"fit_blend"})
         return CalibrateReport.model_validate(run_calibration(self, **fields, fit_blend_weights=req.fit_blend))
+
+    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport:
+        return SelfCalibrateReport.model_validate(self_calibrate(self, **req.model_dump()))
 
 
 def open_use_cases(

@@ -1,4 +1,4 @@
-"""The answerability gate: pool features with the real BM25 analyser, the model and its store, the
+"""The answerability gate: pool features with the real BM25 analyser, the model and its profile, the
 risk-controlled threshold against known distributions, and the gate's decisions and reasons."""
 
 import numpy as np
@@ -7,9 +7,10 @@ import pytest
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
-from ragate.scoring.answerability import FEATURES, AnswerabilityStore, fit_model, pool_features, term_coverage
+from ragate.scoring.answerability import FEATURES, fit_model, pool_features, term_coverage
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.gate import WORDING, Reason, decide
+from ragate.scoring.profile import Profile, ProfileStore
 from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
 
 BM25 = Bm25Encoder()
@@ -67,7 +68,7 @@ def test_pool_features_by_hand():
     assert pool_features(query="tides", pool=same_doc, bm25=BM25)["margin"] == f["margin"]  # runner-up is another document
 
 
-def test_model_fits_stores_and_goes_stale(tmp_path):
+def test_model_fits_and_its_profile_belongs_to_one_collection_and_model(tmp_path):
     # Off-topic pools differ in cosine, near-topic ones in the best relevance: each stage finds its own.
     rng = np.random.default_rng(0)
     shift = {"answerable": {}, "near_topic": {"top_relevance": -1.5}, "off_topic": {"max_cosine": -1.5}}
@@ -79,13 +80,21 @@ def test_model_fits_stores_and_goes_stale(tmp_path):
     assert max(w["answers"], key=lambda f: abs(w["answers"][f])) == "top_relevance"
     p, k = m.predict(rows), np.array(kinds)
     assert p[k == "answerable"].mean() > 0.7 > 0.3 > max(p[k == "near_topic"].mean(), p[k == "off_topic"].mean())
-    m.embedder, m.reranker, m.chunking, m.threshold = "e", "r", "c", 0.8
-    store = AnswerabilityStore(tmp_path / "answerability.json")
-    store.save(m)
-    back = store.load(embedder="e", reranker="r", chunking="c")
-    assert back is not None and back.threshold == 0.8 and np.allclose(back.predict(rows), p)
-    assert store.load(embedder="e", reranker="other", chunking="c") is None
-    assert store.load(embedder="e", reranker="r", chunking="tokens=512") is None
+    m.threshold = 0.8
+    store = ProfileStore(tmp_path / "calibration")
+    store.save("notes", Profile(source="self", embedder="e", reranker="r", chunking="c", answerability=m, fitted_on="notes"))
+    back = store.current("notes", embedder="e", reranker="r", chunking="c")
+    assert back.source == "self" and back.answerability.threshold == 0.8 and np.allclose(back.answerability.predict(rows), p)
+    # Fitted for other models, or for another collection, it governs nothing: the next source in line does.
+    assert store.current("notes", embedder="e", reranker="other", chunking="c").source in ("default", "none")
+    assert store.current("notes", embedder="e", reranker="r", chunking="tokens=512").source in ("default", "none")
+    assert store.current("papers", embedder="e", reranker="r", chunking="c").source in ("default", "none")
+    # A labelled calibration of the same collection takes precedence over its self-calibration.
+    store.save("notes", Profile(source="labelled", embedder="e", reranker="r", chunking="c", fitted_on="qrels"))
+    assert store.current("notes", embedder="e", reranker="r", chunking="c").fitted_on == "qrels"
+    assert list(store.available("notes", embedder="e", reranker="r", chunking="c"))[:2] == ["labelled", "self"]
+    store.remove("notes")
+    assert store.current("notes", embedder="e", reranker="r", chunking="c").source in ("default", "none")
     with pytest.raises(ValueError):
         fit_model(rows[:2], ["answerable", "near_topic"])  # no off-topic pool: the first stage cannot be fitted
 
@@ -153,9 +162,11 @@ def test_fitted_model_decides_and_reports_its_guarantee():
     d = decide(pool(), query="guitar chord tuning", **kw)
     assert d.status == "abstain" and d.calibrated and d.p_answerable < 0.6 and d.threshold == 0.6
     assert d.reason is Reason.OFF_TOPIC  # named by the model's on-topic stage, though the cosine is high
-    m.threshold = 0.0  # an answerable pool still answers only from passages that clear min_score
+    # A pool the model answers cites its best passage even below min_score (the threshold was
+    # certified on the pool's judgement), and no other passage that misses min_score.
+    m.threshold = 0.0
     d = decide(pool(), query="What causes the tides?", **{**kw, "min_score": 0.99})
-    assert d.status == "abstain" and d.reason is Reason.LOW_RELEVANCE and not d.passages
+    assert d.status == "answer" and [c.chunk.chunk_id for c in d.passages] == ["moon"]
 
 
 def test_blend_cannot_lift_a_weak_passage_past_the_gate():

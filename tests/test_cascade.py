@@ -52,7 +52,7 @@ def test_main_model_reads_only_the_first_pass_top(cascade):
     timer = Timer()
     dense, sparse = cascade.recall(QUERY, filters=None, n=20, collection=None, timer=timer)
     pool = cascade.fuse(dense, sparse, n=20, fusion=None, timer=timer)
-    stage = cascade.rerank_pool(QUERY, pool, timer=timer)
+    stage = cascade.rerank_pool(QUERY, pool, profile=cascade.profile(), timer=timer)
 
     assert len(pool) == 20 and stage.first_pass.pairs == 20 and stage.pairs == 5 and stage.limited_by == "first_pass"
     # What each model scored: the score caches hold the pairs each one read.

@@ -45,7 +45,8 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
     assert r["verdict"] == d["hybrid+rerank"]["summary"] and r["verdict"].startswith("no clear difference: hybrid+rerank − hybrid")
     g = r["gate"]["configured"]
     assert g["answerable"] == 2 and g["unanswerable"] == 2
-    assert r["calibration"] == "sigmoid" and r["gate"]["sigmoid@0.5"] == g and "calibrated" not in r["gate"]
+    assert r["calibration"] in ("default", "none") and "calibrated" not in r["gate"]
+    assert set(r["calibrations"]) >= {"none"} and r["calibrations"]["none"]["blend"]["w_relevance"] == 1.0
     for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
         assert (out / f"eval_tiny{suffix}").is_file()
     sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
@@ -57,8 +58,11 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
 def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
     assert len(z) == len(y) == 24 and y.sum() == 4
-    report = calibrate(pipeline, groups, z, y, "platt", 0.5, "tiny")
-    assert pipeline.calibrator().method == "platt"
+    report = calibrate(pipeline, "beir_tiny", groups, z, y, "platt", 0.5, "tiny")
+    profile = pipeline.profile("beir_tiny")
+    assert profile.source == "labelled" and profile.relevance.method == "platt"
+    # Another collection keeps its own calibration: a fit here governs nothing there.
+    assert pipeline.profile("other").source in ("default", "none")
     # (ECE improving is checked on thousands of pairs in test_scoring; 12 pairs are too few.)
     assert 0 <= report["ece_before"] <= 1 and 0 <= report["ece_held_out_calibrated"] <= 1
     cfg = tmp_path / "config.toml"
@@ -68,7 +72,7 @@ def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     # The evaluation now reports the gate at the fitted calibration's chosen threshold too.
     assert report["threshold"] is not None
     r = evaluate(pipeline, str(dataset), candidates=6, out_dir=None, progress=False)
-    assert r["calibration"] == "platt" and r["gate"]["calibrated"]["threshold"] == report["threshold"]
+    assert r["calibration"] == "labelled" and r["gate"]["calibrated"]["threshold"] == report["threshold"]
 
 
 def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, dataset, tmp_path):
@@ -81,7 +85,7 @@ def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, datase
     ]
     offtopic.write_text("".join(json.dumps({"_id": f"o{i}", "text": t}) + "\n" for i, t in enumerate(questions)))
     groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
-    calibrate(pipeline, groups, z, y, "platt", None, "tiny")
+    calibrate(pipeline, "beir_tiny", groups, z, y, "platt", None, "tiny")
     rep = calibrate_gate(
         pipeline,
         dataset_dir=str(dataset),
@@ -96,7 +100,7 @@ def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, datase
     assert rep["fit_pools"] + rep["calibration_pools"] == 12 and rep["calibration_unanswerable"] >= 2
     # A handful of unanswerable queries cannot certify a 5% false-accept rate: the gate never answers.
     assert rep["threshold"] > 1 and rep["false_abstain_rate"] == 1.0 and rep["false_accept_bound"] == 0.0
-    model = pipeline.answerability_model()
+    model = pipeline.profile("beir_tiny").answerability
     assert model is not None and model.threshold == rep["threshold"] and set(model.weights()) == set(rep["weights"])
     ans = pipeline.answer(AnswerRequest(query="The moon causes ocean tides.", collection="beir_tiny"))
     assert ans.calibrated and ans.status == "abstain" and ans.false_accept_bound == 0.0 and ans.threshold == rep["threshold"]

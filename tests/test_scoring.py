@@ -10,7 +10,7 @@ import pytest
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.blend import BlendWeights, blend, freshness, mmr_order
-from ragate.scoring.calibration import CalibrationParams, Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -139,16 +139,6 @@ def test_ece_and_threshold_by_hand():
     assert threshold_for_precision(probs, labels, 1.0) == 0.9
     assert threshold_for_precision(probs, labels, 0.75) == 0.7
     assert threshold_for_precision(probs, np.zeros(5), 0.5) is None
-
-
-def test_calibration_store_ignores_parameters_for_another_model(tmp_path, caplog):
-    from ragate.scoring.calibration import CalibrationStore
-
-    store = CalibrationStore(tmp_path / "calibration.json")
-    store.save(CalibrationParams(method="platt", model="m1", chunking="c", a=2.0, b=1.0))
-    assert store.load("m1", "c").method == "platt"
-    assert store.load("m2", "c").method == "sigmoid" and "m1" in caplog.text
-    assert store.load("m1", "other").method == "sigmoid"
 
 
 def test_ndcg_from_the_harness_matches_hand_computation():

@@ -18,8 +18,8 @@ from ragate.server.cli.output import print_blend_fit, print_json
 from ragate.server.config import Settings, write_setting
 from ragate.server.feedback import feedback_path
 from ragate.server.lab.tune import run_tune
-from ragate.server.requests import CalibrateRequest, EvalRequest, TuneRequest
-from ragate.server.schemas import CalibrateReport, EvalReport, TuneReport
+from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest, TuneRequest
+from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport, TuneReport
 
 log = logging.getLogger("ragate")
 
@@ -30,7 +30,7 @@ def require_extra(module: str, extra: str, what: str) -> None:
         raise BadInput(f"{what} needs the [{extra}] extra: pip install 'ragate[{extra}]'")
 
 
-def _dump(report: EvalReport | CalibrateReport | TuneReport) -> dict:
+def _dump(report: EvalReport | CalibrateReport | SelfCalibrateReport | TuneReport) -> dict:
     """The report as printed: figures it has no value for are left out, except a threshold asked for
     and not reached, which is said as null."""
     out = report.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -64,9 +64,49 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_self_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    req = SelfCalibrateRequest(
+        collection=args.collection,
+        questions=args.questions,
+        offtopic=args.offtopic,
+        max_false_accept=args.max_false_accept,
+        confidence=args.confidence,
+        progress=not args.no_progress,
+    )
+    report = run_use_case(args, settings, lambda uc: uc.self_calibrate(req))
+    if args.json:
+        print_json(_dump(report))
+        return 0
+    g, r, b = report.gate, report.relevance, report.blend
+    print(
+        f"collection {report.collection}: self-calibrated in {report.seconds:.0f}s{' (stopped at max_minutes)' if report.stopped_early else ''}"
+    )
+    print(
+        f"  questions: {report.questions_made} made, {report.answerable} retrieved their own document "
+        f"({report.source_retrieved:.0%}); off-topic: {report.offtopic_kept} of {report.offtopic_asked} kept"
+    )
+    print(f"  relevance: Platt a={r['a']:g} b={r['b']:g}, ECE {r['ece_sigmoid']:.3f} -> {r['ece_calibrated']:.3f} on {r['pairs']} pairs")
+    print(
+        f"  gate: threshold {g['threshold']:.3f}, false-accept bound {g['false_accept_bound']:.3f} "
+        f"(target {g['max_false_accept']}, confidence {g['confidence']}), false-abstain {g['false_abstain_rate']:.3f}"
+    )
+    c, ch = b["configured"], b["chosen"]
+    print(
+        f"  blend: w_relevance {ch['w_relevance']:g}, w_retrieval {ch['w_retrieval']:g} (nDCG@10 {ch['ndcg@10']:.3f}; "
+        f"configured {c['w_relevance']:g}/{c['w_retrieval']:g}: {c['ndcg@10']:.3f})"
+    )
+    print(f"  {report.note}")
+    print(f"  saved to {report.saved_to}")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.self_calibrate:
+        if args.dataset or args.labels or args.from_feedback:
+            raise BadInput("--self takes no labels: leave out --dataset, --labels and --from-feedback")
+        return cmd_self_calibrate(args, settings)
     if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
-        raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+        raise BadInput("calibrate needs exactly one of --self, --dataset DIR, --labels FILE or --from-feedback")
     if args.fit_blend and args.labels:
         raise BadInput("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
     if args.fit_blend:
@@ -79,6 +119,7 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
     req = CalibrateRequest(
         dataset=args.dataset,
         labels=labels,
+        collection=args.collection,
         split=args.split,
         candidates=args.candidates,
         max_queries=args.max_queries,

@@ -140,13 +140,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser(
         "calibrate",
-        help="fit calibrated relevance and choose the gate threshold",
-        description="Fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
+        help="fit a collection's calibration: relevance, the gate's threshold, the blend (--self: with no labels)",
+        description="Each collection has its own calibration; responses say which is in force (labelled, self, default "
+        "or none). --self fits one with no labels. Otherwise: fit Platt scaling (or isotonic) of reranker logits on labelled pairs, report expected "
         "calibration error before/after, and with --target-precision pick the lowest threshold "
         "reaching that precision on held-out pairs. With --offtopic-queries, also fit the gate's "
         "answerability model and pick the lowest threshold whose Clopper-Pearson bound on the "
         "false-accept rate, at --confidence, is at most --max-false-accept.",
     )
+    sp.add_argument(
+        "--self",
+        dest="self_calibrate",
+        action="store_true",
+        help="no labels: questions made from the collection's own chunks and bundled off-topic ones fit its relevance "
+        "calibration, the gate's model and threshold, and the blend's two weights ([calibration] sets the counts)",
+    )
+    sp.add_argument("--collection", help="collection to calibrate (--self and --labels; default [index] collection)")
+    sp.add_argument("--questions", type=int, metavar="N", help="--self: questions to make (default [calibration] questions)")
+    sp.add_argument("--offtopic", type=int, metavar="N", help="--self: bundled off-topic questions to ask (default [calibration] offtopic)")
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")
     sp.add_argument("--labels", metavar="FILE", help='JSONL of {"query", "text", "relevant"}')
     sp.add_argument("--from-feedback", action="store_true", help="the verdicts agents gave with the feedback tool, as labelled pairs")

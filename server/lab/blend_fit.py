@@ -57,7 +57,7 @@ def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int
         timer = Timer()
         dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
         cands = p.fuse(dense, sparse, n=candidates, fusion=None, timer=timer)
-        if cands and not p.rerank_pool(q.text, cands, timer=timer):
+        if cands and not p.rerank_pool(q.text, cands, profile=p.profile(q.collection), timer=timer):
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         pools.append(cands)
     return pools
@@ -71,31 +71,37 @@ def mean_ndcg(queries: list[LabelledQuery], pools: list[list[Candidate]], weight
 
 
 def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False) -> dict[str, Any]:
-    """The grid's mean nDCG@10 and the pair that maximises it, beside the configured pair."""
+    """The grid's mean nDCG@10 and the pair that maximises it, beside the pair in force."""
     if not queries:
         raise BadInput("no labelled queries to fit the blend on")
     candidates = p.settings.retrieval.candidates
     pools = reranked_pools(p, queries, candidates=candidates, progress=progress)
-    configured = p.blend_weights()
+    in_force = p.blend_weights(profile=p.profile(queries[0].collection))
+    return {"candidates": candidates, **choose_blend(queries, pools, in_force, key)}
+
+
+def choose_blend(
+    queries: list[LabelledQuery], pools: list[list[Candidate]], in_force: BlendWeights, key: Callable[[Candidate], str]
+) -> dict[str, Any]:
+    """Every grid pair re-blends the same reranked pools; the best mean nDCG@10 wins, ties going to
+    the pair nearest the one in force (the labels give no reason to move further)."""
     table = {
-        (wr, wt): mean_ndcg(queries, pools, dataclasses.replace(configured, relevance=wr, retrieval=wt), key)
+        (wr, wt): mean_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
         for wr in W_RELEVANCE
         for wt in W_RETRIEVAL
     }
     best = max(table.values())
-    # Ties go to the pair nearest the configured one: the labels give no reason to move further.
     chosen = min(
         (pair for pair, v in table.items() if v >= best - 1e-9),
-        key=lambda pair: (pair[0] - configured.relevance) ** 2 + (pair[1] - configured.retrieval) ** 2,
+        key=lambda pair: (pair[0] - in_force.relevance) ** 2 + (pair[1] - in_force.retrieval) ** 2,
     )
     return {
         "queries": len(queries),
-        "candidates": candidates,
         "grid": [{"w_relevance": wr, "w_retrieval": wt, "ndcg@10": round(v, 4)} for (wr, wt), v in table.items()],
         "configured": {
-            "w_relevance": configured.relevance,
-            "w_retrieval": configured.retrieval,
-            "ndcg@10": round(mean_ndcg(queries, pools, configured, key), 4),
+            "w_relevance": in_force.relevance,
+            "w_retrieval": in_force.retrieval,
+            "ndcg@10": round(mean_ndcg(queries, pools, in_force, key), 4),
         },
         "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},
     }

@@ -1,6 +1,7 @@
 """`ragate calibrate`: fit logit → probability on labelled pairs, report ECE, pick a threshold;
 given off-topic questions, fit the gate's answerability model and certify its threshold; and with
-`fit_blend`, choose the blend's relevance and retrieval weights on the same labels.
+`fit_blend`, choose the blend's relevance and retrieval weights on the same labels. All of it is
+stored as the collection's `labelled` calibration profile (scoring/profile.py).
 
 Pairs come from a BEIR dataset's train split (each query's top hybrid candidates, labelled by the
 qrels) or from a JSONL of {query, text, relevant}. Queries are split in two: parameters are fitted
@@ -15,10 +16,12 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.progress import progress_bar
+from ragate.scoring.answerability import by_relevance
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.scoring.profile import BlendPair, Profile, Reference, now
 from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.lab.evaluate import index_dataset
-from ragate.server.lab.gate_fit import fit_gate, gate_pools
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, scores
 from ragate.server.lab.jsonl import load_queries, read_rows
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
@@ -52,8 +55,32 @@ def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
 
+def update_profile(p: Pipeline, collection: str, *, fitted_on: str, **parts: Any) -> str:
+    """Store parts of the collection's labelled profile (a new one where it has none, or where the
+    one it has was fitted for other models); returns where."""
+    kept = p.profiles.stored(collection, "labelled")
+    if kept is None or not kept.fits(**p.fitted_for()):
+        kept = Profile(source="labelled", **p.fitted_for())
+    fitted_on = fitted_on if not kept.fitted_on or fitted_on in kept.fitted_on else f"{kept.fitted_on} + {fitted_on}"
+    return str(p.profiles.save(collection, kept.model_copy(update={**parts, "fitted_on": fitted_on, "fitted_at": now()})))
+
+
+def reference_of(pools: list[LabelledPool], p_answerable: np.ndarray) -> Reference:
+    """The drift reference: the answerable pools' p_answerable and best relevance."""
+    answerable = np.array([lp.answerable for lp in pools])
+    top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])
+    return Reference.of(p_answerable=p_answerable[answerable], top_relevance=top[answerable])
+
+
 def calibrate(
-    p: Pipeline, groups: list[str], logits: np.ndarray, labels: np.ndarray, method: str, target_precision: float | None, source: str
+    p: Pipeline,
+    collection: str,
+    groups: list[str],
+    logits: np.ndarray,
+    labels: np.ndarray,
+    method: str,
+    target_precision: float | None,
+    source: str,
 ) -> dict[str, Any]:
     keys = sorted(set(groups))
     held = {k for i, k in enumerate(keys) if i % 2 == 1}
@@ -76,8 +103,7 @@ def calibrate(
         params.threshold = t
         report["target_precision"] = target_precision
         report["threshold"] = None if t is None else round(t, 4)
-    p.calibration.save(params)
-    report["saved_to"] = str(p.calibration.path)
+    report["saved_to"] = update_profile(p, collection, fitted_on=source, relevance=params)
     return report
 
 
@@ -96,17 +122,21 @@ def run_calibration(
     max_false_accept: float = 0.05,
     confidence: float = 0.9,
     fit_blend_weights: bool = False,
+    collection: str | None = None,
 ) -> dict[str, Any]:
     """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved;
     with off-topic questions, then the gate's answerability model over the relevance just fitted;
-    with `fit_blend_weights`, then the blend's weights over that relevance (see blend_fit)."""
+    with `fit_blend_weights`, then the blend's weights over that relevance (see blend_fit). A
+    dataset calibrates the collection it is indexed into; labelled rows, `collection` (default
+    [index] collection)."""
     if dataset:
         groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
-        source = f"{dataset}:{split}"
+        source, target = f"{dataset}:{split}", beir_collection(dataset)
     else:
         groups, z, y = pairs_from_jsonl(p, labels)
-        source = labels
-    report = calibrate(p, groups, z, y, method, target_precision, source)
+        source, target = labels, p.collection(collection)
+    report = calibrate(p, target, groups, z, y, method, target_precision, source)
+    report["collection"] = target
     if offtopic_queries:
         report["answerability"] = calibrate_gate(
             p,
@@ -120,6 +150,9 @@ def run_calibration(
         )
     if fit_blend_weights:
         report["blend"] = fit_blend_on(p, dataset=dataset, labels=labels, split=split, max_queries=max_queries, progress=progress)
+        chosen = report["blend"]["chosen"]
+        blend = BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"])
+        update_profile(p, target, fitted_on=source, blend=blend)
     return report
 
 
@@ -158,9 +191,8 @@ def calibrate_gate(
     offtopic = {f"offtopic:{q}": t for q, t in load_queries(offtopic_path).items()}
     pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress)
     model, report = fit_gate(pools, bm25=p.models.bm25, max_false_accept=max_false_accept, confidence=confidence)
-    s = p.settings
-    model.embedder, model.reranker, model.chunking = s.embedder.model, s.reranker.model, p.models.chunking_key()
-    model.fitted_on = f"{dataset_dir}:{split} + {offtopic_path}"
-    p.answerability.save(model)
-    report["saved_to"] = str(p.answerability.path)
+    reference = reference_of(pools, scores(pools, bm25=p.models.bm25, model=model)["model"])
+    report["saved_to"] = update_profile(
+        p, collection, fitted_on=f"{dataset_dir}:{split} + {offtopic_path}", answerability=model, reference=reference
+    )
     return report

@@ -7,16 +7,19 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
+from ragate.scoring.profile import Profile
 from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.lab import gate_fit as gate_eval
 from ragate.server.lab.gate_fit import gate_pools
@@ -134,9 +137,11 @@ def evaluate(
     # Gate: every other query becomes unanswerable by removing its relevant documents from the pool.
     top_logits: list[float] = []  # best rerank logit of each query's pool, in query order (answerable on even n)
     top_relevant: list[bool] = []
-    calibrator = p.calibrator()
+    profile = p.profile(collection)
+    calibrator = profile.calibrator()
     pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
-    weights = p.blend_weights()
+    reranked: dict[str, list] = {}  # each query's reranked pool, to blend under each calibration
+    weights = p.blend_weights(profile=profile)
     need_rerank = any("rerank" in v for v in variants)
     for n, qid in enumerate(progress_bar(qids, progress)):
         query = ds.queries[qid]
@@ -162,8 +167,9 @@ def evaluate(
             top_logits.append(float("-inf"))
             top_relevant.append(False)
             continue
-        if not p.rerank_pool(query, cands, timer=timer):
+        if not p.rerank_pool(query, cands, profile=profile, timer=timer):
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
+        reranked[qid] = cands
         if "hybrid+rerank" in runs:
             runs["hybrid+rerank"][qid] = doc_run(cands, lambda c: c.rerank)
             ms["hybrid+rerank"] += base + timer.ms["rerank"]
@@ -197,22 +203,24 @@ def evaluate(
         gate = {"sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5), "configured": _split_rates(probs["active"], p.settings.gate.min_score)}
         if calibrator.params.threshold is not None:
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
-        result["calibration"] = calibrator.params.method
+        result["calibration"] = profile.source
         if offtopic_queries:
             offtopic = load_queries(offtopic_queries)
             pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
-        gate.update(answerability_report(p, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
+        gate.update(answerability_report(p, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
         result["gate"] = gate
+        if "hybrid+rerank+blend" in runs:
+            result["calibrations"] = compare_calibrations(p, collection, pools, reranked, ds.qrels)
         precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
     return result
 
 
-def answerability_report(p: Pipeline, pools: list[gate_eval.LabelledPool], plot: Path | None) -> dict[str, Any]:
+def answerability_report(p: Pipeline, profile: Profile, pools: list[gate_eval.LabelledPool], plot: Path | None) -> dict[str, Any]:
     """gate.near_topic / gate.off_topic: the old top-score gate beside the gate as configured (the
     fitted model at its guaranteed threshold, or the uncalibrated rule when there is none)."""
-    model = p.answerability_model()
+    model = profile.answerability
     calibrated = model is not None and model.threshold is not None
     s = gate_eval.scores(pools, bm25=p.models.bm25, model=model if calibrated else None)
     min_score = p.settings.gate.min_score
@@ -228,6 +236,49 @@ def answerability_report(p: Pipeline, pools: list[gate_eval.LabelledPool], plot:
     if plot is not None:
         gate_eval.plot_risk_coverage(pools, gate_scores, plot, "abstain gate")
         out["risk_coverage_plot"] = str(plot)
+    return out
+
+
+def recalibrate(cands: Iterable[Candidate], profile: Profile) -> None:
+    """Relevance as this profile's calibration gives it (the raw logits stay)."""
+    calibrator = profile.calibrator()
+    for c in cands:
+        if c.rerank is not None:
+            c.relevance = float(calibrator([c.rerank])[0])
+
+
+def compare_calibrations(
+    p: Pipeline,
+    collection: str,
+    pools: list[gate_eval.LabelledPool],
+    reranked: dict[str, list[Candidate]],
+    qrels: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    """The same pools under each calibration the collection has (labelled, self, the shipped default,
+    none): the gate's AUROC on near-topic and off-topic pools, its rates at that calibration's own
+    threshold, and nDCG@10 of the blend at that calibration's weights."""
+    everything = {id(c): c for c in [*(c for lp in pools for c in lp.pool), *(c for cs in reranked.values() for c in cs)]}.values()
+    kinds = np.array([lp.kind for lp in pools])
+    pos = kinds == "answerable"
+    out: dict[str, Any] = {}
+    in_force = p.profile(collection)
+    for source, profile in p.profiles_available(collection).items():
+        recalibrate(everything, profile)
+        model = profile.answerability if profile.answerability is not None and profile.answerability.threshold is not None else None
+        s = gate_eval.scores(pools, bm25=p.models.bm25, model=model)
+        score = s["model"] if model is not None else s["rule"]
+        threshold = float(model.threshold) if model is not None else p.settings.gate.min_score
+        entry: dict[str, Any] = {"fitted_on": profile.fitted_on, "threshold": round(threshold, 4)}
+        for kind in ("near_topic", "off_topic"):
+            neg = kinds == kind
+            if neg.any():
+                judged = gate_eval.judge(score[pos], score[neg], {"at_threshold": threshold})
+                entry[kind] = {"auroc": judged["auroc"], **judged["at_threshold"], "at_false_abstain_0.15": judged["at_false_abstain_0.15"]}
+        weights = p.blend_weights(profile=profile)
+        run = {q: ranked_run(blend(list(cands), weights)) for q, cands in reranked.items()}
+        entry["blend"] = {"w_relevance": weights.relevance, "w_retrieval": weights.retrieval, **metrics(qrels, run)}
+        out[source] = entry
+    recalibrate(everything, in_force)
     return out
 
 

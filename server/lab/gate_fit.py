@@ -9,13 +9,15 @@ code, so the figures in bench/RESULTS.md are what the product computes."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from ragate.retrieval.beir import beir_id
+from ragate.retrieval.beir import beir_doc
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.progress import progress_bar
@@ -39,7 +41,9 @@ class LabelledPool:
         return self.kind == "answerable"
 
 
-def labelled_pools(*, qid: str, query: str, pool: list[Candidate], relevant: set[str] | None) -> list[LabelledPool]:
+def labelled_pools(
+    *, qid: str, query: str, pool: list[Candidate], relevant: set[str] | None, key: Callable[[Candidate], str] = beir_doc
+) -> list[LabelledPool]:
     """A dataset query gives an answerable pool (when retrieval found a relevant document) and a
     near-topic one (without them); a query with no relevant set is off-topic. Unreranked pools
     are left out: the gate abstains on them before any model is asked."""
@@ -48,9 +52,9 @@ def labelled_pools(*, qid: str, query: str, pool: list[Candidate], relevant: set
     if relevant is None:
         return [LabelledPool(qid, query, pool, "off_topic")]
     out = []
-    if any(beir_id(c.chunk.source) in relevant for c in pool):
+    if any(key(c) in relevant for c in pool):
         out.append(LabelledPool(qid, query, pool, "answerable"))
-    rest = [c for c in pool if beir_id(c.chunk.source) not in relevant]
+    rest = [c for c in pool if key(c) not in relevant]
     if by_relevance(rest):
         out.append(LabelledPool(qid, query, rest, "near_topic"))
     return out
@@ -232,14 +236,19 @@ def gate_pools(
     relevant: dict[str, set[str]] | None,
     progress: bool,
     candidates: int | None = None,
+    key: Callable[[Candidate], str] = beir_doc,
+    deadline: float | None = None,
 ) -> list[LabelledPool]:
     """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
-    and calibrated), labelled; `relevant` None marks the queries off-topic."""
+    and calibrated), labelled by `key` (the judged unit); `relevant` None marks the queries
+    off-topic. Past `deadline` (time.monotonic()), the queries left are not asked."""
 
     out = []
     for qid, text in progress_bar(list(queries.items()), progress):
+        if deadline is not None and time.monotonic() > deadline:
+            break
         r = p.rank(text, collection=collection, candidates=candidates)
         if r.candidates and r.stage is None:
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
-        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid])
+        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid], key=key)
     return out

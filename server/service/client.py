@@ -38,6 +38,7 @@ from ragate.server.requests import (
     RerankRequest,
     SampleRequest,
     SearchRequest,
+    SelfCalibrateRequest,
     WatchRequest,
 )
 from ragate.server.schemas import (
@@ -50,6 +51,7 @@ from ragate.server.schemas import (
     RerankResponse,
     SampledChunk,
     SearchResponse,
+    SelfCalibrateReport,
 )
 from ragate.server.service.paths import ServicePaths
 
@@ -248,6 +250,9 @@ class ServiceClient:
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
         body = req.check(self.settings.server)
         return CalibrateReport.model_validate(self._call("calibrate", request=body, read=False, progress=body.progress))
+
+    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport:
+        return SelfCalibrateReport.model_validate(self._call("self_calibrate", request=req, read=False, progress=req.progress))
 
     # ------------------------------------------------------------------ lifetime
 

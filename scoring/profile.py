@@ -1,0 +1,189 @@
+"""A collection's calibration profile: the relevance calibration (reranker logit → probability), the
+gate's answerability model with its certified threshold, and the blend's relevance and retrieval
+weights, fitted together for one collection and the embedder, reranker and chunking they read.
+
+Where the profile in force comes from, first found wins:
+- `labelled`: `ragate calibrate` on the user's labelled queries (BEIR qrels, JSONL pairs, feedback);
+- `self`: `ragate calibrate --self`, questions made from the collection's own chunks (no labels);
+- `default`: shipped with the package for the default embedder, fitted on several corpora over
+  features that keep their meaning across corpora and rerankers;
+- `none`: the reranker's own sigmoid and the gate's uncalibrated rule.
+
+Each collection has its own files (`<index>/calibration/<collection>.<source>.json`), so a fit on
+one collection never governs another."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from ragate.scoring.answerability import FEATURES, AnswerabilityModel
+from ragate.scoring.calibration import CalibrationParams, Calibrator, ReloadOnChange
+
+log = logging.getLogger(__name__)
+
+Source = Literal["labelled", "self", "default", "none"]
+STORED: tuple[Source, ...] = ("labelled", "self")  # in the order they take precedence
+QUANTILES = np.linspace(0.0, 1.0, 21)
+
+
+class BlendPair(BaseModel):
+    """The blend's two weights a fit chooses; the rest stay as configured."""
+
+    w_relevance: float
+    w_retrieval: float
+
+
+class Reference(BaseModel):
+    """What the fit saw, for drift: quantiles (0, 5, …, 100%) of p_answerable and of the best
+    calibrated relevance over the pools it was fitted on, answerable and not."""
+
+    p_answerable: list[float]
+    top_relevance: list[float]
+    pools: int
+
+    @classmethod
+    def of(cls, *, p_answerable: np.ndarray, top_relevance: np.ndarray) -> Reference:
+        q = QUANTILES
+        return cls(
+            p_answerable=[round(float(v), 6) for v in np.quantile(p_answerable, q)],
+            top_relevance=[round(float(v), 6) for v in np.quantile(top_relevance, q)],
+            pools=len(p_answerable),
+        )
+
+
+class Profile(BaseModel):
+    source: Source = "none"
+    fitted_on: str = ""
+    fitted_at: str = ""
+    # What it was fitted for; "" matches anything (the default's reranker: its features do not read
+    # the reranker's absolute scores).
+    embedder: str = ""
+    reranker: str = ""
+    chunking: str = ""
+    relevance: CalibrationParams | None = None  # None: the reranker's sigmoid
+    answerability: AnswerabilityModel | None = None  # None: the gate's uncalibrated rule
+    blend: BlendPair | None = None  # None: [blend] w_relevance and w_retrieval as configured
+    reference: Reference | None = None
+    figures: dict[str, Any] = {}  # the fit's own report
+
+    def calibrator(self) -> Calibrator:
+        return Calibrator(self.relevance)
+
+    def fits(self, *, embedder: str, reranker: str, chunking: str) -> bool:
+        mine = (self.embedder, self.reranker, self.chunking)
+        return all(m in ("", v) for m, v in zip(mine, (embedder, reranker, chunking), strict=True)) and (
+            self.answerability is None or set(self.answerability.features) <= set(FEATURES)
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """What `stats` says of it."""
+        m = self.answerability
+        return {
+            "source": self.source,
+            "fitted_on": self.fitted_on,
+            "fitted_at": self.fitted_at,
+            "relevance": self.relevance.method if self.relevance else "sigmoid",
+            "threshold": None if m is None else m.threshold,
+            "false_accept_bound": None if m is None else m.false_accept_bound,
+            "max_false_accept": None if m is None else m.max_false_accept,
+            "blend": None if self.blend is None else self.blend.model_dump(),
+            "figures": self.figures,
+        }
+
+
+NONE = Profile()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def default_profile() -> Profile | None:
+    """The profile shipped with the package (scoring/data/default_profile.json)."""
+    try:
+        text = resources.files("ragate.scoring").joinpath("data/default_profile.json").read_text()
+    except (FileNotFoundError, ModuleNotFoundError):
+        return None
+    return Profile.model_validate_json(text)
+
+
+class ProfileStore:
+    """Each collection's stored profiles, one file per source, in `<index>/calibration/`."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._default = default_profile()
+        self._files: dict[tuple[str, str], ReloadOnChange[Profile | None]] = {}
+        self._warned: set[tuple[str, ...]] = set()
+
+    def path(self, collection: str, source: Source) -> Path:
+        return self.directory / f"{collection}.{source}.json"
+
+    def stored(self, collection: str, source: Source) -> Profile | None:
+        """The stored profile, read again only when its file changes."""
+        key = (collection, source)
+        if key not in self._files:
+            self._files[key] = ReloadOnChange(self.path(collection, source), lambda: self._read(self.path(collection, source)))
+        return self._files[key].get()
+
+    def _read(self, path: Path) -> Profile | None:
+        if not path.is_file():
+            return None
+        try:
+            return Profile.model_validate_json(path.read_text())
+        except (ValueError, OSError) as e:
+            log.warning("ignoring unreadable calibration profile %s: %s", path, e)
+            return None
+
+    def available(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, Profile]:
+        """Every profile that fits these models, by source, in precedence order, `none` last."""
+        out: dict[Source, Profile] = {}
+        for source in STORED:
+            prof = self.stored(collection, source)
+            if prof is None:
+                continue
+            if prof.fits(embedder=embedder, reranker=reranker, chunking=chunking):
+                out[source] = prof
+            elif (stale := (collection, source, prof.fitted_at, embedder, reranker, chunking)) not in self._warned:
+                self._warned.add(stale)
+                log.warning(
+                    "the %s calibration of collection %r was fitted for embedder %r, reranker %r, chunking %s; it now uses "
+                    "%r, %r, %s, so it is not used until `ragate calibrate` is run again",
+                    source,
+                    collection,
+                    prof.embedder,
+                    prof.reranker,
+                    prof.chunking,
+                    embedder,
+                    reranker,
+                    chunking,
+                )
+        if self._default is not None and self._default.fits(embedder=embedder, reranker=reranker, chunking=chunking):
+            out["default"] = self._default
+        out["none"] = NONE
+        return out
+
+    def current(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> Profile:
+        """The profile in force for the collection."""
+        return next(iter(self.available(collection, embedder=embedder, reranker=reranker, chunking=chunking).values()))
+
+    def save(self, collection: str, profile: Profile) -> Path:
+        path = self.path(collection, profile.source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(profile.model_dump(), indent=2))
+        tmp.replace(path)
+        return path
+
+    def remove(self, collection: str) -> None:
+        """A dropped collection's profiles go with it."""
+        for source in STORED:
+            self.path(collection, source).unlink(missing_ok=True)

@@ -1,0 +1,187 @@
+"""`ragate calibrate --self`: a collection's calibration profile fitted with no labels.
+
+1. Questions made from the collection's own chunks (self_questions), each asked as search would
+   ask it: its pool is answerable when the document it came from was retrieved, and the same pool
+   without that document is near-topic.
+2. Off-topic questions from the bundled multi-domain set (scoring/data), minus those this
+   collection looks able to answer: a question whose best passage is as similar and covers as much
+   of it as the median answerable question's is dropped, since the collection may well answer it.
+3. From these pools: the relevance calibration (Platt scaling, the source document's chunks as the
+   relevant pairs), then the answerability model and its certified threshold (gate_fit, the same
+   code as a labelled fit), then the blend's w_relevance and w_retrieval by nDCG@10 of the source
+   documents, so a reranker that disagrees with the collection's own evidence is weighted down.
+
+The threshold's bound holds for questions made this way; bench/RESULTS.md measures how far it
+transfers to real questions on corpora with labels."""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.errors import BadInput
+from ragate.scoring.answerability import by_relevance, pool_features
+from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
+from ragate.scoring.profile import BlendPair, Profile, Reference, now
+from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, scores
+from ragate.server.lab.self_questions import make_questions
+from ragate.server.pipeline import Pipeline
+
+PAIRS_PER_QUESTION = 20  # the fused top of each pool labels the relevance calibration, as `ragate calibrate` does
+
+
+def bundled_offtopic() -> dict[str, str]:
+    text = resources.files("ragate.scoring").joinpath("data/offtopic_questions.jsonl").read_text()
+    return {(q := json.loads(line))["_id"]: q["text"] for line in text.splitlines() if line.strip()}
+
+
+def _doc(c: Candidate) -> str:
+    return c.chunk.doc_id
+
+
+def _relevance_pairs(pools: list[LabelledPool], source: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    logits, labels = [], []
+    for lp in pools:
+        if lp.kind != "answerable":
+            continue
+        for c in sorted(lp.pool, key=lambda c: -c.fused)[:PAIRS_PER_QUESTION]:
+            if c.rerank is not None:
+                logits.append(float(c.rerank))
+                labels.append(1.0 if c.chunk.doc_id == source[lp.group] else 0.0)
+    return np.asarray(logits), np.asarray(labels)
+
+
+def _recalibrate(pools: list[LabelledPool], calibrator: Calibrator) -> None:
+    for c in {id(c): c for lp in pools for c in lp.pool}.values():
+        if c.rerank is not None:
+            c.relevance = float(calibrator([c.rerank])[0])
+
+
+def _keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], p: Pipeline) -> list[LabelledPool]:
+    """Off-topic pools less similar, or less covered, than the median answerable one."""
+    bm25 = p.models.bm25
+    feats = [pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in answerable]
+    cosine = float(np.median([f["max_cosine"] for f in feats]))
+    coverage = float(np.median([f["coverage"] for f in feats]))
+    kept = []
+    for lp in off:
+        f = pool_features(query=lp.query, pool=lp.pool, bm25=bm25)
+        if not (f["max_cosine"] >= cosine and f["coverage"] >= coverage):
+            kept.append(lp)
+    return kept
+
+
+def self_calibrate(
+    p: Pipeline,
+    *,
+    collection: str | None = None,
+    questions: int | None = None,
+    offtopic: int | None = None,
+    max_false_accept: float = 0.05,
+    confidence: float = 0.9,
+    progress: bool = False,
+    save: bool = True,
+) -> dict[str, Any]:
+    """Fit the collection's `self` profile and store it (unless `save` is false); returns its figures."""
+    s = p.settings.calibration
+    name = p.collection(collection)
+    started = time.monotonic()
+    deadline = started + s.max_minutes * 60
+    candidates = s.candidates or p.settings.retrieval.candidates
+    chunks = p.store(name).chunks()
+    if len(chunks) < s.min_chunks:
+        raise BadInput(
+            f"collection {name!r} has {len(chunks)} chunks; self-calibration needs at least {s.min_chunks} ([calibration] min_chunks)"
+        )
+    made = make_questions(chunks, bm25=p.models.bm25, n=questions or s.questions, seed=s.seed)
+    source = {q.qid: q.doc_id for q in made}
+    pools = gate_pools(
+        p,
+        collection=name,
+        queries={q.qid: q.text for q in made},
+        relevant={q.qid: {q.doc_id} for q in made},
+        progress=progress,
+        candidates=candidates,
+        key=_doc,
+        deadline=deadline,
+    )
+    asked = bundled_offtopic()
+    ids = sorted(asked)
+    step = max(1, len(ids) // (offtopic or s.offtopic))
+    off_all = gate_pools(
+        p,
+        collection=name,
+        queries={q: asked[q] for q in ids[::step]},
+        relevant=None,
+        progress=progress,
+        candidates=candidates,
+        deadline=deadline,
+    )
+    answerable = [lp for lp in pools if lp.kind == "answerable"]
+    if len(answerable) < 10:
+        raise BadInput(
+            f"only {len(answerable)} of {len(made)} questions made from collection {name!r} retrieved their own document; "
+            "self-calibration needs at least 10 (a larger collection, or [calibration] questions)"
+        )
+    off = _keep_offtopic(off_all, answerable, p)
+    pools += off
+
+    z, y = _relevance_pairs(pools, source)
+    relevance = fit(z, y, "platt", p.settings.reranker.model, p.models.chunking_key(), f"self:{name}")
+    calibrator = Calibrator(relevance)
+    _recalibrate(pools, calibrator)
+    model, gate_report = fit_gate(pools, bm25=p.models.bm25, max_false_accept=max_false_accept, confidence=confidence)
+    p_all = scores(pools, bm25=p.models.bm25, model=model)["model"]
+    is_ans = np.array([lp.answerable for lp in pools])
+    reference = Reference.of(
+        p_answerable=p_all[is_ans], top_relevance=np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])[is_ans]
+    )
+
+    labelled = [LabelledQuery(qid=lp.group, text=lp.query, collection=name, judged={source[lp.group]: 1}) for lp in answerable]
+    draft = Profile(source="self", relevance=relevance)
+    blend = choose_blend(labelled, [lp.pool for lp in answerable], p.blend_weights(profile=draft), _doc)
+
+    figures = {
+        "collection": name,
+        "questions_made": len(made),
+        "questions_asked": len({lp.group for lp in pools if lp.kind != "off_topic"}),
+        "answerable": len(answerable),
+        "near_topic": sum(lp.kind == "near_topic" for lp in pools),
+        "source_retrieved": round(len(answerable) / max(1, len(made)), 4),
+        "offtopic_asked": len(off_all),
+        "offtopic_kept": len(off),
+        "candidates": candidates,
+        "relevance": {
+            "pairs": int(len(y)),
+            "ece_sigmoid": round(expected_calibration_error(Calibrator()(z), y), 4),
+            "ece_calibrated": round(expected_calibration_error(calibrator(z), y), 4),
+            "a": round(relevance.a, 4),
+            "b": round(relevance.b, 4),
+        },
+        "gate": gate_report,
+        "blend": {"configured": blend["configured"], "chosen": blend["chosen"]},
+        "seconds": round(time.monotonic() - started, 1),
+        "stopped_early": time.monotonic() > deadline,
+        "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",
+    }
+    chosen = blend["chosen"]
+    profile = Profile(
+        source="self",
+        fitted_on=f"{len(answerable)} questions made from collection {name!r} + {len(off)} bundled off-topic questions",
+        fitted_at=now(),
+        **p.fitted_for(),
+        relevance=relevance,
+        answerability=model,
+        blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"]),
+        reference=reference,
+        figures=figures,
+    )
+    if save:
+        figures["saved_to"] = str(p.profiles.save(name, profile))
+    return figures

@@ -1,0 +1,113 @@
+"""Questions a collection can answer, made from its own chunks, with no labels and no LLM.
+
+Each question comes from one document: the most salient sentence of one of its chunks (the one
+whose content words are rarest in the collection), reduced to its key terms, the rarest few kept
+in their order and the rest dropped, so the question does not quote its passage; where the chunk
+sits under a heading of its own, the heading leads the question. The document it came from is
+the question's one known answer (others may answer too: the labels are a lower bound)."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.documents import Chunk
+
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'\-]*[A-Za-z0-9]")
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+MIN_WORDS = 6  # a sentence shorter than this says too little to be asked about
+MAX_WORDS = 60
+KEEP = (3, 7)  # key terms kept per question, at least and at most
+DF_SAMPLE = 3000  # chunks whose terms estimate document frequency
+GENERIC_HEADINGS = {"description", "introduction", "overview", "summary", "examples", "example", "notes", "see also", "options"}
+
+
+@dataclass(frozen=True)
+class SelfQuestion:
+    qid: str
+    text: str
+    doc_id: str  # the document it was made from
+    chunk_id: str
+
+
+class Vocabulary:
+    """Which words carry content (the BM25 channel keeps a term for them) and how rare each is."""
+
+    def __init__(self, chunks: list[Chunk], bm25: Bm25Encoder, rng: random.Random):
+        self.bm25 = bm25
+        sample = rng.sample(chunks, min(DF_SAMPLE, len(chunks)))
+        self.n = len(sample)
+        self.df: dict[int, int] = {}
+        for vec in bm25.encode_documents([c.text for c in sample]):
+            for t in set(vec.indices):
+                self.df[t] = self.df.get(t, 0) + 1
+        self._terms: dict[str, list[int]] = {}
+
+    def terms(self, word: str) -> list[int]:
+        if word not in self._terms:
+            self._terms[word] = list(self.bm25.encode_query(word).indices)
+        return self._terms[word]
+
+    def idf(self, word: str) -> float:
+        """0 for a stopword; the rarer the word in the collection, the higher."""
+        terms = self.terms(word)
+        return max((math.log((self.n + 1) / (self.df.get(t, 0) + 1)) + 1 for t in terms), default=0.0)
+
+
+def _key_terms(sentence: str, vocab: Vocabulary) -> list[str]:
+    words = list(dict.fromkeys(w.lower() for w in WORD.findall(sentence)))
+    weighted = [(w, vocab.idf(w)) for w in words]
+    content = [(w, v) for w, v in weighted if v > 0]
+    k = max(KEEP[0], min(KEEP[1], round(len(content) * 0.5)))
+    kept = {w for w, _ in sorted(content, key=lambda wv: -wv[1])[:k]}
+    return [w for w, _ in content if w in kept]
+
+
+def _salient_sentence(text: str, vocab: Vocabulary) -> str | None:
+    sentences = [s for s in SENTENCE.split(text) if MIN_WORDS <= len(s.split()) <= MAX_WORDS]
+    if not sentences:
+        return None
+
+    def salience(s: str) -> float:
+        top = sorted((vocab.idf(w.lower()) for w in WORD.findall(s)), reverse=True)[:5]
+        return sum(top) / max(1, len(top))
+
+    return max(sentences, key=salience)
+
+
+def _heading(chunk: Chunk) -> str | None:
+    """The chunk's own heading, when it names something more than a generic section."""
+    for h in reversed(chunk.heading_path):
+        if h and h != chunk.title and h.strip().lower() not in GENERIC_HEADINGS and len(h.split()) <= 8:
+            return h.strip()
+    return None
+
+
+def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int) -> list[SelfQuestion]:
+    """Up to `n` questions, each from a different document, drawn with the seed."""
+    rng = random.Random(seed)
+    by_doc: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        if len(c.text.split()) >= 2 * MIN_WORDS:
+            by_doc.setdefault(c.doc_id, []).append(c)
+    if not by_doc:
+        return []
+    vocab = Vocabulary(chunks, bm25, rng)
+    out: list[SelfQuestion] = []
+    for doc_id in rng.sample(sorted(by_doc), len(by_doc)):
+        if len(out) >= n:
+            break
+        chunk = rng.choice(by_doc[doc_id])
+        sentence = _salient_sentence(chunk.text, vocab)
+        if sentence is None:
+            continue
+        terms = _key_terms(sentence, vocab)
+        if len(terms) < KEEP[0]:
+            continue
+        heading = _heading(chunk)
+        text = " ".join([heading, *terms[:4]]) if heading and len(out) % 2 else " ".join(terms)
+        out.append(SelfQuestion(qid=f"self:{len(out)}", text=text, doc_id=doc_id, chunk_id=chunk.chunk_id))
+    return out
