@@ -1,11 +1,12 @@
 """Build two BEIR-format retrieval corpora from freely licensed text already on this machine, so the
 retrieval stack can be evaluated on corpora it was never tuned on (SciFact and friends were).
 
-    python -m bench.corpora manpages --out DIR [--max-docs 2000] [--max-per-package 500] [--seed 7]
+    python -m bench.corpora manpages --out DIR [--sections 1] [--max-docs 2000] [--max-per-package 500] [--seed 7]
     python -m bench.corpora pydocs --deb python3.11-doc_*.deb --out DIR
 
-manpages: one document per section-1 man page (rendered with man(1)); its query is the page's NAME
-line description ("list directory contents" for ls.1), removed from the indexed text.
+manpages: one document per man page of the given sections (default 1; rendered with man(1)); its
+query is the page's NAME line description ("list directory contents" for ls.1), removed from the
+indexed text.
 pydocs: one document per top-level section of each library-reference page of the Python docs; for
 module pages ("os.path — Common pathname manipulations") the description is a query whose one
 relevant document is the module's intro section, with the h1 removed from both text and title.
@@ -33,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
-MAN1 = Path("/usr/share/man/man1")
+MAN = Path("/usr/share/man")
 MAX_TEXT_CHARS = 20_000
 SLACK = 1.5  # candidates rendered per wanted page: short, NAME-less and duplicate pages are skipped
 
@@ -98,13 +99,14 @@ def write_beir(out: Path, docs: list[dict], queries: dict[str, str], qrels: dict
 # --- man pages -------------------------------------------------------------------------------------
 
 
-def man_packages() -> dict[str, str]:
-    """Which Debian package ships each man page: the licence is that package's."""
+def man_packages(dirs: list[Path]) -> dict[str, str]:
+    """Which Debian package ships each man page in dirs: the licence is that package's."""
+    prefixes = tuple(f"{d}/" for d in dirs)
     owner = {}
     for lst in Path("/var/lib/dpkg/info").glob("*.list"):
         pkg = lst.stem.split(":")[0]
         for line in lst.read_text(errors="replace").splitlines():
-            if line.startswith(f"{MAN1}/"):
+            if line.startswith(prefixes):
                 owner[line] = pkg
     return owner
 
@@ -145,9 +147,23 @@ def split_name(rendered: str) -> tuple[str | None, str]:
     return name, text
 
 
+def man_sections(spec: str) -> list[str]:
+    """ "5,7,8" -> ["5", "7", "8"]: each must have a directory under /usr/share/man."""
+    sections = list(dict.fromkeys(s.strip() for s in spec.split(",") if s.strip()))
+    if not sections:
+        raise argparse.ArgumentTypeError("no section given")
+    missing = [s for s in sections if not (MAN / f"man{s}").is_dir()]
+    if missing:
+        raise argparse.ArgumentTypeError(f"no {', '.join(str(MAN / f'man{s}') for s in missing)}")
+    return sections
+
+
 def build_manpages(args: argparse.Namespace) -> None:
-    owner = man_packages()
-    files = sorted(MAN1.glob("*.1.gz"))
+    dirs = [MAN / f"man{s}" for s in args.sections]
+    globs = [f"{d}/*.{s}*.gz" for d, s in zip(dirs, args.sections)]  # *.5*: also crontab.5, config.5ssl
+    owner = man_packages(dirs)
+    # Section 1 keeps its plain pages only (*.1.gz), as the man1 corpus was first built.
+    files = sorted(f for d, s in zip(dirs, args.sections) for f in d.glob(f"*.{s}.gz" if s == "1" else f"*.{s}*.gz"))
     random.Random(args.seed).shuffle(files)
     cap = args.max_per_package or args.max_docs
     skipped: Counter[str] = Counter()
@@ -168,7 +184,7 @@ def build_manpages(args: argparse.Namespace) -> None:
         else:
             per_pkg[pkg] += 1
             candidates.append(f)
-    log(f"{len(files)} pages in {MAN1}; rendering {len(candidates)} sampled candidates")
+    log(f"{len(files)} pages in {' '.join(globs)}; rendering {len(candidates)} sampled candidates")
 
     t0 = time.time()
     docs, names, kept = [], {}, Counter()
@@ -194,7 +210,7 @@ def build_manpages(args: argparse.Namespace) -> None:
                 kept[pkg] += 1
                 doc_id = f.name.removesuffix(".gz")
                 parts = re.split(r"\s[-\u2010\u2212\u2013\u2014]+\s+", name, maxsplit=1) if name else []
-                command, desc = parts if len(parts) == 2 else (doc_id.removesuffix(".1"), "")
+                command, desc = parts if len(parts) == 2 else (doc_id.rsplit(".", 1)[0], "")
                 docs.append({"_id": doc_id, "title": command.strip(), "text": text[:MAX_TEXT_CHARS]})
                 names[doc_id] = desc.strip().rstrip(".")
     log(f"rendered {len(candidates)} pages in {time.time() - t0:.0f}s; kept {len(docs)}")
@@ -215,21 +231,27 @@ def build_manpages(args: argparse.Namespace) -> None:
 
     pkgs = ", ".join(f"{p} {c}" for p, c in kept.most_common())
     reasons = "\n".join(f"- {why}: {c}" for why, c in (skipped + dropped).most_common())
-    readme = f"""# manpages: section-1 man pages as a retrieval corpus
+    sections = ",".join(args.sections)
+    gcloud = (
+        ": google-cloud-cli ships about 16,600 of the 17,700 section-1 pages here,\n"
+        "generated from one template, and would otherwise make up most of the corpus"
+        if "1" in args.sections
+        else ""
+    )
+    readme = f"""# {Path(args.out).name}: section {sections} man pages as a retrieval corpus
 
-Built by `python -m bench.corpora manpages --max-docs {args.max_docs} --max-per-package {args.max_per_package} --seed {args.seed}`
-from `{MAN1}/*.1.gz` on a Debian 12 machine, rendered to plain text with
-`MANWIDTH=100 man -l --nh --nj -P cat PAGE` (the running header and footer dropped).
+Built by `python -m bench.corpora manpages --sections {sections} --max-docs {args.max_docs} --max-per-package {args.max_per_package} --seed {args.seed}`
+from {", ".join(f"`{g}`" for g in globs)} ({len(files)} files) on a Debian 12 machine, rendered to
+plain text with `MANWIDTH=100 man -l --nh --nj -P cat PAGE` (the running header and footer dropped).
 
 **Licence**: each man page under its own package's free licence (see /usr/share/doc/<package>/copyright).
 Pages not shipped by a Debian package were skipped, since their licence is unknown.
 
-**Documents**: one per page; `_id` is the page name (`ls.1`), `title` the command name(s) from the
+**Documents**: one per page; `_id` is the page name (`ls.1`, `crontab.5`), `title` the name(s) from the
 NAME line, `text` the rendered page without its NAME section, capped at {MAX_TEXT_CHARS} characters.
 Pages were sampled at random (seed {args.seed}) before rendering; symlinks and `.so` redirects
 (aliases), pages with the same text as another, and pages under 400 characters were skipped. No
-package gives more than {cap} pages: google-cloud-cli ships about 16,600 of the 17,700 pages here,
-generated from one template, and would otherwise make up most of the corpus.
+package gives more than {cap} pages{gcloud}.
 Pages by package: {pkgs}.
 
 **Queries**: the NAME line's description (`ls - list directory contents` gives "list directory
@@ -416,8 +438,14 @@ Queries are split into train and test by the parity of the last byte of sha1(que
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.corpora", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="corpus", required=True)
-    m = sub.add_parser("manpages", help="section-1 man pages, queried by their NAME descriptions")
+    m = sub.add_parser("manpages", help="man pages, queried by their NAME descriptions")
     m.add_argument("--out", required=True, help="output directory (created)")
+    m.add_argument(
+        "--sections",
+        type=man_sections,
+        default="1",
+        help='comma-separated man sections, e.g. "5,7,8": pages are /usr/share/man/man<N>/*.<N>*.gz (default "1")',
+    )
     m.add_argument("--max-docs", type=int, default=2000, help="at most this many pages (default 2000)")
     m.add_argument(
         "--max-per-package",

@@ -100,10 +100,6 @@ def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> di
     }
 
 
-def feature_matrix(rows: list[dict[str, float]]) -> np.ndarray:
-    return np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64)
-
-
 class Stage(BaseModel):
     """One standardised logistic regression: sigmoid(intercept + Σ coef·(x − mean)/scale)."""
 
@@ -167,12 +163,15 @@ class AnswerabilityModel(BaseModel):
         }
 
 
-def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0) -> AnswerabilityModel:
-    """Fit on pools labelled "answerable", "near_topic" (on topic, nothing answers) or "off_topic"."""
-    x = feature_matrix(rows)
+def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0, features: list[str] | None = None) -> AnswerabilityModel:
+    """Fit on pools labelled "answerable", "near_topic" (on topic, nothing answers) or "off_topic",
+    over `features` (default all of FEATURES)."""
+    features = features or list(FEATURES)
+    x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
     k = np.asarray(kinds)
     on = k != "off_topic"
     return AnswerabilityModel(
+        features=features,
         on_topic=Stage.fit(x, on.astype(int), c=c),
         answers=Stage.fit(x[on], (k[on] == "answerable").astype(int), c=c),
         fit_queries=len(k),

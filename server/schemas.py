@@ -120,7 +120,7 @@ class AnswerResponse(BaseModel):
     )
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     false_accept_bound: float | None = Field(
-        None, description="upper bound, at the calibration's confidence, on how often an unanswerable question is answered"
+        None, description="upper bound, at the calibration's confidence, on how often an off-topic question is answered"
     )
     missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
     confidence: float | None = Field(None, description="p_answerable when answering")

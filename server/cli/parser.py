@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="no labels: questions made from the collection's own chunks and bundled off-topic ones fit its relevance "
         "calibration, the gate's model and threshold, and the blend's two weights ([calibration] sets the counts)",
     )
-    sp.add_argument("--collection", help="collection to calibrate (--self and --labels; default [index] collection)")
+    sp.add_argument("--collection", "-c", help="collection to calibrate (--self and --labels; default [index] collection)")
     sp.add_argument("--questions", type=int, metavar="N", help="--self: questions to make (default [calibration] questions)")
     sp.add_argument("--offtopic", type=int, metavar="N", help="--self: bundled off-topic questions to ask (default [calibration] offtopic)")
     sp.add_argument("--dataset", metavar="DIR", help="BEIR-format dataset; pairs from the top candidates of --split queries")

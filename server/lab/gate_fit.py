@@ -84,6 +84,15 @@ def scores(pools: list[LabelledPool], *, bm25: Bm25Encoder, model: Answerability
     return out
 
 
+def certified(kinds: np.ndarray) -> np.ndarray:
+    """The pools the threshold's bound is about: off-topic questions where there are any (near-topic
+    pools, the pool of an answerable question with its answer taken out, are reported beside it but
+    separate from answerable ones only weakly, and a bound over them would abstain on most
+    answerable questions), else every unanswerable pool."""
+    off = kinds == "off_topic"
+    return off if off.any() else kinds != "answerable"
+
+
 def fit_gate(
     pools: list[LabelledPool],
     *,
@@ -93,14 +102,16 @@ def fit_gate(
     seed: int = 13,
 ) -> tuple[AnswerabilityModel, dict[str, Any]]:
     """Fit the model on half the queries and certify its threshold on the other half (the bound
-    holds only for queries the model never saw). Returns the model and what it cost."""
+    holds only for queries the model never saw; see `certified` for which). Returns the model and
+    what it cost."""
     fit_half, cert_half = split_groups(pools, seed=seed)
     feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in fit_half]
     model = fit_model(feats, [p.kind for p in fit_half])
     p_cert = model.predict([pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in cert_half])
-    is_ans = np.array([p.answerable for p in cert_half])
+    kinds = np.array([p.kind for p in cert_half])
+    is_ans = kinds == "answerable"
     choice = choose_threshold(
-        answerable=p_cert[is_ans], unanswerable=p_cert[~is_ans], max_false_accept=max_false_accept, confidence=confidence
+        answerable=p_cert[is_ans], unanswerable=p_cert[certified(kinds)], max_false_accept=max_false_accept, confidence=confidence
     )
     model.threshold = choice.threshold
     model.max_false_accept, model.confidence = max_false_accept, confidence
@@ -171,7 +182,7 @@ def judge(pos: np.ndarray, neg: np.ndarray, thresholds: dict[str, float]) -> dic
 
 def report(pools: list[LabelledPool], gate_scores: dict[str, np.ndarray], thresholds: dict[str, dict[str, float]]) -> dict[str, Any]:
     """gate.near_topic and gate.off_topic, each with an entry per gate (`top_score`, `rule`, `model`),
-    and `guarantee`: the model's false-accept rate over all unanswerable pools at its threshold."""
+    and `guarantee`: the model's false-accept rate at its threshold over the pools it bounds."""
     kinds = np.array([p.kind for p in pools])
     pos_mask = kinds == "answerable"
     out: dict[str, Any] = {"answerable": int(pos_mask.sum())}
@@ -183,7 +194,7 @@ def report(pools: list[LabelledPool], gate_scores: dict[str, np.ndarray], thresh
         for name, s in gate_scores.items():
             out[kind][name] = judge(s[pos_mask], s[neg_mask], thresholds.get(name, {}))
     if "model" in gate_scores and "guaranteed" in thresholds.get("model", {}):
-        out["guarantee"] = guarantee_check(gate_scores["model"][~pos_mask], thresholds["model"]["guaranteed"])
+        out["guarantee"] = guarantee_check(gate_scores["model"][certified(kinds)], thresholds["model"]["guaranteed"])
     return out
 
 

@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
 from ragate.scoring.answerability import by_relevance, pool_features
+from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
 from ragate.scoring.profile import BlendPair, Profile, Reference, now
 from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
@@ -63,9 +66,8 @@ def _recalibrate(pools: list[LabelledPool], calibrator: Calibrator) -> None:
             c.relevance = float(calibrator([c.rerank])[0])
 
 
-def _keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], p: Pipeline) -> list[LabelledPool]:
+def _keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25: Bm25Encoder) -> list[LabelledPool]:
     """Off-topic pools less similar, or less covered, than the median answerable one."""
-    bm25 = p.models.bm25
     feats = [pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in answerable]
     cosine = float(np.median([f["max_cosine"] for f in feats]))
     coverage = float(np.median([f["coverage"] for f in feats]))
@@ -77,18 +79,25 @@ def _keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], p: P
     return kept
 
 
-def self_calibrate(
-    p: Pipeline,
-    *,
-    collection: str | None = None,
-    questions: int | None = None,
-    offtopic: int | None = None,
-    max_false_accept: float = 0.05,
-    confidence: float = 0.9,
-    progress: bool = False,
-    save: bool = True,
-) -> dict[str, Any]:
-    """Fit the collection's `self` profile and store it (unless `save` is false); returns its figures."""
+@dataclass
+class SelfPools:
+    """What asking the collection gave: answerable and near-topic pools of the made questions (each
+    question's group is its id), the off-topic pools, and each question's source document."""
+
+    collection: str
+    candidates: int
+    questions_made: int
+    pools: list[LabelledPool]
+    offtopic: list[LabelledPool]
+    source: dict[str, str]
+    seconds: float
+    stopped_early: bool
+
+
+def ask_self_questions(
+    p: Pipeline, *, collection: str | None = None, questions: int | None = None, offtopic: int | None = None, progress: bool = False
+) -> SelfPools:
+    """The expensive part: every made and off-topic question's pool, reranked, within [calibration] max_minutes."""
     s = p.settings.calibration
     name = p.collection(collection)
     started = time.monotonic()
@@ -100,7 +109,6 @@ def self_calibrate(
             f"collection {name!r} has {len(chunks)} chunks; self-calibration needs at least {s.min_chunks} ([calibration] min_chunks)"
         )
     made = make_questions(chunks, bm25=p.models.bm25, n=questions or s.questions, seed=s.seed)
-    source = {q.qid: q.doc_id for q in made}
     pools = gate_pools(
         p,
         collection=name,
@@ -114,7 +122,7 @@ def self_calibrate(
     asked = bundled_offtopic()
     ids = sorted(asked)
     step = max(1, len(ids) // (offtopic or s.offtopic))
-    off_all = gate_pools(
+    off = gate_pools(
         p,
         collection=name,
         queries={q: asked[q] for q in ids[::step]},
@@ -123,40 +131,60 @@ def self_calibrate(
         candidates=candidates,
         deadline=deadline,
     )
-    answerable = [lp for lp in pools if lp.kind == "answerable"]
-    if len(answerable) < 10:
-        raise BadInput(
-            f"only {len(answerable)} of {len(made)} questions made from collection {name!r} retrieved their own document; "
-            "self-calibration needs at least 10 (a larger collection, or [calibration] questions)"
-        )
-    off = _keep_offtopic(off_all, answerable, p)
-    pools += off
-
-    z, y = _relevance_pairs(pools, source)
-    relevance = fit(z, y, "platt", p.settings.reranker.model, p.models.chunking_key(), f"self:{name}")
-    calibrator = Calibrator(relevance)
-    _recalibrate(pools, calibrator)
-    model, gate_report = fit_gate(pools, bm25=p.models.bm25, max_false_accept=max_false_accept, confidence=confidence)
-    p_all = scores(pools, bm25=p.models.bm25, model=model)["model"]
-    is_ans = np.array([lp.answerable for lp in pools])
-    reference = Reference.of(
-        p_answerable=p_all[is_ans], top_relevance=np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])[is_ans]
+    return SelfPools(
+        collection=name,
+        candidates=candidates,
+        questions_made=len(made),
+        pools=pools,
+        offtopic=off,
+        source={q.qid: q.doc_id for q in made},
+        seconds=time.monotonic() - started,
+        stopped_early=time.monotonic() > deadline,
     )
 
-    labelled = [LabelledQuery(qid=lp.group, text=lp.query, collection=name, judged={source[lp.group]: 1}) for lp in answerable]
-    draft = Profile(source="self", relevance=relevance)
-    blend = choose_blend(labelled, [lp.pool for lp in answerable], p.blend_weights(profile=draft), _doc)
 
+def fit_self_profile(
+    asked: SelfPools,
+    *,
+    bm25: Bm25Encoder,
+    in_force: BlendWeights,
+    fitted_for: dict[str, str],
+    max_false_accept: float = 0.05,
+    confidence: float = 0.9,
+) -> tuple[Profile, dict[str, Any]]:
+    """The cheap part, from the pools alone: relevance calibration, gate model and threshold, blend
+    weights; returns the profile and its figures."""
+    answerable = [lp for lp in asked.pools if lp.kind == "answerable"]
+    if len(answerable) < 10:
+        raise BadInput(
+            f"only {len(answerable)} of {asked.questions_made} questions made from collection {asked.collection!r} retrieved their "
+            "own document; self-calibration needs at least 10 (a larger collection, or [calibration] questions)"
+        )
+    off = _keep_offtopic(asked.offtopic, answerable, bm25)
+    pools = asked.pools + off
+    z, y = _relevance_pairs(pools, asked.source)
+    relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
+    calibrator = Calibrator(relevance)
+    _recalibrate(pools, calibrator)
+    model, gate_report = fit_gate(pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence)
+    p_all = scores(pools, bm25=bm25, model=model)["model"]
+    is_ans = np.array([lp.answerable for lp in pools])
+    top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])
+    reference = Reference.of(p_answerable=p_all[is_ans], top_relevance=top[is_ans])
+    judged = [
+        LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}) for lp in answerable
+    ]
+    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, _doc)
     figures = {
-        "collection": name,
-        "questions_made": len(made),
-        "questions_asked": len({lp.group for lp in pools if lp.kind != "off_topic"}),
+        "collection": asked.collection,
+        "questions_made": asked.questions_made,
+        "questions_asked": len({lp.group for lp in asked.pools}),
         "answerable": len(answerable),
         "near_topic": sum(lp.kind == "near_topic" for lp in pools),
-        "source_retrieved": round(len(answerable) / max(1, len(made)), 4),
-        "offtopic_asked": len(off_all),
+        "source_retrieved": round(len(answerable) / max(1, asked.questions_made), 4),
+        "offtopic_asked": len(asked.offtopic),
         "offtopic_kept": len(off),
-        "candidates": candidates,
+        "candidates": asked.candidates,
         "relevance": {
             "pairs": int(len(y)),
             "ece_sigmoid": round(expected_calibration_error(Calibrator()(z), y), 4),
@@ -166,22 +194,45 @@ def self_calibrate(
         },
         "gate": gate_report,
         "blend": {"configured": blend["configured"], "chosen": blend["chosen"]},
-        "seconds": round(time.monotonic() - started, 1),
-        "stopped_early": time.monotonic() > deadline,
+        "seconds": round(asked.seconds, 1),
+        "stopped_early": asked.stopped_early,
         "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",
     }
     chosen = blend["chosen"]
     profile = Profile(
         source="self",
-        fitted_on=f"{len(answerable)} questions made from collection {name!r} + {len(off)} bundled off-topic questions",
+        fitted_on=f"{len(answerable)} questions made from collection {asked.collection!r} + {len(off)} bundled off-topic questions",
         fitted_at=now(),
-        **p.fitted_for(),
+        **fitted_for,
         relevance=relevance,
         answerability=model,
         blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"]),
         reference=reference,
         figures=figures,
     )
-    if save:
-        figures["saved_to"] = str(p.profiles.save(name, profile))
+    return profile, figures
+
+
+def self_calibrate(
+    p: Pipeline,
+    *,
+    collection: str | None = None,
+    questions: int | None = None,
+    offtopic: int | None = None,
+    max_false_accept: float = 0.05,
+    confidence: float = 0.9,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Fit the collection's `self` profile and store it; returns its figures."""
+    asked = ask_self_questions(p, collection=collection, questions=questions, offtopic=offtopic, progress=progress)
+    # The blend is chosen against the weights a collection without a calibration of its own would use.
+    profile, figures = fit_self_profile(
+        asked,
+        bm25=p.models.bm25,
+        in_force=p.blend_weights(),
+        fitted_for=p.fitted_for(),
+        max_false_accept=max_false_accept,
+        confidence=confidence,
+    )
+    figures["saved_to"] = str(p.profiles.save(asked.collection, profile))
     return figures

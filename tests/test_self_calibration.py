@@ -1,0 +1,70 @@
+"""`ragate calibrate --self` as users run it: a small collection calibrated with no labels through
+the CLI and the index service, then used by answers, shown in stats, and kept to its collection."""
+
+import json
+import os
+
+import pytest
+
+from ragate.server.lab.self_questions import make_questions
+
+
+@pytest.mark.slow
+def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, ragate, examples):
+    index = tmp_path / "q"
+    env = {
+        "RAGATE_QDRANT_PATH": str(index),
+        "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
+        "RAGATE_CALIBRATION_QUESTIONS": "40",
+        "RAGATE_CALIBRATION_OFFTOPIC": "60",
+    }
+    assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
+    assert ragate("index", str(examples / "ragate"), "-c", "notes", "--no-progress", env_extra=env).returncode == 0
+
+    # Too small a collection is refused with what to change, and nothing is written.
+    r = ragate("calibrate", "--self", "-c", "notes", "--json", env_extra={**env, "RAGATE_CALIBRATION_MIN_CHUNKS": "500"})
+    assert r.returncode == 2 and "min_chunks" in r.stderr and "Traceback" not in r.stderr
+    assert not (index / "calibration" / "notes.self.json").exists()
+
+    # A few dozen off-topic questions cannot certify 5%; 30% they can, when none is accepted.
+    r = ragate("calibrate", "--self", "--max-false-accept", "0.3", "--json", "--no-progress", env_extra=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["collection"] == "default" and rep["answerable"] >= 10 and rep["answerable"] <= rep["questions_made"]
+    assert rep["near_topic"] >= rep["answerable"] - 1 and 0 < rep["offtopic_kept"] <= rep["offtopic_asked"] <= 60
+    assert rep["relevance"]["pairs"] > rep["answerable"] and rep["gate"]["false_accept_bound"] <= 0.3
+    assert rep["blend"]["chosen"]["ndcg@10"] >= rep["blend"]["configured"]["ndcg@10"]
+    saved = json.loads((index / "calibration" / "default.self.json").read_text())
+    assert rep["saved_to"] == os.fspath(index / "calibration" / "default.self.json") and saved["source"] == "self"
+    assert saved["answerability"]["threshold"] == rep["gate"]["threshold"] and saved["reference"]["pools"] == rep["answerable"]
+
+    # Answers now say which calibration decided, with its threshold and bound.
+    r = ragate("answer", "How long should a sourdough starter rest before baking?", "--json", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    ans = json.loads(r.stdout)
+    assert ans["calibration"] == "self" and ans["calibrated"] and ans["threshold"] == rep["gate"]["threshold"]
+    assert ans["status"] == "abstain" and ans["false_accept_bound"] == rep["gate"]["false_accept_bound"]
+    r = ragate("search", "tides", "--json", "-c", "notes", env_extra=env)
+    assert json.loads(r.stdout)["calibration"] in ("default", "none")  # the other collection is not governed by it
+
+    stats = json.loads(ragate("stats", "--json", env_extra=env).stdout)["collections"]
+    assert stats["default"]["calibration"]["source"] == "self" and stats["notes"]["calibration"]["source"] != "self"
+    drift = stats["default"]["drift"]["p_answerable"]
+    assert drift["queries"] == 1 and drift["drifting"] is False and "ks_distance" in drift
+
+
+def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, examples):
+    from ragate.server.requests import IndexRequest
+
+    pipeline.index(IndexRequest(paths=[str(examples)]), allowed_roots=[str(examples)])
+    chunks = pipeline.store().chunks()
+    questions = make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13)
+    by_id = {c.chunk_id: c for c in chunks}
+    assert len(questions) == 15 and len({q.doc_id for q in questions}) == 15
+    for q in questions:
+        words = q.text.split()
+        assert 3 <= len(words) <= 12
+        text = by_id[q.chunk_id].text.lower()
+        assert q.text.lower() not in text  # not a verbatim quote of its passage
+        assert sum(w in text for w in words) >= len(words) - 4  # but its key terms come from it
+    assert make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13) == questions  # the seed decides
