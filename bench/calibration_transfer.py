@@ -74,7 +74,9 @@ def _cand(r: dict[str, Any]) -> Candidate:
     """A cached candidate, its relevance the reranker's sigmoid until a calibration is applied."""
     z = r["rerank"]
     relevance = None if z is None else float(Calibrator()([z])[0])
-    return Candidate(chunk=Chunk.model_validate(r["chunk"]), dense=r["dense"], bm25=r["bm25"], fused=r["fused"], rerank=z, relevance=relevance)
+    return Candidate(
+        chunk=Chunk.model_validate(r["chunk"]), dense=r["dense"], bm25=r["bm25"], fused=r["fused"], rerank=z, relevance=relevance
+    )
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
