@@ -109,15 +109,15 @@ def _ask(p: Pipeline, collection: str, queries: dict[str, str], relevant: dict[s
     return out
 
 
-def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int) -> None:
+def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int, train_queries: int) -> None:
     """Each query set's pools, reranked once (sets already cached are kept)."""
     collection = beir_collection(dataset)
     index_dataset(p, BeirDataset.load(dataset, "test"), collection, progress=False)
-    for split in ("test", "train"):
+    for split, n in (("test", queries), ("train", train_queries)):
         path = cache / f"{split}.jsonl.gz"
         if not path.is_file():
             ds = BeirDataset.load(dataset, split)
-            qids = sample_queries(ds, queries)
+            qids = sample_queries(ds, n)
             rel = {q: [stable_id("beir", d) for d, g in ds.qrels[q].items() if g > 0] for q in qids}
             _write(path, _ask(p, collection, {q: ds.queries[q] for q in qids}, rel))
     if not (cache / "offtopic.jsonl.gz").is_file():
@@ -137,7 +137,12 @@ def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int) -> Non
             for g, pool in whole.items()
         ]
         rows += [{"id": lp.group, "text": lp.query, "relevant": None, "pool": lp.pool} for lp in asked.offtopic]
-        meta = {"questions_made": asked.questions_made, "candidates": asked.candidates, "seconds": round(time.monotonic() - started, 1)}
+        meta = {
+            "chunks": asked.chunks,
+            "questions_made": asked.questions_made,
+            "candidates": asked.candidates,
+            "seconds": round(time.monotonic() - started, 1),
+        }
         _write(cache / "self.json.gz", [meta, *({**r, "pool": [_row(c) for c in r["pool"]]} for r in rows)])
 
 
@@ -152,7 +157,7 @@ def load_self(cache: Path, collection: str) -> SelfPools:
         else:
             pools += labelled_pools(qid=r["id"], query=r["text"], pool=pool, relevant=set(r["relevant"]), key=_doc)
     source = {r["id"]: r["relevant"][0] for r in rows if r["relevant"]}
-    return SelfPools(collection, meta["candidates"], meta["questions_made"], pools, off, source, meta["seconds"], False)
+    return SelfPools(collection, meta["chunks"], meta["candidates"], meta["questions_made"], pools, off, source, meta["seconds"], False)
 
 
 def labelled(rows: list[dict[str, Any]]) -> list[LabelledPool]:
@@ -280,7 +285,8 @@ def main() -> int:
     ap.add_argument(
         "--cache", default=str(Path.home() / ".cache" / "ragate-bench" / "calibration"), help="pools and index, outside the clone"
     )
-    ap.add_argument("--queries", type=int, default=100, help="train and test queries per corpus (default 100)")
+    ap.add_argument("--queries", type=int, default=100, help="test queries per corpus (default 100)")
+    ap.add_argument("--train-queries", type=int, default=60, help="train queries per corpus, for the labelled fit (default 60)")
     ap.add_argument("--candidates", type=int, default=30, help="[retrieval] candidates for every pool (default 30)")
     ap.add_argument("--write-default", action="store_true", help="fit the default on every corpus given and write it to scoring/data")
     ap.add_argument("--json", action="store_true")
@@ -296,7 +302,7 @@ def main() -> int:
     corpora = []
     for d in map(Path, args.datasets):
         c = cache / d.resolve().name
-        build_pools(p, d, c, queries=args.queries)
+        build_pools(p, d, c, queries=args.queries, train_queries=args.train_queries)
         train, test, off = _read(c / "train.jsonl.gz"), _read(c / "test.jsonl.gz"), _read(c / "offtopic.jsonl.gz")
         off_fit, off_judge = offtopic_halves(off)
         corpora.append(
@@ -310,7 +316,15 @@ def main() -> int:
                 "self": load_self(c, beir_collection(d)),
             }
         )
-    results: dict[str, Any] = {"machine": _machine(), "candidates": args.candidates, "queries": args.queries, "corpora": {}}
+    results: dict[str, Any] = {
+        "machine": _machine(),
+        "candidates": args.candidates,
+        "queries": args.queries,
+        "train_queries": args.train_queries,
+        "self_questions": settings.calibration.questions,
+        "self_offtopic": settings.calibration.offtopic,
+        "corpora": {},
+    }
     for c in corpora:
         others = [o for o in corpora if o is not c]
         profiles = {"none": Profile()}

@@ -128,6 +128,7 @@ class CalibrationSettings(_Section):
     """Self-calibration (`ragate calibrate --self`, and the index service's background run)."""
 
     auto: bool = True
+    idle_s: float = Field(10.0, gt=0)
     min_chunks: int = Field(50, ge=10)
     regrow: float = Field(0.25, gt=0)
     questions: int = Field(120, ge=10, le=2000)

@@ -236,6 +236,7 @@ class SelfCalibrateReport(BaseModel):
     """`ragate calibrate --self`: what was asked of the collection and what the fit gave."""
 
     collection: str
+    chunks: int = Field(description="the collection's chunks when it was asked")
     questions_made: int = Field(description="questions made from the collection's chunks, one document each")
     questions_asked: int = Field(description="of those, asked before [calibration] max_minutes ran out")
     answerable: int = Field(description="questions whose own document was retrieved (their pools are the answerable ones)")

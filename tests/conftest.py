@@ -26,6 +26,9 @@ os.environ["RAGATE_RERANKER_MODEL"] = RERANKER
 os.environ["RAGATE_RERANKER_ONNX_DIR"] = ONNX_DIR
 # Index services started by tests exit soon after their last call.
 os.environ["RAGATE_SERVICE_IDLE_TIMEOUT_S"] = "10"
+# Background self-calibration has its own test (test_self_calibration); elsewhere it would only
+# compete with the tests for the CPU.
+os.environ["RAGATE_CALIBRATION_AUTO"] = "false"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,7 @@ the CLI and the index service, then used by answers, shown in stats, and kept to
 
 import json
 import os
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
         "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
         "RAGATE_CALIBRATION_QUESTIONS": "40",
         "RAGATE_CALIBRATION_OFFTOPIC": "60",
+        "RAGATE_CALIBRATION_CANDIDATES": "12",
     }
     assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
     assert ragate("index", str(examples / "ragate"), "-c", "notes", "--no-progress", env_extra=env).returncode == 0
@@ -51,6 +53,38 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     assert stats["default"]["calibration"]["source"] == "self" and stats["notes"]["calibration"]["source"] != "self"
     drift = stats["default"]["drift"]["p_answerable"]
     assert drift["queries"] == 1 and drift["drifting"] is False and "ks_distance" in drift
+
+
+@pytest.mark.slow
+def test_the_service_self_calibrates_a_grown_collection_in_the_background(tmp_path, ragate, examples):
+    env = {
+        "RAGATE_QDRANT_PATH": str(tmp_path / "q"),
+        "RAGATE_CALIBRATION_AUTO": "true",
+        "RAGATE_CALIBRATION_IDLE_S": "1",
+        "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
+        "RAGATE_CALIBRATION_QUESTIONS": "20",
+        "RAGATE_CALIBRATION_OFFTOPIC": "40",
+        "RAGATE_CALIBRATION_CANDIDATES": "12",
+    }
+    try:
+        assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
+        seen_running = False
+        for _ in range(150):
+            stats = json.loads(ragate("stats", "--json", env_extra=env).stdout)
+            auto = stats["service"]["self_calibration"]
+            seen_running |= auto["running"] == "default"
+            if stats["collections"]["default"]["calibration"]["source"] == "self":
+                break
+            time.sleep(2)  # quiet longer than idle_s, so the run can start between polls
+        assert seen_running and auto["auto"] is True
+        assert stats["collections"]["default"]["calibration"]["source"] == "self", auto
+        assert auto["collections"]["default"]["status"] == "fitted" and auto["running"] is None
+        # A collection it has just calibrated is not due again until it grows by [calibration] regrow.
+        time.sleep(3)
+        again = json.loads(ragate("stats", "--json", env_extra=env).stdout)["service"]["self_calibration"]
+        assert again["running"] is None and again["collections"]["default"]["at"] == auto["collections"]["default"]["at"]
+    finally:
+        ragate("service", "--stop", env_extra=env)
 
 
 def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, examples):

@@ -85,6 +85,7 @@ class SelfPools:
     question's group is its id), the off-topic pools, and each question's source document."""
 
     collection: str
+    chunks: int  # the collection's size when asked, to tell when it has grown
     candidates: int
     questions_made: int
     pools: list[LabelledPool]
@@ -133,6 +134,7 @@ def ask_self_questions(
     )
     return SelfPools(
         collection=name,
+        chunks=len(chunks),
         candidates=candidates,
         questions_made=len(made),
         pools=pools,
@@ -177,6 +179,7 @@ def fit_self_profile(
     blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, _doc)
     figures = {
         "collection": asked.collection,
+        "chunks": asked.chunks,
         "questions_made": asked.questions_made,
         "questions_asked": len({lp.group for lp in asked.pools}),
         "answerable": len(answerable),

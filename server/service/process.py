@@ -36,6 +36,7 @@ from ragate.server.config import Settings, settings_differences, settings_finger
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
+from ragate.server.service.auto_calibration import AutoCalibration
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
 from ragate.server.use_cases import CALLS, Call, LocalUseCases
@@ -59,11 +60,16 @@ class IndexService:
         self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
         self._activity_lock = threading.Lock()
         self._in_flight = 0
-        self.last_activity = time.monotonic()
+        self.last_activity = time.monotonic()  # calls and heartbeats: the idle exit
+        self._last_call = time.monotonic()  # calls only: when background work may run
+        self.auto_calibration = AutoCalibration(
+            self.use_cases, settings.calibration, idle_for=self.quiet_for, busy=lambda: self._in_flight > 0
+        )
         self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": 0}  # the call in progress, for clients' bars
 
     def start(self) -> None:
         self.models.load_in_background()
+        self.auto_calibration.start()
         if self._initial_watch:
             threading.Thread(target=self._watch_when_ready, args=(self._initial_watch,), daemon=True).start()
 
@@ -78,8 +84,15 @@ class IndexService:
         self.last_activity = time.monotonic()
 
     def idle_for(self) -> float:
+        """How long nothing happened: no call, heartbeat or background calibration."""
         with self._activity_lock:
-            return 0.0 if self._in_flight else time.monotonic() - self.last_activity
+            busy = self._in_flight or self.auto_calibration.running
+            return 0.0 if busy else time.monotonic() - max(self.last_activity, self.auto_calibration.finished_at)
+
+    def quiet_for(self) -> float:
+        """How long no call has been in flight (heartbeats do not count)."""
+        with self._activity_lock:
+            return 0.0 if self._in_flight else time.monotonic() - self._last_call
 
     def call(self, name: str, body: Any) -> Any:
         """Run one use case (in the caller's thread) and return its JSON-ready result."""
@@ -123,7 +136,7 @@ class IndexService:
         finally:
             with self._activity_lock:
                 self._in_flight -= 1
-                self.last_activity = time.monotonic()
+                self.last_activity = self._last_call = time.monotonic()
 
     def _dispatch(self, name: str, req: Any, options: dict[str, Any]) -> Any:
         uc = self.use_cases
@@ -164,10 +177,12 @@ class IndexService:
             "pid": os.getpid(),
             "idle_timeout_s": self.settings.service.idle_timeout_s,
             "settings_fingerprint": settings_fingerprint(self.shared),
+            "self_calibration": self.auto_calibration.describe(),
             **self.watcher.describe(),
         }
 
     def close(self) -> None:
+        self.auto_calibration.stop()
         self.watcher.close()
         self.use_cases.close()
 

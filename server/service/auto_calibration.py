@@ -1,0 +1,117 @@
+"""`[calibration] auto`: the index service self-calibrates its collections in the background.
+
+A collection is due when it has at least `min_chunks` chunks and no calibration of its own for the
+models in use, or when it has grown or shrunk by `regrow` (a fraction of its size) since its
+self-calibration; a labelled calibration is never replaced. One background thread at the lowest
+CPU priority starts a run only after the service has been idle for `idle_s`, and between questions
+it waits while any call is in flight, so it is never in the way of one; `max_minutes` bounds a run.
+A run that fails is not retried until the collection changes size."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ragate.retrieval.errors import RagateError
+from ragate.retrieval.progress import reporting_to
+from ragate.scoring.profile import now
+from ragate.server.config import CalibrationSettings
+from ragate.server.lab.self_calibrate import self_calibrate
+from ragate.server.use_cases import LocalUseCases
+
+log = logging.getLogger(__name__)
+
+
+class Stopped(Exception):
+    """The service is closing: the run ends between two questions."""
+
+
+class AutoCalibration:
+    def __init__(self, use_cases: LocalUseCases, settings: CalibrationSettings, *, idle_for: Callable[[], float], busy: Callable[[], bool]):
+        self.uc, self.settings = use_cases, settings
+        self._idle_for, self._busy = idle_for, busy
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state: dict[str, dict[str, Any]] = {}  # per collection: what the last run did
+        self.running: str | None = None
+        self.finished_at = 0.0  # time.monotonic() of the last run's end
+
+    def start(self) -> None:
+        if self.settings.auto:
+            self._thread = threading.Thread(target=self._loop, name="auto-calibration", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def describe(self) -> dict[str, Any]:
+        return {"auto": self.settings.auto, "running": self.running, "collections": self.state}
+
+    def due(self) -> tuple[str, int] | None:
+        """The first collection that needs a self-calibration, if any, with its size."""
+        uc, s = self.uc, self.settings
+        for name in uc.qdrant.collections():
+            try:
+                chunks = uc.store(name).count()
+            except RagateError:
+                continue
+            if chunks < s.min_chunks or self.state.get(name, {}).get("failed_at_chunks") == chunks:
+                continue
+            mine = uc.profiles_available(name)
+            if "labelled" in mine:
+                continue
+            fitted = mine["self"].figures.get("chunks", 0) if "self" in mine else 0
+            if fitted and abs(chunks - fitted) < s.regrow * fitted:
+                continue
+            return name, chunks
+        return None
+
+    def _loop(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only, on Linux
+        except (OSError, AttributeError):
+            pass
+        while not self._stop.wait(min(self.settings.idle_s, 30.0)):
+            if not self.uc.models.ready or self._idle_for() < self.settings.idle_s:
+                continue
+            due = self.due()
+            if due is not None:
+                self._run(*due)
+
+    def _give_way(self, desc: str, done: int, total: int | None) -> None:
+        """Called between questions: wait while a call is in flight; end the run when closing."""
+        while self._busy():
+            if self._stop.wait(0.2):
+                raise Stopped
+        if self._stop.is_set():
+            raise Stopped
+
+    def _run(self, name: str, chunks: int) -> None:
+        self.running = name
+        started = time.monotonic()
+        log.warning("self-calibrating collection %r in the background (%d chunks; [calibration] auto)", name, chunks)
+        try:
+            with reporting_to(self._give_way):
+                figures = self_calibrate(self.uc, collection=name, progress=True)
+            g = figures["gate"]
+            self.state[name] = {"status": "fitted", "at": now(), "chunks": chunks, "seconds": round(time.monotonic() - started, 1)}
+            log.warning(
+                "collection %r self-calibrated in %.0fs: threshold %.3f, false-accept bound %.3f, false-abstain %.3f",
+                name,
+                time.monotonic() - started,
+                g["threshold"],
+                g["false_accept_bound"],
+                g["false_abstain_rate"],
+            )
+        except Stopped:
+            self.state[name] = {"status": "interrupted", "at": now(), "chunks": chunks}
+        except Exception as e:  # a failed background run must not take the service down; it says why in stats
+            log.warning("self-calibration of collection %r failed: %s", name, e)
+            self.state[name] = {"status": "failed", "at": now(), "failed_at_chunks": chunks, "error": str(e)[:500]}
+        finally:
+            self.running = None
+            self.finished_at = time.monotonic()
