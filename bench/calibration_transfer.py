@@ -157,7 +157,9 @@ def load_self(cache: Path, collection: str) -> SelfPools:
         else:
             pools += labelled_pools(qid=r["id"], query=r["text"], pool=pool, relevant=set(r["relevant"]), key=_doc)
     source = {r["id"]: r["relevant"][0] for r in rows if r["relevant"]}
-    return SelfPools(collection, meta["chunks"], meta["candidates"], meta["questions_made"], pools, off, source, meta["seconds"], False)
+    return SelfPools(
+        collection, meta.get("chunks", 0), meta["candidates"], meta["questions_made"], pools, off, source, meta["seconds"], False
+    )
 
 
 def labelled(rows: list[dict[str, Any]]) -> list[LabelledPool]:

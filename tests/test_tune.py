@@ -177,7 +177,7 @@ async def test_feedback_tool_round_trip_into_calibration(tmp_path, ragate, serve
     r = ragate("--config", str(cfg), "calibrate", "--from-feedback", "--fit-blend", "--write-config", "--json", env_extra=env)
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert report["pairs"] == given and report["saved_to"].endswith("calibration.json")
+    assert report["pairs"] == given and report["saved_to"].endswith("calibration/default.labelled.json")
     fit = report["blend"]
     assert 0 < fit["queries"] <= len(questions) and len(fit["grid"]) == 24 and fit["chosen"]["ndcg@10"] >= fit["configured"]["ndcg@10"]
     assert report["written"] == ["[blend] w_relevance, w_retrieval"] and "ragate service --stop" in r.stderr
