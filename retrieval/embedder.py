@@ -7,6 +7,7 @@ scoring/engines/embedder.py, which the model loader applies."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,8 @@ class Embedder:
         self._lock = threading.Lock()  # one forward pass at a time on an exported graph
         self.runner = None  # None: PyTorch; else a runner whose forward(tokens) gives the embeddings
         self.engine_reason = "PyTorch"  # why this engine, in words, for `ragate stats`
+        self.engine_measurement: Any = None  # a background measurement of its engines, while one runs
+        self.engine_verdict_path: Any = None  # the stored `auto` verdict, when auto chose
 
     @property
     def tokenizer(self):
@@ -38,6 +41,10 @@ class Embedder:
     @property
     def kind(self) -> str:
         return self.runner.kind if self.runner is not None else "torch"
+
+    @property
+    def engine_pending(self) -> bool:
+        return bool(self.engine_measurement is not None and self.engine_measurement.pending)
 
     def use_engine(self, runner, reason: str) -> None:
         """Embed with `runner` (None: PyTorch) from now on; `reason` says why it was chosen."""

@@ -37,6 +37,7 @@ class RerankStage(BaseModel):
     """What the precision stage did, so skips, budgets and cascades are visible next to the timings."""
 
     engine: str = Field(description="reranker backend, e.g. openvino-int8, onnx-int8 or torch-bf16")
+    engine_pending: bool = Field(False, description="the CPU engines are still being measured in the background; this one ran meanwhile")
     device: str
     pairs: int = Field(description="candidates the main cross-encoder read (the rest follow them, in fused order)")
     limited_by: Literal["margin", "budget", "first_pass"] | None = Field(None, description="why fewer than the whole pool were read")
@@ -128,5 +129,11 @@ def rerank(
     for c, z, p in zip(chosen, logits, calibrator(logits)):
         c.rerank, c.relevance = float(z), float(p)
     return RerankStage(
-        engine=reranker.kind, device=reranker.device, pairs=len(chosen), limited_by=limited_by, cached=cached, first_pass=first
+        engine=reranker.kind,
+        engine_pending=reranker.engine_pending,
+        device=reranker.device,
+        pairs=len(chosen),
+        limited_by=limited_by,
+        cached=cached,
+        first_pass=first,
     )

@@ -51,6 +51,7 @@ class EmbedderSettings(_Section):
     device: str = "auto"
     batch_size: int = Field(64, ge=1)
     backend: EngineName = "auto"
+    measure: Literal["background", "at_load"] = "background"
 
 
 class Bm25Settings(_Section):
@@ -78,6 +79,7 @@ class RerankerSettings(_Section):
     batch_size: int = Field(32, ge=1)
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     backend: EngineName = "auto"
+    measure: Literal["background", "at_load"] = "background"
     threads: int = Field(0, ge=0)
     onnx_dir: str = ""
     cache_size: int = Field(20000, ge=0)
@@ -132,7 +134,7 @@ class CalibrationSettings(_Section):
     min_chunks: int = Field(50, ge=10)
     regrow: float = Field(0.25, gt=0)
     questions: int = Field(120, ge=10, le=2000)
-    offtopic: int = Field(120, ge=10, le=240)
+    offtopic: int = Field(240, ge=10, le=240)
     candidates: int = Field(0, ge=0, le=1000)
     max_minutes: float = Field(20.0, gt=0)
     seed: int = 13

@@ -45,6 +45,7 @@ def cross_encoder(
         microbatch_wait_ms=r.microbatch_wait_ms if serving else 0.0,
         microbatch_max_pairs=r.microbatch_max_pairs,
         config_key=config_key,
+        measure=r.measure,
     )
 
 
@@ -75,7 +76,7 @@ class Models:
         try:
             e = s.embedder
             self.embedder = Embedder(e.model, e.device, e.batch_size)
-            apply_engine(self.embedder, backend=e.backend, cache_dir=onnx_dir(s))
+            apply_engine(self.embedder, backend=e.backend, cache_dir=onnx_dir(s), measure=e.measure)
             log.info("embedder %s loaded: %s on %s", e.model, self.embedder.kind, self.embedder.device)
         except ModelLoadError as e:
             self.embedder_error = e

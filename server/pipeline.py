@@ -17,11 +17,13 @@ from ragate.retrieval.inline import to_document
 from ragate.retrieval.qdrant import Qdrant
 from ragate.scoring.answerability import by_relevance
 from ragate.scoring.drift import DriftMonitor
+from ragate.scoring.engines import choice as engine_choice
+from ragate.scoring.engines.embedder import remeasure as remeasure_embedder
 from ragate.scoring.gate import Decision, Reason, decide
 from ragate.server.config import Settings
 from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.llm.answer_writer import AnswerWriter
-from ragate.server.model_loader import Models
+from ragate.server.model_loader import Models, onnx_dir
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -261,6 +263,7 @@ class Pipeline(Stages):
                 "device": m.embedder.device if m.embedder else None,
                 "engine": m.embedder.kind if m.embedder else None,
                 "engine_reason": m.embedder.engine_reason if m.embedder else None,
+                "engine_pending": m.embedder.engine_pending if m.embedder else False,
                 "error": str(m.embedder_error) if m.embedder_error else None,
             },
             "reranker": {
@@ -268,6 +271,7 @@ class Pipeline(Stages):
                 "device": m.reranker.device if m.reranker else None,
                 "engine": m.reranker.kind if m.reranker else None,
                 "engine_reason": m.reranker.engine_reason if m.reranker else None,
+                "engine_pending": m.reranker.engine_pending if m.reranker else False,
                 "precision": s.reranker.precision,
                 "error": str(m.reranker_error) if m.reranker_error else None,
                 "first_pass": self._first_pass_stats(),
@@ -275,6 +279,36 @@ class Pipeline(Stages):
             "models_ready": m.ready,
             "feedback": {"path": str(self.feedback_log.path), **self.feedback_log.counts()},
         }
+
+    def engines(self) -> dict[str, Any]:
+        """`ragate engines`: per model, the engine it runs on, why, whether a measurement is under
+        way, and the stored `auto` verdict's figures (seconds and agreement per engine)."""
+        m, out = self.models, {}
+        for label, model in (("embedder", m.embedder), ("reranker", m.reranker)):
+            if model is None:
+                out[label] = {"error": str(m.embedder_error if label == "embedder" else m.reranker_error)}
+                continue
+            path = model.engine_verdict_path if label == "embedder" else model.verdict_path
+            verdict = engine_choice.load(path, key=None) if path is not None else None
+            out[label] = {
+                "model": self.settings.embedder.model if label == "embedder" else self.settings.reranker.model,
+                "engine": model.kind,
+                "device": model.device,
+                "engine_reason": model.engine_reason,
+                "engine_pending": model.engine_pending,
+                "measured": verdict.get("measured") if verdict else None,
+            }
+        return out
+
+    def measure_engines(self) -> dict[str, Any]:
+        """`ragate engines --measure`: the stored verdicts dropped and the engines measured again in
+        the background, each model serving on its current engine meanwhile."""
+        m = self.models
+        if m.embedder is not None:
+            remeasure_embedder(m.embedder, cache_dir=onnx_dir(self.settings))
+        if m.reranker is not None:
+            m.reranker.remeasure()
+        return self.engines()
 
     def _first_pass_stats(self) -> dict[str, Any] | None:
         """The cascade, when configured: which model reads the pool first and how many it passes on."""

@@ -29,6 +29,10 @@ os.environ["RAGATE_SERVICE_IDLE_TIMEOUT_S"] = "10"
 # Background self-calibration has its own test (test_self_calibration); elsewhere it would only
 # compete with the tests for the CPU.
 os.environ["RAGATE_CALIBRATION_AUTO"] = "false"
+# Tests read which engine `auto` chose as soon as a model loads; the background measurement a
+# first start uses instead has its own test (test_engine).
+os.environ["RAGATE_RERANKER_MEASURE"] = "at_load"
+os.environ["RAGATE_EMBEDDER_MEASURE"] = "at_load"
 
 
 @pytest.fixture(scope="session", autouse=True)

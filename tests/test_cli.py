@@ -26,7 +26,11 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     r = ragate("search", "tides", "--filter", "source_type=docs", "--filter", "bogus=1", env_extra=env)
     assert r.returncode == 2 and "bogus" in r.stderr
     r = ragate("stats", "--json", env_extra=env)
-    assert json.loads(r.stdout)["collections"]["default"]["chunks"] >= report["chunks_written"]
+    stats = json.loads(r.stdout)
+    assert stats["collections"]["default"]["chunks"] >= report["chunks_written"]
+    engines = json.loads(ragate("engines", "--json", env_extra=env).stdout)
+    assert engines["reranker"]["engine"] == stats["reranker"]["engine"] and not engines["reranker"]["engine_pending"]
+    assert engines["reranker"]["measured"]["torch"]["seconds"] > 0  # the verdict auto measured, engine by engine
 
 
 def test_errors_are_one_clear_line(tmp_path, ragate, examples):
@@ -56,7 +60,21 @@ def test_help_lists_commands(ragate, examples):
     assert r.returncode == 0
     # The subcommand list argparse prints: one "  NAME  help" line per command under COMMAND.
     listed = set(re.findall(r"^    ([a-z]+)\s{2,}\S", r.stdout, re.M))
-    expected = {"index", "search", "answer", "rerank", "stats", "delete", "feedback", "eval", "calibrate", "tune", "serve", "service"}
+    expected = {
+        "index",
+        "search",
+        "answer",
+        "rerank",
+        "stats",
+        "engines",
+        "delete",
+        "feedback",
+        "eval",
+        "calibrate",
+        "tune",
+        "serve",
+        "service",
+    }
     assert expected <= listed, expected - listed
 
 

@@ -2,7 +2,9 @@
 per weights, the score cache and the micro-batcher return exactly what a direct call returns,
 CUDA out-of-memory halves the batch, and margin/budget limits show in the search response."""
 
+import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import torch
 from scipy.stats import spearmanr
 
 from ragate.retrieval.fusion import lead_margin
+from ragate.scoring.engines.choice import worth_measuring
 from ragate.scoring.engines.microbatch import MicroBatcher
 from ragate.scoring.engines.reranker import CrossEncoderReranker
 from ragate.scoring.engines.score_cache import ScoreCache, pair_key
@@ -53,6 +56,33 @@ def test_default_cpu_engine_is_an_exported_graph_and_keeps_the_fp32_ranking(mode
         for j in range(8):
             if ref[i] - ref[j] >= 0.5:
                 assert got[i] > got[j], (PASSAGES[i], PASSAGES[j])
+
+
+def test_a_first_start_answers_in_pytorch_and_switches_once_measured(models, tmp_path):
+    # The exports are reused (made by the session's models), the verdict is not: it is measured again.
+    for f in Path(ONNX_DIR).iterdir():
+        if f.is_file() and not f.name.endswith(".engine.json"):
+            shutil.copy(f, tmp_path / f.name)
+    engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path, measure="background")
+    assert engine.kind == "torch" and engine.engine_pending and "background" in engine.engine_reason
+    during = engine.score(QUERY, PASSAGES[:8])  # it serves while the engines are measured
+    assert engine._later.done.wait(600) and not engine.engine_pending
+    verdict = json.loads(engine.verdict_path.read_text())
+    assert engine.kind == verdict["engine"] and engine.engine_reason == verdict["why"]
+    np.testing.assert_allclose(engine.score(QUERY, PASSAGES[8:16]), during, atol=0.3)  # the same passages, reordered by *3
+    # Asked to measure again, it keeps serving on the engine it has until the new verdict is in.
+    assert engine.remeasure() and engine.kind == verdict["engine"]
+    assert engine._later.done.wait(600) and engine.verdict_path.is_file()
+
+
+def test_engines_that_cannot_win_on_this_cpu_are_not_measured():
+    candidates = ("torch", "onnx", "onnx-int8", "openvino", "openvino-bf16")
+    keep, skip = worth_measuring(candidates, {"avx2", "fma"})  # an AVX2-only CPU
+    assert keep == ["torch", "onnx", "openvino"] and [s.split()[0] for s in skip] == ["onnx-int8", "openvino-bf16"]
+    keep, _ = worth_measuring(candidates, {"avx2", "avx512f", "avx512_vnni"})
+    assert keep == ["torch", "onnx", "onnx-int8", "openvino"]
+    assert worth_measuring(candidates, {"amx_int8", "amx_bf16"})[0] == list(candidates)
+    assert worth_measuring(candidates, set())[0] == list(candidates)  # flags unknown: measure everything
 
 
 def test_plain_onnx_matches_torch_exactly(torch_engine):

@@ -6,7 +6,13 @@ the fastest that clears the model's accuracy bar against fp32 PyTorch wins (of e
 of the fastest, the most accurate). The cross-encoder's bar is on its scores (Spearman rho >=
 MIN_SPEARMAN, logits within MAX_LOGIT_ERROR); the bi-encoder's on its vectors (cosine >=
 MIN_COSINE for every text). The verdict is stored as a small JSON file beside the exports, keyed
-by weights, CPU, thread count and candidates, so it is measured once per model and machine."""
+by weights, CPU, thread count and candidates, so it is measured once per model and machine.
+
+Engines that cannot win on this CPU are not exported or measured at all (`worth_measuring`): int8
+pays only with VNNI or AMX, bf16 only with AVX-512 BF16 or AMX. With `later`, a first start
+answers at once in PyTorch while the rest are measured in a background thread at the lowest CPU
+priority; the winner is timed once more against PyTorch before the switch, and kept only if it
+still wins."""
 
 from __future__ import annotations
 
@@ -14,9 +20,10 @@ import json
 import logging
 import os
 import platform
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -104,16 +111,57 @@ def machine(threads: int) -> str:
 CHECK_VERSION = 2
 
 
+INT8 = ("onnx-int8", "onnx-qdq", "openvino-int8")
+BF16 = ("openvino-bf16",)
+VNNI = ("avx512_vnni", "avx_vnni", "amx_int8")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def worth_measuring(candidates: Sequence[str], flags: set[str]) -> tuple[list[str], list[str]]:
+    """(the candidates that can win on a CPU with these flags, the others with why). Unknown flags
+    (no /proc/cpuinfo) leave every candidate in."""
+    if not flags:
+        return list(candidates), []
+    keep, skip = [], []
+    for name in candidates:
+        if name in INT8 and not flags & set(VNNI):
+            skip.append(f"{name} (int8 needs VNNI or AMX)")
+        elif name in BF16 and not flags & set(BF16_FLAGS):
+            skip.append(f"{name} (bf16 needs AVX-512 BF16 or AMX)")
+        else:
+            keep.append(name)
+    return keep, skip
+
+
+@dataclass
+class Later:
+    """A measurement left to the background: `switch(engine, why)` is called with its verdict."""
+
+    switch: Callable[[str, str], None]
+    pending: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
 def verdict_key(threads: int, candidates: Sequence[str]) -> str:
     """What a stored verdict must have been measured for: this CPU, thread count, candidates and check."""
     return f"{machine(threads)}; candidates {','.join(candidates)}; check v{CHECK_VERSION}"
 
 
-def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar) -> dict[str, dict[str, float]]:
-    """Seconds (best of ROUNDS, engines interleaved) and agreement with `reference` per engine."""
+def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
+    """Seconds (best of `rounds`, engines interleaved) and agreement with `reference` per engine."""
     seconds = {name: float("inf") for name in outputs}
     got: dict[str, np.ndarray] = {}
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name, compute in outputs.items():
             t0 = time.perf_counter()
             got[name] = compute()
@@ -147,43 +195,109 @@ def choose(
     bar: Bar,
     label: str,
     reference: str = "torch",
+    later: Later | None = None,
 ) -> tuple[str, str]:
     """The engine (and why) from the verdict stored at `path`, or measured now and stored. Candidates
-    this install lacks are left out (and the verdict key says which were measured, so installing one
-    measures again); `build(name)` readies an engine (exporting it if needed) and returns what
-    computes its output on the check inputs; an engine that cannot be built is no candidate."""
+    this install lacks or this CPU cannot make win are left out (and the verdict key says which were
+    measured, so installing one measures again); `build(name)` readies an engine (exporting it if
+    needed) and returns what computes its output on the check inputs; an engine that cannot be
+    built is no candidate. With `later` and no stored verdict, returns `reference` at once and
+    measures in the background (see the module's docstring)."""
     installed = [name for name in candidates if name == reference or cpu_engines.available(name)]
-    key = verdict_key(threads, installed)
+    usable, skipped = worth_measuring(installed, cpu_flags())
+    key = verdict_key(threads, usable)
     verdict = load(path, key=key)
+    if verdict is None and later is not None:
+        later.pending = True
+        threading.Thread(
+            target=_measure_later,
+            args=(path, key, usable, skipped, build, bar, label, reference, later),
+            name=f"{label}-engines",
+            daemon=True,
+        ).start()
+        return reference, f"PyTorch while the {label}'s CPU engines are measured in the background (once per model and machine)"
     if verdict is None:
-        log.warning("measuring the %s's CPU engines for backend=auto (once per model and machine)", label)
-        outputs, failed = {}, []
-        for name in installed:
-            try:
-                outputs[name] = build(name)
-            except Exception as e:  # an engine that can't take this model
-                if name == reference:
-                    raise
-                log.warning("%s engine %s unavailable (%s)", label, name, str(e).splitlines()[0][:300])
-                failed.append(name)
-        measured = measure(outputs, reference=reference, bar=bar)
-        engine, why = pick(measured, reference=reference, bar=bar)
-        if failed:
-            why += "; failed to export: " + ", ".join(failed)
-        verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
-        save(path, verdict)
+        verdict = _measure(path, key, usable, skipped, build, bar, label, reference)
+    return verdict["engine"], _reason(verdict, candidates, installed)
+
+
+def _reason(verdict: dict, candidates: Sequence[str], installed: Sequence[str]) -> str:
     missing = [name for name in candidates if name not in installed]
-    why = verdict["why"] + (f"; not installed: {', '.join(missing)}" if missing else "")
-    return verdict["engine"], why
+    return verdict["why"] + (f"; not installed: {', '.join(missing)}" if missing else "")
 
 
-def load(path: Path, *, key: str) -> dict | None:
-    """The stored verdict if it was measured for this key (machine and candidate engines)."""
+def _measure(
+    path: Path,
+    key: str,
+    usable: Sequence[str],
+    skipped: Sequence[str],
+    build: Callable[[str], Callable[[], np.ndarray]],
+    bar: Bar,
+    label: str,
+    reference: str,
+    recheck: bool = False,
+) -> dict:
+    log.warning("measuring the %s's CPU engines for backend=auto (once per model and machine)", label)
+    outputs, failed = {}, []
+    for name in usable:
+        try:
+            outputs[name] = build(name)
+        except Exception as e:  # an engine that can't take this model
+            if name == reference:
+                raise
+            log.warning("%s engine %s unavailable (%s)", label, name, str(e).splitlines()[0][:300])
+            failed.append(name)
+    measured = measure(outputs, reference=reference, bar=bar)
+    engine, why = pick(measured, reference=reference, bar=bar)
+    if recheck and engine != reference:
+        # Measured beside the calls of a running server: the winner must win again before it is used.
+        again = measure({n: outputs[n] for n in (reference, engine)}, reference=reference, bar=bar, rounds=2)
+        if again[engine]["seconds"] * (1 + TIE) > again[reference]["seconds"]:
+            why = f"{engine} won the measurement but not the re-check (x{again[reference]['seconds'] / again[engine]['seconds']:.2f}); PyTorch"
+            engine = reference
+    if failed:
+        why += "; failed to export: " + ", ".join(failed)
+    if skipped:
+        why += "; not measured on this CPU: " + ", ".join(skipped)
+    verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
+    save(path, verdict)
+    return verdict
+
+
+def _measure_later(
+    path: Path,
+    key: str,
+    usable: Sequence[str],
+    skipped: Sequence[str],
+    build: Callable[[str], Callable[[], np.ndarray]],
+    bar: Bar,
+    label: str,
+    reference: str,
+    later: Later,
+) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only, on Linux
+    except (OSError, AttributeError):
+        pass
+    try:
+        verdict = _measure(path, key, usable, skipped, build, bar, label, reference, recheck=True)
+        later.switch(verdict["engine"], verdict["why"])
+        log.warning("%s now runs on %s: %s", label, verdict["engine"], verdict["why"])
+    except Exception as e:  # the model keeps running where it is
+        log.warning("%s engines could not be measured in the background (%s); staying in PyTorch", label, str(e).splitlines()[0][:300])
+    finally:
+        later.pending = False
+        later.done.set()
+
+
+def load(path: Path, *, key: str | None) -> dict | None:
+    """The stored verdict if it was measured for this key (machine and candidate engines); any
+    stored verdict with `key` None."""
     try:
         verdict = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return verdict if verdict.get("key") == key else None
+    return verdict if key is None or verdict.get("key") == key else None
 
 
 def save(path: Path, verdict: dict) -> None:

@@ -47,16 +47,19 @@ def graph_source(embedder: Embedder) -> GraphSource:
     return GraphSource(SentenceEmbedding(), model[0].auto_model, names, "sentence_embedding", "embedder")
 
 
-def apply_engine(embedder: Embedder, *, backend: str, cache_dir: str | Path | None) -> None:
-    """Run `embedder` on `backend` (`auto`: measured, PyTorch off the CPU); an engine that cannot
+def apply_engine(embedder: Embedder, *, backend: str, cache_dir: str | Path | None, measure: str = "at_load") -> None:
+    """Run `embedder` on `backend` (`auto`: measured, PyTorch off the CPU; with `measure =
+    "background"` a first start embeds in PyTorch until the verdict is in); an engine that cannot
     be exported leaves it in PyTorch, and its `engine_reason` says why. Exports and verdicts go to
     `cache_dir`."""
     cache_dir = Path(cache_dir) if cache_dir is not None else None
+    later = _switching(embedder, cache_dir) if measure == "background" else None
+    embedder.engine_measurement = later
     runner, reason = resolve(
         backend,
         embedder.device,
         label="embedder",
-        auto=lambda: _auto_engine(embedder, cache_dir),
+        auto=lambda: _auto_engine(embedder, cache_dir, later),
         build=lambda b: _runner(embedder, b, cache_dir),
         torch=lambda: None,  # the embedder's own encode
     )
@@ -71,7 +74,7 @@ def _runner(embedder: Embedder, backend: str, cache_dir: Path | None):
     return cpu_runner(backend, graph_source(embedder), cache_dir, threads=0, calibration=calibration)
 
 
-def _auto_engine(embedder: Embedder, cache_dir: Path | None) -> tuple[str, str]:
+def _auto_engine(embedder: Embedder, cache_dir: Path | None, later: engine_choice.Later | None) -> tuple[str, str]:
     """The fastest CPU engine that keeps the vectors, measured once per model and machine."""
     if cache_dir is None:
         return "torch", "no cache directory for exported engines"
@@ -81,11 +84,34 @@ def _auto_engine(embedder: Embedder, cache_dir: Path | None) -> tuple[str, str]:
         runner = None if backend == "torch" else _runner(embedder, backend, cache_dir)
         return lambda: embedder.encode_on(texts, runner)
 
+    embedder.engine_verdict_path = cache_dir / f"{graph_source(embedder).fingerprint()}.engine.json"
     return engine_choice.choose(
-        cache_dir / f"{graph_source(embedder).fingerprint()}.engine.json",
+        embedder.engine_verdict_path,
         threads=cpu_threads(),
         candidates=AUTO_CANDIDATES,
         build=build,
         bar=engine_choice.EMBEDDINGS,
         label="embedder",
+        later=later,
     )
+
+
+def remeasure(embedder: Embedder, *, cache_dir: str | Path | None) -> bool:
+    """Measure the bi-encoder's CPU engines again in the background, embedding on the current one
+    meanwhile; False when its engine was not chosen by `auto` on CPU."""
+    if embedder.engine_verdict_path is None or embedder.engine_pending:
+        return False
+    embedder.engine_verdict_path.unlink(missing_ok=True)
+    cache = Path(cache_dir) if cache_dir is not None else None
+    embedder.engine_measurement = _switching(embedder, cache)
+    _auto_engine(embedder, cache, embedder.engine_measurement)
+    return True
+
+
+def _switching(embedder: Embedder, cache_dir: Path | None) -> engine_choice.Later:
+    """A background measurement whose verdict the embedder switches to."""
+
+    def switch(engine: str, why: str) -> None:
+        embedder.use_engine(None if engine == "torch" else _runner(embedder, engine, cache_dir), why)
+
+    return engine_choice.Later(switch)

@@ -60,6 +60,7 @@ class CrossEncoderReranker:
         microbatch_max_pairs: int = 512,
         calibration_pairs: Sequence[tuple[str, str]] | None = None,
         config_key: str = CONFIG_KEY,
+        measure: str = "at_load",
     ):
         import torch
         from sentence_transformers import CrossEncoder
@@ -85,6 +86,11 @@ class CrossEncoderReranker:
         self._lock = threading.Lock()  # one forward pass at a time
         self.cache = ScoreCache(cache_size)
         self._pairs_per_s = 0.0
+        # backend=auto on a first start: "background" answers in PyTorch while the engines are measured.
+        self._later = engine_choice.Later(self._switch) if measure == "background" else None
+        self._model = ce.model
+        self._built: dict[str, TorchRunner | OnnxRunner | OpenVinoRunner] = {}  # engines measured, for the switch
+        self.verdict_path: Path | None = None  # the stored `auto` verdict, when auto chose
         # engine_reason: why this engine, in words, for `ragate stats`.
         self.runner, self.engine_reason = resolve(
             backend,
@@ -119,21 +125,41 @@ class CrossEncoderReranker:
 
         def build(backend: str):
             runner = self._runner(backend, model, "cpu", "fp32")
+            self._built[backend] = runner
+            return lambda: self._score_uncached(queries, passages, runner=runner)
 
-            def score() -> np.ndarray:
-                self.runner = runner
-                return self._score_uncached(queries, passages)
-
-            return score
-
+        self.verdict_path = self.cache_dir / f"{self._source(model).fingerprint()}.engine.json"
         return engine_choice.choose(
-            self.cache_dir / f"{self._source(model).fingerprint()}.engine.json",
+            self.verdict_path,
             threads=self.threads or cpu_threads(),
             candidates=AUTO_CANDIDATES,
             build=build,
             bar=engine_choice.SCORES,
             label="reranker",
+            later=self._later,
         )
+
+    def remeasure(self) -> bool:
+        """Measure the CPU engines again in the background (`ragate engines --measure`), serving on
+        the current one meanwhile; False when this engine was not chosen by `auto` on CPU."""
+        if self.verdict_path is None or self.engine_pending:
+            return False
+        self.verdict_path.unlink(missing_ok=True)
+        self._later = engine_choice.Later(self._switch)
+        self._auto_engine(self._model)
+        return True
+
+    def _switch(self, engine: str, why: str) -> None:
+        """The background measurement's verdict: the next batch runs on `engine`."""
+        runner = self._built.get(engine) or self._runner(engine, self._model, "cpu", "fp32")
+        with self._lock:
+            self.runner, self.engine_reason = runner, why
+        self._built = {}
+
+    @property
+    def engine_pending(self) -> bool:
+        """The CPU engines are being measured in the background; this one runs meanwhile."""
+        return self._later is not None and self._later.pending
 
     @property
     def device(self) -> str:
@@ -155,11 +181,13 @@ class CrossEncoderReranker:
         enc = self.tokenizer(q_text, list(passages), truncation="only_second", max_length=self.max_length, padding=False)
         return [{k: enc[k][i] for k in self.input_names} for i in range(len(passages))]
 
-    def _forward(self, features: list[dict]) -> np.ndarray:
+    def _forward(self, features: list[dict], runner) -> np.ndarray:
         batch = self.tokenizer.pad(features, return_tensors="np")
-        return self.runner.forward({k: batch[k] for k in self.input_names}).reshape(-1)
+        return runner.forward({k: batch[k] for k in self.input_names}).reshape(-1)
 
-    def _score_uncached(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
+    def _score_uncached(self, queries: Sequence[str], passages: Sequence[str], *, runner=None) -> np.ndarray:
+        """Logits in input order; `runner` (an engine being measured) runs beside the serving one,
+        outside its lock, and its speed is not the serving engine's."""
         n = len(passages)
         out = np.zeros(n, dtype=np.float32)
         if n == 0:
@@ -167,13 +195,18 @@ class CrossEncoderReranker:
         t0 = time.perf_counter()
         features = self._encode(queries, passages)
         order = sorted(range(n), key=lambda i: len(features[i]["input_ids"]))
+        if runner is not None:
+            for s in range(0, n, self.batch_size):
+                idx = order[s : s + self.batch_size]
+                out[idx] = self._forward([features[i] for i in idx], runner)
+            return out
         with self._lock:
             s = 0
             while s < n:
                 check_deadline("rerank")
                 idx = order[s : s + self.batch_size]
                 try:
-                    out[idx] = self._forward([features[i] for i in idx])
+                    out[idx] = self._forward([features[i] for i in idx], self.runner)
                 except Exception as e:
                     if not is_out_of_memory(e) or not isinstance(self.runner, TorchRunner):
                         raise

@@ -180,6 +180,26 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_engines(args: argparse.Namespace, settings: Settings) -> int:
+    report = run_use_case(args, settings, lambda uc: uc.measure_engines() if args.measure else uc.engines())
+    if args.json:
+        print_json(report)
+        return 0
+    for label, e in report.items():
+        if "error" in e:
+            print(f"{label}: not loaded: {e['error']}")
+            continue
+        pending = " (measuring in the background)" if e["engine_pending"] else ""
+        print(f"{label}: {e['model']} runs on {e['engine']} ({e['device']}){pending}")
+        print(f"  {e['engine_reason']}")
+        base = (e["measured"] or {}).get("torch", {}).get("seconds")
+        for name, m in (e["measured"] or {}).items():
+            speed = f"x{base / m['seconds']:.2f}" if base and m["seconds"] else "-"
+            figures = ", ".join(f"{k} {v}" for k, v in m.items() if k != "seconds")
+            print(f"  {name:<14} {speed:>6}  {figures}")
+    return 0
+
+
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     if args.drop_collection:
         result: dict[str, Any] = run_use_case(

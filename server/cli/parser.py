@@ -8,6 +8,7 @@ from ragate.server.cli.commands import (
     FILTER_HELP,
     cmd_answer,
     cmd_delete,
+    cmd_engines,
     cmd_feedback,
     cmd_index,
     cmd_rerank,
@@ -98,6 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="collections, counts, models")
     common(sp)
     sp.set_defaults(func=cmd_stats)
+
+    sp = sub.add_parser(
+        "engines",
+        help="the CPU engine each model runs on and the measured verdicts",
+        description="Which engine the bi-encoder and the reranker run on, why, whether a measurement is under way, and "
+        'each engine\'s speed against PyTorch and agreement with it as `backend = "auto"` measured them. '
+        "--measure drops the stored verdicts and measures again in the background (the models serve meanwhile).",
+    )
+    sp.add_argument("--measure", action="store_true", help="measure the engines again, in the index service's background")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sp.set_defaults(func=cmd_engines)
 
     sp = sub.add_parser("delete", help="delete chunks by id or filter, or a whole collection")
     sp.add_argument("--id", action="append", metavar="CHUNK_ID", help="chunk id (repeatable)")

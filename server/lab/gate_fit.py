@@ -100,13 +100,14 @@ def fit_gate(
     max_false_accept: float,
     confidence: float,
     seed: int = 13,
+    c: float = 1.0,
 ) -> tuple[AnswerabilityModel, dict[str, Any]]:
     """Fit the model on half the queries and certify its threshold on the other half (the bound
     holds only for queries the model never saw; see `certified` for which). Returns the model and
     what it cost."""
     fit_half, cert_half = split_groups(pools, seed=seed)
     feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in fit_half]
-    model = fit_model(feats, [p.kind for p in fit_half])
+    model = fit_model(feats, [p.kind for p in fit_half], c=c)
     p_cert = model.predict([pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in cert_half])
     kinds = np.array([p.kind for p in cert_half])
     is_ans = kinds == "answerable"

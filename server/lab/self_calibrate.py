@@ -37,6 +37,10 @@ from ragate.server.lab.self_questions import make_questions
 from ragate.server.pipeline import Pipeline
 
 PAIRS_PER_QUESTION = 20  # the fused top of each pool labels the relevance calibration, as `ragate calibrate` does
+# Made questions are not the questions users ask, so the model is strongly regularised: it leans
+# less on what sets them apart. On SciFact's train queries, C=0.01 rather than 1 halved the
+# false-abstain rate at the certified threshold (0.36 to 0.17), off-topic AUROC staying >= 0.98.
+REGULARISATION = 0.01
 
 
 def bundled_offtopic() -> dict[str, str]:
@@ -168,7 +172,7 @@ def fit_self_profile(
     relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
     calibrator = Calibrator(relevance)
     _recalibrate(pools, calibrator)
-    model, gate_report = fit_gate(pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence)
+    model, gate_report = fit_gate(pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION)
     p_all = scores(pools, bm25=bm25, model=model)["model"]
     is_ans = np.array([lp.answerable for lp in pools])
     top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])

@@ -1,10 +1,12 @@
 """Questions a collection can answer, made from its own chunks, with no labels and no LLM.
 
-Each question comes from one document: the most salient sentence of one of its chunks (the one
-whose content words are rarest in the collection), reduced to its key terms, the rarest few kept
-in their order and the rest dropped, so the question does not quote its passage; where the chunk
-sits under a heading of its own, the heading leads the question. The document it came from is
-the question's one known answer (others may answer too: the labels are a lower bound)."""
+Each question comes from one document and asks what the document is about, as users' questions
+mostly do: the most salient of the first sentences of its opening chunk (where a document says what
+it is), reduced to its key terms, the rarest few kept in their order and the rest dropped, so the
+question does not quote its passage. A term is key when it is rare in the collection but not
+unique to one chunk: names and typos found once make questions nobody asks. Where the chunk sits
+under a heading of its own, the heading leads the question. The document it came from is the
+question's one known answer (others may answer too: the labels are a lower bound)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ MIN_WORDS = 6  # a sentence shorter than this says too little to be asked about
 MAX_WORDS = 60
 KEEP = (3, 7)  # key terms kept per question, at least and at most
 DF_SAMPLE = 3000  # chunks whose terms estimate document frequency
+LEAD_SENTENCES = 3  # the opening sentences a question is drawn from
 GENERIC_HEADINGS = {"description", "introduction", "overview", "summary", "examples", "example", "notes", "see also", "options"}
 
 
@@ -52,9 +55,9 @@ class Vocabulary:
         return self._terms[word]
 
     def idf(self, word: str) -> float:
-        """0 for a stopword; the rarer the word in the collection, the higher."""
-        terms = self.terms(word)
-        return max((math.log((self.n + 1) / (self.df.get(t, 0) + 1)) + 1 for t in terms), default=0.0)
+        """0 for a stopword or a term seen in fewer than two sampled chunks; else the rarer the higher."""
+        terms = [t for t in self.terms(word) if self.df.get(t, 0) >= 2]
+        return max((math.log((self.n + 1) / (self.df[t] + 1)) + 1 for t in terms), default=0.0)
 
 
 def _key_terms(sentence: str, vocab: Vocabulary) -> list[str]:
@@ -67,7 +70,7 @@ def _key_terms(sentence: str, vocab: Vocabulary) -> list[str]:
 
 
 def _salient_sentence(text: str, vocab: Vocabulary) -> str | None:
-    sentences = [s for s in SENTENCE.split(text) if MIN_WORDS <= len(s.split()) <= MAX_WORDS]
+    sentences = [s for s in SENTENCE.split(text) if MIN_WORDS <= len(s.split()) <= MAX_WORDS][:LEAD_SENTENCES]
     if not sentences:
         return None
 
@@ -100,7 +103,7 @@ def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int)
     for doc_id in rng.sample(sorted(by_doc), len(by_doc)):
         if len(out) >= n:
             break
-        chunk = rng.choice(by_doc[doc_id])
+        chunk = min(by_doc[doc_id], key=lambda c: c.chunk_index)
         sentence = _salient_sentence(chunk.text, vocab)
         if sentence is None:
             continue

@@ -240,6 +240,12 @@ class ServiceClient:
     def stats(self) -> dict[str, Any]:
         return self._call("stats", read=True)
 
+    def engines(self) -> dict[str, Any]:
+        return self._call("engines", read=True)
+
+    def measure_engines(self) -> dict[str, Any]:
+        return self._call("measure_engines", read=False)
+
     def watch(self, req: WatchRequest) -> dict[str, Any]:
         return self._call("watch", request=req.check(self.settings.server), read=False)
 
