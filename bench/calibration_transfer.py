@@ -302,7 +302,8 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=100, help="test queries per corpus (default 100)")
     ap.add_argument("--train-queries", type=int, default=60, help="train queries per corpus, for the labelled fit (default 60)")
     ap.add_argument("--candidates", type=int, default=30, help="[retrieval] candidates for every pool (default 30)")
-    ap.add_argument("--write-default", action="store_true", help="fit the default on every corpus given and write it to scoring/data")
+    ap.add_argument("--write-default", action="store_true", help="fit the default on the corpora given and write it to scoring/data")
+    ap.add_argument("--held-out", default="", help="corpora (folder names, comma-separated) kept out of the written default")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -352,11 +353,13 @@ def main() -> int:
             **{name: judge_profile(prof, c["test"], c["off_judge"], bm25, settings, in_force) for name, prof in profiles.items()},
         }
     if args.write_default:
-        prof = fit_default(corpora, bm25, in_force, TRANSFERABLE)
+        held_out = set(filter(None, args.held_out.split(",")))
+        fitting = [c for c in corpora if c["name"] not in held_out]
+        prof = fit_default(fitting, bm25, in_force, TRANSFERABLE)
         prof = prof.model_copy(
             update={
                 "embedder": fitted_for["embedder"],
-                "fitted_on": "train queries of " + ", ".join(c["name"] for c in corpora) + " and the bundled off-topic questions",
+                "fitted_on": "train queries of " + ", ".join(c["name"] for c in fitting) + " and the bundled off-topic questions",
                 "fitted_at": now(),
             }
         )
