@@ -45,13 +45,14 @@ from ragate.retrieval.documents import Chunk, stable_id
 from ragate.scoring.answerability import FEATURES, AnswerabilityModel, fit_model, pool_features
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator, fit
+from ragate.scoring.gate import fallback_score
 from ragate.scoring.profile import BlendPair, Profile, now
 from ragate.scoring.risk_control import choose_threshold
 from ragate.server.config import Settings, load_settings
 from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
 from ragate.server.lab.evaluate import index_dataset, metrics, ranked_run
 from ragate.server.lab.gate_fit import LabelledPool, certified, fit_gate, judge, labelled_pools, split_groups
-from ragate.server.lab.self_calibrate import SelfPools, _doc, _keep_offtopic, fit_self_profile
+from ragate.server.lab.self_calibrate import SelfPools, ask_self_questions, doc_key, fit_self_profile, keep_offtopic
 from ragate.server.pipeline import Pipeline
 
 log = logging.getLogger("bench.calibration_transfer")
@@ -128,8 +129,6 @@ def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int, train_
         rows = [json.loads(line) for line in OFFTOPIC.read_text().splitlines() if line.strip()]
         _write(cache / "offtopic.jsonl.gz", _ask(p, collection, {str(r["_id"]): r["text"] for r in rows}, None))
     if not (cache / "self.json.gz").is_file():
-        from ragate.server.lab.self_calibrate import ask_self_questions
-
         started = time.monotonic()
         asked = ask_self_questions(p, collection=collection)
         whole: dict[str, list[Candidate]] = {}
@@ -159,7 +158,7 @@ def load_self(cache: Path, collection: str) -> SelfPools:
         if r["relevant"] is None:
             off.append(LabelledPool(r["id"], r["text"], pool, "off_topic"))
         else:
-            pools += labelled_pools(qid=r["id"], query=r["text"], pool=pool, relevant=set(r["relevant"]), key=_doc)
+            pools += labelled_pools(qid=r["id"], query=r["text"], pool=pool, relevant=set(r["relevant"]), key=doc_key)
     source = {r["id"]: r["relevant"][0] for r in rows if r["relevant"]}
     return SelfPools(
         collection, meta.get("chunks", 0), meta["candidates"], meta["questions_made"], pools, off, source, meta["seconds"], False
@@ -170,7 +169,7 @@ def labelled(rows: list[dict[str, Any]]) -> list[LabelledPool]:
     out = []
     for r in rows:
         out += labelled_pools(
-            qid=r["id"], query=r["text"], pool=r["pool"], relevant=None if r["relevant"] is None else set(r["relevant"]), key=_doc
+            qid=r["id"], query=r["text"], pool=r["pool"], relevant=None if r["relevant"] is None else set(r["relevant"]), key=doc_key
         )
     return out
 
@@ -205,12 +204,12 @@ def fit_labelled(
                 y.append(1.0 if c.chunk.doc_id in r["relevant"] else 0.0)
     relevance = fit(np.asarray(z), np.asarray(y), "platt", fitted_for["reranker"], fitted_for["chunking"], "train")
     recalibrate(labelled(train) + bundled, Calibrator())
-    kept = _keep_offtopic(bundled, [lp for lp in labelled(train) if lp.kind == "answerable"], bm25)
+    kept = keep_offtopic(bundled, [lp for lp in labelled(train) if lp.kind == "answerable"], bm25)
     pools = labelled(train) + labelled(off_fit) + kept
     recalibrate(pools, Calibrator(relevance))
     model, _ = fit_gate(pools, bm25=bm25, max_false_accept=0.05, confidence=0.9)
     queries = [LabelledQuery(r["id"], r["text"], "", {d: 1 for d in r["relevant"]}) for r in train if r["pool"]]
-    chosen = choose_blend(queries, [r["pool"] for r in train if r["pool"]], in_force, _doc)["chosen"]
+    chosen = choose_blend(queries, [r["pool"] for r in train if r["pool"]], in_force, doc_key)["chosen"]
     return Profile(
         source="labelled",
         relevance=relevance,
@@ -226,7 +225,7 @@ def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[st
     for c in corpora:
         recalibrate(c["train_pools"] + [lp.pool for lp in c["self"].offtopic], Calibrator())
         answerable = [lp for lp in c["train_pools"] if lp.kind == "answerable"]
-        kept_off = _keep_offtopic(c["self"].offtopic, answerable, bm25)
+        kept_off = keep_offtopic(c["self"].offtopic, answerable, bm25)
         pools += [LabelledPool(f"{c['name']}:{lp.group}", lp.query, lp.pool, lp.kind) for lp in c["train_pools"] + kept_off]
         queries += [LabelledQuery(r["id"], r["text"], "", {d: 1 for d in r["relevant"]}) for r in c["train"] if r["pool"]]
         qpools += [r["pool"] for r in c["train"] if r["pool"]]
@@ -245,7 +244,7 @@ def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[st
         0.9,
     )
     model.false_abstain_rate = choice.false_abstain_rate
-    chosen = choose_blend(queries, qpools, in_force, _doc)["chosen"]
+    chosen = choose_blend(queries, qpools, in_force, doc_key)["chosen"]
     return Profile(
         source="default", answerability=model, blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"])
     )
@@ -255,8 +254,6 @@ def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[st
 
 
 def gate_scores(pools: list[LabelledPool], model: AnswerabilityModel | None, bm25, min_score: float) -> tuple[np.ndarray, float]:
-    from ragate.scoring.gate import fallback_score
-
     feats = [pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in pools]
     if model is None or model.threshold is None:
         return np.array([fallback_score(f) for f in feats]), min_score
@@ -286,9 +283,9 @@ def judge_profile(
         else dataclasses.replace(in_force, relevance=profile.blend.w_relevance, retrieval=profile.blend.w_retrieval)
     )
     qrels = {r["id"]: {d: 1 for d in r["relevant"]} for r in test}
-    run = {r["id"]: ranked_run(blend(list(r["pool"]), w), _doc) for r in test if r["pool"]}
+    run = {r["id"]: ranked_run(blend(list(r["pool"]), w), doc_key) for r in test if r["pool"]}
     out["blend"] = {"w_relevance": w.relevance, "w_retrieval": w.retrieval, "ndcg@10": metrics(qrels, run)["ndcg@10"]}
-    hybrid = {r["id"]: {_doc(c): c.fused for c in r["pool"]} for r in test if r["pool"]}
+    hybrid = {r["id"]: {doc_key(c): c.fused for c in r["pool"]} for r in test if r["pool"]}
     out["hybrid_ndcg@10"] = metrics(qrels, hybrid)["ndcg@10"]
     return out
 

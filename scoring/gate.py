@@ -6,7 +6,8 @@ uncalibrated rule: the best calibrated relevance must reach `min_score` and the 
 must agree (the best bi-encoder cosine and the query's term coverage), because a reranker's
 relevance alone can be confidently high off-topic. Which passages? Those whose calibrated
 relevance reaches `min_score` (freshness or authority can reorder what passes, never let a weak
-passage pass), and at least the best one, which the pool's judgement rests on. An abstention names its most likely cause and what the caller can do about it."""
+passage pass), and at least the best one, which the pool's judgement rests on, unless the caller
+set min_score itself: then it is a floor for every passage. An abstention names its most likely cause and what the caller can do about it."""
 
 from __future__ import annotations
 
@@ -131,8 +132,10 @@ def decide(
     model: AnswerabilityModel | None = None,
     reranked: bool = True,
     nearest: int = 3,
+    strict: bool = False,
 ) -> Decision:
-    """ranked: candidates in final (blended) order, each with calibrated relevance when reranked."""
+    """ranked: candidates in final (blended) order, each with calibrated relevance when reranked.
+    `strict`: min_score is the caller's own floor, which the best passage must reach too."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
@@ -142,12 +145,14 @@ def decide(
         return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     features = pool_features(query=query, pool=ranked, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
-    if p >= threshold:
+    passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
+    if p >= threshold and not strict:
         # The model judged the whole pool, and its threshold was certified on exactly that judgement,
-        # so the best passage is the evidence even below min_score; further ones must reach it.
-        passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages] or by_rel[:1]
+        # so the best passage is the evidence even below the configured min_score.
+        passing = passing or by_rel[:1]
+    if p >= threshold and passing:
         return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing)
     # Only an abstention names missing words, so only it pays for finding them.
     _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
-    reason = _cause(features, by_rel, missing, model if calibrated else None)
+    reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
     return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest])

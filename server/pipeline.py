@@ -103,6 +103,7 @@ class Pipeline(Stages):
             bm25=self.models.bm25,
             model=r.profile.answerability,
             reranked=r.stage is not None,
+            strict=req.min_score is not None,
         )
         self.drift.record(self.collection(req.collection), p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:

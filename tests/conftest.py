@@ -59,7 +59,13 @@ def onnx_dir() -> str:
 
 
 def _make_settings(tmp: Path, **sections) -> Settings:
-    data: dict = {"qdrant": {"path": str(tmp / "qdrant")}, "reranker": {"model": RERANKER, "onnx_dir": ONNX_DIR}}
+    # As the environment above sets for subprocesses: engines measured at load, no background calibration.
+    data: dict = {
+        "qdrant": {"path": str(tmp / "qdrant")},
+        "reranker": {"model": RERANKER, "onnx_dir": ONNX_DIR, "measure": "at_load"},
+        "embedder": {"measure": "at_load"},
+        "calibration": {"auto": False},
+    }
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
     return Settings.model_validate(data)

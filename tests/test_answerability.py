@@ -163,10 +163,13 @@ def test_fitted_model_decides_and_reports_its_guarantee():
     assert d.status == "abstain" and d.calibrated and d.p_answerable < 0.6 and d.threshold == 0.6
     assert d.reason is Reason.OFF_TOPIC  # named by the model's on-topic stage, though the cosine is high
     # A pool the model answers cites its best passage even below min_score (the threshold was
-    # certified on the pool's judgement), and no other passage that misses min_score.
+    # certified on the pool's judgement), and no other passage that misses min_score...
     m.threshold = 0.0
     d = decide(pool(), query="What causes the tides?", **{**kw, "min_score": 0.99})
     assert d.status == "answer" and [c.chunk.chunk_id for c in d.passages] == ["moon"]
+    # ...unless the caller set min_score itself: then no passage below it is returned.
+    d = decide(pool(), query="What causes the tides?", **{**kw, "min_score": 0.99}, strict=True)
+    assert d.status == "abstain" and d.reason is Reason.LOW_RELEVANCE and not d.passages
 
 
 def test_blend_cannot_lift_a_weak_passage_past_the_gate():

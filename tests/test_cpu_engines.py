@@ -26,7 +26,7 @@ from ragate.scoring.engines.runners import cpu_threads
 
 RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
 ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]
-needs_openvino = pytest.mark.skipif(not openvino_export.available(), reason="needs the [openvino] extra")
+needs_openvino = pytest.mark.skipif(not openvino_export.available(), reason="needs OpenVINO")
 # Pairs the calibration never saw: a different draw of passages.
 QUERIES, PASSAGES = zip(*builtin_pairs(96, seed=7), strict=True)
 
@@ -144,7 +144,7 @@ def torch_vectors():
 @pytest.mark.parametrize("backend", [b for b in EMBEDDER_CANDIDATES if b != "torch"])
 def test_embedder_engines_keep_the_vectors(backend, torch_vectors):
     if not cpu_engines.available(backend):
-        pytest.skip("needs the [openvino] extra")
+        pytest.skip("needs OpenVINO")
     engine = _embedder(backend, ONNX_DIR)
     assert engine.kind == backend
     got = engine.encode(TEXTS)

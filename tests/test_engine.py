@@ -45,7 +45,7 @@ def torch_engine():
 
 def test_default_cpu_engine_is_an_exported_graph_and_keeps_the_fp32_ranking(models, torch_engine):
     engine = models.reranker
-    # Which one `auto` picks depends on the CPU and on whether the [openvino] extra is installed.
+    # Which one `auto` picks depends on the CPU (and on which runtimes are installed).
     assert engine.kind.startswith(("onnx", "openvino")) and engine.device == "cpu" and engine.engine_reason
     ref = torch_engine.score(QUERY, PASSAGES[:8])
     got = engine.score(QUERY, PASSAGES[:8])

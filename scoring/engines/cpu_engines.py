@@ -87,7 +87,7 @@ def cpu_runner(
 
 
 def available(backend: str) -> bool:
-    """Whether this install has the runtime `backend` needs (OpenVINO's come with the [openvino] extra)."""
+    """Whether this install has the runtime `backend` needs (both are default dependencies; an install may lack one)."""
     if backend in OPENVINO:
         return openvino_export.available()
     try:

@@ -2,7 +2,7 @@
 quantization with NNCF calibrated on encoded inputs. Static int8 quantizes activations as well as weights, which
 is what makes it several times faster than fp32 on CPU where dynamic quantization is not.
 Artefacts sit beside the ONNX exports under the same weight fingerprint, so an unchanged model
-loads in a second and a changed one is converted afresh. Needs the `[openvino]` extra."""
+loads in a second and a changed one is converted afresh. OpenVINO is a default dependency; static int8 also needs NNCF (the `[openvino]` extra)."""
 
 from __future__ import annotations
 

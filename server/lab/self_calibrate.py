@@ -48,7 +48,8 @@ def bundled_offtopic() -> dict[str, str]:
     return {(q := json.loads(line))["_id"]: q["text"] for line in text.splitlines() if line.strip()}
 
 
-def _doc(c: Candidate) -> str:
+def doc_key(c: Candidate) -> str:
+    """The judged unit of a collection's own questions: the document."""
     return c.chunk.doc_id
 
 
@@ -70,7 +71,7 @@ def _recalibrate(pools: list[LabelledPool], calibrator: Calibrator) -> None:
             c.relevance = float(calibrator([c.rerank])[0])
 
 
-def _keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25: Bm25Encoder) -> list[LabelledPool]:
+def keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25: Bm25Encoder) -> list[LabelledPool]:
     """Off-topic pools less similar, or less covered, than the median answerable one."""
     feats = [pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in answerable]
     cosine = float(np.median([f["max_cosine"] for f in feats]))
@@ -121,7 +122,7 @@ def ask_self_questions(
         relevant={q.qid: {q.doc_id} for q in made},
         progress=progress,
         candidates=candidates,
-        key=_doc,
+        key=doc_key,
         deadline=deadline,
     )
     asked = bundled_offtopic()
@@ -166,7 +167,7 @@ def fit_self_profile(
             f"only {len(answerable)} of {asked.questions_made} questions made from collection {asked.collection!r} retrieved their "
             "own document; self-calibration needs at least 10 (a larger collection, or [calibration] questions)"
         )
-    off = _keep_offtopic(asked.offtopic, answerable, bm25)
+    off = keep_offtopic(asked.offtopic, answerable, bm25)
     pools = asked.pools + off
     z, y = _relevance_pairs(pools, asked.source)
     relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
@@ -180,7 +181,7 @@ def fit_self_profile(
     judged = [
         LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}) for lp in answerable
     ]
-    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, _doc)
+    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, doc_key)
     figures = {
         "collection": asked.collection,
         "chunks": asked.chunks,

@@ -126,7 +126,13 @@ class Tools:
         query: Annotated[str, Field(description="the question to answer from the corpus")],
         filters: Annotated[SearchFilter | None, Field(description="restrict the evidence")] = None,
         min_score: Annotated[
-            float | None, Field(ge=0, le=1, description="calibrated relevance a passage needs; default [gate] min_score")
+            float | None,
+            Field(
+                ge=0,
+                le=1,
+                description="calibrated relevance every returned passage needs, the best one included; "
+                "default [gate] min_score, which the best passage of an answerable pool need not reach",
+            ),
         ] = None,
         max_passages: Annotated[
             int | None, Field(ge=1, le=50, description="passages to return at most; default [gate] max_passages")
@@ -135,8 +141,8 @@ class Tools:
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
     ) -> AnswerResponse:
         """Grounded, cited passages (and an answer when an LLM is configured) when the candidate pool
-        is judged answerable (p_answerable reaches the threshold), and only passages whose calibrated
-        relevance reaches min_score; otherwise an explicit "I don't know" with a reason code
+        is judged answerable (p_answerable reaches the threshold): passages whose calibrated relevance
+        reaches min_score, and the best one even below the configured min_score; otherwise an explicit "I don't know" with a reason code
         (NO_CANDIDATES, OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, AMBIGUOUS, RERANKER_UNAVAILABLE), a
         suggestion, and the nearest passages. Weak context is never passed as an answer."""
         req = AnswerRequest(
