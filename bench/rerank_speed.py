@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--backends",
         default="",
-        help="comma list of engines to measure (default on CPU: torch,onnx,onnx-int8,onnx-qdq and, with the [openvino] extra, "
+        help="comma list of engines to measure (default on CPU: every installed one of torch,onnx,onnx-int8,onnx-qdq,"
         "openvino,openvino-bf16,openvino-int8; "
         "torch-fp32,torch-bf16,torch-fp16 on CUDA)",
     )

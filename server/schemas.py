@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragate.retrieval.candidates import Candidate
 from ragate.scoring.rerank_stage import RerankStage
+
+CalibrationSource = Annotated[
+    Literal["labelled", "self", "default", "none"],
+    Field(
+        description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
+        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
+        "(the reranker's sigmoid and the uncalibrated rule)"
+    ),
+]
 
 
 class ScoreBreakdown(BaseModel):
@@ -74,12 +83,7 @@ class SearchResponse(BaseModel):
     timings_ms: dict[str, float] = Field(description="milliseconds per stage, and total")
     notes: list[str] = []
     truncated: int = Field(0, description="results left out to fit the max_tokens budget")
-    calibration: Literal["labelled", "self", "default", "none"] = Field(
-        "none",
-        description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
-        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
-        "(the reranker's sigmoid and the uncalibrated rule)",
-    )
+    calibration: CalibrationSource = "none"
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC), to judge how fresh the results are")
 
@@ -96,9 +100,7 @@ class RerankItem(BaseModel):
 class RerankResponse(BaseModel):
     model: str
     results: list[RerankItem]
-    calibration: Literal["labelled", "self", "default", "none"] = Field(
-        "none", description="the configured collection's relevance calibration, which turned logits into relevance_score"
-    )
+    calibration: CalibrationSource = "none"  # the configured collection's: it turned the logits into relevance_score
     timings_ms: dict[str, float]
 
 
@@ -112,12 +114,7 @@ class AnswerResponse(BaseModel):
     )
     threshold: float = Field(description="the p_answerable an answer needs")
     calibrated: bool = Field(False, description="p_answerable and threshold come from a fitted answerability model (see calibration)")
-    calibration: Literal["labelled", "self", "default", "none"] = Field(
-        "none",
-        description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
-        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
-        "(the reranker's sigmoid and the uncalibrated rule)",
-    )
+    calibration: CalibrationSource = "none"
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     false_accept_bound: float | None = Field(
         None, description="upper bound, at the calibration's confidence, on how often an off-topic question is answered"

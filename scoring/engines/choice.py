@@ -207,17 +207,16 @@ def choose(
     usable, skipped = worth_measuring(installed, cpu_flags())
     key = verdict_key(threads, usable)
     verdict = load(path, key=key)
+
+    def run(recheck: bool) -> dict:
+        return _measure(path, key, usable, skipped, build, bar, label, reference, recheck=recheck)
+
     if verdict is None and later is not None:
         later.pending = True
-        threading.Thread(
-            target=_measure_later,
-            args=(path, key, usable, skipped, build, bar, label, reference, later),
-            name=f"{label}-engines",
-            daemon=True,
-        ).start()
+        threading.Thread(target=_measure_later, args=(run, label, later), name=f"{label}-engines", daemon=True).start()
         return reference, f"PyTorch while the {label}'s CPU engines are measured in the background (once per model and machine)"
     if verdict is None:
-        verdict = _measure(path, key, usable, skipped, build, bar, label, reference)
+        verdict = run(False)
     return verdict["engine"], _reason(verdict, candidates, installed)
 
 
@@ -264,23 +263,13 @@ def _measure(
     return verdict
 
 
-def _measure_later(
-    path: Path,
-    key: str,
-    usable: Sequence[str],
-    skipped: Sequence[str],
-    build: Callable[[str], Callable[[], np.ndarray]],
-    bar: Bar,
-    label: str,
-    reference: str,
-    later: Later,
-) -> None:
+def _measure_later(run: Callable[[bool], dict], label: str, later: Later) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only, on Linux
     except (OSError, AttributeError):
         pass
     try:
-        verdict = _measure(path, key, usable, skipped, build, bar, label, reference, recheck=True)
+        verdict = run(True)
         later.switch(verdict["engine"], verdict["why"])
         log.warning("%s now runs on %s: %s", label, verdict["engine"], verdict["why"])
     except Exception as e:  # the model keeps running where it is
