@@ -4,6 +4,9 @@ is wrong with a broken one."""
 
 import json
 import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import anyio
 import pytest
@@ -91,3 +94,61 @@ def test_a_client_with_other_settings_is_refused_with_the_keys_named(tmp_path, r
         assert len(json.loads(same.stdout)["service"]["settings_fingerprint"]) == 16
     finally:
         ragate("service", "--stop", env_extra=env)
+
+
+@pytest.fixture(scope="session")
+def inspector():
+    """The official MCP Inspector's CLI, installed once from npm into a cache outside the clone."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("needs npm for the MCP Inspector")
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ragate-tests" / "inspector"
+    binary = home / "node_modules" / ".bin" / "mcp-inspector"
+    if not binary.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run(
+            [npm, "install", "--silent", "--prefix", str(home), "@modelcontextprotocol/inspector"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if r.returncode != 0:
+            pytest.skip(f"npm could not install the MCP Inspector: {r.stderr[-300:]}")
+    return binary
+
+
+def test_the_mcp_inspector_launches_the_init_entry_as_written(tmp_path, ragate, inspector, reranker_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    # A relative model path in this shell reaches the entry as an absolute one: the client starts ragate elsewhere.
+    rel = os.path.relpath(reranker_path, tmp_path)
+    r = ragate(
+        "--config",
+        str(app / "config.toml"),
+        "init",
+        "--client",
+        "claude-desktop",
+        env_extra={"RAGATE_RERANKER_MODEL": rel},
+        cwd=str(tmp_path),
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    block = json.loads(r.stdout)
+    given = block["mcpServers"]["ragate"]["env"]["RAGATE_RERANKER_MODEL"]
+    assert os.path.isabs(given) and os.path.samefile(given, reranker_path)
+    (app / "claude.json").write_text(r.stdout)
+    # The Inspector passes the server only what the entry names (beside PATH and HOME).
+    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+
+    def inspect(*method: str) -> dict:
+        args = [str(inspector), "--cli", "--config", str(app / "claude.json"), "--server", "ragate", "--method", *method]
+        out = subprocess.run(args, capture_output=True, text=True, env=clean, cwd="/", timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)
+
+    try:
+        tools = {t["name"] for t in inspect("tools/list")["tools"]}
+        assert tools == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "feedback", "stats"}
+        stats = inspect("tools/call", "--tool-name", "stats")
+        assert not stats.get("isError"), stats
+    finally:
+        ragate("--config", str(app / "config.toml"), "service", "--stop")

@@ -16,7 +16,7 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json
-from ragate.server.config import Settings
+from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings
 from ragate.server.service.client import ServiceClient
 
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
@@ -45,8 +45,14 @@ def ragate_command() -> str:
 
 
 def server_entry(client: str, config: Path) -> dict[str, Any]:
-    # RAGATE_* settings from this shell go along (a reranker path, say); the HTTP token never does.
-    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("RAGATE_") and k != "RAGATE_TOKEN"}
+    # RAGATE_* settings from this shell go along (a reranker path, say), a path made absolute since
+    # the client starts the server elsewhere; the HTTP token never does.
+    paths = {f"{ENV_PREFIX}{k.replace('.', '_')}".upper() for k in (*PATH_KEYS, "qdrant.path")}
+    env = {
+        k: os.path.abspath(v) if k in paths and os.path.exists(v) else v
+        for k, v in sorted(os.environ.items())
+        if k.startswith(ENV_PREFIX) and k != "RAGATE_TOKEN"
+    }
     entry: dict[str, Any] = {"command": ragate_command(), "args": ["--config", str(config), "serve"], "env": env}
     return {"type": "stdio", **entry} if client == "vscode" else entry
 
