@@ -42,16 +42,16 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_collection, sample_queries
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk, stable_id
-from ragate.scoring.answerability import FEATURES, AnswerabilityModel, fit_model, pool_features
+from ragate.scoring.answerability import FEATURES, AnswerabilityModel, pool_features
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator, fit
 from ragate.scoring.gate import fallback_score
 from ragate.scoring.profile import BlendPair, Profile, now
-from ragate.scoring.risk_control import choose_threshold
 from ragate.server.config import Settings, load_settings
+from ragate.server.lab import gate_fit
 from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
 from ragate.server.lab.evaluate import index_dataset, metrics, ranked_run
-from ragate.server.lab.gate_fit import LabelledPool, certified, fit_gate, judge, labelled_pools, split_groups
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, judge, labelled_pools
 from ragate.server.lab.self_calibrate import SelfPools, ask_self_questions, doc_key, fit_self_profile, keep_offtopic
 from ragate.server.pipeline import Pipeline
 
@@ -185,9 +185,9 @@ def offtopic_halves(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], l
 
 
 def recalibrate(pools: list[LabelledPool] | list[list[Candidate]], calibrator: Calibrator) -> None:
+    """gate_fit.recalibrate over labelled pools and bare candidate lists alike."""
     cands = {id(c): c for lp in pools for c in (lp.pool if isinstance(lp, LabelledPool) else lp)}.values()
-    for c in cands:
-        c.relevance = None if c.rerank is None else float(calibrator([c.rerank])[0])
+    gate_fit.recalibrate(cands, calibrator)
 
 
 def fit_labelled(
@@ -229,21 +229,7 @@ def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[st
         pools += [LabelledPool(f"{c['name']}:{lp.group}", lp.query, lp.pool, lp.kind) for lp in c["train_pools"] + kept_off]
         queries += [LabelledQuery(r["id"], r["text"], "", {d: 1 for d in r["relevant"]}) for r in c["train"] if r["pool"]]
         qpools += [r["pool"] for r in c["train"] if r["pool"]]
-    fit_half, cert_half = split_groups(pools)
-    rows = [pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in fit_half]
-    model = fit_model([{f: r[f] for f in features} for r in rows], [lp.kind for lp in fit_half], features=features, c=DEFAULT_C)
-    p_cert = model.predict([pool_features(query=lp.query, pool=lp.pool, bm25=bm25) for lp in cert_half])
-    kinds = np.array([lp.kind for lp in cert_half])
-    choice = choose_threshold(
-        answerable=p_cert[kinds == "answerable"], unanswerable=p_cert[certified(kinds)], max_false_accept=0.05, confidence=0.9
-    )
-    model.threshold, model.false_accept_bound, model.max_false_accept, model.confidence = (
-        choice.threshold,
-        choice.false_accept_bound,
-        0.05,
-        0.9,
-    )
-    model.false_abstain_rate = choice.false_abstain_rate
+    model, _ = fit_gate(pools, bm25=bm25, max_false_accept=0.05, confidence=0.9, c=DEFAULT_C, features=features)
     chosen = choose_blend(queries, qpools, in_force, doc_key)["chosen"]
     return Profile(
         source="default", answerability=model, blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"])

@@ -284,15 +284,18 @@ class Pipeline(Stages):
     def engines(self) -> dict[str, Any]:
         """`ragate engines`: per model, the engine it runs on, why, whether a measurement is under
         way, and the stored `auto` verdict's figures (seconds and agreement per engine)."""
-        m, out = self.models, {}
-        for label, model in (("embedder", m.embedder), ("reranker", m.reranker)):
+        m, s, out = self.models, self.settings, {}
+        for label, name, model, error in (
+            ("embedder", s.embedder.model, m.embedder, m.embedder_error),
+            ("reranker", s.reranker.model, m.reranker, m.reranker_error),
+        ):
             if model is None:
-                out[label] = {"error": str(m.embedder_error if label == "embedder" else m.reranker_error)}
+                out[label] = {"error": str(error)}
                 continue
-            path = model.engine_verdict_path if label == "embedder" else model.verdict_path
+            path = model.engine_verdict_path
             verdict = engine_choice.load(path, key=None) if path is not None else None
             out[label] = {
-                "model": self.settings.embedder.model if label == "embedder" else self.settings.reranker.model,
+                "model": name,
                 "engine": model.kind,
                 "device": model.device,
                 "engine_reason": model.engine_reason,

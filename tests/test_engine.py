@@ -67,12 +67,12 @@ def test_a_first_start_answers_in_pytorch_and_switches_once_measured(models, tmp
     assert engine.kind == "torch" and engine.engine_pending and "background" in engine.engine_reason
     during = engine.score(QUERY, PASSAGES[:8])  # it serves while the engines are measured
     assert engine._later.done.wait(600) and not engine.engine_pending
-    verdict = json.loads(engine.verdict_path.read_text())
+    verdict = json.loads(engine.engine_verdict_path.read_text())
     assert engine.kind == verdict["engine"] and engine.engine_reason == verdict["why"]
     np.testing.assert_allclose(engine.score(QUERY, PASSAGES[8:16]), during, atol=0.3)  # the same passages, reordered by *3
     # Asked to measure again, it keeps serving on the engine it has until the new verdict is in.
     assert engine.remeasure() and engine.kind == verdict["engine"]
-    assert engine._later.done.wait(600) and engine.verdict_path.is_file()
+    assert engine._later.done.wait(600) and engine.engine_verdict_path.is_file()
 
 
 def test_engines_that_cannot_win_on_this_cpu_are_not_measured():

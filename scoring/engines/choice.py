@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ragate.scoring.engines import cpu_engines
+from ragate.scoring.engines.runners import lowest_priority
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,20 @@ SCORES = Bar(
 EMBEDDINGS = Bar("min_cosine", "min cosine", min_cosine, MIN_COSINE, f"keeps every vector at cosine >= {MIN_COSINE} with fp32's")
 
 
-def machine(threads: int) -> str:
-    """The CPU model and thread count the verdict holds for."""
-    name = platform.processor() or platform.machine()
+def cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
+            if line.startswith(field):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{name}; {threads} threads"
+    return None
+
+
+def machine(threads: int) -> str:
+    """The CPU model and thread count the verdict holds for."""
+    return f"{cpuinfo('model name') or platform.processor() or platform.machine()}; {threads} threads"
 
 
 # Raised when what engines are checked on changes, so verdicts measured on the old check are measured again.
@@ -118,13 +122,7 @@ BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set((cpuinfo("flags") or "").split())
 
 
 def worth_measuring(candidates: Sequence[str], flags: set[str]) -> tuple[list[str], list[str]]:
@@ -264,10 +262,7 @@ def _measure(
 
 
 def _measure_later(run: Callable[[bool], dict], label: str, later: Later) -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only, on Linux
-    except (OSError, AttributeError):
-        pass
+    lowest_priority()
     try:
         verdict = run(True)
         later.switch(verdict["engine"], verdict["why"])

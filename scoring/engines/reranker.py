@@ -90,7 +90,7 @@ class CrossEncoderReranker:
         self._later = engine_choice.Later(self._switch) if measure == "background" else None
         self._model = ce.model
         self._built: dict[str, TorchRunner | OnnxRunner | OpenVinoRunner] = {}  # engines measured, for the switch
-        self.verdict_path: Path | None = None  # the stored `auto` verdict, when auto chose
+        self.engine_verdict_path: Path | None = None  # the stored `auto` verdict, when auto chose
         # engine_reason: why this engine, in words, for `ragate stats`.
         self.runner, self.engine_reason = resolve(
             backend,
@@ -100,7 +100,8 @@ class CrossEncoderReranker:
             build=lambda b: self._runner(b, ce.model, device, precision),
             torch=lambda: TorchRunner(ce.model, device, precision),
         )
-        self._pairs_per_s = 0.0  # a speed measured by `auto` is the candidates', not the chosen engine's
+        if not self.engine_pending:
+            self._built = {}  # the engines measured at load are not kept beside the one chosen
         self.batcher = MicroBatcher(self._score_uncached, microbatch_wait_ms, microbatch_max_pairs) if microbatch_wait_ms > 0 else None
         # A first measured speed for latency budgets (and the runtime's one-off start-up cost paid now).
         self._score_uncached(["warm-up query"] * 8, ["a warm-up passage of ordinary length " * 12] * 8)
@@ -128,9 +129,9 @@ class CrossEncoderReranker:
             self._built[backend] = runner
             return lambda: self._score_uncached(queries, passages, runner=runner)
 
-        self.verdict_path = self.cache_dir / f"{self._source(model).fingerprint()}.engine.json"
+        self.engine_verdict_path = self.cache_dir / f"{self._source(model).fingerprint()}.engine.json"
         return engine_choice.choose(
-            self.verdict_path,
+            self.engine_verdict_path,
             threads=self.threads or cpu_threads(),
             candidates=AUTO_CANDIDATES,
             build=build,
@@ -142,9 +143,9 @@ class CrossEncoderReranker:
     def remeasure(self) -> bool:
         """Measure the CPU engines again in the background (`ragate engines --measure`), serving on
         the current one meanwhile; False when this engine was not chosen by `auto` on CPU."""
-        if self.verdict_path is None or self.engine_pending:
+        if self.engine_verdict_path is None or self.engine_pending:
             return False
-        self.verdict_path.unlink(missing_ok=True)
+        self.engine_verdict_path.unlink(missing_ok=True)
         self._later = engine_choice.Later(self._switch)
         self._auto_engine(self._model)
         return True

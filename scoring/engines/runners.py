@@ -7,6 +7,7 @@ its logits to one per pair)."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,15 @@ class TorchRunner:
         if self.device.startswith("cuda"):
             self._torch.cuda.empty_cache()
         self.device, self.precision, self.kind = "cpu", "fp32", "torch"
+
+
+def lowest_priority() -> None:
+    """Give the calling thread (on Linux, this thread only) the lowest CPU priority: background work
+    runs when the machine has nothing else to do."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (OSError, AttributeError):
+        pass
 
 
 def cpu_threads() -> int:

@@ -16,12 +16,11 @@ import numpy as np
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.progress import progress_bar
-from ragate.scoring.answerability import by_relevance
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.scoring.profile import BlendPair, Profile, Reference, now
+from ragate.scoring.profile import BlendPair, Profile, now
 from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.lab.evaluate import index_dataset
-from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, scores
+from ragate.server.lab.gate_fit import fit_gate, gate_pools, reference_of, scores
 from ragate.server.lab.jsonl import load_queries, read_rows
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
@@ -63,13 +62,6 @@ def update_profile(p: Pipeline, collection: str, *, fitted_on: str, **parts: Any
         kept = Profile(source="labelled", **p.fitted_for())
     fitted_on = fitted_on if not kept.fitted_on or fitted_on in kept.fitted_on else f"{kept.fitted_on} + {fitted_on}"
     return str(p.profiles.save(collection, kept.model_copy(update={**parts, "fitted_on": fitted_on, "fitted_at": now()})))
-
-
-def reference_of(pools: list[LabelledPool], p_answerable: np.ndarray) -> Reference:
-    """The drift reference: the answerable pools' p_answerable and best relevance."""
-    answerable = np.array([lp.answerable for lp in pools])
-    top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])
-    return Reference.of(p_answerable=p_answerable[answerable], top_relevance=top[answerable])
 
 
 def calibrate(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -239,14 +238,6 @@ def answerability_report(p: Pipeline, profile: Profile, pools: list[gate_eval.La
     return out
 
 
-def recalibrate(cands: Iterable[Candidate], profile: Profile) -> None:
-    """Relevance as this profile's calibration gives it (the raw logits stay)."""
-    calibrator = profile.calibrator()
-    for c in cands:
-        if c.rerank is not None:
-            c.relevance = float(calibrator([c.rerank])[0])
-
-
 def compare_calibrations(
     p: Pipeline,
     collection: str,
@@ -257,13 +248,13 @@ def compare_calibrations(
     """The same pools under each calibration the collection has (labelled, self, the shipped default,
     none): the gate's AUROC on near-topic and off-topic pools, its rates at that calibration's own
     threshold, and nDCG@10 of the blend at that calibration's weights."""
-    everything = {id(c): c for c in [*(c for lp in pools for c in lp.pool), *(c for cs in reranked.values() for c in cs)]}.values()
+    everything = list({id(c): c for c in [*gate_eval.pool_candidates(pools), *(c for cs in reranked.values() for c in cs)]}.values())
     kinds = np.array([lp.kind for lp in pools])
     pos = kinds == "answerable"
     out: dict[str, Any] = {}
     in_force = p.profile(collection)
     for source, profile in p.profiles_available(collection).items():
-        recalibrate(everything, profile)
+        gate_eval.recalibrate(everything, profile.calibrator())
         model = profile.answerability if profile.answerability is not None and profile.answerability.threshold is not None else None
         s = gate_eval.scores(pools, bm25=p.models.bm25, model=model)
         score = s["model"] if model is not None else s["rule"]
@@ -278,7 +269,7 @@ def compare_calibrations(
         run = {q: ranked_run(blend(list(cands), weights)) for q, cands in reranked.items()}
         entry["blend"] = {"w_relevance": weights.relevance, "w_retrieval": weights.retrieval, **metrics(qrels, run)}
         out[source] = entry
-    recalibrate(everything, in_force)
+    gate_eval.recalibrate(everything, in_force.calibrator())
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +22,9 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.answerability import AnswerabilityModel, by_relevance, fit_model, pool_features
+from ragate.scoring.calibration import Calibrator
 from ragate.scoring.gate import fallback_score
+from ragate.scoring.profile import Reference
 from ragate.scoring.risk_control import choose_threshold, clopper_pearson_upper
 from ragate.server.pipeline import Pipeline
 
@@ -84,6 +86,25 @@ def scores(pools: list[LabelledPool], *, bm25: Bm25Encoder, model: Answerability
     return out
 
 
+def pool_candidates(pools: Iterable[LabelledPool]) -> list[Candidate]:
+    """Each candidate of these pools once (a near-topic pool shares its answerable pool's)."""
+    return list({id(c): c for lp in pools for c in lp.pool}.values())
+
+
+def recalibrate(candidates: Iterable[Candidate], calibrator: Calibrator) -> None:
+    """Each reranked candidate's relevance as `calibrator` gives it from the raw logit."""
+    read = [c for c in candidates if c.rerank is not None]
+    for c, prob in zip(read, calibrator(np.array([c.rerank for c in read], dtype=np.float64)), strict=True):
+        c.relevance = float(prob)
+
+
+def reference_of(pools: list[LabelledPool], p_answerable: np.ndarray) -> Reference:
+    """The drift reference: the answerable pools' p_answerable and best relevance."""
+    answerable = np.array([lp.answerable for lp in pools])
+    top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])
+    return Reference.of(p_answerable=p_answerable[answerable], top_relevance=top[answerable])
+
+
 def certified(kinds: np.ndarray) -> np.ndarray:
     """The pools the threshold's bound is about: off-topic questions where there are any (near-topic
     pools, the pool of an answerable question with its answer taken out, are reported beside it but
@@ -101,13 +122,14 @@ def fit_gate(
     confidence: float,
     seed: int = 13,
     c: float = 1.0,
+    features: list[str] | None = None,
 ) -> tuple[AnswerabilityModel, dict[str, Any]]:
     """Fit the model on half the queries and certify its threshold on the other half (the bound
     holds only for queries the model never saw; see `certified` for which). Returns the model and
     what it cost."""
     fit_half, cert_half = split_groups(pools, seed=seed)
     feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in fit_half]
-    model = fit_model(feats, [p.kind for p in fit_half], c=c)
+    model = fit_model(feats, [p.kind for p in fit_half], c=c, features=features)
     p_cert = model.predict([pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in cert_half])
     kinds = np.array([p.kind for p in cert_half])
     is_ans = kinds == "answerable"

@@ -27,12 +27,12 @@ import numpy as np
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
-from ragate.scoring.answerability import by_relevance, pool_features
+from ragate.scoring.answerability import pool_features
 from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
-from ragate.scoring.profile import BlendPair, Profile, Reference, now
+from ragate.scoring.profile import BlendPair, Profile, now
 from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
-from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, scores
+from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, pool_candidates, recalibrate, reference_of, scores
 from ragate.server.lab.self_questions import make_questions
 from ragate.server.pipeline import Pipeline
 
@@ -63,12 +63,6 @@ def _relevance_pairs(pools: list[LabelledPool], source: dict[str, str]) -> tuple
                 logits.append(float(c.rerank))
                 labels.append(1.0 if c.chunk.doc_id == source[lp.group] else 0.0)
     return np.asarray(logits), np.asarray(labels)
-
-
-def _recalibrate(pools: list[LabelledPool], calibrator: Calibrator) -> None:
-    for c in {id(c): c for lp in pools for c in lp.pool}.values():
-        if c.rerank is not None:
-            c.relevance = float(calibrator([c.rerank])[0])
 
 
 def keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25: Bm25Encoder) -> list[LabelledPool]:
@@ -127,11 +121,11 @@ def ask_self_questions(
     )
     asked = bundled_offtopic()
     ids = sorted(asked)
-    step = max(1, len(ids) // (offtopic or s.offtopic))
+    n = min(offtopic or s.offtopic, len(ids))
     off = gate_pools(
         p,
         collection=name,
-        queries={q: asked[q] for q in ids[::step]},
+        queries={q: asked[q] for q in (ids[i * len(ids) // n] for i in range(n))},  # spread over every domain
         relevant=None,
         progress=progress,
         candidates=candidates,
@@ -172,12 +166,9 @@ def fit_self_profile(
     z, y = _relevance_pairs(pools, asked.source)
     relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
     calibrator = Calibrator(relevance)
-    _recalibrate(pools, calibrator)
+    recalibrate(pool_candidates(pools), calibrator)
     model, gate_report = fit_gate(pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION)
-    p_all = scores(pools, bm25=bm25, model=model)["model"]
-    is_ans = np.array([lp.answerable for lp in pools])
-    top = np.array([float(by_relevance(lp.pool)[0].relevance) for lp in pools])
-    reference = Reference.of(p_answerable=p_all[is_ans], top_relevance=top[is_ans])
+    reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     judged = [
         LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}) for lp in answerable
     ]

@@ -10,7 +10,6 @@ A run that fails is not retried until the collection changes size."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 
 from ragate.retrieval.errors import RagateError
 from ragate.retrieval.progress import reporting_to
+from ragate.scoring.engines.runners import lowest_priority
 from ragate.scoring.profile import now
 from ragate.server.config import CalibrationSettings
 from ragate.server.lab.self_calibrate import self_calibrate
@@ -71,10 +71,7 @@ class AutoCalibration:
         return None
 
     def _loop(self) -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only, on Linux
-        except (OSError, AttributeError):
-            pass
+        lowest_priority()
         while not self._stop.wait(min(self.settings.idle_s, 30.0)):
             if not self.uc.models.ready or self._idle_for() < self.settings.idle_s:
                 continue

@@ -116,8 +116,8 @@ class ServiceClient:
         self.paths.index_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Its first start on a machine is silent for a while otherwise: say what it is doing and where it writes.
         log.warning(
-            "starting the index service for %s (its log: %s); the first start on a machine exports the models "
-            "and measures their CPU engines, which can take a minute or two",
+            "starting the index service for %s (its log: %s); on a first start on a machine it exports the models "
+            'and measures their CPU engines, in the background unless [reranker]/[embedder] measure = "at_load"',
             self.paths.index_dir,
             self.paths.log,
         )

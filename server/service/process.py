@@ -113,7 +113,12 @@ class IndexService:
             self._in_flight += 1
         # A client's bar starts here, not from the last call's count, and says why it waits at first.
         self._report(
-            "starting" if self.models.ready else "loading the models (a first start on a machine also measures their engines)", 0, None
+            "starting"
+            if self.models.ready
+            else "loading the models"
+            + (" (a first start on a machine also measures their engines)" if self.settings.reranker.measure == "at_load" else ""),
+            0,
+            None,
         )
         arrived = time.perf_counter()
         try:
