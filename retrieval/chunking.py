@@ -31,6 +31,15 @@ def hf_token_offsets(tokenizer) -> TokenOffsets:
     return offsets
 
 
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def word_offsets(text: str) -> list[tuple[int, int]]:
+    """Words and punctuation marks as tokens: the measure where no model tokenizer is at hand
+    (a remote reranker and embedder whose tokenizers cannot be loaded here)."""
+    return [m.span() for m in _WORD.finditer(text)]
+
+
 @dataclass(frozen=True)
 class ChunkingSettings:
     tokens: int = 256

@@ -33,3 +33,10 @@ def check(stage: str) -> None:
     end = _deadline.get()
     if end is not None and time.monotonic() > end:
         raise DeadlineExceeded(f"stopped during {stage}: past the request's time limit ([server] tool_timeout_s)")
+
+
+def remaining() -> float | None:
+    """Seconds left before the current request's deadline (None: no limit), so a wait on a remote
+    model never outlasts its caller."""
+    end = _deadline.get()
+    return None if end is None else max(0.0, end - time.monotonic())

@@ -14,6 +14,7 @@ and is reported as an internal error, never as "fix your input".
     │   ├── UnknownCollection    unknown_collection
     │   └── ServiceUnavailable   service_unavailable   the index service could not be started or died during a write
     ├── ModelLoadError           model         a configured model cannot be loaded (names the config key)
+    ├── ModelUnavailable         model_unavailable     a model server or hosted API failed after its retries, or its circuit is open
     ├── DeadlineExceeded         timeout       the call ran past [server] tool_timeout_s; its work was stopped
     ├── TrainingError            training      `ragate tune` cannot train on what it was given
     └── ServeError               serve         `ragate serve` cannot start as configured
@@ -118,10 +119,15 @@ class ModelLoadError(RagateError):
         self.reason = reason[:300]
         section, key = config_key.split(".", 1)
         env = "RAGATE_" + config_key.replace(".", "_").upper()
-        super().__init__(
-            f"cannot load model {model!r}: {self.reason}. Set [{section}] {key} in config.toml (or {env}) "
-            "to a local model directory or a hub name reachable from this machine."
-        )
+        where = " to a local model directory or a hub name reachable from this machine" if key.endswith("model") else ""
+        super().__init__(f"cannot load model {model!r}: {self.reason}. Set [{section}] {key} in config.toml (or {env}){where}.")
+
+
+class ModelUnavailable(RagateError):
+    """A remote model (a model server or a hosted API) that did not answer usefully: down, timing
+    out, rate-limited past its retries, answering 5xx or a malformed body, or refusing the key."""
+
+    kind = "model_unavailable"
 
 
 class DeadlineExceeded(RagateError, TimeoutError):

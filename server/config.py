@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ragate.retrieval.errors import ConfigError
+from ragate.retrieval.remote import RemoteSettings
 
 
 class _Section(BaseModel):
@@ -46,12 +47,43 @@ class QdrantSettings(_Section):
 EngineName = Literal["auto", "torch", "onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8"]
 
 
-class EmbedderSettings(_Section):
+class RemoteModelSettings(_Section):
+    """Where a remote model answers and how long to wait for it (providers other than the
+    in-process ones); the key is read from the environment variable `api_key_env` names."""
+
+    url: str = ""
+    api_key_env: str = ""
+    timeout_s: float = Field(10.0, gt=0, le=600)
+    retries: int = Field(2, ge=0, le=10)
+    concurrency: int = Field(4, ge=1, le=64)
+    breaker_failures: int = Field(5, ge=1)
+    breaker_cooldown_s: float = Field(30.0, gt=0)
+
+    def remote(self, *, default_url: str = "", default_key_env: str = "") -> RemoteSettings:
+        return RemoteSettings(
+            url=self.url or default_url,
+            api_key_env=self.api_key_env or default_key_env,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            concurrency=self.concurrency,
+            breaker_failures=self.breaker_failures,
+            breaker_cooldown_s=self.breaker_cooldown_s,
+        )
+
+
+class EmbedderSettings(RemoteModelSettings):
+    provider: Literal["local", "http"] = "local"
+    api: Literal["openai", "tei", "ollama"] = "openai"  # provider "http": the server's embedding API
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
     device: str = "auto"
     batch_size: int = Field(64, ge=1)
     backend: EngineName = "auto"
     measure: Literal["background", "at_load"] = "background"
+
+    @property
+    def identity(self) -> str:
+        """The embedder as an index records it: the model, with its provider when remote."""
+        return self.model if self.provider == "local" else f"{self.provider}:{self.model or self.url}"
 
 
 class Bm25Settings(_Section):
@@ -72,8 +104,16 @@ class RetrievalSettings(_Section):
     skip_rerank_margin: float = Field(0.0, ge=0, le=1)
 
 
-class RerankerSettings(_Section):
+RerankerProvider = Literal["local", "causal-lm", "http", "cohere", "voyage", "jina", "zeroentropy", "claude"]
+
+
+class RerankerSettings(RemoteModelSettings):
+    provider: RerankerProvider = "local"
+    api: Literal["rerank", "tei", "score"] = "rerank"  # provider "http": the model server's rerank API
     model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"
+    instruction: str = ""  # provider "causal-lm": the task line of the prompt ("" : the model family's default)
+    listwise_window: int = Field(20, ge=2, le=100)  # provider "claude": passages per prompt
+    listwise_step: int = Field(10, ge=1, le=100)  # provider "claude": how far the window moves up
     device: str = "auto"
     max_length: int = Field(256, ge=16, le=8192)
     batch_size: int = Field(32, ge=1)
@@ -89,6 +129,12 @@ class RerankerSettings(_Section):
     min_budget_pairs: int = Field(10, ge=1)
     first_pass_model: str = ""
     first_pass_keep: int = Field(30, ge=1)
+
+    @property
+    def identity(self) -> str:
+        """The reranker as calibrations, score caches and feedback name it: the model for an
+        in-process one, provider:model (or provider:url) for the rest."""
+        return self.model if self.provider == "local" else f"{self.provider}:{self.model or self.url}"
 
 
 class AuthorityRule(_Section):

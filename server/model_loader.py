@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
 from ragate.retrieval.bm25 import Bm25Encoder
-from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets
+from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets, word_offsets
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.errors import ModelLoadError
 from ragate.retrieval.model_paths import resolve_model
+from ragate.retrieval.remote_embedder import RemoteEmbedder
 from ragate.scoring.engines.embedder import apply_engine
 from ragate.scoring.engines.reranker import CrossEncoderReranker
 from ragate.scoring.rerank_stage import FirstPass
-from ragate.server.config import Settings
+from ragate.scoring.rerankers.base import Reranker
+from ragate.scoring.rerankers.causal_lm import CausalLmReranker
+from ragate.scoring.rerankers.listwise import ListwiseReranker
+from ragate.scoring.rerankers.remote import API as RERANK_APIS
+from ragate.scoring.rerankers.remote import HOSTED, RemoteReranker
+from ragate.server.config import RerankerSettings, Settings
+from ragate.server.llm.answer_writer import llm_client
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +57,58 @@ def cross_encoder(
     )
 
 
+def reranker_from(settings: Settings, r: RerankerSettings, *, serving: bool = True) -> Reranker:
+    """The reranker `r` describes, whatever its provider (`ragate eval --rerankers` builds several
+    from one set of settings); ModelLoadError names the key to fix."""
+    key = "reranker.model"
+    if r.provider == "local":
+        return cross_encoder(settings.model_copy(update={"reranker": r}), r.model, config_key=key, serving=serving)
+    if r.provider == "causal-lm":
+        try:
+            return CausalLmReranker(
+                r.model,
+                device=r.device,
+                max_length=r.max_length,
+                batch_size=r.batch_size,
+                instruction=r.instruction,
+                cache_size=r.cache_size if serving else 0,
+            )
+        except Exception as e:  # the library raises many types for a missing or broken model
+            raise ModelLoadError(r.model, e, key) from None
+    if r.provider == "claude":
+        client = llm_client(settings.llm)
+        if client is None:
+            raise ModelLoadError(
+                settings.llm.model, f'set [llm] provider = "anthropic" and the key in ${settings.llm.api_key_env}', "llm.provider"
+            )
+        return ListwiseReranker(client, settings.llm.model, window=r.listwise_window, step=r.listwise_step)
+    api = r.provider if r.provider in HOSTED else r.api
+    remote = r.remote(default_url=RERANK_APIS[api].default_url, default_key_env=RERANK_APIS[api].default_key_env)
+    if not remote.url:
+        raise ModelLoadError(r.identity, 'provider "http" needs the model server\'s url', "reranker.url")
+    if r.provider in HOSTED and not os.environ.get(remote.api_key_env):
+        raise ModelLoadError(r.identity, f"no API key in the environment variable {remote.api_key_env}", "reranker.api_key_env")
+    return RemoteReranker(r.provider, api, r.model, remote, batch_size=r.batch_size, cache_size=r.cache_size if serving else 0)
+
+
+def embedder_from(settings: Settings) -> Embedder | RemoteEmbedder:
+    e = settings.embedder
+    if e.provider == "http":
+        if not e.url:
+            raise ModelLoadError(e.identity, 'provider "http" needs the model server\'s url', "embedder.url")
+        return RemoteEmbedder(e.api, e.model, e.remote(), batch_size=e.batch_size)
+    embedder = Embedder(e.model, e.device, e.batch_size)
+    apply_engine(embedder, backend=e.backend, cache_dir=onnx_dir(settings), measure=e.measure)
+    return embedder
+
+
 class Models:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
-        self.embedder: Embedder | None = None
-        self.reranker: CrossEncoderReranker | None = None
+        self.embedder: Embedder | RemoteEmbedder | None = None
+        self.reranker: Reranker | None = None
         self.reranker_error: ModelLoadError | None = None
         self.first_pass: FirstPass | None = None  # the cascade's first stage, when [reranker] first_pass_model is set
         self.first_pass_error: ModelLoadError | None = None
@@ -74,18 +127,16 @@ class Models:
     def _load(self, need_reranker: bool) -> None:
         s = self.settings
         try:
-            e = s.embedder
-            self.embedder = Embedder(e.model, e.device, e.batch_size)
-            apply_engine(self.embedder, backend=e.backend, cache_dir=onnx_dir(s), measure=e.measure)
-            log.info("embedder %s loaded: %s on %s", e.model, self.embedder.kind, self.embedder.device)
+            self.embedder = embedder_from(s)
+            log.info("embedder %s loaded: %s on %s", s.embedder.identity, self.embedder.kind, self.embedder.device)
         except ModelLoadError as e:
             self.embedder_error = e
             log.error("%s", e)
         if need_reranker:
             r = s.reranker
             try:
-                self.reranker = cross_encoder(s, r.model, config_key="reranker.model")
-                log.info("reranker %s loaded: %s on %s", r.model, self.reranker.kind, self.reranker.device)
+                self.reranker = reranker_from(s, r)
+                log.info("reranker %s loaded: %s on %s", r.identity, self.reranker.kind, self.reranker.device)
             except ModelLoadError as e:
                 self.reranker_error = e
                 log.error("%s", e)
@@ -111,8 +162,9 @@ class Models:
             log.error("%s; reranking without a first pass", e)
 
     def _load_tokenizer(self) -> None:
-        """Chunks are measured in the reranker's tokens; its tokenizer loads even where its weights can't."""
-        if self.reranker is not None:
+        """Chunks are measured in the reranker's tokens; its tokenizer loads even where its weights
+        can't, else the embedder's, else words (remote models whose tokenizers are not at hand)."""
+        if self.reranker is not None and self.reranker.tokenizer is not None:
             self.token_offsets, self.tokenizer_name = hf_token_offsets(self.reranker.tokenizer), self.settings.reranker.model
             return
         try:
@@ -121,9 +173,13 @@ class Models:
             tok = AutoTokenizer.from_pretrained(resolve_model(self.settings.reranker.model))
             self.token_offsets, self.tokenizer_name = hf_token_offsets(tok), self.settings.reranker.model
         except Exception as e:  # no network or bad path: measure chunks with the embedder's tokenizer
-            if self.embedder is not None:
-                log.warning("reranker tokenizer unavailable (%s); chunking with the embedder's tokenizer", str(e).splitlines()[0][:200])
+            reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            if self.embedder is not None and self.embedder.tokenizer is not None:
+                log.warning("reranker tokenizer unavailable (%s); chunking with the embedder's tokenizer", reason)
                 self.token_offsets, self.tokenizer_name = hf_token_offsets(self.embedder.tokenizer), self.settings.embedder.model
+            else:
+                log.warning("no model tokenizer available (%s); chunks are measured in words", reason)
+                self.token_offsets, self.tokenizer_name = word_offsets, "words"
 
     def load(self, need_reranker: bool = True) -> Models:
         self._load(need_reranker)
@@ -147,12 +203,12 @@ class Models:
     def ready(self) -> bool:
         return self._ready.is_set()
 
-    def require_embedder(self) -> Embedder:
+    def require_embedder(self) -> Embedder | RemoteEmbedder:
         if self.embedder is None:
             raise self.embedder_error or ModelLoadError(self.settings.embedder.model, "not loaded", "embedder.model")
         return self.embedder
 
-    def require_reranker(self) -> CrossEncoderReranker:
+    def require_reranker(self) -> Reranker:
         if self.reranker is None:
             raise self.reranker_error or ModelLoadError(self.settings.reranker.model, "not loaded", "reranker.model")
         return self.reranker

@@ -15,6 +15,7 @@ from ragate.retrieval.errors import BadInput, StoreError
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import to_document
 from ragate.retrieval.qdrant import Qdrant
+from ragate.retrieval.remote_embedder import RemoteEmbedder
 from ragate.scoring.answerability import by_relevance
 from ragate.scoring.drift import DriftMonitor
 from ragate.scoring.engines import choice as engine_choice
@@ -222,7 +223,7 @@ class Pipeline(Stages):
             chunk_id=req.chunk_id,
             collection=name,
             note=req.note,
-            reranker=self.settings.reranker.model,
+            reranker=self.settings.reranker.identity,
         )
         return FeedbackResult(recorded=True, chunk_id=req.chunk_id, useful=req.useful, entries=entries)
 
@@ -260,19 +261,22 @@ class Pipeline(Stages):
             "location": self.qdrant.location,
             "collections": collections,
             "embedder": {
-                "model": s.embedder.model,
+                "model": s.embedder.identity,
                 "device": m.embedder.device if m.embedder else None,
                 "engine": m.embedder.kind if m.embedder else None,
                 "engine_reason": m.embedder.engine_reason if m.embedder else None,
                 "engine_pending": m.embedder.engine_pending if m.embedder else False,
+                "remote": m.embedder.describe() if isinstance(m.embedder, RemoteEmbedder) else None,
                 "error": str(m.embedder_error) if m.embedder_error else None,
             },
             "reranker": {
-                "model": s.reranker.model,
-                "device": m.reranker.device if m.reranker else None,
-                "engine": m.reranker.kind if m.reranker else None,
-                "engine_reason": m.reranker.engine_reason if m.reranker else None,
-                "engine_pending": m.reranker.engine_pending if m.reranker else False,
+                "model": s.reranker.identity,
+                "provider": s.reranker.provider,
+                **(
+                    m.reranker.describe()
+                    if m.reranker
+                    else {"device": None, "engine": None, "engine_reason": None, "engine_pending": False}
+                ),
                 "precision": s.reranker.precision,
                 "error": str(m.reranker_error) if m.reranker_error else None,
                 "first_pass": self._first_pass_stats(),
@@ -308,7 +312,7 @@ class Pipeline(Stages):
         """`ragate engines --measure`: the stored verdicts dropped and the engines measured again in
         the background, each model serving on its current engine meanwhile."""
         m = self.models
-        if m.embedder is not None:
+        if m.embedder is not None and not isinstance(m.embedder, RemoteEmbedder):
             remeasure_embedder(m.embedder, cache_dir=onnx_dir(self.settings))
         if m.reranker is not None:
             m.reranker.remeasure()

@@ -12,7 +12,7 @@ from typing import Any
 
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.deadline import check as check_deadline
-from ragate.retrieval.errors import StoreError
+from ragate.retrieval.errors import ModelUnavailable, StoreError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer
@@ -82,7 +82,7 @@ class Stages:
         emb = self.models.require_embedder()
         return {
             "dim": emb.dim,
-            "embedder": self.settings.embedder.model,
+            "embedder": self.settings.embedder.identity,
             "bm25": self.models.bm25.settings_key,
             "chunking": self.models.chunking_key(),
         }
@@ -93,11 +93,13 @@ class Stages:
     def store(self, collection: str | None = None, *, create: bool = False) -> Store:
         name = self.collection(collection)
         store = self.qdrant.open(name, create=self._collection_meta() if create else None)
-        stored = store.meta()
-        if stored.get("embedder") and stored["embedder"] != self.settings.embedder.model:
+        stored, mine = store.meta(), self.settings.embedder.identity
+        if stored.get("embedder") and stored["embedder"] != mine:
             raise StoreError(
-                f"collection {name!r} was indexed with embedder {stored['embedder']!r}, but [embedder] model is "
-                f"{self.settings.embedder.model!r}; set it back or index into a new collection"
+                f"collection {name!r} was indexed with embedder {stored['embedder']!r} ({stored.get('dim')} dimensions), "
+                f"but the configured one is {mine!r}: its vectors cannot be mixed or searched with those. Set [embedder] "
+                "provider and model back, or re-index into a new collection (index_paths with another collection, "
+                "or drop this one and index again)"
             )
         return store
 
@@ -116,7 +118,7 @@ class Stages:
 
     def fitted_for(self) -> dict[str, str]:
         s = self.settings
-        return {"embedder": s.embedder.model, "reranker": s.reranker.model, "chunking": self.models.chunking_key()}
+        return {"embedder": s.embedder.identity, "reranker": s.reranker.identity, "chunking": self.models.chunking_key()}
 
     def profile(self, collection: str | None = None) -> Profile:
         """The collection's calibration in force: labelled, else self, else the shipped default, else none."""
@@ -216,8 +218,13 @@ class Stages:
         profile = self.profile(collection)
         check_deadline("retrieval")
         if rerank and cands:
-            stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
-            if stage is None:
+            try:
+                stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
+            except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one
+                for c in cands:
+                    c.rerank = c.relevance = c.first_pass = None
+                notes.append(f"not reranked: {e}")
+            if stage is None and not notes:
                 notes.append(f"not reranked: {self.models.reranker_error}")
             elif stage.cut_short:
                 notes.append(

@@ -8,7 +8,7 @@ What makes it fast without changing the ranking:
   calibrated on pairs); `auto` measures which is fastest on this CPU
   while keeping the ranking (scoring/engines/choice.py); on GPU, PyTorch in fp16/bf16 with logits
   upcast to fp32 before they leave the device;
-- an LRU cache of logits per (model, query, passage);
+- an LRU cache of logits per (model, query, passage) (scoring/rerankers/base.py);
 - optionally, one micro-batching worker shared by concurrent callers.
 On CUDA out-of-memory the batch is halved and retried; at one pair it falls back to the CPU."""
 
@@ -31,7 +31,7 @@ from ragate.scoring.engines.int8_calibration import builtin_pairs, check_pairs
 from ragate.scoring.engines.microbatch import MicroBatcher
 from ragate.scoring.engines.onnx_export import GraphSource
 from ragate.scoring.engines.runners import OnnxRunner, OpenVinoRunner, TorchRunner, cpu_threads, is_out_of_memory
-from ragate.scoring.engines.score_cache import ScoreCache, pair_key
+from ragate.scoring.rerankers.base import Reranker
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ AUTO_CANDIDATES = ("torch", "onnx", "onnx-int8", "openvino", "openvino-bf16")
 AUTO_CHECK_PAIRS = 128  # pairs timed and compared per candidate when `auto` measures
 
 
-class CrossEncoderReranker:
+class CrossEncoderReranker(Reranker):
+    """The `local` provider: a sentence-transformers cross-encoder in this process."""
+
     def __init__(
         self,
         model: str,
@@ -65,7 +67,7 @@ class CrossEncoderReranker:
         import torch
         from sentence_transformers import CrossEncoder
 
-        self.name = model
+        super().__init__(model, cache_size=cache_size)
         self.max_length = max_length
         self.batch_size = batch_size
         if threads:
@@ -84,8 +86,6 @@ class CrossEncoderReranker:
         # Static int8 reads activation ranges from these; the built-in pairs need no data.
         self.calibration_pairs = list(calibration_pairs) if calibration_pairs else builtin_pairs()
         self._lock = threading.Lock()  # one forward pass at a time
-        self.cache = ScoreCache(cache_size)
-        self._pairs_per_s = 0.0
         # backend=auto on a first start: "background" answers in PyTorch while the engines are measured.
         self._later = engine_choice.Later(self._switch) if measure == "background" else None
         self._model = ce.model
@@ -170,11 +170,6 @@ class CrossEncoderReranker:
     def kind(self) -> str:
         return self.runner.kind
 
-    @property
-    def pairs_per_s(self) -> float:
-        """Measured throughput (moving average over recent calls); 0 before the first call."""
-        return self._pairs_per_s
-
     def _encode(self, queries: Sequence[str], passages: Sequence[str]) -> list[dict]:
         # Cap the query at half the window so truncating only the passage always fits.
         q_ids = self.tokenizer(list(queries), add_special_tokens=False, truncation=True, max_length=self.max_length // 2)["input_ids"]
@@ -214,8 +209,7 @@ class CrossEncoderReranker:
                     self._shrink_after_oom()
                     continue
                 s += len(idx)
-        rate = n / max(time.perf_counter() - t0, 1e-6)
-        self._pairs_per_s = rate if not self._pairs_per_s else 0.7 * self._pairs_per_s + 0.3 * rate
+        self._measured(n, time.perf_counter() - t0)
         return out
 
     def _shrink_after_oom(self) -> None:
@@ -225,45 +219,3 @@ class CrossEncoderReranker:
         else:
             log.warning("reranker out of memory on %s even for one pair; falling back to CPU", self.runner.device)
             self.runner.to_cpu()
-
-    def score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
-        """One logit per (query, passage) pair, in input order; cached pairs cost nothing."""
-        return self._score_pairs(queries, passages)[0]
-
-    def score(self, query: str, passages: Sequence[str]) -> np.ndarray:
-        return self.score_pairs([query] * len(passages), passages)
-
-    def score_counted(self, query: str, passages: Sequence[str]) -> tuple[np.ndarray, int]:
-        """Logits, and how many of them came from the score cache."""
-        return self._score_pairs([query] * len(passages), passages)
-
-    def _score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> tuple[np.ndarray, int]:
-        if len(queries) != len(passages):
-            raise ValueError("queries and passages must have the same length")
-        n = len(passages)
-        out = np.zeros(n, dtype=np.float32)
-        keys = [pair_key(self.name, q, p) for q, p in zip(queries, passages, strict=False)] if self.cache.capacity else []
-        missing = []
-        for i in range(n):
-            hit = self.cache.get(keys[i]) if keys else None
-            if hit is None:
-                missing.append(i)
-            else:
-                out[i] = hit
-        if self.batcher is not None:
-            # The shared worker runs jobs without this request's deadline; handing it slices lets the
-            # caller stop between them (other callers' pairs still join the same jobs).
-            step = self.batch_size * 4
-            fresh = np.zeros(len(missing), dtype=np.float32)
-            for s in range(0, len(missing), step):
-                check_deadline("rerank")
-                part = missing[s : s + step]
-                fresh[s : s + len(part)] = self.batcher.score_pairs([queries[i] for i in part], [passages[i] for i in part])
-        else:
-            fresh = self._score_uncached([queries[i] for i in missing], [passages[i] for i in missing])
-        if missing:
-            out[missing] = fresh
-            for i, z in zip(missing, fresh, strict=False):
-                if keys:
-                    self.cache.put(keys[i], float(z))
-        return out, n - len(missing)

@@ -1,0 +1,177 @@
+"""JSON over HTTP to a model server or a hosted API, failing the way a search can live with.
+
+Every call is bounded: a per-attempt timeout, at most `retries` more attempts (429 honours
+Retry-After, 5xx, timeouts and refused connections back off exponentially), all within the
+request's deadline. After `breaker_failures` calls in a row fail, the circuit opens and calls fail
+at once for `breaker_cooldown_s`; then one call is let through to probe. A failure raises
+`ModelUnavailable`, which the precision stage turns into the degraded answer (`reranked: false`).
+The API key is sent in a header and scrubbed from every message this module raises or logs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from ragate.retrieval.deadline import check as check_deadline
+from ragate.retrieval.deadline import remaining
+from ragate.retrieval.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer pause is treated as down
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """Where a remote model is and how long to wait for it ([reranker]/[embedder] url, api_key_env, ...)."""
+
+    url: str
+    api_key_env: str = ""
+    timeout_s: float = 10.0
+    retries: int = 2
+    concurrency: int = 4
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
+    backoff_s: float = 0.25
+
+
+class CircuitBreaker:
+    """Open after `failures` consecutive failed calls; half-open (one probe) after `cooldown_s`."""
+
+    def __init__(self, failures: int, cooldown_s: float):
+        self.failures, self.cooldown_s = failures, cooldown_s
+        self._lock = threading.Lock()
+        self._failed = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    def allow(self) -> float:
+        """0 when a call may go ahead, else the seconds until the circuit lets one through."""
+        with self._lock:
+            if self._opened_at is None:
+                return 0.0
+            wait = self._opened_at + self.cooldown_s - time.monotonic()
+            if wait > 0 or self._probing:
+                return max(wait, 0.001)
+            self._probing = True
+            return 0.0
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._failed, self._opened_at, self._probing = 0, None, False
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failed += 1
+            self._probing = False
+            if self._failed >= self.failures:
+                self._opened_at = time.monotonic()
+
+    @property
+    def state(self) -> str:
+        with self._lock:
+            return "closed" if self._opened_at is None else "open"
+
+
+class JsonClient:
+    """POSTs JSON to `settings.url` + path for one remote model; `label` names it in errors."""
+
+    def __init__(self, settings: RemoteSettings, *, label: str, auth: str = "bearer"):
+        self.settings, self.label = settings, label
+        self._key = os.environ.get(settings.api_key_env, "") if settings.api_key_env else ""
+        headers = {"accept": "application/json"}
+        if self._key:
+            headers["authorization"] = f"Bearer {self._key}" if auth == "bearer" else self._key
+        self._http = httpx.Client(base_url=settings.url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
+        self._slots = threading.BoundedSemaphore(settings.concurrency)
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)
+        self.calls = 0
+        self.failures = 0
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._key)
+
+    def scrub(self, text: str) -> str:
+        """`text` without the API key in it (an echoing server or a proxy's error page may quote it)."""
+        return text.replace(self._key, "***") if self._key else text
+
+    def _fail(self, why: str) -> ModelUnavailable:
+        self.failures += 1
+        return ModelUnavailable(self.scrub(f"{self.label} at {self.settings.url}: {why}"))
+
+    def post(self, path: str, body: dict[str, Any], parse: Callable[[Any], T]) -> T:
+        """`parse` of the JSON answer (a ValueError there means a malformed or partial answer, which
+        is retried like a 5xx); ModelUnavailable when the model could not give one in time."""
+        self.calls += 1
+        wait = self.breaker.allow()
+        if wait:
+            raise self._fail(f"not called: {self.breaker.failures} calls in a row failed; trying again in {wait:.0f} s")
+        why = ""
+        for attempt in range(self.settings.retries + 1):
+            check_deadline("rerank")
+            left = remaining()
+            timeout = self.settings.timeout_s if left is None else max(0.05, min(self.settings.timeout_s, left))
+            pause = self.settings.backoff_s * 2**attempt
+            try:
+                with self._slots:
+                    r = self._http.post(path, json=body, timeout=timeout)
+            except httpx.TimeoutException:
+                why = f"no answer within {timeout:.1f} s"
+            except httpx.HTTPError as e:
+                why = f"cannot connect ({type(e).__name__})"
+            else:
+                if r.status_code == 200:
+                    try:
+                        out = parse(r.json())
+                    except ValueError as e:
+                        why = f"malformed answer: {str(e)[:200]}"
+                    else:
+                        self.breaker.succeeded()
+                        return out
+                elif r.status_code == 429 or r.status_code >= 500:
+                    why = f"HTTP {r.status_code}: {_excerpt(r)}"
+                    pause = max(pause, _retry_after(r)) if r.status_code == 429 else pause
+                else:  # 4xx: the request or the key is wrong; retrying cannot help
+                    self.breaker.failed()
+                    raise self._fail(f"refused the request: HTTP {r.status_code}: {_excerpt(r)}")
+            left = remaining()
+            if attempt == self.settings.retries or pause > MAX_RETRY_AFTER_S or (left is not None and pause >= left):
+                break
+            log.warning("%s", self.scrub(f"{self.label}: {why}; retrying in {pause:.2f} s"))
+            time.sleep(pause)
+        self.breaker.failed()
+        raise self._fail(f"{why} (after {attempt + 1} attempts)")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _retry_after(r: httpx.Response) -> float:
+    try:
+        return max(0.0, float(r.headers.get("retry-after", "")))
+    except ValueError:
+        return 1.0  # an HTTP date or garbage: a short pause
+
+
+def _excerpt(r: httpx.Response) -> str:
+    return " ".join(r.text.split())[:200] or r.reason_phrase
+
+
+def field(body: Any, *path: str | int) -> Any:
+    """body[path[0]][path[1]]...; a missing or mistyped part is a malformed answer."""
+    for p in path:
+        try:
+            body = body[p]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"answer lacks {'.'.join(map(str, path))}") from None
+    return body
