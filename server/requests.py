@@ -209,6 +209,7 @@ class EvalRequest(_Request):
     out_dir: str | None = "bench/results"  # None: write nothing
     offtopic_queries: str | None = None
     progress: bool = True
+    rerankers: list[str] | None = None  # provider:model specs reranking the same pools side by side
 
     def check(self, limits: ServerSettings) -> EvalRequest:
         _check_positive("--candidates", self.candidates)

@@ -184,6 +184,11 @@ class EvalReport(BaseModel):
     calibrations: dict[str, dict[str, Any]] | None = Field(
         None, description="per calibration the collection has: the gate's AUROC and rates at its own threshold, and the blend's nDCG@10"
     )
+    rerankers: dict[str, Any] | None = Field(
+        None,
+        description="--rerankers: each reranker on the same fused pools (rows best first: nDCG@10, MRR@10, Hit@1, p50/p95 ms, "
+        "billed units and USD per 1,000 queries, the interval against hybrid), those that failed, and the files written",
+    )
 
     def differences(self) -> list[str]:
         return [d["summary"] for d in (self.rerank_vs_hybrid or {}).get("differences", {}).values()]

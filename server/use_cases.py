@@ -116,6 +116,7 @@ class LocalUseCases(Pipeline):
                 out_dir=req.out_dir,
                 progress=req.progress,
                 offtopic_queries=req.offtopic_queries,
+                rerankers=req.rerankers,
             )
         )
 

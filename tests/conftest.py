@@ -282,3 +282,161 @@ def fake_messages():
     fake = FakeMessages()
     yield fake
     fake.server.shutdown()
+
+
+class FakeRerankApis:
+    """Local stand-ins for the hosted rerank APIs and model servers, written from their documented
+    shapes: Cohere (/v2/rerank), Voyage and Jina (/v1/rerank, told apart by top_k and top_n),
+    ZeroEntropy (/v1/models/rerank), Infinity and vLLM (/rerank), TEI (/rerank with texts), vLLM's
+    /score, and the embedding APIs (/embeddings, /embed, /api/embed). A document's relevance is the
+    share of the query's words it contains. `mode` makes every call fail one way: "slow" (3 s),
+    "429" (Retry-After: 1), "500", "malformed" (not JSON), "partial" (a result missing), "401"
+    (an error body that quotes the Authorization header back). `seen` records (path, headers, body)."""
+
+    def __init__(self) -> None:
+        import json
+        import re
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[tuple[str, dict, dict]] = []
+        self.mode = "ok"
+        fake = self
+
+        def words(t: str) -> set[str]:
+            return set(re.findall(r"\w+", t.lower()))
+
+        def relevance(q: str, d: str) -> float:
+            qw = words(q)
+            return round(0.05 + 0.9 * len(qw & words(d)) / max(1, len(qw)), 6)
+
+        def vector(t: str) -> list[float]:
+            v = [0.0] * 16
+            for w in words(t):
+                v[sum(map(ord, w)) % 16] += 1.0
+            return v
+
+        class Handler(BaseHTTPRequestHandler):
+            def _send(self, status: int, out, headers: dict | None = None, raw: bytes | None = None):
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(raw if raw is not None else json.dumps(out).encode())
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                fake.seen.append((self.path, dict(self.headers), body))
+                mode = fake.mode
+                if mode == "slow":
+                    time.sleep(3)
+                if mode == "429":
+                    return self._send(429, {"message": "rate limited"}, {"retry-after": "1"})
+                if mode == "500":
+                    return self._send(500, {"message": "internal error"})
+                if mode == "401":
+                    return self._send(401, {"message": f"invalid api key: {self.headers.get('authorization')}"})
+                if mode == "malformed":
+                    return self._send(200, None, raw=b"<html>gateway</html>")
+                path, q = self.path, body.get("query", "")
+                if path in ("/embeddings", "/embed", "/api/embed"):
+                    texts = body.get("input") or body.get("inputs")
+                    vs = [vector(t) for t in texts]
+                    out = {
+                        "/embeddings": {
+                            "object": "list",
+                            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vs)],
+                        },
+                        "/embed": vs,
+                        "/api/embed": {"model": body.get("model"), "embeddings": vs},
+                    }[path]
+                    return self._send(200, out)
+                docs = body.get("documents") or body.get("texts") or body.get("text_2") or []
+                q = q or body.get("text_1", "")
+                scores = [relevance(q, d) for d in docs]
+                items = [{"index": i, "relevance_score": s} for i, s in enumerate(scores)]
+                if mode == "partial":
+                    items = items[:-1]
+                if path == "/v2/rerank":
+                    out = {
+                        "id": "r1",
+                        "results": sorted(items, key=lambda x: -x["relevance_score"]),
+                        "meta": {"billed_units": {"search_units": 1}},
+                    }
+                elif path == "/v1/rerank" and "top_k" in body:
+                    out = {"object": "list", "data": items, "model": body["model"], "usage": {"total_tokens": 10 * len(docs)}}
+                elif path in ("/v1/rerank", "/v1/models/rerank"):
+                    out = {"model": body.get("model"), "results": items, "usage": {"total_tokens": 10 * len(docs)}}
+                elif path == "/rerank" and "texts" in body:
+                    out = [{"index": x["index"], "score": x["relevance_score"] * 8 - 4} for x in items]
+                elif path == "/score":
+                    out = {
+                        "object": "list",
+                        "data": [{"index": x["index"], "object": "score", "score": x["relevance_score"]} for x in items],
+                    }
+                else:
+                    out = {"object": "rerank", "results": items, "model": body.get("model")}
+                return self._send(200, out)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def fake_rerank_apis():
+    fake = FakeRerankApis()
+    yield fake
+    fake.server.shutdown()
+
+
+INFINITY_VENV = Path(os.environ.get("RAGATE_TEST_CACHE", Path.home() / ".cache" / "ragate-tests")) / "infinity-venv"
+INFINITY_PIN = "infinity-emb[server,torch]==0.0.78"
+
+
+@pytest.fixture(scope="session")
+def infinity_server(tmp_path_factory):
+    """A real Infinity model server serving the shared cross-encoder (as "ce") and the default
+    bi-encoder (as "bi") on loopback. Infinity pins numpy<2 and an older sentence-transformers, so
+    it runs from its own virtual environment, created once outside the clone and reused."""
+    import socket
+    import time
+    import urllib.request
+
+    from ragate.retrieval.model_paths import resolve_model
+
+    marker = INFINITY_VENV / ".ragate-ready"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(INFINITY_VENV)], check=True)
+        pip = [str(INFINITY_VENV / "bin" / "pip"), "install", "-q"]
+        subprocess.run([*pip, "torch==2.13.0", INFINITY_PIN], check=True, timeout=1800)
+        marker.write_text(INFINITY_PIN)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp_path_factory.mktemp("infinity") / "infinity.log", "w")
+    bi = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+    cmd = [str(INFINITY_VENV / "bin" / "infinity_emb"), "v2", "--model-id", RERANKER, "--model-id", bi]
+    cmd += ["--served-model-name", "ce", "--served-model-name", "bi", "--engine", "torch", "--device", "cpu"]
+    cmd += ["--port", str(port), "--host", "127.0.0.1", "--no-model-warmup"]
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while True:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"Infinity did not start; see {log.name}")
+            time.sleep(1)
+    yield url
+    proc.terminate()
+    proc.wait(30)
+    log.close()

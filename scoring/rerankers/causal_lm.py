@@ -106,7 +106,10 @@ class CausalLmReranker(Reranker):
                 check_deadline("rerank")
                 idx = order[s : s + self.batch_size]
                 batch = self.tokenizer.pad({"input_ids": [prompts[i] for i in idx]}, return_tensors="pt").to(self.device)
-                last = self.model(**batch).logits[:, -1, :].float()
+                mask = batch["attention_mask"]
+                # Positions counted from each prompt's first real token, as if it were unpadded.
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                last = self.model(input_ids=batch["input_ids"], attention_mask=mask, position_ids=positions).logits[:, -1, :].float()
                 out[idx] = (last[:, self.yes_id] - last[:, self.no_id]).cpu().numpy()
         if prompts:
             self._measured(len(prompts), time.perf_counter() - t0)

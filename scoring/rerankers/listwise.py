@@ -38,15 +38,16 @@ def parse_order(text: str, n: int) -> list[int]:
 
 
 def windows(n: int, window: int, step: int) -> list[tuple[int, int]]:
-    """(start, end) of each window, bottom first, the last one at the top."""
+    """(start, end) of each window, bottom first, the last one the top `window` places."""
     if n <= window:
         return [(0, n)]
     out, end = [], n
     while True:
         start = max(0, end - window)
-        out.append((start, end))
-        if start == 0:
+        if start == 0:  # the top window is a whole one: the best places get the most comparisons
+            out.append((0, window))
             return out
+        out.append((start, end))
         end -= step
 
 

@@ -17,6 +17,7 @@ from ragate.server.cli.commands import run_use_case
 from ragate.server.cli.output import print_blend_fit, print_json
 from ragate.server.config import Settings, write_setting
 from ragate.server.feedback import feedback_path
+from ragate.server.lab.leaderboard import markdown as leaderboard_markdown
 from ragate.server.lab.tune import run_tune
 from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest, TuneRequest
 from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport, TuneReport
@@ -49,6 +50,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         out_dir=args.out,
         offtopic_queries=args.offtopic_queries,
         progress=not args.no_progress,
+        rerankers=[x for x in args.rerankers.split(",") if x.strip()] if args.rerankers else None,
     ).check(settings.server)
     report = run_use_case(args, settings, lambda uc: uc.evaluate(req))
     if args.json:
@@ -61,6 +63,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  {summary}")
     for label, g in (report.gate.rates() if report.gate else {}).items():
         print(f"  gate {label} t={g.threshold:.3f}: false-accept {g.false_accept_rate:.3f}, false-abstain {g.false_abstain_rate:.3f}")
+    if report.rerankers:
+        print()
+        print(leaderboard_markdown(report.rerankers, report.dataset), end="")
     return 0
 
 

@@ -146,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--candidates", type=int, default=100, help="candidate pool per query (default 100)")
     sp.add_argument("--out", default="bench/results", help="output folder (default bench/results)")
     sp.add_argument("--offtopic-queries", metavar="FILE", help='JSONL of {"_id", "text"} the corpus cannot answer: adds gate.off_topic')
+    sp.add_argument(
+        "--rerankers",
+        metavar="SPEC[,SPEC...]",
+        help="rerank the same fused pools with each and print a leaderboard: local:<model>, causal-lm:<model>, "
+        "http:<url>[#<served model>], cohere|voyage|jina|zeroentropy:<model> (at [reranker] url when set), claude:<model>",
+    )
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sp.set_defaults(func=cmd_eval)

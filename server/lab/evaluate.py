@@ -23,6 +23,8 @@ from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
 from ragate.server.lab import gate_fit as gate_eval
 from ragate.server.lab.gate_fit import gate_pools
 from ragate.server.lab.jsonl import load_queries
+from ragate.server.lab.leaderboard import leaderboard
+from ragate.server.lab.leaderboard import write as write_leaderboard
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
 
@@ -121,6 +123,7 @@ def evaluate(
     out_dir: str | None = "bench/results",
     progress: bool = True,
     offtopic_queries: str | None = None,
+    rerankers: list[str] | None = None,
 ) -> dict[str, Any]:
     variants = variants or VARIANTS
     unknown = set(variants) - set(VARIANTS)
@@ -142,6 +145,8 @@ def evaluate(
     reranked: dict[str, list] = {}  # each query's reranked pool, to blend under each calibration
     weights = p.blend_weights(profile=profile)
     need_rerank = any("rerank" in v for v in variants)
+    fused: dict[str, tuple[str, list[Candidate]]] = {}  # each query's fused pool, for the rerankers' leaderboard
+    hybrid_run: dict[str, dict[str, float]] = {}
     for n, qid in enumerate(progress_bar(qids, progress)):
         query = ds.queries[qid]
         timer = Timer()
@@ -157,9 +162,12 @@ def evaluate(
             runs["dense"][qid] = doc_run(dense, lambda h: h.score)
             ms["dense"] += t["dense"] + t["embed"] / 2
         base = t["embed"] + t["dense"] + t["bm25"] + t["fuse"]
+        hybrid_run[qid] = doc_run(cands, lambda c: c.fused)
         if "hybrid" in runs:
-            runs["hybrid"][qid] = doc_run(cands, lambda c: c.fused)
+            runs["hybrid"][qid] = hybrid_run[qid]
             ms["hybrid"] += base
+        if rerankers and cands:
+            fused[qid] = (query, cands)
         if not need_rerank:
             continue
         if not cands:  # nothing retrieved: the gate abstains, and the query keeps its place in the split
@@ -211,8 +219,12 @@ def evaluate(
         if "hybrid+rerank+blend" in runs:
             result["calibrations"] = compare_calibrations(p, collection, pools, reranked, ds.qrels)
         precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
+    if rerankers:
+        result["rerankers"] = leaderboard(p.settings, rerankers, fused, ds.qrels, hybrid_run)
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
+        if rerankers:
+            result["rerankers"]["outputs"] = write_leaderboard(result["rerankers"], name, Path(out_dir))
     return result
 
 
