@@ -167,11 +167,16 @@ class Models:
         if self.reranker is not None and self.reranker.tokenizer is not None:
             self.token_offsets, self.tokenizer_name = hf_token_offsets(self.reranker.tokenizer), self.settings.reranker.model
             return
+        r = self.settings.reranker
         try:
             from transformers import AutoTokenizer
 
-            tok = AutoTokenizer.from_pretrained(resolve_model(self.settings.reranker.model))
-            self.token_offsets, self.tokenizer_name = hf_token_offsets(tok), self.settings.reranker.model
+            path = resolve_model(r.model)
+            if r.provider != "local" and not Path(path).is_dir():
+                # A remote model's name is the server's or the API's, not a hub repository's.
+                raise ModelLoadError(r.model, "a remote reranker's tokenizer is not at hand", "reranker.model")
+            tok = AutoTokenizer.from_pretrained(path)
+            self.token_offsets, self.tokenizer_name = hf_token_offsets(tok), r.model
         except Exception as e:  # no network or bad path: measure chunks with the embedder's tokenizer
             reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
             if self.embedder is not None and self.embedder.tokenizer is not None:

@@ -226,7 +226,7 @@ class Stages:
                 notes.append(f"not reranked: {e}")
             if stage is None and not notes:
                 notes.append(f"not reranked: {self.models.reranker_error}")
-            elif stage.cut_short:
+            elif stage is not None and stage.cut_short:
                 notes.append(
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )

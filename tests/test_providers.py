@@ -216,7 +216,7 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
         RAGATE_RERANKER_TIMEOUT_S="1",
         RAGATE_RERANKER_RETRIES="1",
         RAGATE_RERANKER_BREAKER_COOLDOWN_S="1",
-        RAGATE_SERVER_TOOL_TIMEOUT_S="10",
+        RAGATE_SERVER_TOOL_TIMEOUT_S="60",
         COHERE_API_KEY=KEY,
     )
     outputs = []
@@ -236,9 +236,10 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
         for mode in ("500", "429", "malformed", "partial", "slow", "401"):
             fake_rerank_apis.mode = mode
             started = time.monotonic()
-            res = await s.call_tool("search", {"query": "how are filters applied", "top_k": 3})
-            a = await s.call_tool("answer_or_abstain", {"query": "how are filters applied"})
-            rr = await s.call_tool("rerank", {"query": QUERY, "documents": DOCS})
+            query = f"how are filters applied when the server answers {mode}"  # pairs the score cache has not seen
+            res = await s.call_tool("search", {"query": query, "top_k": 3})
+            a = await s.call_tool("answer_or_abstain", {"query": query})
+            rr = await s.call_tool("rerank", {"query": query, "documents": DOCS})
             assert time.monotonic() - started < 30, mode  # three calls, each well inside the tool timeout
             outputs += [_texts(res), _texts(a), _texts(rr)]
             assert res.structured_content["reranked"] is False and res.structured_content["results"], mode
@@ -336,6 +337,7 @@ def test_eval_leaderboard_ranks_rerankers_on_the_same_pools(ragate, tmp_path, wr
     qrels = {"q1": "d1", "q2": "d2", "q3": "d3", "q4": "d4"}
     ds = write_beir(tmp_path / "tiny", docs, queries, {"test": qrels})
     out = tmp_path / "out"
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_RERANKER_URL": fake_rerank_apis.url, "COHERE_API_KEY": KEY}
     specs = f"local:{reranker_path},http:{infinity_server}#ce,cohere:rerank-v3.5,jina:jina-reranker-v2-base-multilingual"
     r = ragate(
         "eval",
@@ -351,7 +353,7 @@ def test_eval_leaderboard_ranks_rerankers_on_the_same_pools(ragate, tmp_path, wr
         specs,
         "--json",
         "--no-progress",
-        env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_RERANKER_URL": fake_rerank_apis.url, "COHERE_API_KEY": KEY},
+        env_extra=env,
         timeout=600,
     )
     assert r.returncode == 0, r.stderr
@@ -379,8 +381,9 @@ def test_eval_leaderboard_ranks_rerankers_on_the_same_pools(ragate, tmp_path, wr
         "--rerankers",
         f"local:{reranker_path}",
         "--no-progress",
-        env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q")},
+        env_extra=env,
         timeout=600,
     )
-    assert text.returncode == 0 and "| hybrid (no reranker) |" in text.stdout and f"| local:{reranker_path} |" in text.stdout
+    assert text.returncode == 0, text.stderr[-700:]
+    assert "| hybrid (no reranker) |" in text.stdout and f"| local:{reranker_path} |" in text.stdout
     assert KEY not in r.stdout + r.stderr

@@ -167,7 +167,7 @@ def markdown(board: dict[str, Any], dataset: str) -> str:
         v = r["vs_hybrid"]
         lines.append(
             f"| {r['reranker']} | {r['engine']} | {r['ndcg@10']:.3f} | {r['mrr@10']:.3f} | {r['hit@1']:.3f} | {r['p50_ms']} | {r['p95_ms']} "
-            f"| {billed} | {usd} | {v['mean']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}] {v['verdict']} |"
+            f"| {billed} | {usd} | {v['mean_difference']:+.3f} [{v['ci_low']:+.3f}, {v['ci_high']:+.3f}] {v['verdict']} |"
         )
     lines += [f"- {r['reranker']}: failed: {r['error']}" for r in board["failed"]]
     return "\n".join(lines) + "\n"
@@ -190,10 +190,8 @@ def write(board: dict[str, Any], dataset: str, out: Path) -> dict[str, str]:
     base = board["hybrid"]["ndcg@10"]
     names = [r["reranker"] for r in rows][::-1]
     vals = [r["ndcg@10"] for r in rows][::-1]
-    err = [
-        [r["vs_hybrid"]["mean"] - r["vs_hybrid"]["low"] for r in rows][::-1],
-        [r["vs_hybrid"]["high"] - r["vs_hybrid"]["mean"] for r in rows][::-1],
-    ]
+    diff = [r["vs_hybrid"] for r in rows][::-1]
+    err = [[d["mean_difference"] - d["ci_low"] for d in diff], [d["ci_high"] - d["mean_difference"] for d in diff]]
     ax.barh(names, vals, xerr=err, color="#4c72b0", capsize=3)
     ax.axvline(base, color="#c44e52", linestyle="--", label=f"hybrid {base:.3f}")
     ax.set_xlabel(f"nDCG@10 ({LEVEL:.0%} interval of the difference to hybrid)")
