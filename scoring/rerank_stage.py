@@ -20,6 +20,7 @@ from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.fusion import lead_margin
 from ragate.scoring.calibration import Calibrator
 from ragate.scoring.engines.reranker import CrossEncoderReranker
+from ragate.scoring.rerankers.base import Reranker
 
 
 class FirstPassStage(BaseModel):
@@ -36,7 +37,8 @@ class FirstPassStage(BaseModel):
 class RerankStage(BaseModel):
     """What the precision stage did, so skips, budgets and cascades are visible next to the timings."""
 
-    engine: str = Field(description="reranker backend, e.g. openvino-int8, onnx-int8 or torch-bf16")
+    engine: str = Field(description="what ran the reranker: an in-process engine (openvino-bf16, torch) or a provider (http-rerank, cohere)")
+    scores: str = Field("the model's relevance logit", description="what the `rerank` score of each result is, for this reranker")
     engine_pending: bool = Field(False, description="the CPU engines are still being measured in the background; this one ran meanwhile")
     device: str
     pairs: int = Field(description="candidates the main cross-encoder read (the rest follow them, in fused order)")
@@ -104,7 +106,7 @@ def rerank(
     query: str,
     cands: list[Candidate],
     *,
-    reranker: CrossEncoderReranker,
+    reranker: Reranker,
     calibrator: Calibrator,
     policy: RerankPolicy,
     budget_ms: float | None = None,
@@ -130,6 +132,7 @@ def rerank(
         c.rerank, c.relevance = float(z), float(p)
     return RerankStage(
         engine=reranker.kind,
+        scores=reranker.scores,
         engine_pending=reranker.engine_pending,
         device=reranker.device,
         pairs=len(chosen),
