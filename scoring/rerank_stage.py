@@ -37,7 +37,9 @@ class FirstPassStage(BaseModel):
 class RerankStage(BaseModel):
     """What the precision stage did, so skips, budgets and cascades are visible next to the timings."""
 
-    engine: str = Field(description="what ran the reranker: an in-process engine (openvino-bf16, torch) or a provider (http-rerank, cohere)")
+    engine: str = Field(
+        description="what ran the reranker: an in-process engine (openvino-bf16, torch) or a provider (http-rerank, cohere)"
+    )
     scores: str = Field("the model's relevance logit", description="what the `rerank` score of each result is, for this reranker")
     engine_pending: bool = Field(False, description="the CPU engines are still being measured in the background; this one ran meanwhile")
     device: str
