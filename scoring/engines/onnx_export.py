@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,9 @@ def calibration_fingerprint(calibration: Sequence[dict[str, np.ndarray]]) -> str
     return h.hexdigest()[:8]
 
 
+_TRACE_LOCK = threading.Lock()
+
+
 @contextmanager
 def traceable(source: GraphSource) -> Iterator[Any]:
     """The module in fp32 on CPU with eager attention for the length of an export; the model's own
@@ -69,15 +73,16 @@ def traceable(source: GraphSource) -> Iterator[Any]:
     Eager attention traces to the plain MatMul/Softmax pattern that ONNX Runtime fuses into one
     Attention op and OpenVINO fuses and quantizes; the SDPA path adds mask ops (Where, IsNaN) that
     cost a third of the int8 run time."""
-    before = source.transformer.config._attn_implementation
-    module = source.module.float().cpu().eval()
-    source.transformer.set_attn_implementation("eager")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about shapes that the dynamic axes cover
-            yield module
-    finally:
-        source.transformer.set_attn_implementation(before)
+    with _TRACE_LOCK:  # the tracer's state is global: two models measured at once must not trace together
+        before = source.transformer.config._attn_implementation
+        module = source.module.float().cpu().eval()
+        source.transformer.set_attn_implementation("eager")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer notes about shapes that the dynamic axes cover
+                yield module
+        finally:
+            source.transformer.set_attn_implementation(before)
 
 
 def _export(source: GraphSource, dest: Path) -> None:
