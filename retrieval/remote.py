@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_RETRY_AFTER_S = 30.0  # a server asking for a longer pause is treated as down
+RETRIED = (408, 429)  # with 5xx: worth another attempt
+REFUSED = (401, 403, 404)  # a wrong key or address: these count toward opening the circuit, a bad request does not
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,11 @@ class CircuitBreaker:
         with self._lock:
             self._failed, self._opened_at, self._probing = 0, None, False
 
+    def release(self) -> None:
+        """End a probe without a verdict on the server (the caller gave up first)."""
+        with self._lock:
+            self._probing = False
+
     def failed(self) -> None:
         with self._lock:
             self._failed += 1
@@ -85,21 +92,17 @@ class CircuitBreaker:
 class JsonClient:
     """POSTs JSON to `settings.url` + path for one remote model; `label` names it in errors."""
 
-    def __init__(self, settings: RemoteSettings, *, label: str, auth: str = "bearer"):
-        self.settings, self.label = settings, label
+    def __init__(self, settings: RemoteSettings, *, label: str, stage: str):
+        self.settings, self.label, self.stage = settings, label, stage
         self._key = os.environ.get(settings.api_key_env, "") if settings.api_key_env else ""
         headers = {"accept": "application/json"}
         if self._key:
-            headers["authorization"] = f"Bearer {self._key}" if auth == "bearer" else self._key
+            headers["authorization"] = f"Bearer {self._key}"
         self._http = httpx.Client(base_url=settings.url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
         self._slots = threading.BoundedSemaphore(settings.concurrency)
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)
         self.calls = 0
         self.failures = 0
-
-    @property
-    def has_key(self) -> bool:
-        return bool(self._key)
 
     def scrub(self, text: str) -> str:
         """`text` without the API key in it (an echoing server or a proxy's error page may quote it)."""
@@ -116,15 +119,22 @@ class JsonClient:
         wait = self.breaker.allow()
         if wait:
             raise self._fail(f"not called: {self.breaker.failures} calls in a row failed; trying again in {wait:.0f} s")
+        try:
+            return self._attempts(path, body, parse)
+        finally:
+            self.breaker.release()  # a probe that ended any other way (the caller's deadline) lets the next one through
+
+    def _attempts(self, path: str, body: dict[str, Any], parse: Callable[[Any], T]) -> T:
         why = ""
         for attempt in range(self.settings.retries + 1):
-            check_deadline("rerank")
+            check_deadline(self.stage)
             left = remaining()
             timeout = self.settings.timeout_s if left is None else max(0.05, min(self.settings.timeout_s, left))
             pause = self.settings.backoff_s * 2**attempt
+            if not self._slots.acquire(timeout=timeout):  # busy here, not failing there: no verdict on the server
+                raise self._fail(f"all {self.settings.concurrency} connections busy for {timeout:.1f} s (concurrency)")
             try:
-                with self._slots:
-                    r = self._http.post(path, json=body, timeout=timeout)
+                r = self._http.post(path, json=body, timeout=timeout)
             except httpx.TimeoutException:
                 why = f"no answer within {timeout:.1f} s"
             except httpx.HTTPError as e:
@@ -133,17 +143,20 @@ class JsonClient:
                 if r.status_code == 200:
                     try:
                         out = parse(r.json())
-                    except ValueError as e:
+                    except (ValueError, TypeError, KeyError) as e:
                         why = f"malformed answer: {str(e)[:200]}"
                     else:
                         self.breaker.succeeded()
                         return out
-                elif r.status_code == 429 or r.status_code >= 500:
+                elif r.status_code in RETRIED or r.status_code >= 500:
                     why = f"HTTP {r.status_code}: {_excerpt(r)}"
                     pause = max(pause, _retry_after(r)) if r.status_code == 429 else pause
-                else:  # 4xx: the request or the key is wrong; retrying cannot help
-                    self.breaker.failed()
+                else:  # the request or the key is wrong; retrying cannot help
+                    if r.status_code in REFUSED:  # the key or the address: every call will fail alike
+                        self.breaker.failed()
                     raise self._fail(f"refused the request: HTTP {r.status_code}: {_excerpt(r)}")
+            finally:
+                self._slots.release()
             left = remaining()
             if attempt == self.settings.retries or pause > MAX_RETRY_AFTER_S or (left is not None and pause >= left):
                 break

@@ -63,7 +63,7 @@ class RemoteEmbedder:
         self.kind = f"http-{api}"
         self.engine_reason = f"http provider at {remote.url}"
         self.batch_size = batch_size
-        self.client = JsonClient(remote, label=f"embedder {self.name}")
+        self.client = JsonClient(remote, label=f"embedder {self.name}", stage="embed")
         self._dim: int | None = None
         self._lock = threading.Lock()
 

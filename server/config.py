@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ragate.retrieval.errors import ConfigError
+from ragate.retrieval.errors import BadInput, ConfigError
 from ragate.retrieval.remote import RemoteSettings
 
 
@@ -105,6 +105,14 @@ class RetrievalSettings(_Section):
 
 
 RerankerProvider = Literal["local", "causal-lm", "http", "cohere", "voyage", "jina", "zeroentropy", "claude"]
+
+
+def reranker_spec(spec: str) -> tuple[str, str]:
+    """`provider:what` (a reranker named on the command line) split, or BadInput naming the providers."""
+    provider, sep, what = spec.strip().partition(":")
+    if not sep or not what or provider not in typing.get_args(RerankerProvider):
+        raise BadInput(f"--rerankers: {spec!r} is not provider:model; providers are {', '.join(typing.get_args(RerankerProvider))}")
+    return provider, what
 
 
 class RerankerSettings(RemoteModelSettings):

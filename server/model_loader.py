@@ -81,7 +81,7 @@ def reranker_from(settings: Settings, r: RerankerSettings, *, serving: bool = Tr
             raise ModelLoadError(
                 settings.llm.model, f'set [llm] provider = "anthropic" and the key in ${settings.llm.api_key_env}', "llm.provider"
             )
-        return ListwiseReranker(client, settings.llm.model, window=r.listwise_window, step=r.listwise_step)
+        return ListwiseReranker(client, r.model, window=r.listwise_window, step=r.listwise_step, timeout_s=settings.llm.timeout_s)
     api = r.provider if r.provider in HOSTED else r.api
     remote = r.remote(default_url=RERANK_APIS[api].default_url, default_key_env=RERANK_APIS[api].default_key_env)
     if not remote.url:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.inline import InlineDocument
-from ragate.server.config import ServerSettings
+from ragate.server.config import ServerSettings, reranker_spec
 from ragate.server.validation import check_query, check_range, check_text
 
 
@@ -213,6 +213,8 @@ class EvalRequest(_Request):
 
     def check(self, limits: ServerSettings) -> EvalRequest:
         _check_positive("--candidates", self.candidates)
+        for spec in self.rerankers or []:
+            reranker_spec(spec)
         return self.model_copy(
             update={
                 "dataset": _absolute(self.dataset),

@@ -207,8 +207,11 @@ class Stages:
         fusion: str | None = None,
         weights: BlendOverrides | None = None,
         budget_ms: float | None = None,
+        degrade: bool = True,
     ) -> Ranked:
-        """retrieve → fuse → rerank → blend for one query."""
+        """retrieve → fuse → rerank → blend for one query. A remote reranker that fails leaves the
+        pool in fused order with a note (`degrade`), or raises, for fits that must not learn from
+        unreranked pools."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, timer=timer)
@@ -221,6 +224,8 @@ class Stages:
             try:
                 stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
             except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one
+                if not degrade:
+                    raise
                 for c in cands:
                     c.rerank = c.relevance = c.first_pass = None
                 notes.append(f"not reranked: {e}")

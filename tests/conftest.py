@@ -293,7 +293,7 @@ class FakeRerankApis:
     "429" (Retry-After: 1), "500", "malformed" (not JSON), "partial" (a result missing), "401"
     (an error body that quotes the Authorization header back). `seen` records (path, headers, body)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         import json
         import re
         import threading
@@ -383,9 +383,23 @@ class FakeRerankApis:
             def log_message(self, *a):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def start_fake_rerank_apis():
+    """Start fakes on a given port (a server that comes up after ragate did)."""
+    started: list[FakeRerankApis] = []
+
+    def start(port: int) -> FakeRerankApis:
+        started.append(FakeRerankApis(port))
+        return started[-1]
+
+    yield start
+    for fake in started:
+        fake.server.shutdown()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def key(monkeypatch):
     [
         ("cohere", "cohere", "/v2/rerank", {"model", "query", "documents", "top_n"}),
         ("voyage", "voyage", "/v1/rerank", {"model", "query", "documents", "top_k"}),
-        ("jina", "jina", "/v1/rerank", {"model", "query", "documents", "top_n"}),
+        ("jina", "jina", "/v1/rerank", {"model", "query", "documents", "top_n", "return_documents"}),
         ("zeroentropy", "zeroentropy", "/v1/models/rerank", {"model", "query", "documents", "top_n"}),
         ("http", "rerank", "/rerank", {"model", "query", "documents"}),
         ("http", "tei", "/rerank", {"query", "texts", "raw_scores", "truncate"}),
@@ -61,8 +61,11 @@ def test_each_api_is_spoken_in_its_documented_shape(fake_rerank_apis, key, provi
 
 def test_billed_units_are_counted_per_call(fake_rerank_apis, key):
     cohere = RemoteReranker("cohere", "cohere", "rerank-v3.5", remote(fake_rerank_apis.url), batch_size=2)
-    cohere.score(QUERY, DOCS)
-    assert cohere.billed == 2  # one search unit per request, and three documents went in two requests
+    cohere.score(QUERY, [f"{d} {i}" for i in range(70) for d in DOCS])
+    assert cohere.billed == 3  # one search unit per request of up to 100 documents, whatever [reranker] batch_size says
+    server = RemoteReranker("http", "rerank", "ce", remote(fake_rerank_apis.url), batch_size=2)
+    server.score(QUERY, DOCS)
+    assert server.billed == 0 and len(fake_rerank_apis.seen) == 3 + 2  # a model server takes batch_size documents a request
     voyage = RemoteReranker("voyage", "voyage", "rerank-2.5", remote(fake_rerank_apis.url))
     voyage.score(QUERY, DOCS)
     assert voyage.billed == 30
@@ -100,6 +103,20 @@ def test_the_circuit_opens_after_repeated_failures_and_closes_after_its_cooldown
     assert r.score(QUERY, DOCS[2:]).shape == (1,) and r.describe()["circuit"] == "closed"
 
 
+def test_a_probe_cut_short_by_the_callers_deadline_lets_the_next_one_through(fake_rerank_apis, key):
+    fake_rerank_apis.mode = "500"
+    r = RemoteReranker("cohere", "cohere", "m", remote(fake_rerank_apis.url, retries=0, breaker_failures=1, breaker_cooldown_s=0.2))
+    with pytest.raises(ModelUnavailable):
+        r.score(QUERY, DOCS[:1])
+    time.sleep(0.3)
+    fake_rerank_apis.mode = "slow"
+    with deadline(0.3), pytest.raises(Exception, match="no answer within|time limit"):
+        r.score(QUERY, DOCS[1:2])  # the half-open probe, cut short by the caller
+    fake_rerank_apis.mode = "ok"
+    time.sleep(0.3)
+    assert r.score(QUERY, DOCS[2:]).shape == (1,)  # not refused for good
+
+
 def test_a_remote_wait_never_outlasts_the_request_deadline(fake_rerank_apis, key):
     fake_rerank_apis.mode = "slow"
     r = RemoteReranker("cohere", "cohere", "m", remote(fake_rerank_apis.url, timeout_s=30, retries=3))
@@ -129,26 +146,32 @@ def test_listwise_windows_slide_from_the_bottom_and_replies_are_parsed_forgiving
 # ---------------------------------------------------------------- in-process providers
 
 
-def test_causal_lm_scores_yes_against_no_at_the_last_position_with_left_padding(tmp_path):
+def tiny_causal_lm(path, template):
+    """A one-layer causal LM with random weights and a word-level tokenizer that knows the template's words."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from ragate.scoring.rerankers.causal_lm import TEMPLATES, CausalLmReranker
-
-    t = TEMPLATES["qwen3"]
-    text = " ".join([t.prefix, t.body, t.suffix, QUERY, *DOCS, t.instruction, "yes no"])
+    text = " ".join([template.prefix, template.body, template.suffix, QUERY, *DOCS, template.instruction, template.yes, template.no])
     vocab = {w: i for i, w in enumerate(["<pad>", "<unk>", *sorted(set(text.split()))])}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>")
-    fast.save_pretrained(tmp_path)
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>").save_pretrained(path)
     torch.manual_seed(0)
     cfg = LlamaConfig(
         vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, pad_token_id=0
     )
-    LlamaForCausalLM(cfg).save_pretrained(tmp_path)
-    r = CausalLmReranker(str(tmp_path), device="cpu", batch_size=8, max_length=96)
+    LlamaForCausalLM(cfg).save_pretrained(path)
+    return str(path)
+
+
+def test_causal_lm_scores_yes_against_no_at_the_last_position_with_left_padding(tmp_path):
+    import torch
+
+    from ragate.scoring.rerankers.causal_lm import TEMPLATES, CausalLmReranker
+
+    t = TEMPLATES["qwen3"]
+    r = CausalLmReranker(tiny_causal_lm(tmp_path / "qwen3-tiny", t), device="cpu", batch_size=8, max_length=96)
     prompt = r.tokenizer.decode(r.prompt_ids(QUERY, DOCS[1]))
     assert QUERY.split()[0] in prompt and "moon pulls" in prompt and "<Instruct>:" in prompt and r.instruction.split()[0] in prompt
     z = r.score(QUERY, DOCS)  # one batch: shorter prompts are padded on the left
@@ -158,6 +181,16 @@ def test_causal_lm_scores_yes_against_no_at_the_last_position_with_left_padding(
         assert z[i] == pytest.approx(float(last[r.yes_id] - last[r.no_id]), abs=1e-4)
     long = r.prompt_ids(QUERY, "moon " * 500)
     assert len(long) == 96 and r.tokenizer.decode(long).rstrip().endswith(t.suffix.split()[-1])  # the document is cut, not the template
+
+
+def test_mxbai_models_get_their_own_prompt_and_answer_tokens(tmp_path):
+    from ragate.scoring.rerankers.causal_lm import TEMPLATES, CausalLmReranker
+
+    t = TEMPLATES["mxbai"]
+    r = CausalLmReranker(tiny_causal_lm(tmp_path / "mxbai-rerank-tiny", t), device="cpu", max_length=200)
+    prompt = r.tokenizer.decode(r.prompt_ids(QUERY, DOCS[1]))
+    assert "{instruction}" not in prompt and "relevance expert" in prompt and "Relevance:" in prompt
+    assert r.yes_id == r.tokenizer.convert_tokens_to_ids("1") and r.no_id == r.tokenizer.convert_tokens_to_ids("0")
 
 
 def test_claude_listwise_order_becomes_place_scores(fake_messages, monkeypatch):
@@ -175,7 +208,8 @@ def test_claude_listwise_order_becomes_place_scores(fake_messages, monkeypatch):
     client = anthropic.Anthropic(api_key="k", base_url=fake_messages.url, max_retries=0, timeout=2)
     r = ListwiseReranker(client, "claude-test", window=2, step=1)
     z = r.score(QUERY, DOCS)
-    assert int(np.argmax(z)) == 1 and sorted(z.tolist()) == [-2.0, -1.0, 0.0]
+    # The bottom window keeps DOCS[1] above DOCS[2]; the top window lifts it over DOCS[0].
+    assert z.tolist() == [-1.0, 0.0, -2.0]
     assert len(fake_messages.seen) == 2 and r.usage["input_tokens"] == 20  # two windows of two
     fake_messages.mode = "error"
     with pytest.raises(ModelUnavailable, match="claude-test"):
@@ -216,6 +250,7 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
         RAGATE_RERANKER_TIMEOUT_S="1",
         RAGATE_RERANKER_RETRIES="1",
         RAGATE_RERANKER_BREAKER_COOLDOWN_S="1",
+        RAGATE_RERANKER_BREAKER_FAILURES="100",  # every mode below reaches the server
         RAGATE_SERVER_TOOL_TIMEOUT_S="60",
         COHERE_API_KEY=KEY,
     )
@@ -233,8 +268,17 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
         st = await s.call_tool("stats", {})
         outputs.append(_texts(st))
         assert st.structured_content["reranker"]["provider"] == "cohere" and "scores" in st.structured_content["reranker"]
-        for mode in ("500", "429", "malformed", "partial", "slow", "401"):
+        why = {
+            "500": "HTTP 500",
+            "429": "HTTP 429",
+            "malformed": "malformed",
+            "partial": "missing",
+            "slow": "no answer within",
+            "401": "HTTP 401",
+        }
+        for mode in why:
             fake_rerank_apis.mode = mode
+            calls = len(fake_rerank_apis.seen)
             started = time.monotonic()
             query = f"how are filters applied when the server answers {mode}"  # pairs the score cache has not seen
             res = await s.call_tool("search", {"query": query, "top_k": 3})
@@ -243,7 +287,11 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
             assert time.monotonic() - started < 30, mode  # three calls, each well inside the tool timeout
             outputs += [_texts(res), _texts(a), _texts(rr)]
             assert res.structured_content["reranked"] is False and res.structured_content["results"], mode
-            assert any("not reranked" in n for n in res.structured_content["notes"]), mode
+            assert any("not reranked" in n and why[mode] in n for n in res.structured_content["notes"]), (
+                mode,
+                res.structured_content["notes"],
+            )
+            assert len(fake_rerank_apis.seen) > calls, mode
             assert a.structured_content["status"] == "abstain" and a.structured_content["reason"] == "RERANKER_UNAVAILABLE", mode
             assert rr.is_error and "cohere" in rr.content[0].text, mode
         fake_rerank_apis.mode = "ok"
@@ -257,19 +305,20 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
 
 @pytest.mark.slow
 @pytest.mark.anyio
-async def test_a_model_server_that_is_down_at_start_degrades_and_is_used_once_up(tmp_path, server_env, fake_rerank_apis, examples):
+async def test_a_model_server_that_is_down_at_start_degrades_and_is_used_once_up(tmp_path, server_env, start_fake_rerank_apis, examples):
     from ragate.server.mcp.launcher import free_port
 
+    port = free_port()
     env = server_env(
-        str(tmp_path / "q"),
-        RAGATE_RERANKER_PROVIDER="http",
-        RAGATE_RERANKER_URL=f"http://127.0.0.1:{free_port()}",
-        RAGATE_RERANKER_TIMEOUT_S="1",
+        str(tmp_path / "q"), RAGATE_RERANKER_PROVIDER="http", RAGATE_RERANKER_URL=f"http://127.0.0.1:{port}", RAGATE_RERANKER_TIMEOUT_S="1"
     )
     async with stdio_session(env) as s:
         await s.call_tool("index_paths", {"paths": [str(examples / "ragate")]})
         res = (await s.call_tool("search", {"query": "filters"})).structured_content
         assert res["reranked"] is False and res["results"] and any("cannot connect" in n for n in res["notes"])
+        start_fake_rerank_apis(port)
+        res = (await s.call_tool("search", {"query": "filters"})).structured_content
+        assert res["reranked"] is True and res["rerank_stage"]["engine"] == "http-rerank"
 
 
 @pytest.fixture

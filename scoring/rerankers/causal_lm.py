@@ -86,8 +86,7 @@ class CausalLmReranker(Reranker):
 
     def prompt_ids(self, query: str, document: str) -> list[int]:
         """The whole prompt's token ids, the document cut to fit `max_length`."""
-        head = self.template.body.split("{document}")[0].format(instruction=self.instruction, query=query)
-        tail = self.template.body.split("{document}")[1]
+        head, tail = (part.format(instruction=self.instruction, query=query) for part in self.template.body.split("{document}"))
         fixed = self._prefix + self.tokenizer(head, add_special_tokens=False)["input_ids"]
         end = self.tokenizer(tail, add_special_tokens=False)["input_ids"] + self._suffix
         room = max(0, self.max_length - len(fixed) - len(end))

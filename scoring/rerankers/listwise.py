@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ragate.retrieval.deadline import check as check_deadline
+from ragate.retrieval.deadline import remaining
 from ragate.retrieval.errors import ModelUnavailable
 from ragate.scoring.rerankers.base import Reranker
 
@@ -56,9 +57,9 @@ class ListwiseReranker(Reranker):
     device = "remote"
     scores = "minus the passage's place in Claude's listwise order (0 first, -1 next): a rank, calibrated before the gate reads it"
 
-    def __init__(self, client, model: str, *, window: int = 20, step: int = 10):
+    def __init__(self, client, model: str, *, window: int = 20, step: int = 10, timeout_s: float = 30.0):
         super().__init__(f"claude:{model}", cache_size=0)  # a score depends on the whole list: nothing to cache per pair
-        self.client, self.model = client, model
+        self.client, self.model, self.timeout_s = client, model, timeout_s
         self.window, self.step = window, min(step, window - 1)
         self.engine_reason = f"listwise prompts to {model}, windows of {window} moving up by {self.step}"
         self.usage = {"input_tokens": 0, "output_tokens": 0}
@@ -67,8 +68,10 @@ class ListwiseReranker(Reranker):
         import anthropic
 
         listed = "\n\n".join(f"[{i}] {' '.join(p.split())[:MAX_PASSAGE_CHARS]}" for i, p in enumerate(passages, start=1))
+        left = remaining()
+        client = self.client.with_options(max_retries=0, **({"timeout": max(0.1, min(self.timeout_s, left))} if left is not None else {}))
         try:
-            msg = self.client.messages.create(
+            msg = client.messages.create(
                 model=self.model,
                 max_tokens=8 * len(passages) + 16,
                 system=SYSTEM,

@@ -13,11 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.deadline import remaining
+from ragate.retrieval.errors import DeadlineExceeded
 from ragate.retrieval.remote import JsonClient, RemoteSettings, field
 from ragate.scoring.rerankers.base import Reranker, logit_of
 
@@ -31,15 +34,16 @@ class RerankApi:
     results: Callable[[Any], list[Any]]  # the answer's list of scored documents
     score_key: str = "relevance_score"
     probabilities: bool = True  # scores in [0, 1] (log-odds taken); False: already logits
-    billed: Callable[[Any], float] | None = None  # the units the provider bills this call by
+    billed: Callable[[Any], float] | None = None  # the units the provider bills this call by (0 when not reported)
+    max_documents: int = 0  # documents per request (hosted APIs bill per request); 0: [reranker] batch_size
     default_url: str = ""
     default_key_env: str = ""
     billing_unit: str = ""
 
 
-def _docs(key: str, top: str = ""):
+def _docs(key: str, top: str = "", **extra: Any):
     def body(model: str, query: str, documents: list[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {"query": query, key: documents}
+        out: dict[str, Any] = {"query": query, key: documents, **extra}
         if model:
             out["model"] = model
         if top:
@@ -53,8 +57,16 @@ def _results(body: Any) -> list[Any]:
     return field(body, "results")
 
 
-def _tokens(body: Any) -> float:
-    return float(field(body, "usage", "total_tokens"))
+def _reported(*path: str) -> Callable[[Any], float]:
+    """The billed units at `path` in an answer; 0 where a gateway or a compatible server leaves them out."""
+
+    def billed(body: Any) -> float:
+        try:
+            return float(field(body, *path))
+        except (ValueError, TypeError):
+            return 0.0
+
+    return billed
 
 
 API: dict[str, RerankApi] = {
@@ -69,7 +81,7 @@ API: dict[str, RerankApi] = {
     ),
     "score": RerankApi(  # vLLM's /score: one query against many texts
         "/score",
-        lambda model, query, docs: {"model": model, "text_1": query, "text_2": docs},
+        lambda model, query, docs: {"text_1": query, "text_2": docs, **({"model": model} if model else {})},
         lambda body: field(body, "data"),
         score_key="score",
     ),
@@ -78,7 +90,8 @@ API: dict[str, RerankApi] = {
         "/v2/rerank",
         _docs("documents", "top_n"),
         _results,
-        billed=lambda body: float(field(body, "meta", "billed_units", "search_units")),
+        billed=_reported("meta", "billed_units", "search_units"),
+        max_documents=100,  # a search unit is one query with up to 100 documents
         default_url="https://api.cohere.com",
         default_key_env="COHERE_API_KEY",
         billing_unit="searches",
@@ -87,16 +100,18 @@ API: dict[str, RerankApi] = {
         "/v1/rerank",
         _docs("documents", "top_k"),
         lambda body: field(body, "data"),
-        billed=_tokens,
+        billed=_reported("usage", "total_tokens"),
+        max_documents=1000,
         default_url="https://api.voyageai.com",
         default_key_env="VOYAGE_API_KEY",
         billing_unit="tokens",
     ),
     "jina": RerankApi(
         "/v1/rerank",
-        _docs("documents", "top_n"),
+        _docs("documents", "top_n", return_documents=False),
         _results,
-        billed=_tokens,
+        billed=_reported("usage", "total_tokens"),
+        max_documents=1000,
         default_url="https://api.jina.ai",
         default_key_env="JINA_API_KEY",
         billing_unit="tokens",
@@ -105,6 +120,7 @@ API: dict[str, RerankApi] = {
         "/v1/models/rerank",
         _docs("documents", "top_n"),
         _results,
+        max_documents=1000,
         default_url="https://api.zeroentropy.dev",
         default_key_env="ZEROENTROPY_API_KEY",
         billing_unit="",
@@ -139,8 +155,8 @@ class RemoteReranker(Reranker):
         super().__init__(f"{provider}:{model or remote.url}", cache_size=cache_size)
         self.provider, self.model, self.api = provider, model, API[api]
         self.kind = provider if provider in HOSTED else f"http-{api}"
-        self.batch_size = batch_size
-        self.client = JsonClient(remote, label=f"reranker {self.name}")
+        self.batch_size = self.api.max_documents or batch_size
+        self.client = JsonClient(remote, label=f"reranker {self.name}", stage="rerank")
         self.engine_reason = f"{provider} provider at {remote.url}"
         self.scores = (
             "the log-odds of the provider's relevance score" if self.api.probabilities else "the model server's raw relevance logit"
@@ -174,8 +190,15 @@ class RemoteReranker(Reranker):
                 jobs.append((part, q, [passages[i] for i in part]))
         # Each request carries the caller's deadline into the worker thread.
         futures = [(part, self._pool.submit(contextvars.copy_context().run, self._one, q, docs)) for part, q, docs in jobs]
-        for part, fut in futures:
-            out[part] = fut.result()
+        try:
+            for part, fut in futures:
+                try:
+                    out[part] = fut.result(timeout=remaining())
+                except FutureTimeout:
+                    raise DeadlineExceeded("stopped during rerank: past the request's time limit ([server] tool_timeout_s)") from None
+        finally:
+            for _, fut in futures:  # after a failure, the requests not yet sent are not sent
+                fut.cancel()
         if len(passages):
             self._measured(len(passages), time.perf_counter() - t0)
         return out

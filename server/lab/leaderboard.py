@@ -6,25 +6,24 @@ paired interval against hybrid retrieval alone, with the verdict `ragate eval` g
 A spec is `provider:what`: `local:<model dir or hub name>`, `causal-lm:<model>`,
 `http:<url>[#<served model name>]`, `cohere|voyage|jina|zeroentropy:<model>` (at `[reranker] url`
 when set, as for a gateway or a local stand-in, else the provider's own address) and
-`claude:<model>` ([llm] settings)."""
+`claude:<model>` (the [llm] key)."""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import numpy as np
 
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
-from ragate.retrieval.errors import BadInput
 from ragate.scoring.rerankers.base import Reranker
 from ragate.scoring.rerankers.listwise import ListwiseReranker
-from ragate.scoring.rerankers.remote import RemoteReranker
+from ragate.scoring.rerankers.remote import HOSTED, RemoteReranker
 from ragate.scoring.significance import LEVEL, paired_bootstrap
-from ragate.server.config import RerankerProvider, RerankerSettings, Settings
+from ragate.server.config import RerankerSettings, Settings, reranker_spec
 from ragate.server.model_loader import reranker_from
 
 # USD list prices used for the cost column, per provider (and model where they differ): the price
@@ -36,21 +35,17 @@ PRICES: dict[str, tuple[float, str]] = {
 }
 
 
-def parse_spec(spec: str, base: RerankerSettings, settings: Settings) -> tuple[RerankerSettings, Settings]:
-    """The reranker settings (and, for `claude`, the [llm] model) one spec asks for."""
-    provider, sep, what = spec.strip().partition(":")
-    if not sep or not what or provider not in get_args(RerankerProvider):
-        raise BadInput(f"--rerankers: {spec!r} is not provider:model; providers are {', '.join(get_args(RerankerProvider))}")
-    update: dict[str, Any] = {"provider": provider}
+def parse_spec(spec: str, base: RerankerSettings) -> RerankerSettings:
+    """The reranker settings one spec asks for. Only a hosted API keeps `[reranker] url` (a gateway
+    or a stand-in for it); no spec inherits `api_key_env`, so each key goes only to its own provider."""
+    provider, what = reranker_spec(spec)
+    update: dict[str, Any] = {"provider": provider, "api_key_env": "", "model": what}
     if provider == "http":
         url, _, model = what.partition("#")
         update |= {"url": url, "model": model}
-    elif provider == "claude":
-        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"model": what})})
-        update["model"] = what
-    else:
-        update["model"] = what
-    return base.model_copy(update=update), settings
+    elif provider not in HOSTED:
+        update["url"] = ""
+    return base.model_copy(update=update)
 
 
 def _billed(r: Reranker) -> float:
@@ -128,9 +123,9 @@ def leaderboard(
 
     rows, failed = [], []
     for spec in specs:
-        r, s = parse_spec(spec, settings.reranker, settings)
+        r = parse_spec(spec, settings.reranker)
         try:
-            reranker = reranker_from(s, r, serving=False)
+            reranker = reranker_from(settings, r, serving=False)
         except RagateError as e:
             failed.append({"reranker": spec, "error": str(e)})
             continue
