@@ -6,9 +6,11 @@ response. The MCP tools and the CLI are thin adapters over these methods, so bot
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput, StoreError
@@ -24,6 +26,7 @@ from ragate.scoring.gate import Decision, Reason, decide
 from ragate.server.config import Settings
 from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.llm.answer_writer import AnswerWriter
+from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -51,15 +54,41 @@ from ragate.server.stages import Ranked, Stages
 from ragate.server.timing import Timer
 
 
+R = TypeVar("R")
+
+
+def metered(use_case: Callable[..., R]) -> Callable[..., R]:
+    """Count the call, its outcome and its time in the pipeline's metrics, and read what the result says."""
+
+    @functools.wraps(use_case)
+    def call(self: Pipeline, *args: Any, **kwargs: Any) -> R:
+        started = time.perf_counter()
+        try:
+            result = use_case(self, *args, **kwargs)
+        except BaseException as e:
+            self.meters.record(use_case.__name__, time.perf_counter() - started, error=e)
+            raise
+        self.meters.record(use_case.__name__, time.perf_counter() - started, result)
+        return result
+
+    return call
+
+
 class Pipeline(Stages):
     def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
         super().__init__(settings, models, qdrant)
         self.writer = AnswerWriter.from_settings(settings.llm)
         self.feedback_log = FeedbackLog(feedback_path(settings.qdrant.path))
         self.drift = DriftMonitor()
+        self.meters = Metrics(self._stats)
+
+    def metrics(self) -> str:
+        """`/metrics` and `ragate metrics`: this process's use cases in the Prometheus text format."""
+        return self.meters.text()
 
     # ------------------------------------------------------------------ use cases
 
+    @metered
     def search(self, req: SearchRequest) -> SearchResponse:
         req.check(self.limits)
         r = self.rank(
@@ -92,6 +121,7 @@ class Pipeline(Stages):
             index_updated_at=self.index_updated_at(req.collection),
         )
 
+    @metered
     def answer(self, req: AnswerRequest) -> AnswerResponse:
         req.check(self.limits)
         g = self.settings.gate
@@ -147,6 +177,7 @@ class Pipeline(Stages):
             return dataclasses.replace(d, status="abstain", reason=Reason.LOW_RELEVANCE, nearest=d.passages, passages=[])
         return d
 
+    @metered
     def rerank(self, req: RerankRequest) -> RerankResponse:
         req.check(self.limits)
         reranker = self.models.require_reranker()
@@ -170,6 +201,7 @@ class Pipeline(Stages):
         ]
         return RerankResponse(model=reranker.name, results=items, calibration=profile.source, timings_ms=timer.done())
 
+    @metered
     def index(
         self,
         req: IndexRequest,
@@ -188,6 +220,7 @@ class Pipeline(Stages):
         finally:
             self._changed(req.collection)
 
+    @metered
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         req.check(self.limits)
         try:
@@ -195,6 +228,7 @@ class Pipeline(Stages):
         finally:
             self._changed(req.collection)
 
+    @metered
     def delete(self, req: DeleteRequest) -> DeleteResult:
         """Delete chunks by chunk id, or every chunk a filter matches."""
         req.check(self.limits)
@@ -209,6 +243,7 @@ class Pipeline(Stages):
         self._changed(req.collection)
         return DeleteResult(deleted=n, collection=self.collection(req.collection))
 
+    @metered
     def feedback(self, req: FeedbackRequest) -> FeedbackResult:
         """Store an agent's verdict on a passage, with its text as the reranker reads it (a labelled pair)."""
         req.check(self.limits)
@@ -240,7 +275,11 @@ class Pipeline(Stages):
         self._updated_at.pop(name, None)
         return Dropped(dropped=name)
 
+    @metered
     def stats(self) -> dict[str, Any]:
+        return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
         m, s = self.models, self.settings
         collections = {}
         for name in self.qdrant.collections():

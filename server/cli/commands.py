@@ -155,6 +155,11 @@ def cmd_rerank(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
+    print(run_use_case(args, settings, lambda uc: uc.metrics(), need_reranker=False), end="")
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     stats = run_use_case(args, settings, lambda uc: uc.stats(), need_reranker=False)
     if args.json:

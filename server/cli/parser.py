@@ -16,6 +16,7 @@ from ragate.server.cli.commands import (
     cmd_serve,
     cmd_service,
     cmd_stats,
+    cmd_metrics,
 )
 from ragate.server.cli.lab_commands import cmd_calibrate, cmd_eval, cmd_tune
 from ragate.server.cli.setup_commands import CLIENTS, cmd_doctor, cmd_init
@@ -99,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("stats", help="collections, counts, models")
     common(sp)
     sp.set_defaults(func=cmd_stats)
+
+    sp = sub.add_parser(
+        "metrics",
+        help="the index service's Prometheus metrics, printed",
+        description="Calls per tool and outcome, latency per tool and stage, reranker pairs and score-cache hits, "
+        "the gate's decisions and p_answerable, the index's size and the engines in use, in the Prometheus text "
+        "format (what `serve --http` serves at /metrics), for setups that speak stdio only.",
+    )
+    sp.set_defaults(func=cmd_metrics)
 
     sp = sub.add_parser(
         "engines",

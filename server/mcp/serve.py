@@ -14,11 +14,13 @@ import ipaddress
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 import anyio
+import anyio.to_thread
 import uvicorn
 
-from ragate.retrieval.errors import ServeError
+from ragate.retrieval.errors import RagateError, ServeError
 from ragate.server.config import Settings
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.mcp.stdio import run_stdio
@@ -64,7 +66,31 @@ class BearerAuth:
         return await self.app(scope, receive, send)
 
 
-def http_app(settings: Settings, server, host: str, port: int):
+class MetricsRoute:
+    """GET /metrics: the use cases' metrics in the Prometheus text format, behind the same token as
+    the MCP endpoint (the caller wraps it in BearerAuth); every other path goes to the MCP app."""
+
+    def __init__(self, app, metrics: Callable[[], str]):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/metrics":
+            return await self.app(scope, receive, send)
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        status, kind, body = 200, CONTENT_TYPE_LATEST, b""
+        if scope["method"] not in ("GET", "HEAD"):
+            status, kind, body = 405, "text/plain", b"GET only"
+        else:
+            try:
+                body = (await anyio.to_thread.run_sync(self.metrics)).encode()
+            except RagateError as e:  # the index service is starting or gone
+                status, kind, body = 503, "text/plain", str(e).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", kind.encode())]})
+        await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
+
+
+def http_app(settings: Settings, server, host: str, port: int, metrics: Callable[[], str]):
     from mcp.server.transport_security import TransportSecuritySettings
 
     token = os.environ.get(settings.server.token_env, "")
@@ -78,7 +104,7 @@ def http_app(settings: Settings, server, host: str, port: int):
     origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
-    return BearerAuth(app, token)
+    return BearerAuth(MetricsRoute(app, metrics), token)
 
 
 def serve(
@@ -94,7 +120,7 @@ def serve(
     port = port or settings.server.port
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     server = build_server(use_cases)
-    app = http_app(settings, server, host, port) if http else None  # fail before starting anything
+    app = http_app(settings, server, host, port, use_cases.metrics) if http else None  # fail before starting anything
     if isinstance(use_cases, ServiceClient):
         threading.Thread(target=_connect, args=(use_cases, watch or []), name="ragate-connect", daemon=True).start()
         use_cases.keep_alive(min(30.0, settings.service.idle_timeout_s / 3))

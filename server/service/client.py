@@ -240,6 +240,9 @@ class ServiceClient:
     def stats(self) -> dict[str, Any]:
         return self._call("stats", read=True)
 
+    def metrics(self) -> str:
+        return self._call("metrics", read=True)
+
     def engines(self) -> dict[str, Any]:
         return self._call("engines", read=True)
 

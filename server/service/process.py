@@ -130,8 +130,12 @@ class IndexService:
                 if gate is None:
                     result = self._dispatch(name, req, options)
                 else:
+                    meters = self.use_cases.meters
+                    meters.waiting.inc()
                     with gate:
+                        meters.waiting.dec()
                         queued_ms = (time.perf_counter() - arrived) * 1000
+                        meters.stage("queue", queued_ms)
                         check_deadline("the queue")
                         result = self._dispatch(name, req, options)
                 if call.heavy and hasattr(result, "timings_ms"):
