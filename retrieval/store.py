@@ -119,6 +119,11 @@ class Store(abc.ABC):
         conds: list[Condition] = [] if ids is None else [AnyOf("chunk_id", tuple(ids))]
         return [Chunk.from_payload(p) for _, p in self._scroll(list(Chunk.model_fields), conds)]
 
+    def document(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks, in their order in it."""
+        rows = self._scroll(list(Chunk.model_fields), [AnyOf("doc_id", (doc_id,))])
+        return sorted((Chunk.from_payload(p) for _, p in rows), key=lambda c: c.chunk_index)
+
     def manifest(self) -> dict[str, dict[str, Any]]:
         """source → {doc_id, file_hashes, chunks}: what the index holds per file, for incremental indexing."""
         out: dict[str, dict[str, Any]] = {}

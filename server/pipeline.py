@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ragate.retrieval.chunking import indexed_text
-from ragate.retrieval.errors import BadInput, StoreError
+from ragate.retrieval.errors import BadInput, NotFound, StoreError
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import to_document
 from ragate.retrieval.qdrant import Qdrant
@@ -36,6 +36,7 @@ from ragate.server.requests import (
     FeedbackRequest,
     IndexRequest,
     RerankRequest,
+    ResourceRequest,
     SampleRequest,
     SearchRequest,
 )
@@ -261,6 +262,20 @@ class Pipeline(Stages):
             reranker=self.settings.reranker.identity,
         )
         return FeedbackResult(recorded=True, chunk_id=req.chunk_id, useful=req.useful, entries=entries)
+
+    def resource(self, req: ResourceRequest) -> dict[str, Any]:
+        """What `ragate://chunk/{id}` and `ragate://doc/{id}` resolve to: the chunk (text and metadata)
+        or the document's chunks in order, from the collection given or the first that holds it."""
+        names = [self.collection(req.collection)] if req.collection else self.qdrant.collections()
+        for name in names:
+            store = self.store(name)
+            found = store.chunks([req.id]) if req.kind == "chunk" else store.document(req.id)
+            if found:
+                chunks = [c.model_dump(exclude={"content_hash", "file_hash"}) for c in found]
+                if req.kind == "chunk":
+                    return {"collection": name, **chunks[0]}
+                return {"collection": name, "doc_id": req.id, "source": found[0].source, "title": found[0].title, "chunks": chunks}
+        raise NotFound(f"no {req.kind} {req.id!r} in {'collection ' + repr(names[0]) if req.collection else 'any collection'}")
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
         """Chunks of a collection drawn at random, with their text as the reranker reads it."""

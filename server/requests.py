@@ -324,6 +324,18 @@ class SampleRequest(_Request):
         return self
 
 
+class ResourceRequest(_Request):
+    """`ragate://chunk/{id}` or `ragate://doc/{id}`: one chunk, or a document's chunks in order, found
+    in the collection given or else in whichever collection holds it."""
+
+    kind: Literal["chunk", "doc"]
+    id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
+    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+
+    def check(self, limits: ServerSettings) -> ResourceRequest:
+        return self
+
+
 class CollectionRequest(_Request):
     """A whole collection: dropping it."""
 

@@ -30,6 +30,7 @@ from ragate.server.requests import (
     FeedbackRequest,
     IndexRequest,
     RerankRequest,
+    ResourceRequest,
     SampleRequest,
     SearchRequest,
     SelfCalibrateRequest,
@@ -65,6 +66,7 @@ class UseCases(Protocol):
     def engines(self) -> dict[str, Any]: ...
     def measure_engines(self) -> dict[str, Any]: ...
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]: ...
+    def resource(self, req: ResourceRequest) -> dict[str, Any]: ...
     def drop_collection(self, req: CollectionRequest) -> Dropped: ...
     def evaluate(self, req: EvalRequest) -> EvalReport: ...
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport: ...
@@ -95,6 +97,7 @@ CALLS: dict[str, Call] = {
     "delete": Call(DeleteRequest, writes=True),
     "feedback": Call(FeedbackRequest, writes=True),
     "sample_chunks": Call(SampleRequest),
+    "resource": Call(ResourceRequest),
     "drop_collection": Call(CollectionRequest, writes=True),
     "evaluate": Call(EvalRequest),
     "calibrate": Call(CalibrateRequest, writes=True),

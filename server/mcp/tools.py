@@ -12,8 +12,8 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import ToolAnnotations
-from pydantic import Field
+from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
 
 from ragate.retrieval.deadline import deadline
 from ragate.retrieval.errors import RagateError
@@ -29,6 +29,7 @@ from ragate.server.requests import (
     IndexRequest,
     RerankDocument,
     RerankRequest,
+    ResourceRequest,
     SearchRequest,
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
@@ -107,7 +108,7 @@ class Tools:
             max_tokens=max_tokens,
             rerank_budget_ms=rerank_budget_ms,
         )
-        return await self._run(lambda: self.p.search(req), heavy=True)
+        return linked(await self._run(lambda: self.p.search(req), heavy=True), "results")  # type: ignore[return-value]
 
     async def rerank(
         self,
@@ -148,7 +149,7 @@ class Tools:
         req = AnswerRequest(
             query=query, filters=filters, min_score=min_score, max_passages=max_passages, collection=collection, max_tokens=max_tokens
         )
-        return await self._run(lambda: self.p.answer(req), heavy=True)
+        return linked(await self._run(lambda: self.p.answer(req), heavy=True), "passages", "nearest")  # type: ignore[return-value]
 
     async def index_paths(
         self,
@@ -214,7 +215,41 @@ class Tools:
         async def stats_resource() -> str:
             return json.dumps(await self.stats())
 
+        @server.resource(
+            "ragate://chunk/{chunk_id}", name="chunk", description="a passage's text and metadata", mime_type="application/json"
+        )
+        async def chunk_resource(chunk_id: str) -> str:
+            req = ResourceRequest(kind="chunk", id=chunk_id)
+            return json.dumps(await self._run(lambda: self.p.resource(req)))
+
+        @server.resource(
+            "ragate://doc/{doc_id}", name="document", description="a document's chunks in order", mime_type="application/json"
+        )
+        async def doc_resource(doc_id: str) -> str:
+            req = ResourceRequest(kind="doc", id=doc_id)
+            return json.dumps(await self._run(lambda: self.p.resource(req)))
+
         return server
+
+
+def linked(resp: BaseModel, *fields: str) -> CallToolResult:
+    """The response as the SDK sends a typed result (its JSON as text and as structured content),
+    with a resource link per passage in `fields`: `ragate://chunk/{id}` resolves to the chunk, and
+    its `doc_id` to `ragate://doc/{doc_id}`, the whole document in order."""
+    links = [
+        ResourceLink(
+            type="resource_link",
+            uri=f"ragate://chunk/{p.chunk_id}",
+            name=p.chunk_id,
+            title=p.title or None,
+            description=p.source,
+            mime_type="application/json",
+        )
+        for f in fields
+        for p in getattr(resp, f)
+    ]
+    text = TextContent(type="text", text=resp.model_dump_json(indent=2, by_alias=True))
+    return CallToolResult(content=[text, *links], structured_content=resp.model_dump(mode="json", by_alias=True))
 
 
 def build_server(use_cases: UseCases) -> MCPServer:

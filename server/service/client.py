@@ -36,6 +36,7 @@ from ragate.server.requests import (
     FeedbackRequest,
     IndexRequest,
     RerankRequest,
+    ResourceRequest,
     SampleRequest,
     SearchRequest,
     SelfCalibrateRequest,
@@ -233,6 +234,9 @@ class ServiceClient:
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
         return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req.check(self.settings.server), read=True)]
+
+    def resource(self, req: ResourceRequest) -> dict[str, Any]:
+        return self._call("resource", request=req.check(self.settings.server), read=True)
 
     def drop_collection(self, req: CollectionRequest) -> Dropped:
         return self._use("drop_collection", req, Dropped, read=False)
