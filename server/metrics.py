@@ -22,7 +22,7 @@ PROBABILITY = tuple(round(0.1 * i, 1) for i in range(1, 11))
 
 
 def outcome(error: BaseException | None) -> str:
-    """"ok", the error's kind for an error a caller can act on, else "internal"."""
+    """ "ok", the error's kind for an error a caller can act on, else "internal"."""
     if error is None:
         return "ok"
     return error.kind if isinstance(error, RagateError) else "internal"
@@ -42,7 +42,9 @@ class IndexCollector(Collector):
             if "chunks" in c:
                 chunks.add_metric([name], c["chunks"])
                 docs.add_metric([name], c["documents"])
-        engines = GaugeMetricFamily("ragate_engine_info", "The engine each model runs on (value 1)", labels=["model", "name", "engine", "device"])
+        engines = GaugeMetricFamily(
+            "ragate_engine_info", "The engine each model runs on (value 1)", labels=["model", "name", "engine", "device"]
+        )
         for role in ("embedder", "reranker"):
             m = s.get(role) or {}
             engines.add_metric([role, str(m.get("model")), str(m.get("engine")), str(m.get("device"))], 1)
@@ -56,7 +58,9 @@ class Metrics:
         self.latency = Histogram("ragate_tool_latency_seconds", "Time per call, by tool", ["tool"], buckets=SECONDS, registry=r)
         self.stages = Histogram("ragate_stage_latency_seconds", "Time per pipeline stage", ["stage"], buckets=SECONDS, registry=r)
         self.pairs = Counter("ragate_rerank_pairs", "Query-passage pairs the reranker was given", registry=r)
-        self.cached = Counter("ragate_rerank_cached_pairs", "Pairs the score cache answered (hit rate: this / ragate_rerank_pairs)", registry=r)
+        self.cached = Counter(
+            "ragate_rerank_cached_pairs", "Pairs the score cache answered (hit rate: this / ragate_rerank_pairs)", registry=r
+        )
         self.gate = Counter("ragate_gate_decisions", "answer_or_abstain decisions, by status and reason", ["status", "reason"], registry=r)
         self.p_answerable = Histogram("ragate_p_answerable", "The gate's p_answerable per decision", buckets=PROBABILITY, registry=r)
         self.waiting = Gauge("ragate_calls_waiting", "Calls waiting for a reranker slot or the write lock (the queue stage)", registry=r)

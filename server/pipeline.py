@@ -54,7 +54,6 @@ from ragate.server.schemas import (
 from ragate.server.stages import Ranked, Stages
 from ragate.server.timing import Timer
 
-
 R = TypeVar("R")
 
 

@@ -58,6 +58,9 @@ async def test_metrics_count_the_calls_made_and_stay_behind_the_token(tmp_path, 
         assert value(m, "ragate_index_chunks", collection="default") > 0 and value(m, "ragate_engine_info", model="reranker") == 1
         assert "filters applied" not in r.text and OFF_TOPIC not in r.text  # no query text in any label
         # The same service's metrics from the command line, for stdio setups.
-        cli = ragate("metrics", env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_SERVER_ALLOWED_ROOTS": env["RAGATE_SERVER_ALLOWED_ROOTS"]})
+        cli = ragate(
+            "metrics",
+            env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_SERVER_ALLOWED_ROOTS": env["RAGATE_SERVER_ALLOWED_ROOTS"]},
+        )
         assert cli.returncode == 0, cli.stderr
         assert value(samples(cli.stdout), "ragate_tool_calls_total", tool="search", outcome="ok") == 2

@@ -11,12 +11,12 @@ from ragate.server.cli.commands import (
     cmd_engines,
     cmd_feedback,
     cmd_index,
+    cmd_metrics,
     cmd_rerank,
     cmd_search,
     cmd_serve,
     cmd_service,
     cmd_stats,
-    cmd_metrics,
 )
 from ragate.server.cli.lab_commands import cmd_calibrate, cmd_eval, cmd_tune
 from ragate.server.cli.setup_commands import CLIENTS, cmd_doctor, cmd_init

@@ -222,9 +222,7 @@ class Tools:
             req = ResourceRequest(kind="chunk", id=chunk_id)
             return json.dumps(await self._run(lambda: self.p.resource(req)))
 
-        @server.resource(
-            "ragate://doc/{doc_id}", name="document", description="a document's chunks in order", mime_type="application/json"
-        )
+        @server.resource("ragate://doc/{doc_id}", name="document", description="a document's chunks in order", mime_type="application/json")
         async def doc_resource(doc_id: str) -> str:
             req = ResourceRequest(kind="doc", id=doc_id)
             return json.dumps(await self._run(lambda: self.p.resource(req)))
