@@ -165,6 +165,10 @@ class JsonClient:
         self.breaker.failed()
         raise self._fail(f"{why} (after {attempt + 1} attempts)")
 
+    def describe(self) -> dict[str, Any]:
+        """What `stats` shows of the remote model: where it is and how its calls went."""
+        return {"url": self.settings.url, "circuit": self.breaker.state, "calls": self.calls, "failures": self.failures}
+
     def close(self) -> None:
         self._http.close()
 

@@ -99,9 +99,4 @@ class RemoteEmbedder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "url": self.client.settings.url,
-            "circuit": self.client.breaker.state,
-            "calls": self.client.calls,
-            "failures": self.client.failures,
-        }
+        return self.client.describe()

@@ -114,3 +114,12 @@ def logit_of(p: np.ndarray) -> np.ndarray:
     cross-encoder's logit (the default sigmoid calibration gives the API's own score back)."""
     q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
     return np.log(q / (1 - q)).astype(np.float32)
+
+
+def by_query(queries: Sequence[str]) -> dict[str, list[int]]:
+    """The positions of each distinct query among pairs: remote and listwise rerankers send one query
+    with its passages per request."""
+    out: dict[str, list[int]] = {}
+    for i, q in enumerate(queries):
+        out.setdefault(q, []).append(i)
+    return out

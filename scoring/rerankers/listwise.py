@@ -17,7 +17,7 @@ import numpy as np
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import remaining
 from ragate.retrieval.errors import ModelUnavailable
-from ragate.scoring.rerankers.base import Reranker
+from ragate.scoring.rerankers.base import Reranker, by_query
 
 SYSTEM = (
     "You rank passages by how well they answer a search query. Reply with the passage numbers only, "
@@ -97,10 +97,7 @@ class ListwiseReranker(Reranker):
     def _score_uncached(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
         t0 = time.perf_counter()
         out = np.zeros(len(passages), dtype=np.float32)
-        by_query: dict[str, list[int]] = {}
-        for i, q in enumerate(queries):
-            by_query.setdefault(q, []).append(i)
-        for q, idx in by_query.items():
+        for q, idx in by_query(queries).items():
             for place, j in enumerate(self.order(q, [passages[i] for i in idx])):
                 out[idx[j]] = -float(place)
         if len(passages):

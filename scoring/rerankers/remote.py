@@ -22,7 +22,7 @@ import numpy as np
 from ragate.retrieval.deadline import remaining
 from ragate.retrieval.errors import DeadlineExceeded
 from ragate.retrieval.remote import JsonClient, RemoteSettings, field
-from ragate.scoring.rerankers.base import Reranker, logit_of
+from ragate.scoring.rerankers.base import Reranker, by_query, logit_of
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,7 @@ class RemoteReranker(Reranker):
         t0 = time.perf_counter()
         out = np.zeros(len(passages), dtype=np.float32)
         jobs = []  # (indices, query, documents): one request per query and slice of its documents
-        by_query: dict[str, list[int]] = {}
-        for i, q in enumerate(queries):
-            by_query.setdefault(q, []).append(i)
-        for q, idx in by_query.items():
+        for q, idx in by_query(queries).items():
             for s in range(0, len(idx), self.batch_size):
                 part = idx[s : s + self.batch_size]
                 jobs.append((part, q, [passages[i] for i in part]))
@@ -204,13 +201,7 @@ class RemoteReranker(Reranker):
         return out
 
     def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "url": self.client.settings.url,
-            "circuit": self.client.breaker.state,
-            "calls": self.client.calls,
-            "failures": self.client.failures,
-        }
+        return {**super().describe(), **self.client.describe()}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
