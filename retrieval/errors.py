@@ -16,6 +16,7 @@ and is reported as an internal error, never as "fix your input".
     ├── ModelLoadError           model         a configured model cannot be loaded (names the config key)
     ├── ModelUnavailable         model_unavailable     a model server or hosted API failed after its retries, or its circuit is open
     ├── DeadlineExceeded         timeout       the call ran past [server] tool_timeout_s; its work was stopped
+    ├── Cancelled                cancelled     the caller cancelled or went away, or the service is stopping; its work was stopped
     ├── TrainingError            training      `ragate tune` cannot train on what it was given
     └── ServeError               serve         `ragate serve` cannot start as configured
 
@@ -134,6 +135,13 @@ class DeadlineExceeded(RagateError, TimeoutError):
     """The request ran past its time limit ([server] tool_timeout_s); its work was stopped."""
 
     kind = "timeout"
+
+
+class Cancelled(RagateError):
+    """The call was cancelled (an MCP cancellation, a caller that went away, a service told to
+    stop); its work stopped at the next stage boundary and what was written before stays whole."""
+
+    kind = "cancelled"
 
 
 class TrainingError(RagateError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, chunk_docu
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.documents import Chunk, Document
 from ragate.retrieval.embedder import Embedder
-from ragate.retrieval.errors import ExtractionError
+from ragate.retrieval.errors import Cancelled, DeadlineExceeded, ExtractionError
 from ragate.retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
 from ragate.retrieval.progress import progress_bar
 from ragate.retrieval.store import Store
@@ -93,16 +93,26 @@ class Indexer:
         manifest: dict | None = None,
     ) -> IndexReport:
         """Index documents whose content changed; a document whose file_hash is already stored is skipped."""
+        return self._index(progress_bar(docs, progress, "indexing", total=total, unit="doc"), report, manifest)
+
+    def _index(self, docs: Iterable[Document], report: IndexReport | None, manifest: dict | None) -> IndexReport:
         report = report or IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
         manifest = self.store.manifest() if manifest is None else manifest
-        for doc in progress_bar(docs, progress, "indexing", total=total, unit="doc"):
-            known = manifest.get(doc.source)
-            if known is not None and known["file_hashes"] == {doc.file_hash}:
-                report.documents_unchanged += 1
-                continue
-            self._add(doc, report)
-        self._flush(report)
+        try:
+            for doc in docs:
+                known = manifest.get(doc.source)
+                if known is not None and known["file_hashes"] == {doc.file_hash}:
+                    report.documents_unchanged += 1
+                    continue
+                self._add(doc, report)
+            self._flush(report)
+        except (Cancelled, DeadlineExceeded) as e:  # between batches: what was written is whole, and says so
+            self.store.flush()
+            raise type(e)(
+                f"{e}; {report.documents_indexed} document(s) ({report.chunks_written} chunks) were indexed before it stopped "
+                "and stay indexed; run it again to index the rest"
+            ) from None
         self.store.flush()
         report.seconds += time.perf_counter() - t0
         return report
@@ -113,11 +123,9 @@ class Indexer:
         prune: bool = False,
         progress: bool = False,
         allowed_roots: list[str] | None = None,
-        *,
-        on_progress: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
-        """Index what the paths select; `progress` draws a bar on stderr, `on_progress(files_done,
-        files_total)` reports to a caller elsewhere (the index service's clients)."""
+        """Index what the paths select; `progress` draws a bar of files read on stderr (or reports
+        it to the reporter in force, retrieval/progress.py)."""
         report = IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
         files, outside = discover(paths, self.ingest, allowed_roots)
@@ -126,9 +134,7 @@ class Indexer:
         manifest = self.store.manifest()
 
         def documents() -> Iterable[Document]:
-            for n, path in enumerate(files, start=1):
-                if on_progress is not None:
-                    on_progress(n - 1, len(files))
+            for path in progress_bar(files, progress, "indexing files", unit="file"):
                 source = path.as_posix()
                 try:
                     data = read_source(path, self.ingest)
@@ -145,9 +151,7 @@ class Indexer:
                     log.warning("skipped %s: %s", source, e, exc_info=True)
                     report.skipped.append(SkippedFile(path=source, reason=f"cannot extract: {type(e).__name__}: {str(e)[:200]}"))
 
-        self.index_documents(documents(), report, progress=progress, total=len(files), manifest=manifest)
-        if on_progress is not None:
-            on_progress(len(files), len(files))
+        self._index(documents(), report, manifest)
         if prune:
             report.documents_removed = self.prune(paths, {p.as_posix() for p in files}, manifest)
         report.seconds = time.perf_counter() - t0

@@ -202,6 +202,8 @@ class ServiceSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
+    # HTTP credentials: one static bearer token, or OAuth 2.1 access tokens checked as [oauth] says.
+    auth: Literal["token", "oauth"] = "token"
     token_env: str = "RAGATE_TOKEN"
     # Empty: the folder of the config file in use (none without one). Resolved once at start-up.
     allowed_roots: list[str] = []
@@ -234,6 +236,35 @@ class ServerSettings(_Section):
         return int(self.max_request_mb * 1024 * 1024)
 
 
+# Asymmetric signatures only: a shared-secret or unsigned ("none") token cannot be checked against
+# the issuer's published keys.
+JwtAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class OAuthSettings(_Section):
+    """`serve --http` as an OAuth 2.1 resource server ([server] auth = "oauth"): access tokens are
+    JWTs the issuer signs, for this server's URL (the audience), carrying the scopes below."""
+
+    issuer: str = ""
+    audience: str = ""  # this server's MCP URL as clients reach it, e.g. https://rag.example.com/mcp
+    jwks_url: str = ""  # empty: the jwks_uri of the issuer's metadata (RFC 8414, then OpenID discovery)
+    read_scope: str = "ragate:read"
+    write_scope: str = "ragate:write"
+    algorithms: list[JwtAlgorithm] = ["RS256", "ES256", "EdDSA"]
+    leeway_s: float = Field(30.0, ge=0, le=300)
+    jwks_cache_s: float = Field(3600.0, gt=0)
+    jwks_refresh_min_s: float = Field(10.0, ge=0)  # a token naming an unknown key refetches at most this often
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("issuer", "audience", "jwks_url")
+    @classmethod
+    def _https_or_loopback(cls, v: str) -> str:
+        # Keys and audiences fetched or compared over plain HTTP could be forged on the way.
+        if v and not (v.startswith("https://") or re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", v)):
+            raise ValueError("must be an https:// URL (http:// only on a loopback address)")
+        return v
+
+
 class LlmSettings(_Section):
     provider: Literal["", "anthropic"] = ""
     model: str = "claude-sonnet-4-5"
@@ -255,6 +286,7 @@ class Settings(_Section):
     gate: GateSettings = GateSettings()
     calibration: CalibrationSettings = CalibrationSettings()
     server: ServerSettings = ServerSettings()
+    oauth: OAuthSettings = OAuthSettings()
     service: ServiceSettings = ServiceSettings()
     llm: LlmSettings = LlmSettings()
 
@@ -264,6 +296,12 @@ class Settings(_Section):
         if v.chunk_overlap >= v.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return v
+
+    @model_validator(mode="after")
+    def _oauth_is_complete(self) -> Settings:
+        if self.server.auth == "oauth" and not (self.oauth.issuer and self.oauth.audience):
+            raise ValueError('[server] auth = "oauth" needs [oauth] issuer and audience (this server\'s URL)')
+        return self
 
 
 ENV_PREFIX = "RAGATE_"

@@ -208,15 +208,12 @@ class Pipeline(Stages):
         *,
         allowed_roots: list[str] | None = None,
         progress: bool = False,
-        on_progress: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
         """Index files and folders; `allowed_roots` confines what an MCP caller may read; `progress`
-        draws a bar here, `on_progress(files_done, files_total)` reports elsewhere."""
+        draws a bar here (a reporter in force gets the counts anyway, retrieval/progress.py)."""
         req.check(self.limits)
         try:
-            return self.indexer(req.collection).index_paths(
-                req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots, on_progress=on_progress
-            )
+            return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
         finally:
             self._changed(req.collection)
 
@@ -224,7 +221,8 @@ class Pipeline(Stages):
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         req.check(self.limits)
         try:
-            return self.indexer(req.collection).index_documents([to_document(d, options=self.ingest_options) for d in req.documents])
+            docs = [to_document(d, options=self.ingest_options) for d in req.documents]
+            return self.indexer(req.collection).index_documents(docs, total=len(docs))
         finally:
             self._changed(req.collection)
 

@@ -236,6 +236,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
     if args.stop:
-        print("stopped" if ServiceClient(settings).stop_service() else "no index service running")
+        state, answer = ServiceClient(settings).stop_service()
+        if state == "none":
+            print("no index service running")
+        elif state == "stopping":
+            print(f"the index service (pid {answer.get('pid')}) is stopping; its calls in flight are cancelled")
+        else:
+            cancelled = answer.get("cancelled", 0)
+            print(f"stopped (pid {answer['pid']})" + (f"; {cancelled} call(s) in flight were cancelled" if cancelled else ""))
         return 0
     return run_service(settings, watch=args.watch)

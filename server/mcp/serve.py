@@ -1,15 +1,14 @@
 """`ragate serve`: the MCP server over stdio (what Claude Desktop launches) or streamable HTTP.
 
 The handshake is answered at once; models load in a background thread and tool calls that arrive
-early wait for them. HTTP always requires a bearer token (compared in constant time, never logged)
-and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
+early wait for them. HTTP always requires a bearer token, the static one or an OAuth access token
+(server/mcp/http_auth.py), and checks Host/Origin against DNS rebinding. Both transports cap a request at [server]
 max_request_mb; stdio answers every bad line (server/mcp/stdio.py), HTTP closes connections slow to
 send their headers (server/http_limits.py)."""
 
 from __future__ import annotations
 
 import functools
-import hmac
 import ipaddress
 import logging
 import os
@@ -23,6 +22,7 @@ import uvicorn
 from ragate.retrieval.errors import RagateError, ServeError
 from ragate.server.config import Settings
 from ragate.server.http_limits import header_deadline_protocol
+from ragate.server.mcp.http_auth import OAuthResourceServer, StaticTokenAuth
 from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
 from ragate.server.requests import WatchRequest
@@ -41,34 +41,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class BearerAuth:
-    """ASGI middleware: every HTTP request needs `Authorization: Bearer <token>`, else 401. The
-    scheme is case-insensitive (RFC 9110 §11.1); the token is compared in constant time."""
-
-    def __init__(self, app, token: str):
-        self.app = app
-        self._expected = token.encode()
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        scheme, _, given = dict(scope.get("headers") or []).get(b"authorization", b"").strip().partition(b" ")
-        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._expected):
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="ragate"')],
-                }
-            )
-            await send({"type": "http.response.body", "body": b'{"error":"unauthorized: send Authorization: Bearer <token>"}'})
-            return
-        return await self.app(scope, receive, send)
-
-
 class MetricsRoute:
     """GET /metrics: the use cases' metrics in the Prometheus text format, behind the same token as
-    the MCP endpoint (the caller wraps it in BearerAuth); every other path goes to the MCP app."""
+    the MCP endpoint (the caller wraps it in the authentication); every other path goes to the MCP app."""
 
     def __init__(self, app, metrics: Callable[[], str]):
         self.app, self.metrics = app, metrics
@@ -94,7 +69,7 @@ def http_app(settings: Settings, server, host: str, port: int, metrics: Callable
     from mcp.server.transport_security import TransportSecuritySettings
 
     token = os.environ.get(settings.server.token_env, "")
-    if not token:
+    if settings.server.auth == "token" and not token:
         where = "on a loopback address" if is_loopback(host) else f"on {host}"
         raise ServeError(
             f"refusing to serve HTTP {where} without a bearer token: set {settings.server.token_env} "
@@ -104,7 +79,10 @@ def http_app(settings: Settings, server, host: str, port: int, metrics: Callable
     origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
-    return BearerAuth(MetricsRoute(app, metrics), token)
+    app = MetricsRoute(app, metrics)
+    if settings.server.auth == "oauth":
+        return OAuthResourceServer(app, settings.oauth, max_body_bytes=settings.server.max_request_bytes)
+    return StaticTokenAuth(app, token)
 
 
 def serve(

@@ -5,21 +5,26 @@ and the server keeps serving."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import anyio
-from mcp.server.mcpserver import MCPServer
+import anyio.from_thread
+import anyio.lowlevel
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from ragate.retrieval.deadline import deadline
+from ragate.retrieval.deadline import Allowance, deadline
 from ragate.retrieval.errors import RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import InlineDocument
+from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -43,6 +48,10 @@ INSTRUCTIONS = (
     "order documents you already have. Cite passages by chunk id. After using or discarding a passage, "
     "`feedback` says whether it was useful; the verdicts tune and calibrate the reranker."
 )
+# Tools that change nothing; every other tool writes (the index, or the feedback beside it). An
+# OAuth token needs [oauth] write_scope to call those (server/mcp/http_auth.py).
+READ_TOOLS = frozenset({"search", "rerank", "answer_or_abstain", "stats"})
+PROGRESS_EVERY_S = 0.25
 COLLECTION = Field(description="collection; default [index] collection")
 MAX_TOKENS = Field(description="budget of passage tokens in the response; default [server] max_tokens")
 
@@ -56,25 +65,34 @@ class Tools:
         self.limits = use_cases.settings.server
         self._heavy_slots = anyio.CapacityLimiter(self.limits.max_concurrent_reranks)
 
-    async def _run(self, use_case: Callable[[], T], *, heavy: bool = False) -> T:
+    async def _run(self, use_case: Callable[[], T], *, heavy: bool = False, ctx: Context | None = None) -> T:
         """Run a use case in a thread once models are ready, under the tool timeout; the one place
-        where errors become tool errors."""
+        where errors become tool errors. A cancelled call (the client's `notifications/cancelled`,
+        or the timeout) cancels the use case's allowance, so its work stops at the next stage
+        boundary rather than running on for nobody; with `ctx`, its progress goes to the client."""
+        allowance = Allowance(None)
         try:
             with anyio.fail_after(self.limits.tool_timeout_s):
                 # Arrived during start-up: wait for the models (or the index service), don't fail.
                 await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
-                return await anyio.to_thread.run_sync(self._bounded(use_case), limiter=self._heavy_slots if heavy else None)
+                bounded = self._bounded(use_case, allowance, _progress_to(ctx) if ctx is not None else None)
+                return await anyio.to_thread.run_sync(bounded, limiter=self._heavy_slots if heavy else None, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            allowance.cancel("the MCP client cancelled the call")
+            raise
         except TimeoutError:
+            allowance.cancel("past the tool timeout")
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
         except RagateError as e:
             raise ToolError(str(e)) from None
 
-    def _bounded(self, use_case: Callable[[], T]) -> Callable[[], T]:
-        """The use case under the tool timeout: its loops stop at the deadline instead of running on
-        in a thread nobody waits for (a remote service gets the same deadline with the call)."""
+    def _bounded(self, use_case: Callable[[], T], allowance: Allowance, report: Reporter | None) -> Callable[[], T]:
+        """The use case under the tool timeout and `allowance`: its loops stop at the deadline or on
+        cancellation instead of running on in a thread nobody waits for (the index service gets
+        the same deadline with the call, and the cancellation as a closed connection)."""
 
         def run() -> T:
-            with deadline(self.limits.tool_timeout_s):
+            with deadline(self.limits.tool_timeout_s, cancel=allowance), reporting_to(report) if report else contextlib.nullcontext():
                 return use_case()
 
         return run
@@ -156,11 +174,13 @@ class Tools:
         paths: Annotated[list[str], Field(min_length=1, max_length=100, description="files or folders under the allowed roots")],
         collection: Annotated[str | None, COLLECTION] = None,
         prune: Annotated[bool, Field(description="remove indexed files under these folders that no longer exist")] = False,
+        ctx: Context | None = None,
     ) -> IndexReport:
         """Index files and folders (incremental: unchanged files are skipped). Only paths under the
-        server's allowed roots can be read."""
+        server's allowed roots can be read. Reports progress (files read) when the client asks for
+        it; a cancelled call stops between batches, and what it wrote stays indexed."""
         req = IndexRequest(paths=paths, collection=collection, prune=prune)
-        return await self._run(lambda: self.p.index(req, allowed_roots=self.limits.allowed_roots))
+        return await self._run(lambda: self.p.index(req, allowed_roots=self.limits.allowed_roots), ctx=ctx)
 
     async def add_documents(
         self,
@@ -168,10 +188,12 @@ class Tools:
             list[InlineDocument], Field(min_length=1, description="{id?, text, title?, source?, updated_at?, source_type?, metadata?}")
         ],
         collection: Annotated[str | None, COLLECTION] = None,
+        ctx: Context | None = None,
     ) -> IndexReport:
-        """Index documents given as text; the same id replaces the earlier version."""
+        """Index documents given as text; the same id replaces the earlier version. Reports progress
+        when the client asks for it; a cancelled call stops between batches."""
         req = AddDocumentsRequest(documents=documents, collection=collection)
-        return await self._run(lambda: self.p.add_documents(req))
+        return await self._run(lambda: self.p.add_documents(req), ctx=ctx)
 
     async def delete(
         self,
@@ -248,6 +270,24 @@ def linked(resp: BaseModel, *fields: str) -> CallToolResult:
     ]
     text = TextContent(type="text", text=resp.model_dump_json(indent=2, by_alias=True))
     return CallToolResult(content=[text, *links], structured_content=resp.model_dump(mode="json", by_alias=True))
+
+
+def _progress_to(ctx: Context) -> Reporter:
+    """A reporter (retrieval/progress.py) sending MCP progress notifications from the use case's
+    thread, at most a few a second (the last always: 100% reaches the client); a no-op for a
+    client that sent no progress token."""
+    token = anyio.lowlevel.current_token()
+    last = [0.0]
+
+    def report(desc: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and done != total:
+            return
+        last[0] = now
+        with contextlib.suppress(Exception):  # a client that went away must not fail the work it left
+            anyio.from_thread.run(ctx.report_progress, done, total, desc, token=token)
+
+    return report
 
 
 def build_server(use_cases: UseCases) -> MCPServer:

@@ -7,6 +7,7 @@ idempotent."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -16,15 +17,17 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
-from tqdm import tqdm
 
-from ragate.retrieval.errors import RagateError, ServiceUnavailable
+from ragate.retrieval.deadline import Allowance
+from ragate.retrieval.deadline import current as current_allowance
+from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable
 from ragate.retrieval.indexer import IndexReport
+from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
 from ragate.server.config import ServerSettings, Settings, shared_settings
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -100,9 +103,19 @@ class ServiceClient:
 
     # ------------------------------------------------------------------ transport
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None, timeout: float | None) -> tuple[int, dict[str, Any]]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        timeout: float | None,
+        on_connect: Callable[[socket.socket], None] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
         conn = _UnixConnection(str(self.paths.socket), timeout)
         try:
+            if on_connect is not None:
+                conn.connect()
+                on_connect(conn.sock)
             payload = json.dumps(body).encode() if body is not None else None
             conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
@@ -151,24 +164,33 @@ class ServiceClient:
     def _call(
         self, name: str, *, request: BaseModel | None = None, options: dict[str, Any] | None = None, read: bool, progress: bool = False
     ) -> Any:
-        """One use case in the service; `progress` draws the bar the service reports for it meanwhile."""
-        if progress:
-            return self._with_progress_bar(lambda: self._call(name, request=request, options=options, read=read))
+        """One use case in the service; `progress` draws the bar the service reports for it meanwhile
+        (a reporter already in force, an MCP tool's, gets those counts instead)."""
+        if progress and current_reporter() is None:
+            with terminal_bar() as bar, reporting_to(bar):
+                return self._call(name, request=request, options=options, read=read)
+        call_id = uuid.uuid4().hex
         body = {
             "request": request.model_dump(mode="json") if request is not None else None,
             "options": options or {},
             "deadline_s": self._deadline_s,
             "settings": self._shared,
+            "call_id": call_id,
         }
+        allowance = current_allowance()
         # No ping first: a call that finds no service sent nothing, so it starts one and sends again.
         retried_read = False
         for _ in range(3):
             try:
-                status, data = self._request("POST", f"/call/{name}", body, self._timeout_s)
+                status, data = self._followed(name, call_id, body, allowance)
                 break
             except (FileNotFoundError, ConnectionRefusedError):  # none running, or a stale socket from a dead one
                 self.ensure_started()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+            except (http.client.HTTPException, OSError) as e:
+                if allowance is not None and allowance.cancelled.is_set():
+                    raise Cancelled(f"{name} was cancelled ({allowance.reason}); the index service stopped its work") from None
+                if not isinstance(e, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError):
+                    raise
                 if not read or retried_read:
                     raise ServiceUnavailable(
                         f"the index service stopped during {name}; nothing half-written is kept, run it again"
@@ -182,6 +204,39 @@ class ServiceClient:
             err = data["error"]
             raise RagateError.from_wire(err["kind"], err["message"])
         return data["result"]
+
+    def _followed(self, name: str, call_id: str, body: dict[str, Any], allowance: Allowance | None) -> tuple[int, dict[str, Any]]:
+        """POST the call while following it: the service's progress for it goes to the reporter in
+        force, and a cancellation closes the connection, which the service takes as the caller
+        gone and stops the work at its next stage boundary."""
+        report = current_reporter()
+        if report is None and allowance is None:
+            return self._request("POST", f"/call/{name}", body, self._timeout_s)
+        sockets: list[socket.socket] = []
+        done = threading.Event()
+
+        def follow() -> None:
+            while not done.wait(0.3):
+                if allowance is not None and allowance.cancelled.is_set():
+                    for sock in sockets:
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
+                    return
+                if report is not None:
+                    try:
+                        status, state = self._request("GET", f"/progress/{call_id}", None, 5)
+                        if status == 200:
+                            report(state["desc"], state["done"], state["total"])
+                    except (OSError, http.client.HTTPException):
+                        pass  # starting, restarting or killed mid-reply: the call itself reports failures
+
+        follower = threading.Thread(target=follow, name="ragate-follow", daemon=True)
+        follower.start()
+        try:
+            return self._request("POST", f"/call/{name}", body, self._timeout_s, on_connect=sockets.append)
+        finally:
+            done.set()
+            follower.join()
 
     # ------------------------------------------------------------------ use cases, as in Pipeline
 
@@ -207,21 +262,6 @@ class ServiceClient:
         return IndexReport.model_validate(
             self._call("index", request=body, options={"allowed_roots": allowed_roots}, read=False, progress=progress)
         )
-
-    def _with_progress_bar(self, call: Callable[[], Any]) -> Any:
-        """Run `call` while drawing the bar the service reports for it (GET /progress)."""
-        with ThreadPoolExecutor(1) as pool, tqdm(desc="starting", file=sys.stderr, dynamic_ncols=True) as bar:
-            job = pool.submit(call)
-            while not job.done():
-                try:
-                    _, state = self._request("GET", "/progress", None, 5)
-                    bar.set_description(state.get("desc") or "starting", refresh=False)
-                    bar.total, bar.n = state["total"] or None, state["done"]
-                    bar.refresh()
-                except (OSError, http.client.HTTPException):
-                    pass  # starting, restarting or killed mid-reply: the call itself reports failures
-                time.sleep(0.3)
-            return job.result()
 
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         return self._use("add_documents", req, IndexReport, read=False)
@@ -282,13 +322,39 @@ class ServiceClient:
         self._heartbeat = threading.Thread(target=beat, name="ragate-heartbeat", daemon=True)
         self._heartbeat.start()
 
-    def stop_service(self) -> bool:
-        """Ask the running service to exit after the calls in flight; False when none runs."""
+    def stop_service(self, wait_s: float = 30.0) -> tuple[str, dict[str, Any]]:
+        """Stop the running service: its calls in flight are cancelled and it exits. Returns
+        ("stopped", its answer) once it has exited, ("stopping", ...) while it still is (already
+        asked, or past `wait_s`), or ("none", {}) when no service runs."""
         try:
-            self._request("POST", "/stop", {}, 5)
-            return True
+            _, answer = self._request("POST", "/stop", {}, 5)
         except (FileNotFoundError, ConnectionRefusedError):
-            return False
+            pid = self._lock_holder()  # it no longer accepts connections once it is exiting
+            return ("stopping", {"pid": pid}) if pid is not None else ("none", {})
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            if not self.paths.socket.exists() or not _alive(answer["pid"]):  # it removes its socket as it exits
+                return "stopped", answer
+            time.sleep(0.1)
+        return "stopping", answer
+
+    def _lock_holder(self) -> int | None:
+        """The PID written in the service lock, if that process still lives."""
+        try:
+            pid = int(self.paths.lock.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
 
     def close(self) -> None:
         self._closed.set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        pass
+    return True

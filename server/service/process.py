@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -27,10 +28,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ragate.retrieval.deadline import Allowance, deadline
 from ragate.retrieval.deadline import check as check_deadline
-from ragate.retrieval.deadline import deadline
 from ragate.retrieval.edge_store import acquire_lock
-from ragate.retrieval.errors import BadInput, IngestError, RagateError, SettingsMismatch, StoreError
+from ragate.retrieval.errors import BadInput, Cancelled, DeadlineExceeded, IngestError, RagateError, SettingsMismatch, StoreError
 from ragate.retrieval.progress import reporting_to
 from ragate.server.config import Settings, settings_differences, settings_fingerprint, shared_settings
 from ragate.server.http_limits import header_deadline_protocol
@@ -44,6 +45,20 @@ from ragate.server.use_cases import CALLS, Call, LocalUseCases
 log = logging.getLogger(__name__)
 
 IDLE_CONNECTION_S = 30  # a keep-alive connection with no request for this long is closed
+
+
+CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+class InFlight:
+    """One call being served: what it reports of its progress, and how to stop it."""
+
+    def __init__(self, name: str, allowance: Allowance):
+        self.name, self.allowance = name, allowance
+        self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": None}
+
+    def report(self, desc: str, done: int, total: int | None) -> None:
+        self.progress = {"desc": desc, "done": done, "total": total}
 
 
 class IndexService:
@@ -65,7 +80,7 @@ class IndexService:
         self.auto_calibration = AutoCalibration(
             self.use_cases, settings.calibration, idle_for=self.quiet_for, busy=lambda: self._in_flight > 0
         )
-        self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": 0}  # the call in progress, for clients' bars
+        self._flights: dict[str, InFlight] = {}  # the calls in progress by call id: their progress and cancellation
 
     def start(self) -> None:
         self.models.load_in_background()
@@ -94,8 +109,9 @@ class IndexService:
         with self._activity_lock:
             return 0.0 if self._in_flight else time.monotonic() - self._last_call
 
-    def call(self, name: str, body: Any) -> Any:
-        """Run one use case (in the caller's thread) and return its JSON-ready result."""
+    def call(self, name: str, body: Any, allowance: Allowance | None = None) -> Any:
+        """Run one use case (in the caller's thread) and return its JSON-ready result; it stops at the
+        next stage boundary once `allowance` is cancelled (its caller went away, or the service stops)."""
         if name not in CALLS and name != "watch":
             raise BadInput(f"unknown call {name!r}; calls are {', '.join([*CALLS, 'watch'])}")
         if not isinstance(body, dict):
@@ -108,11 +124,13 @@ class IndexService:
         theirs = body.get("settings")
         if theirs is not None:
             self._check_agreement(theirs)
+        call_id = body.get("call_id")
+        if call_id is not None and not (isinstance(call_id, str) and CALL_ID.fullmatch(call_id)):
+            raise BadInput("call_id: must be 1 to 64 letters, digits, '-' or '_'")
         call = CALLS.get(name, Call(WatchRequest))
-        with self._activity_lock:
-            self._in_flight += 1
-        # A client's bar starts here, not from the last call's count, and says why it waits at first.
-        self._report(
+        flight = InFlight(name, allowance or Allowance(None))
+        # A client's bar starts here and says why it waits at first.
+        flight.report(
             "starting"
             if self.models.ready
             else "loading the models"
@@ -120,13 +138,18 @@ class IndexService:
             0,
             None,
         )
+        key = call_id or f"anonymous-{id(flight)}"
+        with self._activity_lock:
+            self._in_flight += 1
+            self._flights[key] = flight
         arrived = time.perf_counter()
         try:
-            self.models.wait()
-            req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
-            options = body.get("options") or {}
-            gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
-            with deadline(body.get("deadline_s")), reporting_to(self._report):
+            with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
+                while not self.models.wait(0.5):
+                    check_deadline("loading the models")
+                req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
+                options = body.get("options") or {}
+                gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
                 if gate is None:
                     result = self._dispatch(name, req, options)
                 else:
@@ -142,15 +165,33 @@ class IndexService:
                     # Time spent waiting for a reranker slot behind other clients' calls.
                     result.timings_ms = {"queue": round(queued_ms, 2), **result.timings_ms}
             return _jsonable(result)
+        except (Cancelled, DeadlineExceeded) as e:
+            log.warning("call %s %s", name, e)
+            raise
         finally:
             with self._activity_lock:
                 self._in_flight -= 1
+                self._flights.pop(key, None)
                 self.last_activity = self._last_call = time.monotonic()
+
+    def progress(self, call_id: str) -> dict[str, Any] | None:
+        flight = self._flights.get(call_id)
+        return None if flight is None else flight.progress
+
+    def cancel_all(self, reason: str) -> int:
+        """Cancel every call in flight (each stops at its next stage boundary); how many there were."""
+        with self._activity_lock:
+            flights = list(self._flights.values())
+        for f in flights:
+            f.allowance.cancel(reason)
+        if flights:
+            log.warning("cancelling %d call(s) in flight: %s", len(flights), reason)
+        return len(flights)
 
     def _dispatch(self, name: str, req: Any, options: dict[str, Any]) -> Any:
         uc = self.use_cases
         if name == "index":
-            return uc.index(req, allowed_roots=_roots(options.get("allowed_roots")), on_progress=self._indexed)
+            return uc.index(req, allowed_roots=_roots(options.get("allowed_roots")))
         if name == "stats":
             return {**uc.stats(), "service": self.describe()}
         if name == "watch":
@@ -175,18 +216,13 @@ class IndexService:
             + ". Use the config the running service was started with, or stop it (`ragate service --stop`) so the next call starts it with yours"
         )
 
-    def _report(self, desc: str, done: int, total: int | None) -> None:
-        self.progress = {"desc": desc, "done": done, "total": total}
-
-    def _indexed(self, done: int, total: int) -> None:
-        self._report("indexing files", done, total)
-
     def describe(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
             "idle_timeout_s": self.settings.service.idle_timeout_s,
             "settings_fingerprint": settings_fingerprint(self.shared),
             "self_calibration": self.auto_calibration.describe(),
+            "in_flight": sorted(f.name for f in list(self._flights.values())),
             **self.watcher.describe(),
         }
 
@@ -208,7 +244,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
         name = request.path_params["name"]
         try:
             body = _parse(await request.body())
-            result = await anyio.to_thread.run_sync(service.call, name, body, abandon_on_cancel=True)
+            result = await _until_disconnected(request, lambda allowance: service.call(name, body, allowance))
             return JSONResponse({"result": result})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
             log.info("call %s: the client disconnected before its request was whole", name)
@@ -222,20 +258,54 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)
 
     async def progress(request: Request) -> JSONResponse:
-        return JSONResponse(service.progress)
+        state = service.progress(request.path_params["call_id"])
+        return JSONResponse(state if state is not None else {"error": "no such call in flight"}, status_code=200 if state else 404)
 
     async def stop_route(request: Request) -> JSONResponse:
+        cancelled = service.cancel_all("the index service is stopping (ragate service --stop)")
         stop()
-        return JSONResponse({"ok": True, "pid": os.getpid()})
+        return JSONResponse({"ok": True, "pid": os.getpid(), "cancelled": cancelled})
 
     return Starlette(
         routes=[
             Route("/ping", ping),
-            Route("/progress", progress),
+            Route("/progress/{call_id}", progress),
             Route("/call/{name}", call, methods=["POST"]),
             Route("/stop", stop_route, methods=["POST"]),
         ]
     )
+
+
+async def _until_disconnected(request: Request, work: Callable[[Allowance], Any]) -> Any:
+    """`work` in a thread; if the caller's connection closes meanwhile (it was killed, or it
+    cancelled the call), the work is cancelled and stops at its next stage boundary."""
+    allowance = Allowance(None)
+    outcome: list[tuple[bool, Any]] = []
+
+    async def run() -> None:
+        try:
+            outcome.append((True, await anyio.to_thread.run_sync(work, allowance)))
+        except Exception as e:
+            outcome.append((False, e))
+        finally:
+            tg.cancel_scope.cancel()
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        allowance.cancel("the caller went away")
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            tg.start_soon(watch)
+    except anyio.get_cancelled_exc_class():
+        allowance.cancel("the index service is stopping")
+        raise
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _parse(raw: bytes) -> Any:
@@ -302,6 +372,19 @@ def _exit_when_idle(service: IndexService, server, timeout_s: float, stop: threa
         server.should_exit = True
 
 
+class _CancellingServer(uvicorn.Server):
+    """SIGTERM or Ctrl-C cancels the calls in flight, so the service exits within seconds instead of
+    computing on for callers that asked it to stop."""
+
+    def __init__(self, config: uvicorn.Config, service: IndexService):
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig, frame) -> None:
+        self.service.cancel_all("the index service was told to stop (a signal)")
+        super().handle_exit(sig, frame)
+
+
 def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     """Serve one index until idle; returns at once (0) when another process already serves it."""
 
@@ -325,7 +408,7 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
             http=header_deadline_protocol(settings.server.header_timeout_s),
             timeout_keep_alive=IDLE_CONNECTION_S,
         )
-        server = uvicorn.Server(config)
+        server = _CancellingServer(config, service)
         service.start()
         threading.Thread(target=_exit_when_idle, args=(service, server, settings.service.idle_timeout_s, stop), daemon=True).start()
         log.warning("index service for %s listening on %s (pid %d)", paths.index_dir, paths.socket, os.getpid())

@@ -1,0 +1,139 @@
+"""OAuth 2.1 access tokens for `serve --http` with [server] auth = "oauth": JWTs the issuer signs
+with a key from its JWKS, checked for signature, issuer, audience (this server's URL), expiry and
+scopes. Keys are cached and refetched when a token names one the cache lacks (the issuer rotated),
+at most once per [oauth] jwks_refresh_min_s, so a flood of made-up key ids cannot flood the issuer."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+import jwt
+
+from ragate.server.config import OAuthSettings
+
+log = logging.getLogger(__name__)
+
+
+class InvalidToken(Exception):
+    """Why a token was refused, in words safe to send back (nothing of the token itself)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+
+
+class IssuerKeys:
+    """The issuer's signing keys by key id, from [oauth] jwks_url or its metadata's jwks_uri."""
+
+    def __init__(self, settings: OAuthSettings):
+        self.s = settings
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = self._tried_at = -math.inf
+        self._jwks_url = settings.jwks_url
+        self._lock = threading.Lock()
+
+    def key(self, kid: str | None) -> jwt.PyJWK:
+        with self._lock:
+            now = time.monotonic()
+            stale = now - self._fetched_at > self.s.jwks_cache_s
+            unknown = kid not in self._keys if kid else len(self._keys) != 1
+            if (stale or unknown) and now - self._tried_at >= self.s.jwks_refresh_min_s:
+                self._fetch()
+            if not self._keys:
+                raise InvalidToken("the issuer's signing keys cannot be fetched now")
+            if kid is None:
+                if len(self._keys) != 1:
+                    raise InvalidToken("the token names no signing key (kid) and the issuer has several")
+                return next(iter(self._keys.values()))
+            if kid not in self._keys:
+                raise InvalidToken("the token is signed with a key the issuer does not publish")
+            return self._keys[kid]
+
+    def _fetch(self) -> None:
+        self._tried_at = time.monotonic()
+        try:
+            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+                url = self._jwks_url or self._discover(http)
+                r = http.get(url)
+                r.raise_for_status()
+                keys = jwt.PyJWKSet.from_dict(r.json()).keys
+        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as e:
+            log.error("oauth: cannot read the issuer's keys: %s", e)
+            return  # keep verifying with the keys we have, if any
+        self._keys = {k.key_id or "": k for k in keys}
+        self._jwks_url = url
+        self._fetched_at = self._tried_at
+        log.info("oauth: %d signing key(s) from %s", len(self._keys), url)
+
+    def _discover(self, http: httpx.Client) -> str:
+        """jwks_uri from the issuer's metadata: RFC 8414 (well-known inserted before the issuer's
+        path), then OpenID Connect discovery; the metadata must name the same issuer (RFC 8414 §3.3)."""
+        scheme, _, rest = self.s.issuer.partition("://")
+        host, _, path = rest.partition("/")
+        path = f"/{path}" if path else ""
+        for url in (f"{scheme}://{host}/.well-known/oauth-authorization-server{path}", f"{self.s.issuer}/.well-known/openid-configuration"):
+            r = http.get(url)
+            if r.status_code == 200:
+                meta = r.json()
+                if meta.get("issuer") != self.s.issuer or not isinstance(meta.get("jwks_uri"), str):
+                    raise ValueError(f"{url} names another issuer or no jwks_uri")
+                return meta["jwks_uri"]
+        raise ValueError(f"no authorization server metadata under {self.s.issuer}")
+
+
+class TokenVerifier:
+    def __init__(self, settings: OAuthSettings):
+        self.s = settings
+        self.keys = IssuerKeys(settings)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise InvalidToken("not a JWT") from None
+        if header.get("alg") not in self.s.algorithms:
+            raise InvalidToken(f"signature algorithm {header.get('alg')!r} is not accepted ({', '.join(self.s.algorithms)})")
+        key = self.keys.key(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=list(self.s.algorithms),
+                audience=[self.s.audience, self.s.audience.rstrip("/") + "/"],
+                issuer=self.s.issuer,
+                leeway=self.s.leeway_s,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken(f"the token is not for this server (aud must be {self.s.audience})") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken(f"the token is not from the configured issuer ({self.s.issuer})") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("the token is not valid yet (nbf/iat)") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("the token's signature does not verify") from None
+        except jwt.InvalidTokenError as e:
+            raise InvalidToken(f"the token is invalid: {e}") from None
+        return Principal(
+            subject=str(claims.get("sub", "")),
+            client_id=str(claims.get("client_id") or claims.get("azp") or claims.get("sub", "")),
+            scopes=_scopes(claims),
+        )
+
+
+def _scopes(claims: dict) -> frozenset[str]:
+    """RFC 9068 `scope` (space-separated), or the `scp` list some issuers send instead."""
+    raw = claims.get("scope", claims.get("scp", ""))
+    if isinstance(raw, str):
+        return frozenset(raw.split())
+    return frozenset(str(s) for s in raw) if isinstance(raw, list) else frozenset()

@@ -1,0 +1,138 @@
+"""Progress and cancellation as callers see them: MCP progress notifications during index_paths, a
+cancelled index_paths that stops its work in the index service, a killed CLI caller whose work
+stops, and `ragate service --stop` that cancels the calls in flight and exits within seconds."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ragate.server.mcp.launcher import stdio_session
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+FILES = 3000  # about 12,000 chunks: indexing them takes many batches on any machine here
+CLI = [sys.executable, "-m", "ragate.server.cli.main"]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("big")
+    words = "tide moon orbit gravity ocean shore wave current basin harbour".split()
+    for i in range(FILES):
+        text = " ".join(words[(i * 7 + j) % len(words)] for j in range(600))
+        (root / f"note_{i:05d}.txt").write_text(f"Note {i}. {text}\n")
+    return root
+
+
+def _env(tmp_path: Path, root: Path) -> dict[str, str]:
+    return {**os.environ, "RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(root)])}
+
+
+def _stats(env: dict[str, str]) -> dict:
+    out = subprocess.run([*CLI, "stats", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def _documents(stats: dict) -> int:
+    return sum(c.get("documents", 0) for c in stats["collections"].values())
+
+
+def _settled(env: dict[str, str]) -> int:
+    """The documents indexed, once their count stops moving (a batch being written when the call
+    stopped finishes)."""
+    before = _documents(_stats(env))
+    while True:
+        time.sleep(1.5)
+        now = _documents(_stats(env))
+        if now == before:
+            return now
+        before = now
+
+
+async def test_index_paths_reports_progress_and_stops_when_cancelled(tmp_path, big_folder):
+    env = _env(tmp_path, big_folder)
+    small = big_folder.parent / "small"
+    small.mkdir(exist_ok=True)
+    for i in range(12):
+        (small / f"s{i}.txt").write_text(f"Small note {i} about tides and the moon.\n")
+    env["RAGATE_SERVER_ALLOWED_ROOTS"] = json.dumps([str(big_folder), str(small)])
+    async with stdio_session(env) as s:
+        seen: list[tuple[float, float | None, str | None]] = []
+
+        async def progress(done, total, message):
+            seen.append((done, total, message))
+
+        r = await s.call_tool("index_paths", {"paths": [str(small)]}, progress_callback=progress)
+        assert not r.is_error, r.content[0].text
+        assert seen and seen[-1][:2] == (12, 12) and seen[-1][2] == "indexing files", seen
+        assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+
+        started = anyio.Event()
+        big: list[tuple[float, float | None, str | None]] = []
+
+        async def big_progress(done, total, message):
+            big.append((done, total, message))
+            if message == "indexing files" and done > 0:
+                started.set()
+
+        async with anyio.create_task_group() as tg:
+
+            async def index_big():
+                await s.call_tool("index_paths", {"paths": [str(big_folder)]}, progress_callback=big_progress)
+
+            tg.start_soon(index_big)
+            with anyio.fail_after(300):
+                await started.wait()
+            tg.cancel_scope.cancel()  # the SDK sends notifications/cancelled for the abandoned call
+
+        written = await anyio.to_thread.run_sync(_settled, env)
+        assert 12 < written < 12 + FILES, written  # it stopped: the rest of the folder was never indexed
+        r = await s.call_tool("index_paths", {"paths": [str(small)]})  # and the server keeps serving
+        assert not r.is_error and r.structured_content["documents_unchanged"] == 12
+
+
+def test_killed_caller_and_service_stop_cancel_work_in_flight(tmp_path, big_folder):
+    env = _env(tmp_path, big_folder)
+    log = Path(env["RAGATE_QDRANT_PATH"]) / "service.log"
+
+    def start_index(before: int) -> subprocess.Popen:
+        """`ragate index` of the big folder, returned once the service is writing its chunks."""
+        proc = subprocess.Popen([*CLI, "index", str(big_folder), "--no-progress"], env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            assert time.monotonic() < deadline, "indexing never started"
+            if (Path(env["RAGATE_QDRANT_PATH"]) / "service.sock").exists():
+                stats = _stats(env)
+                if "index" in stats["service"]["in_flight"] and _documents(stats) > before:
+                    return proc
+            time.sleep(0.5)
+
+    killed = start_index(0)
+    killed.kill()
+    killed.wait()
+    written = _settled(env)
+    assert 0 < written < FILES, written
+    assert "stopped during indexing: the caller went away" in log.read_text()
+
+    waiting = start_index(written)
+    t0 = time.monotonic()
+    stop = subprocess.run([*CLI, "service", "--stop"], env=env, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - t0
+    assert stop.returncode == 0 and "stopped" in stop.stdout and "1 call(s) in flight were cancelled" in stop.stdout, stop.stdout
+    assert took < 30, took
+    _, err = waiting.communicate(timeout=60)
+    assert waiting.returncode != 0 and "cancelled" in err and "stay indexed" in err, err[-2000:]
+    again = subprocess.run([*CLI, "service", "--stop"], env=env, capture_output=True, text=True, timeout=60)
+    assert again.stdout.strip() == "no index service running", again.stdout

@@ -1,0 +1,208 @@
+"""`serve --http` as an OAuth 2.1 resource server, over raw HTTP, against a local authorization
+server that generates its keys, signs the tokens and can rotate its key."""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ragate.server.mcp.launcher import free_port, http_server, http_session
+from ragate.server.mcp.tools import READ_TOOLS, build_server
+
+pytestmark = [pytest.mark.anyio]
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class AuthorizationServer:
+    """Publishes RFC 8414 metadata and a JWKS on loopback, signs RS256 tokens, counts JWKS reads."""
+
+    def __init__(self) -> None:
+        self.jwks_reads = 0
+        self.rotate()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/.well-known/oauth-authorization-server":
+                    body = {"issuer": outer.issuer, "jwks_uri": f"{outer.issuer}/jwks"}
+                elif self.path == "/jwks":
+                    outer.jwks_reads += 1
+                    body = {"keys": [outer.public_jwk]}
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def rotate(self) -> None:
+        """A new signing key with a new kid; the JWKS publishes only it from now on."""
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = hashlib.sha256(
+            self.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+        ).hexdigest()[:16]
+        self.public_jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True), "kid": self.kid, "use": "sig"}
+
+    def token(self, audience: str, scope: str = "ragate:read ragate:write", **claims) -> str:
+        now = int(time.time())
+        body = {"iss": self.issuer, "aud": audience, "sub": "agent-1", "client_id": "agent-1", "scope": scope, "iat": now, "exp": now + 300}
+        return jwt.encode({**body, **claims}, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def unsigned(self, audience: str) -> str:
+        header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": self.kid}).encode())
+        now = int(time.time())
+        claims = {"iss": self.issuer, "aud": audience, "sub": "x", "scope": "ragate:read ragate:write", "exp": now + 300}
+        return f"{header}.{_b64(json.dumps(claims).encode())}."
+
+    def hmac_with_public_key(self, audience: str) -> str:
+        """The key-confusion attack: HS256 keyed with the issuer's public key, which anyone has."""
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": self.kid}).encode())
+        claims = _b64(json.dumps({"iss": self.issuer, "aud": audience, "scope": "ragate:write", "exp": int(time.time()) + 300}).encode())
+        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        sig = _b64(hmac.new(pem, f"{header}.{claims}".encode(), hashlib.sha256).digest())
+        return f"{header}.{claims}.{sig}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def _challenge(r) -> dict[str, str]:
+    value = r.headers["www-authenticate"]
+    assert value.startswith("Bearer ")
+    return dict(re.findall(r'(\w+)="([^"]*)"', value))
+
+
+def _call(tool: str, args: dict) -> dict:
+    return {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": args}}
+
+
+async def test_every_registered_tool_is_classed_read_or_write(pipeline):
+    tools = {t.name: t for t in await build_server(pipeline).list_tools()}
+    assert READ_TOOLS < set(tools)
+    assert {n for n, t in tools.items() if t.annotations and t.annotations.read_only_hint} == READ_TOOLS
+
+
+async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
+    auth = AuthorizationServer()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    audience = f"{base}/mcp"
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_SERVER_AUTH="oauth",
+        RAGATE_OAUTH_ISSUER=auth.issuer,
+        RAGATE_OAUTH_AUDIENCE=audience,
+        RAGATE_OAUTH_JWKS_REFRESH_MIN_S="0",
+    )
+    try:
+        with http_server(env, port, "unused-static-token") as proc:
+            async with httpx2.AsyncClient(timeout=30) as c:
+
+                async def post(token: str | None, body: dict, path: str = "/mcp"):
+                    headers = {**HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
+                    return await c.post(base + path, json=body, headers=headers)
+
+                meta = await c.get(f"{base}/.well-known/oauth-protected-resource/mcp")
+                assert meta.status_code == 200
+                assert meta.json()["resource"] == audience and meta.json()["authorization_servers"] == [auth.issuer]
+                assert set(meta.json()["scopes_supported"]) == {"ragate:read", "ragate:write"}
+
+                r = await post(None, INIT)
+                assert r.status_code == 401
+                assert _challenge(r) == {"resource_metadata": f"{base}/.well-known/oauth-protected-resource/mcp"}
+
+                rotated_out = AuthorizationServer()  # a key the issuer never published
+                refused = {
+                    "expired": auth.token(audience, exp=int(time.time()) - 120),
+                    "wrong audience": auth.token("http://127.0.0.1:1/mcp"),
+                    "wrong issuer": auth.token(audience, iss="http://127.0.0.1:2"),
+                    "alg none": auth.unsigned(audience),
+                    "HS256 keyed with the public key": auth.hmac_with_public_key(audience),
+                    "unpublished key": rotated_out.token(audience, iss=auth.issuer),
+                    "not a JWT": "abc.def",
+                }
+                rotated_out.close()
+                for case, token in refused.items():
+                    r = await post(token, INIT)
+                    assert r.status_code == 401, case
+                    ch = _challenge(r)
+                    assert ch["error"] == "invalid_token" and ch["resource_metadata"].endswith("/oauth-protected-resource/mcp"), case
+                    assert token not in r.text, case
+
+                reads = auth.jwks_reads
+                reader = auth.token(audience, scope="ragate:read")
+                r = await post(reader, INIT)
+                assert r.status_code == 200, r.text
+                session = {"mcp-session-id": r.headers["mcp-session-id"]}
+                r = await c.post(
+                    f"{base}/mcp", json=_call("delete", {"ids": ["x"]}), headers={**HEADERS, **session, "Authorization": f"Bearer {reader}"}
+                )
+                assert r.status_code == 403
+                ch = _challenge(r)
+                assert ch["error"] == "insufficient_scope" and ch["scope"] == "ragate:write"
+                # The same refusal however the call is spelled: a batch, an escaped name, a duplicate key.
+                spelled = [
+                    json.dumps([_call("search", {"query": "q"}), _call("add_documents", {"documents": [{"text": "t"}]})]),
+                    json.dumps(_call("delete", {"ids": ["x"]})).replace('"delete"', '"\\u0064elete"'),
+                    '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search","name":"index_paths","arguments":{}}}',
+                ]
+                for body in spelled:
+                    r = await c.post(f"{base}/mcp", content=body, headers={**HEADERS, **session, "Authorization": f"Bearer {reader}"})
+                    assert r.status_code == 403, body
+                assert (await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})).status_code == 200
+
+                no_read = auth.token(audience, scope="profile")
+                r = await post(no_read, INIT)
+                assert r.status_code == 403 and _challenge(r)["scope"] == "ragate:read"
+                assert auth.jwks_reads == reads  # the cached keys served every token signed with the same key
+
+                auth.rotate()
+                r = await post(auth.token(audience), INIT)
+                assert r.status_code == 200, r.text
+                assert auth.jwks_reads == reads + 1
+
+            writer = auth.token(audience)
+            async with http_session(port, writer) as s:
+                tools = {t.name for t in (await s.list_tools()).tools}
+                assert "delete" in tools
+                done = await s.call_tool("delete", {"ids": ["nothing-here"]})
+                assert not done.is_error, done.content[0].text
+            assert proc.poll() is None
+    finally:
+        auth.close()
