@@ -57,7 +57,7 @@ def check(stage: str) -> None:
     if a is None:
         return
     if a.cancelled.is_set():
-        raise Cancelled(f"stopped during {stage}: {a.reason or 'cancelled'}")
+        raise Cancelled(f"cancelled during {stage}: {a.reason or 'by its caller'}")
     if a.end is not None and time.monotonic() > a.end:
         raise DeadlineExceeded(f"stopped during {stage}: past the request's time limit ([server] tool_timeout_s)")
 

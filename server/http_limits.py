@@ -4,7 +4,9 @@ uvicorn times out idle keep-alive connections but not a client that sends its he
 time (slowloris): each such socket stays open for ever. Here a connection must finish each request's
 headers within a deadline, else it is closed. A client that half-closes its side after a whole
 request (`shutdown(SHUT_WR)`, as some HTTP clients and `nc -N` do) still gets its reply: the
-connection is closed once the reply is sent, not at the client's end of file."""
+connection is closed once the reply is sent, not at the client's end of file. The index service's
+socket has only ragate's own clients, which never half-close: there (`half_close=False`) end of
+file means the caller is gone, and the call it was waiting for is cancelled."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import asyncio
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
-def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
+def header_deadline_protocol(timeout_s: float, *, half_close: bool = True) -> type[H11Protocol]:
     """An H11Protocol class (for uvicorn.Config(http=...)) closing connections slow to send headers."""
 
     class HeaderDeadlineH11(H11Protocol):
@@ -53,7 +55,7 @@ def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
                 self._arm()  # the next request on this keep-alive connection gets the same deadline
 
         def eof_received(self) -> bool | None:
-            if self.cycle is not None and not self.cycle.response_complete:
+            if half_close and self.cycle is not None and not self.cycle.response_complete:
                 self._half_closed = True
                 return True  # keep the transport open for the reply (asyncio closes it otherwise)
             return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
@@ -159,6 +160,11 @@ class DeleteRequest(_Request):
     def check(self, limits: ServerSettings) -> DeleteRequest:
         if not self.ids and (self.filters is None or self.filters.is_empty()):
             raise BadInput("delete needs ids or a non-empty filter")
+        for i, chunk_id in enumerate(self.ids or []):
+            try:
+                uuid.UUID(chunk_id)
+            except ValueError:
+                raise BadInput(f"ids[{i}]: {chunk_id[:80]!r} is not a chunk id (the UUIDs search results give)") from None
         return self
 
 

@@ -84,7 +84,8 @@ TOOL_CASES = [
     ("delete", {}, "ids or a non-empty filter"),
     ("delete", {"filters": {}}, "ids or a non-empty filter"),
     ("delete", {"ids": "abc"}, "ids"),
-    ("delete", {"ids": ["x"], "collection": "nope"}, "unknown collection"),
+    ("delete", {"ids": ["x"]}, "ids[0]: 'x' is not a chunk id"),
+    ("delete", {"ids": ["6f1d2a3e-52b0-4c55-9a0e-7d0f3c6b9e11"], "collection": "nope"}, "unknown collection"),
 ]
 
 

@@ -124,7 +124,7 @@ def test_killed_caller_and_service_stop_cancel_work_in_flight(tmp_path, big_fold
     killed.wait()
     written = _settled(env)
     assert 0 < written < FILES, written
-    assert "stopped during indexing: the caller went away" in log.read_text()
+    assert "cancelled during indexing: the caller went away" in log.read_text()
 
     waiting = start_index(written)
     t0 = time.monotonic()

@@ -185,7 +185,6 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                 for body in spelled:
                     r = await c.post(f"{base}/mcp", content=body, headers={**HEADERS, **session, "Authorization": f"Bearer {reader}"})
                     assert r.status_code == 403, body
-                assert (await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})).status_code == 200
 
                 no_read = auth.token(audience, scope="profile")
                 r = await post(no_read, INIT)
@@ -201,8 +200,17 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
             async with http_session(port, writer) as s:
                 tools = {t.name for t in (await s.list_tools()).tools}
                 assert "delete" in tools
-                done = await s.call_tool("delete", {"ids": ["nothing-here"]})
+                added = await s.call_tool("add_documents", {"documents": [{"id": "d1", "text": "Tides follow the moon."}]})
+                assert not added.is_error, added.content[0].text
+                done = await s.call_tool("delete", {"ids": ["6f1d2a3e-52b0-4c55-9a0e-7d0f3c6b9e11"]})
                 assert not done.is_error, done.content[0].text
+            async with httpx2.AsyncClient(timeout=60) as c:
+                assert (
+                    await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})
+                ).status_code == 401  # its key was rotated out
+                reader = auth.token(audience, scope="ragate:read")
+                assert (await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})).status_code == 200
+                assert (await c.get(f"{base}/metrics")).status_code == 401
             assert proc.poll() is None
     finally:
         auth.close()

@@ -78,7 +78,9 @@ async def test_two_replicas_answer_a_client_that_alternates_between_them(tmp_pat
         stack.callback(proxy.close)
         # No keep-alive: every request is a new connection, so the proxy alternates per request.
         http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {token}"}, limits=httpx2.Limits(max_keepalive_connections=0), timeout=httpx2.Timeout(30, read=300)
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx2.Limits(max_keepalive_connections=0),
+            timeout=httpx2.Timeout(30, read=300),
         )
         url = f"http://127.0.0.1:{proxy.port}/mcp"
         async with http, Client(streamable_http_client(url, http_client=http), mode=NEWEST) as client:

@@ -18,7 +18,6 @@ import logging
 import anyio.to_thread
 import pydantic_core
 from mcp.server.auth.routes import build_resource_metadata_url
-from mcp.shared.auth import ProtectedResourceMetadata
 from pydantic import AnyHttpUrl
 
 from ragate.server.config import OAuthSettings
@@ -67,16 +66,16 @@ class OAuthResourceServer:
         resource = AnyHttpUrl(settings.audience)
         self.metadata_url = str(build_resource_metadata_url(resource))
         self.metadata_paths = {"/.well-known/oauth-protected-resource", AnyHttpUrl(self.metadata_url).path}
-        self.metadata = (
-            ProtectedResourceMetadata(
-                resource=resource,
-                authorization_servers=[AnyHttpUrl(settings.issuer)],
-                scopes_supported=[settings.read_scope, settings.write_scope],
-                resource_name="ragate",
-            )
-            .model_dump_json(exclude_none=True)
-            .encode()
-        )
+        # RFC 9728 §2, with the issuer spelled exactly as its tokens' `iss` (URL models would add a slash).
+        self.metadata = json.dumps(
+            {
+                "resource": settings.audience,
+                "authorization_servers": [settings.issuer],
+                "scopes_supported": [settings.read_scope, settings.write_scope],
+                "bearer_methods_supported": ["header"],
+                "resource_name": "ragate",
+            }
+        ).encode()
 
     def _challenge(self, error: str = "", description: str = "", scope: str = "") -> str:
         parts = [f'{k}="{v}"' for k, v in (("error", error), ("error_description", description), ("scope", scope)) if v]

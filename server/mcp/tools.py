@@ -72,9 +72,10 @@ class Tools:
         boundary rather than running on for nobody; with `ctx`, its progress goes to the client."""
         allowance = Allowance(None)
         try:
+            # Arrived during start-up: wait for the models (or the index service), don't fail; the
+            # tool timeout is the call's own time.
+            await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
             with anyio.fail_after(self.limits.tool_timeout_s):
-                # Arrived during start-up: wait for the models (or the index service), don't fail.
-                await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
                 bounded = self._bounded(use_case, allowance, _progress_to(ctx) if ctx is not None else None)
                 return await anyio.to_thread.run_sync(bounded, limiter=self._heavy_slots if heavy else None, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -203,6 +204,9 @@ class ServiceClient:
         if "error" in data:
             err = data["error"]
             raise RagateError.from_wire(err["kind"], err["message"])
+        report, final = current_reporter(), data.get("progress")
+        if report is not None and final and final.get("desc"):  # the last count, which a poll may have missed
+            report(final["desc"], final["done"], final["total"])
         return data["result"]
 
     def _followed(self, name: str, call_id: str, body: dict[str, Any], allowance: Allowance | None) -> tuple[int, dict[str, Any]]:
@@ -216,6 +220,7 @@ class ServiceClient:
         done = threading.Event()
 
         def follow() -> None:
+            last = None
             while not done.wait(0.3):
                 if allowance is not None and allowance.cancelled.is_set():
                     for sock in sockets:
@@ -225,7 +230,8 @@ class ServiceClient:
                 if report is not None:
                     try:
                         status, state = self._request("GET", f"/progress/{call_id}", None, 5)
-                        if status == 200:
+                        if status == 200 and state != last:
+                            last = state
                             report(state["desc"], state["done"], state["total"])
                     except (OSError, http.client.HTTPException):
                         pass  # starting, restarting or killed mid-reply: the call itself reports failures
@@ -241,8 +247,20 @@ class ServiceClient:
     # ------------------------------------------------------------------ use cases, as in Pipeline
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Always ready: each call starts the service when it finds none, and waits for its models."""
-        return True
+        """Wait until the service (started here if none runs) has loaded its models, at most
+        `timeout` or [service] start_timeout_s; False if it has not by then."""
+        end = time.monotonic() + (timeout if timeout is not None else self.settings.service.start_timeout_s)
+        while True:
+            try:
+                if self._request("GET", "/ping", None, 5)[1].get("models_ready"):
+                    return True
+            except (FileNotFoundError, ConnectionRefusedError):
+                self.ensure_started()
+            except (OSError, http.client.HTTPException):
+                pass  # starting or restarting: the call itself reports a service that stays down
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.2)
 
     def _use(self, name: str, req: Request, response: type[M], *, read: bool) -> M:
         return response.model_validate(self._call(name, request=req.check(self.settings.server), read=read))
@@ -333,7 +351,7 @@ class ServiceClient:
             return ("stopping", {"pid": pid}) if pid is not None else ("none", {})
         end = time.monotonic() + wait_s
         while time.monotonic() < end:
-            if not self.paths.socket.exists() or not _alive(answer["pid"]):  # it removes its socket as it exits
+            if not _alive(answer["pid"]):
                 return "stopped", answer
             time.sleep(0.1)
         return "stopping", answer
@@ -356,5 +374,8 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, another user's
-        pass
-    return True
+        return True
+    try:  # an exited child its parent has not reaped yet is gone too
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True

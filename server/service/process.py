@@ -53,8 +53,8 @@ CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 class InFlight:
     """One call being served: what it reports of its progress, and how to stop it."""
 
-    def __init__(self, name: str, allowance: Allowance):
-        self.name, self.allowance = name, allowance
+    def __init__(self, allowance: Allowance):
+        self.name, self.allowance = "", allowance
         self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": None}
 
     def report(self, desc: str, done: int, total: int | None) -> None:
@@ -109,9 +109,10 @@ class IndexService:
         with self._activity_lock:
             return 0.0 if self._in_flight else time.monotonic() - self._last_call
 
-    def call(self, name: str, body: Any, allowance: Allowance | None = None) -> Any:
+    def call(self, name: str, body: Any, flight: InFlight | None = None) -> Any:
         """Run one use case (in the caller's thread) and return its JSON-ready result; it stops at the
-        next stage boundary once `allowance` is cancelled (its caller went away, or the service stops)."""
+        next stage boundary once the flight's allowance is cancelled (its caller went away, or the
+        service stops), and reports its progress to the flight."""
         if name not in CALLS and name != "watch":
             raise BadInput(f"unknown call {name!r}; calls are {', '.join([*CALLS, 'watch'])}")
         if not isinstance(body, dict):
@@ -128,7 +129,8 @@ class IndexService:
         if call_id is not None and not (isinstance(call_id, str) and CALL_ID.fullmatch(call_id)):
             raise BadInput("call_id: must be 1 to 64 letters, digits, '-' or '_'")
         call = CALLS.get(name, Call(WatchRequest))
-        flight = InFlight(name, allowance or Allowance(None))
+        flight = flight or InFlight(Allowance(None))
+        flight.name = name
         # A client's bar starts here and says why it waits at first.
         flight.report(
             "starting"
@@ -144,9 +146,10 @@ class IndexService:
             self._flights[key] = flight
         arrived = time.perf_counter()
         try:
+            while not self.models.wait(0.5):  # a slow start is not the call's time: only a cancellation ends this wait
+                if flight.allowance.cancelled.is_set():
+                    raise Cancelled(f"cancelled while the models load: {flight.allowance.reason}")
             with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
-                while not self.models.wait(0.5):
-                    check_deadline("loading the models")
                 req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
                 options = body.get("options") or {}
                 gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
@@ -244,8 +247,9 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
         name = request.path_params["name"]
         try:
             body = _parse(await request.body())
-            result = await _until_disconnected(request, lambda allowance: service.call(name, body, allowance))
-            return JSONResponse({"result": result})
+            flight = InFlight(Allowance(None))
+            result = await _until_disconnected(request, flight.allowance, lambda: service.call(name, body, flight))
+            return JSONResponse({"result": result, "progress": flight.progress})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
             log.info("call %s: the client disconnected before its request was whole", name)
             return JSONResponse({"error": {"kind": "bad_input", "message": "request body incomplete"}}, status_code=400)
@@ -276,15 +280,14 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
     )
 
 
-async def _until_disconnected(request: Request, work: Callable[[Allowance], Any]) -> Any:
+async def _until_disconnected(request: Request, allowance: Allowance, work: Callable[[], Any]) -> Any:
     """`work` in a thread; if the caller's connection closes meanwhile (it was killed, or it
-    cancelled the call), the work is cancelled and stops at its next stage boundary."""
-    allowance = Allowance(None)
+    cancelled the call), `allowance` is cancelled and the work stops at its next stage boundary."""
     outcome: list[tuple[bool, Any]] = []
 
     async def run() -> None:
         try:
-            outcome.append((True, await anyio.to_thread.run_sync(work, allowance)))
+            outcome.append((True, await anyio.to_thread.run_sync(work)))
         except Exception as e:
             outcome.append((False, e))
         finally:
@@ -405,7 +408,7 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            http=header_deadline_protocol(settings.server.header_timeout_s),
+            http=header_deadline_protocol(settings.server.header_timeout_s, half_close=False),
             timeout_keep_alive=IDLE_CONNECTION_S,
         )
         server = _CancellingServer(config, service)
