@@ -208,6 +208,9 @@ class ServerSettings(_Section):
     # Empty: the folder of the config file in use (none without one). Resolved once at start-up.
     allowed_roots: list[str] = []
     allowed_origins: list[str] = []
+    # Host headers accepted over HTTP besides this server's own address: a load balancer's or proxy's
+    # name, e.g. "rag.example.com" (with [server] auth = "oauth", the audience's host is accepted too).
+    allowed_hosts: list[str] = []
     max_query_chars: int = Field(2000, ge=1)
     max_top_k: int = Field(100, ge=1)
     max_candidates: int = Field(500, ge=1)

@@ -72,9 +72,10 @@ async def test_two_replicas_answer_a_client_that_alternates_between_them(tmp_pat
         env = {**env, "RAGATE_QDRANT_URL": os.environ["RAGATE_TEST_QDRANT_URL"], "RAGATE_INDEX_COLLECTION": f"replicas_{os.getpid()}"}
     ports = [free_port(), free_port()]
     with ExitStack() as stack:
+        proxy = RoundRobin(ports)
+        env["RAGATE_SERVER_ALLOWED_HOSTS"] = f'["127.0.0.1:{proxy.port}"]'  # the Host clients send is the balancer's
         for port in ports:
             stack.enter_context(http_server(env, port, token, capture=False))
-        proxy = RoundRobin(ports)
         stack.callback(proxy.close)
         # No keep-alive: every request is a new connection, so the proxy alternates per request.
         http = httpx2.AsyncClient(

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 
 import anyio
@@ -76,6 +77,9 @@ def http_app(settings: Settings, server, host: str, port: int, metrics: Callable
             "([server] token_env), e.g. export RAGATE_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")] + ([f"{host}:{port}"] if not is_loopback(host) else [])
+    hosts += list(settings.server.allowed_hosts)
+    if settings.server.auth == "oauth":
+        hosts.append(urllib.parse.urlsplit(settings.oauth.audience).netloc)  # where clients reach this server
     origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
