@@ -1,7 +1,8 @@
 """Prometheus metrics of the use cases this process runs (the index service, or `serve` against a
 Qdrant server): calls per tool and outcome, latency per tool and per stage, reranker pairs and
 how many the score cache served, the gate's decisions and p_answerable, calls waiting for a
-reranker slot, and, read at each scrape, the index's size per collection and the engines in use.
+reranker slot, and, read at each scrape, the index's size per collection, the engines in use and
+(in the index service) the folder watcher's pending changes and lag.
 
 Label values come from closed sets (tool names, stage names, error kinds, gate reasons,
 collection and model names): no query text, chunk id or document reaches a label."""
@@ -49,6 +50,20 @@ class IndexCollector(Collector):
             m = s.get(role) or {}
             engines.add_metric([role, str(m.get("model")), str(m.get("engine")), str(m.get("device"))], 1)
         yield from (chunks, docs, engines)
+
+
+class WatcherCollector(Collector):
+    """The index service's folder watcher, read at scrape time: folders watched, changes waiting
+    to be indexed and how long they have waited."""
+
+    def __init__(self, describe: Callable[[], dict[str, Any]]):
+        self.describe = describe
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        d = self.describe()
+        yield GaugeMetricFamily("ragate_watcher_folders", "Folders the index service watches", value=len(d["watching"]))
+        yield GaugeMetricFamily("ragate_watcher_pending_changes", "File changes seen and not yet indexed", value=d["pending_changes"])
+        yield GaugeMetricFamily("ragate_watcher_lag_seconds", "How long the pending changes have waited", value=d["watch_lag_s"])
 
 
 class Metrics:

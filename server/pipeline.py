@@ -53,6 +53,7 @@ from ragate.server.schemas import (
 )
 from ragate.server.stages import Ranked, Stages
 from ragate.server.timing import Timer
+from ragate.server.tracing import tracer
 
 R = TypeVar("R")
 
@@ -64,7 +65,8 @@ def metered(use_case: Callable[..., R]) -> Callable[..., R]:
     def call(self: Pipeline, *args: Any, **kwargs: Any) -> R:
         started = time.perf_counter()
         try:
-            result = use_case(self, *args, **kwargs)
+            with tracer.start_as_current_span(f"ragate.{use_case.__name__}"):
+                result = use_case(self, *args, **kwargs)
         except BaseException as e:
             self.meters.record(use_case.__name__, time.perf_counter() - started, error=e)
             raise

@@ -1,10 +1,13 @@
-"""Per-stage wall-clock timings, reported as `timings_ms` in every response."""
+"""Per-stage wall-clock timings, reported as `timings_ms` in every response, each stage also an
+OpenTelemetry span (server/tracing.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from ragate.server.tracing import tracer
 
 
 class Timer:
@@ -16,7 +19,8 @@ class Timer:
     def stage(self, name: str) -> Iterator[None]:
         t = time.perf_counter()
         try:
-            yield
+            with tracer.start_as_current_span(f"ragate.{name}"):
+                yield
         finally:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t) * 1000
 

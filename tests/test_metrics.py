@@ -58,6 +58,7 @@ async def test_metrics_count_the_calls_made_and_stay_behind_the_token(tmp_path, 
         )  # each search and answer waited for a slot, the index for the write lock
         assert value(m, "ragate_rerank_pairs_total") > 0 and value(m, "ragate_rerank_cached_pairs_total") > 0  # the repeated query
         assert value(m, "ragate_index_chunks", collection="default") > 0 and value(m, "ragate_engine_info", model="reranker") == 1
+        assert value(m, "ragate_watcher_folders") == 0 and value(m, "ragate_watcher_pending_changes") == 0
         assert "filters applied" not in r.text and OFF_TOPIC not in r.text  # no query text in any label
         # The same service's metrics from the command line, for stdio setups.
         cli = ragate(

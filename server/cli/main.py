@@ -10,6 +10,7 @@ import sys
 from ragate.retrieval.errors import RagateError
 from ragate.server.cli.parser import build_parser
 from ragate.server.config import Settings, load_settings
+from ragate.server.tracing import configure_from_environment as configure_tracing
 
 
 def setup_logging(verbosity: int) -> None:
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
+    configure_tracing()
     try:
         # `init` writes the config file, so it cannot read one first.
         settings = load_settings(args.config) if args.reads_config else Settings()

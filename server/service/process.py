@@ -35,6 +35,7 @@ from ragate.retrieval.errors import BadInput, Cancelled, DeadlineExceeded, Inges
 from ragate.retrieval.progress import reporting_to
 from ragate.server.config import Settings, settings_differences, settings_fingerprint, shared_settings
 from ragate.server.http_limits import header_deadline_protocol
+from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
 from ragate.server.service.auto_calibration import AutoCalibration
@@ -71,6 +72,7 @@ class IndexService:
         self.shared = shared_settings(settings)
         self._write_lock = threading.Lock()
         self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
+        self.use_cases.meters.registry.register(WatcherCollector(self.watcher.describe))
         self._initial_watch = watch
         self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
         self._activity_lock = threading.Lock()

@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class FolderWatcher:
         self.debounce_ms = debounce_ms
         self.folders: dict[str, threading.Thread] = {}
         self.pending = 0
+        self._pending_since: float | None = None  # when the changes waiting now were seen
         self.last_update: str | None = None
         self.last_error: str | None = None
         self.stopped: dict[str, str] = {}  # folder -> why it is not watched now
@@ -98,6 +100,7 @@ class FolderWatcher:
                     if changes:
                         with self._lock:
                             self.pending = len(changes)
+                            self._pending_since = time.monotonic()
                         self._pass(folder, allowed_roots)
             except Exception as e:  # the watch itself failed (its folder removed under it): look again
                 log.warning("watch %s: %s", folder, e)
@@ -112,13 +115,15 @@ class FolderWatcher:
             log.warning("watch %s: %s", folder, self.last_error)
         finally:
             with self._lock:
-                self.pending = 0
+                self.pending, self._pending_since = 0, None
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "watching": sorted(self.folders),
                 "pending_changes": self.pending,
+                # How long the changes waiting now have waited to be indexed (0: none waiting).
+                "watch_lag_s": round(time.monotonic() - self._pending_since, 3) if self._pending_since is not None else 0.0,
                 "last_watch_update": self.last_update,
                 "last_watch_error": self.last_error,
                 "stopped_folders": dict(self.stopped),
