@@ -2,10 +2,11 @@
 for a fixed duration (default 60 s), each calling search, rerank and answer_or_abstain in turn
 with questions from examples/questions.jsonl.
 
-    python -m bench.load_test [--clients 50] [--seconds 60] [--json]
+    python -m bench.load_test [--clients 50] [--seconds 60] [--scrape-every 15] [--json]
 
 Prints calls, errors, p50/p95/p99 latency per tool and the server's resident memory after
-warm-up and at the end (growth must stay under 10%). Loopback only: the server binds 127.0.0.1
+warm-up and at the end (growth must stay under 10%), and every --scrape-every seconds what a
+`curl` of GET /metrics shows (calls, rerank pairs, gate decisions, calls waiting). Loopback only: the server binds 127.0.0.1
 with a random token and a private index directory, and is stopped at the end."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,12 +53,41 @@ def tool_call(rng: random.Random, questions: list[str], candidates: int) -> tupl
     return kind, {"query": q}
 
 
+SCRAPED = {  # series name -> what the summary calls it
+    "ragate_tool_calls_total": "calls",
+    "ragate_rerank_pairs_total": "rerank_pairs",
+    "ragate_rerank_cached_pairs_total": "cached_pairs",
+    "ragate_gate_decisions_total": "gate_decisions",
+    "ragate_calls_waiting": "waiting",
+    "ragate_stage_latency_seconds_count": "stage_observations",
+}
+
+
+def scrape(port: int, token: str) -> dict:
+    """One `curl` of /metrics (the token passed in a header file, not on the command line), summed per series."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with tempfile.NamedTemporaryFile("w", suffix=".hdr") as h:
+        h.write(f"Authorization: Bearer {token}\n")
+        h.flush()
+        out = subprocess.run(["curl", "-sf", "-H", f"@{h.name}", f"http://127.0.0.1:{port}/metrics"], capture_output=True, text=True)
+    if out.returncode != 0:
+        return {"error": f"curl exited {out.returncode}"}
+    sums = dict.fromkeys(SCRAPED.values(), 0.0)
+    for family in text_string_to_metric_families(out.stdout):
+        for sample in family.samples:
+            if sample.name in SCRAPED:
+                sums[SCRAPED[sample.name]] += sample.value
+    return {k: int(v) for k, v in sums.items()}
+
+
 async def run(args) -> dict:
     questions = [json.loads(line)["question"] for line in (ROOT / "examples" / "questions.jsonl").read_text().splitlines() if line.strip()]
     port, token = free_port(), secrets.token_urlsafe(24)
     latencies: dict[str, list[float]] = {"search": [], "rerank": [], "answer_or_abstain": []}
     errors: list[str] = []
     memory: list[tuple[float, float]] = []
+    scrapes: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="ragate-load-") as tmp:
         env = {
             "RAGATE_QDRANT_PATH": tmp,
@@ -93,8 +124,16 @@ async def run(args) -> dict:
                     memory.append((time.monotonic() - t0, rss_mb(proc.pid)))
                     await anyio.sleep(1.0)
 
+            async def scrape_metrics() -> None:
+                """`curl` of GET /metrics while the load runs, as an operator's scraper sees it."""
+                while time.monotonic() < stop:
+                    await anyio.sleep(args.scrape_every)
+                    scrapes.append({"t_s": round(time.monotonic() - t0, 1), **await anyio.to_thread.run_sync(scrape, port, token)})
+                    log(f"  /metrics at {scrapes[-1]['t_s']:5.1f}s: {scrapes[-1]}")
+
             async with anyio.create_task_group() as tg:
                 tg.start_soon(sample_memory)
+                tg.start_soon(scrape_metrics)
                 for i in range(args.clients):
                     tg.start_soon(client, i)
             wall = time.monotonic() - t0
@@ -110,6 +149,7 @@ async def run(args) -> dict:
         "rss_mb_after_warmup": round(base, 1),
         "rss_mb_max": round(max(warm) if warm else 0.0, 1),
         "rss_mb_end": round(warm[-1] if warm else 0.0, 1),
+        "metrics_scrapes": scrapes,
     }
     out["rss_growth"] = round((out["rss_mb_max"] - base) / base, 4) if base else None
     for name, ms in latencies.items():
@@ -134,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="duration of the load (default 60)")
     ap.add_argument("--warmup", type=float, default=10.0, help="seconds before the memory baseline is taken (default 10)")
     ap.add_argument("--candidates", type=int, default=20, help="fused pool per search/answer call (default 20)")
+    ap.add_argument("--scrape-every", type=float, default=15.0, help="seconds between `curl`s of /metrics during the load (default 15)")
     ap.add_argument("--json", action="store_true", help="end with one JSON object on stdout")
     args = ap.parse_args(argv)
     out = anyio.run(run, args)
