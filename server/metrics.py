@@ -56,11 +56,11 @@ class WatcherCollector(Collector):
     """The index service's folder watcher, read at scrape time: folders watched, changes waiting
     to be indexed and how long they have waited."""
 
-    def __init__(self, describe: Callable[[], dict[str, Any]]):
-        self.describe = describe
+    def __init__(self, watcher_state: Callable[[], dict[str, Any]]):
+        self.watcher_state = watcher_state  # not `describe`: the registry would take it for Collector.describe
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        d = self.describe()
+        d = self.watcher_state()
         yield GaugeMetricFamily("ragate_watcher_folders", "Folders the index service watches", value=len(d["watching"]))
         yield GaugeMetricFamily("ragate_watcher_pending_changes", "File changes seen and not yet indexed", value=d["pending_changes"])
         yield GaugeMetricFamily("ragate_watcher_lag_seconds", "How long the pending changes have waited", value=d["watch_lag_s"])

@@ -79,10 +79,16 @@ class AuthorizationServer:
         ).hexdigest()[:16]
         self.public_jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True), "kid": self.kid, "use": "sig"}
 
-    def token(self, audience: str, scope: str = "ragate:read ragate:write", **claims) -> str:
+    def token(self, audience: str, scope: str = "ragate:read ragate:write", drop: tuple[str, ...] = (), kid=None, **claims) -> str:
         now = int(time.time())
         body = {"iss": self.issuer, "aud": audience, "sub": "agent-1", "client_id": "agent-1", "scope": scope, "iat": now, "exp": now + 300}
-        return jwt.encode({**body, **claims}, self.key, algorithm="RS256", headers={"kid": self.kid})
+        body = {k: v for k, v in {**body, **claims}.items() if k not in drop}
+        return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": kid or self.kid})
+
+    def forged_header(self, audience: str, header: dict) -> str:
+        """A token whose header no signing library would write, signed as a real one."""
+        good = self.token(audience).split(".")
+        return ".".join([_b64(json.dumps(header).encode()), good[1], good[2]])
 
     def unsigned(self, audience: str) -> str:
         header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": self.kid}).encode())
@@ -156,6 +162,9 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                     "HS256 keyed with the public key": auth.hmac_with_public_key(audience),
                     "unpublished key": rotated_out.token(audience, iss=auth.issuer),
                     "not a JWT": "abc.def",
+                    "no expiry": auth.token(audience, drop=("exp",)),
+                    "a kid that is not a string": auth.forged_header(audience, {"alg": "RS256", "kid": 5}),
+                    "a kid with quotes": auth.token(audience, kid='x", resource_metadata="http://evil'),
                 }
                 rotated_out.close()
                 for case, token in refused.items():
@@ -163,7 +172,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                     assert r.status_code == 401, case
                     ch = _challenge(r)
                     assert ch["error"] == "invalid_token" and ch["resource_metadata"].endswith("/oauth-protected-resource/mcp"), case
-                    assert token not in r.text, case
+                    assert token not in r.text and "evil" not in r.headers["www-authenticate"], case
 
                 reads = auth.jwks_reads
                 reader = auth.token(audience, scope="ragate:read")

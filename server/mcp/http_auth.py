@@ -17,6 +17,8 @@ import logging
 
 import anyio.to_thread
 import pydantic_core
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
 
@@ -63,6 +65,8 @@ class OAuthResourceServer:
     def __init__(self, app, settings: OAuthSettings, *, max_body_bytes: int):
         self.app, self.s, self.max_body = app, settings, max_body_bytes
         self.verifier = TokenVerifier(settings)
+        # Its own threads: a slow issuer cannot take the worker threads tool calls run in.
+        self._verifying = anyio.CapacityLimiter(8)
         resource = AnyHttpUrl(settings.audience)
         self.metadata_url = str(build_resource_metadata_url(resource))
         self.metadata_paths = {"/.well-known/oauth-protected-resource", AnyHttpUrl(self.metadata_url).path}
@@ -78,19 +82,21 @@ class OAuthResourceServer:
         ).encode()
 
     def _challenge(self, error: str = "", description: str = "", scope: str = "") -> str:
-        parts = [f'{k}="{v}"' for k, v in (("error", error), ("error_description", description), ("scope", scope)) if v]
+        parts = [f'{k}="{_quotable(v)}"' for k, v in (("error", error), ("error_description", description), ("scope", scope)) if v]
         return "Bearer " + ", ".join([*parts, f'resource_metadata="{self.metadata_url}"'])
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
+        if scope["type"] != "http":  # no websocket route exists; none may bypass the check either
+            raise RuntimeError(f"refusing an ASGI {scope['type']!r} connection")
         if scope["path"] in self.metadata_paths:
             return await self._serve_metadata(scope, send)
         token = _bearer(scope)
         if token is None:  # RFC 6750 §3.1: no error code when the request carried no credentials
             return await _refuse(send, 401, "unauthorized", "an OAuth access token is required", self._challenge())
         try:
-            who = await anyio.to_thread.run_sync(self.verifier.verify, token.decode("latin-1"))
+            who = await anyio.to_thread.run_sync(self.verifier.verify, token.decode("latin-1"), limiter=self._verifying)
         except InvalidToken as e:
             log.info("oauth: refused a token: %s", e)
             return await _refuse(send, 401, "invalid_token", str(e), self._challenge("invalid_token", str(e)))
@@ -106,6 +112,16 @@ class OAuthResourceServer:
             log.info("oauth: %s lacks scope %s", who.client_id or who.subject, need)
             description = f"this call needs the {need} scope"
             return await _refuse(send, 403, "insufficient_scope", description, self._challenge("insufficient_scope", description, need))
+        # The SDK's transport binds each MCP session to the principal that opened it.
+        scope["user"] = AuthenticatedUser(
+            AccessToken(
+                token=token.decode("latin-1"),
+                client_id=who.client_id,
+                scopes=sorted(who.scopes),
+                subject=who.subject,
+                claims={"iss": self.s.issuer},
+            )
+        )
         return await self.app(scope, receive, send)
 
     async def _serve_metadata(self, scope, send) -> None:
@@ -124,15 +140,21 @@ def _calls_a_write_tool(body: bytes) -> bool:
     for parse in (pydantic_core.from_json, json.loads):
         try:
             message = parse(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         messages.extend(message if isinstance(message, list) else [message])
     for m in messages:
         if isinstance(m, dict) and m.get("method") == "tools/call":
             params = m.get("params")
-            if not (isinstance(params, dict) and params.get("name") in READ_TOOLS):
+            name = params.get("name") if isinstance(params, dict) else None
+            if not (isinstance(name, str) and name in READ_TOOLS):
                 return True
     return False
+
+
+def _quotable(text: str) -> str:
+    """`text` safe inside a quoted auth-param (RFC 6750 §3: printable ASCII without `"` and `\\`)."""
+    return "".join(c if " " <= c <= "~" and c not in '"\\' else "'" for c in text)[:300]
 
 
 async def _read_body(receive, limit: int) -> bytes | None:

@@ -45,8 +45,12 @@ class IssuerKeys:
             now = time.monotonic()
             stale = now - self._fetched_at > self.s.jwks_cache_s
             unknown = kid not in self._keys if kid else len(self._keys) != 1
-            if (stale or unknown) and now - self._tried_at >= self.s.jwks_refresh_min_s:
-                self._fetch()
+            fetch = (stale or unknown) and now - self._tried_at >= self.s.jwks_refresh_min_s
+            if fetch:
+                self._tried_at = now  # one fetcher; the others verify with the keys cached meanwhile
+        if fetch:
+            self._fetch()
+        with self._lock:
             if not self._keys:
                 raise InvalidToken("the issuer's signing keys cannot be fetched now")
             if kid is None:
@@ -58,20 +62,26 @@ class IssuerKeys:
             return self._keys[kid]
 
     def _fetch(self) -> None:
-        self._tried_at = time.monotonic()
+        """Read the keys (outside the lock: a slow issuer holds up no token whose key is cached)."""
         try:
             with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
                 url = self._jwks_url or self._discover(http)
                 r = http.get(url)
                 r.raise_for_status()
-                keys = jwt.PyJWKSet.from_dict(r.json()).keys
+                body = r.json()
+                if not isinstance(body, dict):
+                    raise ValueError(f"{url} is not a JWKS object")
+                # Signing keys only: a key published for encryption (`use: enc`) signs nothing here.
+                body = {**body, "keys": [k for k in body.get("keys") or [] if isinstance(k, dict) and k.get("use", "sig") == "sig"]}
+                keys = jwt.PyJWKSet.from_dict(body).keys
         except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as e:
             log.error("oauth: cannot read the issuer's keys: %s", e)
             return  # keep verifying with the keys we have, if any
-        self._keys = {k.key_id or "": k for k in keys}
-        self._jwks_url = url
-        self._fetched_at = self._tried_at
-        log.info("oauth: %d signing key(s) from %s", len(self._keys), url)
+        with self._lock:
+            self._keys = {k.key_id or f"#{n}": k for n, k in enumerate(keys)}  # keys without an id stay apart
+            self._jwks_url = url
+            self._fetched_at = time.monotonic()
+        log.info("oauth: %d signing key(s) from %s", len(keys), url)
 
     def _discover(self, http: httpx.Client) -> str:
         """jwks_uri from the issuer's metadata: RFC 8414 (well-known inserted before the issuer's
@@ -83,7 +93,7 @@ class IssuerKeys:
             r = http.get(url)
             if r.status_code == 200:
                 meta = r.json()
-                if meta.get("issuer") != self.s.issuer or not isinstance(meta.get("jwks_uri"), str):
+                if not isinstance(meta, dict) or meta.get("issuer") != self.s.issuer or not isinstance(meta.get("jwks_uri"), str):
                     raise ValueError(f"{url} names another issuer or no jwks_uri")
                 return meta["jwks_uri"]
         raise ValueError(f"no authorization server metadata under {self.s.issuer}")
@@ -97,10 +107,12 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:
             raise InvalidToken("not a JWT") from None
-        if header.get("alg") not in self.s.algorithms:
-            raise InvalidToken(f"signature algorithm {header.get('alg')!r} is not accepted ({', '.join(self.s.algorithms)})")
+        if header.get("alg") not in self.s.algorithms:  # the token's own value is not echoed
+            raise InvalidToken(f"the signature algorithm is not one of {', '.join(self.s.algorithms)}")
+        if header.get("typ") not in (None, "JWT", "at+jwt", "application/at+jwt"):  # RFC 9068 §2.1: an access token, not an ID token
+            raise InvalidToken("the token is not an access token (typ)")
         key = self.keys.key(header.get("kid"))
         try:
             claims = jwt.decode(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -20,6 +21,7 @@ from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ragate.retrieval.deadline import Allowance, deadline
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
@@ -63,7 +65,9 @@ class Tools:
     def __init__(self, use_cases: UseCases):
         self.p = use_cases
         self.limits = use_cases.settings.server
-        self._heavy_slots = anyio.CapacityLimiter(self.limits.max_concurrent_reranks)
+        # Taken by the thread that does the work, so a call abandoned on cancellation keeps its slot
+        # until its work has really stopped.
+        self._heavy_slots = threading.BoundedSemaphore(self.limits.max_concurrent_reranks)
 
     async def _run(self, use_case: Callable[[], T], *, heavy: bool = False, ctx: Context | None = None) -> T:
         """Run a use case in a thread once models are ready, under the tool timeout; the one place
@@ -76,8 +80,8 @@ class Tools:
             # tool timeout is the call's own time.
             await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
             with anyio.fail_after(self.limits.tool_timeout_s):
-                bounded = self._bounded(use_case, allowance, _progress_to(ctx) if ctx is not None else None)
-                return await anyio.to_thread.run_sync(bounded, limiter=self._heavy_slots if heavy else None, abandon_on_cancel=True)
+                bounded = self._bounded(use_case, allowance, _progress_to(ctx, allowance) if ctx is not None else None, heavy=heavy)
+                return await anyio.to_thread.run_sync(bounded, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             allowance.cancel("the MCP client cancelled the call")
             raise
@@ -87,14 +91,22 @@ class Tools:
         except RagateError as e:
             raise ToolError(str(e)) from None
 
-    def _bounded(self, use_case: Callable[[], T], allowance: Allowance, report: Reporter | None) -> Callable[[], T]:
+    def _bounded(self, use_case: Callable[[], T], allowance: Allowance, report: Reporter | None, *, heavy: bool) -> Callable[[], T]:
         """The use case under the tool timeout and `allowance`: its loops stop at the deadline or on
         cancellation instead of running on in a thread nobody waits for (the index service gets
-        the same deadline with the call, and the cancellation as a closed connection)."""
+        the same deadline with the call, and the cancellation as a closed connection); `heavy` ones
+        hold one of the reranker's slots while they run."""
 
         def run() -> T:
             with deadline(self.limits.tool_timeout_s, cancel=allowance), reporting_to(report) if report else contextlib.nullcontext():
-                return use_case()
+                if not heavy:
+                    return use_case()
+                while not self._heavy_slots.acquire(timeout=0.2):
+                    check_deadline("the queue")
+                try:
+                    return use_case()
+                finally:
+                    self._heavy_slots.release()
 
         return run
 
@@ -273,14 +285,17 @@ def linked(resp: BaseModel, *fields: str) -> CallToolResult:
     return CallToolResult(content=[text, *links], structured_content=resp.model_dump(mode="json", by_alias=True))
 
 
-def _progress_to(ctx: Context) -> Reporter:
+def _progress_to(ctx: Context, allowance: Allowance) -> Reporter:
     """A reporter (retrieval/progress.py) sending MCP progress notifications from the use case's
     thread, at most a few a second (the last always: 100% reaches the client); a no-op for a
-    client that sent no progress token."""
+    client that sent no progress token, and once the call is cancelled or timed out (its request
+    has ended)."""
     token = anyio.lowlevel.current_token()
     last = [0.0]
 
     def report(desc: str, done: int, total: int | None) -> None:
+        if allowance.cancelled.is_set():
+            return
         now = time.monotonic()
         if now - last[0] < PROGRESS_EVERY_S and done != total:
             return

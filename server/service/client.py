@@ -223,10 +223,10 @@ class ServiceClient:
             last = None
             while not done.wait(0.3):
                 if allowance is not None and allowance.cancelled.is_set():
-                    for sock in sockets:
+                    for sock in sockets:  # every pass: the connection may open after the cancellation
                         with contextlib.suppress(OSError):
                             sock.shutdown(socket.SHUT_RDWR)
-                    return
+                    continue
                 if report is not None:
                     try:
                         status, state = self._request("GET", f"/progress/{call_id}", None, 5)

@@ -82,6 +82,7 @@ class IndexService:
         self.auto_calibration = AutoCalibration(
             self.use_cases, settings.calibration, idle_for=self.quiet_for, busy=lambda: self._in_flight > 0
         )
+        self._stopping = ""  # why the service is stopping, once it is: calls arriving then are cancelled
         self._flights: dict[str, InFlight] = {}  # the calls in progress by call id: their progress and cancellation
 
     def start(self) -> None:
@@ -144,6 +145,10 @@ class IndexService:
         )
         key = call_id or f"anonymous-{id(flight)}"
         with self._activity_lock:
+            if key in self._flights:
+                raise BadInput(f"call_id: {key!r} is already in flight")
+            if self._stopping:  # arrived after the stop began: it is cancelled like the others
+                flight.allowance.cancel(self._stopping)
             self._in_flight += 1
             self._flights[key] = flight
         arrived = time.perf_counter()
@@ -184,8 +189,10 @@ class IndexService:
         return None if flight is None else flight.progress
 
     def cancel_all(self, reason: str) -> int:
-        """Cancel every call in flight (each stops at its next stage boundary); how many there were."""
+        """Cancel every call in flight (each stops at its next stage boundary), and every call that
+        arrives from now on; how many were in flight."""
         with self._activity_lock:
+            self._stopping = reason
             flights = list(self._flights.values())
         for f in flights:
             f.allowance.cancel(reason)
