@@ -4,18 +4,29 @@ uvicorn times out idle keep-alive connections but not a client that sends its he
 time (slowloris): each such socket stays open for ever. Here a connection must finish each request's
 headers within a deadline, else it is closed. A client that half-closes its side after a whole
 request (`shutdown(SHUT_WR)`, as some HTTP clients and `nc -N` do) still gets its reply: the
-connection is closed once the reply is sent, not at the client's end of file. The index service's
-socket has only ragate's own clients, which never half-close: there (`half_close=False`) end of
-file means the caller is gone, and the call it was waiting for is cancelled."""
+connection is closed once the reply is sent, not at the client's end of file. A client that closed
+both directions (a killed process on the index service's Unix socket: the kernel reports the
+hang-up) is gone: its connection is closed, which cancels the call it was waiting for."""
 
 from __future__ import annotations
 
 import asyncio
+import select
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
-def header_deadline_protocol(timeout_s: float, *, half_close: bool = True) -> type[H11Protocol]:
+def _peer_hung_up(transport) -> bool:
+    """Whether the peer closed both directions (POLLHUP), not only its sending side."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLHUP)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+
+def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
     """An H11Protocol class (for uvicorn.Config(http=...)) closing connections slow to send headers."""
 
     class HeaderDeadlineH11(H11Protocol):
@@ -55,7 +66,7 @@ def header_deadline_protocol(timeout_s: float, *, half_close: bool = True) -> ty
                 self._arm()  # the next request on this keep-alive connection gets the same deadline
 
         def eof_received(self) -> bool | None:
-            if half_close and self.cycle is not None and not self.cycle.response_complete:
+            if self.cycle is not None and not self.cycle.response_complete and not _peer_hung_up(self.transport):
                 self._half_closed = True
                 return True  # keep the transport open for the reply (asyncio closes it otherwise)
             return None

@@ -417,7 +417,7 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            http=header_deadline_protocol(settings.server.header_timeout_s, half_close=False),
+            http=header_deadline_protocol(settings.server.header_timeout_s),
             timeout_keep_alive=IDLE_CONNECTION_S,
         )
         server = _CancellingServer(config, service)
