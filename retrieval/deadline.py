@@ -22,7 +22,7 @@ from ragate.retrieval.errors import Cancelled, DeadlineExceeded
 
 @dataclass
 class Allowance:
-    end: float | None  # time.monotonic() after which the work stops; None: no limit
+    end: float | None = None  # time.monotonic() after which the work stops; None: no limit
     cancelled: threading.Event = field(default_factory=threading.Event)
     reason: str = ""
 
@@ -38,7 +38,7 @@ _allowance: ContextVar[Allowance | None] = ContextVar("ragate_deadline", default
 def deadline(seconds: float | None, *, cancel: Allowance | None = None) -> Iterator[Allowance]:
     """Work inside must finish within `seconds` (None: no limit) and stops once `cancel` (or the
     allowance this yields) is cancelled."""
-    allowance = cancel or Allowance(None)
+    allowance = cancel or Allowance()
     allowance.end = None if seconds is None else time.monotonic() + seconds
     token = _allowance.set(allowance)
     try:

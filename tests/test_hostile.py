@@ -290,15 +290,19 @@ def test_http_index_paths_reads_no_secrets(http, root):
     assert r.is_error and "500000 characters" in r.content[0].text and len(r.content[0].text) < 2000
 
 
+# A handshake-era `initialize` as a raw HTTP client sends it, and the headers streamable HTTP wants.
+RAW_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
+RAW_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
 def test_http_bearer_scheme_is_case_insensitive(http):
     port, token = http
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init, headers = RAW_INITIALIZE, RAW_HEADERS
     with httpx2.Client(timeout=10) as c:
         for scheme in ("bearer", "BEARER", "Bearer"):
             r = c.post(f"http://127.0.0.1:{port}/mcp", json=init, headers={**headers, "Authorization": f"{scheme} {token}"})

@@ -18,15 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ragate.server.mcp.launcher import free_port, http_server, http_session
 from ragate.server.mcp.tools import READ_TOOLS, build_server
+from tests.test_hostile import RAW_HEADERS, RAW_INITIALIZE
 
 pytestmark = [pytest.mark.anyio]
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
-}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -141,7 +135,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
             async with httpx2.AsyncClient(timeout=30) as c:
 
                 async def post(token: str | None, body: dict, path: str = "/mcp"):
-                    headers = {**HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
+                    headers = {**RAW_HEADERS, **({"Authorization": f"Bearer {token}"} if token else {})}
                     return await c.post(base + path, json=body, headers=headers)
 
                 meta = await c.get(f"{base}/.well-known/oauth-protected-resource/mcp")
@@ -149,7 +143,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                 assert meta.json()["resource"] == audience and meta.json()["authorization_servers"] == [auth.issuer]
                 assert set(meta.json()["scopes_supported"]) == {"ragate:read", "ragate:write"}
 
-                r = await post(None, INIT)
+                r = await post(None, RAW_INITIALIZE)
                 assert r.status_code == 401
                 assert _challenge(r) == {"resource_metadata": f"{base}/.well-known/oauth-protected-resource/mcp"}
 
@@ -168,7 +162,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                 }
                 rotated_out.close()
                 for case, token in refused.items():
-                    r = await post(token, INIT)
+                    r = await post(token, RAW_INITIALIZE)
                     assert r.status_code == 401, case
                     ch = _challenge(r)
                     assert ch["error"] == "invalid_token" and ch["resource_metadata"].endswith("/oauth-protected-resource/mcp"), case
@@ -176,11 +170,13 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
 
                 reads = auth.jwks_reads
                 reader = auth.token(audience, scope="ragate:read")
-                r = await post(reader, INIT)
+                r = await post(reader, RAW_INITIALIZE)
                 assert r.status_code == 200, r.text
                 session = {"mcp-session-id": r.headers["mcp-session-id"]}
                 r = await c.post(
-                    f"{base}/mcp", json=_call("delete", {"ids": ["x"]}), headers={**HEADERS, **session, "Authorization": f"Bearer {reader}"}
+                    f"{base}/mcp",
+                    json=_call("delete", {"ids": ["x"]}),
+                    headers={**RAW_HEADERS, **session, "Authorization": f"Bearer {reader}"},
                 )
                 assert r.status_code == 403
                 ch = _challenge(r)
@@ -192,16 +188,16 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                     '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"search","name":"index_paths","arguments":{}}}',
                 ]
                 for body in spelled:
-                    r = await c.post(f"{base}/mcp", content=body, headers={**HEADERS, **session, "Authorization": f"Bearer {reader}"})
+                    r = await c.post(f"{base}/mcp", content=body, headers={**RAW_HEADERS, **session, "Authorization": f"Bearer {reader}"})
                     assert r.status_code == 403, body
 
                 no_read = auth.token(audience, scope="profile")
-                r = await post(no_read, INIT)
+                r = await post(no_read, RAW_INITIALIZE)
                 assert r.status_code == 403 and _challenge(r)["scope"] == "ragate:read"
                 assert auth.jwks_reads == reads  # the cached keys served every token signed with the same key
 
                 auth.rotate()
-                r = await post(auth.token(audience), INIT)
+                r = await post(auth.token(audience), RAW_INITIALIZE)
                 assert r.status_code == 200, r.text
                 assert auth.jwks_reads == reads + 1
 

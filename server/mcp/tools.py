@@ -74,7 +74,7 @@ class Tools:
         where errors become tool errors. A cancelled call (the client's `notifications/cancelled`,
         or the timeout) cancels the use case's allowance, so its work stops at the next stage
         boundary rather than running on for nobody; with `ctx`, its progress goes to the client."""
-        allowance = Allowance(None)
+        allowance = Allowance()
         try:
             # Arrived during start-up: wait for the models (or the index service), don't fail; the
             # tool timeout is the call's own time.

@@ -54,8 +54,8 @@ CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 class InFlight:
     """One call being served: what it reports of its progress, and how to stop it."""
 
-    def __init__(self, allowance: Allowance):
-        self.name, self.allowance = "", allowance
+    def __init__(self, name: str):
+        self.name, self.allowance = name, Allowance()
         self.progress: dict[str, Any] = {"desc": "", "done": 0, "total": None}
 
     def report(self, desc: str, done: int, total: int | None) -> None:
@@ -132,8 +132,7 @@ class IndexService:
         if call_id is not None and not (isinstance(call_id, str) and CALL_ID.fullmatch(call_id)):
             raise BadInput("call_id: must be 1 to 64 letters, digits, '-' or '_'")
         call = CALLS.get(name, Call(WatchRequest))
-        flight = flight or InFlight(Allowance(None))
-        flight.name = name
+        flight = flight or InFlight(name)
         # A client's bar starts here and says why it waits at first.
         flight.report(
             "starting"
@@ -256,7 +255,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
         name = request.path_params["name"]
         try:
             body = _parse(await request.body())
-            flight = InFlight(Allowance(None))
+            flight = InFlight(name)
             result = await _until_disconnected(request, flight.allowance, lambda: service.call(name, body, flight))
             return JSONResponse({"result": result, "progress": flight.progress})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
@@ -303,17 +302,18 @@ async def _until_disconnected(request: Request, allowance: Allowance, work: Call
             tg.cancel_scope.cancel()
 
     async def watch() -> None:
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        allowance.cancel("the caller went away")
+        try:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            allowance.cancel("the caller went away")
+        except anyio.get_cancelled_exc_class():
+            if not outcome:  # cancelled from outside (the server shutting down), not by run() finishing
+                allowance.cancel("the index service is stopping")
+            raise
 
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run)
-            tg.start_soon(watch)
-    except anyio.get_cancelled_exc_class():
-        allowance.cancel("the index service is stopping")
-        raise
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        tg.start_soon(watch)
     ok, value = outcome[0]
     if not ok:
         raise value
