@@ -124,6 +124,15 @@ class Store(abc.ABC):
         rows = self._scroll(list(Chunk.model_fields), [AnyOf("doc_id", (doc_id,))])
         return sorted((Chunk.from_payload(p) for _, p in rows), key=lambda c: c.chunk_index)
 
+    def documents(self) -> list[dict[str, Any]]:
+        """One row per document (doc_id, source, title, chunks, updated_at), ordered by source."""
+        out: dict[str, dict[str, Any]] = {}
+        for _, p in self._scroll(["source", "doc_id", "title", "updated_at"], []):
+            row = out.setdefault(p["doc_id"], {"doc_id": p["doc_id"], "source": p["source"], "title": p.get("title") or "", "chunks": 0})
+            row["chunks"] += 1
+            row["updated_at"] = p.get("updated_at")
+        return sorted(out.values(), key=lambda r: (r["source"], r["doc_id"]))
+
     def manifest(self) -> dict[str, dict[str, Any]]:
         """source → {doc_id, file_hashes, chunks}: what the index holds per file, for incremental indexing."""
         out: dict[str, dict[str, Any]] = {}

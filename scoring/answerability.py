@@ -19,18 +19,20 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput
 
-FEATURES = (
-    "top_relevance",  # logit of the best calibrated relevance
-    "margin",  # its lead over the best passage of another document, in logits
-    "mean_top_relevance",  # mean relevance of the best TOP_K passages
-    "count_relevant",  # passages among the best 10 with relevance >= 0.5
-    "top_cosine",  # bi-encoder cosine of the best passage: absolute, comparable across queries
-    "max_cosine",  # best cosine anywhere in the pool
-    "coverage",  # IDF-weighted share of the query's content terms found in the best TOP_K passages
-    "bm25_lead",  # best BM25 score over the pool's mean BM25 score
-    "agreement",  # mean reciprocal rank of the best passage in the dense and BM25 channels
-    "spread",  # standard deviation of the pool's relevance logits
-)
+# Each feature and what it measures (the web page shows these words beside the values).
+FEATURE_MEANINGS = {
+    "top_relevance": "logit of the best calibrated relevance",
+    "margin": "its lead over the best passage of another document, in logits",
+    "mean_top_relevance": "mean relevance of the best 3 passages",
+    "count_relevant": "passages among the best 10 with relevance >= 0.5",
+    "top_cosine": "bi-encoder cosine of the best passage: absolute, comparable across queries",
+    "max_cosine": "best cosine anywhere in the pool",
+    "coverage": "IDF-weighted share of the query's content terms found in the best 3 passages",
+    "bm25_lead": "best BM25 score over the pool's mean BM25 score",
+    "agreement": "mean reciprocal rank of the best passage in the dense and BM25 channels",
+    "spread": "standard deviation of the pool's relevance logits",
+}
+FEATURES = tuple(FEATURE_MEANINGS)
 TOP_K = 3
 _EPS = 1e-6
 
@@ -154,6 +156,15 @@ class AnswerabilityModel(BaseModel):
     def predict(self, rows: list[dict[str, float]]) -> np.ndarray:
         x = self._x(rows)
         return self.on_topic.predict(x) * self.answers.predict(x)
+
+    def contributions(self, row: dict[str, float]) -> dict[str, dict[str, float]]:
+        """What each feature of one pool adds to each stage's log-odds: coef·(x − mean)/scale, so
+        the stage's log-odds are its intercept plus their sum."""
+        x = self._x([row])[0]
+        return {
+            name: {f: round(float(c * (v - m) / s), 4) for f, c, v, m, s in zip(self.features, st.coef, x, st.mean, st.scale, strict=True)}
+            for name, st in (("on_topic", self.on_topic), ("answers", self.answers))
+        }
 
     def weights(self) -> dict[str, dict[str, float]]:
         """Coefficient per standardised feature and stage: the change in log-odds per standard deviation."""

@@ -89,6 +89,9 @@ class Decision:
     missing_terms: list[str] = field(default_factory=list)  # when abstaining: query words no top passage contains
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
+    features: dict[str, float] = field(default_factory=dict)  # the pool's answerability features, when computed
+    # With a fitted model: what each feature added to each stage's log-odds.
+    contributions: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def suggestion(self) -> str:
@@ -145,14 +148,15 @@ def decide(
         return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
     features = pool_features(query=query, pool=ranked, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
+    explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
     passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
     if p >= threshold and not strict:
         # The model judged the whole pool, and its threshold was certified on exactly that judgement,
         # so the best passage is the evidence even below the configured min_score.
         passing = passing or by_rel[:1]
     if p >= threshold and passing:
-        return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing)
+        return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing, **explained)
     # Only an abstention names missing words, so only it pays for finding them.
     _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
-    return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest])
+    return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest], **explained)

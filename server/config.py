@@ -268,6 +268,15 @@ class OAuthSettings(_Section):
         return v
 
 
+class UiSettings(_Section):
+    """The web page (`ragate ui`, and /ui under `serve --http`)."""
+
+    port: int = Field(8766, ge=1, le=65535)  # `ragate ui` listens on 127.0.0.1 at this port
+    session_minutes: float = Field(480.0, gt=0, le=7 * 24 * 60)  # a browser's login lasts this long (an OAuth token's own expiry first)
+    recent_calls: int = Field(200, ge=0, le=10_000)  # calls the index view lists, kept in memory
+    keep_queries: bool = False  # keep the query text of those calls (it may be private)
+
+
 class LlmSettings(_Section):
     provider: Literal["", "anthropic"] = ""
     model: str = "claude-sonnet-4-5"
@@ -291,6 +300,7 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     oauth: OAuthSettings = OAuthSettings()
     service: ServiceSettings = ServiceSettings()
+    ui: UiSettings = UiSettings()
     llm: LlmSettings = LlmSettings()
 
     @field_validator("index")
@@ -420,7 +430,16 @@ def write_setting(config_path: Path, section: str, key: str, value: str | float)
 # What each client of one index may set for itself: how it reaches and limits its own callers,
 # and what it sends with every call (its allowed roots, its deadline, its watched folders).
 # The index itself ([qdrant]) is what the service is found by, so it is not compared either.
-PER_CLIENT = ("server.", "service.", "qdrant.", "index.watch", "index.watch_debounce_ms", "index.batch_chunks")
+PER_CLIENT = (
+    "server.",
+    "service.",
+    "ui.port",
+    "ui.session_minutes",
+    "qdrant.",
+    "index.watch",
+    "index.watch_debounce_ms",
+    "index.batch_chunks",
+)
 # Local paths are compared where they lead: clients in other folders may name one model differently.
 PATH_KEYS = ("embedder.model", "reranker.model", "reranker.first_pass_model", "reranker.onnx_dir")
 

@@ -28,11 +28,13 @@ from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
+from ragate.server.recent_calls import RecentCall, RecentCalls
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
     CollectionRequest,
     DeleteRequest,
+    DocumentsRequest,
     FeedbackRequest,
     IndexRequest,
     RerankRequest,
@@ -43,8 +45,11 @@ from ragate.server.requests import (
 from ragate.server.schemas import (
     AnswerResponse,
     DeleteResult,
+    DocumentList,
+    DocumentSummary,
     Dropped,
     FeedbackResult,
+    GateFeature,
     RerankItem,
     RerankResponse,
     SampledChunk,
@@ -63,14 +68,17 @@ def metered(use_case: Callable[..., R]) -> Callable[..., R]:
 
     @functools.wraps(use_case)
     def call(self: Pipeline, *args: Any, **kwargs: Any) -> R:
-        started = time.perf_counter()
+        started, name = time.perf_counter(), use_case.__name__
+        request = args[0] if args else None
         try:
-            with tracer.start_as_current_span(f"ragate.{use_case.__name__}"):
+            with tracer.start_as_current_span(f"ragate.{name}"):
                 result = use_case(self, *args, **kwargs)
         except BaseException as e:
-            self.meters.record(use_case.__name__, time.perf_counter() - started, error=e)
+            self.meters.record(name, time.perf_counter() - started, error=e)
+            self.recent.record(name, time.perf_counter() - started, request=request, error=e)
             raise
-        self.meters.record(use_case.__name__, time.perf_counter() - started, result)
+        self.meters.record(name, time.perf_counter() - started, result)
+        self.recent.record(name, time.perf_counter() - started, request=request, result=result)
         return result
 
     return call
@@ -83,6 +91,9 @@ class Pipeline(Stages):
         self.feedback_log = FeedbackLog(feedback_path(settings.qdrant.path))
         self.drift = DriftMonitor()
         self.meters = Metrics(self._stats)
+        self.recent = RecentCalls(
+            size=settings.ui.recent_calls, keep_queries=settings.ui.keep_queries, default_collection=settings.index.collection
+        )
 
     def metrics(self) -> str:
         """`/metrics` and `ragate metrics`: this process's use cases in the Prometheus text format."""
@@ -152,6 +163,7 @@ class Pipeline(Stages):
             calibration_fitted_on=r.profile.fitted_on,
             false_accept_bound=d.false_accept_bound,
             missing_terms=d.missing_terms,
+            features=GateFeature.of(d),
             notes=r.notes,
             index_updated_at=self.index_updated_at(req.collection),
         )
@@ -275,6 +287,17 @@ class Pipeline(Stages):
                     return {"collection": name, **chunks[0]}
                 return {"collection": name, "doc_id": req.id, "source": found[0].source, "title": found[0].title, "chunks": chunks}
         raise NotFound(f"no {req.kind} {req.id!r} in {'collection ' + repr(names[0]) if req.collection else 'any collection'}")
+
+    def documents(self, req: DocumentsRequest) -> DocumentList:
+        """A page of a collection's documents with their chunk counts."""
+        name = self.collection(req.collection)
+        rows = self.store(name).documents()
+        page = [DocumentSummary.model_validate(r) for r in rows[req.offset : req.offset + req.limit]]
+        return DocumentList(collection=name, total=len(rows), offset=req.offset, documents=page)
+
+    def recent_calls(self) -> list[RecentCall]:
+        """The last calls answered, newest first (server/recent_calls.py)."""
+        return self.recent.newest_first()
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
         """Chunks of a collection drawn at random, with their text as the reranker reads it."""

@@ -342,6 +342,17 @@ class ResourceRequest(_Request):
         return self
 
 
+class DocumentsRequest(_Request):
+    """A page of a collection's documents (for the web page's index view)."""
+
+    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    offset: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=500)
+
+    def check(self, limits: ServerSettings) -> DocumentsRequest:
+        return self
+
+
 class CollectionRequest(_Request):
     """A whole collection: dropping it."""
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ragate.retrieval.candidates import Candidate
+from ragate.scoring.gate import Decision
 from ragate.scoring.rerank_stage import RerankStage
 
 CalibrationSource = Annotated[
@@ -104,6 +105,22 @@ class RerankResponse(BaseModel):
     timings_ms: dict[str, float]
 
 
+class GateFeature(BaseModel):
+    """One answerability feature of the pool and, with a fitted model, what it added to each stage."""
+
+    name: str = Field(description="the feature (docs/gate.md lists them)")
+    value: float = Field(description="its value for this query's pool")
+    on_topic: float | None = Field(
+        None, description="what it added to the on-topic stage's log-odds, coef·(value − mean)/scale (None: no fitted model)"
+    )
+    answers: float | None = Field(None, description="what it added to the answers stage's log-odds (None: no fitted model)")
+
+    @classmethod
+    def of(cls, d: Decision) -> list[GateFeature]:
+        on_topic, answers = d.contributions.get("on_topic", {}), d.contributions.get("answers", {})
+        return [cls(name=f, value=round(v, 4), on_topic=on_topic.get(f), answers=answers.get(f)) for f, v in d.features.items()]
+
+
 class AnswerResponse(BaseModel):
     status: Literal["answer", "abstain"]
     reason: str = Field(description="why: ANSWERABLE, or the reason code for abstaining")
@@ -120,6 +137,7 @@ class AnswerResponse(BaseModel):
         None, description="upper bound, at the calibration's confidence, on how often an off-topic question is answered"
     )
     missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
+    features: list[GateFeature] = Field([], description="the pool features p_answerable was read from, and their contributions")
     confidence: float | None = Field(None, description="p_answerable when answering")
     answer: str | None = Field(None, description="an LLM-written answer citing chunk ids, when [llm] is configured")
     message: str | None = Field(None, description="the 'I don't know' sentence when abstaining")
@@ -129,6 +147,23 @@ class AnswerResponse(BaseModel):
     timings_ms: dict[str, float] = Field({}, description="milliseconds per stage, and total")
     truncated: int = Field(0, description="passages left out to fit the max_tokens budget")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC)")
+
+
+class DocumentSummary(BaseModel):
+    doc_id: str
+    source: str
+    title: str
+    chunks: int = Field(description="chunks the document was split into")
+    updated_at: str | None = None
+
+
+class DocumentList(BaseModel):
+    """One page of a collection's documents, ordered by source."""
+
+    collection: str
+    total: int = Field(description="documents in the collection")
+    offset: int
+    documents: list[DocumentSummary]
 
 
 class DeleteResult(BaseModel):

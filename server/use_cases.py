@@ -9,23 +9,28 @@ object the index service serves and that runs in-process against a Qdrant server
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from ragate.retrieval.beir import beir_collection
 from ragate.retrieval.indexer import IndexReport
 from ragate.server.config import Settings
+from ragate.server.lab import eval_archive
 from ragate.server.lab.calibrate import run_calibration
 from ragate.server.lab.evaluate import evaluate
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.model_loader import Models
 from ragate.server.pipeline import Pipeline
+from ragate.server.recent_calls import RecentCall
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
     CalibrateRequest,
     CollectionRequest,
     DeleteRequest,
+    DocumentsRequest,
     EvalRequest,
     FeedbackRequest,
     IndexRequest,
@@ -39,6 +44,7 @@ from ragate.server.schemas import (
     AnswerResponse,
     CalibrateReport,
     DeleteResult,
+    DocumentList,
     Dropped,
     EvalReport,
     FeedbackResult,
@@ -48,6 +54,7 @@ from ragate.server.schemas import (
     SelfCalibrateReport,
 )
 from ragate.server.service.client import ServiceClient
+from ragate.server.service.paths import ServicePaths
 
 
 class UseCases(Protocol):
@@ -66,6 +73,8 @@ class UseCases(Protocol):
     def engines(self) -> dict[str, Any]: ...
     def measure_engines(self) -> dict[str, Any]: ...
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]: ...
+    def documents(self, req: DocumentsRequest) -> DocumentList: ...
+    def recent_calls(self) -> list[RecentCall]: ...
     def resource(self, req: ResourceRequest) -> dict[str, Any]: ...
     def drop_collection(self, req: CollectionRequest) -> Dropped: ...
     def evaluate(self, req: EvalRequest) -> EvalReport: ...
@@ -97,6 +106,8 @@ CALLS: dict[str, Call] = {
     "delete": Call(DeleteRequest, writes=True),
     "feedback": Call(FeedbackRequest, writes=True),
     "sample_chunks": Call(SampleRequest),
+    "documents": Call(DocumentsRequest),
+    "recent_calls": Call(None),
     "resource": Call(ResourceRequest),
     "drop_collection": Call(CollectionRequest, writes=True),
     "evaluate": Call(EvalRequest),
@@ -110,20 +121,22 @@ class LocalUseCases(Pipeline):
 
     def evaluate(self, req: EvalRequest) -> EvalReport:
         req = req.check(self.limits)
-        return EvalReport.model_validate(
-            evaluate(
-                self,
-                req.dataset,
-                variants=req.variants,
-                max_queries=req.max_queries,
-                candidates=req.candidates,
-                collection=req.collection,
-                out_dir=req.out_dir,
-                progress=req.progress,
-                offtopic_queries=req.offtopic_queries,
-                rerankers=req.rerankers,
-            )
+        report = evaluate(
+            self,
+            req.dataset,
+            variants=req.variants,
+            max_queries=req.max_queries,
+            candidates=req.candidates,
+            collection=req.collection,
+            out_dir=req.out_dir,
+            progress=req.progress,
+            offtopic_queries=req.offtopic_queries,
+            rerankers=req.rerankers,
         )
+        collection = req.collection or beir_collection(req.dataset)
+        written_to = Path(req.out_dir) if req.out_dir else None
+        eval_archive.keep(ServicePaths.of(self.settings).index_dir, collection=collection, report=report, written_to=written_to)
+        return EvalReport.model_validate(report)
 
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
         req = req.check(self.limits)

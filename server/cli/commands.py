@@ -234,6 +234,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from ragate.server.ui.local import run_ui  # the page's server only when asked for
+
+    run_ui(settings, port=args.port, open_browser=args.open, config_path=args.config)
+    return 0
+
+
 def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
     if args.stop:
         state, answer = ServiceClient(settings).stop_service()

@@ -17,6 +17,7 @@ from ragate.server.cli.commands import (
     cmd_serve,
     cmd_service,
     cmd_stats,
+    cmd_ui,
 )
 from ragate.server.cli.lab_commands import cmd_calibrate, cmd_eval, cmd_tune
 from ragate.server.cli.setup_commands import CLIENTS, cmd_doctor, cmd_init
@@ -278,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep this folder indexed as its files change (repeatable; also [index] watch); it must be under [server] allowed_roots",
     )
     sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser(
+        "ui",
+        help="open the web page: search with every score explained, the gate's evidence, the index, evaluations",
+        description="Serve the web page on 127.0.0.1 and print a one-time login URL (one session, within 10 minutes). "
+        "The page is one more client of the index service, beside the MCP servers and CLI commands on this index. "
+        "`serve --http` serves the same page at /ui behind its token or OAuth.",
+    )
+    sp.add_argument("--port", type=int, help="port (default [ui] port, 8766)")
+    sp.add_argument("--open", action="store_true", help="open the URL in this machine's browser too")
+    sp.set_defaults(func=cmd_ui)
 
     sp = sub.add_parser(
         "service",

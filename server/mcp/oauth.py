@@ -28,6 +28,7 @@ class Principal:
     subject: str
     client_id: str
     scopes: frozenset[str]
+    expires_at: float = 0.0  # the token's exp (Unix time)
 
 
 class IssuerKeys:
@@ -140,6 +141,7 @@ class TokenVerifier:
             subject=str(claims.get("sub", "")),
             client_id=str(claims.get("client_id") or claims.get("azp") or claims.get("sub", "")),
             scopes=_scopes(claims),
+            expires_at=float(claims["exp"]),
         )
 
 

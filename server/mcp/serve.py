@@ -28,7 +28,9 @@ from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
 from ragate.server.requests import WatchRequest
 from ragate.server.service.client import ServiceClient
-from ragate.server.use_cases import open_use_cases
+from ragate.server.ui.app import PREFIX, ui_app
+from ragate.server.ui.sessions import Sessions, TokenLogin
+from ragate.server.use_cases import UseCases, open_use_cases
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,34 @@ class MetricsRoute:
         await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
 
 
-def http_app(settings: Settings, server, host: str, port: int, metrics: Callable[[], str]):
+def allowed_hosts_and_origins(settings: Settings, host: str, port: int) -> tuple[list[str], list[str]]:
+    """The Host and Origin values an HTTP request may carry (DNS rebinding protection): this
+    server's own addresses, [server] allowed_hosts and the OAuth audience's host, and their origins
+    with [server] allowed_origins."""
+    hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")] + ([f"{host}:{port}"] if not is_loopback(host) else [])
+    hosts += list(settings.server.allowed_hosts)
+    if settings.server.auth == "oauth":
+        hosts.append(urllib.parse.urlsplit(settings.oauth.audience).netloc)  # where clients reach this server
+    origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
+    if settings.server.auth == "oauth" and settings.oauth.audience.startswith("https://"):
+        origins.append("https://" + urllib.parse.urlsplit(settings.oauth.audience).netloc)
+    return hosts, origins
+
+
+class UiRoute:
+    """/ui and below go to the web page, which has its own login (a browser sends no bearer header);
+    every other path goes to the authenticated MCP endpoint and /metrics."""
+
+    def __init__(self, ui, app):
+        self.ui, self.app = ui, app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        target = self.ui if path == PREFIX or path.startswith(PREFIX + "/") else self.app
+        return await target(scope, receive, send)
+
+
+def http_app(settings: Settings, server, host: str, port: int, use_cases: UseCases):
     from mcp.server.transport_security import TransportSecuritySettings
 
     token = os.environ.get(settings.server.token_env, "")
@@ -76,17 +105,22 @@ def http_app(settings: Settings, server, host: str, port: int, metrics: Callable
             f"refusing to serve HTTP {where} without a bearer token: set {settings.server.token_env} "
             "([server] token_env), e.g. export RAGATE_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
-    hosts = [f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")] + ([f"{host}:{port}"] if not is_loopback(host) else [])
-    hosts += list(settings.server.allowed_hosts)
-    if settings.server.auth == "oauth":
-        hosts.append(urllib.parse.urlsplit(settings.oauth.audience).netloc)  # where clients reach this server
-    origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
+    hosts, origins = allowed_hosts_and_origins(settings, host, port)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
-    app = MetricsRoute(app, metrics)
+    app = MetricsRoute(app, use_cases.metrics)
     if settings.server.auth == "oauth":
-        return OAuthResourceServer(app, settings.oauth, max_body_bytes=settings.server.max_request_bytes)
-    return StaticTokenAuth(app, token)
+        app = OAuthResourceServer(app, settings.oauth, max_body_bytes=settings.server.max_request_bytes)
+    else:
+        app = StaticTokenAuth(app, token)
+    page = ui_app(
+        use_cases,
+        sessions=Sessions(minutes=settings.ui.session_minutes),
+        allowed_hosts=hosts,
+        allowed_origins=origins,
+        login=TokenLogin(settings, token),
+    )
+    return UiRoute(page, app)
 
 
 def serve(
@@ -102,7 +136,7 @@ def serve(
     port = port or settings.server.port
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     server = build_server(use_cases)
-    app = http_app(settings, server, host, port, use_cases.metrics) if http else None  # fail before starting anything
+    app = http_app(settings, server, host, port, use_cases) if http else None  # fail before starting anything
     if isinstance(use_cases, ServiceClient):
         threading.Thread(target=_connect, args=(use_cases, watch or []), name="ragate-connect", daemon=True).start()
         use_cases.keep_alive(min(30.0, settings.service.idle_timeout_s / 3))
@@ -113,7 +147,7 @@ def serve(
             log.info("serving MCP over stdio")
             anyio.run(functools.partial(run_stdio, server, max_line_bytes=settings.server.max_request_bytes))
         else:
-            log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp", host, port)
+            log.warning("serving MCP over streamable HTTP at http://%s:%d/mcp, and the web page at /ui", host, port)
             protocol = header_deadline_protocol(settings.server.header_timeout_s)
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, http=protocol, log_level="warning", access_log=False)).run()
     finally:

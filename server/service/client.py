@@ -30,12 +30,14 @@ from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
 from ragate.server.config import ServerSettings, Settings, shared_settings
+from ragate.server.recent_calls import RecentCall
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
     CalibrateRequest,
     CollectionRequest,
     DeleteRequest,
+    DocumentsRequest,
     EvalRequest,
     FeedbackRequest,
     IndexRequest,
@@ -50,6 +52,7 @@ from ragate.server.schemas import (
     AnswerResponse,
     CalibrateReport,
     DeleteResult,
+    DocumentList,
     Dropped,
     EvalReport,
     FeedbackResult,
@@ -292,6 +295,12 @@ class ServiceClient:
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
         return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req.check(self.settings.server), read=True)]
+
+    def documents(self, req: DocumentsRequest) -> DocumentList:
+        return self._use("documents", req, DocumentList, read=True)
+
+    def recent_calls(self) -> list[RecentCall]:
+        return [RecentCall.model_validate(c) for c in self._call("recent_calls", read=True)]
 
     def resource(self, req: ResourceRequest) -> dict[str, Any]:
         return self._call("resource", request=req.check(self.settings.server), read=True)

@@ -1,0 +1,181 @@
+"""The web page as an ASGI app under /ui: `ragate ui` serves it alone on 127.0.0.1, `serve --http`
+beside the MCP endpoint. Every request passes the same Host check as the MCP endpoint (DNS
+rebinding); every page but the login needs a session (server/ui/sessions.py); every POST needs an
+allowed Origin and the session's CSRF token. Responses forbid framing, caching, referrers to other sites and any
+script or style not served from here."""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import urllib.parse
+from collections.abc import Awaitable, Callable
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ragate.retrieval.errors import RagateError
+from ragate.server.mcp.oauth import InvalidToken
+from ragate.server.ui.pages import Pages, render
+from ragate.server.ui.sessions import COOKIE, Session, Sessions, TokenLogin
+from ragate.server.use_cases import UseCases
+
+log = logging.getLogger(__name__)
+PREFIX = "/ui"
+LOGIN_COOKIE = "ragate_ui_login"  # the login form's own CSRF value, before any session exists
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    # A one-time code or a query in the URL goes to no other site ("no-referrer" would make the
+    # browser send Origin: null on this page's own forms, which the Origin check must refuse).
+    "referrer-policy": "same-origin",
+    "cache-control": "no-store",
+    "x-frame-options": "DENY",
+}
+MAX_FORM_BYTES = 64 * 1024
+UNAVAILABLE = {"service_unavailable", "settings", "model_unavailable", "timeout", "cancelled", "store"}
+
+
+def ui_app(
+    use_cases: UseCases, *, sessions: Sessions, allowed_hosts: list[str], allowed_origins: list[str], login: TokenLogin | None
+) -> Starlette:
+    """`login`: the token form's check under `serve --http`; None for `ragate ui`, whose only way in
+    is the one-time URL it printed."""
+    pages = Pages(use_cases)
+    hosts, origins = {h.lower() for h in allowed_hosts}, set(allowed_origins)
+
+    def cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+        response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict")
+
+    def open_session(who: str, can_write: bool, expires_at: float | None) -> Response:
+        s = sessions.open(who=who, can_write=can_write, expires_at=expires_at)
+        response = RedirectResponse(f"{PREFIX}/search", status_code=303)
+        cookie(response, COOKIE, s.id, None)
+        response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
+        log.info("ui: a session opened for %s", who)
+        return response
+
+    def login_page(request: Request, *, status: int = 200, error: str = "") -> Response:
+        value = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        context = {"error": error, "asks_for": login.asks_for if login else "", "login_csrf": value, "form": login is not None}
+        response = render("login.html", context, None, status=status)
+        cookie(response, LOGIN_COOKIE, value, 600)
+        return response
+
+    async def login_form(request: Request) -> Response:
+        return login_page(request)
+
+    async def login_submit(request: Request) -> Response:
+        assert login is not None
+        form = await _form(request)
+        expected = request.cookies.get(LOGIN_COOKIE)
+        if not expected or form.get("login_csrf") != expected:
+            return login_page(request, status=403, error="the login form expired; try again")
+        try:
+            who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, form.get("token", "").strip())
+        except InvalidToken as e:
+            log.info("ui: a login was refused: %s", e)
+            return login_page(request, status=401, error=str(e))
+        return open_session(who, can_write, expires_at)
+
+    async def login_once(request: Request) -> Response:
+        if not sessions.redeem(request.query_params.get("code", "")):
+            return login_page(request, status=401, error="this login URL was used already or has expired; run `ragate ui` again")
+        return open_session("ragate ui", True, None)
+
+    async def logout(request: Request, session: Session) -> Response:
+        sessions.close(session.id)
+        response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+        response.delete_cookie(COOKIE, path=PREFIX)
+        return response
+
+    async def feedback(request: Request, session: Session) -> Response:
+        if not session.can_write:
+            return render("error.html", {"error": "this session's token has no write scope: feedback is refused"}, session, status=403)
+        return await pages.feedback(request, session, await _form(request))
+
+    open_routes: dict[str, Callable[[Request], Awaitable[Response]]] = {"GET /login": login_form}
+    if login is None:  # `ragate ui`: the printed one-time URL
+        open_routes["GET /login/once"] = login_once
+    else:  # `serve --http`: the MCP endpoint's credential, typed in
+        open_routes["POST /login"] = login_submit
+    posts: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {"/logout": logout, "/feedback": feedback}
+    gets: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {
+        "/search": pages.search,
+        "/index": pages.index,
+        "/document": pages.document,
+        "/evaluation": pages.evaluation,
+        "/plot": pages.plot,
+    }
+
+    async def dispatch(request: Request) -> Response:
+        host = request.headers.get("host", "").lower()
+        if host not in hosts:
+            return _plain(421, "this Host is not served here")
+        path = request.url.path.removeprefix(PREFIX) or "/"
+        if path.startswith("/static/") and request.method == "GET":
+            return pages.static(path.removeprefix("/static/"))
+        if request.method == "POST":
+            origin = request.headers.get("origin")
+            if origin not in origins:  # a browser names the page a POST comes from; another site's is refused
+                return _plain(403, "cross-origin POST refused (Origin is missing or not this server's)")
+        opened = open_routes.get(f"{request.method} {path}")
+        if opened is not None:
+            return await opened(request)
+        session = sessions.get(request.cookies.get(COOKIE))
+        if session is None:
+            return login_page(request, status=401, error="log in first") if request.method == "GET" else _plain(401, "log in first")
+        if request.method == "GET":
+            if path == "/":
+                return RedirectResponse(f"{PREFIX}/search", status_code=303)
+            page = gets.get(path)
+            return await page(request, session) if page else render("error.html", {"error": "no such page"}, session, status=404)
+        if request.method == "POST" and path in posts:
+            form = await _form(request)
+            if not session.csrf_ok(form.get("csrf")):
+                return _plain(403, "the form's CSRF token is missing or wrong; reload the page")
+            return await posts[path](request, session)
+        return _plain(405, "GET pages and POST forms only")
+
+    async def secured(request: Request) -> Response:
+        try:
+            response = await dispatch(request)
+        except RagateError as e:  # the index service is down, refused this client's settings, ...
+            session = sessions.get(request.cookies.get(COOKIE))
+            response = render("error.html", {"error": f"{e.kind}: {e}"}, session, status=503 if e.kind in UNAVAILABLE else 400)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    methods = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
+    return Starlette(routes=[Route(PREFIX, secured, methods=methods), Route(PREFIX + "/{rest:path}", secured, methods=methods)])
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded form (its first value per name), read once per request and at most
+    MAX_FORM_BYTES of it: a larger body is no form of this page's, and reads as empty."""
+    if not hasattr(request.state, "form"):
+        body, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_FORM_BYTES:
+                body = []
+                break
+            body.append(chunk)
+        try:
+            pairs = urllib.parse.parse_qsl(b"".join(body).decode("utf-8", "replace"), max_num_fields=50)
+        except ValueError:  # more fields than any form here has
+            pairs = []
+        form: dict[str, str] = {}
+        for k, v in pairs:
+            form.setdefault(k, v)
+        request.state.form = form
+    return request.state.form
+
+
+def _plain(status: int, message: str) -> Response:
+    return HTMLResponse(f"<!doctype html><title>ragate</title><p>{html.escape(message)}</p>", status_code=status)
