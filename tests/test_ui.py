@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -87,18 +88,19 @@ def raw(port: int, method: str, path: str, *, headers: dict[str, str] | None = N
     return out
 
 
-def login_raw(site) -> tuple[str, str]:
-    """(session cookie, CSRF token) by the login form over raw HTTP, as a browser posts it."""
-    port, origin = site["port"], f"http://127.0.0.1:{site['port']}"
+def login_raw(port: int, token: str) -> tuple[int, str, str]:
+    """(status, session cookie, CSRF token) by the login form over raw HTTP, as a browser posts it."""
     _, headers, page = raw(port, "GET", "/ui/login")
     pre = re.search(r"ragate_ui_login=([^;]+)", headers["set-cookie"]).group(1)
     form = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"login_csrf": form, "token": site["token"]})
-    status, headers, _ = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": f"ragate_ui_login={pre}"}, body=body)
-    assert status == 303, status
+    body = urllib.parse.urlencode({"login_csrf": form, "token": token})
+    origin = f"http://127.0.0.1:{port}"
+    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": f"ragate_ui_login={pre}"}, body=body)
+    if status != 303:
+        return status, "", html.unescape(page)
     cookie = re.search(r"ragate_ui=([^;]+)", headers["set-cookie"]).group(1)
-    _, _, page = raw(port, "GET", "/ui/index", headers={"Cookie": f"ragate_ui={cookie}"})
-    return cookie, re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    _, _, page = raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})  # reads no index
+    return status, cookie, re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 def feedback_entries(site) -> int:
@@ -131,7 +133,7 @@ def test_every_page_and_form_is_refused_without_a_login_and_a_csrf_token(site):
     status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": f"ragate_ui_login={pre}"}, body=wrong)
     assert status == 401 and "not the server's token" in html.unescape(page) and "ragate_ui=" not in headers.get("set-cookie", "")
 
-    cookie, csrf = login_raw(site)
+    _, cookie, csrf = login_raw(port, site["token"])
     before = feedback_entries(site)
     as_user = {"Cookie": f"ragate_ui={cookie}"}
     _, _, results = raw(port, "GET", "/ui/search?q=tides", headers=as_user)
@@ -289,7 +291,7 @@ def test_ragate_ui_is_one_more_client_of_the_shared_index_service(site, browser)
         assert "search" in recent
         page.close()
         # The same pid behind serve --http's page: one service, one index.
-        cookie, _ = login_raw(site)
+        _, cookie, _ = login_raw(site["port"], site["token"])
         _, _, theirs = raw(site["port"], "GET", "/ui/index", headers={"Cookie": f"ragate_ui={cookie}"})
         assert f"index service pid {mine}" in theirs
         # The URL was spent; another browser opening it gets the login page.
@@ -300,3 +302,44 @@ def test_ragate_ui_is_one_more_client_of_the_shared_index_service(site, browser)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path, server_env):
+    """Under [server] auth = "oauth" the login form takes an access token, checked as the MCP
+    endpoint checks it; its scopes decide what the session may do and its expiry ends the session."""
+    from tests.test_oauth import AuthorizationServer
+
+    auth, port = AuthorizationServer(), free_port()
+    audience = f"http://127.0.0.1:{port}/mcp"
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_SERVER_AUTH="oauth",
+        RAGATE_OAUTH_ISSUER=auth.issuer,
+        RAGATE_OAUTH_AUDIENCE=audience,
+        RAGATE_OAUTH_LEEWAY_S="0",
+    )
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        with http_server(env, port, "unused-static-token"):
+            status, _, page = login_raw(port, auth.token(audience, exp=int(time.time()) - 60))
+            assert status == 401 and "expired" in page
+            status, _, page = login_raw(port, auth.token(audience, scope="ragate:write"))
+            assert status == 401 and "lacks the ragate:read scope" in page
+            status, _, page = login_raw(port, auth.token(f"http://127.0.0.1:{port + 1}/mcp"))
+            assert status == 401 and "not for this server" in page
+
+            status, cookie, csrf = login_raw(port, auth.token(audience, scope="ragate:read", client_id="viewer"))
+            assert status == 303
+            as_viewer = {"Cookie": f"ragate_ui={cookie}", "Origin": origin}
+            status, _, page = raw(port, "GET", "/ui/evaluation", headers=as_viewer)
+            assert status == 200 and "viewer" in page
+            verdict = urllib.parse.urlencode({"csrf": csrf, "q": "tides", "chunk_id": "c", "useful": "true"})
+            status, _, page = raw(port, "POST", "/ui/feedback", headers=as_viewer, body=verdict)
+            assert status == 403 and "no write scope" in page
+
+            status, cookie, _ = login_raw(port, auth.token(audience, exp=int(time.time()) + 3))
+            assert status == 303 and raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})[0] == 200
+            time.sleep(4)
+            assert raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})[0] == 401
+    finally:
+        auth.close()
