@@ -163,7 +163,7 @@ class Pipeline(Stages):
             calibration_fitted_on=r.profile.fitted_on,
             false_accept_bound=d.false_accept_bound,
             missing_terms=d.missing_terms,
-            features=GateFeature.of(d),
+            features=GateFeature.of(d) if req.explain else [],
             notes=r.notes,
             index_updated_at=self.index_updated_at(req.collection),
         )

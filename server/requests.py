@@ -102,6 +102,9 @@ class AnswerRequest(_Request):
     max_passages: int | None = Field(None, ge=1, le=50)  # None: [gate] max_passages
     collection: str | None = None
     max_tokens: int | None = None  # None: [server] max_tokens
+    # The pool's features and their contributions in the reply (the web page asks; an agent's
+    # context need not carry them).
+    explain: StrictBool = False
 
     def check(self, limits: ServerSettings) -> AnswerRequest:
         check_query(self.query, limits.max_query_chars)

@@ -137,7 +137,9 @@ class AnswerResponse(BaseModel):
         None, description="upper bound, at the calibration's confidence, on how often an off-topic question is answered"
     )
     missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
-    features: list[GateFeature] = Field([], description="the pool features p_answerable was read from, and their contributions")
+    features: list[GateFeature] = Field(
+        [], description="with explain: the pool features p_answerable was read from, and their contributions"
+    )
     confidence: float | None = Field(None, description="p_answerable when answering")
     answer: str | None = Field(None, description="an LLM-written answer citing chunk ids, when [llm] is configured")
     message: str | None = Field(None, description="the 'I don't know' sentence when abstaining")

@@ -191,6 +191,15 @@ def test_search_shows_score_bars_stage_and_timings_and_the_gate_side_by_side(sit
     assert "is-answer" in gate.get_attribute("class") and "ANSWERABLE" in gate.inner_text()
     assert re.search(r"p_answerable \d\.\d+", gate.inner_text()) and "threshold" in gate.inner_text()
     assert page.locator("table.features tbody tr").count() >= 5
+    # Every control is named for a screen reader; "/" reaches the query box from anywhere.
+    unnamed = page.evaluate(
+        "() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]"
+        ".filter(e => !e.labels?.length && !e.getAttribute('aria-label') && !e.textContent.trim()).map(e => e.outerHTML)"
+    )
+    assert unnamed == []
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.id") == "q"
     page.screenshot(path=str(SHOTS / "search.png"))
     # A verdict from the page goes through its CSRF-protected form.
     first.get_by_role("button", name="Useful: result 1", exact=True).click()
@@ -239,7 +248,7 @@ def test_index_and_evaluation_pages_list_the_collection_documents_engines_and_re
     assert "hybrid+rerank" in section.inner_text() and "nDCG@10" in section.inner_text()
     plots = section.locator(".plots img")
     assert plots.count() >= 1
-    assert all(plots.nth(i).evaluate("i => i.complete && i.naturalWidth > 0") for i in range(plots.count()))
+    assert all(plots.nth(i).evaluate("i => i.complete && i.naturalWidth > 0 && i.alt.length > 0") for i in range(plots.count()))
     page.screenshot(path=str(SHOTS / "evaluation.png"), full_page=True)
     page.close()
 

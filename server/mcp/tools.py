@@ -171,6 +171,9 @@ class Tools:
         ] = None,
         collection: Annotated[str | None, COLLECTION] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
+        explain: Annotated[
+            bool, Field(description="also return the pool's features and what each added to p_answerable (to see why it abstained)")
+        ] = False,
     ) -> AnswerResponse:
         """Grounded, cited passages (and an answer when an LLM is configured) when the candidate pool
         is judged answerable (p_answerable reaches the threshold): passages whose calibrated relevance
@@ -178,7 +181,13 @@ class Tools:
         (NO_CANDIDATES, OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, AMBIGUOUS, RERANKER_UNAVAILABLE), a
         suggestion, and the nearest passages. Weak context is never passed as an answer."""
         req = AnswerRequest(
-            query=query, filters=filters, min_score=min_score, max_passages=max_passages, collection=collection, max_tokens=max_tokens
+            query=query,
+            filters=filters,
+            min_score=min_score,
+            max_passages=max_passages,
+            collection=collection,
+            max_tokens=max_tokens,
+            explain=explain,
         )
         return linked(await self._run(lambda: self.p.answer(req), heavy=True), "passages", "nearest")  # type: ignore[return-value]
 

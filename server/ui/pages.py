@@ -73,7 +73,7 @@ class Pages:
                 s = SearchRequest(**common, top_k=int(form["top_k"] or 10))
                 # The answer runs second: its rerank pairs come from the score cache the search filled.
                 found: SearchResponse = await self._use(lambda: self.uc.search(s))
-                answered: AnswerResponse = await self._use(lambda: self.uc.answer(AnswerRequest(**common)))
+                answered: AnswerResponse = await self._use(lambda: self.uc.answer(AnswerRequest(**common, explain=True)))
                 context.update(search=found, answer=answered, view=views.search(found), gate=views.gate(answered))
             except (ValidationError, ValueError) as e:
                 context["error"] = _validation_words(e)

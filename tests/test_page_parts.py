@@ -1,0 +1,91 @@
+"""The web page's parts that hold a rule of their own: what a bar's length means, how long a login
+lasts, what the recent calls keep, and which kept files a URL can reach."""
+
+from __future__ import annotations
+
+import time
+
+from ragate.server.lab import eval_archive
+from ragate.server.recent_calls import RecentCalls
+from ragate.server.requests import SearchRequest
+from ragate.server.schemas import ScoreBreakdown, SearchResult
+from ragate.server.ui import sessions as ui_sessions
+from ragate.server.ui.views import score_bars
+
+
+def _result(rank: int, *, relevance: float, rerank: float, bm25: float | None) -> SearchResult:
+    scores = ScoreBreakdown(
+        dense=0.5,
+        bm25=bm25,
+        fused=0.01 * rank,
+        rerank=rerank,
+        relevance=relevance,
+        retrieval=1.0,
+        freshness=0.5,
+        authority=0.5,
+        diversity=0.0,
+    )
+    return SearchResult(
+        rank=rank,
+        chunk_id=f"c{rank}",
+        doc_id="d",
+        source="s",
+        title="t",
+        heading_path=[],
+        text="x",
+        score=relevance,
+        scores=scores,
+        source_type="text",
+        char_start=0,
+        char_end=1,
+    )
+
+
+def test_bars_draw_probabilities_on_0_1_and_logits_by_their_place_in_the_results():
+    rows = score_bars([_result(1, relevance=0.9, rerank=4.0, bm25=None), _result(2, relevance=0.3, rerank=-2.0, bm25=None)])
+    by_name = [{b.name: b for b in bars} for bars in rows]
+    assert by_name[0]["relevance"].percent == 90.0 and by_name[1]["relevance"].percent == 30.0
+    # A logit has no scale of its own: the best shown fills the bar, the lowest shows none.
+    assert by_name[0]["rerank"].percent == 100.0 and by_name[1]["rerank"].percent == 0.0
+    assert "between the lowest and highest" in by_name[0]["rerank"].tip and "on 0..1" in by_name[0]["relevance"].tip
+    assert "bm25" not in by_name[0]  # a channel that scored nothing shown gets no column
+
+
+def test_recent_calls_are_bounded_and_keep_query_text_only_when_asked():
+    private = RecentCalls(size=3, keep_queries=False, default_collection="default")
+    for i in range(5):
+        private.record("search", 0.01, request=SearchRequest(query=f"secret {i}"))
+    calls = private.newest_first()
+    assert len(calls) == 3 and all(c.query is None for c in calls) and calls[0].collection == "default"
+    kept = RecentCalls(size=3, keep_queries=True, default_collection="default")
+    kept.record("search", 0.01, request=SearchRequest(query="tides", collection="notes"), error=ValueError("x"))
+    (c,) = kept.newest_first()
+    assert c.query == "tides" and c.collection == "notes" and c.outcome == "internal"
+
+
+def test_a_one_time_code_opens_once_and_a_session_ends_with_its_credential(monkeypatch):
+    s = ui_sessions.Sessions(minutes=60)
+    code = s.one_time_code()
+    assert s.redeem(code) and not s.redeem(code) and not s.redeem("made-up")
+    monkeypatch.setattr(ui_sessions, "ONE_TIME_S", -1.0)
+    assert not s.redeem(s.one_time_code())  # expired before use
+    short = s.open(who="viewer", can_write=False, expires_at=time.time() + 0.2)
+    assert s.get(short.id) is short
+    time.sleep(0.3)
+    assert s.get(short.id) is None and s.get("") is None
+
+
+def test_kept_evaluations_serve_only_their_own_plots(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "eval_tiny_precision_coverage.png").write_bytes(b"\x89PNG")
+    (out / "eval_other_precision_coverage.png").write_bytes(b"\x89PNG")
+    eval_archive.keep(tmp_path, collection="beir_tiny", report={"dataset": "tiny", "variants": {}}, written_to=out)
+    (kept,) = eval_archive.latest(tmp_path)
+    assert kept["collection"] == "beir_tiny" and kept["plots"] == ["eval_tiny_precision_coverage.png"]
+    assert eval_archive.plot(tmp_path, "beir_tiny", "eval_tiny_precision_coverage.png") is not None
+    for collection, name in (("beir_tiny", "../latest.json"), ("..", "latest.json"), ("beir_tiny", "latest.json"), ("a/b", "x.png")):
+        assert eval_archive.plot(tmp_path, collection, name) is None
+    # A collection name that cannot be a folder name is not kept at all.
+    eval_archive.keep(tmp_path, collection="../escape", report={"dataset": "tiny"}, written_to=out)
+    assert not (tmp_path.parent / "escape").exists() and len(eval_archive.latest(tmp_path)) == 1
