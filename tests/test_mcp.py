@@ -52,6 +52,12 @@ async def test_every_tool_over_stdio(tmp_path, server_env):
         assert no["status"] == "abstain" and no["reason"] == "LOW_RELEVANCE" and no["nearest"] and not no["passages"]
         # The collection has no calibration of its own: the shipped default decides, with its bound.
         assert no["suggestion"] and no["calibration"] == "default" and no["calibrated"] and no["false_accept_bound"] is not None
+        assert ans["features"] == [] and no["features"] == []  # only asked for
+        why = await call(s, "answer_or_abstain", {"query": "What is Hawking radiation?", "explain": True}, schemas)
+        named = {f["name"]: f for f in why["features"]}
+        assert {"top_relevance", "max_cosine", "coverage"} <= set(named)
+        # The fitted stages' contributions for the features the model reads, none for the others.
+        assert any(f["on_topic"] is not None and f["answers"] is not None for f in why["features"])
         none = await call(s, "answer_or_abstain", {"query": "tides", "filters": {"source": "**/nothing/*"}}, schemas)
         assert none["reason"] == "NO_CANDIDATES"
 
