@@ -263,9 +263,14 @@ class OAuthSettings(_Section):
     @classmethod
     def _https_or_loopback(cls, v: str) -> str:
         # Keys and audiences fetched or compared over plain HTTP could be forged on the way.
-        if v and not (v.startswith("https://") or re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", v)):
+        if v and not is_safe_url(v):
             raise ValueError("must be an https:// URL (http:// only on a loopback address)")
         return v
+
+
+def is_safe_url(url: str) -> bool:
+    """https://, or http:// on a loopback address only: what OAuth keys, tokens and audiences may travel over."""
+    return url.startswith("https://") or re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", url) is not None
 
 
 class UiSettings(_Section):
@@ -275,6 +280,10 @@ class UiSettings(_Section):
     session_minutes: float = Field(480.0, gt=0, le=7 * 24 * 60)  # a browser's login lasts this long (an OAuth token's own expiry first)
     recent_calls: int = Field(200, ge=0, le=10_000)  # calls the index view lists, kept in memory
     keep_queries: bool = False  # keep the query text of those calls (it may be private)
+    # With [server] auth = "oauth": this page's client id at the issuer, for its "log in with" button
+    # (authorization code with PKCE, redirect URI <audience's origin>/ui/oauth/callback). Empty: the
+    # login form takes a pasted access token only.
+    oauth_client_id: str = ""
 
 
 class LlmSettings(_Section):
@@ -435,6 +444,7 @@ PER_CLIENT = (
     "service.",
     "ui.port",
     "ui.session_minutes",
+    "ui.oauth_client_id",
     "qdrant.",
     "index.watch",
     "index.watch_debounce_ms",

@@ -8,6 +8,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx2
@@ -37,13 +38,22 @@ class AuthorizationServer:
 
     def __init__(self) -> None:
         self.jwks_reads = 0
+        self.codes: dict[str, dict] = {}  # authorization codes issued: their request
+        self.last_redirect = ""  # where /authorize last sent the browser back to
         self.rotate()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path.startswith("/authorize?"):  # a user who approves at once
+                    return self._authorize(dict(urllib.parse.parse_qsl(self.path.partition("?")[2])))
                 if self.path == "/.well-known/oauth-authorization-server":
-                    body = {"issuer": outer.issuer, "jwks_uri": f"{outer.issuer}/jwks"}
+                    body = {
+                        "issuer": outer.issuer,
+                        "jwks_uri": f"{outer.issuer}/jwks",
+                        "authorization_endpoint": f"{outer.issuer}/authorize",
+                        "token_endpoint": f"{outer.issuer}/token",
+                    }
                 elif self.path == "/jwks":
                     outer.jwks_reads += 1
                     body = {"keys": [outer.public_jwk]}
@@ -53,6 +63,28 @@ class AuthorizationServer:
                     return
                 data = json.dumps(body).encode()
                 self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _authorize(self, q: dict) -> None:
+                code = _b64(hashlib.sha256(q["state"].encode()).digest())
+                outer.codes[code] = q
+                outer.last_redirect = f"{q['redirect_uri']}?{urllib.parse.urlencode({'code': code, 'state': q['state']})}"
+                self.send_response(302)
+                self.send_header("Location", outer.last_redirect)
+                self.end_headers()
+
+            def do_POST(self):  # noqa: N802 — the token endpoint: a code and its PKCE verifier for a token
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+                asked = outer.codes.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "").encode()
+                ok = asked is not None and asked["code_challenge"] == _b64(hashlib.sha256(verifier).digest())
+                ok = ok and form.get("redirect_uri") == asked["redirect_uri"] and form.get("client_id") == asked["client_id"]
+                body = {"access_token": outer.token(asked["resource"], scope=asked["scope"]), "token_type": "Bearer"} if ok else {}
+                data = json.dumps(body if ok else {"error": "invalid_grant"}).encode()
+                self.send_response(200 if ok else 400)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -353,3 +353,35 @@ def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path,
             assert raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})[0] == 401
     finally:
         auth.close()
+
+
+def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_env, browser):
+    """[ui] oauth_client_id adds a "log in with" button: the browser goes to the issuer and comes
+    back with a code, which only the flow this browser started can exchange."""
+    from tests.test_oauth import AuthorizationServer
+
+    auth, port = AuthorizationServer(), free_port()
+    audience = f"http://127.0.0.1:{port}/mcp"
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_SERVER_AUTH="oauth",
+        RAGATE_OAUTH_ISSUER=auth.issuer,
+        RAGATE_OAUTH_AUDIENCE=audience,
+        RAGATE_UI_OAUTH_CLIENT_ID="ragate-page",
+    )
+    try:
+        with http_server(env, port, "unused-static-token"):
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/ui/evaluation")
+            page.get_by_role("link", name=f"Log in with {auth.issuer}").click()
+            page.wait_for_url(re.compile(r"/ui/search"))
+            assert page.locator("h1").inner_text() == "Search" and "agent-1" in page.locator("header").inner_text()
+            assert auth.codes == {}  # the code was exchanged, with its PKCE verifier
+            page.close()
+            # The same callback again (its state is spent), or a state this browser never started, logs nobody in.
+            replay = urllib.parse.urlsplit(auth.last_redirect)
+            for path in (f"{replay.path}?{replay.query}", "/ui/oauth/callback?state=made-up&code=x"):
+                status, headers, body = raw(port, "GET", path)
+                assert status == 401 and "start again" in html.unescape(body) and "ragate_ui=" not in headers.get("set-cookie", "")
+    finally:
+        auth.close()

@@ -75,7 +75,7 @@ class IssuerKeys:
                 # Signing keys only: a key published for encryption (`use: enc`) signs nothing here.
                 body = {**body, "keys": [k for k in body.get("keys") or [] if isinstance(k, dict) and k.get("use", "sig") == "sig"]}
                 keys = jwt.PyJWKSet.from_dict(body).keys
-        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as e:
+        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as e:  # ValueError: JSON and metadata errors
             log.error("oauth: cannot read the issuer's keys: %s", e)
             return  # keep verifying with the keys we have, if any
         with self._lock:
@@ -85,19 +85,26 @@ class IssuerKeys:
         log.info("oauth: %d signing key(s) from %s", len(keys), url)
 
     def _discover(self, http: httpx.Client) -> str:
-        """jwks_uri from the issuer's metadata: RFC 8414 (well-known inserted before the issuer's
-        path), then OpenID Connect discovery; the metadata must name the same issuer (RFC 8414 §3.3)."""
-        scheme, _, rest = self.s.issuer.partition("://")
-        host, _, path = rest.partition("/")
-        path = f"/{path}" if path else ""
-        for url in (f"{scheme}://{host}/.well-known/oauth-authorization-server{path}", f"{self.s.issuer}/.well-known/openid-configuration"):
-            r = http.get(url)
-            if r.status_code == 200:
-                meta = r.json()
-                if not isinstance(meta, dict) or meta.get("issuer") != self.s.issuer or not isinstance(meta.get("jwks_uri"), str):
-                    raise ValueError(f"{url} names another issuer or no jwks_uri")
-                return meta["jwks_uri"]
-        raise ValueError(f"no authorization server metadata under {self.s.issuer}")
+        url = issuer_metadata(self.s, http).get("jwks_uri")
+        if not isinstance(url, str):
+            raise ValueError("the issuer's metadata names no jwks_uri")
+        return url
+
+
+def issuer_metadata(settings: OAuthSettings, http: httpx.Client) -> dict:
+    """The issuer's metadata: RFC 8414 (well-known inserted before the issuer's path), then OpenID
+    Connect discovery; it must name the same issuer (RFC 8414 §3.3)."""
+    scheme, _, rest = settings.issuer.partition("://")
+    host, _, path = rest.partition("/")
+    path = f"/{path}" if path else ""
+    for url in (f"{scheme}://{host}/.well-known/oauth-authorization-server{path}", f"{settings.issuer}/.well-known/openid-configuration"):
+        r = http.get(url)
+        if r.status_code == 200:
+            meta = r.json()
+            if not isinstance(meta, dict) or meta.get("issuer") != settings.issuer:
+                raise ValueError(f"{url} names another issuer")
+            return meta
+    raise ValueError(f"no authorization server metadata under {settings.issuer}")
 
 
 class TokenVerifier:

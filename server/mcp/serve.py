@@ -29,6 +29,7 @@ from ragate.server.mcp.tools import build_server
 from ragate.server.requests import WatchRequest
 from ragate.server.service.client import ServiceClient
 from ragate.server.ui.app import PREFIX, ui_app
+from ragate.server.ui.oauth_login import CodeFlow
 from ragate.server.ui.sessions import Sessions, TokenLogin
 from ragate.server.use_cases import UseCases, open_use_cases
 
@@ -119,6 +120,7 @@ def http_app(settings: Settings, server, host: str, port: int, use_cases: UseCas
         allowed_hosts=hosts,
         allowed_origins=origins,
         login=TokenLogin(settings, token),
+        code_flow=CodeFlow(settings) if settings.server.auth == "oauth" and settings.ui.oauth_client_id else None,
     )
     return UiRoute(page, app)
 

@@ -11,6 +11,7 @@ import logging
 import secrets
 import urllib.parse
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from ragate.retrieval.errors import RagateError
 from ragate.server.mcp.oauth import InvalidToken
+from ragate.server.ui.oauth_login import CodeFlow
 from ragate.server.ui.pages import Pages, render
 from ragate.server.ui.sessions import COOKIE, Session, Sessions, TokenLogin
 from ragate.server.use_cases import UseCases
@@ -42,19 +44,28 @@ UNAVAILABLE = {"service_unavailable", "settings", "model_unavailable", "timeout"
 
 
 def ui_app(
-    use_cases: UseCases, *, sessions: Sessions, allowed_hosts: list[str], allowed_origins: list[str], login: TokenLogin | None
+    use_cases: UseCases,
+    *,
+    sessions: Sessions,
+    allowed_hosts: list[str],
+    allowed_origins: list[str],
+    login: TokenLogin | None,
+    code_flow: CodeFlow | None = None,
 ) -> Starlette:
     """`login`: the token form's check under `serve --http`; None for `ragate ui`, whose only way in
-    is the one-time URL it printed."""
+    is the one-time URL it printed. `code_flow`: the OAuth "log in with" button, when configured."""
     pages = Pages(use_cases)
     hosts, origins = {h.lower() for h in allowed_hosts}, set(allowed_origins)
 
-    def cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
-        response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite="strict")
+    def cookie(response: Response, name: str, value: str, max_age: int | None, *, samesite: Literal["strict", "lax"] = "strict") -> None:
+        response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite=samesite)
 
-    def open_session(who: str, can_write: bool, expires_at: float | None) -> Response:
+    def open_session(who: str, can_write: bool, expires_at: float | None, *, after_redirect: bool = False) -> Response:
+        """The session's cookie, then the search page. After the issuer's redirect the browser would
+        not send a SameSite=Strict cookie on a redirect that began on another site, so that login
+        ends on a page of ours that moves on by itself."""
         s = sessions.open(who=who, can_write=can_write, expires_at=expires_at)
-        response = RedirectResponse(f"{PREFIX}/search", status_code=303)
+        response = render("continue.html", {}, None) if after_redirect else RedirectResponse(f"{PREFIX}/search", status_code=303)
         cookie(response, COOKIE, s.id, None)
         response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
         log.info("ui: a session opened for %s", who)
@@ -62,9 +73,16 @@ def ui_app(
 
     def login_page(request: Request, *, status: int = 200, error: str = "") -> Response:
         value = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
-        context = {"error": error, "asks_for": login.asks_for if login else "", "login_csrf": value, "form": login is not None}
+        context = {
+            "error": error,
+            "asks_for": login.asks_for if login else "",
+            "login_csrf": value,
+            "form": login is not None,
+            "issuer": use_cases.settings.oauth.issuer if code_flow else "",
+        }
         response = render("login.html", context, None, status=status)
-        cookie(response, LOGIN_COOKIE, value, 600)
+        # Lax: it must come back with the issuer's redirect to the callback (a cross-site GET).
+        cookie(response, LOGIN_COOKIE, value, 600, samesite="lax")
         return response
 
     async def login_form(request: Request) -> Response:
@@ -88,6 +106,32 @@ def ui_app(
             return login_page(request, status=401, error="this login URL was used already or has expired; run `ragate ui` again")
         return open_session("ragate ui", True, None)
 
+    async def oauth_start(request: Request) -> Response:
+        assert code_flow is not None
+        browser = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        try:
+            url = await anyio.to_thread.run_sync(code_flow.start, browser)
+        except InvalidToken as e:
+            return login_page(request, status=503, error=str(e))
+        response = RedirectResponse(url, status_code=303)
+        cookie(response, LOGIN_COOKIE, browser, 600, samesite="lax")
+        return response
+
+    async def oauth_callback(request: Request) -> Response:
+        assert code_flow is not None and login is not None
+        q = request.query_params
+        if q.get("error"):  # the user declined, or the issuer refused the client
+            return login_page(request, status=401, error=f"the issuer said: {q.get('error')[:100]}")
+        try:
+            token = await anyio.to_thread.run_sync(
+                lambda: code_flow.finish(state=q.get("state", ""), code=q.get("code", ""), browser=request.cookies.get(LOGIN_COOKIE, ""))
+            )
+            who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, token)
+        except InvalidToken as e:
+            log.info("ui: an OAuth login was refused: %s", e)
+            return login_page(request, status=401, error=str(e))
+        return open_session(who, can_write, expires_at, after_redirect=True)
+
     async def logout(request: Request, session: Session) -> Response:
         sessions.close(session.id)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
@@ -104,6 +148,9 @@ def ui_app(
         open_routes["GET /login/once"] = login_once
     else:  # `serve --http`: the MCP endpoint's credential, typed in
         open_routes["POST /login"] = login_submit
+    if code_flow is not None:  # and the issuer's own login page
+        open_routes["GET /oauth/start"] = oauth_start
+        open_routes["GET /oauth/callback"] = oauth_callback
     posts: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {"/logout": logout, "/feedback": feedback}
     gets: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {
         "/search": pages.search,

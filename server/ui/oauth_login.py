@@ -1,0 +1,96 @@
+"""The page's "log in with" button under [server] auth = "oauth": the authorization code flow with
+PKCE (RFC 7636) as a public client ([ui] oauth_client_id), asking for this server as the resource
+(RFC 8707). The access token it ends with is checked exactly as the MCP endpoint checks one
+(sessions.TokenLogin), so the session gets that token's scopes and expiry.
+
+Each flow is bound to the browser that started it (its login cookie) and its `state` is spent by
+the first callback, so a code from someone else's flow cannot log this browser in."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import time
+import urllib.parse
+
+import httpx
+
+from ragate.server.config import Settings, is_safe_url
+from ragate.server.mcp.oauth import InvalidToken, issuer_metadata
+
+CALLBACK = "/ui/oauth/callback"
+FLOW_S = 600.0  # a login not finished within this long starts again
+MAX_FLOWS = 1024
+
+
+class CodeFlow:
+    def __init__(self, settings: Settings):
+        self.s, self.client_id = settings.oauth, settings.ui.oauth_client_id
+        audience = urllib.parse.urlsplit(settings.oauth.audience)
+        self.redirect_uri = f"{audience.scheme}://{audience.netloc}{CALLBACK}"
+        self.scope = f"{settings.oauth.read_scope} {settings.oauth.write_scope}"
+        self._flows: dict[str, tuple[str, str, float]] = {}  # state → (code verifier, browser, expiry)
+        self._lock = threading.Lock()
+
+    def _endpoints(self) -> tuple[str, str]:
+        try:
+            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+                meta = issuer_metadata(self.s, http)
+        except (httpx.HTTPError, ValueError) as e:
+            raise InvalidToken(f"the issuer's metadata cannot be read now ({type(e).__name__})") from None
+        ends = meta.get("authorization_endpoint"), meta.get("token_endpoint")
+        if not all(isinstance(u, str) and is_safe_url(u) for u in ends):
+            raise InvalidToken("the issuer's metadata names no https authorization and token endpoints")
+        return ends  # type: ignore[return-value]
+
+    def start(self, browser: str) -> str:
+        """The issuer's authorization URL for a new flow bound to `browser` (its login cookie)."""
+        authorize, _ = self._endpoints()
+        state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        now = time.time()
+        with self._lock:
+            self._flows = {k: v for k, v in self._flows.items() if v[2] > now}
+            if len(self._flows) >= MAX_FLOWS:
+                raise InvalidToken("too many logins in progress; try again in a few minutes")
+            self._flows[state] = (verifier, browser, now + FLOW_S)
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": self.scope,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "resource": self.s.audience,
+        }
+        return f"{authorize}{'&' if '?' in authorize else '?'}{urllib.parse.urlencode(query)}"
+
+    def finish(self, *, state: str, code: str, browser: str) -> str:
+        """The access token for a callback's code; raises InvalidToken when the flow is unknown,
+        spent, expired, another browser's, or the issuer refuses the code."""
+        with self._lock:
+            flow = self._flows.pop(state, None)
+        if flow is None or flow[2] < time.time() or not secrets.compare_digest(flow[1], browser):
+            raise InvalidToken("this login is unknown, expired or another browser's; start again")
+        _, token_url = self._endpoints()
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            "client_id": self.client_id,
+            "code_verifier": flow[0],
+            "resource": self.s.audience,
+        }
+        try:
+            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+                r = http.post(token_url, data=form, headers={"Accept": "application/json"})
+            body = r.json() if r.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            body = {}
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise InvalidToken("the issuer did not exchange the code for an access token")
+        return token
