@@ -19,21 +19,21 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput
 
+TOP_K = 3
 # Each feature and what it measures (the web page shows these words beside the values).
 FEATURE_MEANINGS = {
     "top_relevance": "logit of the best calibrated relevance",
     "margin": "its lead over the best passage of another document, in logits",
-    "mean_top_relevance": "mean relevance of the best 3 passages",
+    "mean_top_relevance": f"mean relevance of the best {TOP_K} passages",
     "count_relevant": "passages among the best 10 with relevance >= 0.5",
     "top_cosine": "bi-encoder cosine of the best passage: absolute, comparable across queries",
     "max_cosine": "best cosine anywhere in the pool",
-    "coverage": "IDF-weighted share of the query's content terms found in the best 3 passages",
+    "coverage": f"IDF-weighted share of the query's content terms found in the best {TOP_K} passages",
     "bm25_lead": "best BM25 score over the pool's mean BM25 score",
     "agreement": "mean reciprocal rank of the best passage in the dense and BM25 channels",
     "spread": "standard deviation of the pool's relevance logits",
 }
 FEATURES = tuple(FEATURE_MEANINGS)
-TOP_K = 3
 _EPS = 1e-6
 
 

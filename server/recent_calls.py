@@ -13,6 +13,10 @@ from pydantic import BaseModel, Field
 
 from ragate.server.metrics import outcome
 
+# Reads of the index's own state: every page view makes one, and they would push out the calls
+# people look for.
+UNLISTED = frozenset({"stats"})
+
 
 class RecentCall(BaseModel):
     at: str = Field(description="when the call ended (UTC)")
@@ -51,6 +55,8 @@ class RecentCalls:
         self.keep_queries = keep_queries
 
     def record(self, call: str, seconds: float, *, request: Any = None, result: Any = None, error: BaseException | None = None) -> None:
+        if call in UNLISTED:
+            return
         query = getattr(request, "query", None) if self.keep_queries else None
         entry = RecentCall(
             at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -348,7 +348,7 @@ class ResourceRequest(_Request):
 class DocumentsRequest(_Request):
     """A page of a collection's documents (for the web page's index view)."""
 
-    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    collection: str | None = Field(None, max_length=256)
     offset: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=500)
 

@@ -8,6 +8,7 @@ object the index service serves and that runs in-process against a Qdrant server
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,6 +122,7 @@ class LocalUseCases(Pipeline):
 
     def evaluate(self, req: EvalRequest) -> EvalReport:
         req = req.check(self.limits)
+        started = time.time()
         report = evaluate(
             self,
             req.dataset,
@@ -135,7 +137,9 @@ class LocalUseCases(Pipeline):
         )
         collection = req.collection or beir_collection(req.dataset)
         written_to = Path(req.out_dir) if req.out_dir else None
-        eval_archive.keep(ServicePaths.of(self.settings).index_dir, collection=collection, report=report, written_to=written_to)
+        eval_archive.keep(
+            ServicePaths.of(self.settings).index_dir, collection=collection, report=report, written_to=written_to, since=started
+        )
         return EvalReport.model_validate(report)
 
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:

@@ -3,6 +3,7 @@ lasts, what the recent calls keep, and which kept files a URL can reach."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from ragate.server.lab import eval_archive
@@ -55,6 +56,7 @@ def test_recent_calls_are_bounded_and_keep_query_text_only_when_asked():
     private = RecentCalls(size=3, keep_queries=False, default_collection="default")
     for i in range(5):
         private.record("search", 0.01, request=SearchRequest(query=f"secret {i}"))
+    private.record("stats", 0.01)  # the page's own reads of the index state are not listed
     calls = private.newest_first()
     assert len(calls) == 3 and all(c.query is None for c in calls) and calls[0].collection == "default"
     kept = RecentCalls(size=3, keep_queries=True, default_collection="default")
@@ -80,12 +82,15 @@ def test_kept_evaluations_serve_only_their_own_plots(tmp_path):
     out.mkdir()
     (out / "eval_tiny_precision_coverage.png").write_bytes(b"\x89PNG")
     (out / "eval_other_precision_coverage.png").write_bytes(b"\x89PNG")
-    eval_archive.keep(tmp_path, collection="beir_tiny", report={"dataset": "tiny", "variants": {}}, written_to=out)
+    stale = out / "eval_tiny_rerankers.png"  # left by an earlier run
+    stale.write_bytes(b"\x89PNG")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    eval_archive.keep(tmp_path, collection="beir_tiny", report={"dataset": "tiny", "variants": {}}, written_to=out, since=time.time() - 60)
     (kept,) = eval_archive.latest(tmp_path)
     assert kept["collection"] == "beir_tiny" and kept["plots"] == ["eval_tiny_precision_coverage.png"]
     assert eval_archive.plot(tmp_path, "beir_tiny", "eval_tiny_precision_coverage.png") is not None
     for collection, name in (("beir_tiny", "../latest.json"), ("..", "latest.json"), ("beir_tiny", "latest.json"), ("a/b", "x.png")):
         assert eval_archive.plot(tmp_path, collection, name) is None
     # A collection name that cannot be a folder name is not kept at all.
-    eval_archive.keep(tmp_path, collection="../escape", report={"dataset": "tiny"}, written_to=out)
+    eval_archive.keep(tmp_path, collection="../escape", report={"dataset": "tiny"}, written_to=out, since=0)
     assert not (tmp_path.parent / "escape").exists() and len(eval_archive.latest(tmp_path)) == 1

@@ -89,17 +89,17 @@ def raw(port: int, method: str, path: str, *, headers: dict[str, str] | None = N
 
 
 def login_raw(port: int, token: str) -> tuple[int, str, str]:
-    """(status, session cookie, CSRF token) by the login form over raw HTTP, as a browser posts it."""
+    """(status, session cookie as name=value, CSRF token) by the login form over raw HTTP, as a browser posts it."""
     _, headers, page = raw(port, "GET", "/ui/login")
-    pre = re.search(r"ragate_ui_login=([^;]+)", headers["set-cookie"]).group(1)
+    pre = re.search(r"(ragate_ui_login_\d+=[^;]+)", headers["set-cookie"]).group(1)
     form = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"login_csrf": form, "token": token})
     origin = f"http://127.0.0.1:{port}"
-    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": f"ragate_ui_login={pre}"}, body=body)
+    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": pre}, body=body)
     if status != 303:
         return status, "", html.unescape(page)
-    cookie = re.search(r"ragate_ui=([^;]+)", headers["set-cookie"]).group(1)
-    _, _, page = raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})  # reads no index
+    cookie = re.search(r"(ragate_ui_\d+=[^;]+)", headers["set-cookie"]).group(1)
+    _, _, page = raw(port, "GET", "/ui/evaluation", headers={"Cookie": cookie})  # reads no index
     return status, cookie, re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
@@ -127,15 +127,19 @@ def test_every_page_and_form_is_refused_without_a_login_and_a_csrf_token(site):
     assert raw(port, "GET", "/ui/login", headers={"Host": "evil.example:80"})[0] == 421
 
     _, headers, page = raw(port, "GET", "/ui/login")
-    pre = re.search(r"ragate_ui_login=([^;]+)", headers["set-cookie"]).group(1)
+    pre = re.search(r"(ragate_ui_login_\d+=[^;]+)", headers["set-cookie"]).group(1)
     form = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
     wrong = urllib.parse.urlencode({"login_csrf": form, "token": "not-the-token"})
-    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": f"ragate_ui_login={pre}"}, body=wrong)
-    assert status == 401 and "not the server's token" in html.unescape(page) and "ragate_ui=" not in headers.get("set-cookie", "")
+    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": pre}, body=wrong)
+    assert (
+        status == 401
+        and "not the server's token" in html.unescape(page)
+        and not re.search(r"ragate_ui_\d+=", headers.get("set-cookie", ""))
+    )
 
     _, cookie, csrf = login_raw(port, site["token"])
     before = feedback_entries(site)
-    as_user = {"Cookie": f"ragate_ui={cookie}"}
+    as_user = {"Cookie": cookie}
     _, _, results = raw(port, "GET", "/ui/search?q=tides", headers=as_user)
     chunk_id = re.search(r'name="chunk_id" value="([^"]+)"', results).group(1)
     verdict = {"q": "tides", "chunk_id": chunk_id, "useful": "true", "collection": "default"}
@@ -302,7 +306,7 @@ def test_ragate_ui_is_one_more_client_of_the_shared_index_service(site, browser)
         page.close()
         # The same pid behind serve --http's page: one service, one index.
         _, cookie, _ = login_raw(site["port"], site["token"])
-        _, _, theirs = raw(site["port"], "GET", "/ui/index", headers={"Cookie": f"ragate_ui={cookie}"})
+        _, _, theirs = raw(site["port"], "GET", "/ui/index", headers={"Cookie": cookie})
         assert f"index service pid {mine}" in theirs
         # The URL was spent; another browser opening it gets the login page.
         again = browser.new_page()
@@ -340,7 +344,7 @@ def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path,
 
             status, cookie, csrf = login_raw(port, auth.token(audience, scope="ragate:read", client_id="viewer"))
             assert status == 303
-            as_viewer = {"Cookie": f"ragate_ui={cookie}", "Origin": origin}
+            as_viewer = {"Cookie": cookie, "Origin": origin}
             status, _, page = raw(port, "GET", "/ui/evaluation", headers=as_viewer)
             assert status == 200 and "viewer" in page
             verdict = urllib.parse.urlencode({"csrf": csrf, "q": "tides", "chunk_id": "c", "useful": "true"})
@@ -348,9 +352,9 @@ def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path,
             assert status == 403 and "no write scope" in page
 
             status, cookie, _ = login_raw(port, auth.token(audience, exp=int(time.time()) + 3))
-            assert status == 303 and raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})[0] == 200
+            assert status == 303 and raw(port, "GET", "/ui/evaluation", headers={"Cookie": cookie})[0] == 200
             time.sleep(4)
-            assert raw(port, "GET", "/ui/evaluation", headers={"Cookie": f"ragate_ui={cookie}"})[0] == 401
+            assert raw(port, "GET", "/ui/evaluation", headers={"Cookie": cookie})[0] == 401
     finally:
         auth.close()
 
@@ -382,6 +386,10 @@ def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_
             replay = urllib.parse.urlsplit(auth.last_redirect)
             for path in (f"{replay.path}?{replay.query}", "/ui/oauth/callback?state=made-up&code=x"):
                 status, headers, body = raw(port, "GET", path)
-                assert status == 401 and "start again" in html.unescape(body) and "ragate_ui=" not in headers.get("set-cookie", "")
+                assert (
+                    status == 401
+                    and "start again" in html.unescape(body)
+                    and not re.search(r"ragate_ui_\d+=", headers.get("set-cookie", ""))
+                )
     finally:
         auth.close()

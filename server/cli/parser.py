@@ -288,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         "`serve --http` serves the same page at /ui behind its token or OAuth.",
     )
     sp.add_argument("--port", type=int, help="port (default [ui] port, 8766)")
-    sp.add_argument("--open", action="store_true", help="open the URL in this machine's browser too")
+    sp.add_argument(
+        "--open",
+        action="store_true",
+        help="open the URL in this machine's browser too (it then shows on the browser's command line, visible to other local users)",
+    )
     sp.set_defaults(func=cmd_ui)
 
     sp = sub.add_parser(

@@ -6,32 +6,44 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
 FOLDER = "evaluations"
 MANIFEST = "latest.json"
 SAFE_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # collection names that may become folder names
 PLOT = re.compile(r"[A-Za-z0-9_\-.]{1,200}\.png")
+PLOTS = ("_precision_coverage.png", "_risk_coverage.png", "_rerankers.png")  # what eval draws, after eval_<dataset>
 
 
 def _folder(index_dir: Path, collection: str) -> Path | None:
     return index_dir / FOLDER / collection if SAFE_NAME.fullmatch(collection) else None
 
 
-def keep(index_dir: Path, *, collection: str, report: dict[str, Any], written_to: Path | None) -> None:
+def keep(index_dir: Path, *, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
     """Replace the collection's kept evaluation with `report` and the plots eval wrote for its
-    dataset under `written_to`."""
+    dataset under `written_to` at or after `since` (a plot left there by an earlier run is not this
+    one's). The report is the caller's either way: a failure here is logged, not raised."""
     dest = _folder(index_dir, collection)
     if dest is None:
         return
+    try:
+        _keep(dest, collection, report, written_to, since)
+    except OSError as e:
+        log.warning("the evaluation of %s is not kept for the web page: %s", collection, e)
+
+
+def _keep(dest: Path, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
     shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
+    dest.mkdir(parents=True, exist_ok=True)
     plots = []
-    if written_to is not None:
-        for png in sorted(written_to.glob(f"eval_{report['dataset']}*.png")):
+    for suffix in PLOTS if written_to is not None else ():
+        png = written_to / f"eval_{report['dataset']}{suffix}"
+        if png.is_file() and png.stat().st_mtime >= since - 1:  # file times may be coarser than the clock
             shutil.copyfile(png, dest / png.name)
             plots.append(png.name)
     at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -77,7 +77,10 @@ def allowed_hosts_and_origins(settings: Settings, host: str, port: int) -> tuple
     hosts += list(settings.server.allowed_hosts)
     if settings.server.auth == "oauth":
         hosts.append(urllib.parse.urlsplit(settings.oauth.audience).netloc)  # where clients reach this server
-    origins = [f"http://{h}" for h in hosts] + list(settings.server.allowed_origins)
+    # A proxy's name is reached over TLS as often as not; loopback names over plain HTTP.
+    origins = (
+        [f"http://{h}" for h in hosts] + [f"https://{h}" for h in settings.server.allowed_hosts] + list(settings.server.allowed_origins)
+    )
     if settings.server.auth == "oauth" and settings.oauth.audience.startswith("https://"):
         origins.append("https://" + urllib.parse.urlsplit(settings.oauth.audience).netloc)
     return hosts, origins
@@ -119,6 +122,7 @@ def http_app(settings: Settings, server, host: str, port: int, use_cases: UseCas
         sessions=Sessions(minutes=settings.ui.session_minutes),
         allowed_hosts=hosts,
         allowed_origins=origins,
+        port=port,
         login=TokenLogin(settings, token),
         code_flow=CodeFlow(settings) if settings.server.auth == "oauth" and settings.ui.oauth_client_id else None,
     )

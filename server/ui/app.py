@@ -49,30 +49,38 @@ def ui_app(
     sessions: Sessions,
     allowed_hosts: list[str],
     allowed_origins: list[str],
+    port: int,
     login: TokenLogin | None,
     code_flow: CodeFlow | None = None,
 ) -> Starlette:
     """`login`: the token form's check under `serve --http`; None for `ragate ui`, whose only way in
-    is the one-time URL it printed. `code_flow`: the OAuth "log in with" button, when configured."""
+    is the one-time URL it printed. `code_flow`: the OAuth "log in with" button, when configured.
+    `port`: where it listens; its cookies carry it, since a browser shares cookies across the ports
+    of one host (`ragate ui` and `serve --http` side by side must not log each other out)."""
+    session_cookie, login_cookie = f"{COOKIE}_{port}", f"{LOGIN_COOKIE}_{port}"
     pages = Pages(use_cases)
     hosts, origins = {h.lower() for h in allowed_hosts}, set(allowed_origins)
 
-    def cookie(response: Response, name: str, value: str, max_age: int | None, *, samesite: Literal["strict", "lax"] = "strict") -> None:
-        response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite=samesite)
+    def cookie(
+        request: Request, response: Response, name: str, value: str, max_age: int | None, *, samesite: Literal["strict", "lax"] = "strict"
+    ) -> None:
+        # Secure where the browser reached us over TLS (directly, or through a proxy that says so).
+        tls = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+        response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=True, samesite=samesite, secure=tls)
 
-    def open_session(who: str, can_write: bool, expires_at: float | None, *, after_redirect: bool = False) -> Response:
+    def open_session(request: Request, who: str, can_write: bool, expires_at: float | None, *, after_redirect: bool = False) -> Response:
         """The session's cookie, then the search page. After the issuer's redirect the browser would
         not send a SameSite=Strict cookie on a redirect that began on another site, so that login
         ends on a page of ours that moves on by itself."""
         s = sessions.open(who=who, can_write=can_write, expires_at=expires_at)
         response = render("continue.html", {}, None) if after_redirect else RedirectResponse(f"{PREFIX}/search", status_code=303)
-        cookie(response, COOKIE, s.id, None)
-        response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
+        cookie(request, response, session_cookie, s.id, None)
+        response.delete_cookie(login_cookie, path=PREFIX)
         log.info("ui: a session opened for %s", who)
         return response
 
     def login_page(request: Request, *, status: int = 200, error: str = "") -> Response:
-        value = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        value = request.cookies.get(login_cookie) or secrets.token_urlsafe(32)
         context = {
             "error": error,
             "asks_for": login.asks_for if login else "",
@@ -82,7 +90,7 @@ def ui_app(
         }
         response = render("login.html", context, None, status=status)
         # Lax: it must come back with the issuer's redirect to the callback (a cross-site GET).
-        cookie(response, LOGIN_COOKIE, value, 600, samesite="lax")
+        cookie(request, response, login_cookie, value, 600, samesite="lax")
         return response
 
     async def login_form(request: Request) -> Response:
@@ -91,7 +99,7 @@ def ui_app(
     async def login_submit(request: Request) -> Response:
         assert login is not None
         form = await _form(request)
-        expected = request.cookies.get(LOGIN_COOKIE)
+        expected = request.cookies.get(login_cookie)
         if not expected or form.get("login_csrf") != expected:
             return login_page(request, status=403, error="the login form expired; try again")
         try:
@@ -99,22 +107,22 @@ def ui_app(
         except InvalidToken as e:
             log.info("ui: a login was refused: %s", e)
             return login_page(request, status=401, error=str(e))
-        return open_session(who, can_write, expires_at)
+        return open_session(request, who, can_write, expires_at)
 
     async def login_once(request: Request) -> Response:
         if not sessions.redeem(request.query_params.get("code", "")):
             return login_page(request, status=401, error="this login URL was used already or has expired; run `ragate ui` again")
-        return open_session("ragate ui", True, None)
+        return open_session(request, "ragate ui", True, None)
 
     async def oauth_start(request: Request) -> Response:
         assert code_flow is not None
-        browser = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+        browser = request.cookies.get(login_cookie) or secrets.token_urlsafe(32)
         try:
             url = await anyio.to_thread.run_sync(code_flow.start, browser)
         except InvalidToken as e:
             return login_page(request, status=503, error=str(e))
         response = RedirectResponse(url, status_code=303)
-        cookie(response, LOGIN_COOKIE, browser, 600, samesite="lax")
+        cookie(request, response, login_cookie, browser, 600, samesite="lax")
         return response
 
     async def oauth_callback(request: Request) -> Response:
@@ -124,18 +132,18 @@ def ui_app(
             return login_page(request, status=401, error=f"the issuer said: {q.get('error')[:100]}")
         try:
             token = await anyio.to_thread.run_sync(
-                lambda: code_flow.finish(state=q.get("state", ""), code=q.get("code", ""), browser=request.cookies.get(LOGIN_COOKIE, ""))
+                lambda: code_flow.finish(state=q.get("state", ""), code=q.get("code", ""), browser=request.cookies.get(login_cookie, ""))
             )
             who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, token)
         except InvalidToken as e:
             log.info("ui: an OAuth login was refused: %s", e)
             return login_page(request, status=401, error=str(e))
-        return open_session(who, can_write, expires_at, after_redirect=True)
+        return open_session(request, who, can_write, expires_at, after_redirect=True)
 
     async def logout(request: Request, session: Session) -> Response:
         sessions.close(session.id)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-        response.delete_cookie(COOKIE, path=PREFIX)
+        response.delete_cookie(session_cookie, path=PREFIX)
         return response
 
     async def feedback(request: Request, session: Session) -> Response:
@@ -170,11 +178,14 @@ def ui_app(
         if request.method == "POST":
             origin = request.headers.get("origin")
             if origin not in origins:  # a browser names the page a POST comes from; another site's is refused
-                return _plain(403, "cross-origin POST refused (Origin is missing or not this server's)")
+                return _plain(
+                    403,
+                    "cross-origin POST refused (Origin is missing or not this server's; a proxy's origin goes in [server] allowed_origins)",
+                )
         opened = open_routes.get(f"{request.method} {path}")
         if opened is not None:
             return await opened(request)
-        session = sessions.get(request.cookies.get(COOKIE))
+        session = sessions.get(request.cookies.get(session_cookie))
         if session is None:
             return login_page(request, status=401, error="log in first") if request.method == "GET" else _plain(401, "log in first")
         if request.method == "GET":
@@ -193,8 +204,14 @@ def ui_app(
         try:
             response = await dispatch(request)
         except RagateError as e:  # the index service is down, refused this client's settings, ...
-            session = sessions.get(request.cookies.get(COOKIE))
+            session = sessions.get(request.cookies.get(session_cookie))
             response = render("error.html", {"error": f"{e.kind}: {e}"}, session, status=503 if e.kind in UNAVAILABLE else 400)
+        except Exception as e:  # a bug, or a kept file changed under us: a page that says so, still with the headers
+            log.exception("ui: %s %s failed", request.method, request.url.path)
+            session = sessions.get(request.cookies.get(session_cookie))
+            response = render(
+                "error.html", {"error": f"internal error ({type(e).__name__}); the server's log has the details"}, session, status=500
+            )
         response.headers.update(SECURITY_HEADERS)
         return response
 

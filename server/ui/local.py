@@ -26,13 +26,15 @@ def run_ui(settings: Settings, *, port: int | None = None, open_browser: bool = 
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     hosts, origins = allowed_hosts_and_origins(settings, HOST, port)
     sessions = Sessions(minutes=settings.ui.session_minutes)
-    app = ui_app(use_cases, sessions=sessions, allowed_hosts=hosts, allowed_origins=origins, login=None)
+    app = ui_app(use_cases, sessions=sessions, allowed_hosts=hosts, allowed_origins=origins, port=port, login=None)
     url = f"http://{HOST}:{port}/ui/login/once?code={sessions.one_time_code()}"
     # The URL is the credential: it goes to this terminal only (stdout), never to the log.
     print(f"ragate ui: open {url}\n(one use, within {ONE_TIME_S / 60:.0f} minutes; Ctrl-C stops)", flush=True)
     if open_browser:
         webbrowser.open(url)
-    config = uvicorn.Config(app, host=HOST, port=port, http=header_deadline_protocol(settings.server.header_timeout_s), log_level="warning")
+    config = uvicorn.Config(
+        app, host=HOST, port=port, http=header_deadline_protocol(settings.server.header_timeout_s), log_level="warning", access_log=False
+    )
     try:
         uvicorn.Server(config).run()
     finally:

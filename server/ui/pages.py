@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from ragate.retrieval.errors import RagateError
+from ragate.retrieval.errors import NotFound, RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.server.lab import eval_archive
 from ragate.server.requests import AnswerRequest, DocumentsRequest, FeedbackRequest, ResourceRequest, SearchRequest
@@ -113,7 +113,8 @@ class Pages:
             "engines": engines,
             "recent": recent,
             "service": stats.get("service") or {},
-            "keep_queries": self.uc.settings.ui.keep_queries,
+            # Other clients' queries only to a session that may write (an OAuth read-only one sees calls, not queries).
+            "keep_queries": self.uc.settings.ui.keep_queries and session.can_write,
         }
         return render("index.html", context, session)
 
@@ -125,7 +126,7 @@ class Pages:
             doc = await self._use(lambda: self.uc.resource(req))
         except ValidationError as e:
             return render("error.html", {"error": _validation_words(e)}, session, status=400)
-        except RagateError as e:
+        except NotFound as e:
             return render("error.html", {"error": str(e)}, session, status=404)
         return render("document.html", {"doc": doc}, session)
 
