@@ -24,6 +24,7 @@ from ragate.scoring.engines import choice as engine_choice
 from ragate.scoring.engines.embedder import remeasure as remeasure_embedder
 from ragate.scoring.gate import Decision, Reason, decide
 from ragate.server.config import Settings
+from ragate.server.document_list import DocumentPages
 from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
@@ -46,7 +47,6 @@ from ragate.server.schemas import (
     AnswerResponse,
     DeleteResult,
     DocumentList,
-    DocumentSummary,
     Dropped,
     FeedbackResult,
     GateFeature,
@@ -91,6 +91,7 @@ class Pipeline(Stages):
         self.feedback_log = FeedbackLog(feedback_path(settings.qdrant.path))
         self.drift = DriftMonitor()
         self.meters = Metrics(self._stats)
+        self.document_pages = DocumentPages()
         self.recent = RecentCalls(
             size=settings.ui.recent_calls, keep_queries=settings.ui.keep_queries, default_collection=settings.index.collection
         )
@@ -291,9 +292,7 @@ class Pipeline(Stages):
     def documents(self, req: DocumentsRequest) -> DocumentList:
         """A page of a collection's documents with their chunk counts."""
         name = self.collection(req.collection)
-        rows = self.store(name).documents()
-        page = [DocumentSummary.model_validate(r) for r in rows[req.offset : req.offset + req.limit]]
-        return DocumentList(collection=name, total=len(rows), offset=req.offset, documents=page)
+        return self.document_pages.page(name, self.store(name), updated_at=self.index_updated_at(name), req=req)
 
     def recent_calls(self) -> list[RecentCall]:
         """The last calls answered, newest first (server/recent_calls.py)."""

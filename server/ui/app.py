@@ -59,7 +59,7 @@ def ui_app(
     of one host (`ragate ui` and `serve --http` side by side must not log each other out)."""
     session_cookie, login_cookie = f"{COOKIE}_{port}", f"{LOGIN_COOKIE}_{port}"
     pages = Pages(use_cases)
-    hosts, origins = {h.lower() for h in allowed_hosts}, set(allowed_origins)
+    hosts, origins = [h.lower() for h in allowed_hosts], list(allowed_origins)
 
     def cookie(
         request: Request, response: Response, name: str, value: str, max_age: int | None, *, samesite: Literal["strict", "lax"] = "strict"
@@ -170,14 +170,14 @@ def ui_app(
 
     async def dispatch(request: Request) -> Response:
         host = request.headers.get("host", "").lower()
-        if host not in hosts:
+        if not _matches(host, hosts):
             return _plain(421, "this Host is not served here")
         path = request.url.path.removeprefix(PREFIX) or "/"
         if path.startswith("/static/") and request.method == "GET":
             return pages.static(path.removeprefix("/static/"))
         if request.method == "POST":
             origin = request.headers.get("origin")
-            if origin not in origins:  # a browser names the page a POST comes from; another site's is refused
+            if origin is None or not _matches(origin, origins):  # a browser names the page a POST comes from; another site's is refused
                 return _plain(
                     403,
                     "cross-origin POST refused (Origin is missing or not this server's; a proxy's origin goes in [server] allowed_origins)",
@@ -217,6 +217,11 @@ def ui_app(
 
     methods = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
     return Starlette(routes=[Route(PREFIX, secured, methods=methods), Route(PREFIX + "/{rest:path}", secured, methods=methods)])
+
+
+def _matches(value: str, allowed: list[str]) -> bool:
+    """`value` is allowed as the MCP transport's checks allow it: exactly, or by a `name:*` entry (any port)."""
+    return value in allowed or any(a.endswith(":*") and value.startswith(a[:-1]) for a in allowed)
 
 
 async def _form(request: Request) -> dict[str, str]:
