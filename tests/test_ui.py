@@ -103,6 +103,16 @@ def login_raw(port: int, token: str) -> tuple[int, str, str]:
     return status, cookie, re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
+def logged_in(browser, site):
+    """A new browser page, logged in through the login form with the server's token."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(site["base"] + "/login")
+    page.fill("#token", site["token"])
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/ui/search"))
+    return page
+
+
 def feedback_entries(site) -> int:
     from ragate.server.config import load_settings
     from ragate.server.service.client import ServiceClient
@@ -213,10 +223,7 @@ def test_search_shows_score_bars_stage_and_timings_and_the_gate_side_by_side(sit
 
 
 def test_an_off_topic_question_shows_the_abstention_and_its_evidence(site, browser):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(site["base"] + "/login")
-    page.fill("#token", site["token"])
-    page.click("button[type=submit]")
+    page = logged_in(browser, site)
     page.fill("#q", OFF_TOPIC)
     page.press("#q", "Enter")
     gate = page.locator(".gate")
@@ -231,10 +238,7 @@ def test_an_off_topic_question_shows_the_abstention_and_its_evidence(site, brows
 
 
 def test_index_and_evaluation_pages_list_the_collection_documents_engines_and_results(site, browser):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(site["base"] + "/login")
-    page.fill("#token", site["token"])
-    page.click("button[type=submit]")
+    page = logged_in(browser, site)
     page.goto(site["base"] + "/search?q=" + urllib.parse.quote("Why do most leaves look green?"))
     page.goto(site["base"] + "/index")
     collections = page.locator("#collections-h + table").inner_text()
@@ -377,6 +381,7 @@ def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_
         with http_server(env, port, "unused-static-token"):
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/ui/evaluation")
+            page.screenshot(path=str(SHOTS / "login.png"))
             page.get_by_role("link", name=f"Log in with {auth.issuer}").click()
             page.wait_for_url(re.compile(r"/ui/search"))
             assert page.locator("h1").inner_text() == "Search" and "agent-1" in page.locator("header").inner_text()
