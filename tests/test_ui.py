@@ -322,20 +322,22 @@ def test_ragate_ui_is_one_more_client_of_the_shared_index_service(site, browser)
         proc.wait(timeout=20)
 
 
-def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path, server_env):
-    """Under [server] auth = "oauth" the login form takes an access token, checked as the MCP
-    endpoint checks it; its scopes decide what the session may do and its expiry ends the session."""
+def oauth_site(tmp_path, server_env, **extra: str):
+    """(issuer fake, port, audience, env) for a `serve --http` with [server] auth = "oauth"."""
     from tests.test_oauth import AuthorizationServer
 
     auth, port = AuthorizationServer(), free_port()
     audience = f"http://127.0.0.1:{port}/mcp"
     env = server_env(
-        str(tmp_path / "q"),
-        RAGATE_SERVER_AUTH="oauth",
-        RAGATE_OAUTH_ISSUER=auth.issuer,
-        RAGATE_OAUTH_AUDIENCE=audience,
-        RAGATE_OAUTH_LEEWAY_S="0",
+        str(tmp_path / "q"), RAGATE_SERVER_AUTH="oauth", RAGATE_OAUTH_ISSUER=auth.issuer, RAGATE_OAUTH_AUDIENCE=audience, **extra
     )
+    return auth, port, audience, env
+
+
+def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path, server_env):
+    """Under [server] auth = "oauth" the login form takes an access token, checked as the MCP
+    endpoint checks it; its scopes decide what the session may do and its expiry ends the session."""
+    auth, port, audience, env = oauth_site(tmp_path, server_env, RAGATE_OAUTH_LEEWAY_S="0")
     origin = f"http://127.0.0.1:{port}"
     try:
         with http_server(env, port, "unused-static-token"):
@@ -366,24 +368,15 @@ def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path,
 def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_env, browser):
     """[ui] oauth_client_id adds a "log in with" button: the browser goes to the issuer and comes
     back with a code, which only the flow this browser started can exchange."""
-    from tests.test_oauth import AuthorizationServer
-
-    auth, port = AuthorizationServer(), free_port()
-    audience = f"http://127.0.0.1:{port}/mcp"
-    env = server_env(
-        str(tmp_path / "q"),
-        RAGATE_SERVER_AUTH="oauth",
-        RAGATE_OAUTH_ISSUER=auth.issuer,
-        RAGATE_OAUTH_AUDIENCE=audience,
-        RAGATE_UI_OAUTH_CLIENT_ID="ragate-page",
-    )
+    auth, port, audience, env = oauth_site(tmp_path, server_env, RAGATE_UI_OAUTH_CLIENT_ID="ragate-page")
     try:
         with http_server(env, port, "unused-static-token"):
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/ui/evaluation")
             page.screenshot(path=str(SHOTS / "login.png"))
             page.get_by_role("link", name=f"Log in with {auth.issuer}").click()
-            page.wait_for_url(re.compile(r"/ui/search"))
+            # The search page waits for the index service, which loads its models on this new index.
+            page.wait_for_url(re.compile(r"/ui/search"), timeout=180_000)
             assert page.locator("h1").inner_text() == "Search" and "agent-1" in page.locator("header").inner_text()
             assert auth.codes == {}  # the code was exchanged, with its PKCE verifier
             page.close()
