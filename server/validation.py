@@ -1,11 +1,18 @@
-"""Checks on free text from callers, shared by the MCP tools and the CLI so both refuse the same
+"""Checks on free text from callers, and how a refused request model is put in words, shared by the MCP tools and the CLI so both refuse the same
 input with the same words."""
 
 from __future__ import annotations
 
 import unicodedata
 
+from pydantic import ValidationError
+
 from ragate.retrieval.errors import BadInput
+
+
+def validation_message(e: ValidationError, limit: int = 2000) -> str:
+    """A request model's refusal in one line: each failing field's dotted path and why, cut at `limit`."""
+    return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())[:limit]
 
 
 def check_text(name: str, text: str) -> str:

@@ -27,6 +27,7 @@ from ragate.server.requests import (
 from ragate.server.service.client import ServiceClient
 from ragate.server.service.process import run_service
 from ragate.server.use_cases import UseCases, open_use_cases
+from ragate.server.validation import validation_message
 
 T = TypeVar("T")
 
@@ -54,7 +55,7 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
     try:
         return SearchFilter.model_validate(data)
     except ValidationError as e:
-        raise BadInput("--filter: " + "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
+        raise BadInput("--filter: " + validation_message(e)) from None
 
 
 def run_use_case(args: argparse.Namespace, settings: Settings, use_case: Callable[[UseCases], T], *, need_reranker: bool = True) -> T:

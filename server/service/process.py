@@ -42,6 +42,7 @@ from ragate.server.service.auto_calibration import AutoCalibration
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
 from ragate.server.use_cases import CALLS, Call, LocalUseCases
+from ragate.server.validation import validation_message
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             log.info("call %s: the client disconnected before its request was whole", name)
             return JSONResponse({"error": {"kind": "bad_input", "message": "request body incomplete"}}, status_code=400)
         except ValidationError as e:
-            return JSONResponse({"error": {"kind": "bad_input", "message": _validation_message(e)}}, status_code=400)
+            return JSONResponse({"error": {"kind": "bad_input", "message": validation_message(e)}}, status_code=400)
         except RagateError as e:
             return JSONResponse({"error": e.to_wire()}, status_code=400)
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
@@ -345,10 +346,6 @@ def _jsonable(result: Any) -> Any:
     if isinstance(result, list):
         return [_jsonable(r) for r in result]
     return result
-
-
-def _validation_message(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())[:2000]
 
 
 def _bind(path: Path) -> socket.socket:

@@ -25,6 +25,7 @@ from ragate.server.service.paths import ServicePaths
 from ragate.server.ui import views
 from ragate.server.ui.sessions import Session
 from ragate.server.use_cases import UseCases
+from ragate.server.validation import validation_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -154,6 +155,5 @@ def _int(value: str | None, default: int) -> int:
 
 
 def _validation_words(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in x['loc']) or 'input'}: {x['msg']}" for x in e.errors())[:1000]
-    return str(e)[:1000]
+    """A refused form in words: the request model's own message, or the value's (a number that is not one)."""
+    return validation_message(e, limit=1000) if isinstance(e, ValidationError) else str(e)[:1000]
