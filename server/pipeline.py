@@ -74,11 +74,13 @@ def metered(use_case: Callable[..., R]) -> Callable[..., R]:
             with tracer.start_as_current_span(f"ragate.{name}"):
                 result = use_case(self, *args, **kwargs)
         except BaseException as e:
-            self.meters.record(name, time.perf_counter() - started, error=e)
-            self.recent.record(name, time.perf_counter() - started, request=request, error=e)
+            seconds = time.perf_counter() - started
+            self.meters.record(name, seconds, error=e)
+            self.recent.record(name, seconds, request=request, error=e)
             raise
-        self.meters.record(name, time.perf_counter() - started, result)
-        self.recent.record(name, time.perf_counter() - started, request=request, result=result)
+        seconds = time.perf_counter() - started
+        self.meters.record(name, seconds, result)
+        self.recent.record(name, seconds, request=request, result=result)
         return result
 
     return call

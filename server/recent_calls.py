@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ragate.retrieval.ingest import rfc3339
 from ragate.server.metrics import outcome
 
 # Reads of the index's own state: every page view makes one, and they would push out the calls
@@ -59,7 +60,7 @@ class RecentCalls:
             return
         query = getattr(request, "query", None) if self.keep_queries else None
         entry = RecentCall(
-            at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            at=rfc3339(dt.datetime.now(dt.UTC)),
             call=call,
             ms=round(seconds * 1000, 1),
             outcome=outcome(error),

@@ -34,6 +34,8 @@ class BlendOverrides(_Request):
     half_life_days: float | None = Field(None, gt=0)
 
 
+# Collection names a resource URI may carry (and that may become a folder name).
+COLLECTION_NAME = r"^[A-Za-z0-9_\-]{1,64}$"
 # A per-call token budget above this is no budget at all; [server] max_tokens is only the default.
 MAX_TOKENS_LIMIT = 100_000
 
@@ -339,7 +341,7 @@ class ResourceRequest(_Request):
 
     kind: Literal["chunk", "doc"]
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
-    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    collection: str | None = Field(None, pattern=COLLECTION_NAME)
 
     def check(self, limits: ServerSettings) -> ResourceRequest:
         return self

@@ -12,10 +12,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ragate.retrieval.ingest import rfc3339
+from ragate.server.requests import COLLECTION_NAME
+
 log = logging.getLogger(__name__)
 FOLDER = "evaluations"
 MANIFEST = "latest.json"
-SAFE_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # collection names that may become folder names
+SAFE_NAME = re.compile(COLLECTION_NAME)  # collection names that may become folder names
 PLOT = re.compile(r"[A-Za-z0-9_\-.]{1,200}\.png")
 PLOTS = ("_precision_coverage.png", "_risk_coverage.png", "_rerankers.png")  # what eval draws, after eval_<dataset>
 
@@ -46,8 +49,13 @@ def _keep(dest: Path, collection: str, report: dict[str, Any], written_to: Path 
         if png.is_file() and png.stat().st_mtime >= since - 1:  # file times may be coarser than the clock
             shutil.copyfile(png, dest / png.name)
             plots.append(png.name)
-    at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    manifest = {"collection": collection, "dataset": report["dataset"], "at": at, "plots": plots, "report": report}
+    manifest = {
+        "collection": collection,
+        "dataset": report["dataset"],
+        "at": rfc3339(dt.datetime.now(dt.UTC)),
+        "plots": plots,
+        "report": report,
+    }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
 

@@ -61,6 +61,10 @@ def ui_app(
     pages = Pages(use_cases)
     hosts, origins = [h.lower() for h in allowed_hosts], list(allowed_origins)
 
+    def browser_id(request: Request) -> str:
+        """This browser's login cookie value (the login form's CSRF value, the OAuth flow's binding), or a new one."""
+        return request.cookies.get(login_cookie) or secrets.token_urlsafe(32)
+
     def cookie(
         request: Request, response: Response, name: str, value: str, max_age: int | None, *, samesite: Literal["strict", "lax"] = "strict"
     ) -> None:
@@ -80,7 +84,7 @@ def ui_app(
         return response
 
     def login_page(request: Request, *, status: int = 200, error: str = "") -> Response:
-        value = request.cookies.get(login_cookie) or secrets.token_urlsafe(32)
+        value = browser_id(request)
         context = {
             "error": error,
             "asks_for": login.asks_for if login else "",
@@ -116,7 +120,7 @@ def ui_app(
 
     async def oauth_start(request: Request) -> Response:
         assert code_flow is not None
-        browser = request.cookies.get(login_cookie) or secrets.token_urlsafe(32)
+        browser = browser_id(request)
         try:
             url = await anyio.to_thread.run_sync(code_flow.start, browser)
         except InvalidToken as e:
