@@ -46,10 +46,10 @@ from ragate.scoring.answerability import FEATURES, AnswerabilityModel, pool_feat
 from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator, fit
 from ragate.scoring.gate import fallback_score
-from ragate.scoring.profile import BlendPair, Profile, now
+from ragate.scoring.profile import Profile, now
 from ragate.server.config import Settings, load_settings
 from ragate.server.lab import gate_fit
-from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
+from ragate.server.lab.blend_fit import LabelledQuery, blend_pair, choose_blend
 from ragate.server.lab.evaluate import index_dataset, metrics, ranked_run
 from ragate.server.lab.gate_fit import LabelledPool, fit_gate, judge, labelled_pools
 from ragate.server.lab.self_calibrate import SelfPools, ask_self_questions, doc_key, fit_self_profile, keep_offtopic
@@ -209,13 +209,8 @@ def fit_labelled(
     recalibrate(pools, Calibrator(relevance))
     model, _ = fit_gate(pools, bm25=bm25, max_false_accept=0.05, confidence=0.9)
     queries = [LabelledQuery(r["id"], r["text"], "", {d: 1 for d in r["relevant"]}) for r in train if r["pool"]]
-    chosen = choose_blend(queries, [r["pool"] for r in train if r["pool"]], in_force, doc_key)["chosen"]
-    return Profile(
-        source="labelled",
-        relevance=relevance,
-        answerability=model,
-        blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"]),
-    )
+    choice = choose_blend(queries, [r["pool"] for r in train if r["pool"]], in_force, doc_key)
+    return Profile(source="labelled", relevance=relevance, answerability=model, blend=blend_pair(choice))
 
 
 def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[str]) -> Profile:
@@ -230,10 +225,8 @@ def fit_default(corpora: list[dict[str, Any]], bm25, in_force, features: list[st
         queries += [LabelledQuery(r["id"], r["text"], "", {d: 1 for d in r["relevant"]}) for r in c["train"] if r["pool"]]
         qpools += [r["pool"] for r in c["train"] if r["pool"]]
     model, _ = fit_gate(pools, bm25=bm25, max_false_accept=0.05, confidence=0.9, c=DEFAULT_C, features=features)
-    chosen = choose_blend(queries, qpools, in_force, doc_key)["chosen"]
-    return Profile(
-        source="default", answerability=model, blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"])
-    )
+    choice = choose_blend(queries, qpools, in_force, doc_key)
+    return Profile(source="default", answerability=model, blend=blend_pair(choice))
 
 
 # ---------------------------------------------------------------------------- judging

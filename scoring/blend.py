@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -55,69 +55,96 @@ def freshness(
     return math.exp(-math.log(2) * x * x)  # gaussian: exp(-ln2·x²) is 0.5 at x = 1
 
 
-def mmr_order(relevance: list[float], vectors: list[np.ndarray | None], lam: float) -> tuple[list[int], list[float]]:
-    """Greedy maximal marginal relevance. Returns the selection order and, for each item (by
-    input index), its max cosine similarity to the items selected before it."""
-    n = len(relevance)
-    if n == 0:
-        return [], []
-    dim = next((v.shape[0] for v in vectors if v is not None), 1)
-    m = np.stack([v / (np.linalg.norm(v) or 1.0) if v is not None else np.zeros(dim, np.float32) for v in vectors])
-    sim = m @ m.T
-    rel = np.asarray(relevance, dtype=np.float64)
-    selected: list[int] = []
-    max_sim = np.full(n, -np.inf)
-    remaining = set(range(n))
-    sim_at_pick = [0.0] * n
-    while remaining:
-        best, best_val = -1, -math.inf
-        for i in sorted(remaining):
-            val = lam * rel[i] - (1 - lam) * (max_sim[i] if selected else 0.0)
-            if val > best_val:
-                best, best_val = i, val
-        sim_at_pick[best] = float(max_sim[best]) if selected else 0.0
-        selected.append(best)
-        remaining.discard(best)
-        max_sim = np.maximum(max_sim, sim[best])
-    return selected, sim_at_pick
+@dataclass
+class Blended:
+    """The blend's ranking, and what diversity and the per-document cap did to it."""
+
+    ranked: list[Candidate]  # best first, within the cap
+    capped: list[Candidate] = field(default_factory=list)  # left out by the cap; `final` is what it would have scored
+    base_order: dict[int, int] = field(default_factory=dict)  # id(candidate) → its place by the blended score before diversity
+
+    def demoted(self, top_k: int) -> int:
+        """Passages that would be among the best top_k without diversity and now rank lower."""
+        place = {id(c): i for i, c in enumerate(self.ranked)}
+        return sum(1 for cid, base in self.base_order.items() if base < top_k and place.get(cid, base) > base)
+
+    def capped_within(self, top_k: int) -> int:
+        """Passages the cap left out that would otherwise have been among the best top_k."""
+        if len(self.ranked) < top_k:
+            return len(self.capped)
+        kth = self.ranked[top_k - 1].final
+        return sum(1 for c in self.capped if c.final > kth)
 
 
 def blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None = None) -> list[Candidate]:
-    """Fill freshness, authority, diversity and final on each candidate and return them ranked.
+    """The candidates ranked by the blend (see `blend_pool`)."""
+    return blend_pool(cands, w, now).ranked
+
+
+def blend_pool(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None = None) -> Blended:
+    """Fill freshness, authority, diversity and final on each candidate and rank them.
 
     The relevance signal is the calibrated probability when the reranker ran, else the fused score
     normalised to [0, 1]. When the reranker read only the head of the pool (margin skip, latency
-    budget), the passages it read rank first and the rest follow, blended among themselves."""
-    read = [c for c in cands if c.relevance is not None]
-    if read and len(read) < len(cands):
-        return _blend(read, w, now) + _blend([c for c in cands if c.relevance is None], w, now)
-    return _blend(cands, w, now)
-
-
-def _blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None) -> list[Candidate]:
-    if not cands:
-        return []
+    budget), the passages it read rank first and the rest follow, blended among themselves; the
+    per-document cap counts across both."""
     now = now or dt.datetime.now(dt.UTC)
+    out = Blended(ranked=[])
+    per_doc: dict[str, int] = {}
+    read = [c for c in cands if c.relevance is not None]
+    parts = [read, [c for c in cands if c.relevance is None]] if read and len(read) < len(cands) else [cands]
+    for part in parts:
+        _select(part, w, now, per_doc, out)
+    return out
+
+
+def _base_scores(cands: list[Candidate], w: BlendWeights, now: dt.datetime) -> np.ndarray:
+    """Each candidate's blended score before diversity; fills retrieval, freshness and authority."""
     if all(c.relevance is not None for c in cands):
-        rel = [float(c.relevance) for c in cands]
+        rel = np.array([float(c.relevance) for c in cands])  # type: ignore[arg-type]
     else:
         top = max(c.fused for c in cands) or 1.0
-        rel = [c.fused / top for c in cands]
+        rel = np.array([c.fused / top for c in cands])
     top_fused = max(c.fused for c in cands)
     for c in cands:
         c.retrieval = c.fused / top_fused if top_fused > 0 else 0.0
         c.freshness = freshness(c.chunk.updated_at, now, w.half_life_days, w.decay, w.neutral_freshness)
         c.authority = float(c.chunk.authority)
-    order, sims = mmr_order(rel, [c.vector for c in cands], w.mmr_lambda)
-    per_doc: dict[str, int] = {}
-    for i in order:
+    signals = np.array([[c.retrieval, c.freshness, c.authority] for c in cands])
+    return w.relevance * rel + signals @ np.array([w.retrieval, w.freshness, w.authority])
+
+
+def _similarities(cands: list[Candidate]) -> np.ndarray:
+    dim = next((c.vector.shape[0] for c in cands if c.vector is not None), 1)
+    m = np.stack([c.vector / (np.linalg.norm(c.vector) or 1.0) if c.vector is not None else np.zeros(dim, np.float32) for c in cands])
+    return np.asarray(m @ m.T, dtype=np.float64)
+
+
+def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: dict[str, int], out: Blended) -> None:
+    """Greedy maximal marginal relevance on the blended score itself: each pick is the candidate with
+    the best score after a penalty of (1-λ)/λ · its highest similarity to those already picked
+    (λ·final is MMR's own value), so a passage is penalised only for resembling passages ranked above
+    it, and the scores fall along the order. A document's chunks past the cap are left out as they
+    come up, in that final order."""
+    if not cands:
+        return
+    base = _base_scores(cands, w, now)
+    offset = len(out.base_order)
+    for place, i in enumerate(np.argsort(-base, kind="stable")):
+        out.base_order[id(cands[i])] = offset + place
+    sim = _similarities(cands)
+    scale = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9)
+    max_sim = np.zeros(len(cands))  # to the passages picked so far; none yet
+    remaining = np.ones(len(cands), dtype=bool)
+    while remaining.any():
+        value = np.where(remaining, base - scale * max_sim, -np.inf)
+        i = int(np.argmax(value))  # ties: the earlier in fused order
+        remaining[i] = False
         c = cands[i]
-        # MMR's own trade-off, as a penalty: (1-λ)/λ · similarity to what ranks above.
-        c.diversity = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9) * max(0.0, sims[i])
+        c.diversity, c.final = float(scale * max_sim[i]), float(value[i])
+        if per_doc.get(c.chunk.doc_id, 0) >= w.max_chunks_per_doc:
+            out.capped.append(c)
+            continue
         per_doc[c.chunk.doc_id] = per_doc.get(c.chunk.doc_id, 0) + 1
-        c.final = w.relevance * rel[i] + w.retrieval * c.retrieval + w.freshness * c.freshness + w.authority * c.authority - c.diversity
-        if per_doc[c.chunk.doc_id] > w.max_chunks_per_doc:
-            c.final = -math.inf  # over the per-document cap: dropped by the caller
-    ranked = [c for c in cands if c.final != -math.inf]
-    ranked.sort(key=lambda c: (-c.final, c.chunk.chunk_id))
-    return ranked
+        out.ranked.append(c)
+        max_sim = np.maximum(max_sim, np.clip(sim[i], 0.0, None))

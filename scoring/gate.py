@@ -136,9 +136,13 @@ def decide(
     reranked: bool = True,
     nearest: int = 3,
     strict: bool = False,
+    relevance_weight: float = 1.0,
 ) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked.
-    `strict`: min_score is the caller's own floor, which the best passage must reach too."""
+    `strict`: min_score is the caller's own floor, which the best passage must reach too.
+    `relevance_weight`: the blend's w_relevance; at 0 the collection's calibration found the
+    reranker does not rank it well, so the passages are the head of the final order, as search
+    returns them, not those the reranker scores highest."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
@@ -149,7 +153,10 @@ def decide(
     features = pool_features(query=query, pool=ranked, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
-    passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
+    if relevance_weight == 0 and not strict:
+        passing = ranked[:max_passages]
+    else:
+        passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
     if p >= threshold and not strict:
         # The model judged the whole pool, and its threshold was certified on exactly that judgement,
         # so the best passage is the evidence even below the configured min_score.

@@ -47,6 +47,8 @@ class RerankStage(BaseModel):
     limited_by: Literal["margin", "budget", "first_pass"] | None = Field(None, description="why fewer than the whole pool were read")
     cached: int = Field(0, description="pairs served from the score cache")
     first_pass: FirstPassStage | None = Field(None, description="the cascade's first pass, which chose the candidates the main model read")
+    weight: float | None = Field(None, description="how much relevance counts in the final score (the blend's w_relevance)")
+    weight_reason: str = Field("", description="why it counts that much: the calibration that chose it and its evidence, or the setting")
 
     @property
     def cut_short(self) -> bool:

@@ -141,16 +141,18 @@ class Pipeline(Stages):
     def answer(self, req: AnswerRequest) -> AnswerResponse:
         req.check(self.limits)
         g = self.settings.gate
-        r = self.rank(req.query, filters=req.filters, collection=req.collection)
+        max_passages = g.max_passages if req.max_passages is None else req.max_passages
+        r = self.rank(req.query, filters=req.filters, collection=req.collection, top_k=max_passages, need_relevance=True)
         d = decide(
             r.candidates,
             query=req.query,
             min_score=g.min_score if req.min_score is None else req.min_score,
-            max_passages=g.max_passages if req.max_passages is None else req.max_passages,
+            max_passages=max_passages,
             bm25=self.models.bm25,
             model=r.profile.answerability,
             reranked=r.stage is not None,
             strict=req.min_score is not None,
+            relevance_weight=r.stage.weight if r.stage is not None and r.stage.weight is not None else 1.0,
         )
         self.drift.record(self.collection(req.collection), p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:

@@ -24,7 +24,7 @@ class _Request(BaseModel):
 
 
 class BlendOverrides(_Request):
-    """Per-call blend weights; a field left out keeps its [blend] value."""
+    """Per-call blend weights and diversity; a field left out keeps its [blend] value."""
 
     relevance: float | None = Field(None, ge=0, le=10)
     retrieval: float | None = Field(None, ge=0, le=10)
@@ -32,6 +32,7 @@ class BlendOverrides(_Request):
     authority: float | None = Field(None, ge=0, le=10)
     mmr_lambda: float | None = Field(None, ge=0, le=1)
     half_life_days: float | None = Field(None, gt=0)
+    max_chunks_per_doc: int | None = Field(None, ge=1, le=100)
 
 
 # Collection names a resource URI may carry (and that may become a folder name).

@@ -19,7 +19,7 @@ from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
-from ragate.scoring.blend import BlendWeights, blend
+from ragate.scoring.blend import Blended, BlendWeights, blend_pool
 from ragate.scoring.profile import Profile, ProfileStore, Source
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
 from ragate.server.config import Settings
@@ -141,8 +141,16 @@ class Stages:
             half_life_days=b.half_life_days if o.half_life_days is None else o.half_life_days,
             neutral_freshness=b.neutral_freshness,
             mmr_lambda=b.mmr_lambda if o.mmr_lambda is None else o.mmr_lambda,
-            max_chunks_per_doc=b.max_chunks_per_doc,
+            max_chunks_per_doc=b.max_chunks_per_doc if o.max_chunks_per_doc is None else o.max_chunks_per_doc,
         )
+
+    def relevance_weight_reason(self, o: BlendOverrides | None, profile: Profile) -> str:
+        """Where the blend's w_relevance in force comes from, and the evidence behind it."""
+        if o is not None and o.relevance is not None:
+            return "set by this call (weights.relevance)"
+        if profile.blend is not None:
+            return f"chosen by the collection's {profile.source} calibration: {profile.blend.evidence()}"
+        return "[blend] w_relevance as configured: no calibration of this collection has weighed the reranker"
 
     def index_updated_at(self, collection: str | None = None) -> str | None:
         """When the collection last changed: its last write here, else its files' modification time."""
@@ -208,10 +216,12 @@ class Stages:
         weights: BlendOverrides | None = None,
         budget_ms: float | None = None,
         degrade: bool = True,
+        need_relevance: bool = False,
     ) -> Ranked:
         """retrieve → fuse → rerank → blend for one query. A remote reranker that fails leaves the
         pool in fused order with a note (`degrade`), or raises, for fits that must not learn from
-        unreranked pools."""
+        unreranked pools. When relevance has no weight in the blend (a calibration found hybrid ranks
+        the collection better), the reranker is not run unless the caller needs relevance (the gate)."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, timer=timer)
@@ -219,7 +229,12 @@ class Stages:
         notes: list[str] = []
         stage = None
         profile = self.profile(collection)
+        w = self.blend_weights(weights, profile=profile)
+        why = self.relevance_weight_reason(weights, profile)
         check_deadline("retrieval")
+        if rerank and cands and w.relevance == 0 and not need_relevance:
+            notes.append(f"not reranked: relevance has no weight in this collection's ranking ({why})")
+            rerank = False
         if rerank and cands:
             try:
                 stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
@@ -235,9 +250,12 @@ class Stages:
                 notes.append(
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )
+            if stage is not None:
+                stage.weight, stage.weight_reason = w.relevance, why
         with timer.stage("blend"):
-            ranked = blend(cands, self.blend_weights(weights, profile=profile))
-        return Ranked(ranked, len(cands), stage, notes, timer, profile)
+            blended = blend_pool(cands, w)
+        notes += _blend_notes(blended, w, top_k)
+        return Ranked(blended.ranked, len(cands), stage, notes, timer, profile)
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets
@@ -249,6 +267,19 @@ class Stages:
 
     def close(self) -> None:
         self.qdrant.close()
+
+
+def _blend_notes(blended: Blended, w: BlendWeights, top_k: int) -> list[str]:
+    """What the per-document cap and diversity did to the best top_k, in words."""
+    notes = []
+    if capped := blended.capped_within(top_k):
+        notes.append(
+            f"{capped} passage(s) left out: at most {w.max_chunks_per_doc} per document (max_chunks_per_doc; "
+            "raise it per call in weights.max_chunks_per_doc, or filter to the document)"
+        )
+    if demoted := blended.demoted(top_k):
+        notes.append(f"diversity moved {demoted} passage(s) down for resembling higher-ranked ones (mmr_lambda {w.mmr_lambda})")
+    return notes
 
 
 def _returned_text(r: SearchResult) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
-from ragate.scoring.blend import BlendWeights, blend, freshness, mmr_order
+from ragate.scoring.blend import BlendWeights, blend, blend_pool, freshness
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -51,15 +51,15 @@ def test_freshness_shapes():
     assert freshness("not a date", NOW, 30, "exp", neutral=0.4) == 0.4
 
 
-def brute_force_mmr(rel, vecs, lam):
+def brute_force_mmr(score, vecs, lam):
     """Maximal marginal relevance by its definition, picking one item at a time."""
     m = np.stack([v / np.linalg.norm(v) for v in vecs])
-    sim = m @ m.T
-    chosen, rest = [], list(range(len(rel)))
+    sim = np.clip(m @ m.T, 0, None)
+    chosen, rest = [], list(range(len(score)))
     while rest:
 
         def value(i):
-            return lam * rel[i] - (1 - lam) * (max(sim[i][j] for j in chosen) if chosen else 0.0)
+            return lam * score[i] - (1 - lam) * (max(sim[i][j] for j in chosen) if chosen else 0.0)
 
         best = max(rest, key=lambda i: (value(i), -i))
         chosen.append(best)
@@ -67,14 +67,52 @@ def brute_force_mmr(rel, vecs, lam):
     return chosen
 
 
-def test_mmr_matches_brute_force():
+def test_mmr_on_the_blended_score_matches_brute_force():
     rng = np.random.default_rng(7)
     for _ in range(20):
         n = 8
-        rel = list(rng.random(n))
+        rel, auth = rng.random(n), rng.random(n)
         vecs = [rng.normal(size=5).astype(np.float32) for _ in range(n)]
         for lam in (0.3, 0.7, 1.0):
-            assert mmr_order(rel, vecs, lam)[0] == brute_force_mmr(rel, vecs, lam)
+            w = BlendWeights(relevance=1.0, retrieval=0, freshness=0, authority=0.5, mmr_lambda=lam, max_chunks_per_doc=n)
+            cs = [cand(f"c{i}", float(rel[i]), authority=float(auth[i]), vec=vecs[i]) for i in range(n)]
+            ranked = blend(cs, w, now=NOW)
+            assert [cs.index(c) for c in ranked] == brute_force_mmr(rel + 0.5 * auth, vecs, lam)
+            finals = [c.final for c in ranked]
+            assert finals == sorted(finals, reverse=True)  # the penalty never reorders what it scores
+
+
+def test_a_passage_is_never_penalised_for_resembling_one_ranked_below_it():
+    # "best" leads on every signal; "twin" resembles it but sits lower on relevance while "echo" is
+    # authority-boosted: relevance-only MMR picked "echo" first and penalised "best" for resembling it.
+    w = BlendWeights(relevance=1.0, retrieval=0, freshness=0, authority=1.0, mmr_lambda=0.8)
+    best = cand("best", 0.9, authority=1.0, vec=[1, 0])
+    echo = cand("echo", 0.95, authority=0.0, vec=[1, 0.05])
+    other = cand("other", 0.5, authority=0.5, vec=[0, 1])
+    ranked = blend([echo, other, best], w, now=NOW)
+    assert ranked[0] is best and best.diversity == 0.0
+    for pos, c in enumerate(ranked):  # each penalty is explained by the passages above it alone
+        above = ranked[:pos]
+        sims = [float(np.dot(c.vector, a.vector) / np.linalg.norm(c.vector) / np.linalg.norm(a.vector)) for a in above]
+        assert c.diversity == pytest.approx(0.25 * max([0.0, *sims]))
+
+
+def test_the_cap_follows_the_final_order_and_says_what_it_left_out():
+    w = BlendWeights(relevance=1.0, retrieval=0, freshness=0, authority=1.0, mmr_lambda=1.0, max_chunks_per_doc=2)
+    # By relevance alone d1 and d2 are the document's best, but authority puts d3 first.
+    cs = [cand("d1", 0.9, doc="d", authority=0.0), cand("d2", 0.8, doc="d", authority=0.0), cand("d3", 0.5, doc="d", authority=1.0)]
+    cs.append(cand("x", 0.2, authority=0.0))
+    out = blend_pool(cs, w, now=NOW)
+    assert [c.chunk.chunk_id for c in out.ranked] == ["d3", "d1", "x"]
+    assert [c.chunk.chunk_id for c in out.capped] == ["d2"]
+    assert out.capped_within(3) == 1 and out.capped_within(2) == 0
+
+
+def test_demotions_by_diversity_are_counted_within_the_results_returned():
+    w = BlendWeights(freshness=0, authority=0, retrieval=0, mmr_lambda=0.5)
+    out = blend_pool([cand("x", 0.9, vec=[1, 0]), cand("dup", 0.85, vec=[1, 0.01]), cand("other", 0.8, vec=[0, 1])], w, now=NOW)
+    assert [c.chunk.chunk_id for c in out.ranked] == ["x", "other", "dup"]
+    assert out.demoted(2) == 1 and out.demoted(1) == 0
 
 
 def test_blend_combines_signals_and_caps_chunks_per_document():

@@ -18,6 +18,7 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.blend import BlendWeights, blend
+from ragate.scoring.profile import BlendPair
 from ragate.server.lab.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
@@ -66,6 +67,18 @@ def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int
     return pools
 
 
+def blend_pair(choice: dict[str, Any]) -> BlendPair:
+    """The chosen weights of `choose_blend`'s report, with their evidence, as a profile keeps them."""
+    chosen = choice["chosen"]
+    return BlendPair(
+        w_relevance=chosen["w_relevance"],
+        w_retrieval=chosen["w_retrieval"],
+        questions=choice["queries"],
+        ndcg=chosen["ndcg@10"],
+        ndcg_hybrid=choice["hybrid"]["ndcg@10"],
+    )
+
+
 def mean_ndcg(queries: list[LabelledQuery], pools: list[list[Candidate]], weights: BlendWeights, key: Callable[[Candidate], str]) -> float:
     """Mean nDCG@10 of the blended pools; a query whose pool is empty scores 0."""
     run = {q.qid: ranked_run(blend(list(pool), weights), key) for q, pool in zip(queries, pools, strict=True)}
@@ -103,8 +116,10 @@ def choose_blend(
     )
     if table[chosen] < table[current] + MIN_GAIN:
         chosen = current
+    hybrid = max(v for (wr, _), v in table.items() if wr == 0)
     return {
         "queries": len(queries),
+        "hybrid": {"ndcg@10": round(hybrid, 4)},
         "grid": [{"w_relevance": wr, "w_retrieval": wt, "ndcg@10": round(v, 4)} for (wr, wt), v in table.items()],
         "configured": {"w_relevance": in_force.relevance, "w_retrieval": in_force.retrieval, "ndcg@10": round(table[current], 4)},
         "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},

@@ -17,8 +17,8 @@ from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_i
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
-from ragate.scoring.profile import BlendPair, Profile, now
-from ragate.server.lab.blend_fit import fit_blend, queries_from_feedback, queries_from_qrels
+from ragate.scoring.profile import Profile, now
+from ragate.server.lab.blend_fit import blend_pair, fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.lab.evaluate import index_dataset
 from ragate.server.lab.gate_fit import fit_gate, gate_pools, reference_of, scores
 from ragate.server.lab.jsonl import load_queries, read_rows
@@ -142,9 +142,7 @@ def run_calibration(
         )
     if fit_blend_weights:
         report["blend"] = fit_blend_on(p, dataset=dataset, labels=labels, split=split, max_queries=max_queries, progress=progress)
-        chosen = report["blend"]["chosen"]
-        blend = BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"])
-        update_profile(p, target, fitted_on=source, blend=blend)
+        update_profile(p, target, fitted_on=source, blend=blend_pair(report["blend"]))
     return report
 
 

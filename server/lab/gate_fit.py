@@ -281,7 +281,7 @@ def gate_pools(
     for qid, text in progress_bar(list(queries.items()), progress):
         if deadline is not None and time.monotonic() > deadline:
             break
-        r = p.rank(text, collection=collection, candidates=candidates, degrade=False)
+        r = p.rank(text, collection=collection, candidates=candidates, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid], key=key)

@@ -30,8 +30,8 @@ from ragate.retrieval.errors import BadInput
 from ragate.scoring.answerability import pool_features
 from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
-from ragate.scoring.profile import BlendPair, Profile, now
-from ragate.server.lab.blend_fit import LabelledQuery, choose_blend
+from ragate.scoring.profile import Profile, now
+from ragate.server.lab.blend_fit import LabelledQuery, blend_pair, choose_blend
 from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, pool_candidates, recalibrate, reference_of, scores
 from ragate.server.lab.self_questions import make_questions
 from ragate.server.pipeline import Pipeline
@@ -192,12 +192,11 @@ def fit_self_profile(
             "b": round(relevance.b, 4),
         },
         "gate": gate_report,
-        "blend": {"configured": blend["configured"], "chosen": blend["chosen"]},
+        "blend": {"configured": blend["configured"], "chosen": blend["chosen"], "hybrid": blend["hybrid"]},
         "seconds": round(asked.seconds, 1),
         "stopped_early": asked.stopped_early,
         "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",
     }
-    chosen = blend["chosen"]
     profile = Profile(
         source="self",
         fitted_on=f"{len(answerable)} questions made from collection {asked.collection!r} + {len(off)} bundled off-topic questions",
@@ -205,7 +204,7 @@ def fit_self_profile(
         **fitted_for,
         relevance=relevance,
         answerability=model,
-        blend=BlendPair(w_relevance=chosen["w_relevance"], w_retrieval=chosen["w_retrieval"]),
+        blend=blend_pair(blend),
         reference=reference,
         figures=figures,
     )
