@@ -332,6 +332,8 @@ def main() -> int:
         held_out = set(filter(None, args.held_out.split(",")))
         fitting = [c for c in corpora if c["name"] not in held_out]
         prof = fit_default(fitting, bm25, in_force, TRANSFERABLE)
+        if prof.answerability is not None:  # the gate reads as many candidates as the pools it was fitted on
+            prof.answerability.pool = args.candidates
         prof = prof.model_copy(
             update={
                 "embedder": fitted_for["embedder"],

@@ -146,6 +146,16 @@ class AnswerabilityModel(BaseModel):
     calibration_answerable: int = 0
     calibration_unanswerable: int = 0
     fit_queries: int = 0
+    # The candidates per pool it was fitted on. Some features read the whole pool (bm25_lead, spread,
+    # coverage's IDF), so the gate computes them on the same number of fused candidates whatever
+    # [retrieval] candidates is; None: the whole pool.
+    pool: int | None = None
+
+    def judged(self, pool: list[Candidate]) -> list[Candidate]:
+        """The part of a query's pool this model reads: its `pool` best by fused score."""
+        if self.pool is None or len(pool) <= self.pool:
+            return pool
+        return sorted(pool, key=lambda c: -c.fused)[: self.pool]
 
     def _x(self, rows: list[dict[str, float]]) -> np.ndarray:
         return np.array([[r[f] for f in self.features] for r in rows], dtype=np.float64)
@@ -174,9 +184,11 @@ class AnswerabilityModel(BaseModel):
         }
 
 
-def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0, features: list[str] | None = None) -> AnswerabilityModel:
+def fit_model(
+    rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0, features: list[str] | None = None, pool: int | None = None
+) -> AnswerabilityModel:
     """Fit on pools labelled "answerable", "near_topic" (on topic, nothing answers) or "off_topic",
-    over `features` (default all of FEATURES)."""
+    over `features` (default all of FEATURES), each pool of `pool` candidates."""
     features = features or list(FEATURES)
     x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
     k = np.asarray(kinds)
@@ -186,4 +198,5 @@ def fit_model(rows: list[dict[str, float]], kinds: list[str], *, c: float = 1.0,
         on_topic=Stage.fit(x, on.astype(int), c=c),
         answers=Stage.fit(x[on], (k[on] == "answerable").astype(int), c=c),
         fit_queries=len(k),
+        pool=pool,
     )

@@ -147,10 +147,12 @@ def decide(
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     if not ranked:
         return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold, calibrated, bound)
-    by_rel = by_relevance(ranked)
+    # A fitted model reads as many candidates as it was fitted on, whatever the pool's size.
+    judged = model.judged(ranked) if calibrated and model is not None else ranked
+    by_rel = by_relevance(judged)
     if not reranked or not by_rel:
         return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
-    features = pool_features(query=query, pool=ranked, bm25=bm25)
+    features = pool_features(query=query, pool=judged, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
     if relevance_weight == 0 and not strict:
@@ -164,6 +166,6 @@ def decide(
     if p >= threshold and passing:
         return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing, **explained)
     # Only an abstention names missing words, so only it pays for finding them.
-    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=ranked, bm25=bm25)
+    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=judged, bm25=bm25)
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
     return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest], **explained)

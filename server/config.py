@@ -189,8 +189,8 @@ class CalibrationSettings(_Section):
     regrow: float = Field(0.25, gt=0)
     questions: int = Field(120, ge=10, le=2000)
     offtopic: int = Field(240, ge=10, le=240)
-    candidates: int = Field(0, ge=0, le=1000)
-    max_minutes: float = Field(20.0, gt=0)
+    candidates: int = Field(30, ge=0, le=1000)
+    max_minutes: float = Field(3.0, gt=0)
     seed: int = 13
 
 

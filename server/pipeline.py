@@ -331,6 +331,10 @@ class Pipeline(Stages):
                     "documents": len(store.sources()),
                     **store.meta(),
                     "calibration": profile.summary(),
+                    "relevance_weight": {
+                        "weight": self.blend_weights(profile=profile).relevance,
+                        "why": self.relevance_weight_reason(None, profile),
+                    },
                     "drift": self.drift.report(name, profile.reference),
                 }
             except StoreError as e:

@@ -139,6 +139,24 @@ BAD_INPUT = [
 ]
 
 
+async def test_the_per_document_cap_says_what_it_left_out_and_yields_to_the_call(tmp_path, server_env):
+    sections = [
+        f"## Tide table {i}\n\n" + f"The spring tide at harbour {i} rises {i + 2} metres twice a day under the moon. " * 20
+        for i in range(8)
+    ]
+    async with stdio_session(server_env(str(tmp_path / "q"))) as s:
+        schemas = await output_schemas(s)
+        await call(
+            s, "add_documents", {"documents": [{"id": "tides-book", "text": "\n\n".join(sections), "source": "tides-book.md"}]}, schemas
+        )
+        one_doc = {"query": "spring tide harbour", "top_k": 10, "filters": {"source": "tides-book.md"}}
+        capped = await call(s, "search", one_doc, schemas)
+        assert len(capped["results"]) == 3  # [blend] max_chunks_per_doc
+        assert any("left out: at most 3 per document" in n for n in capped["notes"]), capped["notes"]
+        wide = await call(s, "search", {**one_doc, "weights": {"max_chunks_per_doc": 10}}, schemas)
+        assert len(wide["results"]) > 3 and not any("per document" in n for n in wide["notes"])
+
+
 async def test_bad_input_is_a_tool_error_and_the_server_keeps_serving(tmp_path, server_env):
     async with stdio_session(server_env(str(tmp_path / "q"))) as s:
         await s.call_tool("index_paths", {"paths": [str(EXAMPLES / "ragate")]})

@@ -87,6 +87,44 @@ def test_the_service_self_calibrates_a_grown_collection_in_the_background(tmp_pa
         ragate("service", "--stop", env_extra=env)
 
 
+@pytest.mark.slow
+def test_a_failed_background_run_is_shown_by_stats_and_doctor_and_waits_before_retrying(tmp_path, ragate, examples):
+    env = {
+        "RAGATE_QDRANT_PATH": str(tmp_path / "q"),
+        "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(examples)]),
+        "RAGATE_CALIBRATION_AUTO": "true",
+        "RAGATE_CALIBRATION_IDLE_S": "1",
+        "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
+        # A time bound that ends the run after its first question forces the failure: too few pools to fit.
+        "RAGATE_CALIBRATION_MAX_MINUTES": "0.0001",
+    }
+    try:
+        assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
+        for _ in range(60):
+            auto = json.loads(ragate("stats", "--json", env_extra=env).stdout)["service"]["self_calibration"]
+            state = auto["collections"].get("default", {})
+            if state.get("status") == "failed":
+                break
+            time.sleep(2)
+        assert state["status"] == "failed" and state["failures"] == 1, auto
+        assert "each needs at least 10" in state["error"] and "max_minutes" in state["error"]
+        text = ragate("stats", env_extra=env).stdout
+        assert "WARNING self-calibration failed" in text and "ragate calibrate --self -c default" in text
+        doctor = ragate("doctor", env_extra=env, timeout=300)
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr  # usable: a warning, not a failure
+        assert "WARN calibration of default: self-calibration failed" in doctor.stdout
+        # Not retried on the next change: the backoff holds it off.
+        (tmp_path / "more").mkdir()
+        (tmp_path / "more" / "note.md").write_text("# Kelp\n\nKelp forests grow in cold, nutrient-rich coastal water.\n")
+        more = {**env, "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(examples), str(tmp_path / "more")])}
+        assert ragate("index", str(tmp_path / "more"), "--no-progress", env_extra=more).returncode == 0
+        time.sleep(4)
+        again = json.loads(ragate("stats", "--json", env_extra=more).stdout)["service"]["self_calibration"]
+        assert again["running"] is None and again["collections"]["default"]["at"] == state["at"]
+    finally:
+        ragate("service", "--stop", env_extra=env)
+
+
 def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, examples):
     from ragate.server.requests import IndexRequest
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
-from ragate.server.cli.output import print_json, print_results, print_timings, snippet, terminal_width
+from ragate.server.cli.output import print_json, print_results, print_timings, self_calibration_lines, snippet, terminal_width
 from ragate.server.config import Settings
 from ragate.server.mcp.serve import serve
 from ragate.server.requests import (
@@ -172,6 +172,12 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {name}: {c['error']}")
             else:
                 print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
+                cal = c.get("calibration") or {}
+                print(f"    calibration: {cal.get('source', 'none')}" + (f", fitted on {cal['fitted_on']}" if cal.get("fitted_on") else ""))
+                if rw := c.get("relevance_weight"):
+                    print(f"    reranker weight {rw['weight']:g}: {rw['why']}")
+            for line in self_calibration_lines(stats, name):
+                print(f"    {line}")
         if not stats["collections"]:
             print("  no collections yet: run `ragate index PATH`")
         em = stats["embedder"]

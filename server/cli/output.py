@@ -48,3 +48,17 @@ def print_blend_fit(fit: BlendFit) -> None:
     c, b = fit.configured, fit.chosen
     print(f"  configured w_relevance {c.w_relevance:g}, w_retrieval {c.w_retrieval:g}: {c.ndcg:.4f}")
     print(f"  chosen     w_relevance {b.w_relevance:g}, w_retrieval {b.w_retrieval:g}: {b.ndcg:.4f}")
+
+
+def self_calibration_lines(stats: dict[str, Any], collection: str) -> list[str]:
+    """What the index service's background self-calibration is doing or did to a collection, in words."""
+    auto = (stats.get("service") or {}).get("self_calibration") or {}
+    if auto.get("running") == collection:
+        return ["self-calibration: running now in the background"]
+    state = (auto.get("collections") or {}).get(collection)
+    if not state or state.get("status") != "failed":
+        return []
+    return [
+        f"WARNING self-calibration failed at {state['at']} ({state.get('failures', 1)} in a row): {state['error']}",
+        f"  retried after {state.get('retry_at_utc', 'the next change')}; run it now: ragate calibrate --self -c {collection}",
+    ]

@@ -15,7 +15,7 @@ from typing import Any
 
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
-from ragate.server.cli.output import print_json
+from ragate.server.cli.output import print_json, self_calibration_lines
 from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings
 from ragate.server.service.client import ServiceClient
 
@@ -118,6 +118,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warning: bool = False  # usable, but something needs a look
 
 
 def _model_check(name: str, model: str, key: str) -> Check:
@@ -175,6 +176,12 @@ def _service_checks(settings: Settings, config: str | None) -> list[Check]:
             out.append(Check(f"{model} engine", False, m["error"], f"set [{model}] model or backend; see {client.paths.log}"))
         else:
             out.append(Check(f"{model} engine", True, f"{m['engine']} on {m['device']}: {m['engine_reason']}"))
+    for name in stats["collections"]:
+        if lines := self_calibration_lines(stats, name):
+            failed = lines[0].startswith("WARNING")
+            detail = lines[0].removeprefix("WARNING ")
+            fix = f"ragate calibrate --self -c {name} shows the whole error; see {client.paths.log}" if failed else ""
+            out.append(Check(f"calibration of {name}", True, detail, fix, warning=failed))
     return out
 
 
@@ -184,5 +191,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         print_json({"ok": all(c.ok for c in found), "checks": [c.__dict__ for c in found]})
     else:
         for c in found:
-            print(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.detail}" + (f"\n     fix: {c.fix}" if c.fix else ""))
+            print(
+                f"{'FAIL' if not c.ok else 'WARN' if c.warning else 'ok  '} {c.name}: {c.detail}"
+                + (f"\n     fix: {c.fix}" if c.fix else "")
+            )
     return 0 if all(c.ok for c in found) else 1

@@ -123,13 +123,14 @@ def fit_gate(
     seed: int = 13,
     c: float = 1.0,
     features: list[str] | None = None,
+    pool: int | None = None,
 ) -> tuple[AnswerabilityModel, dict[str, Any]]:
     """Fit the model on half the queries and certify its threshold on the other half (the bound
-    holds only for queries the model never saw; see `certified` for which). Returns the model and
-    what it cost."""
+    holds only for queries the model never saw; see `certified` for which), each pool of `pool`
+    candidates. Returns the model and what it cost."""
     fit_half, cert_half = split_groups(pools, seed=seed)
     feats = [pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in fit_half]
-    model = fit_model(feats, [p.kind for p in fit_half], c=c, features=features)
+    model = fit_model(feats, [p.kind for p in fit_half], c=c, features=features, pool=pool)
     p_cert = model.predict([pool_features(query=p.query, pool=p.pool, bm25=bm25) for p in cert_half])
     kinds = np.array([p.kind for p in cert_half])
     is_ans = kinds == "answerable"
@@ -267,15 +268,16 @@ def gate_pools(
     *,
     collection: str,
     queries: dict[str, str],
-    relevant: dict[str, set[str]] | None,
+    relevant: dict[str, set[str] | None] | None,
     progress: bool,
     candidates: int | None = None,
     key: Callable[[Candidate], str] = beir_doc,
     deadline: float | None = None,
 ) -> list[LabelledPool]:
     """Each query's pool as the gate sees it (`candidates`, default [retrieval] candidates, reranked
-    and calibrated), labelled by `key` (the judged unit); `relevant` None marks the queries
-    off-topic. Past `deadline` (time.monotonic()), the queries left are not asked."""
+    and calibrated), labelled by `key` (the judged unit); `relevant` None marks every query
+    off-topic, a None entry that query. Past `deadline` (time.monotonic()), the queries left are
+    not asked."""
 
     out = []
     for qid, text in progress_bar(list(queries.items()), progress):
@@ -284,5 +286,5 @@ def gate_pools(
         r = p.rank(text, collection=collection, candidates=candidates, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
-        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant[qid], key=key)
+        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant.get(qid), key=key)
     return out

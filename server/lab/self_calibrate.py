@@ -41,6 +41,7 @@ PAIRS_PER_QUESTION = 20  # the fused top of each pool labels the relevance calib
 # less on what sets them apart. On SciFact's train queries, C=0.01 rather than 1 halved the
 # false-abstain rate at the certified threshold (0.36 to 0.17), off-topic AUROC staying >= 0.98.
 REGULARISATION = 0.01
+MIN_PER_CLASS = 10  # answerable, near-topic and off-topic pools each, or the fit cannot tell them apart
 
 
 def bundled_offtopic() -> dict[str, str]:
@@ -78,6 +79,23 @@ def keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25:
     return kept
 
 
+def _check_classes(asked: SelfPools, answerable: int, near: int, off: int) -> None:
+    """Refuse, saying which class fell short and why, when a class has too few pools to fit on."""
+    if min(answerable, near, off) >= MIN_PER_CLASS:
+        return
+    if asked.stopped_early:
+        cause = f"it stopped asking at [calibration] max_minutes after {asked.seconds:.0f} s: raise max_minutes"
+    elif answerable < MIN_PER_CLASS:
+        cause = "too few made questions retrieved their own document: a larger collection, or more [calibration] questions"
+    else:
+        cause = "the collection may cover the bundled off-topic domains: calibrate with labels (ragate calibrate --dataset)"
+    raise BadInput(
+        f"self-calibration of collection {asked.collection!r} has {answerable} answerable pools (of {asked.questions_made} "
+        f"questions made), {near} near-topic and {off} off-topic (of {len(asked.offtopic)} asked, those it may answer left out); "
+        f"each needs at least {MIN_PER_CLASS}: {cause}"
+    )
+
+
 @dataclass
 class SelfPools:
     """What asking the collection gave: answerable and near-topic pools of the made questions (each
@@ -94,10 +112,18 @@ class SelfPools:
     stopped_early: bool
 
 
+def interleaved(*classes: dict[str, str]) -> dict[str, str]:
+    """The questions of every class in one order that keeps each class's share of those asked so far
+    near its share of the whole, so a run cut short by its time bound still has every class."""
+    keyed = [((i + 0.5) / len(qs), k, qid, text) for k, qs in enumerate(classes) for i, (qid, text) in enumerate(qs.items())]
+    return {qid: text for _, _, qid, text in sorted(keyed)}
+
+
 def ask_self_questions(
     p: Pipeline, *, collection: str | None = None, questions: int | None = None, offtopic: int | None = None, progress: bool = False
 ) -> SelfPools:
-    """The expensive part: every made and off-topic question's pool, reranked, within [calibration] max_minutes."""
+    """The expensive part: every made and off-topic question's pool, reranked, within [calibration]
+    max_minutes; the two kinds are asked in turn, so the time bound never leaves one out."""
     s = p.settings.calibration
     name = p.collection(collection)
     started = time.monotonic()
@@ -109,28 +135,23 @@ def ask_self_questions(
             f"collection {name!r} has {len(chunks)} chunks; self-calibration needs at least {s.min_chunks} ([calibration] min_chunks)"
         )
     made = make_questions(chunks, bm25=p.models.bm25, n=questions or s.questions, seed=s.seed)
-    pools = gate_pools(
+    bundled = bundled_offtopic()
+    ids = sorted(bundled)
+    n = min(offtopic or s.offtopic, len(ids))
+    off_topic = {q: bundled[q] for q in (ids[i * len(ids) // n] for i in range(n))}  # spread over every domain
+    relevant: dict[str, set[str] | None] = {q.qid: {q.doc_id} for q in made}
+    everything = gate_pools(
         p,
         collection=name,
-        queries={q.qid: q.text for q in made},
-        relevant={q.qid: {q.doc_id} for q in made},
+        queries=interleaved({q.qid: q.text for q in made}, off_topic),
+        relevant=relevant,
         progress=progress,
         candidates=candidates,
         key=doc_key,
         deadline=deadline,
     )
-    asked = bundled_offtopic()
-    ids = sorted(asked)
-    n = min(offtopic or s.offtopic, len(ids))
-    off = gate_pools(
-        p,
-        collection=name,
-        queries={q: asked[q] for q in (ids[i * len(ids) // n] for i in range(n))},  # spread over every domain
-        relevant=None,
-        progress=progress,
-        candidates=candidates,
-        deadline=deadline,
-    )
+    pools = [lp for lp in everything if lp.kind != "off_topic"]
+    off = [lp for lp in everything if lp.kind == "off_topic"]
     return SelfPools(
         collection=name,
         chunks=len(chunks),
@@ -156,18 +177,16 @@ def fit_self_profile(
     """The cheap part, from the pools alone: relevance calibration, gate model and threshold, blend
     weights; returns the profile and its figures."""
     answerable = [lp for lp in asked.pools if lp.kind == "answerable"]
-    if len(answerable) < 10:
-        raise BadInput(
-            f"only {len(answerable)} of {asked.questions_made} questions made from collection {asked.collection!r} retrieved their "
-            "own document; self-calibration needs at least 10 (a larger collection, or [calibration] questions)"
-        )
-    off = keep_offtopic(asked.offtopic, answerable, bm25)
+    off = keep_offtopic(asked.offtopic, answerable, bm25) if answerable else []
+    _check_classes(asked, len(answerable), sum(lp.kind == "near_topic" for lp in asked.pools), len(off))
     pools = asked.pools + off
     z, y = _relevance_pairs(pools, asked.source)
     relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
     calibrator = Calibrator(relevance)
     recalibrate(pool_candidates(pools), calibrator)
-    model, gate_report = fit_gate(pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION)
+    model, gate_report = fit_gate(
+        pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION, pool=asked.candidates
+    )
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     judged = [
         LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}) for lp in answerable

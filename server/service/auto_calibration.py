@@ -5,10 +5,12 @@ models in use, or when it has grown or shrunk by `regrow` (a fraction of its siz
 self-calibration; a labelled calibration is never replaced. One background thread at the lowest
 CPU priority starts a run only after the service has been idle for `idle_s`, and between questions
 it waits while any call is in flight, so it is never in the way of one; `max_minutes` bounds a run.
-A run that fails is not retried until the collection changes size."""
+A run that fails is logged at WARNING, shown by `stats`, `doctor` and the page, and retried after a
+backoff (RETRY_S, doubling up to RETRY_MAX_S), however often the collection changes meanwhile."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ragate.retrieval.errors import RagateError
+from ragate.retrieval.ingest import rfc3339
 from ragate.retrieval.progress import reporting_to
 from ragate.scoring.engines.runners import lowest_priority
 from ragate.scoring.profile import now
@@ -24,6 +27,8 @@ from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.use_cases import LocalUseCases
 
 log = logging.getLogger(__name__)
+RETRY_S = 600.0  # after a first failure; each further failure doubles it
+RETRY_MAX_S = 86400.0
 
 
 class Stopped(Exception):
@@ -59,7 +64,7 @@ class AutoCalibration:
                 chunks = uc.store(name).count()
             except RagateError:
                 continue
-            if chunks < s.min_chunks or self.state.get(name, {}).get("failed_at_chunks") == chunks:
+            if chunks < s.min_chunks or time.time() < self.state.get(name, {}).get("retry_at", 0.0):
                 continue
             mine = uc.profiles_available(name)
             if "labelled" in mine:
@@ -107,8 +112,19 @@ class AutoCalibration:
         except Stopped:
             self.state[name] = {"status": "interrupted", "at": now(), "chunks": chunks}
         except Exception as e:  # a failed background run must not take the service down; it says why in stats
-            log.warning("self-calibration of collection %r failed: %s", name, e)
-            self.state[name] = {"status": "failed", "at": now(), "failed_at_chunks": chunks, "error": str(e)[:500]}
+            failures = self.state.get(name, {}).get("failures", 0) + 1
+            wait = min(RETRY_MAX_S, RETRY_S * 2 ** (failures - 1))
+            log.warning("self-calibration of collection %r failed (%d in a row; retried in %.0f s): %s", name, failures, wait, e)
+            self.state[name] = {
+                "status": "failed",
+                "at": now(),
+                "chunks": chunks,
+                "seconds": round(time.monotonic() - started, 1),
+                "error": str(e)[:500],
+                "failures": failures,
+                "retry_at": time.time() + wait,
+                "retry_at_utc": rfc3339(dt.datetime.fromtimestamp(time.time() + wait, dt.UTC)),
+            }
         finally:
             self.running = None
             self.finished_at = time.monotonic()
