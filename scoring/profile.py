@@ -36,22 +36,29 @@ QUANTILES = np.linspace(0.0, 1.0, 21)
 
 class BlendPair(BaseModel):
     """The blend's two weights a fit chooses (the rest stay as configured), with the evidence: mean
-    nDCG@10 on the fit's questions at these weights and at the best weights without the reranker."""
+    nDCG@10 on the fit's questions at these weights and at the best weights without the reranker, and
+    the best reranked pair's gain over that hybrid with its 95% paired bootstrap interval."""
 
     w_relevance: float
     w_retrieval: float
     questions: int = 0
     ndcg: float | None = None
     ndcg_hybrid: float | None = None
+    gain: float | None = None
+    gain_low: float | None = None
+    gain_high: float | None = None
 
     def evidence(self) -> str:
         """Why the reranker counts as much as it does, in words."""
-        if self.ndcg is None or self.ndcg_hybrid is None:
+        if self.gain is None or self.gain_low is None or self.gain_high is None:
             return f"w_relevance {self.w_relevance:g}"
-        return (
-            f"w_relevance {self.w_relevance:g}: nDCG@10 {self.ndcg:.3f} with it against {self.ndcg_hybrid:.3f} for hybrid alone "
-            f"on {self.questions} questions"
+        measured = (
+            f"reranking changed nDCG@10 by {self.gain:+.3f} (95% interval {self.gain_low:+.3f} to {self.gain_high:+.3f}) against "
+            f"hybrid alone on {self.questions} questions"
         )
+        if self.w_relevance == 0:
+            return f"hybrid ranks this collection better: {measured}, not shown to help"
+        return f"weight {self.w_relevance:g}: {measured}"
 
 
 class Reference(BaseModel):

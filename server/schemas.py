@@ -286,7 +286,10 @@ class SelfCalibrateReport(BaseModel):
     candidates: int
     relevance: dict[str, Any] = Field(description="the Platt fit: pairs, ECE of the sigmoid and of the fit on them, a and b")
     gate: dict[str, Any] = Field(description="the answerability model's certified threshold, bound and rates (as `calibrate`)")
-    blend: dict[str, Any] = Field(description="nDCG@10 of the source documents at the configured and the chosen weights")
+    blend: dict[str, Any] = Field(
+        description="nDCG@10 of the source documents at the configured and the chosen weights, the best without the reranker "
+        "(hybrid), and the best reranked pair's gain over it with its 95% interval (reranker_gain)"
+    )
     seconds: float
     stopped_early: bool
     note: str

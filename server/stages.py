@@ -149,7 +149,7 @@ class Stages:
         if o is not None and o.relevance is not None:
             return "set by this call (weights.relevance)"
         if profile.blend is not None:
-            return f"chosen by the collection's {profile.source} calibration: {profile.blend.evidence()}"
+            return f"the collection's {profile.source} calibration: {profile.blend.evidence()}"
         return "[blend] w_relevance as configured: no calibration of this collection has weighed the reranker"
 
     def index_updated_at(self, collection: str | None = None) -> str | None:
@@ -233,7 +233,7 @@ class Stages:
         why = self.relevance_weight_reason(weights, profile)
         check_deadline("retrieval")
         if rerank and cands and w.relevance == 0 and not need_relevance:
-            notes.append(f"not reranked: relevance has no weight in this collection's ranking ({why})")
+            notes.append(f"not reranked, relevance has weight 0 here: {why}")
             rerank = False
         if rerank and cands:
             try:

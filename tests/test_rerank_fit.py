@@ -5,7 +5,6 @@ cross-encoder (trained on scientific claims) puts the entry that repeats the cod
 as this help desk's users were answered — by the guide — the reranker disagrees with the labels;
 labelled by the catalogue entry, it agrees."""
 
-import math
 import shutil
 from pathlib import Path
 
@@ -89,15 +88,17 @@ def test_fit_blend_down_weights_a_reranker_that_disagrees_with_the_labels(pipeli
         fits[by] = fit_blend_on(pipeline, dataset=root, labels=None, split="train", max_queries=None, progress=False)
     for fit in fits.values():
         assert fit["queries"] == 8 and len(fit["grid"]) == 24
-        assert fit["chosen"]["ndcg@10"] == max(g["ndcg@10"] for g in fit["grid"]) >= fit["configured"]["ndcg@10"]
+        assert fit["chosen"]["ndcg@10"] >= fit["configured"]["ndcg@10"]
         assert (fit["configured"]["w_relevance"], fit["configured"]["w_retrieval"]) == (1.0, 0.3)
-
-    def trust(fit):  # how much the blend leans on the reranker against the recall stage
-        c = fit["chosen"]
-        return c["w_relevance"] / c["w_retrieval"] if c["w_retrieval"] else math.inf
-
-    assert trust(fits["guide"]) < 1.0 / 0.3 and trust(fits["guide"]) < trust(fits["entry"])
+        # The best pair of the side chosen: with the reranker only when its gain over hybrid is beyond doubt.
+        helps = fit["reranker_gain"]["ci_low"] > 0
+        side = [g["ndcg@10"] for g in fit["grid"] if (g["w_relevance"] > 0) == helps]
+        assert (fit["chosen"]["w_relevance"] > 0) == helps and fit["chosen"]["ndcg@10"] == max(side)
+    # Labels the reranker disagrees with: it gets no weight, and the ranking gains on them.
+    assert fits["guide"]["chosen"]["w_relevance"] == 0 and fits["guide"]["reranker_gain"]["verdict"] != "reranking helps this collection"
     assert fits["guide"]["chosen"]["ndcg@10"] > fits["guide"]["configured"]["ndcg@10"]
+    # Labels it agrees with but hybrid already meets: dropping it loses nothing.
+    assert fits["entry"]["chosen"]["ndcg@10"] == max(g["ndcg@10"] for g in fits["entry"]["grid"])
 
     # --write-config writes the pair to [blend], comments kept, and the settings read it back.
     cfg = tmp_path / "config.toml"

@@ -189,3 +189,36 @@ def test_ndcg_from_the_harness_matches_hand_computation():
     m = metrics(qrels, run)
     assert m["ndcg@10"] == pytest.approx(dcg / idcg, abs=1e-4)
     assert m["mrr@10"] == pytest.approx(0.5) and m["hit@1"] == 0.0 and m["recall@100"] == 1.0
+
+
+def _pools(n_queries, reranker_right):
+    """Each query's pool: its answer "aN" and a distractor. On the queries `reranker_right` says, fusion
+    puts the distractor first and the reranker the answer; on the others, the reverse."""
+    from ragate.server.lab.blend_fit import LabelledQuery
+
+    queries, pools = [], []
+    for i in range(n_queries):
+        right = reranker_right(i)
+        a, d = cand(f"a{i}", 0.9 if right else 0.1), cand(f"d{i}", 0.5)
+        a.fused, d.fused = (0.030, 0.032) if right else (0.032, 0.030)
+        queries.append(LabelledQuery(qid=f"q{i}", text="x", collection="c", judged={f"a{i}": 1}))
+        pools.append([d, a])
+    return queries, pools
+
+
+def test_the_reranker_earns_its_weight_only_with_a_gain_beyond_doubt():
+    from ragate.server.lab.blend_fit import blend_pair, choose_blend
+
+    in_force = BlendWeights(relevance=1.0, retrieval=0.3, freshness=0, authority=0, mmr_lambda=1.0)
+
+    def key(c):
+        return c.chunk.chunk_id
+
+    clear = choose_blend(*_pools(40, lambda i: i % 4 != 0), in_force, key)  # right on 30 of 40
+    assert clear["reranker_gain"]["ci_low"] > 0 and clear["chosen"]["w_relevance"] > 0
+    assert "weight" in blend_pair(clear).evidence()
+    # Right on 6 queries and wrong on 4 of 10: better on average, but not beyond doubt.
+    unsure = choose_blend(*_pools(10, lambda i: i < 6), in_force, key)
+    assert unsure["reranker_gain"]["mean_difference"] > 0 and unsure["reranker_gain"]["ci_low"] <= 0
+    assert unsure["chosen"]["w_relevance"] == 0
+    assert blend_pair(unsure).evidence().startswith("hybrid ranks this collection better")

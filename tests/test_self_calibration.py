@@ -35,7 +35,8 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     assert rep["collection"] == "default" and rep["answerable"] >= 10 and rep["answerable"] <= rep["questions_made"]
     assert rep["near_topic"] >= rep["answerable"] - 1 and 0 < rep["offtopic_kept"] <= rep["offtopic_asked"] <= 60
     assert rep["relevance"]["pairs"] > rep["answerable"] and rep["gate"]["false_accept_bound"] <= 0.3
-    assert rep["blend"]["chosen"]["ndcg@10"] >= rep["blend"]["configured"]["ndcg@10"]
+    helps = rep["blend"]["reranker_gain"]["ci_low"] > 0  # the reranker keeps a weight only when its gain is beyond doubt
+    assert (rep["blend"]["chosen"]["w_relevance"] > 0) == helps
     saved = json.loads((index / "calibration" / "default.self.json").read_text())
     assert rep["saved_to"] == os.fspath(index / "calibration" / "default.self.json") and saved["source"] == "self"
     assert saved["answerability"]["threshold"] == rep["gate"]["threshold"] and saved["reference"]["pools"] == rep["answerable"]
@@ -46,11 +47,19 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     ans = json.loads(r.stdout)
     assert ans["calibration"] == "self" and ans["calibrated"] and ans["threshold"] == pytest.approx(rep["gate"]["threshold"], abs=1e-4)
     assert ans["status"] == "abstain" and ans["false_accept_bound"] == pytest.approx(rep["gate"]["false_accept_bound"], abs=1e-4)
+    # Search says how much the reranker counts and why, or that it stepped aside.
+    found = json.loads(ragate("search", "What causes the tides?", "--json", env_extra=env).stdout)
+    if helps:
+        assert found["rerank_stage"]["weight"] > 0 and "self calibration" in found["rerank_stage"]["weight_reason"]
+    else:
+        assert not found["reranked"] and any(n.startswith("not reranked, relevance has weight 0") for n in found["notes"])
+    assert found["results"][0]["source"].endswith("tides.md")
     r = ragate("search", "tides", "--json", "-c", "notes", env_extra=env)
     assert json.loads(r.stdout)["calibration"] in ("default", "none")  # the other collection is not governed by it
 
     stats = json.loads(ragate("stats", "--json", env_extra=env).stdout)["collections"]
     assert stats["default"]["calibration"]["source"] == "self" and stats["notes"]["calibration"]["source"] != "self"
+    assert "reranking changed nDCG@10" in stats["default"]["relevance_weight"]["why"]
     drift = stats["default"]["drift"]["p_answerable"]
     assert drift["queries"] == 1 and drift["drifting"] is False and "ks_distance" in drift
 

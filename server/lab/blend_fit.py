@@ -4,8 +4,10 @@ down-weighted against the recall stage's own vote instead of trusted.
 
 Each query's pool (what search would rerank) is retrieved and reranked once; every grid point then
 re-blends those same pools with `scoring.blend` (the code search runs) and is judged by mean
-nDCG@10 over the queries (ir-measures). The gate reads calibrated relevance, never the blended
-score, so the fitted weights change the order of results and nothing about abstaining."""
+nDCG@10 over the queries (ir-measures); the reranker keeps a weight only where it beats hybrid
+beyond doubt (`choose_blend`). The gate's p_answerable reads calibrated relevance, never the
+blended score; with w_relevance 0 (search then skips the reranker) its passages are the head of
+the blended order."""
 
 from __future__ import annotations
 
@@ -14,11 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.profile import BlendPair
+from ragate.scoring.significance import paired_bootstrap
 from ragate.server.lab.evaluate import per_query, ranked_run
 from ragate.server.pipeline import Pipeline
 from ragate.server.timing import Timer
@@ -69,21 +74,26 @@ def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int
 
 def blend_pair(choice: dict[str, Any]) -> BlendPair:
     """The chosen weights of `choose_blend`'s report, with their evidence, as a profile keeps them."""
-    chosen = choice["chosen"]
+    chosen, gain = choice["chosen"], choice["reranker_gain"]
     return BlendPair(
         w_relevance=chosen["w_relevance"],
         w_retrieval=chosen["w_retrieval"],
         questions=choice["queries"],
         ndcg=chosen["ndcg@10"],
         ndcg_hybrid=choice["hybrid"]["ndcg@10"],
+        gain=gain["mean_difference"],
+        gain_low=gain["ci_low"],
+        gain_high=gain["ci_high"],
     )
 
 
-def mean_ndcg(queries: list[LabelledQuery], pools: list[list[Candidate]], weights: BlendWeights, key: Callable[[Candidate], str]) -> float:
-    """Mean nDCG@10 of the blended pools; a query whose pool is empty scores 0."""
+def per_query_ndcg(
+    queries: list[LabelledQuery], pools: list[list[Candidate]], weights: BlendWeights, key: Callable[[Candidate], str]
+) -> np.ndarray:
+    """nDCG@10 of each query's blended pool; a query whose pool is empty scores 0."""
     run = {q.qid: ranked_run(blend(list(pool), weights), key) for q, pool in zip(queries, pools, strict=True)}
     qrels = {q.qid: q.judged for q in queries}
-    return float(per_query(qrels, run, [q.qid for q in queries]).mean())
+    return per_query(qrels, run, [q.qid for q in queries])
 
 
 def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False) -> dict[str, Any]:
@@ -99,27 +109,39 @@ def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candi
 def choose_blend(
     queries: list[LabelledQuery], pools: list[list[Candidate]], in_force: BlendWeights, key: Callable[[Candidate], str]
 ) -> dict[str, Any]:
-    """Every grid pair re-blends the same reranked pools; the best mean nDCG@10 wins if it beats the
-    pair in force by MIN_GAIN, ties going to the pair nearest the one in force (the labels give no
-    reason to move further)."""
-    table = {
-        (wr, wt): mean_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
+    """Every grid pair re-blends the same reranked pools. The reranker earns a weight only when the
+    best pair that uses it beats the best pair without it (hybrid) on these questions beyond doubt:
+    the paired bootstrap interval of the per-query nDCG@10 difference lies above 0. A winner picked
+    from a grid looks better than it is, and fitting questions are not the users' questions, so an
+    unproven gain goes to the cheaper ranking that cannot hurt: hybrid. Within the side chosen, the
+    best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
+    unless that beats it by MIN_GAIN."""
+    per = {
+        (wr, wt): per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
         for wr in W_RELEVANCE
         for wt in W_RETRIEVAL
     }
     current = (in_force.relevance, in_force.retrieval)
-    table.setdefault(current, mean_ndcg(queries, pools, in_force, key))
-    best = max(table.values())
-    chosen = min(
-        (pair for pair, v in table.items() if v >= best - 1e-9),
-        key=lambda pair: (pair[0] - in_force.relevance) ** 2 + (pair[1] - in_force.retrieval) ** 2,
-    )
-    if table[chosen] < table[current] + MIN_GAIN:
+    per.setdefault(current, per_query_ndcg(queries, pools, in_force, key))
+    table = {pair: float(v.mean()) for pair, v in per.items()}
+
+    def best(pairs: list[tuple[float, float]]) -> tuple[float, float]:
+        top = max(table[pair] for pair in pairs)
+        return min(
+            (pair for pair in pairs if table[pair] >= top - 1e-9),
+            key=lambda pair: (pair[0] - in_force.relevance) ** 2 + (pair[1] - in_force.retrieval) ** 2,
+        )
+
+    hybrid = best([pair for pair in table if pair[0] == 0])
+    reranked = best([pair for pair in table if pair[0] > 0])
+    gain = paired_bootstrap(per[reranked], per[hybrid])
+    chosen = reranked if gain.low > 0 else hybrid
+    if (current[0] > 0) == (chosen[0] > 0) and table[chosen] < table[current] + MIN_GAIN:
         chosen = current
-    hybrid = max(v for (wr, _), v in table.items() if wr == 0)
     return {
         "queries": len(queries),
-        "hybrid": {"ndcg@10": round(hybrid, 4)},
+        "hybrid": {"w_retrieval": hybrid[1], "ndcg@10": round(table[hybrid], 4)},
+        "reranker_gain": {"w_relevance": reranked[0], "w_retrieval": reranked[1], "ndcg@10": round(table[reranked], 4), **gain.to_dict()},
         "grid": [{"w_relevance": wr, "w_retrieval": wt, "ndcg@10": round(v, 4)} for (wr, wt), v in table.items()],
         "configured": {"w_relevance": in_force.relevance, "w_retrieval": in_force.retrieval, "ndcg@10": round(table[current], 4)},
         "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},

@@ -211,7 +211,7 @@ def fit_self_profile(
             "b": round(relevance.b, 4),
         },
         "gate": gate_report,
-        "blend": {"configured": blend["configured"], "chosen": blend["chosen"], "hybrid": blend["hybrid"]},
+        "blend": {k: blend[k] for k in ("configured", "chosen", "hybrid", "reranker_gain")},
         "seconds": round(asked.seconds, 1),
         "stopped_early": asked.stopped_early,
         "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",
