@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.real_folder import machine
+from bench.real_folder import machine, settle
 from ragate.retrieval.beir import BeirDataset, beir_collection
 from ragate.server.config import load_settings
 from ragate.server.lab.evaluate import index_dataset
@@ -41,6 +41,7 @@ def main() -> int:
     started = time.monotonic()
     index_dataset(p, BeirDataset.load(args.dataset, "test"), collection, progress=True)
     index_s = time.monotonic() - started
+    settle(p)
     p.rank("warm up the reranker's engine", collection=collection)
     started = time.monotonic()
     fig = self_calibrate(p, collection=collection, progress=True)

@@ -32,6 +32,8 @@ FEATURE_MEANINGS = {
     "bm25_lead": "best BM25 score over the pool's mean BM25 score",
     "agreement": "mean reciprocal rank of the best passage in the dense and BM25 channels",
     "spread": "standard deviation of the pool's relevance logits",
+    "containment": f"IDF-weighted share of the query's content terms found together in one passage (the best of the top {TOP_K} "
+    "by relevance and by fusion)",
 }
 FEATURES = tuple(FEATURE_MEANINGS)
 _EPS = 1e-6
@@ -54,24 +56,42 @@ def _channel_rank(pool: list[Candidate], target: Candidate, channel: str) -> int
     return 1 + sum(1 for c in pool if (v := getattr(c, channel)) is not None and v > mine)
 
 
-def term_coverage(*, query: str, passages: list[Candidate], pool: list[Candidate], bm25: Bm25Encoder) -> tuple[float, list[str]]:
-    """(IDF-weighted coverage of the query's content terms by the passages, query words they miss).
+class QueryTerms:
+    """The query's content terms against one pool: the BM25 channel's own terms (stemmed, stopwords
+    removed), so "covered" means what BM25 would match, each weighted by its IDF over the candidate
+    pool, not the whole index: a term every candidate shares says little about which of them
+    answers, a term none has is the likeliest miss."""
 
-    Terms are the BM25 channel's own (stemmed, stopwords removed), so "covered" means what BM25
-    would match. IDF comes from the candidate pool, not the whole index: a term every candidate
-    shares says little about which of them answers, a term none has is the likeliest miss."""
-    words = {w: set(bm25.encode_query(w).indices) for w in dict.fromkeys(query.split())}
-    terms = set(bm25.encode_query(query).indices)
-    if not terms:
+    def __init__(self, query: str, pool: list[Candidate], bm25: Bm25Encoder):
+        self.query, self.bm25 = query, bm25
+        self.terms = set(bm25.encode_query(query).indices)
+        texts = [indexed_text(c.chunk) for c in pool] if self.terms else []  # no terms: nothing to look for
+        docs = [set(v.indices) for v in bm25.encode_documents(texts)] if texts else []
+        self.docs = {id(c): d for c, d in zip(pool, docs, strict=False)}
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - (df := sum(t in d for d in docs)) + 0.5) / (df + 0.5)) for t in self.terms}
+        self.total = sum(self.idf.values())
+
+    def covered(self, passages: list[Candidate]) -> float:
+        """IDF-weighted share of the terms found in any of the passages."""
+        if not self.terms:
+            return 0.0
+        seen = set().union(*(self.docs[id(c)] for c in passages))
+        return sum(self.idf[t] for t in self.terms if t in seen) / self.total
+
+    def missing(self, passages: list[Candidate]) -> list[str]:
+        """The query's words whose terms none of the passages contains."""
+        seen = set().union(*(self.docs[id(c)] for c in passages)) if self.terms else set()
+        words = {w: set(self.bm25.encode_query(w).indices) for w in dict.fromkeys(self.query.split())}
+        return [w.strip(".,;:!?\"'()") for w, ts in words.items() if ts and not ts & seen]
+
+
+def term_coverage(*, query: str, passages: list[Candidate], pool: list[Candidate], bm25: Bm25Encoder) -> tuple[float, list[str]]:
+    """(IDF-weighted coverage of the query's content terms by the passages, query words they miss); see QueryTerms."""
+    terms = QueryTerms(query, pool, bm25)
+    if not terms.terms:
         return 0.0, []
-    docs = [set(v.indices) for v in bm25.encode_documents([indexed_text(c.chunk) for c in pool])]
-    n = len(docs)
-    idf = {t: math.log(1 + (n - (df := sum(t in d for d in docs)) + 0.5) / (df + 0.5)) for t in terms}
-    chosen = {id(c) for c in passages}
-    seen = set().union(*(d for d, c in zip(docs, pool, strict=True) if id(c) in chosen))
-    covered = sum(idf[t] for t in terms if t in seen) / sum(idf.values())
-    missing = [w.strip(".,;:!?\"'()") for w, ts in words.items() if ts and not ts & seen]
-    return float(covered), missing
+    return float(terms.covered(passages)), terms.missing(passages)
 
 
 def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> dict[str, float]:
@@ -86,7 +106,8 @@ def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> di
     runner_up = [v for v, c in zip(logits, ranked, strict=True) if c.chunk.doc_id != best.chunk.doc_id]
     cosines = [float(c.dense) for c in pool if c.dense is not None]
     bm25s = [float(c.bm25) for c in pool if c.bm25 is not None]
-    coverage, _ = term_coverage(query=query, passages=ranked[:TOP_K], pool=pool, bm25=bm25)
+    terms = QueryTerms(query, pool, bm25)
+    by_fused = sorted(pool, key=lambda c: -c.fused)[:TOP_K]
     ranks = [_channel_rank(pool, best, ch) for ch in ("dense", "bm25")]
     return {
         "top_relevance": float(logits[0]),
@@ -95,10 +116,11 @@ def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> di
         "count_relevant": float((probs[:10] >= 0.5).sum()),
         "top_cosine": float(best.dense) if best.dense is not None else (min(cosines) if cosines else 0.0),
         "max_cosine": max(cosines) if cosines else 0.0,
-        "coverage": coverage,
+        "coverage": terms.covered(ranked[:TOP_K]),
         "bm25_lead": max(bm25s) / float(np.mean(bm25s)) if bm25s and np.mean(bm25s) > 0 else 0.0,
         "agreement": float(np.mean([1.0 / r if r else 0.0 for r in ranks])),
         "spread": float(logits.std()),
+        "containment": max((terms.covered([c]) for c in {id(c): c for c in ranked[:TOP_K] + by_fused}.values()), default=0.0),
     }
 
 
@@ -143,6 +165,10 @@ class AnswerabilityModel(BaseModel):
     confidence: float | None = None
     false_accept_bound: float | None = None
     false_abstain_rate: float | None = None
+    # Near misses are not bound: what the threshold did to near-topic pools (an answerable question's
+    # pool with its answer taken out) on the held-out half, measured.
+    near_topic_false_accept: float | None = None
+    near_topic_auroc: float | None = None
     calibration_answerable: int = 0
     calibration_unanswerable: int = 0
     fit_queries: int = 0

@@ -11,6 +11,7 @@ set min_score itself: then it is a floor for every passage. An abstention names 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, NamedTuple
@@ -85,7 +86,8 @@ class Decision:
     p_answerable: float
     threshold: float
     calibrated: bool = False  # True when p_answerable comes from a fitted answerability model
-    false_accept_bound: float | None = None  # the fitted threshold's guarantee, when there is one
+    false_accept_bound: float | None = None  # the fitted threshold's guarantee on off-topic questions, when there is one
+    near_topic_false_accept: float | None = None  # measured on near misses at fitting time; no guarantee
     missing_terms: list[str] = field(default_factory=list)  # when abstaining: query words no top passage contains
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
@@ -145,13 +147,17 @@ def decide(
     returns them, not those the reranker scores highest."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
+    near = model.near_topic_false_accept if calibrated and model is not None else None
+    decision = functools.partial(
+        Decision, threshold=threshold, calibrated=calibrated, false_accept_bound=bound, near_topic_false_accept=near
+    )
     if not ranked:
-        return Decision("abstain", Reason.NO_CANDIDATES, 0.0, threshold, calibrated, bound)
+        return decision("abstain", Reason.NO_CANDIDATES, 0.0)
     # A fitted model reads as many candidates as it was fitted on, whatever the pool's size.
     judged = model.judged(ranked) if calibrated and model is not None else ranked
     by_rel = by_relevance(judged)
     if not reranked or not by_rel:
-        return Decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, threshold, calibrated, bound, nearest=ranked[:nearest])
+        return decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, nearest=ranked[:nearest])
     features = pool_features(query=query, pool=judged, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
@@ -164,8 +170,8 @@ def decide(
         # so the best passage is the evidence even below the configured min_score.
         passing = passing or by_rel[:1]
     if p >= threshold and passing:
-        return Decision("answer", Reason.ANSWERABLE, p, threshold, calibrated, bound, passages=passing, **explained)
+        return decision("answer", Reason.ANSWERABLE, p, passages=passing, **explained)
     # Only an abstention names missing words, so only it pays for finding them.
     _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=judged, bm25=bm25)
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
-    return Decision("abstain", reason, p, threshold, calibrated, bound, missing_terms=missing, nearest=by_rel[:nearest], **explained)
+    return decision("abstain", reason, p, missing_terms=missing, nearest=by_rel[:nearest], **explained)

@@ -167,6 +167,7 @@ class Pipeline(Stages):
             calibration=r.profile.source,
             calibration_fitted_on=r.profile.fitted_on,
             false_accept_bound=d.false_accept_bound,
+            near_topic_false_accept=d.near_topic_false_accept,
             missing_terms=d.missing_terms,
             features=GateFeature.of(d) if req.explain else [],
             notes=r.notes,

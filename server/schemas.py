@@ -134,7 +134,14 @@ class AnswerResponse(BaseModel):
     calibration: CalibrationSource = "none"
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     false_accept_bound: float | None = Field(
-        None, description="upper bound, at the calibration's confidence, on how often an off-topic question is answered"
+        None,
+        description="upper bound, at the calibration's confidence, on how often an off-topic question (of the kinds calibrated on) "
+        "is answered; it does not cover near misses or planted documents",
+    )
+    near_topic_false_accept: float | None = Field(
+        None,
+        description="measured, not bound: the share of near misses (an answerable question's pool with its answer taken out) "
+        "this threshold answered when it was fitted",
     )
     missing_terms: list[str] = Field([], description="when abstaining: query words no top passage contains")
     features: list[GateFeature] = Field(

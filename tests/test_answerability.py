@@ -52,6 +52,19 @@ def test_coverage_uses_the_bm25_terms_and_names_the_missing_words():
     assert none == 0.0 and missing == []
 
 
+def test_containment_asks_for_the_terms_together_in_one_passage():
+    # Coverage counts terms anywhere in the top passages; containment wants them in one passage.
+    spread = pool(
+        [("a", "Tides rise under the Moon twice a day.", 0.9, 0.6, 5.0), ("b", "A gravitational pull acts between masses.", 0.8, 0.5, 4.0)]
+    )
+    together = pool([("c", "Tides rise as the Moon's gravitational pull draws the oceans.", 0.9, 0.6, 5.0), *TIDES[2:]])
+    query = "gravitational pull of the Moon on tides"
+    f_spread = pool_features(query=query, pool=spread, bm25=BM25)
+    f_together = pool_features(query=query, pool=together, bm25=BM25)
+    assert f_spread["coverage"] == f_together["coverage"] == 1.0
+    assert f_together["containment"] == 1.0 and f_spread["containment"] == pytest.approx(0.5)
+
+
 def test_pool_features_by_hand():
     f = pool_features(query="What causes the tides?", pool=pool(), bm25=BM25)
     assert set(f) == set(FEATURES)

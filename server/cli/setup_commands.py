@@ -176,7 +176,9 @@ def _service_checks(settings: Settings, config: str | None) -> list[Check]:
             out.append(Check(f"{model} engine", False, m["error"], f"set [{model}] model or backend; see {client.paths.log}"))
         else:
             out.append(Check(f"{model} engine", True, f"{m['engine']} on {m['device']}: {m['engine_reason']}"))
-    for name in stats["collections"]:
+    for name, c in stats["collections"].items():
+        if rw := c.get("relevance_weight"):
+            out.append(Check(f"reranker on {name}", True, f"weight {rw['weight']:g}: {rw['why']}"))
         if lines := self_calibration_lines(stats, name):
             failed = lines[0].startswith("WARNING")
             detail = lines[0].removeprefix("WARNING ")

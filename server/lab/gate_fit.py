@@ -142,6 +142,10 @@ def fit_gate(
     model.false_accept_bound = choice.false_accept_bound
     model.false_abstain_rate = choice.false_abstain_rate
     model.calibration_answerable, model.calibration_unanswerable = choice.answerable, choice.unanswerable
+    near = p_cert[kinds == "near_topic"]
+    if len(near):
+        model.near_topic_false_accept = round(float((near >= choice.threshold).mean()), 4)
+        model.near_topic_auroc = auroc(p_cert[is_ans], near)
     report = {
         "fit_pools": len(fit_half),
         "calibration_pools": len(cert_half),
@@ -153,6 +157,8 @@ def fit_gate(
         "false_accept_bound": round(choice.false_accept_bound, 4),
         "false_accept_rate": round(choice.false_accept_rate, 4),
         "false_abstain_rate": round(choice.false_abstain_rate, 4),
+        "near_topic_false_accept": model.near_topic_false_accept,
+        "near_topic_auroc": None if model.near_topic_auroc is None else round(model.near_topic_auroc, 4),
         "weights": model.weights(),
     }
     return model, report
