@@ -103,7 +103,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def _ask(p: Pipeline, collection: str, queries: dict[str, str], relevant: dict[str, list[str]] | None) -> list[dict[str, Any]]:
     out = []
     for i, (qid, text) in enumerate(queries.items()):
-        r = p.rank(text, collection=collection, degrade=False)
+        r = p.rank(text, collection=collection, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
             p.models.require_reranker()
         out.append(

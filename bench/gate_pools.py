@@ -64,7 +64,7 @@ def build(p: Pipeline, *, candidates: int = CANDIDATES, cache: Path = CACHE) -> 
         tmp = path.with_suffix(".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
             for i, (qid, text, relevant) in enumerate(queries):
-                r = p.rank(text, candidates=candidates, collection=COLLECTION, fusion="rrf", degrade=False)
+                r = p.rank(text, candidates=candidates, collection=COLLECTION, fusion="rrf", degrade=False, need_relevance=True)
                 if r.candidates and r.stage is None:
                     raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
                 row = {"id": qid, "text": text, "relevant": relevant, "pool": [_row(c) for c in r.candidates]}

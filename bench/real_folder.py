@@ -93,7 +93,6 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
         max_passages=g.max_passages,
         bm25=p.models.bm25,
         model=prof.answerability,
-        relevance_weight=w.relevance,
     )
     out: dict[str, Any] = {"status": d.status, "p": d.p_answerable, "threshold": d.threshold}
     if q["kind"] == "answerable":
@@ -123,7 +122,6 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
             max_passages=g.max_passages,
             bm25=p.models.bm25,
             model=prof.answerability,
-            relevance_weight=w.relevance,
         )
         out["near_topic_p"], out["near_topic_status"] = dn.p_answerable, dn.status
     return out
@@ -256,21 +254,24 @@ def main() -> int:
     profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.blend_weights(), fitted_for=p.fitted_for())
     p.profiles.save(collection, profile)
     profiles = p.profiles_available(collection)
-    asked_pools = cached(cache / "pools.pkl", args.reuse, lambda: {n: [pool_of(p, q["text"], collection, n) for q in qs] for n in SWEEP})
-    pools = asked_pools[settings.retrieval.candidates]
-    calibrations = {
-        name: summarise([judge(p, prof, q, pool, folder) for q, pool in zip(qs, pools, strict=True)], qs) for name, prof in profiles.items()
-    }
+    # answer_or_abstain asks for at least as many candidates as its model was fitted on.
+    sizes = {max(n, (prof.answerability.pool or 0) if prof.answerability else 0) for n in SWEEP for prof in profiles.values()}
+    asked_pools = cached(cache / "pools.pkl", args.reuse, dict)
+    if missing := sorted(sizes - set(asked_pools)):
+        asked_pools |= {n: [pool_of(p, q["text"], collection, n) for q in qs] for n in missing}
+        cached(cache / "pools.pkl", False, lambda: asked_pools)
+
+    def answered(prof: Profile, n: int) -> list[dict[str, Any]]:
+        ps = asked_pools[max(n, (prof.answerability.pool or 0) if prof.answerability else 0)]
+        return [judge(p, prof, q, pool, folder) for q, pool in zip(qs, ps, strict=True)]
+
+    calibrations = {name: summarise(answered(prof, settings.retrieval.candidates), qs) for name, prof in profiles.items()}
     sweep: dict[str, dict[int, str]] = {}
     if not args.no_sweep:
-        decisions = {n: ps for n, ps in asked_pools.items()}
         for name in ("self", "default"):
             if name not in profiles:
                 continue
-            status = {
-                n: [judge(p, profiles[name], q, pool, folder)["status"] for q, pool in zip(qs, ps, strict=True)]
-                for n, ps in decisions.items()
-            }
+            status = {n: [r["status"] for r in answered(profiles[name], n)] for n in SWEEP}
             sweep[name] = {
                 n: f"{sum(a != b for a, b in zip(s, status[100], strict=True))}/{len(qs)}" for n, s in status.items() if n != 100
             }

@@ -42,7 +42,7 @@ def main() -> int:
     index_dataset(p, BeirDataset.load(args.dataset, "test"), collection, progress=True)
     index_s = time.monotonic() - started
     settle(p)
-    p.rank("warm up the reranker's engine", collection=collection)
+    p.rank("warm up the reranker's engine", collection=collection, need_relevance=True)
     started = time.monotonic()
     fig = self_calibrate(p, collection=collection, progress=True)
     seconds = time.monotonic() - started

@@ -7,7 +7,7 @@ passage at a time, while agreement of the dense and BM25 channels is independent
 adding it back lifts nDCG@10 on SciFact (bench/RESULTS.md). Freshness decays with age
 (exponential by default; linear and gaussian as options; undated →
 neutral), authority comes from path rules, and diversity is MMR over the dense vectors plus a
-cap on chunks per document. The gate never reads `final`, only calibrated relevance."""
+cap on chunks per document. The gate's p_answerable never reads `final`, only calibrated relevance."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from typing import Literal
 import numpy as np
 
 from ragate.retrieval.candidates import Candidate
+
+MIN_LAMBDA = 0.05
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,8 @@ class Blended:
     """The blend's ranking, and what diversity and the per-document cap did to it."""
 
     ranked: list[Candidate]  # best first, within the cap
-    capped: list[Candidate] = field(default_factory=list)  # left out by the cap; `final` is what it would have scored
+    capped: list[Candidate] = field(default_factory=list)  # left out by the cap, in the order they came up
+    capped_at: list[int] = field(default_factory=list)  # the place in `ranked` each would have taken
     base_order: dict[int, int] = field(default_factory=dict)  # id(candidate) → its place by the blended score before diversity
 
     def demoted(self, top_k: int) -> int:
@@ -69,11 +72,9 @@ class Blended:
         return sum(1 for cid, base in self.base_order.items() if base < top_k and place.get(cid, base) > base)
 
     def capped_within(self, top_k: int) -> int:
-        """Passages the cap left out that would otherwise have been among the best top_k."""
-        if len(self.ranked) < top_k:
-            return len(self.capped)
-        kth = self.ranked[top_k - 1].final
-        return sum(1 for c in self.capped if c.final > kth)
+        """Passages the cap left out that came up while fewer than top_k had been ranked (so they
+        would have been among the best top_k; each pushed the ones after it down one place)."""
+        return sum(1 for place in self.capped_at if place < top_k)
 
 
 def blend(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None = None) -> list[Candidate]:
@@ -87,12 +88,14 @@ def blend_pool(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None 
     The relevance signal is the calibrated probability when the reranker ran, else the fused score
     normalised to [0, 1]. When the reranker read only the head of the pool (margin skip, latency
     budget), the passages it read rank first and the rest follow, blended among themselves; the
-    per-document cap counts across both."""
+    per-document cap and diversity count across both. With no weight on relevance the pool is one
+    part, ranked as if nothing had been read."""
     now = now or dt.datetime.now(dt.UTC)
     out = Blended(ranked=[])
     per_doc: dict[str, int] = {}
     read = [c for c in cands if c.relevance is not None]
-    parts = [read, [c for c in cands if c.relevance is None]] if read and len(read) < len(cands) else [cands]
+    split = w.relevance > 0 and read and len(read) < len(cands)
+    parts = [read, [c for c in cands if c.relevance is None]] if split else [cands]
     for part in parts:
         _select(part, w, now, per_doc, out)
     return out
@@ -100,7 +103,9 @@ def blend_pool(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None 
 
 def _base_scores(cands: list[Candidate], w: BlendWeights, now: dt.datetime) -> np.ndarray:
     """Each candidate's blended score before diversity; fills retrieval, freshness and authority."""
-    if all(c.relevance is not None for c in cands):
+    if w.relevance == 0:
+        rel = np.zeros(len(cands))
+    elif all(c.relevance is not None for c in cands):
         rel = np.array([float(c.relevance) for c in cands])  # type: ignore[arg-type]
     else:
         top = max(c.fused for c in cands) or 1.0
@@ -114,10 +119,9 @@ def _base_scores(cands: list[Candidate], w: BlendWeights, now: dt.datetime) -> n
     return w.relevance * rel + signals @ np.array([w.retrieval, w.freshness, w.authority])
 
 
-def _similarities(cands: list[Candidate]) -> np.ndarray:
-    dim = next((c.vector.shape[0] for c in cands if c.vector is not None), 1)
-    m = np.stack([c.vector / (np.linalg.norm(c.vector) or 1.0) if c.vector is not None else np.zeros(dim, np.float32) for c in cands])
-    return np.asarray(m @ m.T, dtype=np.float64)
+def _unit_vectors(cands: list[Candidate], dim: int) -> np.ndarray:
+    """Each candidate's dense vector at unit length; zeros for one without a vector."""
+    return np.stack([c.vector / (np.linalg.norm(c.vector) or 1.0) if c.vector is not None else np.zeros(dim, np.float32) for c in cands])
 
 
 def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: dict[str, int], out: Blended) -> None:
@@ -132,9 +136,14 @@ def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: 
     offset = len(out.base_order)
     for place, i in enumerate(np.argsort(-base, kind="stable")):
         out.base_order[id(cands[i])] = offset + place
-    sim = _similarities(cands)
-    scale = (1 - w.mmr_lambda) / max(w.mmr_lambda, 1e-9)
-    max_sim = np.zeros(len(cands))  # to the passages picked so far; none yet
+    dim = next((c.vector.shape[0] for c in cands + out.ranked if c.vector is not None), 1)
+    unit = _unit_vectors(cands, dim)
+    sim = np.asarray(unit @ unit.T, dtype=np.float64)
+    # λ near 0 would scale the penalty without bound; below MIN_LAMBDA it is pure diversity anyway.
+    scale = (1 - w.mmr_lambda) / max(w.mmr_lambda, MIN_LAMBDA)
+    # Similarity to the passages picked so far: those of an earlier part (the read head), if any.
+    picked = np.clip(unit @ _unit_vectors(out.ranked, dim).T, 0.0, None) if out.ranked else np.zeros((len(cands), 1))
+    max_sim = np.asarray(picked.max(axis=1), dtype=np.float64)
     remaining = np.ones(len(cands), dtype=bool)
     while remaining.any():
         value = np.where(remaining, base - scale * max_sim, -np.inf)
@@ -144,6 +153,7 @@ def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: 
         c.diversity, c.final = float(scale * max_sim[i]), float(value[i])
         if per_doc.get(c.chunk.doc_id, 0) >= w.max_chunks_per_doc:
             out.capped.append(c)
+            out.capped_at.append(len(out.ranked))
             continue
         per_doc[c.chunk.doc_id] = per_doc.get(c.chunk.doc_id, 0) + 1
         out.ranked.append(c)

@@ -4,10 +4,10 @@ Two questions, in order. Is the pool answerable? With a fitted answerability mod
 is its probability and the threshold the risk-controlled one stored with it. Without one, an
 uncalibrated rule: the best calibrated relevance must reach `min_score` and the absolute signals
 must agree (the best bi-encoder cosine and the query's term coverage), because a reranker's
-relevance alone can be confidently high off-topic. Which passages? Those whose calibrated
-relevance reaches `min_score` (freshness or authority can reorder what passes, never let a weak
-passage pass), and at least the best one, which the pool's judgement rests on, unless the caller
-set min_score itself: then it is a floor for every passage. An abstention names its most likely cause and what the caller can do about it."""
+relevance alone can be confidently high off-topic. Which passages? With a fitted model, the head of
+the blended order (`max_passages`), as search ranks them; under the uncalibrated rule, those whose
+calibrated relevance reaches `min_score`; and when the caller set min_score itself, it is a floor
+for every passage. An abstention names its most likely cause and what the caller can do about it."""
 
 from __future__ import annotations
 
@@ -138,13 +138,9 @@ def decide(
     reranked: bool = True,
     nearest: int = 3,
     strict: bool = False,
-    relevance_weight: float = 1.0,
 ) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked.
-    `strict`: min_score is the caller's own floor, which the best passage must reach too.
-    `relevance_weight`: the blend's w_relevance; at 0 the collection's calibration found the
-    reranker does not rank it well, so the passages are the head of the final order, as search
-    returns them, not those the reranker scores highest."""
+    `strict`: min_score is the caller's own floor, which the best passage must reach too."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     near = model.near_topic_false_accept if calibrated and model is not None else None
@@ -161,14 +157,13 @@ def decide(
     features = pool_features(query=query, pool=judged, bm25=bm25)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
-    if relevance_weight == 0 and not strict:
+    if calibrated and not strict:
+        # The model judged the whole pool and its threshold was certified on that judgement, so the
+        # evidence is the head of the ranking the collection's calibration chose (the blend, as search
+        # returns it), not the passages one of its signals, the reranker, scores highest.
         passing = ranked[:max_passages]
     else:
         passing = [c for c in ranked if (c.relevance or 0.0) >= min_score][:max_passages]
-    if p >= threshold and not strict:
-        # The model judged the whole pool, and its threshold was certified on exactly that judgement,
-        # so the best passage is the evidence even below the configured min_score.
-        passing = passing or by_rel[:1]
     if p >= threshold and passing:
         return decision("answer", Reason.ANSWERABLE, p, passages=passing, **explained)
     # Only an abstention names missing words, so only it pays for finding them.

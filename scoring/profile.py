@@ -51,14 +51,16 @@ class BlendPair(BaseModel):
     def evidence(self) -> str:
         """Why the reranker counts as much as it does, in words."""
         if self.gain is None or self.gain_low is None or self.gain_high is None:
-            return f"w_relevance {self.w_relevance:g}"
+            return f"w_relevance {self.w_relevance:g}, not tested on this collection (ragate calibrate --self tests whether reranking helps it)"
         measured = (
             f"reranking changed nDCG@10 by {self.gain:+.3f} (95% interval {self.gain_low:+.3f} to {self.gain_high:+.3f}) against "
             f"hybrid alone on {self.questions} questions"
         )
-        if self.w_relevance == 0:
-            return f"hybrid ranks this collection better: {measured}, not shown to help"
-        return f"weight {self.w_relevance:g}: {measured}"
+        if self.w_relevance > 0:
+            return f"weight {self.w_relevance:g}: {measured}"
+        if self.gain <= 0:
+            return f"hybrid ranks this collection as well or better: {measured}"
+        return f"reranking not shown to help this collection: {measured}"
 
 
 class Reference(BaseModel):
@@ -96,6 +98,14 @@ class Profile(BaseModel):
 
     def calibrator(self) -> Calibrator:
         return Calibrator(self.relevance)
+
+    def relevance_meaning(self) -> str:
+        """What `relevance` is under this profile, in words: how it was fitted, on what."""
+        r = self.relevance
+        if r is None:
+            return "the reranker's own sigmoid of its logit, not fitted to this collection"
+        ece = f"; expected calibration error {r.ece_after:.3f} on those pairs" if r.ece_after is not None else ""
+        return f"{r.method} scaling of the reranker's logit, fitted on {r.pairs} pairs from {r.fitted_on or self.fitted_on}{ece}"
 
     def fits(self, *, embedder: str, reranker: str, chunking: str) -> bool:
         mine = (self.embedder, self.reranker, self.chunking)

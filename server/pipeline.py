@@ -134,6 +134,7 @@ class Pipeline(Stages):
             truncated=truncated,
             calibration=r.profile.source,
             calibration_fitted_on=r.profile.fitted_on,
+            relevance_fitted_on=r.profile.relevance_meaning(),
             index_updated_at=self.index_updated_at(req.collection),
         )
 
@@ -142,7 +143,12 @@ class Pipeline(Stages):
         req.check(self.limits)
         g = self.settings.gate
         max_passages = g.max_passages if req.max_passages is None else req.max_passages
-        r = self.rank(req.query, filters=req.filters, collection=req.collection, top_k=max_passages, need_relevance=True)
+        model = self.profile(req.collection).answerability
+        # The gate reads at least as many candidates as its model was fitted on.
+        candidates = max(self.settings.retrieval.candidates, (model.pool or 0) if model is not None else 0)
+        r = self.rank(
+            req.query, filters=req.filters, collection=req.collection, candidates=candidates, top_k=max_passages, need_relevance=True
+        )
         d = decide(
             r.candidates,
             query=req.query,
@@ -152,7 +158,6 @@ class Pipeline(Stages):
             model=r.profile.answerability,
             reranked=r.stage is not None,
             strict=req.min_score is not None,
-            relevance_weight=r.stage.weight if r.stage is not None and r.stage.weight is not None else 1.0,
         )
         self.drift.record(self.collection(req.collection), p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
@@ -166,6 +171,7 @@ class Pipeline(Stages):
             calibrated=d.calibrated,
             calibration=r.profile.source,
             calibration_fitted_on=r.profile.fitted_on,
+            relevance_fitted_on=r.profile.relevance_meaning(),
             false_accept_bound=d.false_accept_bound,
             near_topic_false_accept=d.near_topic_false_accept,
             missing_terms=d.missing_terms,

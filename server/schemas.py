@@ -86,6 +86,7 @@ class SearchResponse(BaseModel):
     truncated: int = Field(0, description="results left out to fit the max_tokens budget")
     calibration: CalibrationSource = "none"
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
+    relevance_fitted_on: str = Field("", description="what `relevance` is under that calibration: how it was fitted, and on what")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC), to judge how fresh the results are")
 
 
@@ -133,6 +134,7 @@ class AnswerResponse(BaseModel):
     calibrated: bool = Field(False, description="p_answerable and threshold come from a fitted answerability model (see calibration)")
     calibration: CalibrationSource = "none"
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
+    relevance_fitted_on: str = Field("", description="what `relevance` is under that calibration: how it was fitted, and on what")
     false_accept_bound: float | None = Field(
         None,
         description="upper bound, at the calibration's confidence, on how often an off-topic question (of the kinds calibrated on) "

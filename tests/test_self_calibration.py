@@ -47,6 +47,10 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     ans = json.loads(r.stdout)
     assert ans["calibration"] == "self" and ans["calibrated"] and ans["threshold"] == pytest.approx(rep["gate"]["threshold"], abs=1e-4)
     assert ans["status"] == "abstain" and ans["false_accept_bound"] == pytest.approx(rep["gate"]["false_accept_bound"], abs=1e-4)
+    # What relevance is, and how well it is calibrated on made questions it was not fitted on.
+    assert ans["relevance_fitted_on"].startswith("platt scaling") and "questions made from 'default'" in ans["relevance_fitted_on"]
+    assert 0 <= rep["relevance"]["ece_held_out_calibrated"] <= 1 and rep["relevance"]["held_out_pairs"] > 0
+    assert ans["near_topic_false_accept"] == pytest.approx(rep["gate"]["near_topic_false_accept"])
     # Search says how much the reranker counts and why, or that it stepped aside.
     found = json.loads(ragate("search", "What causes the tides?", "--json", env_extra=env).stdout)
     if helps:

@@ -113,7 +113,7 @@ def choose_blend(
     best pair that uses it beats the best pair without it (hybrid) on these questions beyond doubt:
     the paired bootstrap interval of the per-query nDCG@10 difference lies above 0. A winner picked
     from a grid looks better than it is, and fitting questions are not the users' questions, so an
-    unproven gain goes to the cheaper ranking that cannot hurt: hybrid. Within the side chosen, the
+    unproven gain goes to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
     unless that beats it by MIN_GAIN."""
     per = {

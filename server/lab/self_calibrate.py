@@ -32,7 +32,16 @@ from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
 from ragate.scoring.profile import Profile, now
 from ragate.server.lab.blend_fit import LabelledQuery, blend_pair, choose_blend
-from ragate.server.lab.gate_fit import LabelledPool, fit_gate, gate_pools, pool_candidates, recalibrate, reference_of, scores
+from ragate.server.lab.gate_fit import (
+    LabelledPool,
+    fit_gate,
+    gate_pools,
+    pool_candidates,
+    recalibrate,
+    reference_of,
+    scores,
+    split_groups,
+)
 from ragate.server.lab.self_questions import make_questions
 from ragate.server.pipeline import Pipeline
 
@@ -64,6 +73,21 @@ def _relevance_pairs(pools: list[LabelledPool], source: dict[str, str]) -> tuple
                 logits.append(float(c.rerank))
                 labels.append(1.0 if c.chunk.doc_id == source[lp.group] else 0.0)
     return np.asarray(logits), np.asarray(labels)
+
+
+def _held_out_ece(pools: list[LabelledPool], source: dict[str, str], fitted_for: dict[str, str]) -> dict[str, float]:
+    """The relevance calibration judged on questions it was not fitted on: fitted on half the made
+    questions, its expected calibration error on the other half (the sigmoid's beside it)."""
+    fit_half, held_half = split_groups([lp for lp in pools if lp.kind == "answerable"])
+    (zf, yf), (zh, yh) = _relevance_pairs(fit_half, source), _relevance_pairs(held_half, source)
+    if len(set(yf.tolist())) < 2 or not len(yh):
+        return {}
+    half = Calibrator(fit(zf, yf, "platt", fitted_for["reranker"], fitted_for["chunking"]))
+    return {
+        "held_out_pairs": int(len(yh)),
+        "ece_held_out_sigmoid": round(expected_calibration_error(Calibrator()(zh), yh), 4),
+        "ece_held_out_calibrated": round(expected_calibration_error(half(zh), yh), 4),
+    }
 
 
 def keep_offtopic(off: list[LabelledPool], answerable: list[LabelledPool], bm25: Bm25Encoder) -> list[LabelledPool]:
@@ -181,7 +205,10 @@ def fit_self_profile(
     _check_classes(asked, len(answerable), sum(lp.kind == "near_topic" for lp in asked.pools), len(off))
     pools = asked.pools + off
     z, y = _relevance_pairs(pools, asked.source)
-    relevance = fit(z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"self:{asked.collection}")
+    relevance = fit(
+        z, y, "platt", fitted_for["reranker"], fitted_for["chunking"], f"{len(answerable)} questions made from {asked.collection!r}"
+    )
+    held_out = _held_out_ece(pools, asked.source, fitted_for)
     calibrator = Calibrator(relevance)
     recalibrate(pool_candidates(pools), calibrator)
     model, gate_report = fit_gate(
@@ -207,6 +234,7 @@ def fit_self_profile(
             "pairs": int(len(y)),
             "ece_sigmoid": round(expected_calibration_error(Calibrator()(z), y), 4),
             "ece_calibrated": round(expected_calibration_error(calibrator(z), y), 4),
+            **held_out,
             "a": round(relevance.a, 4),
             "b": round(relevance.b, 4),
         },

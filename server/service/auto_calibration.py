@@ -67,6 +67,9 @@ class AutoCalibration:
             if chunks < s.min_chunks or time.time() < self.state.get(name, {}).get("retry_at", 0.0):
                 continue
             mine = uc.profiles_available(name)
+            failed = self.state.get(name, {})
+            if failed.get("status") == "failed" and any(mine[s].fitted_at > failed["at"] for s in ("labelled", "self") if s in mine):
+                del self.state[name]  # fitted since (`ragate calibrate`): the failure is past
             if "labelled" in mine:
                 continue
             fitted = mine["self"].figures.get("chunks", 0) if "self" in mine else 0
