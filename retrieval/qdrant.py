@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
-from ragate.retrieval.errors import UnknownCollection
+from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.server_store import ClientStore, list_client_collections
 from ragate.retrieval.store import Store, check_collection_name, known_hint
 
@@ -42,6 +42,7 @@ class Qdrant:
         return None
 
     def drop(self, name: str) -> None:
+        check_collection_name(name)  # a name is a folder here: never one outside the index
         with self._lock:
             store = self._open.pop(name, None)
             if store is not None:
@@ -73,12 +74,19 @@ class EdgeQdrant(Qdrant):
         return list_edge_collections(self.root)
 
     def last_modified(self, name):
-        d = self.root / name
+        d = self._dir(name)
         stamps = [p.stat().st_mtime for p in d.rglob("*") if p.is_file() and not p.name.endswith(".lock")] if d.is_dir() else []
         return dt.datetime.fromtimestamp(max(stamps), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if stamps else None
 
+    def _dir(self, name: str) -> Path:
+        """The collection's folder, which must lie directly inside the index."""
+        d = self.root / check_collection_name(name)
+        if d.resolve().parent != self.root.resolve():
+            raise StoreError(f"collection {name!r} resolves outside the index {self.location}")
+        return d
+
     def _drop(self, name):
-        d = self.root / name
+        d = self._dir(name)
         if not (d / "ragate.json").is_file():
             raise UnknownCollection(f"unknown collection {name!r}" + known_hint(self.collections()))
         # The collection's lock, as any writer takes it: a live server holding the collection makes

@@ -1,6 +1,7 @@
 """JSON over HTTP to a model server or a hosted API, failing the way a search can live with.
 
-Every call is bounded: a per-attempt timeout, at most `retries` more attempts (429 honours
+Every call is bounded: a per-attempt timeout on the whole answer (wall clock, not only the gaps
+between bytes) and a size cap (`max_response_mb`), at most `retries` more attempts (429 honours
 Retry-After, 5xx, timeouts and refused connections back off exponentially), all within the
 request's deadline. After `breaker_failures` calls in a row fail, the circuit opens and calls fail
 at once for `breaker_cooldown_s`; then one call is let through to probe. A failure raises
@@ -9,8 +10,11 @@ The API key is sent in a header and scrubbed from every message this module rais
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +48,7 @@ class RemoteSettings:
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
     backoff_s: float = 0.25
+    max_response_mb: float = 32.0
 
 
 class CircuitBreaker:
@@ -108,6 +113,49 @@ class JsonClient:
         """`text` without the API key in it (an echoing server or a proxy's error page may quote it)."""
         return text.replace(self._key, "***") if self._key else text
 
+    def excerpt(self, body: bytes, reason: str) -> str:
+        """The start of an error body for a message: scrubbed of the key first, then cut, so no part
+        of the key can survive the cut."""
+        text = " ".join(body.decode("utf-8", "replace").split())
+        return self.scrub(text)[:200] or reason
+
+    def _exchange(self, path: str, body: dict[str, Any], timeout: float) -> tuple[int, httpx.Headers, bytes]:
+        """One request, its whole answer within `timeout` of wall-clock time and `max_response_mb`.
+
+        httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and
+        then would hold the call for as long as it likes. So once the headers are in, a watchdog shuts
+        the connection's socket at the deadline, which ends the read in progress, and the body is
+        read in chunks, counted against the size cap (a declared length over the cap is refused
+        before any is read)."""
+        deadline = time.monotonic() + timeout
+        cap = int(self.settings.max_response_mb * 1024 * 1024)
+        with self._http.stream("POST", path, json=body, timeout=timeout) as r:
+            declared = r.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise _Unusable(f"answer of {int(declared):,} bytes is over max_response_mb ({self.settings.max_response_mb:g} MB)")
+            stream = r.extensions.get("network_stream")
+            fired = threading.Event()
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (stream, fired))
+            watchdog.daemon = True
+            watchdog.start()
+            data = bytearray()
+            try:
+                for chunk in r.iter_bytes():
+                    data += chunk
+                    if len(data) > cap:
+                        raise _Unusable(f"answer over max_response_mb ({self.settings.max_response_mb:g} MB)")
+                    if time.monotonic() > deadline:
+                        break
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                if not fired.is_set():
+                    raise
+            finally:
+                watchdog.cancel()
+            # Cut off by the watchdog (a body that ends at the connection's close then just looks short).
+            if fired.is_set() or time.monotonic() > deadline:
+                raise httpx.ReadTimeout("answer not complete in time")
+            return r.status_code, r.headers, bytes(data)
+
     def _fail(self, why: str) -> ModelUnavailable:
         self.failures += 1
         return ModelUnavailable(self.scrub(f"{self.label} at {self.settings.url}: {why}"))
@@ -134,27 +182,29 @@ class JsonClient:
             if not self._slots.acquire(timeout=timeout):  # busy here, not failing there: no verdict on the server
                 raise self._fail(f"all {self.settings.concurrency} connections busy for {timeout:.1f} s (concurrency)")
             try:
-                r = self._http.post(path, json=body, timeout=timeout)
+                status, headers, data = self._exchange(path, body, timeout)
             except httpx.TimeoutException:
-                why = f"no answer within {timeout:.1f} s"
+                why = f"no complete answer within {timeout:.1f} s"
+            except _Unusable as e:
+                why = str(e)
             except httpx.HTTPError as e:
                 why = f"cannot connect ({type(e).__name__})"
             else:
-                if r.status_code == 200:
+                if status == 200:
                     try:
-                        out = parse(r.json())
+                        out = parse(json.loads(data))
                     except (ValueError, TypeError, KeyError) as e:
-                        why = f"malformed answer: {str(e)[:200]}"
+                        why = f"malformed answer: {self.scrub(str(e))[:200]}"
                     else:
                         self.breaker.succeeded()
                         return out
-                elif r.status_code in RETRIED or r.status_code >= 500:
-                    why = f"HTTP {r.status_code}: {_excerpt(r)}"
-                    pause = max(pause, _retry_after(r)) if r.status_code == 429 else pause
+                elif status in RETRIED or status >= 500:
+                    why = f"HTTP {status}: {self.excerpt(data, _reason(status))}"
+                    pause = max(pause, _retry_after(headers)) if status == 429 else pause
                 else:  # the request or the key is wrong; retrying cannot help
-                    if r.status_code in REFUSED:  # the key or the address: every call will fail alike
+                    if status in REFUSED:  # the key or the address: every call will fail alike
                         self.breaker.failed()
-                    raise self._fail(f"refused the request: HTTP {r.status_code}: {_excerpt(r)}")
+                    raise self._fail(f"refused the request: HTTP {status}: {self.excerpt(data, _reason(status))}")
             finally:
                 self._slots.release()
             left = remaining()
@@ -173,15 +223,28 @@ class JsonClient:
         self._http.close()
 
 
-def _retry_after(r: httpx.Response) -> float:
+class _Unusable(Exception):
+    """An answer that cannot be used whatever it says (too large)."""
+
+
+def _shut(stream: Any, fired: threading.Event) -> None:
+    """End the reads on a connection from another thread (closing alone does not wake a blocked read)."""
+    fired.set()
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _reason(status: int) -> str:
+    return httpx.codes.get_reason_phrase(status) or str(status)
+
+
+def _retry_after(headers: httpx.Headers) -> float:
     try:
-        return max(0.0, float(r.headers.get("retry-after", "")))
+        return max(0.0, float(headers.get("retry-after", "")))
     except ValueError:
         return 1.0  # an HTTP date or garbage: a short pause
-
-
-def _excerpt(r: httpx.Response) -> str:
-    return " ".join(r.text.split())[:200] or r.reason_phrase
 
 
 def field(body: Any, *path: str | int) -> Any:

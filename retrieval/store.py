@@ -8,9 +8,10 @@ from __future__ import annotations
 import abc
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import StringConstraints
 
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.documents import Chunk
@@ -21,7 +22,10 @@ DENSE = "dense"
 SPARSE = "bm25"
 KEYWORD_FIELDS = ("doc_id", "source", "source_type", "file_hash")
 DATETIME_FIELDS = ("updated_at",)
-_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# The one pattern a collection name matches whole: it becomes a folder and file names in the index.
+COLLECTION_NAME = r"[A-Za-z0-9_\-]{1,64}"
+# For request models (pydantic's patterns are Rust regexes, where `$` is the end of the text).
+CollectionName = Annotated[str, StringConstraints(pattern=f"^{COLLECTION_NAME}$")]
 
 
 @dataclass
@@ -32,8 +36,11 @@ class Hit:
 
 
 def check_collection_name(name: str) -> str:
-    if not _COLLECTION_NAME.match(name or ""):
-        raise StoreError(f"invalid collection name {name!r}: use 1-64 letters, digits, '_' or '-'")
+    if not isinstance(name, str) or not re.fullmatch(COLLECTION_NAME, name):
+        shown = (
+            repr(name[:80]) + (f"… ({len(name)} characters)" if len(name) > 80 else "") if isinstance(name, str) else type(name).__name__
+        )
+        raise StoreError(f"invalid collection name {shown}: use 1-64 letters, digits, '_' or '-'")
     return name
 
 

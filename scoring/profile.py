@@ -24,6 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from ragate.retrieval.store import check_collection_name
 from ragate.scoring.answerability import FEATURES, AnswerabilityModel
 from ragate.scoring.calibration import CalibrationParams, Calibrator, ReloadOnChange
 
@@ -158,7 +159,7 @@ class ProfileStore:
         self._warned: set[tuple[str, ...]] = set()
 
     def path(self, collection: str, source: Source) -> Path:
-        return self.directory / f"{collection}.{source}.json"
+        return self.directory / f"{check_collection_name(collection)}.{source}.json"
 
     def stored(self, collection: str, source: Source) -> Profile | None:
         """The stored profile, read again only when its file changes."""

@@ -58,6 +58,7 @@ class RemoteModelSettings(_Section):
     concurrency: int = Field(4, ge=1, le=64)
     breaker_failures: int = Field(5, ge=1)
     breaker_cooldown_s: float = Field(30.0, gt=0)
+    max_response_mb: float = Field(32.0, gt=0, le=1024)
 
     def remote(self, *, default_url: str = "", default_key_env: str = "") -> RemoteSettings:
         return RemoteSettings(
@@ -68,6 +69,7 @@ class RemoteModelSettings(_Section):
             concurrency=self.concurrency,
             breaker_failures=self.breaker_failures,
             breaker_cooldown_s=self.breaker_cooldown_s,
+            max_response_mb=self.max_response_mb,
         )
 
 
@@ -319,6 +321,15 @@ class Settings(_Section):
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return v
 
+    def secret_vars(self) -> set[str]:
+        """The environment variables the settings name for secrets (every `*_env` key's value)."""
+        return {
+            value
+            for section_name in type(self).model_fields
+            for key, value in getattr(self, section_name).model_dump().items()
+            if key.endswith("_env") and isinstance(value, str) and value
+        }
+
     @model_validator(mode="after")
     def _oauth_is_complete(self) -> Settings:
         if self.server.auth == "oauth" and not (self.oauth.issuer and self.oauth.audience):
@@ -327,6 +338,8 @@ class Settings(_Section):
 
 
 ENV_PREFIX = "RAGATE_"
+# Variables under the prefix that are not settings: the test suite's own.
+ENV_RESERVED = "RAGATE_TEST_"
 
 
 def _wants_json(annotation: object) -> bool:
@@ -335,23 +348,41 @@ def _wants_json(annotation: object) -> bool:
     return origin in (list, dict) or (isinstance(origin, type) and issubclass(origin, BaseModel))
 
 
+def _setting_vars() -> dict[str, tuple[str, str, typing.Any]]:
+    """Each setting's environment variable → (section, key, field)."""
+    return {
+        f"{ENV_PREFIX}{section_name}_{key}".upper(): (section_name, key, field)
+        for section_name, section_field in Settings.model_fields.items()
+        for key, field in section_field.annotation.model_fields.items()
+    }
+
+
+def _check_unknown_vars(environ: typing.Mapping[str, str], known: typing.Collection[str], secrets: set[str]) -> None:
+    """A RAGATE_ variable that names no setting is a typo that would be silently ignored: refuse it,
+    naming the closest setting (variables a `*_env` setting names, and the test suite's, excepted)."""
+    import difflib
+
+    for var in environ:
+        if var.startswith(ENV_PREFIX) and var not in known and var not in secrets and not var.startswith(ENV_RESERVED):
+            close = difflib.get_close_matches(var, list(known), n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else " (RAGATE_<SECTION>_<KEY>, config.toml lists every key)"
+            raise ConfigError(f"{var[:100]}: no such setting{hint}")
+
+
 def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, object]]:
     overrides: dict[str, dict[str, object]] = {}
-    for section_name, section_field in Settings.model_fields.items():
-        section_cls = section_field.annotation
-        for key, field in section_cls.model_fields.items():
-            var = f"{ENV_PREFIX}{section_name}_{key}".upper()
-            if var not in environ:
-                continue
-            raw = environ[var]
-            if _wants_json(field.annotation):
-                try:
-                    value: object = json.loads(raw)
-                except json.JSONDecodeError as e:
-                    raise ConfigError(f"{var}: expected JSON for [{section_name}] {key} ({e.msg})") from None
-            else:
-                value = raw
-            overrides.setdefault(section_name, {})[key] = value
+    for var, (section_name, key, field) in _setting_vars().items():
+        if var not in environ:
+            continue
+        raw = environ[var]
+        if _wants_json(field.annotation):
+            try:
+                value: object = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise ConfigError(f"{var}: expected JSON for [{section_name}] {key} ({e.msg})") from None
+        else:
+            value = raw
+        overrides.setdefault(section_name, {})[key] = value
     return overrides
 
 
@@ -392,6 +423,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
         settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_describe(e, origin)) from None
+    _check_unknown_vars(environ, _setting_vars(), settings.secret_vars() | Settings().secret_vars())
     settings.server.allowed_roots = resolve_roots(settings.server.allowed_roots, cfg_path)
     return settings
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.inline import InlineDocument
+from ragate.retrieval.store import CollectionName
 from ragate.server.config import ServerSettings, reranker_spec
 from ragate.server.validation import check_query, check_range, check_text
 
@@ -35,8 +36,6 @@ class BlendOverrides(_Request):
     max_chunks_per_doc: int | None = Field(None, ge=1, le=100)
 
 
-# Collection names a resource URI may carry (and that may become a folder name).
-COLLECTION_NAME = r"^[A-Za-z0-9_\-]{1,64}$"
 # A per-call token budget above this is no budget at all; [server] max_tokens is only the default.
 MAX_TOKENS_LIMIT = 100_000
 
@@ -80,7 +79,7 @@ class SearchRequest(_Request):
     filters: SearchFilter | None = None
     rerank: bool = True
     candidates: int | None = None  # None: [retrieval] candidates
-    collection: str | None = None
+    collection: CollectionName | None = None
     fusion: Literal["rrf", "weighted"] | None = None  # None: [retrieval] fusion
     weights: BlendOverrides | None = None
     max_tokens: int | None = None  # None: [server] max_tokens
@@ -103,7 +102,7 @@ class AnswerRequest(_Request):
     filters: SearchFilter | None = None
     min_score: float | None = Field(None, ge=0, le=1)  # None: [gate] min_score
     max_passages: int | None = Field(None, ge=1, le=50)  # None: [gate] max_passages
-    collection: str | None = None
+    collection: CollectionName | None = None
     max_tokens: int | None = None  # None: [server] max_tokens
     # The pool's features and their contributions in the reply (the web page asks; an agent's
     # context need not carry them).
@@ -137,7 +136,7 @@ class RerankRequest(_Request):
 
 class IndexRequest(_Request):
     paths: list[str] = Field(min_length=1, max_length=100)
-    collection: str | None = None
+    collection: CollectionName | None = None
     prune: bool = False
 
     def check(self, limits: ServerSettings) -> IndexRequest:
@@ -146,7 +145,7 @@ class IndexRequest(_Request):
 
 class AddDocumentsRequest(_Request):
     documents: list[InlineDocument] = Field(min_length=1)
-    collection: str | None = None
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> AddDocumentsRequest:
         for i, d in enumerate(self.documents):
@@ -161,7 +160,7 @@ class AddDocumentsRequest(_Request):
 class DeleteRequest(_Request):
     ids: list[str] | None = Field(None, max_length=10_000)
     filters: SearchFilter | None = None
-    collection: str | None = None
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> DeleteRequest:
         if not self.ids and (self.filters is None or self.filters.is_empty()):
@@ -184,7 +183,7 @@ class FeedbackRequest(_Request):
     chunk_id: str
     useful: StrictBool  # true or false, not "yes" or 1
     note: str | None = None
-    collection: str | None = None
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> FeedbackRequest:
         check_query(self.query, limits.max_query_chars)
@@ -217,7 +216,7 @@ class EvalRequest(_Request):
     variants: list[str] | None = None  # None: every variant
     max_queries: int | None = None  # None or 0: every query
     candidates: int = 100
-    collection: str | None = None  # None: the dataset's own collection
+    collection: CollectionName | None = None  # None: the dataset's own collection
     out_dir: str | None = "bench/results"  # None: write nothing
     offtopic_queries: str | None = None
     progress: bool = True
@@ -240,7 +239,7 @@ class SelfCalibrateRequest(_Request):
     """`ragate calibrate --self`: the collection's calibration from questions made from it; counts
     left out come from [calibration]."""
 
-    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    collection: CollectionName | None = None
     questions: int | None = Field(None, ge=10, le=2000)
     offtopic: int | None = Field(None, ge=10, le=240)
     max_false_accept: float = Field(0.05, gt=0, lt=1)
@@ -255,7 +254,7 @@ class CalibrateRequest(_Request):
 
     dataset: str | None = None
     labels: str | None = None
-    collection: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    collection: CollectionName | None = None
     split: str = "train"
     candidates: int = 20
     max_queries: int | None = None
@@ -295,7 +294,7 @@ class TuneRequest(_Request):
     from_feedback: bool = False
     synthesize: int | None = None
     base: str | None = None  # None: [reranker] model
-    collection: str | None = None
+    collection: CollectionName | None = None
     epochs: int = 2
     max_queries: int | None = None
     max_minutes: float | None = None
@@ -329,7 +328,7 @@ class SampleRequest(_Request):
 
     n: int
     seed: int = 13
-    collection: str | None = None
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> SampleRequest:
         check_range("n", self.n, 1, 100_000)
@@ -342,7 +341,7 @@ class ResourceRequest(_Request):
 
     kind: Literal["chunk", "doc"]
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
-    collection: str | None = Field(None, pattern=COLLECTION_NAME)
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> ResourceRequest:
         return self
@@ -351,7 +350,7 @@ class ResourceRequest(_Request):
 class DocumentsRequest(_Request):
     """A page of a collection's documents (for the web page's index view)."""
 
-    collection: str | None = Field(None, max_length=256)
+    collection: CollectionName | None = None
     offset: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=500)
 
@@ -362,7 +361,7 @@ class DocumentsRequest(_Request):
 class CollectionRequest(_Request):
     """A whole collection: dropping it."""
 
-    collection: str | None = None
+    collection: CollectionName | None = None
 
     def check(self, limits: ServerSettings) -> CollectionRequest:
         return self

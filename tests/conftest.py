@@ -291,7 +291,9 @@ class FakeRerankApis:
     /score, and the embedding APIs (/embeddings, /embed, /api/embed). A document's relevance is the
     share of the query's words it contains. `mode` makes every call fail one way: "slow" (3 s),
     "429" (Retry-After: 1), "500", "malformed" (not JSON), "partial" (a result missing), "401"
-    (an error body that quotes the Authorization header back). `seen` records (path, headers, body)."""
+    (an error body that quotes the Authorization header back), "echo" (a 500 whose body quotes the
+    header after `echo_offset` characters of padding), "drip" (a valid answer, one byte every 0.2 s),
+    "huge" (a 200 of `huge_mb` MB, no length declared). `seen` records (path, headers, body)."""
 
     def __init__(self, port: int = 0) -> None:
         import json
@@ -302,6 +304,8 @@ class FakeRerankApis:
 
         self.seen: list[tuple[str, dict, dict]] = []
         self.mode = "ok"
+        self.echo_offset = 0
+        self.huge_mb = 300
         fake = self
 
         def words(t: str) -> set[str]:
@@ -338,6 +342,25 @@ class FakeRerankApis:
                     return self._send(500, {"message": "internal error"})
                 if mode == "401":
                     return self._send(401, {"message": f"invalid api key: {self.headers.get('authorization')}"})
+                if mode == "echo":
+                    return self._send(500, None, raw=("p" * fake.echo_offset + str(self.headers.get("authorization"))).encode())
+                if mode in ("drip", "huge"):
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.end_headers()
+                    try:
+                        if mode == "huge":
+                            block = b" " * (1 << 20)
+                            for _ in range(fake.huge_mb):
+                                self.wfile.write(block)
+                        else:
+                            for byte in json.dumps({"results": [], "x": "y" * 200}).encode():
+                                self.wfile.write(bytes([byte]))
+                                self.wfile.flush()
+                                time.sleep(0.2)
+                    except OSError:
+                        pass  # the client hung up, as it should
+                    return None
                 if mode == "malformed":
                     return self._send(200, None, raw=b"<html>gateway</html>")
                 path, q = self.path, body.get("query", "")

@@ -39,7 +39,10 @@ TOOL_CASES = [
     ("search", {"query": "x", "filters": "source=a"}, "filters"),
     ("search", {"query": "x", "filters": {"meta": {"k": {"nested": 1}}}}, "meta"),
     ("search", {"query": "x", "collection": "nope"}, "unknown collection"),
-    ("search", {"query": "x", "collection": "../../etc"}, "invalid collection name"),
+    ("search", {"query": "x", "collection": "../../etc"}, "String should match pattern"),
+    ("search", {"query": "x", "collection": "default\n"}, "String should match pattern"),
+    ("search", {"query": "x", "collection": "c" * 1_000_000}, "String should match pattern"),
+    ("answer_or_abstain", {"query": "x", "collection": "c" * 1_000_000}, "collection"),
     ("search", {"query": "x", "weights": {"relevance": -1}}, "relevance"),
     ("search", {"query": "x", "rerank_budget_ms": -3}, "rerank_budget_ms"),
     ("search", {"query": "x", "max_tokens": 0}, "max_tokens"),
@@ -157,6 +160,24 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path, args, needle, ragate):
     r = ragate(*args, env_extra={"RAGATE_QDRANT_PATH": str(tmp_path / "q")}, timeout=120)
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert needle in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+def test_cli_refuses_a_mistyped_environment_variable(tmp_path, ragate):
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_RETRIEVAL_CANDIDATE": "50"}
+    r = ragate("stats", env_extra=env, timeout=120)
+    assert r.returncode == 2 and "did you mean RAGATE_RETRIEVAL_CANDIDATES" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_dropping_a_collection_never_reaches_outside_the_index(tmp_path, ragate):
+    victim = tmp_path / "victim-idx" / "default"
+    victim.mkdir(parents=True)
+    (victim / "ragate.json").write_text("{}")
+    env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
+    for name in ("../victim-idx/default", "default\n", "x" * 100_000):
+        r = ragate("delete", "--drop-collection", "-c", name, env_extra=env, timeout=120)
+        assert r.returncode == 2 and "collection" in r.stderr and len(r.stderr) < 2000, r.stderr[-500:]
+    assert (victim / "ragate.json").is_file()
 
 
 @pytest.mark.parametrize(

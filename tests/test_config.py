@@ -93,3 +93,13 @@ def test_every_engine_can_be_configured_and_nothing_else():
     from ragate.server.config import EngineName
 
     assert set(get_args(EngineName)) == {"auto", "torch", *ENGINES}
+
+
+def test_unknown_env_variable_is_refused_with_the_closest_key():
+    with pytest.raises(ConfigError, match="RAGATE_RETRIEVAL_CANDIDATE: no such setting; did you mean RAGATE_RETRIEVAL_CANDIDATES"):
+        load_settings(None, {"RAGATE_RETRIEVAL_CANDIDATE": "50"})
+    with pytest.raises(ConfigError, match="RAGATE_SOMETHING_ELSE: no such setting"):
+        load_settings(None, {"RAGATE_SOMETHING_ELSE": "1"})
+    # Variables the settings name for secrets are not settings, and pass.
+    s = load_settings(None, {"RAGATE_TOKEN": "t", "RAGATE_SERVER_TOKEN_ENV": "RAGATE_HTTP_SECRET", "RAGATE_HTTP_SECRET": "s"})
+    assert s.server.token_env == "RAGATE_HTTP_SECRET"

@@ -436,3 +436,29 @@ def test_eval_leaderboard_ranks_rerankers_on_the_same_pools(ragate, tmp_path, wr
     assert text.returncode == 0, text.stderr[-700:]
     assert "| hybrid (no reranker) |" in text.stdout and f"| local:{reranker_path} |" in text.stdout
     assert KEY not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("mode", ["drip", "huge"])
+def test_a_dripping_or_huge_answer_is_cut_off_within_the_attempts_time(fake_rerank_apis, key, mode):
+    # One byte every 0.2 s would keep every read's timeout alive; 300 MB would fill the memory.
+    fake_rerank_apis.mode = mode
+    r = RemoteReranker("http", "rerank", "m", remote(fake_rerank_apis.url, timeout_s=1.0, retries=1, max_response_mb=4))
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="no complete answer within 1.0 s|over max_response_mb"):
+        r.score(QUERY, DOCS)
+    assert time.monotonic() - started < 1.0 * 2 + 1.0  # timeout_s × (retries + 1) plus 1 s
+    assert len(fake_rerank_apis.seen) == 2
+    fake_rerank_apis.mode = "ok"
+    assert r.score(QUERY, DOCS).shape == (3,)  # the next call, once the server behaves, goes through
+
+
+def test_a_key_quoted_in_an_error_body_never_shows_in_part(fake_rerank_apis, key):
+    # The body is scrubbed of the key before it is cut, wherever the key falls against the cut.
+    fake_rerank_apis.mode = "echo"
+    r = RemoteReranker("http", "rerank", "m", remote(fake_rerank_apis.url, retries=0, breaker_failures=1000))
+    for offset in range(0, 230, 3):
+        fake_rerank_apis.echo_offset = offset
+        with pytest.raises(ModelUnavailable) as e:
+            r.score(QUERY, DOCS)
+        shown = str(e.value)
+        assert not any(key[i : i + 6] in shown for i in range(len(key) - 5)), (offset, shown)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.ingest import rfc3339
-from ragate.server.requests import COLLECTION_NAME
+from ragate.retrieval.store import COLLECTION_NAME
 
 log = logging.getLogger(__name__)
 FOLDER = "evaluations"

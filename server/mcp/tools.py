@@ -27,6 +27,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import InlineDocument
 from ragate.retrieval.progress import Reporter, reporting_to
+from ragate.retrieval.store import CollectionName
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -119,7 +120,7 @@ class Tools:
         candidates: Annotated[
             int | None, Field(strict=True, description="fused candidate pool size; default [retrieval] candidates")
         ] = None,
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
         rerank_budget_ms: Annotated[
@@ -169,7 +170,7 @@ class Tools:
         max_passages: Annotated[
             int | None, Field(ge=1, le=50, description="passages to return at most; default [gate] max_passages")
         ] = None,
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
         explain: Annotated[
             bool, Field(description="also return the pool's features and what each added to p_answerable (to see why it abstained)")
@@ -194,7 +195,7 @@ class Tools:
     async def index_paths(
         self,
         paths: Annotated[list[str], Field(min_length=1, max_length=100, description="files or folders under the allowed roots")],
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
         prune: Annotated[bool, Field(description="remove indexed files under these folders that no longer exist")] = False,
         ctx: Context | None = None,
     ) -> IndexReport:
@@ -209,7 +210,7 @@ class Tools:
         documents: Annotated[
             list[InlineDocument], Field(min_length=1, description="{id?, text, title?, source?, updated_at?, source_type?, metadata?}")
         ],
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
         ctx: Context | None = None,
     ) -> IndexReport:
         """Index documents given as text; the same id replaces the earlier version. Reports progress
@@ -221,7 +222,7 @@ class Tools:
         self,
         ids: Annotated[list[str] | None, Field(max_length=10_000, description="chunk ids to delete")] = None,
         filters: Annotated[SearchFilter | None, Field(description="delete every chunk this matches")] = None,
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
     ) -> DeleteResult:
         """Delete chunks by id or by filter."""
         req = DeleteRequest(ids=ids, filters=filters, collection=collection)
@@ -233,7 +234,7 @@ class Tools:
         chunk_id: Annotated[str, Field(description="the passage's chunk_id from a search or answer result")],
         useful: Annotated[bool, Field(strict=True, description="true if the passage helped answer the query, false if it was discarded")],
         note: Annotated[str | None, Field(description=f"why, in a sentence; at most {FeedbackRequest.MAX_NOTE_CHARS} characters")] = None,
-        collection: Annotated[str | None, COLLECTION] = None,
+        collection: Annotated[CollectionName | None, COLLECTION] = None,
     ) -> FeedbackResult:
         """Tell the index whether a passage was useful for a query. Verdicts are stored as labelled pairs
         beside the index and train (`ragate tune --from-feedback`) and calibrate the reranker."""
