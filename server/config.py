@@ -220,6 +220,7 @@ class ServerSettings(_Section):
     max_document_chars: int = Field(100_000, ge=1)
     max_metadata_chars: int = Field(10_000, ge=0)
     max_tokens: int = Field(4000, ge=100)
+    max_resource_chars: int = Field(200_000, ge=1000)
     tool_timeout_s: float = Field(120.0, gt=0)
     max_concurrent_reranks: int = Field(8, ge=1)
     max_request_mb: float = Field(128.0, gt=0)
@@ -348,7 +349,7 @@ def _wants_json(annotation: object) -> bool:
     return origin in (list, dict) or (isinstance(origin, type) and issubclass(origin, BaseModel))
 
 
-def _setting_vars() -> dict[str, tuple[str, str, typing.Any]]:
+def setting_vars() -> dict[str, tuple[str, str, typing.Any]]:
     """Each setting's environment variable → (section, key, field)."""
     return {
         f"{ENV_PREFIX}{section_name}_{key}".upper(): (section_name, key, field)
@@ -371,7 +372,7 @@ def _check_unknown_vars(environ: typing.Mapping[str, str], known: typing.Collect
 
 def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, object]]:
     overrides: dict[str, dict[str, object]] = {}
-    for var, (section_name, key, field) in _setting_vars().items():
+    for var, (section_name, key, field) in setting_vars().items():
         if var not in environ:
             continue
         raw = environ[var]
@@ -423,7 +424,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
         settings = Settings.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_describe(e, origin)) from None
-    _check_unknown_vars(environ, _setting_vars(), settings.secret_vars() | Settings().secret_vars())
+    _check_unknown_vars(environ, setting_vars(), settings.secret_vars() | Settings().secret_vars())
     settings.server.allowed_roots = resolve_roots(settings.server.allowed_roots, cfg_path)
     return settings
 

@@ -297,7 +297,14 @@ class Pipeline(Stages):
                 chunks = [c.model_dump(exclude={"content_hash", "file_hash"}) for c in found]
                 if req.kind == "chunk":
                     return {"collection": name, **chunks[0]}
-                return {"collection": name, "doc_id": req.id, "source": found[0].source, "title": found[0].title, "chunks": chunks}
+                kept, size = [], 0
+                for c in chunks:  # whole chunks in order, within [server] max_resource_chars
+                    size += len(c["text"])
+                    if kept and size > self.limits.max_resource_chars:
+                        break
+                    kept.append(c)
+                doc = {"collection": name, "doc_id": req.id, "source": found[0].source, "title": found[0].title, "chunks": kept}
+                return doc | {"truncated": len(chunks) - len(kept)}
         raise NotFound(f"no {req.kind} {req.id!r} in {'collection ' + repr(names[0]) if req.collection else 'any collection'}")
 
     def documents(self, req: DocumentsRequest) -> DocumentList:

@@ -462,3 +462,13 @@ def test_a_key_quoted_in_an_error_body_never_shows_in_part(fake_rerank_apis, key
             r.score(QUERY, DOCS)
         shown = str(e.value)
         assert not any(key[i : i + 6] in shown for i in range(len(key) - 5)), (offset, shown)
+
+
+def test_a_probability_api_score_outside_0_1_is_a_malformed_answer():
+    from ragate.scoring.rerankers.remote import API, read_scores
+
+    assert read_scores(API["rerank"], {"results": [{"index": 0, "relevance_score": 0.25}]}, 1).tolist() == [0.25]
+    for wrong in (50.0, 1e300, -0.1):
+        with pytest.raises(ValueError, match="not a probability"):
+            read_scores(API["rerank"], {"results": [{"index": 0, "relevance_score": wrong}]}, 1)
+    assert read_scores(API["tei"], [{"index": 0, "score": 50.0}], 1).tolist() == [50.0]  # a raw logit may be any number

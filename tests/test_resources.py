@@ -41,3 +41,15 @@ async def test_each_passage_links_to_a_resource_that_resolves(tmp_path, server_e
         with pytest.raises(Exception):  # noqa: B017  an id with characters no chunk id has
             await s.read_resource("ragate://chunk/..%2F..%2Fetc")
         assert not (await s.call_tool("stats", {})).is_error  # the server keeps serving
+
+
+async def test_a_large_document_resource_is_cut_at_whole_chunks_and_says_so(tmp_path, server_env):
+    text = "\n\n".join(f"## Part {i}\n\n" + f"Paragraph {i} of the long report on harbour tides. " * 40 for i in range(60))
+    async with stdio_session(server_env(str(tmp_path / "q"), RAGATE_SERVER_MAX_RESOURCE_CHARS="5000")) as s:
+        added = await s.call_tool("add_documents", {"documents": [{"id": "report", "text": text, "source": "report.md"}]})
+        assert not added.is_error
+        hit = (await s.call_tool("search", {"query": "harbour tides report", "top_k": 1})).structured_content["results"][0]
+        doc = json.loads((await s.read_resource(f"ragate://doc/{hit['doc_id']}")).contents[0].text)
+        kept = sum(len(c["text"]) for c in doc["chunks"])
+        assert doc["truncated"] > 0 and kept <= 5000 and len(doc["chunks"]) >= 1
+        assert [c["chunk_index"] for c in doc["chunks"]] == list(range(len(doc["chunks"])))  # the beginning, in order

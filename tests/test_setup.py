@@ -152,3 +152,42 @@ def test_the_mcp_inspector_launches_the_init_entry_as_written(tmp_path, ragate, 
         assert not stats.get("isError"), stats
     finally:
         ragate("--config", str(app / "config.toml"), "service", "--stop")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [(b'{"mcpServers": []}', "'mcpServers' is not a JSON object"), (b"null", "does not hold a JSON object"), (b"\xff\xfe{}", "not UTF-8")],
+)
+def test_init_checks_the_client_file_before_it_backs_it_up(tmp_path, ragate, content, needle):
+    (tmp_path / ".mcp.json").write_bytes(content)
+    r = ragate("init", "--client", "claude-code", "--write", cwd=str(tmp_path))
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert (tmp_path / ".mcp.json").read_bytes() == content and not (tmp_path / ".mcp.json.bak").exists()
+
+
+def test_init_writes_no_secret_and_nothing_through_a_link(tmp_path, ragate):
+    env = {
+        "RAGATE_SERVER_TOKEN_ENV": "RAGATE_HTTP_BEARER",
+        "RAGATE_HTTP_BEARER": "s3cret-bearer",
+        "RAGATE_TOKEN": "t0ken-default",
+        "RAGATE_RERANKER_API_KEY_ENV": "RAGATE_RR",
+        "RAGATE_RR": "rr-key-value",
+    }
+    r = ragate("init", "--client", "claude-code", "--write", cwd=str(tmp_path), env_extra=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    written = tmp_path / ".mcp.json"
+    text = written.read_text()
+    for secret in ("s3cret-bearer", "t0ken-default", "rr-key-value"):
+        assert secret not in text and secret not in r.stdout
+    entry = json.loads(text)["mcpServers"]["ragate"]["env"]
+    assert entry["RAGATE_SERVER_TOKEN_ENV"] == "RAGATE_HTTP_BEARER" and entry["RAGATE_RERANKER_API_KEY_ENV"] == "RAGATE_RR"
+    assert written.stat().st_mode & 0o777 == 0o600
+    said = next(line for line in r.stderr.splitlines() if line.startswith("not written to the client's file (secrets): "))
+    assert all(name in said for name in ("RAGATE_HTTP_BEARER", "RAGATE_RR", "RAGATE_TOKEN"))
+    # A cloned repository's .mcp.json pointing elsewhere (here at a file that does not exist yet).
+    repo, outside = tmp_path / "repo", tmp_path / "outside" / "victim.json"
+    repo.mkdir()
+    outside.parent.mkdir()
+    (repo / ".mcp.json").symlink_to(outside)
+    r = ragate("init", "--client", "claude-code", "--write", cwd=str(repo))
+    assert r.returncode == 2 and "symbolic link" in r.stderr and not outside.exists(), r.stderr[-2000:]

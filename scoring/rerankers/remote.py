@@ -131,7 +131,8 @@ HOSTED = ("cohere", "voyage", "jina", "zeroentropy")
 
 def read_scores(api: RerankApi, body: Any, n: int) -> np.ndarray:
     """One score per document sent, by the index each result names; a missing, repeated or
-    out-of-range index, or a score that is not a finite number, is a malformed answer."""
+    out-of-range index, a score that is not a finite number, or a probability API's score outside
+    [0, 1] (50.0 is not a probability, and would read as certain relevance), is a malformed answer."""
     out = np.full(n, np.nan, dtype=np.float64)
     for item in api.results(body):
         i, s = field(item, "index"), field(item, api.score_key)
@@ -139,6 +140,8 @@ def read_scores(api: RerankApi, body: Any, n: int) -> np.ndarray:
             raise ValueError(f"result index {i!r} is not one of the {n} documents sent, or repeats")
         if not isinstance(s, int | float) or isinstance(s, bool) or not np.isfinite(s):
             raise ValueError(f"score {s!r} of document {i} is not a number")
+        if api.probabilities and not 0.0 <= s <= 1.0:
+            raise ValueError(f"score {s!r} of document {i} is not a probability in [0, 1]")
         out[i] = s
     if np.isnan(out).any():
         raise ValueError(f"scores for {int(np.isnan(out).sum())} of {n} documents are missing")

@@ -16,7 +16,7 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
-from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings
+from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings, setting_vars
 from ragate.server.service.client import ServiceClient
 
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
@@ -44,21 +44,36 @@ def ragate_command() -> str:
     return str(beside if beside.exists() else Path(shutil.which("ragate") or beside).resolve())
 
 
-def server_entry(client: str, config: Path) -> dict[str, Any]:
-    # RAGATE_* settings from this shell go along (a reranker path, say), a path made absolute since
-    # the client starts the server elsewhere; the HTTP token never does.
+SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
+
+
+def is_secret(var: str, secrets: set[str]) -> bool:
+    """A variable never written to a client's file: one a `*_env` setting names, or one whose name
+    says it holds a secret. Settings themselves hold none (keys are read from the variables the
+    `*_env` settings name), so `RAGATE_RERANKER_API_KEY_ENV` goes along."""
+    if var in secrets:
+        return True
+    return var not in setting_vars() and any(w in var.upper().removeprefix(ENV_PREFIX) for w in SECRET_WORDS)
+
+
+def server_entry(client: str, config: Path, settings: Settings) -> tuple[dict[str, Any], list[str]]:
+    """The client's entry, and the variables left out of it as secrets.
+
+    RAGATE_* settings from this shell go along (a reranker path, say), a path made absolute since the
+    client starts the server elsewhere; no secret does (the client's file is plain text, often in a
+    repository): the user sets those in the client's own environment."""
     paths = {f"{ENV_PREFIX}{k.replace('.', '_')}".upper() for k in (*PATH_KEYS, "qdrant.path")}
-    env = {
-        k: os.path.abspath(v) if k in paths and os.path.exists(v) else v
-        for k, v in sorted(os.environ.items())
-        if k.startswith(ENV_PREFIX) and k != "RAGATE_TOKEN"
-    }
+    secrets = settings.secret_vars() | Settings().secret_vars()
+    ours = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
+    left_out = [k for k in ours if is_secret(k, secrets)]
+    env = {k: os.path.abspath(v) if k in paths and os.path.exists(v) else v for k, v in ours.items() if k not in left_out}
     entry: dict[str, Any] = {"command": ragate_command(), "args": ["--config", str(config), "serve"], "env": env}
-    return {"type": "stdio", **entry} if client == "vscode" else entry
+    return ({"type": "stdio", **entry} if client == "vscode" else entry), left_out
 
 
-def client_block(client: str, config: Path) -> dict[str, Any]:
-    return {"servers" if client == "vscode" else "mcpServers": {"ragate": server_entry(client, config)}}
+def client_block(client: str, config: Path, settings: Settings) -> tuple[dict[str, Any], list[str]]:
+    entry, left_out = server_entry(client, config, settings)
+    return {"servers" if client == "vscode" else "mcpServers": {"ragate": entry}}, left_out
 
 
 def write_config(path: Path, folder: Path | None) -> bool:
@@ -75,22 +90,37 @@ def write_config(path: Path, folder: Path | None) -> bool:
 
 
 def merge_into(target: Path, block: dict[str, Any]) -> Path | None:
-    """Add ragate to a client's config file, keeping everything else; the old file is kept as .bak."""
+    """Add ragate to a client's config file, keeping everything else; the old file is kept as .bak.
+
+    Everything is checked before anything is written: a symlink (a cloned repository could point
+    `.mcp.json` anywhere) and a file that is not UTF-8 JSON with an object where the servers go are
+    refused with what to do. The file is written 0600, through a new file moved into place."""
+    if target.is_symlink():
+        raise BadInput(f"{target} is a symbolic link; ragate writes no file through one: merge the entry by hand")
     data: dict[str, Any] = {}
-    backup = None
     if target.exists():
         try:
-            data = json.loads(target.read_text(encoding="utf-8") or "{}")
-        except json.JSONDecodeError as e:
-            raise BadInput(f"{target} is not JSON ({e.msg}); fix it or merge the entry by hand") from None
+            data = json.loads(target.read_bytes().decode("utf-8") or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise BadInput(f"{target} is not UTF-8 JSON ({type(e).__name__}); fix it or merge the entry by hand") from None
         if not isinstance(data, dict):
             raise BadInput(f"{target} does not hold a JSON object; merge the entry by hand")
+    for key in block:
+        if not isinstance(data.get(key, {}), dict):
+            raise BadInput(f"{target}: {key!r} is not a JSON object; merge the entry by hand")
+    backup = None
+    if target.exists():
         backup = target.with_name(target.name + ".bak")
         shutil.copy2(target, backup)
+        backup.chmod(0o600)
     for key, servers in block.items():
         data.setdefault(key, {}).update(servers)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, target)
     return backup
 
 
@@ -101,7 +131,12 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     config = Path(args.config or "config.toml").resolve()
     wrote = write_config(config, folder)
     print(f"{'wrote' if wrote else 'kept the existing'} {config}", file=sys.stderr)
-    block = client_block(args.client, config)
+    block, left_out = client_block(args.client, config, settings)
+    if left_out:
+        print(
+            f"not written to the client's file (secrets): {', '.join(left_out)}; set them in the client's own environment",
+            file=sys.stderr,
+        )
     if args.write:
         target = client_config_path(args.client)
         backup = merge_into(target, block)
