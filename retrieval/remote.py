@@ -120,41 +120,9 @@ class JsonClient:
         return self.scrub(text)[:200] or reason
 
     def _exchange(self, path: str, body: dict[str, Any], timeout: float) -> tuple[int, httpx.Headers, bytes]:
-        """One request, its whole answer within `timeout` of wall-clock time and `max_response_mb`.
-
-        httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and
-        then would hold the call for as long as it likes. So once the headers are in, a watchdog shuts
-        the connection's socket at the deadline, which ends the read in progress, and the body is
-        read in chunks, counted against the size cap (a declared length over the cap is refused
-        before any is read)."""
-        deadline = time.monotonic() + timeout
-        cap = int(self.settings.max_response_mb * 1024 * 1024)
-        with self._http.stream("POST", path, json=body, timeout=timeout) as r:
-            declared = r.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise _Unusable(f"answer of {int(declared):,} bytes is over max_response_mb ({self.settings.max_response_mb:g} MB)")
-            stream = r.extensions.get("network_stream")
-            fired = threading.Event()
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (stream, fired))
-            watchdog.daemon = True
-            watchdog.start()
-            data = bytearray()
-            try:
-                for chunk in r.iter_bytes():
-                    data += chunk
-                    if len(data) > cap:
-                        raise _Unusable(f"answer over max_response_mb ({self.settings.max_response_mb:g} MB)")
-                    if time.monotonic() > deadline:
-                        break
-            except (httpx.ReadError, httpx.RemoteProtocolError):
-                if not fired.is_set():
-                    raise
-            finally:
-                watchdog.cancel()
-            # Cut off by the watchdog (a body that ends at the connection's close then just looks short).
-            if fired.is_set() or time.monotonic() > deadline:
-                raise httpx.ReadTimeout("answer not complete in time")
-            return r.status_code, r.headers, bytes(data)
+        return read_bounded(
+            self._http, "POST", path, timeout=timeout, max_bytes=int(self.settings.max_response_mb * 1024 * 1024), json=body
+        )
 
     def _fail(self, why: str) -> ModelUnavailable:
         self.failures += 1
@@ -186,7 +154,7 @@ class JsonClient:
             except httpx.TimeoutException:
                 why = f"no complete answer within {timeout:.1f} s"
             except _Unusable as e:
-                why = str(e)
+                why = f"{e} (max_response_mb {self.settings.max_response_mb:g})"
             except httpx.HTTPError as e:
                 why = f"cannot connect ({type(e).__name__})"
             else:
@@ -223,8 +191,47 @@ class JsonClient:
         self._http.close()
 
 
-class _Unusable(Exception):
+class _Unusable(ValueError):
     """An answer that cannot be used whatever it says (too large)."""
+
+
+def read_bounded(
+    http: httpx.Client, method: str, url: str, *, timeout: float, max_bytes: int, **kwargs: Any
+) -> tuple[int, httpx.Headers, bytes]:
+    """One request and its whole answer within `timeout` of wall-clock time and `max_bytes`.
+
+    httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
+    would hold the call for as long as it likes. So once the headers are in, a watchdog shuts the
+    connection's socket at the deadline, which ends the read in progress, and the body is read in
+    chunks, counted against the cap (a declared length over it is refused before any is read).
+    Raises httpx.ReadTimeout past the deadline, _Unusable (a ValueError) over the cap."""
+    deadline = time.monotonic() + timeout
+    with http.stream(method, url, timeout=timeout, **kwargs) as r:
+        declared = r.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _Unusable(f"answer of {int(declared):,} bytes is over the limit of {max_bytes:,}")
+        stream = r.extensions.get("network_stream")
+        fired = threading.Event()
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (stream, fired))
+        watchdog.daemon = True
+        watchdog.start()
+        data = bytearray()
+        try:
+            for chunk in r.iter_bytes():
+                data += chunk
+                if len(data) > max_bytes:
+                    raise _Unusable(f"answer over the limit of {max_bytes:,} bytes")
+                if time.monotonic() > deadline:
+                    break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if not fired.is_set():
+                raise
+        finally:
+            watchdog.cancel()
+        # Cut off by the watchdog (a body that ends at the connection's close then just looks short).
+        if fired.is_set() or time.monotonic() > deadline:
+            raise httpx.ReadTimeout("answer not complete in time")
+        return r.status_code, r.headers, bytes(data)
 
 
 def _shut(stream: Any, fired: threading.Event) -> None:

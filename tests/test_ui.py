@@ -374,7 +374,7 @@ def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/ui/evaluation")
             page.screenshot(path=str(SHOTS / "login.png"))
-            page.get_by_role("link", name=f"Log in with {auth.issuer}").click()
+            page.get_by_role("button", name=f"Log in with {auth.issuer}").click()
             # The search page waits for the index service, which loads its models on this new index.
             page.wait_for_url(re.compile(r"/ui/search"), timeout=180_000)
             assert page.locator("h1").inner_text() == "Search" and "agent-1" in page.locator("header").inner_text()
@@ -389,5 +389,13 @@ def test_log_in_with_the_issuer_by_authorization_code_and_pkce(tmp_path, server_
                     and "start again" in html.unescape(body)
                     and not re.search(r"ragate_ui_\d+=", headers.get("set-cookie", ""))
                 )
+            # Only the login page's own form starts a flow: a bare GET (an image on any page) starts none.
+            assert raw(port, "GET", "/ui/oauth/start")[0] == 401
+            # The issuer's error text is not shown back; only a standard error code would be named.
+            status, _, body = raw(port, "GET", "/ui/oauth/callback?error=%3Cb%3Eowned%3C%2Fb%3E")
+            assert status == 401 and "owned" not in body and "did not log you in" in html.unescape(body)
+            # Refused logins are throttled per address.
+            statuses = [login_raw(port, "not-a-token")[0] for _ in range(22)]
+            assert statuses[0] == 401 and statuses[-1] == 429
     finally:
         auth.close()

@@ -1,19 +1,24 @@
 """OAuth 2.1 access tokens for `serve --http` with [server] auth = "oauth": JWTs the issuer signs
 with a key from its JWKS, checked for signature, issuer, audience (this server's URL), expiry and
 scopes. Keys are cached and refetched when a token names one the cache lacks (the issuer rotated),
-at most once per [oauth] jwks_refresh_min_s, so a flood of made-up key ids cannot flood the issuer."""
+at most once per [oauth] jwks_refresh_min_s, so a flood of made-up key ids cannot flood the issuer.
+Every fetch from the issuer is bounded in wall-clock time ([oauth] timeout_s for the whole answer)
+and size (MAX_ISSUER_BYTES)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import jwt
 
+from ragate.retrieval.remote import read_bounded
 from ragate.server.config import OAuthSettings
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ class IssuerKeys:
         self._fetched_at = self._tried_at = -math.inf
         self._jwks_url = settings.jwks_url
         self._lock = threading.Lock()
+        self.metadata = IssuerMetadata(settings)
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         with self._lock:
@@ -66,10 +72,10 @@ class IssuerKeys:
         """Read the keys (outside the lock: a slow issuer holds up no token whose key is cached)."""
         try:
             with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
-                url = self._jwks_url or self._discover(http)
-                r = http.get(url)
-                r.raise_for_status()
-                body = r.json()
+                url = self._jwks_url or self._discover()
+                status, body = get_json(http, url, self.s)
+                if status != 200:
+                    raise ValueError(f"{url} answered HTTP {status}")
                 if not isinstance(body, dict):
                     raise ValueError(f"{url} is not a JWKS object")
                 # Signing keys only: a key published for encryption (`use: enc`) signs nothing here.
@@ -84,27 +90,66 @@ class IssuerKeys:
             self._fetched_at = time.monotonic()
         log.info("oauth: %d signing key(s) from %s", len(keys), url)
 
-    def _discover(self, http: httpx.Client) -> str:
-        url = issuer_metadata(self.s, http).get("jwks_uri")
+    def _discover(self) -> str:
+        url = self.metadata.get().get("jwks_uri")
         if not isinstance(url, str):
             raise ValueError("the issuer's metadata names no jwks_uri")
         return url
 
 
-def issuer_metadata(settings: OAuthSettings, http: httpx.Client) -> dict:
+# The issuer's metadata and keys are a few kilobytes; a larger answer is not theirs to send.
+MAX_ISSUER_BYTES = 1024 * 1024
+
+
+def get_json(http: httpx.Client, url: str, settings: OAuthSettings) -> tuple[int, Any]:
+    """(status, JSON body) of a GET to the issuer, within [oauth] timeout_s of wall-clock time for
+    the whole answer and MAX_ISSUER_BYTES (retrieval.remote.read_bounded)."""
+    status, _, data = read_bounded(http, "GET", url, timeout=settings.timeout_s, max_bytes=MAX_ISSUER_BYTES)
+    return status, json.loads(data) if status == 200 else None
+
+
+class IssuerMetadata:
     """The issuer's metadata: RFC 8414 (well-known inserted before the issuer's path), then OpenID
-    Connect discovery; it must name the same issuer (RFC 8414 §3.3)."""
-    scheme, _, rest = settings.issuer.partition("://")
-    host, _, path = rest.partition("/")
-    path = f"/{path}" if path else ""
-    for url in (f"{scheme}://{host}/.well-known/oauth-authorization-server{path}", f"{settings.issuer}/.well-known/openid-configuration"):
-        r = http.get(url)
-        if r.status_code == 200:
-            meta = r.json()
-            if not isinstance(meta, dict) or meta.get("issuer") != settings.issuer:
-                raise ValueError(f"{url} names another issuer")
-            return meta
-    raise ValueError(f"no authorization server metadata under {settings.issuer}")
+    Connect discovery; it must name the same issuer (RFC 8414 §3.3). Kept for [oauth] jwks_cache_s;
+    after a failure it is not asked again for jwks_refresh_min_s, so no caller (the page's login
+    button included) can make this server hammer the issuer."""
+
+    def __init__(self, settings: OAuthSettings):
+        self.s = settings
+        self._meta: dict | None = None
+        self._fetched_at = self._tried_at = -math.inf
+        self._lock = threading.Lock()
+
+    def get(self) -> dict:
+        with self._lock:
+            now = time.monotonic()
+            if self._meta is not None and now - self._fetched_at <= self.s.jwks_cache_s:
+                return self._meta
+            if now - self._tried_at < self.s.jwks_refresh_min_s:
+                if self._meta is not None:
+                    return self._meta
+                raise ValueError("the issuer's metadata could not be read a moment ago")
+            self._tried_at = now
+        meta = self._fetch()
+        with self._lock:
+            self._meta, self._fetched_at = meta, time.monotonic()
+        return meta
+
+    def _fetch(self) -> dict:
+        scheme, _, rest = self.s.issuer.partition("://")
+        host, _, path = rest.partition("/")
+        path = f"/{path}" if path else ""
+        with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+            for url in (
+                f"{scheme}://{host}/.well-known/oauth-authorization-server{path}",
+                f"{self.s.issuer}/.well-known/openid-configuration",
+            ):
+                status, meta = get_json(http, url, self.s)
+                if status == 200:
+                    if not isinstance(meta, dict) or meta.get("issuer") != self.s.issuer:
+                        raise ValueError(f"{url} names another issuer")
+                    return meta
+        raise ValueError(f"no authorization server metadata under {self.s.issuer}")
 
 
 class TokenVerifier:

@@ -23,12 +23,24 @@ from ragate.retrieval.errors import RagateError
 from ragate.server.mcp.oauth import InvalidToken
 from ragate.server.ui.oauth_login import CodeFlow
 from ragate.server.ui.pages import Pages, render
-from ragate.server.ui.sessions import COOKIE, Session, Sessions, TokenLogin
+from ragate.server.ui.sessions import COOKIE, Session, Sessions, Throttle, TokenLogin
 from ragate.server.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 PREFIX = "/ui"
 LOGIN_COOKIE = "ragate_ui_login"  # the login form's own CSRF value, before any session exists
+# RFC 6749 §4.1.2.1: the error codes an issuer's callback may carry; anything else is not shown.
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'",
@@ -60,6 +72,7 @@ def ui_app(
     session_cookie, login_cookie = f"{COOKIE}_{port}", f"{LOGIN_COOKIE}_{port}"
     pages = Pages(use_cases)
     hosts, origins = [h.lower() for h in allowed_hosts], list(allowed_origins)
+    throttle = Throttle()
 
     def browser_id(request: Request) -> str:
         """This browser's login cookie value (the login form's CSRF value, the OAuth flow's binding), or a new one."""
@@ -100,17 +113,33 @@ def ui_app(
     async def login_form(request: Request) -> Response:
         return login_page(request)
 
-    async def login_submit(request: Request) -> Response:
-        assert login is not None
+    def address(request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    def refused(request: Request, why: str) -> Response:
+        throttle.refused(address(request))
+        log.warning("ui: a login from %s was refused: %s", address(request), why)
+        return login_page(request, status=401, error=why)
+
+    async def login_form_checked(request: Request) -> tuple[Response | None, dict[str, str]]:
+        """The login form's own CSRF value checked (double submit), and the address not throttled."""
+        if throttle.blocked(address(request)):
+            return login_page(request, status=429, error="too many refused logins from this address; wait a minute"), {}
         form = await _form(request)
         expected = request.cookies.get(login_cookie)
         if not expected or form.get("login_csrf") != expected:
-            return login_page(request, status=403, error="the login form expired; try again")
+            return login_page(request, status=403, error="the login form expired; try again"), {}
+        return None, form
+
+    async def login_submit(request: Request) -> Response:
+        assert login is not None
+        stop, form = await login_form_checked(request)
+        if stop is not None:
+            return stop
         try:
             who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, form.get("token", "").strip())
         except InvalidToken as e:
-            log.info("ui: a login was refused: %s", e)
-            return login_page(request, status=401, error=str(e))
+            return refused(request, str(e))
         return open_session(request, who, can_write, expires_at)
 
     async def login_once(request: Request) -> Response:
@@ -119,7 +148,12 @@ def ui_app(
         return open_session(request, "ragate ui", True, None)
 
     async def oauth_start(request: Request) -> Response:
+        """A POST from the login page's own form: a GET any page could embed (an image) would start
+        flows, and ask the issuer, for nobody."""
         assert code_flow is not None
+        stop, _ = await login_form_checked(request)
+        if stop is not None:
+            return stop
         browser = browser_id(request)
         try:
             url = await anyio.to_thread.run_sync(code_flow.start, browser)
@@ -132,16 +166,18 @@ def ui_app(
     async def oauth_callback(request: Request) -> Response:
         assert code_flow is not None and login is not None
         q = request.query_params
-        if q.get("error"):  # the user declined, or the issuer refused the client
-            return login_page(request, status=401, error=f"the issuer said: {q.get('error')[:100]}")
+        if throttle.blocked(address(request)):
+            return login_page(request, status=429, error="too many refused logins from this address; wait a minute")
+        if q.get("error"):  # the user declined, or the issuer refused the client; only a standard code is shown
+            code = q.get("error", "")
+            return refused(request, "the issuer did not log you in" + (f" ({code})" if code in OAUTH_ERRORS else ""))
         try:
             token = await anyio.to_thread.run_sync(
                 lambda: code_flow.finish(state=q.get("state", ""), code=q.get("code", ""), browser=request.cookies.get(login_cookie, ""))
             )
             who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, token)
         except InvalidToken as e:
-            log.info("ui: an OAuth login was refused: %s", e)
-            return login_page(request, status=401, error=str(e))
+            return refused(request, str(e))
         return open_session(request, who, can_write, expires_at, after_redirect=True)
 
     async def logout(request: Request, session: Session) -> Response:
@@ -161,7 +197,7 @@ def ui_app(
     else:  # `serve --http`: the MCP endpoint's credential, typed in
         open_routes["POST /login"] = login_submit
     if code_flow is not None:  # and the issuer's own login page
-        open_routes["GET /oauth/start"] = oauth_start
+        open_routes["POST /oauth/start"] = oauth_start
         open_routes["GET /oauth/callback"] = oauth_callback
     posts: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {"/logout": logout, "/feedback": feedback}
     gets: dict[str, Callable[[Request, Session], Awaitable[Response]]] = {

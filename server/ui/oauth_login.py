@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import threading
 import time
@@ -17,12 +18,14 @@ import urllib.parse
 
 import httpx
 
+from ragate.retrieval.remote import read_bounded
 from ragate.server.config import Settings, is_safe_url
-from ragate.server.mcp.oauth import InvalidToken, issuer_metadata
+from ragate.server.mcp.oauth import MAX_ISSUER_BYTES, InvalidToken, IssuerMetadata
 
 CALLBACK = "/ui/oauth/callback"
 FLOW_S = 600.0  # a login not finished within this long starts again
-MAX_FLOWS = 1024
+MAX_FLOWS = 1024  # when full, the oldest flow gives way: nobody is refused a new login
+FLOWS_PER_BROWSER = 3  # a browser's own flows beyond this give way, oldest first
 
 
 class CodeFlow:
@@ -31,13 +34,13 @@ class CodeFlow:
         audience = urllib.parse.urlsplit(settings.oauth.audience)
         self.redirect_uri = f"{audience.scheme}://{audience.netloc}{CALLBACK}"
         self.scope = f"{settings.oauth.read_scope} {settings.oauth.write_scope}"
-        self._flows: dict[str, tuple[str, str, float]] = {}  # state → (code verifier, browser, expiry)
+        self._flows: dict[str, tuple[str, str, float]] = {}  # state → (code verifier, browser, expiry), oldest first
         self._lock = threading.Lock()
+        self.metadata = IssuerMetadata(settings.oauth)
 
     def _endpoints(self) -> tuple[str, str]:
         try:
-            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
-                meta = issuer_metadata(self.s, http)
+            meta = self.metadata.get()
         except (httpx.HTTPError, ValueError) as e:
             raise InvalidToken(f"the issuer's metadata cannot be read now ({type(e).__name__})") from None
         ends = meta.get("authorization_endpoint"), meta.get("token_endpoint")
@@ -53,8 +56,9 @@ class CodeFlow:
         now = time.time()
         with self._lock:
             self._flows = {k: v for k, v in self._flows.items() if v[2] > now}
-            if len(self._flows) >= MAX_FLOWS:
-                raise InvalidToken("too many logins in progress; try again in a few minutes")
+            mine = [k for k, v in self._flows.items() if v[1] == browser]
+            for k in mine[: max(0, len(mine) - FLOWS_PER_BROWSER + 1)] + list(self._flows)[: max(0, len(self._flows) - MAX_FLOWS + 1)]:
+                self._flows.pop(k, None)
             self._flows[state] = (verifier, browser, now + FLOW_S)
         query = {
             "response_type": "code",
@@ -86,8 +90,16 @@ class CodeFlow:
         }
         try:
             with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
-                r = http.post(token_url, data=form, headers={"Accept": "application/json"})
-            body = r.json() if r.status_code == 200 else {}
+                status, _, data = read_bounded(
+                    http,
+                    "POST",
+                    token_url,
+                    timeout=self.s.timeout_s,
+                    max_bytes=MAX_ISSUER_BYTES,
+                    data=form,
+                    headers={"Accept": "application/json"},
+                )
+            body = json.loads(data) if status == 200 else {}
         except (httpx.HTTPError, ValueError):
             body = {}
         token = body.get("access_token") if isinstance(body, dict) else None
