@@ -17,6 +17,7 @@ from ragate.server.metrics import outcome
 # Reads of the index's own state: every page view makes one, and they would push out the calls
 # people look for.
 UNLISTED = frozenset({"stats"})
+SHOWN_CHARS = 200  # of a kept query, and of a collection name (request models bound it to 64 already)
 
 
 class RecentCall(BaseModel):
@@ -64,9 +65,9 @@ class RecentCalls:
             call=call,
             ms=round(seconds * 1000, 1),
             outcome=outcome(error),
-            collection=_collection(request, result, self.default_collection),
+            collection=(_collection(request, result, self.default_collection) or "")[:SHOWN_CHARS] or None,
             detail=_detail(result),
-            query=query if isinstance(query, str) else None,
+            query=query[:SHOWN_CHARS] if isinstance(query, str) else None,
         )
         with self._lock:
             self._calls.append(entry)

@@ -11,8 +11,9 @@ from ragate.retrieval.errors import BadInput
 
 
 def validation_message(e: ValidationError, limit: int = 2000) -> str:
-    """A request model's refusal in one line: each failing field's dotted path and why, cut at `limit`."""
-    return "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())[:limit]
+    """A request model's refusal in one line: each failing field's dotted path and why, cut at
+    `limit`; each part of a path is cut too (an unknown key is the caller's text, of any length)."""
+    return "; ".join(f"{'.'.join(str(p)[:64] for p in x['loc'])}: {x['msg']}" for x in e.errors())[:limit]
 
 
 def check_text(name: str, text: str) -> str:
