@@ -11,9 +11,13 @@ hang-up) is gone: its connection is closed, which cancels the call it was waitin
 from __future__ import annotations
 
 import asyncio
+import errno
 import select
+import socket
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ragate.retrieval.errors import ServeError
 
 
 def _peer_hung_up(transport) -> bool:
@@ -76,3 +80,19 @@ def header_deadline_protocol(timeout_s: float) -> type[H11Protocol]:
             super().connection_lost(exc)
 
     return HeaderDeadlineH11
+
+
+def check_port_free(host: str, port: int, setting: str) -> None:
+    """Refuse, in one line naming the flag, a port another process already listens on (before
+    anything starts or a URL is printed, rather than uvicorn's errno after)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise ServeError(
+                    f"port {port} on {host} is in use by another process: choose another with --port N (or {setting})"
+                ) from None
+            raise ServeError(f"cannot listen on {host}:{port} ({e.strerror}): check --host and --port") from None

@@ -169,6 +169,22 @@ def test_cli_refuses_a_mistyped_environment_variable(tmp_path, ragate):
 
 
 @pytest.mark.slow
+def test_a_port_in_use_is_one_line_naming_the_flag(tmp_path, ragate):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), "RAGATE_TOKEN": "t"}
+        for args in (["ui", "--port", port], ["serve", "--http", "--port", port]):
+            r = ragate(*args, env_extra=env, timeout=120)
+            assert r.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in r.stderr and "--port" in r.stderr, r.stderr[-2000:]
+            assert "Traceback" not in r.stderr and "Errno" not in r.stderr and "/ui/login" not in r.stdout
+    assert not (tmp_path / "q").exists()  # refused before any index service started
+
+
+@pytest.mark.slow
 def test_dropping_a_collection_never_reaches_outside_the_index(tmp_path, ragate):
     victim = tmp_path / "victim-idx" / "default"
     victim.mkdir(parents=True)

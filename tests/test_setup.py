@@ -191,3 +191,12 @@ def test_init_writes_no_secret_and_nothing_through_a_link(tmp_path, ragate):
     (repo / ".mcp.json").symlink_to(outside)
     r = ragate("init", "--client", "claude-code", "--write", cwd=str(repo))
     assert r.returncode == 2 and "symbolic link" in r.stderr and not outside.exists(), r.stderr[-2000:]
+
+
+def test_doctor_names_the_config_file_in_force_when_none_is_given(tmp_path, ragate):
+    # ./config.toml is read without --config; doctor says so (a missing root keeps it from starting a service).
+    (tmp_path / "config.toml").write_text('[server]\nallowed_roots = ["/definitely/missing"]\n')
+    r = ragate("doctor", "--json", cwd=str(tmp_path))
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    assert checks["config"]["detail"] == f"{(tmp_path / 'config.toml').resolve()} (config.toml in the working directory)"
+    assert checks["allowed roots"]["ok"] is False and r.returncode == 1

@@ -7,10 +7,13 @@ import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from ragate.retrieval.errors import RagateError
 from ragate.server.cli.parser import build_parser
 from ragate.server.config import Settings, load_settings
 from ragate.server.tracing import configure_from_environment as configure_tracing
+from ragate.server.validation import validation_message
 
 
 def setup_logging(verbosity: int) -> None:
@@ -39,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except RagateError as e:
         print(f"ragate: error: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:  # a request model refused what the flags said
+        print(f"ragate: error: {validation_message(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ragate: interrupted", file=sys.stderr)

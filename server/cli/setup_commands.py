@@ -16,7 +16,7 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
-from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings, setting_vars
+from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings, default_config_path, setting_vars
 from ragate.server.service.client import ServiceClient
 
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
@@ -166,7 +166,9 @@ def _model_check(name: str, model: str, key: str) -> Check:
 
 def checks(settings: Settings, config: str | None) -> list[Check]:
     s = settings
-    out = [Check("config", True, config or "no config file: built-in defaults and RAGATE_* variables")]
+    in_force = config or default_config_path()  # what load_settings read: --config, else ./config.toml
+    where = f"{Path(in_force).resolve()}" + ("" if config else " (config.toml in the working directory)") if in_force else ""
+    out = [Check("config", True, where or "no config file: built-in defaults and RAGATE_* variables")]
     roots = s.server.allowed_roots
     missing = [r for r in roots if not Path(r).is_dir()]
     if not roots:

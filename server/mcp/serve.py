@@ -22,7 +22,7 @@ import uvicorn
 
 from ragate.retrieval.errors import RagateError, ServeError
 from ragate.server.config import Settings
-from ragate.server.http_limits import header_deadline_protocol
+from ragate.server.http_limits import check_port_free, header_deadline_protocol
 from ragate.server.mcp.http_auth import OAuthResourceServer, StaticTokenAuth
 from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
@@ -140,6 +140,8 @@ def serve(
 ) -> None:
     host = host or settings.server.host
     port = port or settings.server.port
+    if http:
+        check_port_free(host, port, "[server] port")
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     server = build_server(use_cases)
     app = http_app(settings, server, host, port, use_cases) if http else None  # fail before starting anything

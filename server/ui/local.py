@@ -11,7 +11,7 @@ import webbrowser
 import uvicorn
 
 from ragate.server.config import Settings
-from ragate.server.http_limits import header_deadline_protocol
+from ragate.server.http_limits import check_port_free, header_deadline_protocol
 from ragate.server.mcp.serve import allowed_hosts_and_origins
 from ragate.server.ui.app import ui_app
 from ragate.server.ui.sessions import ONE_TIME_S, Sessions
@@ -23,6 +23,7 @@ HOST = "127.0.0.1"
 
 def run_ui(settings: Settings, *, port: int | None = None, open_browser: bool = False, config_path: str | None = None) -> None:
     port = port or settings.ui.port
+    check_port_free(HOST, port, "[ui] port")
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
     hosts, origins = allowed_hosts_and_origins(settings, HOST, port)
     sessions = Sessions(minutes=settings.ui.session_minutes)

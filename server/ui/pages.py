@@ -34,7 +34,7 @@ _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
     autoescape=True,
 )
-STATIC = {"ui.css": "text/css", "ui.js": "text/javascript"}
+STATIC = {"ui.css": "text/css", "ui.js": "text/javascript", "favicon.svg": "image/svg+xml"}
 
 
 def render(template: str, context: dict[str, Any], session: Session | None, *, status: int = 200) -> HTMLResponse:
