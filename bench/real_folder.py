@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -86,14 +87,10 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
     w = p.blend_weights(profile=prof)
     ranked = blend_pool(pool, w).ranked
     g = p.settings.gate
-    d = decide(
-        ranked,
-        query=q["text"],
-        min_score=g.min_score,
-        max_passages=g.max_passages,
-        bm25=p.models.bm25,
-        model=prof.answerability,
+    gate = functools.partial(
+        decide, query=q["text"], min_score=g.min_score, max_passages=g.max_passages, bm25=p.models.bm25, model=prof.answerability
     )
+    d = gate(ranked)
     out: dict[str, Any] = {"status": d.status, "p": d.p_answerable, "threshold": d.threshold}
     if q["kind"] == "answerable":
         rel = [answers(c, q, folder) for c in ranked]
@@ -114,15 +111,7 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
             "wrong_above_0.9": sum(1 for c in ranked[:10] if not holds(c, q["answer"]) and (c.relevance or 0) > 0.9),
         }
         # The near-topic pool: the same question with every chunk of its file taken out.
-        near = [c for c in ranked if Path(c.chunk.source).resolve() != (folder / q["file"]).resolve()]
-        dn = decide(
-            near,
-            query=q["text"],
-            min_score=g.min_score,
-            max_passages=g.max_passages,
-            bm25=p.models.bm25,
-            model=prof.answerability,
-        )
+        dn = gate([c for c in ranked if Path(c.chunk.source).resolve() != (folder / q["file"]).resolve()])
         out["near_topic_p"], out["near_topic_status"] = dn.p_answerable, dn.status
     return out
 

@@ -67,9 +67,10 @@ class Blended:
     base_order: dict[int, int] = field(default_factory=dict)  # id(candidate) → its place by the blended score before diversity
 
     def demoted(self, top_k: int) -> int:
-        """Passages that would be among the best top_k without diversity and now rank lower."""
+        """Passages that would be among the best top_k without diversity and now rank below them
+        (left out by the cap are counted by `capped_within`, not here)."""
         place = {id(c): i for i, c in enumerate(self.ranked)}
-        return sum(1 for cid, base in self.base_order.items() if base < top_k and place.get(cid, base) > base)
+        return sum(1 for cid, base in self.base_order.items() if base < top_k and cid in place and place[cid] >= top_k)
 
     def capped_within(self, top_k: int) -> int:
         """Passages the cap left out that came up while fewer than top_k had been ranked (so they

@@ -256,6 +256,11 @@ class BlendFit(BaseModel):
     grid: list[BlendPoint]
     configured: BlendPoint
     chosen: BlendPoint
+    hybrid: dict[str, float] = Field(description="the best pair without the reranker (w_relevance 0): its w_retrieval and nDCG@10")
+    reranker_gain: dict[str, Any] = Field(
+        description="the best pair with the reranker against that hybrid: its weights, nDCG@10, and the paired bootstrap's mean "
+        "difference, 95% interval and verdict; the reranker keeps a weight only when the interval lies above 0"
+    )
 
 
 class CalibrateReport(BaseModel):

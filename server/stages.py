@@ -278,7 +278,9 @@ def _blend_notes(blended: Blended, w: BlendWeights, top_k: int) -> list[str]:
             "raise it per call in weights.max_chunks_per_doc, or filter to the document)"
         )
     if demoted := blended.demoted(top_k):
-        notes.append(f"diversity moved {demoted} passage(s) down for resembling higher-ranked ones (mmr_lambda {w.mmr_lambda})")
+        notes.append(
+            f"diversity moved {demoted} passage(s) out of the top {top_k} for resembling higher-ranked ones (mmr_lambda {w.mmr_lambda})"
+        )
     return notes
 
 

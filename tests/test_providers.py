@@ -273,7 +273,7 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
             "429": "HTTP 429",
             "malformed": "malformed",
             "partial": "missing",
-            "slow": "no answer within",
+            "slow": "no complete answer within",
             "401": "HTTP 401",
         }
         for mode in why:

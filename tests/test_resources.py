@@ -44,7 +44,7 @@ async def test_each_passage_links_to_a_resource_that_resolves(tmp_path, server_e
 
 
 async def test_a_large_document_resource_is_cut_at_whole_chunks_and_says_so(tmp_path, server_env):
-    text = "\n\n".join(f"## Part {i}\n\n" + f"Paragraph {i} of the long report on harbour tides. " * 40 for i in range(60))
+    text = "\n\n".join(f"## Part {i}\n\n" + f"Paragraph {i} of the long report on harbour tides. " * 30 for i in range(40))
     async with stdio_session(server_env(str(tmp_path / "q"), RAGATE_SERVER_MAX_RESOURCE_CHARS="5000")) as s:
         added = await s.call_tool("add_documents", {"documents": [{"id": "report", "text": text, "source": "report.md"}]})
         assert not added.is_error

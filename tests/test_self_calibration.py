@@ -68,17 +68,15 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     assert drift["queries"] == 1 and drift["drifting"] is False and "ks_distance" in drift
 
 
+def background(tmp_path, **extra: str) -> dict[str, str]:
+    """An index whose service self-calibrates a small collection soon after it goes idle."""
+    auto = {"RAGATE_CALIBRATION_AUTO": "true", "RAGATE_CALIBRATION_IDLE_S": "1", "RAGATE_CALIBRATION_MIN_CHUNKS": "20"}
+    return {"RAGATE_QDRANT_PATH": str(tmp_path / "q"), **auto, **extra}
+
+
 @pytest.mark.slow
 def test_the_service_self_calibrates_a_grown_collection_in_the_background(tmp_path, ragate, examples):
-    env = {
-        "RAGATE_QDRANT_PATH": str(tmp_path / "q"),
-        "RAGATE_CALIBRATION_AUTO": "true",
-        "RAGATE_CALIBRATION_IDLE_S": "1",
-        "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
-        "RAGATE_CALIBRATION_QUESTIONS": "20",
-        "RAGATE_CALIBRATION_OFFTOPIC": "40",
-        "RAGATE_CALIBRATION_CANDIDATES": "12",
-    }
+    env = background(tmp_path, RAGATE_CALIBRATION_QUESTIONS="20", RAGATE_CALIBRATION_OFFTOPIC="40", RAGATE_CALIBRATION_CANDIDATES="12")
     try:
         assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
         seen_running = False
@@ -102,15 +100,8 @@ def test_the_service_self_calibrates_a_grown_collection_in_the_background(tmp_pa
 
 @pytest.mark.slow
 def test_a_failed_background_run_is_shown_by_stats_and_doctor_and_waits_before_retrying(tmp_path, ragate, examples):
-    env = {
-        "RAGATE_QDRANT_PATH": str(tmp_path / "q"),
-        "RAGATE_SERVER_ALLOWED_ROOTS": json.dumps([str(examples)]),
-        "RAGATE_CALIBRATION_AUTO": "true",
-        "RAGATE_CALIBRATION_IDLE_S": "1",
-        "RAGATE_CALIBRATION_MIN_CHUNKS": "20",
-        # A time bound that ends the run after its first question forces the failure: too few pools to fit.
-        "RAGATE_CALIBRATION_MAX_MINUTES": "0.0001",
-    }
+    # A time bound that ends the run after its first question forces the failure: too few pools to fit.
+    env = background(tmp_path, RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(examples)]), RAGATE_CALIBRATION_MAX_MINUTES="0.0001")
     try:
         assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
         for _ in range(60):

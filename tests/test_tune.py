@@ -179,6 +179,10 @@ async def test_feedback_tool_round_trip_into_calibration(tmp_path, ragate, serve
     report = json.loads(r.stdout)
     assert report["pairs"] == given and report["saved_to"].endswith("calibration/default.labelled.json")
     fit = report["blend"]
-    assert 0 < fit["queries"] <= len(questions) and len(fit["grid"]) == 24 and fit["chosen"]["ndcg@10"] >= fit["configured"]["ndcg@10"]
+    assert 0 < fit["queries"] <= len(questions) and len(fit["grid"]) == 24
+    # The reranker keeps a weight only when its gain over hybrid is beyond doubt; the best of the side chosen wins.
+    helps = fit["reranker_gain"]["ci_low"] > 0
+    side = [g["ndcg@10"] for g in fit["grid"] if (g["w_relevance"] > 0) == helps]
+    assert (fit["chosen"]["w_relevance"] > 0) == helps and fit["chosen"]["ndcg@10"] >= max(side) - 0.01
     assert report["written"] == ["[blend] w_relevance, w_retrieval"] and "ragate service --stop" in r.stderr
     assert f"w_relevance = {fit['chosen']['w_relevance']:.4f}" in cfg.read_text()

@@ -48,6 +48,10 @@ def print_blend_fit(fit: BlendFit) -> None:
     c, b = fit.configured, fit.chosen
     print(f"  configured w_relevance {c.w_relevance:g}, w_retrieval {c.w_retrieval:g}: {c.ndcg:.4f}")
     print(f"  chosen     w_relevance {b.w_relevance:g}, w_retrieval {b.w_retrieval:g}: {b.ndcg:.4f}")
+    g = fit.reranker_gain
+    print(
+        f"  reranking against hybrid alone: {g['mean_difference']:+.4f} (95% interval {g['ci_low']:+.4f} to {g['ci_high']:+.4f}): {g['verdict']}"
+    )
 
 
 def self_calibration_lines(stats: dict[str, Any], collection: str) -> list[str]:

@@ -31,10 +31,11 @@ def client_config_path(client: str) -> Path:
         if sys.platform == "win32":
             return Path(os.environ.get("APPDATA", home)) / "Claude" / "claude_desktop_config.json"
         return home / ".config" / "Claude" / "claude_desktop_config.json"
+    # Absolute but not resolved: a link stays a link, for merge_into to refuse.
     if client == "claude-code":
-        return Path(".mcp.json").resolve()
+        return Path.cwd() / ".mcp.json"
     if client == "vscode":
-        return Path(".vscode", "mcp.json").resolve()
+        return Path.cwd() / ".vscode" / "mcp.json"
     return home / ".cursor" / "mcp.json"
 
 
@@ -63,7 +64,9 @@ def server_entry(client: str, config: Path, settings: Settings) -> tuple[dict[st
     client starts the server elsewhere; no secret does (the client's file is plain text, often in a
     repository): the user sets those in the client's own environment."""
     paths = {f"{ENV_PREFIX}{k.replace('.', '_')}".upper() for k in (*PATH_KEYS, "qdrant.path")}
-    secrets = settings.secret_vars() | Settings().secret_vars()
+    # The variables *_env settings name: as configured, as this shell's RAGATE_* overrides say, and by default.
+    named = {os.environ[v] for v, (_, key, _) in setting_vars().items() if key.endswith("_env") and os.environ.get(v)}
+    secrets = settings.secret_vars() | Settings().secret_vars() | named
     ours = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
     left_out = [k for k in ours if is_secret(k, secrets)]
     env = {k: os.path.abspath(v) if k in paths and os.path.exists(v) else v for k, v in ours.items() if k not in left_out}
