@@ -41,9 +41,12 @@ OAUTH_ERRORS = frozenset(
         "temporarily_unavailable",
     }
 )
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
-    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
+    "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
     # A one-time code or a query in the URL goes to no other site ("no-referrer" would make the
     # browser send Origin: null on this page's own forms, which the Origin check must refuse).
@@ -108,6 +111,8 @@ def ui_app(
         response = render("login.html", context, None, status=status)
         # Lax: it must come back with the issuer's redirect to the callback (a cross-site GET).
         cookie(request, response, login_cookie, value, 600, samesite="lax")
+        if code_flow is not None:  # its form's redirect goes on to the issuer, which form-action must allow
+            response.headers["content-security-policy"] = CSP.replace("form-action 'self'", f"form-action 'self' {code_flow.origin}")
         return response
 
     async def login_form(request: Request) -> Response:
@@ -252,7 +257,8 @@ def ui_app(
             response = render(
                 "error.html", {"error": f"internal error ({type(e).__name__}); the server's log has the details"}, session, status=500
             )
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a page that set its own policy (the login page's) keeps it
+            response.headers.setdefault(name, value)
         return response
 
     methods = ["GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]
