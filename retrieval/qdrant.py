@@ -74,7 +74,7 @@ class EdgeQdrant(Qdrant):
         return list_edge_collections(self.root)
 
     def last_modified(self, name):
-        d = self._dir(name)
+        d = self.root / check_collection_name(name)
         stamps = [p.stat().st_mtime for p in d.rglob("*") if p.is_file() and not p.name.endswith(".lock")] if d.is_dir() else []
         return dt.datetime.fromtimestamp(max(stamps), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if stamps else None
 

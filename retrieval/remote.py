@@ -1,7 +1,7 @@
 """JSON over HTTP to a model server or a hosted API, failing the way a search can live with.
 
-Every call is bounded: a per-attempt timeout on the whole answer (wall clock, not only the gaps
-between bytes) and a size cap (`max_response_mb`), at most `retries` more attempts (429 honours
+Every call is bounded: a per-attempt timeout (on the body in wall-clock time, not only the gaps
+between bytes; on each wait for the headers) and a size cap (`max_response_mb`), at most `retries` more attempts (429 honours
 Retry-After, 5xx, timeouts and refused connections back off exponentially), all within the
 request's deadline. After `breaker_failures` calls in a row fail, the circuit opens and calls fail
 at once for `breaker_cooldown_s`; then one call is let through to probe. A failure raises
@@ -161,7 +161,7 @@ class JsonClient:
                 if status == 200:
                     try:
                         out = parse(json.loads(data))
-                    except (ValueError, TypeError, KeyError) as e:
+                    except (ValueError, TypeError, KeyError, RecursionError) as e:
                         why = f"malformed answer: {self.scrub(str(e))[:200]}"
                     else:
                         self.breaker.succeeded()
@@ -198,13 +198,14 @@ class _Unusable(ValueError):
 def read_bounded(
     http: httpx.Client, method: str, url: str, *, timeout: float, max_bytes: int, **kwargs: Any
 ) -> tuple[int, httpx.Headers, bytes]:
-    """One request and its whole answer within `timeout` of wall-clock time and `max_bytes`.
+    """One request and its answer: each wait for the headers within `timeout`, then the body within
+    `timeout` of wall-clock time from the start, and at most `max_bytes`.
 
-    httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
-    would hold the call for as long as it likes. So once the headers are in, a watchdog shuts the
-    connection's socket at the deadline, which ends the read in progress, and the body is read in
-    chunks, counted against the cap (a declared length over it is refused before any is read).
-    Raises httpx.ReadTimeout past the deadline, _Unusable (a ValueError) over the cap."""
+        httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
+        would hold the call for as long as it likes. So once the headers are in, a watchdog shuts the
+        connection's socket at the deadline, which ends the read in progress, and the body is read in
+        chunks, counted against the cap (a declared length over it is refused before any is read).
+        Raises httpx.ReadTimeout past the deadline, _Unusable (a ValueError) over the cap."""
     deadline = time.monotonic() + timeout
     with http.stream(method, url, timeout=timeout, **kwargs) as r:
         declared = r.headers.get("content-length", "")
@@ -228,6 +229,7 @@ def read_bounded(
                 raise
         finally:
             watchdog.cancel()
+            watchdog.join()  # a shut already under way ends before the connection can go back to the pool
         # Cut off by the watchdog (a body that ends at the connection's close then just looks short).
         if fired.is_set() or time.monotonic() > deadline:
             raise httpx.ReadTimeout("answer not complete in time")
@@ -240,7 +242,9 @@ def _shut(stream: Any, fired: threading.Event) -> None:
     sock = stream.get_extra_info("socket") if stream is not None else None
     if sock is not None:
         with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            # The plain socket's shutdown, also under TLS: SSLSocket.shutdown would unwrap the TLS
+            # object under a read in progress, which then fails with an error httpx does not map.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _reason(status: int) -> str:

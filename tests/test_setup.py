@@ -172,12 +172,13 @@ def test_init_writes_no_secret_and_nothing_through_a_link(tmp_path, ragate):
         "RAGATE_TOKEN": "t0ken-default",
         "RAGATE_RERANKER_API_KEY_ENV": "RAGATE_RR",
         "RAGATE_RR": "rr-key-value",
+        "RAGATE_RERANKER_URL": "https://user:pa55word@rerank.example.com",
     }
     r = ragate("init", "--client", "claude-code", "--write", cwd=str(tmp_path), env_extra=env)
     assert r.returncode == 0, r.stderr[-2000:]
     written = tmp_path / ".mcp.json"
     text = written.read_text()
-    for secret in ("s3cret-bearer", "t0ken-default", "rr-key-value"):
+    for secret in ("s3cret-bearer", "t0ken-default", "rr-key-value", "pa55word"):
         assert secret not in text and secret not in r.stdout
     entry = json.loads(text)["mcpServers"]["ragate"]["env"]
     assert entry["RAGATE_SERVER_TOKEN_ENV"] == "RAGATE_HTTP_BEARER" and entry["RAGATE_RERANKER_API_KEY_ENV"] == "RAGATE_RR"
@@ -189,6 +190,12 @@ def test_init_writes_no_secret_and_nothing_through_a_link(tmp_path, ragate):
     repo.mkdir()
     outside.parent.mkdir()
     (repo / ".mcp.json").symlink_to(outside)
+    r = ragate("init", "--client", "claude-code", "--write", cwd=str(repo))
+    assert r.returncode == 2 and "symbolic link" in r.stderr and not outside.exists(), r.stderr[-2000:]
+    # ...or its backup's name pointing elsewhere, beside a real client file.
+    (repo / ".mcp.json").unlink()
+    (repo / ".mcp.json").write_text("{}")
+    (repo / ".mcp.json.bak").symlink_to(outside)
     r = ragate("init", "--client", "claude-code", "--write", cwd=str(repo))
     assert r.returncode == 2 and "symbolic link" in r.stderr and not outside.exists(), r.stderr[-2000:]
 

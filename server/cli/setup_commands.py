@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,13 @@ def ragate_command() -> str:
 SECRET_WORDS = ("TOKEN", "KEY", "SECRET", "PASSWORD")
 
 
-def is_secret(var: str, secrets: set[str]) -> bool:
+def is_secret(var: str, value: str, secrets: set[str]) -> bool:
     """A variable never written to a client's file: one a `*_env` setting names, or one whose name
-    says it holds a secret. Settings themselves hold none (keys are read from the variables the
+    says it holds a secret, or a URL carrying a password. Settings themselves hold none (keys are read from the variables the
     `*_env` settings name), so `RAGATE_RERANKER_API_KEY_ENV` goes along."""
     if var in secrets:
+        return True
+    if "://" in value and urllib.parse.urlsplit(value).password is not None:  # https://user:pass@host
         return True
     return var not in setting_vars() and any(w in var.upper().removeprefix(ENV_PREFIX) for w in SECRET_WORDS)
 
@@ -68,7 +71,7 @@ def server_entry(client: str, config: Path, settings: Settings) -> tuple[dict[st
     named = {os.environ[v] for v, (_, key, _) in setting_vars().items() if key.endswith("_env") and os.environ.get(v)}
     secrets = settings.secret_vars() | Settings().secret_vars() | named
     ours = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
-    left_out = [k for k in ours if is_secret(k, secrets)]
+    left_out = [k for k, v in ours.items() if is_secret(k, v, secrets)]
     env = {k: os.path.abspath(v) if k in paths and os.path.exists(v) else v for k, v in ours.items() if k not in left_out}
     entry: dict[str, Any] = {"command": ragate_command(), "args": ["--config", str(config), "serve"], "env": env}
     return ({"type": "stdio", **entry} if client == "vscode" else entry), left_out
@@ -80,7 +83,9 @@ def client_block(client: str, config: Path, settings: Settings) -> tuple[dict[st
 
 
 def write_config(path: Path, folder: Path | None) -> bool:
-    """A config file for this setup; an existing one is left as it is (False)."""
+    """A config file for this setup; an existing one is left as it is (False), and a link is refused."""
+    if path.is_symlink():
+        raise BadInput(f"{path} is a symbolic link; ragate writes no file through one")
     if path.exists():
         return False
     index = path.parent.resolve() / ".ragate" / "qdrant"
@@ -88,7 +93,9 @@ def write_config(path: Path, folder: Path | None) -> bool:
     lines += ["[qdrant]", f"path = {json.dumps(str(index))}", ""]
     if folder is not None:
         lines += ["[server]", f"allowed_roots = [{json.dumps(str(folder))}]", "", "[index]", f"watch = [{json.dumps(str(folder))}]", ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
     return True
 
 
@@ -98,8 +105,10 @@ def merge_into(target: Path, block: dict[str, Any]) -> Path | None:
     Everything is checked before anything is written: a symlink (a cloned repository could point
     `.mcp.json` anywhere) and a file that is not UTF-8 JSON with an object where the servers go are
     refused with what to do. The file is written 0600, through a new file moved into place."""
-    if target.is_symlink():
-        raise BadInput(f"{target} is a symbolic link; ragate writes no file through one: merge the entry by hand")
+    backup = target.with_name(target.name + ".bak")
+    for path in (target, backup, target.parent):
+        if path.is_symlink():
+            raise BadInput(f"{path} is a symbolic link; ragate writes no file through one: merge the entry by hand")
     data: dict[str, Any] = {}
     if target.exists():
         try:
@@ -111,20 +120,25 @@ def merge_into(target: Path, block: dict[str, Any]) -> Path | None:
     for key in block:
         if not isinstance(data.get(key, {}), dict):
             raise BadInput(f"{target}: {key!r} is not a JSON object; merge the entry by hand")
-    backup = None
+    kept = None
     if target.exists():
-        backup = target.with_name(target.name + ".bak")
-        shutil.copy2(target, backup)
-        backup.chmod(0o600)
+        _write_new(backup, target.read_bytes())
+        kept = backup
     for key, servers in block.items():
         data.setdefault(key, {}).update(servers)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, target)
-    return backup
+    _write_new(target, (json.dumps(data, indent=2) + "\n").encode())
+    return kept
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """`path` replaced by a new 0600 file: written beside it (O_EXCL, O_NOFOLLOW: no planted file or
+    link is written through), then moved into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:

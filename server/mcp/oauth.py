@@ -81,7 +81,7 @@ class IssuerKeys:
                 # Signing keys only: a key published for encryption (`use: enc`) signs nothing here.
                 body = {**body, "keys": [k for k in body.get("keys") or [] if isinstance(k, dict) and k.get("use", "sig") == "sig"]}
                 keys = jwt.PyJWKSet.from_dict(body).keys
-        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as e:  # ValueError: JSON and metadata errors
+        except (httpx.HTTPError, ValueError, RecursionError, jwt.PyJWKSetError) as e:  # ValueError: JSON and metadata errors
             log.error("oauth: cannot read the issuer's keys: %s", e)
             return  # keep verifying with the keys we have, if any
         with self._lock:
@@ -119,21 +119,34 @@ class IssuerMetadata:
         self._meta: dict | None = None
         self._fetched_at = self._tried_at = -math.inf
         self._lock = threading.Lock()
+        self._fetching = threading.Lock()  # one fetch at a time; callers meanwhile wait for its result
+
+    def _fresh(self) -> dict | None:
+        with self._lock:
+            fresh = self._meta is not None and time.monotonic() - self._fetched_at <= self.s.jwks_cache_s
+            return self._meta if fresh else None
 
     def get(self) -> dict:
-        with self._lock:
-            now = time.monotonic()
-            if self._meta is not None and now - self._fetched_at <= self.s.jwks_cache_s:
-                return self._meta
-            if now - self._tried_at < self.s.jwks_refresh_min_s:
-                if self._meta is not None:
-                    return self._meta
-                raise ValueError("the issuer's metadata could not be read a moment ago")
-            self._tried_at = now
-        meta = self._fetch()
-        with self._lock:
-            self._meta, self._fetched_at = meta, time.monotonic()
-        return meta
+        if (meta := self._fresh()) is not None:
+            return meta
+        # Two URLs may be tried, each within timeout_s.
+        if not self._fetching.acquire(timeout=2 * self.s.timeout_s + 1):
+            raise ValueError("the issuer's metadata is being read and has not come yet")
+        try:
+            if (meta := self._fresh()) is not None:  # read by the caller this one waited for
+                return meta
+            with self._lock:
+                if time.monotonic() - self._tried_at < self.s.jwks_refresh_min_s:
+                    if self._meta is not None:
+                        return self._meta
+                    raise ValueError("the issuer's metadata could not be read a moment ago")
+                self._tried_at = time.monotonic()
+            meta = self._fetch()
+            with self._lock:
+                self._meta, self._fetched_at = meta, time.monotonic()
+            return meta
+        finally:
+            self._fetching.release()
 
     def _fetch(self) -> dict:
         scheme, _, rest = self.s.issuer.partition("://")

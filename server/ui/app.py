@@ -75,7 +75,8 @@ def ui_app(
     session_cookie, login_cookie = f"{COOKIE}_{port}", f"{LOGIN_COOKIE}_{port}"
     pages = Pages(use_cases)
     hosts, origins = [h.lower() for h in allowed_hosts], list(allowed_origins)
-    throttle = Throttle()
+    throttle = Throttle()  # refused logins by token, per address
+    starts = Throttle(limit=30)  # OAuth flows started, per address: pending flows are a shared table
 
     def browser_id(request: Request) -> str:
         """This browser's login cookie value (the login form's CSRF value, the OAuth flow's binding), or a new one."""
@@ -111,8 +112,6 @@ def ui_app(
         response = render("login.html", context, None, status=status)
         # Lax: it must come back with the issuer's redirect to the callback (a cross-site GET).
         cookie(request, response, login_cookie, value, 600, samesite="lax")
-        if code_flow is not None:  # its form's redirect goes on to the issuer, which form-action must allow
-            response.headers["content-security-policy"] = CSP.replace("form-action 'self'", f"form-action 'self' {code_flow.origin}")
         return response
 
     async def login_form(request: Request) -> Response:
@@ -121,14 +120,17 @@ def ui_app(
     def address(request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    def refused(request: Request, why: str) -> Response:
-        throttle.refused(address(request))
+    def refused(request: Request, why: str, *, guess: bool = True) -> Response:
+        """A refused login, logged; `guess`: a token was tried, which counts toward the throttle (a
+        callback is not counted: any page can send a browser to one, and it cannot guess a token)."""
+        if guess:
+            throttle.count(address(request))
         log.warning("ui: a login from %s was refused: %s", address(request), why)
         return login_page(request, status=401, error=why)
 
     async def login_form_checked(request: Request) -> tuple[Response | None, dict[str, str]]:
         """The login form's own CSRF value checked (double submit), and the address not throttled."""
-        if throttle.blocked(address(request)):
+        if throttle.over(address(request)):
             return login_page(request, status=429, error="too many refused logins from this address; wait a minute"), {}
         form = await _form(request)
         expected = request.cookies.get(login_cookie)
@@ -154,35 +156,38 @@ def ui_app(
 
     async def oauth_start(request: Request) -> Response:
         """A POST from the login page's own form: a GET any page could embed (an image) would start
-        flows, and ask the issuer, for nobody."""
+        flows, and ask the issuer, for nobody; starts are counted per address too. The answer is a
+        page that moves on to the issuer by itself, not a redirect: the page's policy lets forms
+        lead only to this server (form-action), and browsers apply that to a form's redirect."""
         assert code_flow is not None
         stop, _ = await login_form_checked(request)
         if stop is not None:
             return stop
+        if starts.over(address(request)):
+            return login_page(request, status=429, error="too many logins started from this address; wait a minute")
+        starts.count(address(request))
         browser = browser_id(request)
         try:
             url = await anyio.to_thread.run_sync(code_flow.start, browser)
         except InvalidToken as e:
             return login_page(request, status=503, error=str(e))
-        response = RedirectResponse(url, status_code=303)
+        response = render("to_issuer.html", {"url": url, "issuer": use_cases.settings.oauth.issuer}, None)
         cookie(request, response, login_cookie, browser, 600, samesite="lax")
         return response
 
     async def oauth_callback(request: Request) -> Response:
         assert code_flow is not None and login is not None
         q = request.query_params
-        if throttle.blocked(address(request)):
-            return login_page(request, status=429, error="too many refused logins from this address; wait a minute")
         if q.get("error"):  # the user declined, or the issuer refused the client; only a standard code is shown
             code = q.get("error", "")
-            return refused(request, "the issuer did not log you in" + (f" ({code})" if code in OAUTH_ERRORS else ""))
+            return refused(request, "the issuer did not log you in" + (f" ({code})" if code in OAUTH_ERRORS else ""), guess=False)
         try:
             token = await anyio.to_thread.run_sync(
                 lambda: code_flow.finish(state=q.get("state", ""), code=q.get("code", ""), browser=request.cookies.get(login_cookie, ""))
             )
             who, can_write, expires_at = await anyio.to_thread.run_sync(login.check, token)
         except InvalidToken as e:
-            return refused(request, str(e))
+            return refused(request, str(e), guess=False)
         return open_session(request, who, can_write, expires_at, after_redirect=True)
 
     async def logout(request: Request, session: Session) -> Response:

@@ -81,30 +81,30 @@ class Sessions:
 
 
 class Throttle:
-    """Refused logins per client address: past `limit` within `window_s`, that address is refused at
-    once until the window has moved on, so tokens cannot be guessed at speed. Addresses seen are
-    bounded too (the oldest forgotten first)."""
+    """Events per client address (refused logins, flows started): past `limit` within `window_s`,
+    that address is refused at once until the window has moved on, so tokens cannot be guessed at
+    speed. The addresses kept are bounded too (the least recent forgotten first)."""
 
     def __init__(self, limit: int = 20, window_s: float = 60.0, addresses: int = 4096):
         self.limit, self.window_s, self.addresses = limit, window_s, addresses
-        self._refused: dict[str, list[float]] = {}
+        self._events: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
     def _recent(self, address: str, now: float) -> list[float]:
-        times = [t for t in self._refused.get(address, []) if now - t < self.window_s]
-        self._refused[address] = times
-        return times
+        return [t for t in self._events.get(address, []) if now - t < self.window_s]
 
-    def blocked(self, address: str) -> bool:
+    def over(self, address: str) -> bool:
         with self._lock:
             return len(self._recent(address, time.monotonic())) >= self.limit
 
-    def refused(self, address: str) -> None:
+    def count(self, address: str) -> None:
         with self._lock:
-            self._recent(address, time.monotonic()).append(time.monotonic())
-            self._refused[address] = self._refused.pop(address)  # the most recent last
-            while len(self._refused) > self.addresses:
-                self._refused.pop(next(iter(self._refused)))
+            now = time.monotonic()
+            recent = self._recent(address, now)
+            self._events.pop(address, None)
+            self._events[address] = [*recent, now]  # re-inserted: the most recent last
+            while len(self._events) > self.addresses:
+                self._events.pop(next(iter(self._events)))
 
 
 class TokenLogin:
