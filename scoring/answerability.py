@@ -94,8 +94,9 @@ def term_coverage(*, query: str, passages: list[Candidate], pool: list[Candidate
     return float(terms.covered(passages)), terms.missing(passages)
 
 
-def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> dict[str, float]:
-    """The answerability features of one query's reranked pool (see FEATURES)."""
+def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder, terms: QueryTerms | None = None) -> dict[str, float]:
+    """The answerability features of one query's reranked pool (see FEATURES); `terms`, the query's
+    terms against this pool, when the caller has them already."""
     ranked = by_relevance(pool)
     if not ranked:
         raise ValueError("answerability needs at least one reranked candidate")
@@ -106,7 +107,7 @@ def pool_features(*, query: str, pool: list[Candidate], bm25: Bm25Encoder) -> di
     runner_up = [v for v, c in zip(logits, ranked, strict=True) if c.chunk.doc_id != best.chunk.doc_id]
     cosines = [float(c.dense) for c in pool if c.dense is not None]
     bm25s = [float(c.bm25) for c in pool if c.bm25 is not None]
-    terms = QueryTerms(query, pool, bm25)
+    terms = terms or QueryTerms(query, pool, bm25)
     by_fused = sorted(pool, key=lambda c: -c.fused)[:TOP_K]
     ranks = [_channel_rank(pool, best, ch) for ch in ("dense", "bm25")]
     return {

@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
-from ragate.scoring.answerability import TOP_K, AnswerabilityModel, by_relevance, logit, pool_features, term_coverage
+from ragate.scoring.answerability import TOP_K, AnswerabilityModel, QueryTerms, by_relevance, logit, pool_features
 
 # The uncalibrated rule's absolute floors, set for the default bi-encoder (all-MiniLM-L6-v2) and
 # the BM25 channel's terms: between the 90th percentile of off-topic pools and the 10th of
@@ -154,7 +154,8 @@ def decide(
     by_rel = by_relevance(judged)
     if not reranked or not by_rel:
         return decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, nearest=ranked[:nearest])
-    features = pool_features(query=query, pool=judged, bm25=bm25)
+    terms = QueryTerms(query, judged, bm25)  # the pool's terms, read once for the features and the missing words
+    features = pool_features(query=query, pool=judged, bm25=bm25, terms=terms)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)
     explained = {"features": features, "contributions": model.contributions(features) if calibrated else {}}
     if calibrated and not strict:
@@ -167,6 +168,6 @@ def decide(
     if p >= threshold and passing:
         return decision("answer", Reason.ANSWERABLE, p, passages=passing, **explained)
     # Only an abstention names missing words, so only it pays for finding them.
-    _, missing = term_coverage(query=query, passages=by_rel[:TOP_K], pool=judged, bm25=bm25)
+    missing = terms.missing(by_rel[:TOP_K])
     reason = _cause(features, by_rel, missing, model if calibrated else None) if p < threshold else Reason.LOW_RELEVANCE
     return decision("abstain", reason, p, missing_terms=missing, nearest=by_rel[:nearest], **explained)
