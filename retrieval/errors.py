@@ -85,7 +85,12 @@ class IngestError(RagateError):
 
 
 class ExtractionError(IngestError):
-    """A file whose text cannot be extracted (it is skipped with this reason)."""
+    """A file whose text cannot be extracted (it is skipped with this reason, counted under
+    `skip_kind`: one of retrieval/ingest.py's SKIP_KINDS)."""
+
+    def __init__(self, message: str, skip_kind: str = "failed"):
+        super().__init__(message)
+        self.skip_kind = skip_kind
 
 
 class StoreError(RagateError):

@@ -37,7 +37,7 @@ class _Builder:
     def _close_section(self) -> None:
         if self.length > self._section_start:
             if self.max_sections is not None and len(self.sections) >= self.max_sections:
-                raise ExtractionError(f"expands to more than {self.max_sections} sections ([index] max_chunks_per_file)")
+                raise ExtractionError(f"expands to more than {self.max_sections} sections ([index] max_chunks_per_file)", "too_large")
             self.sections.append(Section(heading_path=[h for _, h in self.stack], start=self._section_start, end=self.length))
 
     def heading(self, level: int, title: str) -> None:
@@ -59,7 +59,7 @@ class _Builder:
         self.parts.append(text)
         self.length += len(text)
         if self.max_chars is not None and self.length > self.max_chars:
-            raise ExtractionError(f"extracted text runs past {self.max_chars} characters ([index] max_file_chars)")
+            raise ExtractionError(f"extracted text runs past {self.max_chars} characters ([index] max_file_chars)", "too_large")
 
     def build(self, title: str = "", front_matter: dict[str, str] | None = None) -> Extracted:
         self._close_section()
@@ -234,7 +234,7 @@ def extract_pdf(data: bytes, b: _Builder) -> Extracted:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise ExtractionError("encrypted PDF")
+            raise ExtractionError("encrypted PDF", "unreadable")
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
         # Pages one at a time, so the builder's limits stop a page tree that fans out.
         for n, page in enumerate(reader.pages, start=1):
@@ -248,7 +248,7 @@ def extract_pdf(data: bytes, b: _Builder) -> Extracted:
     except Exception as e:  # pypdf raises many kinds on malformed files; each means "corrupt"
         raise ExtractionError(f"corrupt PDF: {type(e).__name__}: {str(e)[:200]}") from None
     if not b.parts:
-        raise ExtractionError("PDF has no extractable text (scanned images need OCR first)")
+        raise ExtractionError("PDF has no extractable text (scanned images need OCR first)", "no_text")
     return b.build(str(meta_title))
 
 
@@ -260,7 +260,7 @@ def extract_text(raw: str, b: _Builder) -> Extracted:
 
 def decode_text(data: bytes) -> str:
     if b"\x00" in data[:8192]:
-        raise ExtractionError("binary content (NUL bytes) in a text file")
+        raise ExtractionError("binary content (NUL bytes) in a text file", "unsupported")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

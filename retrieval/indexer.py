@@ -22,27 +22,36 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.documents import Chunk, Document
 from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.errors import Cancelled, DeadlineExceeded, ExtractionError
-from ragate.retrieval.ingest import IngestOptions, discover, file_hash, load_document, read_source
+from ragate.retrieval.ingest import CHOSEN_KINDS, SKIP_KINDS, IngestOptions, SkippedFile, discover, file_hash, load_document, read_source
 from ragate.retrieval.progress import progress_bar
 from ragate.retrieval.store import Store
 
 log = logging.getLogger(__name__)
-
-
-class SkippedFile(BaseModel):
-    path: str
-    reason: str
+# Skipped entries an MCP response lists at most (a source tree can leave thousands out by glob).
+LISTED_SKIPS = 100
 
 
 class IndexReport(BaseModel):
     collection: str
-    files_seen: int = 0
+    files_seen: int = Field(0, description="files met under the paths, selected or not: indexed + unchanged + skipped files")
     documents_indexed: int = 0
     documents_unchanged: int = 0
     documents_removed: int = 0
     chunks_written: int = 0
-    skipped: list[SkippedFile] = Field(default_factory=list)
+    skipped: list[SkippedFile] = Field(default_factory=list, description="every file (or excluded folder) not indexed, and why")
+    skipped_by_kind: dict[str, int] = Field(default_factory=dict, description="skipped entries counted by kind, all of them")
+    skipped_not_listed: int = Field(0, description="entries of `skipped` left out of this response (skipped_by_kind counts them)")
     seconds: float = 0.0
+
+    def skip(self, entry: SkippedFile) -> None:
+        self.skipped.append(entry)
+        self.skipped_by_kind[entry.kind] = self.skipped_by_kind.get(entry.kind, 0) + 1
+
+    def listed(self, limit: int = LISTED_SKIPS) -> IndexReport:
+        """The report with at most `limit` skipped entries, those a user did not choose first (an
+        unreadable file before one the include globs leave out); the counts stay whole."""
+        ordered = sorted(self.skipped, key=lambda e: (e.kind in CHOSEN_KINDS, SKIP_KINDS.index(e.kind)))
+        return self.model_copy(update={"skipped": ordered[:limit], "skipped_not_listed": max(0, len(ordered) - limit)})
 
 
 @dataclass
@@ -74,11 +83,11 @@ class Indexer:
     def _add(self, doc: Document, report: IndexReport) -> None:
         chunks = chunk_document(doc, self.token_offsets, self.chunking)
         if not chunks:
-            report.skipped.append(SkippedFile(path=doc.source, reason="no text to index"))
+            report.skip(SkippedFile(path=doc.source, kind="no_text", reason="no text to index"))
             return
         if len(chunks) > self.ingest.max_chunks:
             reason = f"{len(chunks)} chunks, over the limit of {self.ingest.max_chunks} ([index] max_chunks_per_file)"
-            report.skipped.append(SkippedFile(path=doc.source, reason=reason))
+            report.skip(SkippedFile(path=doc.source, kind="too_large", reason=reason))
             return
         self._pending.append((doc, chunks))
         if sum(len(cs) for _, cs in self._pending) >= self.batch_chunks:
@@ -128,9 +137,11 @@ class Indexer:
         it to the reporter in force, retrieval/progress.py)."""
         report = IndexReport(collection=self.store.name)
         t0 = time.perf_counter()
-        files, outside = discover(paths, self.ingest, allowed_roots)
-        report.skipped.extend(SkippedFile(path=s.path, reason=s.reason) for s in outside)
-        report.files_seen = len(files)
+        found = discover(paths, self.ingest, allowed_roots)
+        files = found.files
+        for entry in found.skipped:
+            report.skip(entry)
+        report.files_seen = found.seen
         manifest = self.store.manifest()
 
         def documents() -> Iterable[Document]:
@@ -146,10 +157,10 @@ class Indexer:
                     yield load_document(path, data, self.ingest)
                 except ExtractionError as e:
                     log.warning("skipped %s: %s", source, e)
-                    report.skipped.append(SkippedFile(path=source, reason=str(e)))
+                    report.skip(SkippedFile(path=source, kind=e.skip_kind, reason=str(e)))  # type: ignore[arg-type]
                 except Exception as e:  # an extractor bug or a library's surprise: this file only
                     log.warning("skipped %s: %s", source, e, exc_info=True)
-                    report.skipped.append(SkippedFile(path=source, reason=f"cannot extract: {type(e).__name__}: {str(e)[:200]}"))
+                    report.skip(SkippedFile(path=source, kind="failed", reason=f"cannot extract: {type(e).__name__}: {str(e)[:200]}"))
 
         self._index(documents(), report, manifest)
         if prune:

@@ -8,6 +8,9 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
+
+from pydantic import BaseModel, Field
 
 from ragate.retrieval.documents import Document, stable_id
 from ragate.retrieval.errors import ExtractionError, IngestError
@@ -36,10 +39,52 @@ class IngestOptions:
     default_authority: float = 0.5
 
 
-@dataclass
-class Skipped:
+SkipKind = Literal[
+    "not_included",
+    "excluded",
+    "excluded_folder",
+    "secret",
+    "system",
+    "outside_roots",
+    "duplicate",
+    "unreadable",
+    "unsupported",
+    "too_large",
+    "no_text",
+    "failed",
+]
+SKIP_KINDS: tuple[SkipKind, ...] = get_args(SkipKind)
+SKIP_LABELS: dict[str, str] = {
+    "not_included": "not matched by [index] include",
+    "excluded": "matched by [index] exclude",
+    "excluded_folder": "folder(s) left out by [index] exclude",
+    "secret": "on the secret-file denylist",
+    "system": "under a system folder",
+    "outside_roots": "links outside the allowed roots",
+    "duplicate": "the same file as another path",
+    "unreadable": "unreadable",
+    "unsupported": "not text (binary)",
+    "too_large": "over a size limit",
+    "no_text": "no text to index",
+    "failed": "extraction failed",
+}
+# Kinds a user chose by configuration; the others are files a user may have expected to see indexed.
+CHOSEN_KINDS = frozenset({"not_included", "excluded", "excluded_folder", "duplicate"})
+
+
+class SkippedFile(BaseModel):
+    """A file (or, for `excluded_folder`, a whole folder) seen and not indexed."""
+
     path: str
     reason: str
+    kind: SkipKind = Field(description="why, as a category: " + ", ".join(SKIP_KINDS))
+
+
+@dataclass
+class Discovered:
+    files: list[Path]
+    skipped: list[SkippedFile]
+    seen: int = 0  # files met, selected or not (an excluded folder's files are not walked)
 
 
 def rfc3339(ts: dt.datetime) -> str:
@@ -83,12 +128,21 @@ def classify(source: str, opts: IngestOptions) -> tuple[str, float]:
 MAX_PATH_CHARS = 4096  # PATH_MAX on Linux; a longer name is refused before it touches the file system
 
 
-def _selected(rel: str, opts: IngestOptions) -> bool:
-    return any(glob_match(rel, g) for g in opts.include) and not _excluded(rel, opts)
+def _not_selected(rel: str, opts: IngestOptions) -> tuple[SkipKind, str] | None:
+    if not any(glob_match(rel, g) for g in opts.include):
+        return "not_included", f"not matched by [index] include ({Path(rel).suffix or 'no extension'})"
+    if pattern := _excluded(rel, opts):
+        return "excluded", f"matches an exclude glob ([index] exclude: {pattern})"
+    return None
 
 
-def _excluded(path: str, opts: IngestOptions) -> bool:
-    return any(glob_match(path, g) for g in opts.exclude)
+def _excluded(path: str, opts: IngestOptions) -> str | None:
+    return next((g for g in opts.exclude if glob_match(path, g)), None)
+
+
+def _excluded_folder(rel: str, opts: IngestOptions) -> str | None:
+    """The exclude glob of the form `FOLDER/**` that leaves out this whole folder: it is not walked."""
+    return next((g for g in opts.exclude if g.endswith("/**") and glob_match(rel, g[:-3])), None)
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:
@@ -105,36 +159,47 @@ def _resolve(p: Path) -> Path:
     try:
         return p.resolve()
     except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop
-        raise ExtractionError(f"cannot resolve: {e}") from None
+        raise ExtractionError(f"cannot resolve: {e}", "unreadable") from None
 
 
-def _refusal(real: Path, given: str, opts: IngestOptions, *, named: bool) -> str | None:
+def _refusal(real: Path, given: str, opts: IngestOptions, *, named: bool) -> tuple[SkipKind, str] | None:
     """Why a file is never read: a system folder, a secret-file pattern (on the path given or where
     it leads), or, for a file named explicitly (which no include glob chose), an exclude glob."""
     if folder := system_folder(real):
-        return f"under {folder}, which is never indexed"
+        return "system", f"under {folder}, which is never indexed"
     for path in (given, real.as_posix()):
         if pattern := secret_glob(path):
-            return f"matches the secret-file denylist ({pattern})"
-        if named and _excluded(path, opts):
-            return "matches an exclude glob ([index] exclude)"
+            return "secret", f"matches the secret-file denylist ({pattern})"
+        if named and (pattern := _excluded(path, opts)):
+            return "excluded", f"matches an exclude glob ([index] exclude: {pattern})"
     return None
 
 
 def discover(
     paths: list[str | os.PathLike[str]], opts: IngestOptions, allowed_roots: list[str | os.PathLike[str]] | None = None
-) -> tuple[list[Path], list[Skipped]]:
+) -> Discovered:
     """Regular files under the paths that the include/exclude globs select, sorted; a file named
     explicitly is taken unless excluded. Files in system folders or matching the secret-file
     denylist are never taken. With allowed_roots, a path outside them is an error, and a file whose
-    real location is outside them (a symlink out) is skipped; an empty list allows nothing."""
+    real location is outside them (a symlink out) is skipped; an empty list allows nothing. Every
+    file met and not taken is in `skipped`, with its reason."""
     roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
     if roots == []:
         raise IngestError(
             "no folder may be indexed: set [server] allowed_roots, or start the server with a config file (its folder is the default root)"
         )
     found: dict[Path, None] = {}
-    skipped: list[Skipped] = []
+    out = Discovered(files=[], skipped=[])
+
+    def take(f: Path, target: Path, why: tuple[SkipKind, str] | None) -> None:
+        out.seen += 1
+        if why is None and target in found:
+            why = "duplicate", "the same file as another path given (a link, or named twice)"
+        if why is None:
+            found[target] = None
+        else:
+            out.skipped.append(SkippedFile(path=f.as_posix(), kind=why[0], reason=why[1]))
+
     for raw in paths:
         if len(str(raw)) > MAX_PATH_CHARS:
             raise IngestError(f"path {shown(raw)} is over the limit of {MAX_PATH_CHARS} characters")
@@ -150,33 +215,36 @@ def discover(
         if not p.exists():
             raise IngestError(f"path does not exist: {shown(raw)}")
         if p.is_file():
-            why = _refusal(real, p.absolute().as_posix(), opts, named=True)
-            if why:
-                skipped.append(Skipped(p.as_posix(), why))
-            else:
-                found[real] = None
+            take(p, real, _refusal(real, p.absolute().as_posix(), opts, named=True))
             continue
         if not p.is_dir():
             raise IngestError(f"not a file or directory: {shown(raw)}")
         for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
-            dirnames.sort()
+            here = Path(dirpath)
+            walked = []
+            for d in sorted(dirnames):
+                if pattern := _excluded_folder((here / d).relative_to(real).as_posix(), opts):
+                    reason = f"folder matches an exclude glob ([index] exclude: {pattern}); its files are not counted"
+                    out.skipped.append(SkippedFile(path=(here / d).as_posix() + "/", kind="excluded_folder", reason=reason))
+                else:
+                    walked.append(d)
+            dirnames[:] = walked
             for name in sorted(filenames):
-                f = Path(dirpath) / name
-                rel = f.relative_to(real).as_posix()
-                if not _selected(rel, opts):
+                f = here / name
+                if why := _not_selected(f.relative_to(real).as_posix(), opts):
+                    take(f, f, why)
                     continue
                 try:
                     target = _resolve(f)
                 except ExtractionError as e:
-                    skipped.append(Skipped(f.as_posix(), str(e)))
+                    take(f, f, (e.skip_kind, str(e)))  # type: ignore[arg-type]
                     continue
                 if roots is not None and not _inside(target, roots):
-                    skipped.append(Skipped(f.as_posix(), "links outside the allowed roots"))
-                elif why := _refusal(target, f.as_posix(), opts, named=False):
-                    skipped.append(Skipped(f.as_posix(), why))
+                    take(f, target, ("outside_roots", "links outside the allowed roots"))
                 else:
-                    found[target] = None
-    return list(found), skipped
+                    take(f, target, _refusal(target, f.as_posix(), opts, named=False))
+    out.files = list(found)
+    return out
 
 
 def file_hash(data: bytes) -> str:
@@ -190,16 +258,16 @@ def read_source(path: Path, opts: IngestOptions) -> bytes:
         # Non-blocking, so opening a FIFO that slipped in between the walk and now cannot hang.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as e:
-        raise ExtractionError(f"cannot read: {e.strerror}") from None
+        raise ExtractionError(f"cannot read: {e.strerror}", "unreadable") from None
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ExtractionError("not a regular file")
+            raise ExtractionError("not a regular file", "unreadable")
         try:
             data = fh.read(opts.max_file_bytes + 1)
         except OSError as e:
-            raise ExtractionError(f"cannot read: {e.strerror}") from None
+            raise ExtractionError(f"cannot read: {e.strerror}", "unreadable") from None
     if len(data) > opts.max_file_bytes:
-        raise ExtractionError(f"file is over the limit of {opts.max_file_bytes} bytes (index.max_file_mb)")
+        raise ExtractionError(f"file is over the limit of {opts.max_file_bytes} bytes ([index] max_file_mb)", "too_large")
     return data
 
 
@@ -207,7 +275,7 @@ def load_document(path: Path, data: bytes, opts: IngestOptions) -> Document:
     source = path.as_posix()
     ex = extract(data, path.suffix if path.suffix.lower() in EXTRACTORS else ".txt", max_chars=opts.max_chars, max_sections=opts.max_chunks)
     if not ex.text.strip():
-        raise ExtractionError("no text")
+        raise ExtractionError("no text", "no_text")
     updated = None
     for key in ("updated", "updated_at", "last_modified", "date"):
         if key in ex.front_matter:

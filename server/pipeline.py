@@ -94,6 +94,8 @@ class Pipeline(Stages):
         self.drift = DriftMonitor()
         self.meters = Metrics(self._stats)
         self.document_pages = DocumentPages()
+        # The last indexing run per collection since this process started: `stats` says what it left out.
+        self.last_index: dict[str, dict[str, Any]] = {}
         self.recent = RecentCalls(
             size=settings.ui.recent_calls, keep_queries=settings.ui.keep_queries, default_collection=settings.index.collection
         )
@@ -239,9 +241,17 @@ class Pipeline(Stages):
         draws a bar here (a reporter in force gets the counts anyway, retrieval/progress.py)."""
         req.check(self.limits)
         try:
-            return self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+            report = self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
         finally:
             self._changed(req.collection)
+        self.last_index[report.collection] = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files_seen": report.files_seen,
+            "documents_indexed": report.documents_indexed,
+            "documents_unchanged": report.documents_unchanged,
+            "skipped_by_kind": report.skipped_by_kind,
+        }
+        return report
 
     @metered
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
@@ -350,6 +360,7 @@ class Pipeline(Stages):
                         "why": self.relevance_weight_reason(None, profile),
                     },
                     "drift": self.drift.report(name, profile.reference),
+                    "last_index": self.last_index.get(name),
                 }
             except StoreError as e:
                 collections[name] = {"error": str(e)}

@@ -32,6 +32,22 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     assert engines["reranker"]["engine"] == stats["reranker"]["engine"] and not engines["reranker"]["engine_pending"]
     assert engines["reranker"]["measured"]["torch"]["seconds"] > 0  # the verdict auto measured, engine by engine
 
+    # A mixed folder: what is left out is counted by reason, the globs' choices listed with -v.
+    mixed = tmp_path / "mixed"
+    (mixed / ".git").mkdir(parents=True)
+    (mixed / "notes.md").write_text("# Notes\n\nThe backup runs at midnight.")
+    (mixed / "build.py").write_text("print(1)")
+    (mixed / "LICENSE").write_text("MIT")
+    (mixed / ".git" / "HEAD").write_text("ref")
+    (mixed / "empty.txt").write_text("")
+    r = ragate("index", str(mixed), "--no-progress", env_extra=env)
+    assert r.returncode == 0, r.stderr
+    assert "4 files seen: 1 indexed, 0 unchanged, 3 not indexed" in r.stdout, r.stdout
+    assert "2 not matched by [index] include (.py 1, no extension 1); 1 folder(s) left out by [index] exclude; 1 no text" in r.stdout
+    assert f"skipped {mixed / 'empty.txt'}: no text" in r.stdout and "build.py" not in r.stdout and "-v lists the 3" in r.stdout
+    listed = ragate("-v", "index", str(mixed), "--no-progress", env_extra=env).stdout
+    assert f"skipped {mixed / 'build.py'}: not matched by [index] include (.py)" in listed and f"{mixed / '.git'}/" in listed
+
 
 def test_errors_are_one_clear_line(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}

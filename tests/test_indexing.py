@@ -26,8 +26,8 @@ def corpus(tmp_path, minimal_pdf):
 
 def test_incremental_reindex_changed_and_pruned(pipeline, corpus):
     r1 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
-    assert (r1.files_seen, r1.documents_indexed, r1.documents_unchanged) == (3, 3, 0)
-    assert r1.chunks_written == 3 and not r1.skipped
+    assert (r1.files_seen, r1.documents_indexed, r1.documents_unchanged) == (4, 3, 0)
+    assert r1.chunks_written == 3 and r1.skipped_by_kind == {"not_included": 1}  # skip.bin, said
 
     r2 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r2.documents_indexed, r2.documents_unchanged, r2.chunks_written) == (0, 3, 0)  # nothing re-embedded
@@ -61,6 +61,33 @@ def test_corrupt_and_unreadable_files_are_skipped_others_indexed(pipeline, tmp_p
         assert r.documents_indexed == 2
     else:
         assert r.documents_indexed == 1 and "cannot read" in reasons["locked.md"]
+
+
+def test_every_file_seen_is_indexed_or_counted_by_reason(pipeline, tmp_path):
+    d = tmp_path / "mixed"
+    for sub in ("docs", ".git", "node_modules/pkg"):
+        (d / sub).mkdir(parents=True)
+    (d / "docs" / "guide.md").write_text("# Guide\n\nRotate the keys every ninety days.")
+    (d / "docs" / "tool.py").write_text("print('not in the include globs')")
+    (d / "docs" / "Makefile").write_text("all:\n\techo")
+    (d / "docs" / "blank.md").write_text("   \n")
+    (d / ".env.txt").write_text("KEY=1")
+    (d / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (d / "node_modules" / "pkg" / "README.md").write_text("a dependency")
+    (d / "docs" / "again.md").symlink_to(d / "docs" / "guide.md")
+
+    r = pipeline.index(IndexRequest(paths=[str(d)]))
+    assert r.skipped_by_kind == {"not_included": 2, "excluded_folder": 2, "secret": 1, "duplicate": 1, "no_text": 1}
+    files_skipped = sum(n for k, n in r.skipped_by_kind.items() if k != "excluded_folder")
+    assert r.files_seen == r.documents_indexed + r.documents_unchanged + files_skipped == 6
+    reasons = {os.path.basename(s.path.rstrip("/")): s.reason for s in r.skipped}
+    assert "(.py)" in reasons["tool.py"] and "(no extension)" in reasons["Makefile"] and "**/node_modules/**" in reasons["node_modules"]
+    assert pipeline.stats()["collections"]["default"]["last_index"]["skipped_by_kind"] == r.skipped_by_kind
+
+    # An MCP response lists at most so many entries, those a user did not choose first, and counts all.
+    short = r.listed(2)
+    assert [s.kind for s in short.skipped] == ["secret", "no_text"] and short.skipped_not_listed == 5
+    assert short.skipped_by_kind == r.skipped_by_kind
 
 
 def test_missing_path_and_empty_folder(pipeline, tmp_path):

@@ -33,17 +33,23 @@ def names(paths):
 
 
 def test_walk_skips_secrets_and_loops(tree):
-    found, skipped = discover([tree], OPTS, [tree])
-    assert names(found) == ["ok.md"]
-    reasons = {Path(s.path).name: s.reason for s in skipped}
-    assert "denylist" in reasons[".env.md"] and "denylist" in reasons["config.md"] and "denylist" in reasons["id_rsa.txt"]
-    assert "denylist" in reasons["credentials.txt"] and "loop" in reasons["loop.md"].lower()
+    d = discover([tree], OPTS, [tree])
+    assert names(d.files) == ["ok.md"]
+    kinds = {Path(s.path).name: s.kind for s in d.skipped}
+    reasons = {Path(s.path).name: s.reason for s in d.skipped}
+    assert "denylist" in reasons[".env.md"] and "denylist" in reasons["id_rsa.txt"] and "denylist" in reasons["credentials.txt"]
+    secret = dict.fromkeys([".env.md", "config.md", "id_rsa.txt", "credentials.txt"], "secret")
+    assert kinds == {**secret, "loop.md": "unreadable", "drafts": "excluded_folder"}
+    assert "loop" in reasons["loop.md"].lower() and "**/drafts/**" in reasons["drafts"]
+    # Every file met is taken or skipped; the excluded folder is not walked, so its file is not counted.
+    assert d.seen == 6 == len(d.files) + len(d.skipped) - 1
 
 
 @pytest.mark.parametrize("name", [".env.md", ".git/config.md", "id_rsa.txt", "credentials.txt", "drafts/wip.md"])
 def test_files_named_explicitly_obey_denylist_and_excludes(tree, name):
-    found, skipped = discover([tree / name], OPTS, [tree])
-    assert found == [] and len(skipped) == 1 and ("denylist" in skipped[0].reason or "exclude" in skipped[0].reason)
+    d = discover([tree / name], OPTS, [tree])
+    assert d.files == [] and d.seen == 1 and len(d.skipped) == 1
+    assert d.skipped[0].kind in ("secret", "excluded") and ("denylist" in d.skipped[0].reason or "exclude" in d.skipped[0].reason)
 
 
 def test_system_folders_and_empty_roots_are_refused(tree):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,7 +13,16 @@ from pydantic import ValidationError
 
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
-from ragate.server.cli.output import print_json, print_results, print_timings, self_calibration_lines, snippet, terminal_width
+from ragate.server.cli.output import (
+    print_index_report,
+    print_json,
+    print_results,
+    print_timings,
+    self_calibration_lines,
+    skip_counts,
+    snippet,
+    terminal_width,
+)
 from ragate.server.config import Settings
 from ragate.server.mcp.serve import serve
 from ragate.server.requests import (
@@ -70,17 +80,12 @@ def run_use_case(args: argparse.Namespace, settings: Settings, use_case: Callabl
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune)
+    t0 = time.perf_counter()
     report = run_use_case(args, settings, lambda uc: uc.index(req, progress=not args.no_progress), need_reranker=False)
     if args.json:
         print_json(report.model_dump())
     else:
-        print(
-            f"{report.collection}: {report.files_seen} files seen, {report.documents_indexed} indexed, "
-            f"{report.documents_unchanged} unchanged, {report.documents_removed} removed, "
-            f"{report.chunks_written} chunks written, {len(report.skipped)} skipped in {report.seconds:.1f}s"
-        )
-        for s in report.skipped:
-            print(f"  skipped {s.path}: {s.reason}")
+        print_index_report(report, verbose=args.verbose > 0, wall_s=time.perf_counter() - t0)
     return 0
 
 
@@ -176,6 +181,10 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    calibration: {cal.get('source', 'none')}" + (f", fitted on {cal['fitted_on']}" if cal.get("fitted_on") else ""))
                 if rw := c.get("relevance_weight"):
                     print(f"    reranker weight {rw['weight']:g}: {rw['why']}")
+                if (last := c.get("last_index")) and last["skipped_by_kind"]:
+                    print(
+                        f"    last indexed {last['at']}: {last['files_seen']} files seen, not indexed: {skip_counts(last['skipped_by_kind'])}"
+                    )
             for line in self_calibration_lines(stats, name):
                 print(f"    {line}")
         if not stats["collections"]:

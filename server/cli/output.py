@@ -6,8 +6,11 @@ import json
 import shutil
 import sys
 import textwrap
+from collections import Counter
 from typing import Any
 
+from ragate.retrieval.indexer import IndexReport
+from ragate.retrieval.ingest import CHOSEN_KINDS, SKIP_KINDS, SKIP_LABELS
 from ragate.server.schemas import BlendFit, SearchResult
 
 
@@ -29,6 +32,42 @@ def print_results(results: list[SearchResult], width: int) -> None:
         where = r.source + (" › " + " › ".join(r.heading_path) if r.heading_path else "")
         print(f"{r.rank:>3}  {r.score:6.3f}  rel {rel} {where}")
         print("      " + snippet(r.text, max(40, width - 8)))
+
+
+def skip_counts(by_kind: dict[str, int], skipped: list[Any] | None = None) -> str:
+    """`31 not matched by [index] include (.py 20, no extension 11); 2 unreadable`; with the
+    entries at hand, the include globs' misses are broken down by extension."""
+    parts = []
+    for kind, n in sorted(by_kind.items(), key=lambda kv: SKIP_KINDS.index(kv[0]) if kv[0] in SKIP_KINDS else len(SKIP_KINDS)):
+        part = f"{n} {SKIP_LABELS.get(kind, kind)}"
+        if kind == "not_included" and skipped:
+            exts = Counter(s.reason.rsplit("(", 1)[-1].rstrip(")") for s in skipped if s.kind == kind)
+            top = sorted(exts.items(), key=lambda ec: (-ec[1], ec[0]))
+            part += " (" + ", ".join(f"{e} {c}" for e, c in top[:6]) + (", …" if len(top) > 6 else "") + ")"
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def print_index_report(report: IndexReport, verbose: bool, wall_s: float) -> None:
+    """The summary, then every file a user may have expected indexed; files and folders the globs
+    leave out by choice are counted, and listed with -v. Both times are said: the indexing's, and
+    the command's (which includes starting the index service and loading the models)."""
+    files_skipped = sum(n for k, n in report.skipped_by_kind.items() if k != "excluded_folder")
+    print(
+        f"{report.collection}: {report.files_seen} files seen: {report.documents_indexed} indexed, "
+        f"{report.documents_unchanged} unchanged, {files_skipped} not indexed; {report.documents_removed} removed, "
+        f"{report.chunks_written} chunks written; indexing took {report.seconds:.1f}s of the command's {max(wall_s, report.seconds):.1f}s"
+    )
+    if report.skipped_by_kind:
+        print(f"  not indexed: {skip_counts(report.skipped_by_kind, report.skipped)}")
+    hidden = 0
+    for s in report.skipped:
+        if verbose or s.kind not in CHOSEN_KINDS:
+            print(f"  skipped {s.path}: {s.reason}")
+        else:
+            hidden += 1
+    if hidden:
+        print(f"  (-v lists the {hidden} left out by the include/exclude globs or named twice)")
 
 
 def print_timings(timings: dict[str, float], notes: list[str]) -> None:

@@ -16,8 +16,8 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ResourceLink, TextContent, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, ResourceLink, TextContent, Tool, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from ragate.retrieval.deadline import Allowance, deadline
@@ -25,9 +25,11 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.indexer import IndexReport
+from ragate.retrieval.ingest import shown
 from ragate.retrieval.inline import InlineDocument
 from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.retrieval.store import CollectionName
+from ragate.server.mcp.lean_schema import lean_input, lean_output, one_line
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -163,8 +165,8 @@ class Tools:
             Field(
                 ge=0,
                 le=1,
-                description="calibrated relevance every returned passage needs, the best one included; "
-                "default [gate] min_score, which the best passage of an answerable pool need not reach",
+                description="your floor on every returned passage's calibrated relevance; "
+                "without it, [gate] min_score applies only where no answerability model is fitted",
             ),
         ] = None,
         max_passages: Annotated[
@@ -176,11 +178,10 @@ class Tools:
             bool, Field(description="also return the pool's features and what each added to p_answerable (to see why it abstained)")
         ] = False,
     ) -> AnswerResponse:
-        """Grounded, cited passages (and an answer when an LLM is configured) when the candidate pool
-        is judged answerable (p_answerable reaches the threshold): passages whose calibrated relevance
-        reaches min_score, and the best one even below the configured min_score; otherwise an explicit "I don't know" with a reason code
+        """Cited passages (and an answer when an LLM is configured) when the pool is judged answerable
+        (p_answerable reaches threshold); otherwise an explicit "I don't know" with a reason code
         (NO_CANDIDATES, OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, AMBIGUOUS, RERANKER_UNAVAILABLE), a
-        suggestion, and the nearest passages. Weak context is never passed as an answer."""
+        suggestion and the nearest passages. Weak context is never passed as an answer."""
         req = AnswerRequest(
             query=query,
             filters=filters,
@@ -199,11 +200,11 @@ class Tools:
         prune: Annotated[bool, Field(description="remove indexed files under these folders that no longer exist")] = False,
         ctx: Context | None = None,
     ) -> IndexReport:
-        """Index files and folders (incremental: unchanged files are skipped). Only paths under the
-        server's allowed roots can be read. Reports progress (files read) when the client asks for
-        it; a cancelled call stops between batches, and what it wrote stays indexed."""
+        """Index files and folders under the allowed roots; unchanged files are skipped, and every
+        file not indexed is counted by reason. Reports progress when asked; a cancelled call stops
+        between batches and keeps what it wrote."""
         req = IndexRequest(paths=paths, collection=collection, prune=prune)
-        return await self._run(lambda: self.p.index(req, allowed_roots=self.limits.allowed_roots), ctx=ctx)
+        return (await self._run(lambda: self.p.index(req, allowed_roots=self.limits.allowed_roots), ctx=ctx)).listed()
 
     async def add_documents(
         self,
@@ -216,7 +217,7 @@ class Tools:
         """Index documents given as text; the same id replaces the earlier version. Reports progress
         when the client asks for it; a cancelled call stops between batches."""
         req = AddDocumentsRequest(documents=documents, collection=collection)
-        return await self._run(lambda: self.p.add_documents(req), ctx=ctx)
+        return (await self._run(lambda: self.p.add_documents(req), ctx=ctx)).listed()
 
     async def delete(
         self,
@@ -245,7 +246,7 @@ class Tools:
         """Collections, chunk counts, models, devices and whether the models are ready."""
         return await anyio.to_thread.run_sync(self.p.stats)
 
-    def register(self, server: MCPServer) -> MCPServer:
+    def register(self, server: LeanServer) -> LeanServer:
         ro = ToolAnnotations(read_only_hint=True, open_world_hint=False)
         server.add_tool(self.search, name="search", annotations=ro)
         server.add_tool(self.rerank, name="rerank", annotations=ro)
@@ -271,6 +272,19 @@ class Tools:
         async def doc_resource(doc_id: str) -> str:
             req = ResourceRequest(kind="doc", id=doc_id)
             return json.dumps(await self._run(lambda: self.p.resource(req)))
+
+        @server.resource(
+            "ragate://schema/{tool}",
+            name="schema",
+            description="a tool's full input and output schemas, with what each field means",
+            mime_type="application/json",
+        )
+        async def schema_resource(tool: str) -> str:
+            listed = {t.name: t for t in await server.full_tools()}
+            if tool not in listed:
+                raise ResourceError(f"no tool {shown(tool, 80)!r}; tools: {', '.join(sorted(listed))}")
+            t = listed[tool]
+            return json.dumps({"name": t.name, "description": t.description, "input": t.input_schema, "output": t.output_schema})
 
         return server
 
@@ -316,5 +330,25 @@ def _progress_to(ctx: Context, allowance: Allowance) -> Reporter:
     return report
 
 
-def build_server(use_cases: UseCases) -> MCPServer:
-    return Tools(use_cases).register(MCPServer("ragate", instructions=INSTRUCTIONS))
+class LeanServer(MCPServer):
+    """Lists each tool with lean schemas (server/mcp/lean_schema.py); the full ones, with what each
+    field means, are the `ragate://schema/{tool}` resource."""
+
+    async def full_tools(self) -> list[Tool]:
+        return await super().list_tools()
+
+    async def list_tools(self) -> list[Tool]:
+        return [
+            t.model_copy(
+                update={
+                    "description": one_line(t.description or ""),
+                    "input_schema": lean_input(t.input_schema),
+                    "output_schema": t.output_schema and lean_output(t.output_schema),
+                }
+            )
+            for t in await self.full_tools()
+        ]
+
+
+def build_server(use_cases: UseCases) -> LeanServer:
+    return Tools(use_cases).register(LeanServer("ragate", instructions=INSTRUCTIONS))
