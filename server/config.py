@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tomllib
 import typing
 from pathlib import Path
@@ -36,11 +37,32 @@ class IndexSettings(_Section):
     watch_debounce_ms: int = Field(500, ge=10, le=60_000)
 
 
+def user_data_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
+    """ragate's folder in the user's data folder: $XDG_DATA_HOME/ragate (~/.local/share/ragate) on
+    Linux and other Unix systems, ~/Library/Application Support/ragate on macOS, %LOCALAPPDATA%\\ragate
+    on Windows. One index per user by default, wherever a command is run from."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(home / "Library" / "Application Support")
+    else:
+        base = environ.get("XDG_DATA_HOME") or str(home / ".local" / "share")
+    return Path(base) / "ragate"
+
+
 class QdrantSettings(_Section):
-    path: str = ".ragate/qdrant"
+    # "" is the per-user index (user_data_dir()/qdrant); a relative path in a config file is taken
+    # from the file's folder, one in RAGATE_QDRANT_PATH from the working directory (load_settings).
+    path: str = Field("", validate_default=True)
     url: str = ""
     api_key_env: str = "QDRANT_API_KEY"
     timeout_s: float = Field(30.0, gt=0)
+
+    @field_validator("path")
+    @classmethod
+    def _per_user_by_default(cls, value: str) -> str:
+        return os.path.expanduser(value) if value else str(user_data_dir() / "qdrant")
 
 
 # The engines a model can run on (scoring/engines/cpu_engines.py); "auto" measures them once per model on CPU.
@@ -364,7 +386,13 @@ def _check_unknown_vars(environ: typing.Mapping[str, str], known: typing.Collect
     import difflib
 
     for var in environ:
-        if var.startswith(ENV_PREFIX) and var not in known and var not in secrets and not var.startswith(ENV_RESERVED):
+        if (
+            var.startswith(ENV_PREFIX)
+            and var not in known
+            and var not in secrets
+            and var != CONFIG_VAR
+            and not var.startswith(ENV_RESERVED)
+        ):
             close = difflib.get_close_matches(var, list(known), n=1, cutoff=0.8)
             hint = f"; did you mean {close[0]}?" if close else " (RAGATE_<SECTION>_<KEY>, config.toml lists every key)"
             raise ConfigError(f"{var[:100]}: no such setting{hint}")
@@ -395,10 +423,25 @@ def _describe(err: ValidationError, origin: str) -> str:
     return "; ".join(lines)
 
 
-def default_config_path() -> Path | None:
-    """config.toml in the working directory, if there is one."""
-    p = Path("config.toml")
-    return p if p.is_file() else None
+CONFIG_VAR = "RAGATE_CONFIG"  # the config file, for a client that can set variables more easily than arguments
+
+
+def config_in_force(flag: str | None, environ: typing.Mapping[str, str] = os.environ) -> tuple[Path | None, str]:
+    """The config file load_settings reads, and how it was chosen: --config, else RAGATE_CONFIG,
+    else config.toml in the working directory, else none (built-in defaults)."""
+    if flag:
+        return Path(flag), "--config"
+    if named := environ.get(CONFIG_VAR):
+        return Path(named), CONFIG_VAR
+    here = Path("config.toml")
+    if here.is_file():
+        return here, "config.toml in the working directory"
+    return None, "no config file: built-in defaults and RAGATE_* variables"
+
+
+def describe_config(flag: str | None) -> str:
+    path, how = config_in_force(flag)
+    return f"{path.resolve()} ({how})" if path is not None else how
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Mapping[str, str] | None = None) -> Settings:
@@ -406,7 +449,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
     environ = os.environ if environ is None else environ
     data: dict[str, typing.Any] = {}
     origin = "defaults"
-    cfg_path = Path(path) if path is not None else default_config_path()
+    cfg_path = Path(path) if path is not None else config_in_force(None, environ)[0]
     if cfg_path is not None:
         origin = str(cfg_path)
         try:
@@ -426,7 +469,19 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
         raise ConfigError(_describe(e, origin)) from None
     _check_unknown_vars(environ, setting_vars(), settings.secret_vars() | Settings().secret_vars())
     settings.server.allowed_roots = resolve_roots(settings.server.allowed_roots, cfg_path)
+    from_env = "path" in _env_overrides(environ).get("qdrant", {})
+    settings.qdrant.path = index_path(str(data.get("qdrant", {}).get("path", "")), None if from_env else cfg_path, environ)
     return settings
+
+
+def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, str]) -> str:
+    """The embedded index's folder, absolute: "" is the per-user one; a relative path is taken
+    from the config file's folder (a desktop client may start the server in `/`), or from the
+    working directory when it came from RAGATE_QDRANT_PATH."""
+    if not given:
+        return str(user_data_dir(environ) / "qdrant")
+    base = cfg_path.resolve().parent if cfg_path is not None else Path.cwd()
+    return os.path.abspath(base / os.path.expanduser(given))
 
 
 def resolve_roots(roots: list[str], cfg_path: Path | None) -> list[str]:

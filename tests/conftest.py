@@ -33,11 +33,15 @@ os.environ["RAGATE_CALIBRATION_AUTO"] = "false"
 # first start uses instead has its own test (test_engine).
 os.environ["RAGATE_RERANKER_MEASURE"] = "at_load"
 os.environ["RAGATE_EMBEDDER_MEASURE"] = "at_load"
+# The per-user index (~/.local/share/ragate) of a test that names none is the run's own.
+_DATA_HOME = tempfile.mkdtemp(prefix="ragate-test-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_onnx_exports():
     yield
+    shutil.rmtree(_DATA_HOME, ignore_errors=True)
     if _OWN_ONNX_DIR:
         shutil.rmtree(ONNX_DIR, ignore_errors=True)
 

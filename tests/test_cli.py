@@ -49,6 +49,25 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     assert f"skipped {mixed / 'build.py'}: not matched by [index] include (.py)" in listed and f"{mixed / '.git'}/" in listed
 
 
+@pytest.mark.slow
+def test_one_index_wherever_the_command_runs(tmp_path, ragate, examples):
+    # No config file and no [qdrant] path: the per-user index, the same from every folder.
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    try:
+        assert ragate("index", str(examples / "science"), "--no-progress", env_extra=env, cwd=str(here)).returncode == 0
+        found = ragate("search", "What causes the tides in the ocean?", "--json", "-k", "1", env_extra=env, cwd=str(there))
+        assert found.returncode == 0, found.stderr[-2000:]
+        assert json.loads(found.stdout)["results"][0]["source"].endswith("tides.md")
+        stats = ragate("stats", env_extra=env, cwd=str(there)).stdout
+        assert f"index: qdrant-edge at {tmp_path / 'data' / 'ragate' / 'qdrant'}" in stats and "config: no config file" in stats, stats
+        assert not (here / ".ragate").exists() and not (there / ".ragate").exists()
+    finally:
+        ragate("service", "--stop", env_extra=env, cwd=str(there))
+
+
 def test_errors_are_one_clear_line(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
     r = ragate("index", str(tmp_path / "missing"), env_extra=env)

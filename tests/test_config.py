@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from ragate.retrieval.errors import ConfigError
@@ -14,7 +16,7 @@ def test_defaults_without_file(tmp_path):
     s = load_settings(write(tmp_path, ""), environ={})
     assert s.retrieval.candidates == 100 and s.retrieval.rrf_k == 60
     assert s.index.chunk_tokens == 256 and s.index.chunk_overlap == 32
-    assert s.qdrant.path == ".ragate/qdrant" and s.qdrant.url == ""
+    assert s.qdrant.path == os.path.expanduser("~/.local/share/ragate/qdrant") and s.qdrant.url == ""
 
 
 def test_repo_config_documents_every_key():
@@ -29,8 +31,22 @@ def test_repo_config_documents_every_key():
     for section, values in defaults.items():
         assert set(values) == set(data[section]), section
         for key, value in values.items():
-            if section != "authority" or key != "rules":
+            if (section, key) == ("qdrant", "path"):
+                assert data[section][key] == ""  # the per-user index, resolved at load
+            elif section != "authority" or key != "rules":
                 assert data[section][key] == value, f"[{section}] {key}"
+
+
+def test_one_index_per_user_unless_a_config_or_the_environment_names_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    per_user = str(tmp_path / "data" / "ragate" / "qdrant")
+    assert load_settings(environ={"XDG_DATA_HOME": str(tmp_path / "data")}).qdrant.path == per_user  # no config file here
+    (tmp_path / "app").mkdir()
+    cfg = write(tmp_path / "app", "[qdrant]\npath = 'idx'\n")
+    assert load_settings(cfg, environ={}).qdrant.path == str(tmp_path / "app" / "idx")  # from the file's folder
+    assert load_settings(cfg, environ={"RAGATE_QDRANT_PATH": "here"}).qdrant.path == str(tmp_path / "here")  # from the cwd
+    blank = write(tmp_path / "app", "[qdrant]\npath = ''\n")
+    assert load_settings(blank, environ={"XDG_DATA_HOME": str(tmp_path / "data")}).qdrant.path == per_user
 
 
 def test_unknown_key_is_named(tmp_path):

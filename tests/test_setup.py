@@ -6,12 +6,16 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from ragate.server.config import load_settings
+from ragate.server.service.client import ServiceClient
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +38,8 @@ def test_init_writes_a_config_and_an_entry_the_sdk_client_launches_as_written(se
     assert str(folder) in text and "allowed_roots" in text and "watch" in text
     entry = block["mcpServers"]["ragate"]
     assert os.path.isabs(entry["command"]) and os.access(entry["command"], os.X_OK)
-    assert entry["args"] == ["--config", str(config), "serve"] and "RAGATE_TOKEN" not in entry["env"]
+    # The config file travels as a variable, so the command line is only `serve`.
+    assert entry["args"] == ["serve"] and entry["env"]["RAGATE_CONFIG"] == str(config) and "RAGATE_TOKEN" not in entry["env"]
 
     async def launch() -> tuple[list[str], str]:
         params = StdioServerParameters(command=entry["command"], args=entry["args"], env={**os.environ, **entry["env"]}, cwd="/")
@@ -73,7 +78,12 @@ def test_doctor_passes_a_good_setup_and_names_a_broken_one(setup, ragate):
     r = ragate("--config", str(config), "doctor", "--json", timeout=300)
     report = json.loads(r.stdout)
     assert r.returncode == 0 and report["ok"], report
-    assert {c["name"] for c in report["checks"]} >= {"config", "allowed roots", "reranker", "index service", "reranker engine"}
+    names = [c["name"] for c in report["checks"]]
+    assert set(names) >= {"config", "allowed roots", "embedder", "reranker", "index service"}
+    assert names.count("reranker") == 1 and not any("engine" in n for n in names)  # one verdict per model
+    checks = {c["name"]: c for c in report["checks"]}
+    assert " on cpu (" in checks["reranker"]["detail"] and str(config) in checks["config"]["detail"]
+    assert "index " in checks["index service"]["detail"]
     try:
         broken = ragate("--config", str(config), "doctor", env_extra={"RAGATE_RERANKER_MODEL": "/nonexistent/reranker"}, timeout=300)
         assert broken.returncode == 1 and "FAIL reranker" in broken.stdout and "[reranker] model" in broken.stdout, broken.stdout
@@ -81,18 +91,31 @@ def test_doctor_passes_a_good_setup_and_names_a_broken_one(setup, ragate):
         ragate("--config", str(config), "service", "--stop")
 
 
-def test_a_client_with_other_settings_is_refused_with_the_keys_named(tmp_path, ragate, examples):
+def test_a_client_with_other_settings_restarts_an_unused_service_and_is_refused_by_a_used_one(tmp_path, ragate, examples):
     env = {"RAGATE_QDRANT_PATH": str(tmp_path / "q")}
     assert ragate("index", str(examples / "science"), "--no-progress", env_extra=env).returncode == 0
+    first = json.loads(ragate("stats", "--json", env_extra=env).stdout)["service"]
+    connected = ServiceClient(load_settings(environ={**os.environ, **env}))
     try:
-        other = ragate("search", "tides", env_extra={**env, "RAGATE_RERANKER_MODEL": str(tmp_path), "RAGATE_BLEND_W_RETRIEVAL": "0.7"})
-        assert other.returncode == 2 and "Traceback" not in other.stderr, other.stderr[-2000:]
-        assert "[reranker] model" in other.stderr and "[blend] w_retrieval" in other.stderr and "service --stop" in other.stderr
-        # Per-client settings (limits, timeouts) may differ; the service's settings have a fingerprint.
+        # Per-client settings (limits, timeouts) may differ: the same service answers.
         same = ragate("stats", "--json", env_extra={**env, "RAGATE_SERVER_MAX_TOP_K": "7"})
         assert same.returncode == 0, same.stderr[-2000:]
-        assert len(json.loads(same.stdout)["service"]["settings_fingerprint"]) == 16
+        assert json.loads(same.stdout)["service"]["pid"] == first["pid"] and len(first["settings_fingerprint"]) == 16
+        # Nobody else uses the service: it restarts with the caller's settings, and says so.
+        other = {**env, "RAGATE_BLEND_W_RETRIEVAL": "0.7"}
+        moved = ragate("stats", "--json", env_extra=other)
+        assert moved.returncode == 0, moved.stderr[-2000:]
+        assert "restarted with this client's" in moved.stderr and "[blend] w_retrieval" in moved.stderr, moved.stderr[-2000:]
+        assert json.loads(moved.stdout)["service"]["pid"] != first["pid"]
+        # A connected client (an MCP server's heartbeats) keeps it: the other settings are refused, keys named.
+        connected.keep_alive(0.5)
+        time.sleep(1.5)
+        refused = ragate("search", "tides", env_extra={**env, "RAGATE_RERANKER_MODEL": str(tmp_path)})
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+        assert "[reranker] model" in refused.stderr and "[blend] w_retrieval" in refused.stderr and "service --stop" in refused.stderr
+        assert "1 other client(s) connected" in refused.stderr, refused.stderr[-2000:]
     finally:
+        connected.close()
         ragate("service", "--stop", env_extra=env)
 
 
@@ -117,7 +140,7 @@ def inspector():
     return binary
 
 
-def test_the_mcp_inspector_launches_the_init_entry_as_written(tmp_path, ragate, inspector, reranker_path):
+def test_the_mcp_inspector_launches_the_init_entry_pasted_on_its_command_line(tmp_path, ragate, inspector, reranker_path):
     app = tmp_path / "app"
     app.mkdir()
     # A relative model path in this shell reaches the entry as an absolute one: the client starts ragate elsewhere.
@@ -135,12 +158,15 @@ def test_the_mcp_inspector_launches_the_init_entry_as_written(tmp_path, ragate, 
     block = json.loads(r.stdout)
     given = block["mcpServers"]["ragate"]["env"]["RAGATE_RERANKER_MODEL"]
     assert os.path.isabs(given) and os.path.samefile(given, reranker_path)
-    (app / "claude.json").write_text(r.stdout)
     # The Inspector passes the server only what the entry names (beside PATH and HOME).
     clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
 
+    entry = block["mcpServers"]["ragate"]
+    # The entry pasted into the Inspector's own command line: its variables as -e, then command and args.
+    pasted = [arg for k, v in entry["env"].items() for arg in ("-e", f"{k}={v}")] + [entry["command"], *entry["args"]]
+
     def inspect(*method: str) -> dict:
-        args = [str(inspector), "--cli", "--config", str(app / "claude.json"), "--server", "ragate", "--method", *method]
+        args = [str(inspector), "--cli", *pasted, "--method", *method]
         out = subprocess.run(args, capture_output=True, text=True, env=clean, cwd="/", timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
         return json.loads(out.stdout)

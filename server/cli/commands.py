@@ -23,7 +23,7 @@ from ragate.server.cli.output import (
     snippet,
     terminal_width,
 )
-from ragate.server.config import Settings
+from ragate.server.config import Settings, describe_config
 from ragate.server.mcp.serve import serve
 from ragate.server.requests import (
     AnswerRequest,
@@ -171,7 +171,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(stats)
     else:
-        print(f"backend: {stats['backend']} at {stats['location']}")
+        print(f"config: {describe_config(args.config)}")
+        print(f"index: {stats['backend']} at {stats['location']}")
         for name, c in stats["collections"].items():
             if "error" in c:
                 print(f"  {name}: {c['error']}")

@@ -17,7 +17,7 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
-from ragate.server.config import ENV_PREFIX, PATH_KEYS, Settings, default_config_path, setting_vars
+from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, describe_config, setting_vars
 from ragate.server.service.client import ServiceClient
 
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
@@ -70,10 +70,12 @@ def server_entry(client: str, config: Path, settings: Settings) -> tuple[dict[st
     # The variables *_env settings name: as configured, as this shell's RAGATE_* overrides say, and by default.
     named = {os.environ[v] for v, (_, key, _) in setting_vars().items() if key.endswith("_env") and os.environ.get(v)}
     secrets = settings.secret_vars() | Settings().secret_vars() | named
-    ours = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX)}
+    ours = {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIX) and k != CONFIG_VAR}
     left_out = [k for k, v in ours.items() if is_secret(k, v, secrets)]
     env = {k: os.path.abspath(v) if k in paths and os.path.exists(v) else v for k, v in ours.items() if k not in left_out}
-    entry: dict[str, Any] = {"command": ragate_command(), "args": ["--config", str(config), "serve"], "env": env}
+    # The config file as a variable: the args stay `serve`, which a launcher's own flags (the MCP
+    # Inspector's --config) cannot clash with.
+    entry: dict[str, Any] = {"command": ragate_command(), "args": ["serve"], "env": {CONFIG_VAR: str(config), **env}}
     return ({"type": "stdio", **entry} if client == "vscode" else entry), left_out
 
 
@@ -183,9 +185,7 @@ def _model_check(name: str, model: str, key: str) -> Check:
 
 def checks(settings: Settings, config: str | None) -> list[Check]:
     s = settings
-    in_force = config or default_config_path()  # what load_settings read: --config, else ./config.toml
-    where = f"{Path(in_force).resolve()}" + ("" if config else " (config.toml in the working directory)") if in_force else ""
-    out = [Check("config", True, where or "no config file: built-in defaults and RAGATE_* variables")]
+    out = [Check("config", True, describe_config(config))]
     roots = s.server.allowed_roots
     missing = [r for r in roots if not Path(r).is_dir()]
     if not roots:
@@ -206,7 +206,9 @@ def checks(settings: Settings, config: str | None) -> list[Check]:
     writable = os.access(parent, os.W_OK)
     out.append(Check("index folder", writable, str(index), "" if writable else f"{parent} is not writable: set [qdrant] path"))
     if all(c.ok for c in out):
-        out += _service_checks(settings, config)
+        engines, service = _service_checks(settings, config)
+        # One verdict per model: where it is found, and what it runs on once loaded.
+        out = [engines.get(c.name, c) for c in out] + service
     token = bool(os.environ.get(s.server.token_env))
     out.append(
         Check("HTTP token", True, f"{s.server.token_env} is {'set' if token else 'not set: only stdio can serve (serve --http needs it)'}")
@@ -214,22 +216,26 @@ def checks(settings: Settings, config: str | None) -> list[Check]:
     return out
 
 
-def _service_checks(settings: Settings, config: str | None) -> list[Check]:
-    """The index service started (or reached) and asked for its models and engines."""
+def _service_checks(settings: Settings, config: str | None) -> tuple[dict[str, Check], list[Check]]:
+    """The index service started (or reached) and asked for its models: each model's verdict once
+    loaded (by the model's check name), and the service's own checks."""
     client = ServiceClient(settings, config_path=config)
     try:
         stats = client.stats()
     except RagateError as e:
-        return [Check("index service", False, str(e), f"see {client.paths.log}")]
+        return {}, [Check("index service", False, str(e), f"see {client.paths.log}")]
     finally:
         client.close()
-    out = [Check("index service", True, f"pid {stats['service']['pid']}, {len(stats['collections'])} collections")]
+    engines = {}
     for model in ("embedder", "reranker"):
         m = stats[model]
         if m["error"]:
-            out.append(Check(f"{model} engine", False, m["error"], f"set [{model}] model or backend; see {client.paths.log}"))
+            engines[model] = Check(model, False, f"{m['model']}: {m['error']}", f"set [{model}] model or backend; see {client.paths.log}")
         else:
-            out.append(Check(f"{model} engine", True, f"{m['engine']} on {m['device']}: {m['engine_reason']}"))
+            engines[model] = Check(model, True, f"{m['model']}: {m['engine']} on {m['device']} ({m['engine_reason']})")
+    out = [
+        Check("index service", True, f"pid {stats['service']['pid']}, index {stats['location']}, {len(stats['collections'])} collections")
+    ]
     for name, c in stats["collections"].items():
         if rw := c.get("relevance_weight"):
             out.append(Check(f"reranker on {name}", True, f"weight {rw['weight']:g}: {rw['why']}"))
@@ -238,7 +244,7 @@ def _service_checks(settings: Settings, config: str | None) -> list[Check]:
             detail = lines[0].removeprefix("WARNING ")
             fix = f"ragate calibrate --self -c {name} shows the whole error; see {client.paths.log}" if failed else ""
             out.append(Check(f"calibration of {name}", True, detail, fix, warning=failed))
-    return out
+    return engines, out
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from ragate.retrieval.deadline import Allowance
 from ragate.retrieval.deadline import current as current_allowance
-from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable
+from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable, SettingsMismatch
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
 from ragate.server.config import ServerSettings, Settings, shared_settings
@@ -104,6 +104,7 @@ class ServiceClient:
         self._shared = shared_settings(settings, unchecked=unchecked)  # sent with every call: the service refuses a client that disagrees
         self._heartbeat: threading.Thread | None = None
         self._closed = threading.Event()
+        self._client_id = uuid.uuid4().hex  # how the service tells this client's heartbeats from others'
 
     # ------------------------------------------------------------------ transport
 
@@ -181,6 +182,21 @@ class ServiceClient:
             "settings": self._shared,
             "call_id": call_id,
         }
+        data = self._send(name, call_id, body, read=read)
+        if data.get("error", {}).get("kind") == SettingsMismatch.kind:
+            self._take_over(data["error"]["message"])
+            data = self._send(name, call_id, body, read=read)
+        if "error" in data:
+            err = data["error"]
+            raise RagateError.from_wire(err["kind"], err["message"])
+        report, final = current_reporter(), data.get("progress")
+        if report is not None and final and final.get("desc"):  # the last count, which a poll may have missed
+            report(final["desc"], final["done"], final["total"])
+        return data["result"]
+
+    def _send(self, name: str, call_id: str, body: dict[str, Any], *, read: bool) -> dict[str, Any]:
+        """POST one call, starting the service if none runs, and restarting it once for a read it
+        died during; the service's answer (a result or an error)."""
         allowance = current_allowance()
         # No ping first: a call that finds no service sent nothing, so it starts one and sends again.
         retried_read = False
@@ -204,13 +220,27 @@ class ServiceClient:
                 self.ensure_started()
         else:
             raise ServiceUnavailable(f"the index service for {self.paths.index_dir} kept refusing {name}; see {self.paths.log}")
-        if "error" in data:
-            err = data["error"]
-            raise RagateError.from_wire(err["kind"], err["message"])
-        report, final = current_reporter(), data.get("progress")
-        if report is not None and final and final.get("desc"):  # the last count, which a poll may have missed
-            report(final["desc"], final["done"], final["total"])
-        return data["result"]
+        return data
+
+    def _take_over(self, mismatch: str) -> None:
+        """The service runs with other settings: it restarts with this client's when no other client
+        is connected and no call is in flight (a one-off command's settings are not kept waiting
+        for), else the mismatch is raised with why it stays."""
+        try:
+            status, answer = self._request("POST", f"/replace?client={self._client_id}", {}, 5)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return  # it has just stopped: the next call starts one with these settings
+        if status != 200:
+            raise SettingsMismatch(f"{mismatch} (it stays: {answer.get('reason', 'refused')})")
+        end = time.monotonic() + 30
+        while _alive(answer["pid"]) and time.monotonic() < end:
+            time.sleep(0.1)
+        log.warning(
+            "the index service for %s ran with other settings than this client's and no other client was connected: "
+            "it was restarted with this client's (%s)",
+            self.paths.index_dir,
+            mismatch.split(": ", 1)[-1].split(". ", 1)[0],
+        )
 
     def _followed(self, name: str, call_id: str, body: dict[str, Any], allowance: Allowance | None) -> tuple[int, dict[str, Any]]:
         """POST the call while following it: the service's progress for it goes to the reporter in
@@ -342,7 +372,7 @@ class ServiceClient:
         def beat() -> None:
             while not self._closed.wait(every_s):
                 try:
-                    self._request("GET", "/ping", None, 5)
+                    self._request("GET", f"/ping?client={self._client_id}", None, 5)
                 except OSError:
                     pass  # down: the next call starts it again
 

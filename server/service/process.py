@@ -85,6 +85,7 @@ class IndexService:
         )
         self._stopping = ""  # why the service is stopping, once it is: calls arriving then are cancelled
         self._flights: dict[str, InFlight] = {}  # the calls in progress by call id: their progress and cancellation
+        self._clients: dict[str, float] = {}  # connected clients (MCP servers) by id: when each last sent a heartbeat
 
     def start(self) -> None:
         self.models.load_in_background()
@@ -99,8 +100,30 @@ class IndexService:
         except (IngestError, BadInput) as e:
             log.error("not watching: %s", e)
 
-    def touch(self) -> None:
+    def touch(self, client: str | None = None) -> None:
         self.last_activity = time.monotonic()
+        if client is not None:
+            with self._activity_lock:
+                self._clients[client] = self.last_activity
+
+    def connected_clients(self, besides: str | None = None) -> int:
+        """Clients whose heartbeats still arrive (each beats every third of the idle timeout)."""
+        since = time.monotonic() - self.settings.service.idle_timeout_s
+        with self._activity_lock:
+            self._clients = {c: t for c, t in self._clients.items() if t >= since}
+            return sum(c != besides for c in self._clients)
+
+    def replace(self, client: str | None) -> str:
+        """Leave the index to a client with other settings, when nobody else is using it: no call in
+        flight and no other client connected. The reason it stays, otherwise ("" when it stops)."""
+        others = self.connected_clients(besides=client)
+        with self._activity_lock:
+            busy = self._in_flight
+            if not busy and not others:
+                self._stopping = "the index service is restarting with another client's settings"
+        if busy or others:
+            return f"{others} other client(s) connected and {busy} call(s) in flight"
+        return ""
 
     def idle_for(self) -> float:
         """How long nothing happened: no call, heartbeat or background calibration."""
@@ -225,7 +248,8 @@ class IndexService:
             f"the index service for {self.settings.qdrant.path} runs with other settings than this client's: "
             + "; ".join(differ[:8])
             + (f"; and {len(differ) - 8} more" if len(differ) > 8 else "")
-            + ". Use the config the running service was started with, or stop it (`ragate service --stop`) so the next call starts it with yours"
+            + ". It restarts with yours only when no other client is connected; use the config the running service was "
+            "started with, or stop it (`ragate service --stop`) so the next call starts it with yours"
         )
 
     def describe(self) -> dict[str, Any]:
@@ -245,11 +269,14 @@ class IndexService:
 
 
 def asgi_app(service: IndexService, stop: Callable[[], None]):
-    """POST /call/<use case> with {"request": ..., "options": ...}; GET /ping (a heartbeat);
-    POST /stop (exit once the calls in flight are answered)."""
+    """POST /call/<use case> with {"request": ..., "options": ...}; GET /ping[?client=ID] (a
+    heartbeat; with an id, from a connected client); POST /stop (exit once the calls in flight are
+    answered); POST /replace[?client=ID] (exit for a client with other settings, if no other
+    client is connected and no call is in flight; 409 otherwise)."""
 
     async def ping(request: Request) -> JSONResponse:
-        service.touch()
+        client = request.query_params.get("client")
+        service.touch(client if client and CALL_ID.fullmatch(client) else None)
         return JSONResponse({"ok": True, "pid": os.getpid(), "models_ready": service.models.ready})
 
     async def call(request: Request) -> JSONResponse:
@@ -274,6 +301,14 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
         state = service.progress(request.path_params["call_id"])
         return JSONResponse(state if state is not None else {"error": "no such call in flight"}, status_code=200 if state else 404)
 
+    async def replace_route(request: Request) -> JSONResponse:
+        client = request.query_params.get("client")
+        why = service.replace(client if client and CALL_ID.fullmatch(client) else None)
+        if why:
+            return JSONResponse({"ok": False, "reason": why}, status_code=409)
+        stop()
+        return JSONResponse({"ok": True, "pid": os.getpid()})
+
     async def stop_route(request: Request) -> JSONResponse:
         cancelled = service.cancel_all("the index service is stopping (ragate service --stop)")
         stop()
@@ -285,6 +320,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             Route("/progress/{call_id}", progress),
             Route("/call/{name}", call, methods=["POST"]),
             Route("/stop", stop_route, methods=["POST"]),
+            Route("/replace", replace_route, methods=["POST"]),
         ]
     )
 
