@@ -14,6 +14,7 @@ from ragate.retrieval.documents import Chunk
 class Candidate:
     chunk: Chunk
     vector: np.ndarray | None = None
+    collection: str = ""  # the collection it was recalled from (a search may read several)
     dense: float | None = None  # cosine of query and chunk embeddings (None: not in the dense top-n)
     bm25: float | None = None  # BM25 score (None: not in the BM25 top-n)
     fused: float = 0.0

@@ -33,29 +33,31 @@ def fuse(
     bm25_weight: float = 0.5,
     limit: int = 100,
 ) -> list[Candidate]:
-    """One pool of candidates from the two channels, best fused score first."""
-    by_id: dict[str, Candidate] = {}
+    """One pool of candidates from the two channels, best fused score first; a chunk is known by its
+    collection and id (one file indexed in two collections is two candidates)."""
+    by_id: dict[tuple[str, str], Candidate] = {}
     for h in dense:
-        by_id[h.chunk.chunk_id] = Candidate(chunk=h.chunk, vector=h.vector, dense=h.score)
+        by_id[_key(h)] = Candidate(chunk=h.chunk, vector=h.vector, dense=h.score, collection=h.collection)
     for h in bm25:
-        c = by_id.setdefault(h.chunk.chunk_id, Candidate(chunk=h.chunk, vector=h.vector))
+        c = by_id.setdefault(_key(h), Candidate(chunk=h.chunk, vector=h.vector, collection=h.collection))
         c.bm25 = h.score
-    items = list(by_id.values())
     if method == "rrf":
-        dense_rank = {h.chunk.chunk_id: r for r, h in enumerate(dense, start=1)}
-        bm25_rank = {h.chunk.chunk_id: r for r, h in enumerate(bm25, start=1)}
-        for c in items:
-            cid = c.chunk.chunk_id
-            c.fused = rrf_score([dense_rank.get(cid), bm25_rank.get(cid)], rrf_k, [dense_weight, bm25_weight])
+        dense_rank = {_key(h): r for r, h in enumerate(dense, start=1)}
+        bm25_rank = {_key(h): r for r, h in enumerate(bm25, start=1)}
+        for key, c in by_id.items():
+            c.fused = rrf_score([dense_rank.get(key), bm25_rank.get(key)], rrf_k, [dense_weight, bm25_weight])
     else:
-        nd = dict(zip([h.chunk.chunk_id for h in dense], minmax([h.score for h in dense])))
-        nb = dict(zip([h.chunk.chunk_id for h in bm25], minmax([h.score for h in bm25])))
+        nd = dict(zip([_key(h) for h in dense], minmax([h.score for h in dense])))
+        nb = dict(zip([_key(h) for h in bm25], minmax([h.score for h in bm25])))
         total = (dense_weight + bm25_weight) or 1.0
-        for c in items:
-            cid = c.chunk.chunk_id
-            c.fused = (dense_weight * nd.get(cid, 0.0) + bm25_weight * nb.get(cid, 0.0)) / total
-    items.sort(key=lambda c: (-c.fused, c.chunk.chunk_id))
+        for key, c in by_id.items():
+            c.fused = (dense_weight * nd.get(key, 0.0) + bm25_weight * nb.get(key, 0.0)) / total
+    items = sorted(by_id.values(), key=lambda c: (-c.fused, c.collection, c.chunk.chunk_id))
     return items[:limit]
+
+
+def _key(h: Hit) -> tuple[str, str]:
+    return h.collection, h.chunk.chunk_id
 
 
 def lead_margin(scores: list[float]) -> float:

@@ -33,6 +33,7 @@ class Hit:
     chunk: Chunk
     score: float
     vector: np.ndarray | None = None
+    collection: str = ""  # set by recall, which may search several
 
 
 def check_collection_name(name: str) -> str:

@@ -93,7 +93,7 @@ def blend_pool(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None 
     part, ranked as if nothing had been read."""
     now = now or dt.datetime.now(dt.UTC)
     out = Blended(ranked=[])
-    per_doc: dict[str, int] = {}
+    per_doc: dict[tuple[str, str], int] = {}
     read = [c for c in cands if c.relevance is not None]
     split = w.relevance > 0 and read and len(read) < len(cands)
     parts = [read, [c for c in cands if c.relevance is None]] if split else [cands]
@@ -125,7 +125,7 @@ def _unit_vectors(cands: list[Candidate], dim: int) -> np.ndarray:
     return np.stack([c.vector / (np.linalg.norm(c.vector) or 1.0) if c.vector is not None else np.zeros(dim, np.float32) for c in cands])
 
 
-def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: dict[str, int], out: Blended) -> None:
+def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: dict[tuple[str, str], int], out: Blended) -> None:
     """Greedy maximal marginal relevance on the blended score itself: each pick is the candidate with
     the best score after a penalty of (1-λ)/λ · its highest similarity to those already picked
     (λ·final is MMR's own value), so a passage is penalised only for resembling passages ranked above
@@ -152,10 +152,10 @@ def _select(cands: list[Candidate], w: BlendWeights, now: dt.datetime, per_doc: 
         remaining[i] = False
         c = cands[i]
         c.diversity, c.final = float(scale * max_sim[i]), float(value[i])
-        if per_doc.get(c.chunk.doc_id, 0) >= w.max_chunks_per_doc:
+        if per_doc.get((c.collection, c.chunk.doc_id), 0) >= w.max_chunks_per_doc:
             out.capped.append(c)
             out.capped_at.append(len(out.ranked))
             continue
-        per_doc[c.chunk.doc_id] = per_doc.get(c.chunk.doc_id, 0) + 1
+        per_doc[(c.collection, c.chunk.doc_id)] = per_doc.get((c.collection, c.chunk.doc_id), 0) + 1
         out.ranked.append(c)
         max_sim = np.maximum(max_sim, np.clip(sim[i], 0.0, None))

@@ -41,6 +41,7 @@ class Reason(StrEnum):
     LEXICAL_MISS = "LEXICAL_MISS"
     AMBIGUOUS = "AMBIGUOUS"
     RERANKER_UNAVAILABLE = "RERANKER_UNAVAILABLE"
+    MIXED_CALIBRATION = "MIXED_CALIBRATION"
 
 
 class Wording(NamedTuple):
@@ -75,6 +76,10 @@ WORDING = {
     Reason.RERANKER_UNAVAILABLE: Wording(
         "I don't know: the reranker is unavailable, so no passage can be verified.",
         "No passage could be verified: check the reranker model (see stats) and retry.",
+    ),
+    Reason.MIXED_CALIBRATION: Wording(
+        "I don't know: the collections read are calibrated differently, so no one judgement of the pool holds.",
+        "Ask each collection on its own, or give them one calibration (the shipped default, or one labelled set) to ask them together.",
     ),
 }
 
@@ -138,9 +143,11 @@ def decide(
     reranked: bool = True,
     nearest: int = 3,
     strict: bool = False,
+    mixed: bool = False,
 ) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked.
-    `strict`: min_score is the caller's own floor, which the best passage must reach too."""
+    `strict`: min_score is the caller's own floor, which the best passage must reach too. `mixed`:
+    the pool comes from collections calibrated differently, which no one model may judge."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
     near = model.near_topic_false_accept if calibrated and model is not None else None
@@ -154,6 +161,8 @@ def decide(
     by_rel = by_relevance(judged)
     if not reranked or not by_rel:
         return decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, nearest=ranked[:nearest])
+    if mixed:
+        return decision("abstain", Reason.MIXED_CALIBRATION, 0.0, nearest=by_rel[:nearest])
     terms = QueryTerms(query, judged, bm25)  # the pool's terms, read once for the features and the missing words
     features = pool_features(query=query, pool=judged, bm25=bm25, terms=terms)
     p = float(model.predict([features])[0]) if calibrated else fallback_score(features)

@@ -116,6 +116,7 @@ class Pipeline(Stages):
             candidates=req.candidates,
             top_k=req.top_k,
             collection=req.collection,
+            collections=req.collections,
             fusion=req.fusion,
             weights=req.weights,
             budget_ms=req.rerank_budget_ms,
@@ -123,10 +124,11 @@ class Pipeline(Stages):
         results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req.max_tokens)
         if truncated:
             r.notes.append(f"{truncated} lower-ranked results left out to fit max_tokens")
-        self.drift.record(self.collection(req.collection), top_relevance=_top_relevance(r))
+        names = self.targets(req.collection, req.collections)
+        self._record_drift(names, top_relevance=_top_relevance(r))
         return SearchResponse(
             query=req.query,
-            collection=self.collection(req.collection),
+            collection=",".join(names),
             reranked=r.stage is not None,
             candidates=r.pool,
             rerank_stage=r.stage,
@@ -134,10 +136,8 @@ class Pipeline(Stages):
             timings_ms=r.timer.done(),
             notes=r.notes,
             truncated=truncated,
-            calibration=r.profile.source,
-            calibration_fitted_on=r.profile.fitted_on,
-            relevance_fitted_on=r.profile.relevance_meaning(),
-            index_updated_at=self.index_updated_at(req.collection),
+            **r.calibration(),
+            index_updated_at=self.last_updated(names),
         )
 
     @metered
@@ -145,23 +145,23 @@ class Pipeline(Stages):
         req.check(self.limits)
         g = self.settings.gate
         max_passages = g.max_passages if req.max_passages is None else req.max_passages
-        model = self.profile(req.collection).answerability
+        names = self.targets(req.collection, req.collections)
+        models = [self.profile(name).answerability for name in names]
         # The gate reads at least as many candidates as its model was fitted on.
-        candidates = max(self.settings.retrieval.candidates, (model.pool or 0) if model is not None else 0)
-        r = self.rank(
-            req.query, filters=req.filters, collection=req.collection, candidates=candidates, top_k=max_passages, need_relevance=True
-        )
+        candidates = max(self.settings.retrieval.candidates, *((m.pool or 0) if m is not None else 0 for m in models))
+        r = self.rank(req.query, filters=req.filters, collections=names, candidates=candidates, top_k=max_passages, need_relevance=True)
         d = decide(
             r.candidates,
             query=req.query,
             min_score=g.min_score if req.min_score is None else req.min_score,
             max_passages=max_passages,
             bm25=self.models.bm25,
-            model=r.profile.answerability,
+            model=r.profile.answerability if r.profile is not None else None,
             reranked=r.stage is not None,
             strict=req.min_score is not None,
+            mixed=r.profile is None,
         )
-        self.drift.record(self.collection(req.collection), p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
+        self._record_drift(names, p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
             d = self._llm_check(req.query, d, r)
         out = AnswerResponse(
@@ -171,15 +171,13 @@ class Pipeline(Stages):
             p_answerable=round(d.p_answerable, 6),
             threshold=d.threshold,
             calibrated=d.calibrated,
-            calibration=r.profile.source,
-            calibration_fitted_on=r.profile.fitted_on,
-            relevance_fitted_on=r.profile.relevance_meaning(),
+            **r.calibration(),
             false_accept_bound=d.false_accept_bound,
             near_topic_false_accept=d.near_topic_false_accept,
             missing_terms=d.missing_terms,
             features=GateFeature.of(d) if req.explain else [],
             notes=r.notes,
-            index_updated_at=self.index_updated_at(req.collection),
+            index_updated_at=self.last_updated(names),
         )
         if d.status == "abstain":
             out.message = d.abstain_message()
@@ -194,6 +192,15 @@ class Pipeline(Stages):
                     out.notes.append(note)
         out.timings_ms = r.timer.done()
         return out
+
+    def _record_drift(self, names: list[str], **observed: float | None) -> None:
+        """A pool of one collection tells of its drift; a pool of several, of none of them."""
+        if len(names) == 1:
+            self.drift.record(names[0], **observed)
+
+    def last_updated(self, names: list[str]) -> str | None:
+        """When the most recently changed of the collections changed."""
+        return max((t for t in (self.index_updated_at(n) for n in names) if t), default=None)
 
     def _llm_check(self, query: str, d: Decision, r: Ranked) -> Decision:
         """A borderline answer shown to the LLM, which may turn it into an abstention, never the reverse."""

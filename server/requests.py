@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -46,6 +46,16 @@ class RerankDocument(_Request):
     metadata: dict[str, Any] | None = None
 
 
+# Collections one search or answer reads at most, fused as one pool.
+MAX_COLLECTIONS = 8
+Collections = Annotated[list[CollectionName], Field(min_length=1, max_length=MAX_COLLECTIONS)]
+
+
+def _check_targets(collection: str | None, collections: list[str] | None) -> None:
+    if collection is not None and collections is not None:
+        raise BadInput("collection, collections: give one collection or a list of them, not both")
+
+
 def _check_max_tokens(value: int | None) -> None:
     if value is not None:
         check_range("max_tokens", value, 1, MAX_TOKENS_LIMIT)
@@ -80,6 +90,7 @@ class SearchRequest(_Request):
     rerank: bool = True
     candidates: int | None = None  # None: [retrieval] candidates
     collection: CollectionName | None = None
+    collections: Collections | None = None  # several, read as one pool (instead of collection)
     fusion: Literal["rrf", "weighted"] | None = None  # None: [retrieval] fusion
     weights: BlendOverrides | None = None
     max_tokens: int | None = None  # None: [server] max_tokens
@@ -88,6 +99,7 @@ class SearchRequest(_Request):
     def check(self, limits: ServerSettings) -> SearchRequest:
         check_query(self.query, limits.max_query_chars)
         check_range("top_k", self.top_k, 1, limits.max_top_k, "max_top_k")
+        _check_targets(self.collection, self.collections)
         if self.candidates is not None:
             check_range("candidates", self.candidates, 1, limits.max_candidates, "max_candidates")
         _check_max_tokens(self.max_tokens)
@@ -103,6 +115,7 @@ class AnswerRequest(_Request):
     min_score: float | None = Field(None, ge=0, le=1)  # None: [gate] min_score
     max_passages: int | None = Field(None, ge=1, le=50)  # None: [gate] max_passages
     collection: CollectionName | None = None
+    collections: Collections | None = None  # several, read as one pool (instead of collection)
     max_tokens: int | None = None  # None: [server] max_tokens
     # The pool's features and their contributions in the reply (the web page asks; an agent's
     # context need not carry them).
@@ -110,6 +123,7 @@ class AnswerRequest(_Request):
 
     def check(self, limits: ServerSettings) -> AnswerRequest:
         check_query(self.query, limits.max_query_chars)
+        _check_targets(self.collection, self.collections)
         _check_max_tokens(self.max_tokens)
         return self
 

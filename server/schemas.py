@@ -11,11 +11,12 @@ from ragate.scoring.gate import Decision
 from ragate.scoring.rerank_stage import RerankStage
 
 CalibrationSource = Annotated[
-    Literal["labelled", "self", "default", "none"],
+    Literal["labelled", "self", "default", "none", "mixed"],
     Field(
         description="the collection's calibration in force: labelled (ragate calibrate on labelled queries), self (ragate "
-        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora) or none "
-        "(the reranker's sigmoid and the uncalibrated rule)"
+        "calibrate --self, questions made from the collection itself), default (shipped, fitted on other corpora), none "
+        "(the reranker's sigmoid and the uncalibrated rule), or mixed (several collections read, calibrated differently: "
+        "each passage's relevance is its own collection's)"
     ),
 ]
 
@@ -43,6 +44,7 @@ class SearchResult(BaseModel):
     rank: int = Field(description="position in this response, from 1")
     chunk_id: str = Field(description="stable id of the passage; cite it, delete by it")
     doc_id: str
+    collection: str = Field(description="the collection it comes from")
     source: str
     title: str
     heading_path: list[str]
@@ -61,6 +63,7 @@ class SearchResult(BaseModel):
             rank=rank,
             chunk_id=ch.chunk_id,
             doc_id=ch.doc_id,
+            collection=c.collection,
             source=ch.source,
             title=ch.title,
             heading_path=ch.heading_path,
@@ -76,7 +79,7 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
-    collection: str
+    collection: str = Field(description="the collection read; several are joined by ',' (each result names its own)")
     reranked: bool
     candidates: int = Field(description="size of the fused candidate pool")
     rerank_stage: RerankStage | None = None

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import ModelUnavailable, StoreError
@@ -43,7 +45,21 @@ class Ranked:
     stage: RerankStage | None
     notes: list[str]
     timer: Timer
-    profile: Profile  # the collection's calibration that scored it
+    profiles: dict[str, Profile]  # each collection read, with its calibration in force
+
+    @property
+    def profile(self) -> Profile | None:
+        """The one calibration that scored the pool; None when the collections read have different ones."""
+        first, *rest = self.profiles.values()
+        return None if any(p != first for p in rest) else first
+
+    def calibration(self) -> dict[str, str]:
+        """What a response says of the calibration in force (schemas.CalibrationSource)."""
+        p = self.profile
+        if p is not None:
+            return {"calibration": p.source, "calibration_fitted_on": p.fitted_on, "relevance_fitted_on": p.relevance_meaning()}
+        each = "; ".join(f"{name}: {p.source}, {p.relevance_meaning()}" for name, p in self.profiles.items())
+        return {"calibration": "mixed", "calibration_fitted_on": "", "relevance_fitted_on": f"each passage's collection's own: {each}"}
 
 
 class Stages:
@@ -89,6 +105,10 @@ class Stages:
 
     def collection(self, name: str | None) -> str:
         return name or self.settings.index.collection
+
+    def targets(self, collection: str | None, collections: list[str] | None = None) -> list[str]:
+        """The collections one call reads: those it names, else the one, else [index] collection."""
+        return list(dict.fromkeys(collections)) if collections else [self.collection(collection)]
 
     def store(self, collection: str | None = None, *, create: bool = False) -> Store:
         name = self.collection(collection)
@@ -165,18 +185,37 @@ class Stages:
     # ------------------------------------------------------------------ stages
 
     def recall(
-        self, query: str, *, filters: SearchFilter | None, n: int, collection: str | None, timer: Timer
+        self,
+        query: str,
+        *,
+        filters: SearchFilter | None,
+        n: int,
+        collection: str | None,
+        timer: Timer,
+        collections: list[str] | None = None,
     ) -> tuple[list[Hit], list[Hit]]:
-        """The recall stage's two channels: dense and BM25 top-n, each searched inside Qdrant."""
-        store = self.store(collection)
+        """The recall stage's two channels: dense and BM25 top-n, each searched inside Qdrant, in
+        each collection read. Across collections, dense hits merge by cosine (one embedder wrote
+        them all, so cosines compare) and BM25 hits by their rank in their own collection (each has
+        its own term statistics, so its scores do not compare)."""
+        stores = [(name, self.store(name)) for name in self.targets(collection, collections)]
         with timer.stage("embed"):
             qv = self.models.require_embedder().encode([query])[0]
             sv = self.models.bm25.encode_query(query)
-        with timer.stage("dense"):
-            dense = store.search_dense(qv, filters, n)
-        with timer.stage("bm25"):
-            sparse = store.search_sparse(sv, filters, n)
-        return dense, sparse
+        dense: list[Hit] = []
+        sparse: list[list[Hit]] = []
+        for name, store in stores:
+            with timer.stage("dense"):
+                found = store.search_dense(qv, filters, n)
+            with timer.stage("bm25"):
+                lexical = store.search_sparse(sv, filters, n)
+            for h in (*found, *lexical):
+                h.collection = name
+            dense += found
+            sparse.append(lexical)
+        dense.sort(key=lambda h: -h.score)  # stable: one collection keeps its own order
+        by_rank = sorted(((rank, i, h) for i, hits in enumerate(sparse) for rank, h in enumerate(hits)), key=lambda t: t[:2])
+        return dense[:n], [h for _, _, h in by_rank][:n]
 
     def fuse(self, dense: list[Hit], sparse: list[Hit], *, n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
         r = self.settings.retrieval
@@ -217,27 +256,45 @@ class Stages:
         budget_ms: float | None = None,
         degrade: bool = True,
         need_relevance: bool = False,
+        collections: list[str] | None = None,
     ) -> Ranked:
-        """retrieve → fuse → rerank → blend for one query. A remote reranker that fails leaves the
-        pool in fused order with a note (`degrade`), or raises, for fits that must not learn from
-        unreranked pools. When relevance has no weight in the blend (a calibration found hybrid ranks
-        the collection better), the reranker is not run unless the caller needs relevance (the gate)."""
+        """retrieve → fuse → rerank → blend for one query, over one collection or several as one
+        pool. A remote reranker that fails leaves the pool in fused order with a note (`degrade`),
+        or raises, for fits that must not learn from unreranked pools. When relevance has no weight
+        in the blend (a calibration found hybrid ranks the collection better), the reranker is not
+        run unless the caller needs relevance (the gate). Several collections with different
+        calibrations: each passage's relevance is its own collection's, and the blend takes its
+        weights from [blend]."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
-        dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, timer=timer)
+        names = self.targets(collection, collections)
+        dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
         cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
         notes: list[str] = []
         stage = None
-        profile = self.profile(collection)
+        profiles = {name: self.profile(name) for name in names}
+        ranked_as = Ranked([], 0, None, notes, timer, profiles)
+        profile = ranked_as.profile
+        if profile is None:
+            notes.append(
+                "the collections read have different calibrations: each passage's relevance is its own collection's, "
+                "and the blend uses the [blend] weights"
+            )
         w = self.blend_weights(weights, profile=profile)
-        why = self.relevance_weight_reason(weights, profile)
+        why = (
+            self.relevance_weight_reason(weights, profile)
+            if profile is not None
+            else "[blend] w_relevance: the collections' calibrations differ"
+        )
         check_deadline("retrieval")
         if rerank and cands and w.relevance == 0 and not need_relevance:
             notes.append(f"not reranked, relevance has weight 0 here: {why}")
             rerank = False
         if rerank and cands:
             try:
-                stage = self.rerank_pool(query, cands, profile=profile, timer=timer, budget_ms=budget_ms)
+                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms)
+                if profile is None:
+                    _relevance_by_collection(cands, profiles)
             except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one
                 if not degrade:
                     raise
@@ -255,7 +312,7 @@ class Stages:
         with timer.stage("blend"):
             blended = blend_pool(cands, w)
         notes += _blend_notes(blended, w, top_k)
-        return Ranked(blended.ranked, len(cands), stage, notes, timer, profile)
+        return dataclasses.replace(ranked_as, candidates=blended.ranked, pool=len(cands), stage=stage)
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets
@@ -267,6 +324,15 @@ class Stages:
 
     def close(self) -> None:
         self.qdrant.close()
+
+
+def _relevance_by_collection(cands: list[Candidate], profiles: dict[str, Profile]) -> None:
+    """Each reranked candidate's relevance by its own collection's calibration."""
+    for name, profile in profiles.items():
+        mine = [c for c in cands if c.collection == name and c.rerank is not None]
+        if mine:
+            for c, p in zip(mine, profile.calibrator()(np.array([c.rerank for c in mine])), strict=True):
+                c.relevance = float(p)
 
 
 def _blend_notes(blended: Blended, w: BlendWeights, top_k: int) -> list[str]:

@@ -146,6 +146,13 @@ def test_gate_reasons_and_fallback_rule():
     kw = dict(min_score=0.5, max_passages=5, bm25=BM25)
     assert decide([], query="tides", **kw).reason is Reason.NO_CANDIDATES
     assert decide(pool(), query="tides", reranked=False, **kw).reason is Reason.RERANKER_UNAVAILABLE
+    mixed = decide(pool(), query="What causes the tides?", mixed=True, **kw)  # collections calibrated differently
+    assert (
+        mixed.status == "abstain"
+        and mixed.reason is Reason.MIXED_CALIBRATION
+        and mixed.nearest
+        and "calibrated differently" in mixed.abstain_message()
+    )
     d = decide(pool(), query="What causes the tides?", **kw)
     assert d.status == "answer" and not d.calibrated and d.p_answerable == pytest.approx(0.97) and d.threshold == 0.5
     assert [c.chunk.chunk_id for c in d.passages] == ["moon", "sun"]  # below min_score never passes

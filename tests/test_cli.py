@@ -18,6 +18,8 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     out = json.loads(r.stdout)  # exactly one JSON object on stdout
     assert out["query"] == "What causes the tides in the ocean?"
     assert set(out["timings_ms"]) >= {"embed", "dense", "bm25", "fuse", "rerank", "total"}
+    stages = {k: v for k, v in out["timings_ms"].items() if k != "total"}
+    assert "queue" in stages and sum(stages.values()) <= out["timings_ms"]["total"] + 1  # the stages add up to the total
     assert len(out["results"]) == 3
     first = out["results"][0]
     assert set(first) >= {"rank", "chunk_id", "doc_id", "source", "title", "text", "score", "scores"}

@@ -5,7 +5,7 @@ from ragate.retrieval.fusion import fuse, minmax, rrf_score
 from ragate.retrieval.store import Hit
 
 
-def hit(cid, score):
+def hit(cid, score, collection=""):
     return Hit(
         Chunk(
             chunk_id=cid,
@@ -20,6 +20,7 @@ def hit(cid, score):
             content_hash="",
         ),
         score,
+        collection=collection,
     )
 
 
@@ -53,3 +54,31 @@ def test_weighted_fusion_normalises_each_channel():
 def test_minmax_edges_and_limit():
     assert minmax([]) == [] and minmax([3.0, 3.0]) == [1.0, 1.0]
     assert len(fuse([hit(str(i), 1 - i / 100) for i in range(50)], [], limit=10)) == 10
+
+
+def test_one_chunk_id_in_two_collections_is_two_candidates():
+    # The same file indexed into two collections: each copy keeps its own ranks and names its collection.
+    dense = [hit("a", 0.9, "notes"), hit("a", 0.8, "papers")]
+    bm25 = [hit("a", 3.0, "papers")]
+    out = {(f.collection, f.chunk.chunk_id): f for f in fuse(dense, bm25, method="rrf", rrf_k=60, dense_weight=1, bm25_weight=1)}
+    assert set(out) == {("notes", "a"), ("papers", "a")}
+    assert math.isclose(out[("papers", "a")].fused, 1 / 62 + 1 / 61) and out[("notes", "a")].bm25 is None
+
+
+def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_own():
+    from ragate.retrieval.candidates import Candidate
+    from ragate.scoring.calibration import CalibrationParams
+    from ragate.scoring.profile import Profile
+    from ragate.server.stages import Ranked, _relevance_by_collection
+    from ragate.server.timing import Timer
+
+    shifted = Profile(source="self", fitted_on="notes", relevance=CalibrationParams(method="platt", a=1.0, b=-2.0, pairs=40))
+    profiles = {"notes": shifted, "papers": Profile(source="default")}
+    cands = [Candidate(chunk=hit(c, 0).chunk, rerank=2.0, collection=c) for c in ("notes", "papers")]
+    _relevance_by_collection(cands, profiles)
+    assert math.isclose(cands[0].relevance, 0.5) and math.isclose(cands[1].relevance, 1 / (1 + math.exp(-2.0)))
+    ranked = Ranked(cands, 2, None, [], Timer(), profiles)
+    said = ranked.calibration()
+    assert ranked.profile is None and said["calibration"] == "mixed" and "notes: self" in said["relevance_fitted_on"]
+    same = Ranked(cands, 2, None, [], Timer(), {"notes": Profile(source="default"), "papers": Profile(source="default")})
+    assert same.profile == Profile(source="default") and same.calibration()["calibration"] == "default"

@@ -108,6 +108,20 @@ async def test_every_tool_over_stdio(tmp_path, server_env):
         res = await s.read_resource("ragate://stats")
         assert json.loads(res.contents[0].text)["backend"] == "qdrant-edge"
 
+        # Two collections read as one pool: each result names its own, the gate judges the pool.
+        await call(s, "index_paths", {"paths": [str(EXAMPLES / "science")], "collection": "sci"}, schemas)
+        await call(s, "index_paths", {"paths": [str(EXAMPLES / "ragate")], "collection": "docs"}, schemas)
+        both = await call(
+            s, "search", {"query": "tides and the moon; how does ragate abstain?", "top_k": 10, "collections": ["sci", "docs"]}, schemas
+        )
+        assert both["collection"] == "sci,docs" and {r["collection"] for r in both["results"]} == {"sci", "docs"}
+        by_source = {(r["collection"], r["source"].rsplit("/", 1)[-1]) for r in both["results"]}
+        assert ("sci", "tides.md") in by_source and any(c == "docs" for c, _ in by_source)
+        one = await call(s, "search", {"query": "tides", "top_k": 3, "collection": "sci"}, schemas)
+        assert {r["collection"] for r in one["results"]} == {"sci"}
+        asked = await call(s, "answer_or_abstain", {"query": "What causes the tides?", "collections": ["sci", "docs"]}, schemas)
+        assert asked["status"] == "answer" and asked["calibration"] == "default" and asked["passages"][0]["collection"] == "sci"
+
 
 BAD_INPUT = [
     ("search", {"query": ""}, "query"),
@@ -124,6 +138,10 @@ BAD_INPUT = [
     ("search", {"query": "x", "filters": "source=a"}, "filters"),
     ("search", {"query": "x", "collection": "nope"}, "unknown collection"),
     ("search", {"query": "x", "collection": "../../etc"}, "String should match pattern"),
+    ("search", {"query": "x", "collection": "default", "collections": ["default"]}, "not both"),
+    ("search", {"query": "x", "collections": [f"c{i}" for i in range(9)]}, "at most 8"),
+    ("search", {"query": "x", "collections": ["default", "nope"]}, "unknown collection"),
+    ("answer_or_abstain", {"query": "x", "collections": []}, "at least 1"),
     ("rerank", {"query": "x", "documents": []}, "documents"),
     ("rerank", {"query": "x", "documents": ["d"] * 1001}, "max_documents"),
     ("rerank", {"query": "x", "documents": ["d" * 100_001]}, "max_document_chars"),

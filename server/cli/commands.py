@@ -68,6 +68,12 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
         raise BadInput("--filter: " + validation_message(e)) from None
 
 
+def read_collections(flag: str | None) -> dict[str, Any]:
+    """`-c NAME`, or `-c A,B` to read several collections as one pool (search and answer)."""
+    names = [n for n in (flag or "").split(",") if n]
+    return {"collections": names} if len(names) > 1 else {"collection": flag}
+
+
 def run_use_case(args: argparse.Namespace, settings: Settings, use_case: Callable[[UseCases], T], *, need_reranker: bool = True) -> T:
     """Run one use case through the index service (started if none runs), or in this process
     against a Qdrant server; see ragate.server.use_cases.open_use_cases."""
@@ -96,7 +102,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         filters=parse_filters(args.filter),
         rerank=not args.no_rerank,
         candidates=args.candidates,
-        collection=args.collection,
+        **read_collections(args.collection),
         fusion=args.fusion,
         max_tokens=args.max_tokens,
         rerank_budget_ms=args.rerank_budget_ms,
@@ -127,7 +133,7 @@ def cmd_answer(args: argparse.Namespace, settings: Settings) -> int:
         filters=parse_filters(args.filter),
         min_score=args.min_score,
         max_passages=args.max_passages,
-        collection=args.collection,
+        **read_collections(args.collection),
         max_tokens=args.max_tokens,
     ).check(settings.server)
     resp = run_use_case(args, settings, lambda uc: uc.answer(req))

@@ -27,9 +27,10 @@ def snippet(text: str, width: int) -> str:
 
 
 def print_results(results: list[SearchResult], width: int) -> None:
+    several = len({r.collection for r in results}) > 1  # then each line names its collection
     for r in results:
         rel = "   -  " if r.scores.relevance is None else f"{r.scores.relevance:5.3f} "
-        where = r.source + (" › " + " › ".join(r.heading_path) if r.heading_path else "")
+        where = (f"[{r.collection}] " if several else "") + r.source + (" › " + " › ".join(r.heading_path) if r.heading_path else "")
         print(f"{r.rank:>3}  {r.score:6.3f}  rel {rel} {where}")
         print("      " + snippet(r.text, max(40, width - 8)))
 

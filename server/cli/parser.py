@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp: argparse.ArgumentParser, json_flag: bool = True) -> None:
-        sp.add_argument("--collection", "-c", help="collection (corpus) name; default [index] collection")
+        sp.add_argument(
+            "--collection",
+            "-c",
+            help="collection (corpus) name; default [index] collection (search, answer: A,B reads several as one pool)",
+        )
         if json_flag:
             sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

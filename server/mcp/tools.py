@@ -34,6 +34,7 @@ from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
     BlendOverrides,
+    Collections,
     DeleteRequest,
     FeedbackRequest,
     IndexRequest,
@@ -57,7 +58,8 @@ INSTRUCTIONS = (
 # OAuth token needs [oauth] write_scope to call those (server/mcp/http_auth.py).
 READ_TOOLS = frozenset({"search", "rerank", "answer_or_abstain", "stats"})
 PROGRESS_EVERY_S = 0.25
-COLLECTION = Field(description="collection; default [index] collection")
+COLLECTION = Field(description="default [index] collection")
+COLLECTIONS = Field(description="several collections read as one pool, instead of collection")
 MAX_TOKENS = Field(description="budget of passage tokens in the response; default [server] max_tokens")
 
 
@@ -123,6 +125,7 @@ class Tools:
             int | None, Field(strict=True, description="fused candidate pool size; default [retrieval] candidates")
         ] = None,
         collection: Annotated[CollectionName | None, COLLECTION] = None,
+        collections: Annotated[Collections | None, COLLECTIONS] = None,
         weights: Annotated[BlendOverrides | None, Field(description="per-call blend weights")] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
         rerank_budget_ms: Annotated[
@@ -138,6 +141,7 @@ class Tools:
             rerank=rerank,
             candidates=candidates,
             collection=collection,
+            collections=collections,
             weights=weights,
             max_tokens=max_tokens,
             rerank_budget_ms=rerank_budget_ms,
@@ -151,8 +155,8 @@ class Tools:
         top_n: Annotated[int | None, Field(strict=True, description="return only the best N")] = None,
         return_documents: Annotated[bool, Field(description="include each document's text in the results")] = True,
     ) -> RerankResponse:
-        """Score caller-supplied documents against the query with the cross-encoder. Results are sorted
-        by relevance_score (calibrated, 0..1) and keep the caller's index. Nothing is indexed."""
+        """Score your documents against the query with the cross-encoder, sorted by calibrated
+        relevance_score (0..1), each with its index in the request. Nothing is indexed."""
         req = RerankRequest(query=query, documents=documents, top_n=top_n, return_documents=return_documents)
         return await self._run(lambda: self.p.rerank(req), heavy=True)
 
@@ -173,6 +177,7 @@ class Tools:
             int | None, Field(ge=1, le=50, description="passages to return at most; default [gate] max_passages")
         ] = None,
         collection: Annotated[CollectionName | None, COLLECTION] = None,
+        collections: Annotated[Collections | None, COLLECTIONS] = None,
         max_tokens: Annotated[int | None, MAX_TOKENS] = None,
         explain: Annotated[
             bool, Field(description="also return the pool's features and what each added to p_answerable (to see why it abstained)")
@@ -180,14 +185,15 @@ class Tools:
     ) -> AnswerResponse:
         """Cited passages (and an answer when an LLM is configured) when the pool is judged answerable
         (p_answerable reaches threshold); otherwise an explicit "I don't know" with a reason code
-        (NO_CANDIDATES, OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, AMBIGUOUS, RERANKER_UNAVAILABLE), a
-        suggestion and the nearest passages. Weak context is never passed as an answer."""
+        (OFF_TOPIC, LOW_RELEVANCE, LEXICAL_MISS, ...), a suggestion and the nearest passages. Weak
+        context is never passed as an answer."""
         req = AnswerRequest(
             query=query,
             filters=filters,
             min_score=min_score,
             max_passages=max_passages,
             collection=collection,
+            collections=collections,
             max_tokens=max_tokens,
             explain=explain,
         )
@@ -200,9 +206,8 @@ class Tools:
         prune: Annotated[bool, Field(description="remove indexed files under these folders that no longer exist")] = False,
         ctx: Context | None = None,
     ) -> IndexReport:
-        """Index files and folders under the allowed roots; unchanged files are skipped, and every
-        file not indexed is counted by reason. Reports progress when asked; a cancelled call stops
-        between batches and keeps what it wrote."""
+        """Index files and folders under the allowed roots, incrementally; every file not indexed is
+        counted by reason. A cancelled call keeps what it wrote."""
         req = IndexRequest(paths=paths, collection=collection, prune=prune)
         return (await self._run(lambda: self.p.index(req, allowed_roots=self.limits.allowed_roots), ctx=ctx)).listed()
 
@@ -214,8 +219,7 @@ class Tools:
         collection: Annotated[CollectionName | None, COLLECTION] = None,
         ctx: Context | None = None,
     ) -> IndexReport:
-        """Index documents given as text; the same id replaces the earlier version. Reports progress
-        when the client asks for it; a cancelled call stops between batches."""
+        """Index documents given as text; the same id replaces the earlier version."""
         req = AddDocumentsRequest(documents=documents, collection=collection)
         return (await self._run(lambda: self.p.add_documents(req), ctx=ctx)).listed()
 
@@ -237,8 +241,8 @@ class Tools:
         note: Annotated[str | None, Field(description=f"why, in a sentence; at most {FeedbackRequest.MAX_NOTE_CHARS} characters")] = None,
         collection: Annotated[CollectionName | None, COLLECTION] = None,
     ) -> FeedbackResult:
-        """Tell the index whether a passage was useful for a query. Verdicts are stored as labelled pairs
-        beside the index and train (`ragate tune --from-feedback`) and calibrate the reranker."""
+        """Whether a passage was useful for a query: kept as a labelled pair that tunes and calibrates
+        the reranker."""
         req = FeedbackRequest(query=query, chunk_id=chunk_id, useful=useful, note=note, collection=collection)
         return await self._run(lambda: self.p.feedback(req))
 

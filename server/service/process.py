@@ -179,6 +179,7 @@ class IndexService:
             while not self.models.wait(0.5):  # a slow start is not the call's time: only a cancellation ends this wait
                 if flight.allowance.cancelled.is_set():
                     raise Cancelled(f"cancelled while the models load: {flight.allowance.reason}")
+            loaded = time.perf_counter()
             with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
                 req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
                 options = body.get("options") or {}
@@ -190,13 +191,17 @@ class IndexService:
                     meters.waiting.inc()
                     with gate:
                         meters.waiting.dec()
-                        queued_ms = (time.perf_counter() - arrived) * 1000
+                        queued_ms = (time.perf_counter() - loaded) * 1000
                         meters.stage("queue", queued_ms)
                         check_deadline("the queue")
                         result = self._dispatch(name, req, options)
                 if call.heavy and hasattr(result, "timings_ms"):
-                    # Time spent waiting for a reranker slot behind other clients' calls.
-                    result.timings_ms = {"queue": round(queued_ms, 2), **result.timings_ms}
+                    # Time spent waiting for the models to load and for a reranker slot behind other
+                    # clients' calls, counted in the total so the stages add up to it.
+                    waited = {"models": (loaded - arrived) * 1000, "queue": queued_ms}
+                    waited = {k: round(v, 2) for k, v in waited.items() if k == "queue" or v >= 1}
+                    total = result.timings_ms.get("total", 0.0) + sum(waited.values())
+                    result.timings_ms = {**waited, **result.timings_ms, "total": round(total, 2)}
             return _jsonable(result)
         except (Cancelled, DeadlineExceeded) as e:
             log.warning("call %s %s", name, e)
