@@ -105,7 +105,7 @@ def login_raw(port: int, token: str) -> tuple[int, str, str]:
 
 def logged_in(browser, site):
     """A new browser page, logged in through the login form with the server's token."""
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(site["base"] + "/login")
     page.fill("#token", site["token"])
     page.click("button[type=submit]")
@@ -176,8 +176,16 @@ def test_every_page_and_form_is_refused_without_a_login_and_a_csrf_token(site):
     assert raw(port, "GET", "/ui/index", headers=as_user)[0] == 401
 
 
+def fits(page) -> bool:
+    """Nothing runs past the window's right edge (no sideways scrolling), and no table past its panel's."""
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth && [...document.querySelectorAll('main table')]"
+        ".every(t => t.getBoundingClientRect().right <= t.parentElement.getBoundingClientRect().right + 1)"
+    )
+
+
 def test_search_shows_score_bars_stage_and_timings_and_the_gate_side_by_side(site, browser):
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(site["base"] + "/search")
     assert page.locator("h1").inner_text() == "Log in"
     page.fill("#token", site["token"])
@@ -191,7 +199,11 @@ def test_search_shows_score_bars_stage_and_timings_and_the_gate_side_by_side(sit
     assert "tides" in first.inner_text().lower()
     bars = first.locator(".bars li")
     names = [bars.nth(i).locator(".label").inner_text() for i in range(bars.count())]
-    assert {"score", "relevance", "rerank", "dense", "fused", "freshness"} <= set(names)
+    assert {"score", "relevance", "rerank logit", "dense", "fused", "freshness"} <= set(names)
+    # A logit is named so, and drawn hollow: its length is a place among these results, not a value.
+    rerank = bars.nth(names.index("rerank logit"))
+    assert "relative" in rerank.locator(".fill").get_attribute("class") and "not a probability" in rerank.get_attribute("data-tip")
+    assert "relative" not in bars.nth(names.index("relevance")).locator(".fill").get_attribute("class")
     relevance = bars.nth(names.index("relevance"))
     assert "calibrated probability" in relevance.get_attribute("data-tip")
     width = relevance.locator(".fill").evaluate("e => e.getBoundingClientRect().width")
@@ -206,6 +218,9 @@ def test_search_shows_score_bars_stage_and_timings_and_the_gate_side_by_side(sit
     assert "ANSWERABLE" in gate.inner_text()
     assert re.search(r"p_answerable \d\.\d+", gate.inner_text()) and "threshold" in gate.inner_text()
     assert page.locator("table.features tbody tr").count() >= 5
+    top = page.locator("table.features tbody tr", has_text="top_relevance").first.inner_text()
+    assert "(logit)" in top and "= p 0." in top  # the gate's logit beside its probability
+    assert fits(page)  # the side-by-side layout fits a 1280-pixel window
     # Every control is named for a screen reader; "/" reaches the query box from anywhere.
     unnamed = page.evaluate(
         "() => [...document.querySelectorAll('input:not([type=hidden]), select, button')]"
@@ -248,9 +263,11 @@ def test_index_and_evaluation_pages_list_the_collection_documents_engines_and_re
     assert "reranker" in page.locator("#engines-h + table").inner_text()
     recent = page.locator("#recent-h ~ table").inner_text()
     assert "search" in recent and "answer" in recent and "leaves" not in recent  # no query text by default
+    assert fits(page)
     page.screenshot(path=str(SHOTS / "index.png"), full_page=True)
     docs.get_by_role("link", name=re.compile("tides.md")).click()
     assert "Ocean tides" in page.locator("h1").inner_text() and page.locator(".chunk").count() >= 2
+    assert fits(page)
 
     page.goto(site["base"] + "/evaluation")
     section = page.locator("section", has=page.locator("#eval-beir_tiny"))
@@ -258,6 +275,7 @@ def test_index_and_evaluation_pages_list_the_collection_documents_engines_and_re
     plots = section.locator(".plots img")
     assert plots.count() >= 1
     assert all(plots.nth(i).evaluate("i => i.complete && i.naturalWidth > 0 && i.alt.length > 0") for i in range(plots.count()))
+    assert fits(page)
     page.screenshot(path=str(SHOTS / "evaluation.png"), full_page=True)
     page.close()
 

@@ -7,13 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from scipy.special import expit
+
 from ragate.scoring.answerability import FEATURE_MEANINGS
 from ragate.server.schemas import AnswerResponse, ScoreBreakdown, SearchResponse, SearchResult
 
 # Scores in [0, 1] by definition: their bar is the value itself. The others (logits, BM25, fusion)
-# rank within one query only, so their bar places the value between the lowest and highest shown.
-ABSOLUTE = {"relevance", "retrieval", "freshness", "authority", "diversity", "dense"}
+# rank within one query only: their bar (drawn hollow) places the value between the lowest and
+# highest shown, and with nothing to compare it to there is no bar.
+ABSOLUTE = {"score", "relevance", "retrieval", "freshness", "authority", "diversity", "dense"}
 COLUMNS = ("relevance", "rerank", "first_pass", "dense", "bm25", "fused", "retrieval", "freshness", "authority", "diversity")
+# Labels that say a number is a logit, so it is not read as a probability like relevance.
+LABELS = {"rerank": "rerank logit", "first_pass": "first-pass logit"}
+# Gate features on the log-odds scale; the page shows their probability beside them.
+LOGIT_FEATURES = {"top_relevance"}
 
 
 @dataclass(frozen=True)
@@ -22,11 +29,18 @@ class Bar:
     value: float | None
     percent: float  # width of the bar, 0..100
     tip: str  # what the number means, and what the bar's length shows
+    relative: bool  # the length is a place among these results, not the value
+    label: str
 
 
 def _tip(name: str, absolute: bool) -> str:
     field = ScoreBreakdown.model_fields.get(name) or SearchResult.model_fields[name]
-    scale = "bar: the value on 0..1" if absolute else "bar: where it falls between the lowest and highest in these results"
+    scale = (
+        "bar: the value on 0..1"
+        if absolute
+        else "hollow bar: where it falls between the lowest and highest in these results (rank only, not a probability; "
+        "none when there is nothing to compare)"
+    )
     return f"{name}: {field.description}. {scale}"
 
 
@@ -48,8 +62,8 @@ def score_bars(results: list[SearchResult]) -> list[list[Bar]]:
             elif n in ABSOLUTE:
                 pct = max(0.0, min(1.0, v)) * 100
             else:
-                pct = 100.0 if hi == lo else (v - lo) / (hi - lo) * 100
-            bars.append(Bar(n, v, round(pct, 1), _tip(n, n in ABSOLUTE)))
+                pct = 0.0 if hi == lo else (v - lo) / (hi - lo) * 100
+            bars.append(Bar(n, v, round(pct, 1), _tip(n, n in ABSOLUTE), n not in ABSOLUTE, LABELS.get(n, n)))
         out.append(bars)
     return out
 
@@ -79,6 +93,8 @@ def gate(a: AnswerResponse) -> dict[str, Any]:
             {
                 "name": f.name,
                 "value": f.value,
+                # A logit beside its probability: "relevance" elsewhere on the page is a probability.
+                "probability": float(expit(f.value)) if f.name in LOGIT_FEATURES else None,
                 "meaning": FEATURE_MEANINGS.get(f.name, ""),
                 "on_topic": side(f.on_topic),
                 "answers": side(f.answers),
