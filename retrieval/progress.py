@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import TypeVar
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 T = TypeVar("T")
 Reporter = Callable[[str, int, int | None], None]  # (what, done, total or None)
@@ -36,14 +37,20 @@ def current_reporter() -> Reporter | None:
     return _reporter.get()
 
 
+# A count with no total yet (starting, loading the models) is a phase and its time, not "0it".
+PHASE_FORMAT = "{desc}[{elapsed}]"  # tqdm ends a description with ": "
+
+
 @contextmanager
 def terminal_bar() -> Iterator[Reporter]:
-    """A reporter that draws what it is told as one bar on stderr."""
-    with tqdm(desc="starting", file=sys.stderr, dynamic_ncols=True) as bar:
+    """A reporter that draws what it is told as one bar on stderr; log lines written meanwhile go
+    above the bar, never onto its line."""
+    with logging_redirect_tqdm(), tqdm(desc="starting", file=sys.stderr, dynamic_ncols=True, bar_format=PHASE_FORMAT) as bar:
 
         def report(desc: str, done: int, total: int | None) -> None:
             bar.set_description(desc or "starting", refresh=False)
             bar.total, bar.n = total, done
+            bar.bar_format = PHASE_FORMAT if total is None else None
             bar.refresh()
 
         yield report
@@ -57,9 +64,14 @@ def progress_bar(items: Iterable[T], enabled: bool, desc: str = "queries", *, to
     if total is None and isinstance(items, Sized):
         total = len(items)
     if report is None:
-        bar: Iterable[T] = tqdm(items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
-        return bar
+        return _drawn(items, total, desc, unit)
     return _reported(items, report, desc, total)
+
+
+def _drawn(items: Iterable[T], total: int | None, desc: str, unit: str) -> Iterator[T]:
+    # Log lines written while the bar is drawn go above it, never onto its line.
+    with logging_redirect_tqdm(), tqdm(items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True) as bar:
+        yield from bar
 
 
 def _reported(items: Iterable[T], report: Reporter, desc: str, total: int | None) -> Iterator[T]:
