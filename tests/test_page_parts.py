@@ -30,6 +30,7 @@ def _result(rank: int, *, relevance: float, rerank: float, bm25: float | None) -
         rank=rank,
         chunk_id=f"c{rank}",
         doc_id="d",
+        collection="default",
         source="s",
         title="t",
         heading_path=[],
@@ -46,10 +47,15 @@ def test_bars_draw_probabilities_on_0_1_and_logits_by_their_place_in_the_results
     rows = score_bars([_result(1, relevance=0.9, rerank=4.0, bm25=None), _result(2, relevance=0.3, rerank=-2.0, bm25=None)])
     by_name = [{b.name: b for b in bars} for bars in rows]
     assert by_name[0]["relevance"].percent == 90.0 and by_name[1]["relevance"].percent == 30.0
-    # A logit has no scale of its own: the best shown fills the bar, the lowest shows none.
+    # A logit has no scale of its own: the best shown fills the bar, the lowest shows none; it is
+    # drawn hollow and labelled a logit, so it is not read as a probability.
     assert by_name[0]["rerank"].percent == 100.0 and by_name[1]["rerank"].percent == 0.0
+    assert by_name[0]["rerank"].relative and not by_name[0]["relevance"].relative and by_name[0]["rerank"].label == "rerank logit"
     assert "between the lowest and highest" in by_name[0]["rerank"].tip and "on 0..1" in by_name[0]["relevance"].tip
     assert "bm25" not in by_name[0]  # a channel that scored nothing shown gets no column
+    # One result: nothing to compare a logit to, so no bar (a lone -1.7 once drew a full one).
+    (alone,) = score_bars([_result(1, relevance=0.2, rerank=-1.672, bm25=None)])
+    assert {b.name: b for b in alone}["rerank"].percent == 0.0
 
 
 def test_recent_calls_are_bounded_and_keep_query_text_only_when_asked():
