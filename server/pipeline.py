@@ -108,7 +108,7 @@ class Pipeline(Stages):
 
     @metered
     def search(self, req: SearchRequest) -> SearchResponse:
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         r = self.rank(
             req.query,
             filters=req.filters,
@@ -121,7 +121,7 @@ class Pipeline(Stages):
             weights=req.weights,
             budget_ms=req.rerank_budget_ms,
         )
-        results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req.max_tokens)
+        results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req)
         if truncated:
             r.notes.append(f"{truncated} lower-ranked results left out to fit max_tokens")
         names = self.targets(req.collection, req.collections)
@@ -142,7 +142,7 @@ class Pipeline(Stages):
 
     @metered
     def answer(self, req: AnswerRequest) -> AnswerResponse:
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         g = self.settings.gate
         max_passages = g.max_passages if req.max_passages is None else req.max_passages
         names = self.targets(req.collection, req.collections)
@@ -181,9 +181,9 @@ class Pipeline(Stages):
         )
         if d.status == "abstain":
             out.message = d.abstain_message()
-            out.nearest, _ = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)], req.max_tokens)
+            out.nearest, _ = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)], req)
         else:
-            out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req.max_tokens)
+            out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req)
             out.confidence = out.p_answerable
             if self.writer is not None:
                 with r.timer.stage("llm"):
@@ -214,7 +214,7 @@ class Pipeline(Stages):
 
     @metered
     def rerank(self, req: RerankRequest) -> RerankResponse:
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         reranker = self.models.require_reranker()
         docs = req.docs()
         timer = Timer()
@@ -246,7 +246,7 @@ class Pipeline(Stages):
     ) -> IndexReport:
         """Index files and folders; `allowed_roots` confines what an MCP caller may read; `progress`
         draws a bar here (a reporter in force gets the counts anyway, retrieval/progress.py)."""
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         try:
             report = self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
         finally:
@@ -262,7 +262,7 @@ class Pipeline(Stages):
 
     @metered
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         try:
             docs = [to_document(d, options=self.ingest_options) for d in req.documents]
             return self.indexer(req.collection).index_documents(docs, total=len(docs))
@@ -272,7 +272,7 @@ class Pipeline(Stages):
     @metered
     def delete(self, req: DeleteRequest) -> DeleteResult:
         """Delete chunks by chunk id, or every chunk a filter matches."""
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         store = self.store(req.collection)
         if req.ids:
             present = list(store.get_vectors(req.ids))
@@ -287,7 +287,7 @@ class Pipeline(Stages):
     @metered
     def feedback(self, req: FeedbackRequest) -> FeedbackResult:
         """Store an agent's verdict on a passage, with its text as the reranker reads it (a labelled pair)."""
-        req.check(self.limits)
+        req.check(req.limits_or(self.limits))
         name = self.collection(req.collection)
         found = self.store(req.collection).chunks([req.chunk_id])
         if not found:
@@ -317,7 +317,7 @@ class Pipeline(Stages):
                 kept, size = [], 0
                 for c in chunks:  # whole chunks in order, within [server] max_resource_chars
                     size += len(c["text"])
-                    if kept and size > self.limits.max_resource_chars:
+                    if kept and size > req.limits_or(self.limits).max_resource_chars:
                         break
                     kept.append(c)
                 doc = {"collection": name, "doc_id": req.id, "source": found[0].source, "title": found[0].title, "chunks": kept}

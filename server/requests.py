@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool
 
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
@@ -22,6 +22,17 @@ from ragate.server.validation import check_query, check_range, check_text
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # The [server] limits of the client that sent it (the index service gets them with the call):
+    # a client's own limits and defaults are the ones that hold, decided by one check.
+    _limits: ServerSettings | None = PrivateAttr(default=None)
+
+    def under(self, limits: ServerSettings) -> Self:
+        self._limits = limits
+        return self
+
+    def limits_or(self, own: ServerSettings) -> ServerSettings:
+        """The limits this request is held to: its client's, else this process's own."""
+        return self._limits or own
 
 
 class BlendOverrides(_Request):

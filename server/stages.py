@@ -28,7 +28,9 @@ from ragate.server.config import Settings
 from ragate.server.model_loader import Models
 from ragate.server.packing import pack
 from ragate.server.requests import (
+    AnswerRequest,
     BlendOverrides,
+    SearchRequest,
 )
 from ragate.server.schemas import (
     SearchResult,
@@ -318,9 +320,11 @@ class Stages:
         offsets = self.models.token_offsets
         return len(offsets(text)) if offsets else len(text.split())
 
-    def _fit(self, results: list[SearchResult], max_tokens: int | None) -> tuple[list[SearchResult], int]:
-        """Whole passages in rank order within the response's token budget."""
-        return pack(results, _returned_text, self._tokens, self.limits.max_tokens if max_tokens is None else max_tokens)
+    def _fit(self, results: list[SearchResult], req: SearchRequest | AnswerRequest) -> tuple[list[SearchResult], int]:
+        """Whole passages in rank order within the response's token budget: the request's, else its
+        client's [server] max_tokens."""
+        budget = req.limits_or(self.limits).max_tokens if req.max_tokens is None else req.max_tokens
+        return pack(results, _returned_text, self._tokens, budget)
 
     def close(self) -> None:
         self.qdrant.close()

@@ -101,6 +101,12 @@ def test_a_client_with_other_settings_restarts_an_unused_service_and_is_refused_
         same = ragate("stats", "--json", env_extra={**env, "RAGATE_SERVER_MAX_TOP_K": "7"})
         assert same.returncode == 0, same.stderr[-2000:]
         assert json.loads(same.stdout)["service"]["pid"] == first["pid"] and len(first["settings_fingerprint"]) == 16
+        # ...and a client's own limits and defaults are the ones that hold for its calls there.
+        wide = ragate("search", "tides", "-k", "120", "--json", env_extra={**env, "RAGATE_SERVER_MAX_TOP_K": "150"})
+        assert wide.returncode == 0 and len(json.loads(wide.stdout)["results"]) > 10, wide.stderr[-2000:]  # the service's own limit is 100
+        small = ragate("search", "tides", "-k", "10", "--json", env_extra={**env, "RAGATE_SERVER_MAX_TOKENS": "100"})
+        assert small.returncode == 0 and json.loads(small.stdout)["truncated"] > 0, small.stderr[-2000:]
+        assert json.loads(ragate("search", "tides", "-k", "10", "--json", env_extra=env).stdout)["truncated"] == 0
         # Nobody else uses the service: it restarts with the caller's settings, and says so.
         other = {**env, "RAGATE_BLEND_W_RETRIEVAL": "0.7"}
         moved = ragate("stats", "--json", env_extra=other)

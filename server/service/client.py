@@ -180,6 +180,7 @@ class ServiceClient:
             "options": options or {},
             "deadline_s": self._deadline_s,
             "settings": self._shared,
+            "limits": self.settings.server.model_dump(mode="json"),  # this client's own, which the service applies to the call
             "call_id": call_id,
         }
         data = self._send(name, call_id, body, read=read)

@@ -33,7 +33,7 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.edge_store import acquire_lock
 from ragate.retrieval.errors import BadInput, Cancelled, DeadlineExceeded, IngestError, RagateError, SettingsMismatch, StoreError
 from ragate.retrieval.progress import reporting_to
-from ragate.server.config import Settings, settings_differences, settings_fingerprint, shared_settings
+from ragate.server.config import ServerSettings, Settings, settings_differences, settings_fingerprint, shared_settings
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
@@ -182,6 +182,8 @@ class IndexService:
             loaded = time.perf_counter()
             with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
                 req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
+                if req is not None and body.get("limits") is not None:
+                    req.under(ServerSettings.model_validate(body["limits"]))
                 options = body.get("options") or {}
                 gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
                 if gate is None:
