@@ -51,6 +51,18 @@ def user_data_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "ragate"
 
 
+def user_cache_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
+    """ragate's folder in the user's cache folder: $XDG_CACHE_HOME/ragate (~/.cache/ragate),
+    ~/Library/Caches/ragate on macOS, %LOCALAPPDATA%\\ragate\\cache on Windows. What is per machine
+    rather than per index (model exports, engine verdicts) lives here, shared by every index."""
+    home = Path.home()
+    if sys.platform == "win32":
+        return Path(environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")) / "ragate" / "cache"
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "ragate"
+    return Path(environ.get("XDG_CACHE_HOME") or str(home / ".cache")) / "ragate"
+
+
 class QdrantSettings(_Section):
     # "" is the per-user index (user_data_dir()/qdrant); a relative path in a config file is taken
     # from the file's folder, one in RAGATE_QDRANT_PATH from the working directory (load_settings).

@@ -21,16 +21,18 @@ from ragate.scoring.rerankers.causal_lm import CausalLmReranker
 from ragate.scoring.rerankers.listwise import ListwiseReranker
 from ragate.scoring.rerankers.remote import API as RERANK_APIS
 from ragate.scoring.rerankers.remote import HOSTED, RemoteReranker
-from ragate.server.config import RerankerSettings, Settings
+from ragate.server.config import RerankerSettings, Settings, user_cache_dir
 from ragate.server.llm.answer_writer import llm_client
 
 log = logging.getLogger(__name__)
 
 
 def onnx_dir(settings: Settings) -> Path:
-    """Exported graphs (reranker and embedder) live beside the index unless configured elsewhere."""
+    """Exported graphs (reranker and embedder) and the engines' verdicts: once per machine and model,
+    in the user's cache folder, shared by every index (a verdict is about this CPU, not an index),
+    unless configured elsewhere."""
     r = settings.reranker
-    return Path(r.onnx_dir) if r.onnx_dir else Path(settings.qdrant.path).parent / "onnx"
+    return Path(r.onnx_dir) if r.onnx_dir else user_cache_dir() / "engines"
 
 
 def cross_encoder(

@@ -119,3 +119,14 @@ def test_unknown_env_variable_is_refused_with_the_closest_key():
     # Variables the settings name for secrets are not settings, and pass.
     s = load_settings(None, {"RAGATE_TOKEN": "t", "RAGATE_SERVER_TOKEN_ENV": "RAGATE_HTTP_SECRET", "RAGATE_HTTP_SECRET": "s"})
     assert s.server.token_env == "RAGATE_HTTP_SECRET"
+
+
+def test_model_exports_and_engine_verdicts_are_kept_once_per_machine_for_every_index(tmp_path, monkeypatch):
+    from ragate.server.model_loader import onnx_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = load_settings(environ={"RAGATE_QDRANT_PATH": str(tmp_path / "a")})
+    second = load_settings(environ={"RAGATE_QDRANT_PATH": str(tmp_path / "b" / "idx")})
+    assert onnx_dir(first) == onnx_dir(second) == tmp_path / "cache" / "ragate" / "engines"
+    chosen = load_settings(environ={"RAGATE_RERANKER_ONNX_DIR": str(tmp_path / "mine")})
+    assert onnx_dir(chosen) == tmp_path / "mine"
