@@ -57,7 +57,8 @@ def stdio(corpus, tmp_path_factory, server_env):
     root, _ = corpus
     q = tmp_path_factory.mktemp("q2") / "fresh" / "q"  # made by ragate: its mode is ragate's
     q.parent.mkdir()
-    env = server_env(str(q), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root)]))
+    # Headers must arrive within 2 s: the test of a connection that never finishes them waits that long.
+    env = server_env(str(q), RAGATE_SERVER_ALLOWED_ROOTS=json.dumps([str(root)]), RAGATE_SERVER_HEADER_TIMEOUT_S="2")
     client = RawStdio(env, str(q.parent / "stderr.log"))
     yield client, q, env
     client.close()

@@ -114,12 +114,16 @@ def test_a_client_with_other_settings_restarts_an_unused_service_and_is_refused_
         assert "restarted with this client's" in moved.stderr and "[blend] w_retrieval" in moved.stderr, moved.stderr[-2000:]
         assert json.loads(moved.stdout)["service"]["pid"] != first["pid"]
         # A connected client (an MCP server's heartbeats) keeps it: the other settings are refused, keys named.
-        connected.keep_alive(0.5)
-        time.sleep(1.5)
+        connected.keep_alive()  # its first beat goes at once
+        time.sleep(0.5)
         refused = ragate("search", "tides", env_extra={**env, "RAGATE_RERANKER_MODEL": str(tmp_path)})
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
         assert "[reranker] model" in refused.stderr and "[blend] w_retrieval" in refused.stderr and "service --stop" in refused.stderr
         assert "1 other client(s) connected" in refused.stderr, refused.stderr[-2000:]
+        # A client that closes says goodbye: the service is free to move at once.
+        connected.close()
+        back = ragate("stats", "--json", env_extra=env)
+        assert back.returncode == 0 and "restarted with this client's" in back.stderr, back.stderr[-2000:]
     finally:
         connected.close()
         ragate("service", "--stop", env_extra=env)

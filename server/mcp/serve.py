@@ -147,7 +147,7 @@ def serve(
     app = http_app(settings, server, host, port, use_cases) if http else None  # fail before starting anything
     if isinstance(use_cases, ServiceClient):
         threading.Thread(target=_connect, args=(use_cases, watch or []), name="ragate-connect", daemon=True).start()
-        use_cases.keep_alive(min(30.0, settings.service.idle_timeout_s / 3))
+        use_cases.keep_alive()
     elif watch:
         log.warning("--watch needs the index service, which is not used with [qdrant] url; not watching")
     try:

@@ -84,6 +84,14 @@ class _UnixConnection(http.client.HTTPConnection):
         self.sock = s
 
 
+HEARTBEAT_MAX_S = 30.0  # a connected client beats at least this often; the service counts on it
+
+
+def heartbeat_every(settings: Settings) -> float:
+    """How often a connected client beats: often enough for the service's idle timeout too."""
+    return min(HEARTBEAT_MAX_S, settings.service.idle_timeout_s / 3)
+
+
 class ServiceClient:
     """Use cases of one index, answered by its service. `timeout_s` bounds each call (None: wait)."""
 
@@ -367,15 +375,19 @@ class ServiceClient:
 
     # ------------------------------------------------------------------ lifetime
 
-    def keep_alive(self, every_s: float) -> None:
-        """Heartbeats while this client lives, so the service stays up for a connected MCP server."""
+    def keep_alive(self) -> None:
+        """Heartbeats while this client lives, the first at once: the service stays up for it, and
+        counts it as connected (a client with other settings does not take the service over)."""
+        every_s = heartbeat_every(self.settings)
 
         def beat() -> None:
-            while not self._closed.wait(every_s):
+            while True:
                 try:
-                    self._request("GET", f"/ping?client={self._client_id}", None, 5)
+                    self._request("GET", f"/ping?client={self._client_id}&every={every_s:g}", None, 5)
                 except OSError:
                     pass  # down: the next call starts it again
+                if self._closed.wait(every_s):
+                    return
 
         self._heartbeat = threading.Thread(target=beat, name="ragate-heartbeat", daemon=True)
         self._heartbeat.start()
@@ -406,6 +418,9 @@ class ServiceClient:
 
     def close(self) -> None:
         self._closed.set()
+        if self._heartbeat is not None:  # a connected client says goodbye, so it no longer holds the service
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                self._request("GET", f"/ping?client={self._client_id}&gone=1", None, 2)
 
 
 def _alive(pid: int) -> bool:

@@ -39,6 +39,7 @@ from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
 from ragate.server.requests import WatchRequest
 from ragate.server.service.auto_calibration import AutoCalibration
+from ragate.server.service.client import HEARTBEAT_MAX_S
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
 from ragate.server.use_cases import CALLS, Call, LocalUseCases
@@ -85,7 +86,8 @@ class IndexService:
         )
         self._stopping = ""  # why the service is stopping, once it is: calls arriving then are cancelled
         self._flights: dict[str, InFlight] = {}  # the calls in progress by call id: their progress and cancellation
-        self._clients: dict[str, float] = {}  # connected clients (MCP servers) by id: when each last sent a heartbeat
+        # Connected clients (MCP servers, the page) by id: when each is due to beat again at the latest.
+        self._clients: dict[str, float] = {}
 
     def start(self) -> None:
         self.models.load_in_background()
@@ -100,30 +102,44 @@ class IndexService:
         except (IngestError, BadInput) as e:
             log.error("not watching: %s", e)
 
-    def touch(self, client: str | None = None) -> None:
+    def touch(self, client: str | None = None, every_s: float | None = None, gone: bool = False) -> None:
+        """Activity; with a client id, that client's heartbeat (it beats every `every_s`) or goodbye."""
         self.last_activity = time.monotonic()
-        if client is not None:
-            with self._activity_lock:
-                self._clients[client] = self.last_activity
+        if client is None:
+            return
+        with self._activity_lock:
+            if gone:
+                self._clients.pop(client, None)
+            else:
+                # Connected while its beats keep coming: missing three in a row means it is gone.
+                self._clients[client] = self.last_activity + 3 * min(every_s or HEARTBEAT_MAX_S, HEARTBEAT_MAX_S)
 
     def connected_clients(self, besides: str | None = None) -> int:
-        """Clients whose heartbeats still arrive (each beats every third of the idle timeout)."""
-        since = time.monotonic() - self.settings.service.idle_timeout_s
+        now = time.monotonic()
         with self._activity_lock:
-            self._clients = {c: t for c, t in self._clients.items() if t >= since}
+            self._clients = {c: due for c, due in self._clients.items() if due >= now}
             return sum(c != besides for c in self._clients)
 
     def replace(self, client: str | None) -> str:
-        """Leave the index to a client with other settings, when nobody else is using it: no call in
-        flight and no other client connected. The reason it stays, otherwise ("" when it stops)."""
+        """Leave the index to a client with other settings when nobody else is using it: no other
+        client connected, no call in flight, no background calibration, no watched folder (its
+        watching would end). The reasons it stays, otherwise ("" when it stops)."""
         others = self.connected_clients(besides=client)
+        watching = len(self.watcher.describe()["watching"])
         with self._activity_lock:
-            busy = self._in_flight
-            if not busy and not others:
-                self._stopping = "the index service is restarting with another client's settings"
-        if busy or others:
-            return f"{others} other client(s) connected and {busy} call(s) in flight"
-        return ""
+            reasons = [
+                f"{n} {what}"
+                for n, what in (
+                    (others, "other client(s) connected"),
+                    (self._in_flight, "call(s) in flight"),
+                    (int(bool(self.auto_calibration.running)), "background calibration running"),
+                    (watching, "folder(s) watched"),
+                )
+                if n
+            ]
+            if not reasons:
+                self._stopping = "the index service is restarting with another client's settings; call again"
+        return ", ".join(reasons)
 
     def idle_for(self) -> float:
         """How long nothing happened: no call, heartbeat or background calibration."""
@@ -282,8 +298,13 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
     client is connected and no call is in flight; 409 otherwise)."""
 
     async def ping(request: Request) -> JSONResponse:
-        client = request.query_params.get("client")
-        service.touch(client if client and CALL_ID.fullmatch(client) else None)
+        client, every = request.query_params.get("client"), request.query_params.get("every")
+        try:
+            every_s = float(every) if every else None
+        except ValueError:
+            every_s = None
+        every_s = every_s if every_s is not None and 0 < every_s < float("inf") else None
+        service.touch(client if client and CALL_ID.fullmatch(client) else None, every_s, gone=request.query_params.get("gone") == "1")
         return JSONResponse({"ok": True, "pid": os.getpid(), "models_ready": service.models.ready})
 
     async def call(request: Request) -> JSONResponse:

@@ -13,6 +13,7 @@ import uvicorn
 from ragate.server.config import Settings
 from ragate.server.http_limits import check_port_free, header_deadline_protocol
 from ragate.server.mcp.serve import allowed_hosts_and_origins
+from ragate.server.service.client import ServiceClient
 from ragate.server.ui.app import ui_app
 from ragate.server.ui.sessions import ONE_TIME_S, Sessions
 from ragate.server.use_cases import open_use_cases
@@ -25,6 +26,8 @@ def run_ui(settings: Settings, *, port: int | None = None, open_browser: bool = 
     port = port or settings.ui.port
     check_port_free(HOST, port, "[ui] port")
     use_cases = open_use_cases(settings, config_path=config_path, deadline_s=settings.server.tool_timeout_s, background=True)
+    if isinstance(use_cases, ServiceClient):
+        use_cases.keep_alive()  # the page is a connected client while it runs
     hosts, origins = allowed_hosts_and_origins(settings, HOST, port)
     sessions = Sessions(minutes=settings.ui.session_minutes)
     app = ui_app(use_cases, sessions=sessions, allowed_hosts=hosts, allowed_origins=origins, port=port, login=None)
