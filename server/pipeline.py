@@ -146,9 +146,10 @@ class Pipeline(Stages):
         g = self.settings.gate
         max_passages = g.max_passages if req.max_passages is None else req.max_passages
         names = self.targets(req.collection, req.collections)
-        models = [self.profile(name).answerability for name in names]
+        _, gating, _ = self.pool_profile(names)
+        model = gating.answerability if gating is not None else None
         # The gate reads at least as many candidates as its model was fitted on.
-        candidates = max(self.settings.retrieval.candidates, *((m.pool or 0) if m is not None else 0 for m in models))
+        candidates = max(self.settings.retrieval.candidates, (model.pool or 0) if model is not None else 0)
         r = self.rank(req.query, filters=req.filters, collections=names, candidates=candidates, top_k=max_passages, need_relevance=True)
         d = decide(
             r.candidates,

@@ -48,12 +48,7 @@ class Ranked:
     notes: list[str]
     timer: Timer
     profiles: dict[str, Profile]  # each collection read, with its calibration in force
-
-    @property
-    def profile(self) -> Profile | None:
-        """The one calibration that scored the pool; None when the collections read have different ones."""
-        first, *rest = self.profiles.values()
-        return None if any(p != first for p in rest) else first
+    profile: Profile | None  # the one that scored and gates the pool; None: each passage its own collection's
 
     def calibration(self) -> dict[str, str]:
         """What a response says of the calibration in force (schemas.CalibrationSource)."""
@@ -111,6 +106,31 @@ class Stages:
     def targets(self, collection: str | None, collections: list[str] | None = None) -> list[str]:
         """The collections one call reads: those it names, else the one, else [index] collection."""
         return list(dict.fromkeys(collections)) if collections else [self.collection(collection)]
+
+    def pool_profile(self, names: list[str]) -> tuple[dict[str, Profile], Profile | None, str]:
+        """Each collection's calibration, the one that scores and gates a pool drawn from them all,
+        and a note when that is not their own. Collections whose calibrations score alike share it;
+        otherwise the shipped default, fitted across corpora, scores and gates the whole pool; with
+        no default that fits these models, each passage keeps its own collection's relevance (None)
+        and the gate abstains. An unknown collection is refused before anything is kept for it."""
+        for name in names:
+            self.store(name)
+        profiles = {name: self.profile(name) for name in names}
+        first, *rest = profiles.values()
+        if all(_scores_alike(first, p) for p in rest):
+            return profiles, first, ""
+        default = self.profiles_available(names[0]).get("default")
+        if default is not None:
+            return (
+                profiles,
+                default,
+                "the collections read are calibrated differently: the shipped default calibration scores and gates the pool",
+            )
+        return (
+            profiles,
+            None,
+            "the collections read are calibrated differently and no shared calibration fits: each passage's relevance is its own collection's",
+        )
 
     def store(self, collection: str | None = None, *, create: bool = False) -> Store:
         name = self.collection(collection)
@@ -261,38 +281,27 @@ class Stages:
         collections: list[str] | None = None,
     ) -> Ranked:
         """retrieve → fuse → rerank → blend for one query, over one collection or several as one
-        pool. A remote reranker that fails leaves the pool in fused order with a note (`degrade`),
-        or raises, for fits that must not learn from unreranked pools. When relevance has no weight
-        in the blend (a calibration found hybrid ranks the collection better), the reranker is not
-        run unless the caller needs relevance (the gate). Several collections with different
-        calibrations: each passage's relevance is its own collection's, and the blend takes its
-        weights from [blend]."""
+        pool (pool_profile says which calibration scores it). A remote reranker that fails leaves
+        the pool in fused order with a note (`degrade`), or raises, for fits that must not learn
+        from unreranked pools. When relevance has no weight in the blend (a calibration found hybrid
+        ranks the collection better), the reranker is not run unless the caller needs relevance
+        (the gate)."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         names = self.targets(collection, collections)
+        profiles, profile, note = self.pool_profile(names)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
         cands = self.fuse(dense, sparse, n=n, fusion=fusion, timer=timer)
-        notes: list[str] = []
+        notes: list[str] = [note] if note else []
         stage = None
-        profiles = {name: self.profile(name) for name in names}
-        ranked_as = Ranked([], 0, None, notes, timer, profiles)
-        profile = ranked_as.profile
-        if profile is None:
-            notes.append(
-                "the collections read have different calibrations: each passage's relevance is its own collection's, "
-                "and the blend uses the [blend] weights"
-            )
         w = self.blend_weights(weights, profile=profile)
-        why = (
-            self.relevance_weight_reason(weights, profile)
-            if profile is not None
-            else "[blend] w_relevance: the collections' calibrations differ"
-        )
+        why = self.relevance_weight_reason(weights, profile) if profile is not None else "[blend] w_relevance: the calibrations differ"
         check_deadline("retrieval")
         if rerank and cands and w.relevance == 0 and not need_relevance:
             notes.append(f"not reranked, relevance has weight 0 here: {why}")
             rerank = False
         if rerank and cands:
+            failed = ""
             try:
                 stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms)
                 if profile is None:
@@ -302,10 +311,10 @@ class Stages:
                     raise
                 for c in cands:
                     c.rerank = c.relevance = c.first_pass = None
-                notes.append(f"not reranked: {e}")
-            if stage is None and not notes:
-                notes.append(f"not reranked: {self.models.reranker_error}")
-            elif stage is not None and stage.cut_short:
+                failed = str(e)
+            if stage is None:
+                notes.append(f"not reranked: {failed or self.models.reranker_error}")
+            elif stage.cut_short:
                 notes.append(
                     f"reranked the top {stage.pairs} of {len(cands)} candidates ({stage.limited_by}); the rest follow in fused order"
                 )
@@ -314,7 +323,7 @@ class Stages:
         with timer.stage("blend"):
             blended = blend_pool(cands, w)
         notes += _blend_notes(blended, w, top_k)
-        return dataclasses.replace(ranked_as, candidates=blended.ranked, pool=len(cands), stage=stage)
+        return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile)
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets
@@ -328,6 +337,11 @@ class Stages:
 
     def close(self) -> None:
         self.qdrant.close()
+
+
+def _scores_alike(a: Profile, b: Profile) -> bool:
+    """Two calibrations that turn logits into the same relevance, gate alike and blend alike."""
+    return a.relevance == b.relevance and a.answerability == b.answerability and a.blend == b.blend
 
 
 def _relevance_by_collection(cands: list[Candidate], profiles: dict[str, Profile]) -> None:

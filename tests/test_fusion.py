@@ -69,16 +69,18 @@ def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_
     from ragate.retrieval.candidates import Candidate
     from ragate.scoring.calibration import CalibrationParams
     from ragate.scoring.profile import Profile
-    from ragate.server.stages import Ranked, _relevance_by_collection
+    from ragate.server.stages import Ranked, _relevance_by_collection, _scores_alike
     from ragate.server.timing import Timer
 
     shifted = Profile(source="self", fitted_on="notes", relevance=CalibrationParams(method="platt", a=1.0, b=-2.0, pairs=40))
+    # Calibrations that score alike are one calibration, whatever they were fitted on and when.
+    assert _scores_alike(Profile(source="self", fitted_on="a", fitted_at="1"), Profile(source="self", fitted_on="b", fitted_at="2"))
+    assert not _scores_alike(shifted, Profile(source="default"))
     profiles = {"notes": shifted, "papers": Profile(source="default")}
     cands = [Candidate(chunk=hit(c, 0).chunk, rerank=2.0, collection=c) for c in ("notes", "papers")]
-    _relevance_by_collection(cands, profiles)
+    _relevance_by_collection(cands, profiles)  # no shared calibration fits: each passage by its own
     assert math.isclose(cands[0].relevance, 0.5) and math.isclose(cands[1].relevance, 1 / (1 + math.exp(-2.0)))
-    ranked = Ranked(cands, 2, None, [], Timer(), profiles)
-    said = ranked.calibration()
-    assert ranked.profile is None and said["calibration"] == "mixed" and "notes: self" in said["relevance_fitted_on"]
-    same = Ranked(cands, 2, None, [], Timer(), {"notes": Profile(source="default"), "papers": Profile(source="default")})
-    assert same.profile == Profile(source="default") and same.calibration()["calibration"] == "default"
+    said = Ranked(cands, 2, None, [], Timer(), profiles, None).calibration()
+    assert said["calibration"] == "mixed" and "notes: self" in said["relevance_fitted_on"]
+    shared = Ranked(cands, 2, None, [], Timer(), profiles, Profile(source="default")).calibration()
+    assert shared["calibration"] == "default"

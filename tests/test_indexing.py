@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ragate.retrieval.errors import IngestError
+from ragate.retrieval.errors import IngestError, StoreError
 from ragate.retrieval.filters import SearchFilter
-from ragate.server.requests import IndexRequest, SearchRequest
+from ragate.server.requests import AnswerRequest, IndexRequest, SearchRequest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 
@@ -88,6 +88,30 @@ def test_every_file_seen_is_indexed_or_counted_by_reason(pipeline, tmp_path):
     short = r.listed(2)
     assert [s.kind for s in short.skipped] == ["secret", "no_text"] and short.skipped_not_listed == 5
     assert short.skipped_by_kind == r.skipped_by_kind
+
+
+def test_collections_calibrated_differently_are_scored_and_gated_by_the_shipped_default(pipeline):
+    from ragate.scoring.calibration import CalibrationParams
+
+    pipeline.index(IndexRequest(paths=[str(EXAMPLES / "science")], collection="sci"))
+    pipeline.index(IndexRequest(paths=[str(EXAMPLES / "ragate")], collection="docs"))
+    fitted = pipeline.profile("sci").model_copy(
+        update={
+            "source": "self",
+            "fitted_on": "sci",
+            "relevance": CalibrationParams(method="platt", a=0.5, b=-1.0, pairs=50),
+            **pipeline.fitted_for(),
+        }
+    )
+    pipeline.profiles.save("sci", fitted)
+    assert pipeline.profile("sci").source == "self" and pipeline.profile("docs").source == "default"
+    one = pipeline.answer(AnswerRequest(query="What causes the tides?", collection="sci"))
+    assert one.calibration == "self"
+    both = pipeline.answer(AnswerRequest(query="What causes the tides?", collections=["sci", "docs"]))
+    assert both.calibration == "default" and both.status == "answer" and any("calibrated differently" in n for n in both.notes)
+    assert both.passages[0].collection == "sci"
+    with pytest.raises(StoreError, match="unknown collection"):  # refused before anything is kept for it
+        pipeline.answer(AnswerRequest(query="tides", collections=["sci", "nope"]))
 
 
 def test_missing_path_and_empty_folder(pipeline, tmp_path):
