@@ -48,7 +48,11 @@ def fuse(
             c.fused = rrf_score([dense_rank.get(key), bm25_rank.get(key)], rrf_k, [dense_weight, bm25_weight])
     else:
         nd = dict(zip([_key(h) for h in dense], minmax([h.score for h in dense])))
-        nb = dict(zip([_key(h) for h in bm25], minmax([h.score for h in bm25])))
+        # BM25 scores compare only within one collection (its own term statistics): scaled in each.
+        nb: dict[tuple[str, str], float] = {}
+        for name in dict.fromkeys(h.collection for h in bm25):
+            mine = [h for h in bm25 if h.collection == name]
+            nb.update(zip([_key(h) for h in mine], minmax([h.score for h in mine])))
         total = (dense_weight + bm25_weight) or 1.0
         for key, c in by_id.items():
             c.fused = (dense_weight * nd.get(key, 0.0) + bm25_weight * nb.get(key, 0.0)) / total

@@ -74,7 +74,8 @@ class QdrantSettings(_Section):
     @field_validator("path")
     @classmethod
     def _per_user_by_default(cls, value: str) -> str:
-        return os.path.expanduser(value) if value else str(user_data_dir() / "qdrant")
+        # Settings built directly; load_settings decides again from the raw value and where it came from.
+        return index_path(value, None, os.environ)
 
 
 # The engines a model can run on (scoring/engines/cpu_engines.py); "auto" measures them once per model on CPU.

@@ -65,6 +65,13 @@ def test_one_chunk_id_in_two_collections_is_two_candidates():
     assert math.isclose(out[("papers", "a")].fused, 1 / 62 + 1 / 61) and out[("notes", "a")].bm25 is None
 
 
+def test_weighted_fusion_scales_bm25_within_each_collection():
+    # One collection's BM25 runs to 40, the other's to 4: each collection's best is its own 1.0.
+    bm25 = [hit("a", 40.0, "big"), hit("b", 20.0, "big"), hit("c", 4.0, "small"), hit("d", 2.0, "small")]
+    out = {f.chunk.chunk_id: f.fused for f in fuse([], bm25, method="weighted", dense_weight=0, bm25_weight=1)}
+    assert out["a"] == out["c"] == 1.0 and out["b"] == out["d"] == 0.0
+
+
 def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_own():
     from ragate.retrieval.candidates import Candidate
     from ragate.scoring.calibration import CalibrationParams

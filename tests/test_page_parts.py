@@ -51,6 +51,7 @@ def test_bars_draw_probabilities_on_0_1_and_logits_by_their_place_in_the_results
     # drawn hollow and labelled a logit, so it is not read as a probability.
     assert by_name[0]["rerank"].percent == 100.0 and by_name[1]["rerank"].percent == 0.0
     assert by_name[0]["rerank"].relative and not by_name[0]["relevance"].relative and by_name[0]["rerank"].label == "rerank logit"
+    assert by_name[0]["score"].relative  # a weighted sum of the components, not a value on 0..1
     assert "between the lowest and highest" in by_name[0]["rerank"].tip and "on 0..1" in by_name[0]["relevance"].tip
     assert "bm25" not in by_name[0]  # a channel that scored nothing shown gets no column
     # One result: nothing to compare a logit to, so no bar (a lone -1.7 once drew a full one).

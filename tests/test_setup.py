@@ -35,7 +35,7 @@ def setup(tmp_path, ragate):
 def test_init_writes_a_config_and_an_entry_the_sdk_client_launches_as_written(setup, ragate):
     folder, config, block = setup
     text = config.read_text()
-    assert str(folder) in text and "allowed_roots" in text and "watch" in text
+    assert str(folder) in text and "allowed_roots" in text and "watch" in text and "[qdrant]" not in text  # the per-user index
     entry = block["mcpServers"]["ragate"]
     assert os.path.isabs(entry["command"]) and os.access(entry["command"], os.X_OK)
     # The config file travels as a variable, so the command line is only `serve`.
@@ -169,7 +169,8 @@ def test_the_mcp_inspector_launches_the_init_entry_pasted_on_its_command_line(tm
     given = block["mcpServers"]["ragate"]["env"]["RAGATE_RERANKER_MODEL"]
     assert os.path.isabs(given) and os.path.samefile(given, reranker_path)
     # The Inspector passes the server only what the entry names (beside PATH and HOME).
-    clean = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(tmp_path))}
+    # HOME is the test's own: the per-user index the server opens lives under it.
+    clean = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}
 
     entry = block["mcpServers"]["ragate"]
     # The entry pasted into the Inspector's own command line: its variables as -e, then command and args.

@@ -91,7 +91,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.model_dump())
     else:
-        print_index_report(report, verbose=args.verbose > 0, wall_s=time.perf_counter() - t0)
+        print_index_report(report, verbose=args.verbose > 0 or args.list_skipped, wall_s=time.perf_counter() - t0)
     return 0
 
 

@@ -7,6 +7,7 @@ import shutil
 import sys
 import textwrap
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.indexer import IndexReport
@@ -42,7 +43,7 @@ def skip_counts(by_kind: dict[str, int], skipped: list[Any] | None = None) -> st
     for kind, n in sorted(by_kind.items(), key=lambda kv: SKIP_KINDS.index(kv[0]) if kv[0] in SKIP_KINDS else len(SKIP_KINDS)):
         part = f"{n} {SKIP_LABELS.get(kind, kind)}"
         if kind == "not_included" and skipped:
-            exts = Counter(s.reason.rsplit("(", 1)[-1].rstrip(")") for s in skipped if s.kind == kind)
+            exts = Counter(Path(s.path).suffix or "no extension" for s in skipped if s.kind == kind)
             top = sorted(exts.items(), key=lambda ec: (-ec[1], ec[0]))
             part += " (" + ", ".join(f"{e} {c}" for e, c in top[:6]) + (", …" if len(top) > 6 else "") + ")"
         parts.append(part)
@@ -68,7 +69,7 @@ def print_index_report(report: IndexReport, verbose: bool, wall_s: float) -> Non
         else:
             hidden += 1
     if hidden:
-        print(f"  (-v lists the {hidden} left out by the include/exclude globs or named twice)")
+        print(f"  (--list-skipped lists the {hidden} left out by the include/exclude globs or named twice)")
 
 
 def print_timings(timings: dict[str, float], notes: list[str]) -> None:

@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("paths", nargs="+", metavar="PATH")
     sp.add_argument("--prune", action="store_true", help="remove indexed files under PATH that no longer exist")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument(
+        "--list-skipped", action="store_true", help="list every file left out, the include/exclude globs' choices too (as -v does)"
+    )
     common(sp)
     sp.set_defaults(func=cmd_index)
 

@@ -17,7 +17,7 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
-from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, describe_config, setting_vars
+from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, config_in_force, describe_config, setting_vars
 from ragate.server.service.client import ServiceClient
 
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
@@ -90,9 +90,8 @@ def write_config(path: Path, folder: Path | None) -> bool:
         raise BadInput(f"{path} is a symbolic link; ragate writes no file through one")
     if path.exists():
         return False
-    index = path.parent.resolve() / ".ragate" / "qdrant"
+    # No [qdrant] path: the per-user index, which every command reaches from any folder.
     lines = [f"# Written by `ragate init` on {dt.date.today().isoformat()}; every key is described in the project's config.toml.", ""]
-    lines += ["[qdrant]", f"path = {json.dumps(str(index))}", ""]
     if folder is not None:
         lines += ["[server]", f"allowed_roots = [{json.dumps(str(folder))}]", "", "[index]", f"watch = [{json.dumps(str(folder))}]", ""]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
@@ -147,7 +146,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     folder = Path(args.folder).resolve() if args.folder else None
     if folder is not None and not folder.is_dir():
         raise BadInput(f"--folder {args.folder}: not a folder")
-    config = Path(args.config or "config.toml").resolve()
+    config = (config_in_force(args.config)[0] or Path("config.toml")).resolve()
     wrote = write_config(config, folder)
     print(f"{'wrote' if wrote else 'kept the existing'} {config}", file=sys.stderr)
     block, left_out = client_block(args.client, config, settings)

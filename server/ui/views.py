@@ -12,10 +12,10 @@ from scipy.special import expit
 from ragate.scoring.answerability import FEATURE_MEANINGS
 from ragate.server.schemas import AnswerResponse, ScoreBreakdown, SearchResponse, SearchResult
 
-# Scores in [0, 1] by definition: their bar is the value itself. The others (logits, BM25, fusion)
-# rank within one query only: their bar (drawn hollow) places the value between the lowest and
-# highest shown, and with nothing to compare it to there is no bar.
-ABSOLUTE = {"score", "relevance", "retrieval", "freshness", "authority", "diversity", "dense"}
+# Scores in [0, 1] by definition: their bar is the value itself. The others (the blended score, a
+# weighted sum; logits, BM25, fusion) have no fixed scale: their bar (drawn hollow) places the
+# value between the lowest and highest shown, and with nothing to compare it to there is no bar.
+ABSOLUTE = {"relevance", "retrieval", "freshness", "authority", "diversity", "dense"}
 COLUMNS = ("relevance", "rerank", "first_pass", "dense", "bm25", "fused", "retrieval", "freshness", "authority", "diversity")
 # Labels that say a number is a logit, so it is not read as a probability like relevance.
 LABELS = {"rerank": "rerank logit", "first_pass": "first-pass logit"}
@@ -38,8 +38,8 @@ def _tip(name: str, absolute: bool) -> str:
     scale = (
         "bar: the value on 0..1"
         if absolute
-        else "hollow bar: where it falls between the lowest and highest in these results (rank only, not a probability; "
-        "none when there is nothing to compare)"
+        else "hollow bar: where it falls between the lowest and highest in these results (no fixed scale, not a "
+        "probability; none when there is nothing to compare)"
     )
     return f"{name}: {field.description}. {scale}"
 
