@@ -63,6 +63,16 @@ def user_cache_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
     return Path(environ.get("XDG_CACHE_HOME") or str(home / ".cache")) / "ragate"
 
 
+def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, str]) -> str:
+    """The embedded index's folder, absolute: "" is the per-user one; a relative path is taken
+    from the config file's folder (a desktop client may start the server in `/`), or from the
+    working directory when it came from RAGATE_QDRANT_PATH."""
+    if not given:
+        return str(user_data_dir(environ) / "qdrant")
+    base = cfg_path.resolve().parent if cfg_path is not None else Path.cwd()
+    return os.path.abspath(base / os.path.expanduser(given))
+
+
 class QdrantSettings(_Section):
     # "" is the per-user index (user_data_dir()/qdrant); a relative path in a config file is taken
     # from the file's folder, one in RAGATE_QDRANT_PATH from the working directory (load_settings).
@@ -485,16 +495,6 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: typing.Ma
     from_env = "path" in _env_overrides(environ).get("qdrant", {})
     settings.qdrant.path = index_path(str(data.get("qdrant", {}).get("path", "")), None if from_env else cfg_path, environ)
     return settings
-
-
-def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, str]) -> str:
-    """The embedded index's folder, absolute: "" is the per-user one; a relative path is taken
-    from the config file's folder (a desktop client may start the server in `/`), or from the
-    working directory when it came from RAGATE_QDRANT_PATH."""
-    if not given:
-        return str(user_data_dir(environ) / "qdrant")
-    base = cfg_path.resolve().parent if cfg_path is not None else Path.cwd()
-    return os.path.abspath(base / os.path.expanduser(given))
 
 
 def resolve_roots(roots: list[str], cfg_path: Path | None) -> list[str]:
