@@ -43,6 +43,7 @@ SkipKind = Literal[
     "not_included",
     "excluded",
     "excluded_folder",
+    "linked_folder",
     "secret",
     "system",
     "outside_roots",
@@ -58,6 +59,7 @@ SKIP_LABELS: dict[str, str] = {
     "not_included": "not matched by [index] include",
     "excluded": "matched by [index] exclude",
     "excluded_folder": "folder(s) left out by [index] exclude",
+    "linked_folder": "link(s) to a folder, not followed",
     "secret": "on the secret-file denylist",
     "system": "under a system folder",
     "outside_roots": "links outside the allowed roots",
@@ -70,6 +72,8 @@ SKIP_LABELS: dict[str, str] = {
 }
 # Kinds a user chose by configuration; the others are files a user may have expected to see indexed.
 CHOSEN_KINDS = frozenset({"not_included", "excluded", "excluded_folder", "duplicate"})
+# Kinds that name a folder, not a file: files_seen does not count them.
+FOLDER_KINDS = frozenset({"excluded_folder", "linked_folder"})
 
 
 class SkippedFile(BaseModel):
@@ -226,6 +230,9 @@ def discover(
                 if pattern := _excluded_folder((here / d).relative_to(real).as_posix(), opts):
                     reason = f"folder matches an exclude glob ([index] exclude: {pattern}); its files are not counted"
                     out.skipped.append(SkippedFile(path=(here / d).as_posix() + "/", kind="excluded_folder", reason=reason))
+                elif (here / d).is_symlink():  # the walk does not follow links (loops, and folders outside)
+                    reason = "a link to a folder, not followed; name its target to index it"
+                    out.skipped.append(SkippedFile(path=(here / d).as_posix() + "/", kind="linked_folder", reason=reason))
                 else:
                     walked.append(d)
             dirnames[:] = walked

@@ -252,8 +252,9 @@ class Pipeline(Stages):
             report = self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
         finally:
             self._changed(req.collection)
-        self.last_index[report.collection] = {
+        self.last_index[report.collection] = {  # the last run of any kind, a watched folder's too
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "paths": [p[:300] for p in req.paths[:5]] + ([f"and {len(req.paths) - 5} more"] if len(req.paths) > 5 else []),
             "files_seen": report.files_seen,
             "documents_indexed": report.documents_indexed,
             "documents_unchanged": report.documents_unchanged,

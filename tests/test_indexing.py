@@ -75,10 +75,12 @@ def test_every_file_seen_is_indexed_or_counted_by_reason(pipeline, tmp_path):
     (d / ".git" / "HEAD").write_text("ref: refs/heads/main")
     (d / "node_modules" / "pkg" / "README.md").write_text("a dependency")
     (d / "docs" / "again.md").symlink_to(d / "docs" / "guide.md")
+    (d / "elsewhere").symlink_to(d / "docs", target_is_directory=True)
 
     r = pipeline.index(IndexRequest(paths=[str(d)]))
-    assert r.skipped_by_kind == {"not_included": 2, "excluded_folder": 2, "secret": 1, "duplicate": 1, "no_text": 1}
-    files_skipped = sum(n for k, n in r.skipped_by_kind.items() if k != "excluded_folder")
+    kinds = {"not_included": 2, "excluded_folder": 2, "linked_folder": 1, "secret": 1, "duplicate": 1, "no_text": 1}
+    assert r.skipped_by_kind == kinds
+    files_skipped = sum(n for k, n in r.skipped_by_kind.items() if k not in ("excluded_folder", "linked_folder"))
     assert r.files_seen == r.documents_indexed + r.documents_unchanged + files_skipped == 6
     reasons = {os.path.basename(s.path.rstrip("/")): s.reason for s in r.skipped}
     assert "(.py)" in reasons["tool.py"] and "(no extension)" in reasons["Makefile"] and "**/node_modules/**" in reasons["node_modules"]
@@ -86,7 +88,7 @@ def test_every_file_seen_is_indexed_or_counted_by_reason(pipeline, tmp_path):
 
     # An MCP response lists at most so many entries, those a user did not choose first, and counts all.
     short = r.listed(2)
-    assert [s.kind for s in short.skipped] == ["secret", "no_text"] and short.skipped_not_listed == 5
+    assert [s.kind for s in short.skipped] == ["linked_folder", "secret"] and short.skipped_not_listed == 6
     assert short.skipped_by_kind == r.skipped_by_kind
 
 

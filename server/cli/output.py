@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.indexer import IndexReport
-from ragate.retrieval.ingest import CHOSEN_KINDS, SKIP_KINDS, SKIP_LABELS
+from ragate.retrieval.ingest import CHOSEN_KINDS, FOLDER_KINDS, SKIP_KINDS, SKIP_LABELS
 from ragate.server.schemas import BlendFit, SearchResult
 
 
@@ -54,7 +54,7 @@ def print_index_report(report: IndexReport, verbose: bool, wall_s: float) -> Non
     """The summary, then every file a user may have expected indexed; files and folders the globs
     leave out by choice are counted, and listed with -v. Both times are said: the indexing's, and
     the command's (which includes starting the index service and loading the models)."""
-    files_skipped = sum(n for k, n in report.skipped_by_kind.items() if k != "excluded_folder")
+    files_skipped = sum(n for k, n in report.skipped_by_kind.items() if k not in FOLDER_KINDS)
     print(
         f"{report.collection}: {report.files_seen} files seen: {report.documents_indexed} indexed, "
         f"{report.documents_unchanged} unchanged, {files_skipped} not indexed; {report.documents_removed} removed, "

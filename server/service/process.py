@@ -64,6 +64,15 @@ class InFlight:
         self.progress = {"desc": desc, "done": done, "total": total}
 
 
+def with_waits(timings_ms: dict[str, float], *, models_ms: float, queue_ms: float) -> dict[str, float]:
+    """A call's stage timings with the service's waits first, for the models to load (when it
+    waited at all) and for a reranker slot behind other clients' calls, counted in the total so
+    the stages add up to it."""
+    waited = {k: round(v, 2) for k, v in (("models", models_ms), ("queue", queue_ms)) if k == "queue" or v >= 1}
+    total = timings_ms.get("total", 0.0) + sum(waited.values())
+    return {**waited, **timings_ms, "total": round(total, 2)}
+
+
 class IndexService:
     """The use cases of one Pipeline behind the socket, with activity tracking for the idle exit."""
 
@@ -214,12 +223,7 @@ class IndexService:
                         check_deadline("the queue")
                         result = self._dispatch(name, req, options)
                 if call.heavy and hasattr(result, "timings_ms"):
-                    # Time spent waiting for the models to load and for a reranker slot behind other
-                    # clients' calls, counted in the total so the stages add up to it.
-                    waited = {"models": (loaded - arrived) * 1000, "queue": queued_ms}
-                    waited = {k: round(v, 2) for k, v in waited.items() if k == "queue" or v >= 1}
-                    total = result.timings_ms.get("total", 0.0) + sum(waited.values())
-                    result.timings_ms = {**waited, **result.timings_ms, "total": round(total, 2)}
+                    result.timings_ms = with_waits(result.timings_ms, models_ms=(loaded - arrived) * 1000, queue_ms=queued_ms)
             return _jsonable(result)
         except (Cancelled, DeadlineExceeded) as e:
             log.warning("call %s %s", name, e)
