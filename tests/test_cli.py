@@ -46,7 +46,11 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     assert r.returncode == 0, r.stderr
     assert "4 files seen: 1 indexed, 0 unchanged, 3 not indexed" in r.stdout, r.stdout
     assert "2 not matched by [index] include (.py 1, no extension 1); 1 folder(s) left out by [index] exclude; 1 no text" in r.stdout
-    assert f"skipped {mixed / 'empty.txt'}: no text" in r.stdout and "build.py" not in r.stdout and "--list-skipped lists the 3" in r.stdout
+    assert (
+        f"skipped {mixed / 'empty.txt'}: no text" in r.stdout
+        and "build.py" not in r.stdout
+        and "--list-skipped also lists the 3 files and folders" in r.stdout
+    )
     listed = ragate("index", str(mixed), "--no-progress", "--list-skipped", env_extra=env).stdout
     assert f"skipped {mixed / 'build.py'}: not matched by [index] include (.py)" in listed and f"{mixed / '.git'}/" in listed
 

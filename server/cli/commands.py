@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from ragate.server.requests import (
 )
 from ragate.server.service.client import ServiceClient
 from ragate.server.service.process import run_service
+from ragate.server.tracing import flush as flush_traces
 from ragate.server.use_cases import UseCases, open_use_cases
 from ragate.server.validation import validation_message
 
@@ -175,7 +178,7 @@ def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     stats = run_use_case(args, settings, lambda uc: uc.stats(), need_reranker=False)
     if args.json:
-        print_json(stats)
+        print_json({"config": describe_config(args.config), **stats})
     else:
         print(f"config: {describe_config(args.config)}")
         print(f"index: {stats['backend']} at {stats['location']}")
@@ -275,4 +278,12 @@ def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
             cancelled = answer.get("cancelled", 0)
             print(f"stopped (pid {answer['pid']})" + (f"; {cancelled} call(s) in flight were cancelled" if cancelled else ""))
         return 0
-    return run_service(settings, watch=args.watch)
+    code = run_service(settings, watch=args.watch)
+    # The index is closed and its lock released. An engine measurement still running in native
+    # threads would abort the interpreter's own exit ("terminate called without an active
+    # exception"); it is abandoned here, and measured again on the next start.
+    flush_traces()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

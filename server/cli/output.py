@@ -69,7 +69,7 @@ def print_index_report(report: IndexReport, verbose: bool, wall_s: float) -> Non
         else:
             hidden += 1
     if hidden:
-        print(f"  (--list-skipped lists the {hidden} left out by the include/exclude globs or named twice)")
+        print(f"  (--list-skipped also lists the {hidden} files and folders the include/exclude globs left out, or named twice)")
 
 
 def print_timings(timings: dict[str, float], notes: list[str]) -> None:

@@ -188,12 +188,14 @@ def checks(settings: Settings, config: str | None) -> list[Check]:
     roots = s.server.allowed_roots
     missing = [r for r in roots if not Path(r).is_dir()]
     if not roots:
+        # Usable: the CLI indexes what it is given; only an MCP caller's index_paths needs roots.
         out.append(
             Check(
                 "allowed roots",
-                False,
-                "none: index_paths refuses every path",
+                True,
+                "none: the MCP tool index_paths refuses every path (ragate index is not affected)",
                 "set [server] allowed_roots (or run `ragate init --folder DIR`)",
+                warning=True,
             )
         )
     else:
