@@ -451,7 +451,8 @@ CONFIG_VAR = "RAGATE_CONFIG"  # the config file, for a client that can set varia
 
 def config_in_force(flag: str | None, environ: typing.Mapping[str, str] = os.environ) -> tuple[Path | None, str]:
     """The config file load_settings reads, and how it was chosen: --config, else RAGATE_CONFIG,
-    else config.toml in the working directory, else none (built-in defaults)."""
+    else config.toml in the working directory, else the user's own (one per user, like the
+    index: the same from every folder), else none (built-in defaults)."""
     if flag:
         return Path(flag), "--config"
     if named := environ.get(CONFIG_VAR):
@@ -459,7 +460,18 @@ def config_in_force(flag: str | None, environ: typing.Mapping[str, str] = os.env
     here = Path("config.toml")
     if here.is_file():
         return here, "config.toml in the working directory"
-    return None, "no config file: built-in defaults and RAGATE_* variables"
+    mine = user_config_path(environ)
+    if mine.is_file():
+        return mine, "the user's config file"
+    return None, f"no config file: built-in defaults and RAGATE_* variables (yours would be {mine})"
+
+
+def user_config_path(environ: typing.Mapping[str, str] = os.environ) -> Path:
+    """$XDG_CONFIG_HOME/ragate/config.toml (~/.config/ragate/config.toml); on macOS and Windows, the
+    folder the per-user index lives in."""
+    if sys.platform in ("win32", "darwin"):
+        return user_data_dir(environ) / "config.toml"
+    return Path(environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")) / "ragate" / "config.toml"
 
 
 def describe_config(flag: str | None) -> str:

@@ -36,6 +36,7 @@ os.environ["RAGATE_EMBEDDER_MEASURE"] = "at_load"
 # The per-user index (~/.local/share/ragate) of a test that names none is the run's own.
 _DATA_HOME = tempfile.mkdtemp(prefix="ragate-test-data-")
 os.environ["XDG_DATA_HOME"] = _DATA_HOME
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_DATA_HOME, "config")  # and no user's own config file
 
 
 @pytest.fixture(scope="session", autouse=True)

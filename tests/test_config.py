@@ -49,6 +49,17 @@ def test_one_index_per_user_unless_a_config_or_the_environment_names_one(tmp_pat
     assert load_settings(blank, environ={"XDG_DATA_HOME": str(tmp_path / "data")}).qdrant.path == per_user
 
 
+def test_the_users_config_file_holds_wherever_no_other_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "conf" / "ragate" / "config.toml"
+    mine.parent.mkdir(parents=True)
+    mine.write_text("[retrieval]\ncandidates = 42\n")
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "conf")}
+    assert load_settings(environ=env).retrieval.candidates == 42  # no ./config.toml here: the user's own
+    (tmp_path / "config.toml").write_text("[retrieval]\ncandidates = 7\n")
+    assert load_settings(environ=env).retrieval.candidates == 7  # one in the working directory comes first
+
+
 def test_unknown_key_is_named(tmp_path):
     with pytest.raises(ConfigError, match=r"retrieval\.candidatez"):
         load_settings(write(tmp_path, "[retrieval]\ncandidatez = 5\n"), environ={})

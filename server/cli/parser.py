@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every config key can be overridden by RAGATE_<SECTION>_<KEY>, e.g. RAGATE_RERANKER_MODEL=path/to/model.",
     )
     parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $RAGATE_CONFIG, else ./config.toml if present, else built-in defaults)"
+        "--config",
+        metavar="PATH",
+        help="config file (default: $RAGATE_CONFIG, else ./config.toml, else ~/.config/ragate/config.toml, else built-in defaults)",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv for library logs)")
     parser.set_defaults(reads_config=True)
