@@ -37,30 +37,27 @@ class IndexSettings(_Section):
     watch_debounce_ms: int = Field(500, ge=10, le=60_000)
 
 
-def user_data_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
-    """ragate's folder in the user's data folder: $XDG_DATA_HOME/ragate (~/.local/share/ragate) on
-    Linux and other Unix systems, ~/Library/Application Support/ragate on macOS, %LOCALAPPDATA%\\ragate
-    on Windows. One index per user by default, wherever a command is run from."""
-    home = Path.home()
-    if sys.platform == "win32":
-        base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = str(home / "Library" / "Application Support")
-    else:
-        base = environ.get("XDG_DATA_HOME") or str(home / ".local" / "share")
-    return Path(base) / "ragate"
+# Where each kind of per-user folder lives: (its XDG variable, the XDG default under home, the
+# macOS folder under home, the folder under %LOCALAPPDATA%\ragate on Windows).
+USER_FOLDERS = {
+    "data": ("XDG_DATA_HOME", ".local/share", "Library/Application Support", ""),
+    "cache": ("XDG_CACHE_HOME", ".cache", "Library/Caches", "cache"),
+    "config": ("XDG_CONFIG_HOME", ".config", "Library/Application Support", ""),
+}
 
 
-def user_cache_dir(environ: typing.Mapping[str, str] = os.environ) -> Path:
-    """ragate's folder in the user's cache folder: $XDG_CACHE_HOME/ragate (~/.cache/ragate),
-    ~/Library/Caches/ragate on macOS, %LOCALAPPDATA%\\ragate\\cache on Windows. What is per machine
-    rather than per index (model exports, engine verdicts) lives here, shared by every index."""
+def user_dir(kind: Literal["data", "cache", "config"], environ: typing.Mapping[str, str] = os.environ) -> Path:
+    """ragate's per-user folder of a kind: $XDG_DATA_HOME/ragate (~/.local/share/ragate) for data
+    (the index), $XDG_CACHE_HOME/ragate for what is per machine rather than per index (model
+    exports, engine verdicts), $XDG_CONFIG_HOME/ragate for the config file; the platform's own
+    folders on macOS and Windows. One of each per user, wherever a command is run from."""
+    variable, xdg_default, macos, windows = USER_FOLDERS[kind]
     home = Path.home()
     if sys.platform == "win32":
-        return Path(environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")) / "ragate" / "cache"
+        return Path(environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")) / "ragate" / windows
     if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "ragate"
-    return Path(environ.get("XDG_CACHE_HOME") or str(home / ".cache")) / "ragate"
+        return home / macos / "ragate"
+    return Path(environ.get(variable) or str(home / xdg_default)) / "ragate"
 
 
 def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, str]) -> str:
@@ -68,13 +65,13 @@ def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, s
     from the config file's folder (a desktop client may start the server in `/`), or from the
     working directory when it came from RAGATE_QDRANT_PATH."""
     if not given:
-        return str(user_data_dir(environ) / "qdrant")
+        return str(user_dir("data", environ) / "qdrant")
     base = cfg_path.resolve().parent if cfg_path is not None else Path.cwd()
     return os.path.abspath(base / os.path.expanduser(given))
 
 
 class QdrantSettings(_Section):
-    # "" is the per-user index (user_data_dir()/qdrant); a relative path in a config file is taken
+    # "" is the per-user index (user_dir("data")/qdrant); a relative path in a config file is taken
     # from the file's folder, one in RAGATE_QDRANT_PATH from the working directory (load_settings).
     path: str = Field("", validate_default=True)
     url: str = ""
@@ -460,18 +457,10 @@ def config_in_force(flag: str | None, environ: typing.Mapping[str, str] = os.env
     here = Path("config.toml")
     if here.is_file():
         return here, "config.toml in the working directory"
-    mine = user_config_path(environ)
+    mine = user_dir("config", environ) / "config.toml"
     if mine.is_file():
         return mine, "the user's config file"
     return None, f"no config file: built-in defaults and RAGATE_* variables (yours would be {mine})"
-
-
-def user_config_path(environ: typing.Mapping[str, str] = os.environ) -> Path:
-    """$XDG_CONFIG_HOME/ragate/config.toml (~/.config/ragate/config.toml); on macOS and Windows, the
-    folder the per-user index lives in."""
-    if sys.platform in ("win32", "darwin"):
-        return user_data_dir(environ) / "config.toml"
-    return Path(environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")) / "ragate" / "config.toml"
 
 
 def describe_config(flag: str | None) -> str:

@@ -21,7 +21,7 @@ from ragate.scoring.rerankers.causal_lm import CausalLmReranker
 from ragate.scoring.rerankers.listwise import ListwiseReranker
 from ragate.scoring.rerankers.remote import API as RERANK_APIS
 from ragate.scoring.rerankers.remote import HOSTED, RemoteReranker
-from ragate.server.config import RerankerSettings, Settings, user_cache_dir
+from ragate.server.config import RerankerSettings, Settings, user_dir
 from ragate.server.llm.answer_writer import llm_client
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def onnx_dir(settings: Settings) -> Path:
     in the user's cache folder, shared by every index (a verdict is about this CPU, not an index),
     unless configured elsewhere."""
     r = settings.reranker
-    return Path(r.onnx_dir) if r.onnx_dir else user_cache_dir() / "engines"
+    return Path(r.onnx_dir) if r.onnx_dir else user_dir("cache") / "engines"
 
 
 def cross_encoder(
