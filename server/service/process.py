@@ -302,13 +302,13 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
     client is connected and no call is in flight; 409 otherwise)."""
 
     async def ping(request: Request) -> JSONResponse:
-        client, every = request.query_params.get("client"), request.query_params.get("every")
+        every = request.query_params.get("every")
         try:
             every_s = float(every) if every else None
         except ValueError:
             every_s = None
         every_s = every_s if every_s is not None and 0 < every_s < float("inf") else None
-        service.touch(client if client and CALL_ID.fullmatch(client) else None, every_s, gone=request.query_params.get("gone") == "1")
+        service.touch(_client(request), every_s, gone=request.query_params.get("gone") == "1")
         return JSONResponse({"ok": True, "pid": os.getpid(), "models_ready": service.models.ready})
 
     async def call(request: Request) -> JSONResponse:
@@ -334,8 +334,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
         return JSONResponse(state if state is not None else {"error": "no such call in flight"}, status_code=200 if state else 404)
 
     async def replace_route(request: Request) -> JSONResponse:
-        client = request.query_params.get("client")
-        why = service.replace(client if client and CALL_ID.fullmatch(client) else None)
+        why = service.replace(_client(request))
         if why:
             return JSONResponse({"ok": False, "reason": why}, status_code=409)
         stop()
@@ -355,6 +354,12 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             Route("/replace", replace_route, methods=["POST"]),
         ]
     )
+
+
+def _client(request: Request) -> str | None:
+    """The connected client a request names (?client=ID), if the id is well formed."""
+    client = request.query_params.get("client")
+    return client if client and CALL_ID.fullmatch(client) else None
 
 
 async def _until_disconnected(request: Request, allowance: Allowance, work: Callable[[], Any]) -> Any:
