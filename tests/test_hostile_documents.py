@@ -185,6 +185,7 @@ def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(std
         (b"[1,2,3]", b"JSON object"),
         (b"null", b"JSON object"),
         (json.dumps({**search, "deadline_s": "soon"}).encode(), b"deadline_s"),
+        (json.dumps({**search, "limits": {"max_top_k": "many"}}).encode(), b"limits: max_top_k"),
         (b"[" * 100_000 + b"]" * 100_000, b"nests too deeply"),
         (json.dumps({"request": {"paths": [str(root)]}, "options": {"allowed_roots": "/"}}).encode(), b"allowed_roots"),
     ):

@@ -208,7 +208,7 @@ class IndexService:
             with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
                 req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
                 if req is not None and body.get("limits") is not None:
-                    req.under(ServerSettings.model_validate(body["limits"]))
+                    req.under(_client_limits(body["limits"]))
                 options = body.get("options") or {}
                 gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
                 if gate is None:
@@ -354,6 +354,14 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             Route("/replace", replace_route, methods=["POST"]),
         ]
     )
+
+
+def _client_limits(sent: Any) -> ServerSettings:
+    """The [server] limits a client sent with its call, or a refusal that names them."""
+    try:
+        return ServerSettings.model_validate(sent)
+    except ValidationError as e:
+        raise BadInput("limits: " + validation_message(e)) from None
 
 
 def _client(request: Request) -> str | None:
