@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from ragate.retrieval.deadline import Allowance
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import current as current_allowance
 from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable, SettingsMismatch
 from ragate.retrieval.indexer import IndexReport
@@ -243,6 +244,7 @@ class ServiceClient:
             raise SettingsMismatch(f"{mismatch} (it stays: {answer.get('reason', 'refused')})")
         end = time.monotonic() + 30
         while _alive(answer["pid"]) and time.monotonic() < end:
+            check_deadline("waiting for the index service to restart")  # within the caller's own time
             time.sleep(0.1)
         log.warning(
             "the index service for %s ran with other settings than this client's and no other client was connected: "
