@@ -220,6 +220,44 @@ def test_stdio_minor_inputs(stdio):
         assert is_error and needle in text, text
 
 
+BIG = "x" * 300_000
+# Names and tokens the SDK would echo whole (or once per progress notification): each is refused
+# with an error of its own, a few hundred bytes whatever came in.
+ECHOES = [
+    ("method", None, None, -32601),
+    ("tools/call", {"name": BIG, "arguments": {}}, None, -32602),
+    ("resources/read", {"uri": "ragate://doc/" + BIG}, None, -32602),
+    ("prompts/get", {"name": BIG}, None, -32602),
+    ("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": BIG}}, None, -32602),
+    ("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": True}}, None, -32602),
+]
+
+
+@pytest.mark.parametrize("method,params,extra,code", ECHOES, ids=["method", "tool", "uri", "prompt", "token", "token-true"])
+def test_stdio_names_and_tokens_are_bounded_not_echoed(stdio, method, params, extra, code):
+    client, _ = stdio
+    if method == "method":
+        method, params = BIG, {}
+    reply = client.request(method, params, timeout=10)
+    assert reply["error"]["code"] == code and len(json.dumps(reply)) < 1000, str(reply)[:300]
+    assert not client.anonymous or all(len(json.dumps(m)) < 1000 for m in client.anonymous)
+
+
+def test_stdio_unknown_names_within_bounds_are_answered_briefly(stdio):
+    client, _ = stdio
+    for method, params in (
+        ("tools/call", {"name": "x" * 128, "arguments": {}}),
+        ("resources/read", {"uri": "ragate://doc/" + "x" * 2000}),
+        ("tools/call", {"name": "search", "arguments": {"query": "tides", "filters": {BIG: 1}}}),
+        ("tools/call", {"name": "search", "arguments": {"query": "tides", BIG: 1}}),
+    ):
+        reply = client.request(method, params, timeout=30)
+        assert "error" in reply or reply["result"]["isError"], str(reply)[:300]
+        assert len(json.dumps(reply)) < 5000, (method, len(json.dumps(reply)))
+    token = client.request("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": "t" * 256}}, timeout=10)
+    assert not token["result"]["isError"]
+
+
 def test_drop_collection_under_a_live_server_goes_through_its_service(stdio, ragate, server_env, examples):
     """The CLI's drop is done by the index service the live server uses, so the server never serves
     files deleted beneath it: it answers that the collection is gone, without tracebacks."""
@@ -312,6 +350,18 @@ def test_http_bearer_scheme_is_case_insensitive(http):
             f"http://127.0.0.1:{port}/mcp", content=b"x" * (2 * 1024 * 1024), headers={**headers, "Authorization": f"Bearer {token}"}
         )
         assert big.status_code == 413
+
+
+def test_http_names_and_tokens_are_bounded_not_echoed(http):
+    port, token = http
+    headers = {**RAW_HEADERS, "Authorization": f"Bearer {token}"}
+    with httpx2.Client(timeout=10) as c:
+        init = c.post(f"http://127.0.0.1:{port}/mcp", json=RAW_INITIALIZE, headers=headers)
+        session = {"mcp-session-id": init.headers.get("mcp-session-id", "")}
+        for method, params, _, code in ECHOES:
+            message = {"jsonrpc": "2.0", "id": 7, "method": BIG if method == "method" else method, "params": params or {}}
+            r = c.post(f"http://127.0.0.1:{port}/mcp", json=message, headers={**headers, **session})
+            assert r.status_code == 400 and r.json()["error"]["code"] == code and len(r.content) < 1000, r.text[:300]
 
 
 def test_http_slowloris_sockets_are_closed(http):

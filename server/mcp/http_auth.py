@@ -23,6 +23,7 @@ from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
 
 from ragate.server.config import OAuthSettings
+from ragate.server.mcp.message_guard import read_body, replay
 from ragate.server.mcp.oauth import InvalidToken, TokenVerifier
 from ragate.server.mcp.tools import READ_TOOLS
 
@@ -102,12 +103,12 @@ class OAuthResourceServer:
             return await _refuse(send, 401, "invalid_token", str(e), self._challenge("invalid_token", str(e)))
         need = self.s.read_scope
         if scope["path"] == MCP_PATH and scope["method"] == "POST" and self.s.read_scope in who.scopes:
-            body = await _read_body(receive, self.max_body)
+            body = await read_body(receive, self.max_body)
             if body is None:
                 return await _refuse(send, 413, "request_too_large", f"the request body exceeds {self.max_body} bytes", "")
             if _calls_a_write_tool(body):
                 need = self.s.write_scope
-            receive = _replay(body, receive)
+            receive = replay(body, receive)
         if need not in who.scopes:
             log.info("oauth: %s lacks scope %s", who.client_id or who.subject, need)
             description = f"this call needs the {need} scope"
@@ -155,31 +156,3 @@ def _calls_a_write_tool(body: bytes) -> bool:
 def _quotable(text: str) -> str:
     """`text` safe inside a quoted auth-param (RFC 6750 §3: printable ASCII without `"` and `\\`)."""
     return "".join(c if " " <= c <= "~" and c not in '"\\' else "'" for c in text)[:300]
-
-
-async def _read_body(receive, limit: int) -> bytes | None:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks)  # the client went away; the transport sees an empty body
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, receive):
-    sent = False
-
-    async def replayed():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed

@@ -24,6 +24,7 @@ from ragate.retrieval.errors import RagateError, ServeError
 from ragate.server.config import Settings
 from ragate.server.http_limits import check_port_free, header_deadline_protocol
 from ragate.server.mcp.http_auth import OAuthResourceServer, StaticTokenAuth
+from ragate.server.mcp.message_guard import MessageGuard
 from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
 from ragate.server.requests import WatchRequest
@@ -112,7 +113,7 @@ def http_app(settings: Settings, server, host: str, port: int, use_cases: UseCas
     hosts, origins = allowed_hosts_and_origins(settings, host, port)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
-    app = MetricsRoute(app, use_cases.metrics)
+    app = MetricsRoute(MessageGuard(app, settings.server.max_request_bytes), use_cases.metrics)
     if settings.server.auth == "oauth":
         app = OAuthResourceServer(app, settings.oauth, max_body_bytes=settings.server.max_request_bytes)
     else:

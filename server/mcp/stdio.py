@@ -4,7 +4,8 @@ The SDK's stdio transport hands a line it cannot parse or validate to the sessio
 and the session drops it: a client that sent a lone surrogate ("a\\ud800b"), JSON nested 250 deep
 or an invalid request waits forever. Here each line is checked first; what fails is answered with
 a JSON-RPC error (-32700 parse error, -32600 invalid request) and only good lines reach the SDK's
-own transport. Lines are read with a size cap, so one request cannot exhaust memory."""
+own transport, after the bounds on names and tokens (server/mcp/message_guard.py). Lines are read
+with a size cap, so one request cannot exhaust memory."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mcp.server.stdio import stdio_server
 from pydantic import ValidationError
 
 from ragate.retrieval.errors import BadInput
+from ragate.server.mcp.message_guard import UnsafeMessage, check_message, error_reply, request_id
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +36,7 @@ class BadLine(BadInput):
         self.code, self.request_id = code, request_id
 
     def reply(self) -> str:
-        return json.dumps({"jsonrpc": "2.0", "id": self.request_id, "error": {"code": self.code, "message": str(self)}})
-
-
-def _request_id(obj: object) -> str | int | None:
-    """The id to answer under, when the message carries a usable one."""
-    rid = obj.get("id") if isinstance(obj, dict) else None
-    if isinstance(rid, int) and not isinstance(rid, bool):
-        return rid
-    if isinstance(rid, str) and len(rid) <= 256 and rid.encode("utf-8", "replace").decode("utf-8") == rid:
-        return rid
-    return None
+        return error_reply(self.code, str(self), self.request_id)
 
 
 def _check_tree(obj: object) -> None:
@@ -83,7 +75,7 @@ def check_line(line: bytes) -> str | None:
     try:
         _check_tree(obj)
     except BadLine as e:
-        e.request_id = _request_id(obj)
+        e.request_id = request_id(obj)
         raise
     if not isinstance(obj, dict):
         raise BadLine(INVALID_REQUEST, "Invalid Request: a message must be a JSON object")
@@ -91,7 +83,11 @@ def check_line(line: bytes) -> str | None:
         types.jsonrpc_message_adapter.validate_python(obj, by_name=False)
     except ValidationError as e:
         first = str(e).splitlines()[0][:200]
-        raise BadLine(INVALID_REQUEST, f"Invalid Request: not a JSON-RPC 2.0 message ({first})", _request_id(obj)) from None
+        raise BadLine(INVALID_REQUEST, f"Invalid Request: not a JSON-RPC 2.0 message ({first})", request_id(obj)) from None
+    try:
+        check_message(obj)
+    except UnsafeMessage as e:
+        raise BadLine(e.code, str(e), request_id(obj)) from None
     return text
 
 

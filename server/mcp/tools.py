@@ -18,7 +18,7 @@ import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent, Tool, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ragate.retrieval.deadline import Allowance, deadline
 from ragate.retrieval.deadline import check as check_deadline
@@ -45,6 +45,7 @@ from ragate.server.requests import (
 )
 from ragate.server.schemas import AnswerResponse, DeleteResult, FeedbackResult, RerankResponse, SearchResponse
 from ragate.server.use_cases import UseCases
+from ragate.server.validation import validation_message
 
 T = TypeVar("T")
 
@@ -337,6 +338,19 @@ def _progress_to(ctx: Context, allowance: Allowance) -> Reporter:
 class LeanServer(MCPServer):
     """Lists each tool with lean schemas (server/mcp/lean_schema.py); the full ones, with what each
     field means, are the `ragate://schema/{tool}` resource."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        known = set(tool.parameters.get("properties", {})) if tool is not None else set()
+        unknown = sorted(k[:64] for k in set(arguments) - known) if tool is not None else []
+        if unknown:  # the SDK would drop them without a word: a mistyped `topk` would silently be 10
+            raise ToolError(f"{name}: unknown argument {', '.join(unknown[:5])}; it takes {', '.join(sorted(known))}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as e:
+            if isinstance(e.__cause__, ValidationError):  # the SDK's own words quote each rejected value whole
+                raise ToolError(f"{name}: {validation_message(e.__cause__)}") from e.__cause__
+            raise
 
     async def full_tools(self) -> list[Tool]:
         return await super().list_tools()
