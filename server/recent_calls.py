@@ -1,12 +1,19 @@
 """The last calls this process's use cases answered, kept in memory for the web page's index view:
-when, which use case, how long, the outcome and a few words on the result. Bounded ([ui]
-recent_calls), and with no query text unless [ui] keep_queries says so: queries may be private."""
+when, who called, which use case, how long, the outcome and a few words on the result. Each caller
+(an OAuth subject, the HTTP token's holder, the stdio clients, the page, the CLI) has its own
+[ui] recent_calls slots, so one caller's flood cannot push out the others' calls; MAX_CALLERS are
+kept, the one quiet longest forgotten first. No query text unless [ui] keep_queries says so:
+queries may be private."""
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import contextvars
 import datetime as dt
+import itertools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,10 +25,28 @@ from ragate.server.metrics import outcome
 # people look for.
 UNLISTED = frozenset({"stats"})
 SHOWN_CHARS = 200  # of a kept query, and of a collection name (request models bound it to 64 already)
+MAX_CALLERS = 32
+CALLER_CHARS = 64
+
+# Who the call in this context is for; transports set it (calling_as), the index service's client
+# sends it with each call.
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("ragate_caller", default="cli")
+
+
+@contextlib.contextmanager
+def calling_as(caller: str | None) -> Iterator[None]:
+    """Calls made within are recorded for `caller` (printable, cut to CALLER_CHARS)."""
+    name = "".join(c for c in (caller or "") if c.isprintable())[:CALLER_CHARS] or CALLER.get()
+    token = CALLER.set(name)
+    try:
+        yield
+    finally:
+        CALLER.reset(token)
 
 
 class RecentCall(BaseModel):
     at: str = Field(description="when the call ended (UTC)")
+    caller: str = Field("cli", description="who called: oauth:<subject>, http (the token's holder), stdio, page or cli")
     call: str = Field(description="the use case: search, answer, rerank, index, ...")
     ms: float = Field(description="how long it took, in milliseconds")
     outcome: str = Field(description="ok, or the error's kind")
@@ -52,7 +77,9 @@ def _collection(request: Any, result: Any, default: str) -> str | None:
 class RecentCalls:
     def __init__(self, *, size: int, keep_queries: bool, default_collection: str):
         self.default_collection = default_collection
-        self._calls: collections.deque[RecentCall] = collections.deque(maxlen=size)
+        self.size = size
+        self._by_caller: collections.OrderedDict[str, collections.deque[tuple[int, RecentCall]]] = collections.OrderedDict()
+        self._order = itertools.count()  # the merged list's order: `at` has only second precision
         self._lock = threading.Lock()
         self.keep_queries = keep_queries
 
@@ -60,8 +87,10 @@ class RecentCalls:
         if call in UNLISTED:
             return
         query = getattr(request, "query", None) if self.keep_queries else None
+        caller = CALLER.get()
         entry = RecentCall(
             at=rfc3339(dt.datetime.now(dt.UTC)),
+            caller=caller,
             call=call,
             ms=round(seconds * 1000, 1),
             outcome=outcome(error),
@@ -70,8 +99,14 @@ class RecentCalls:
             query=query[:SHOWN_CHARS] if isinstance(query, str) else None,
         )
         with self._lock:
-            self._calls.append(entry)
+            calls = self._by_caller.pop(caller, None) or collections.deque(maxlen=self.size)
+            calls.append((next(self._order), entry))
+            self._by_caller[caller] = calls  # the most recently active last
+            while len(self._by_caller) > MAX_CALLERS:
+                self._by_caller.popitem(last=False)
 
     def newest_first(self) -> list[RecentCall]:
+        """Every caller's kept calls, merged, the newest first."""
         with self._lock:
-            return list(reversed(self._calls))
+            merged = [kept for calls in self._by_caller.values() for kept in calls]
+        return [entry for _, entry in sorted(merged, key=lambda kept: kept[0], reverse=True)]

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ragate.server.mcp.launcher import free_port, http_server, http_session
 from ragate.server.mcp.tools import READ_TOOLS, build_server
 from tests.test_hostile import RAW_HEADERS, RAW_INITIALIZE
+from tests.test_ui import login_raw, raw
 
 pytestmark = [pytest.mark.anyio]
 
@@ -161,6 +162,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
         RAGATE_OAUTH_ISSUER=auth.issuer,
         RAGATE_OAUTH_AUDIENCE=audience,
         RAGATE_OAUTH_JWKS_REFRESH_MIN_S="0",
+        RAGATE_UI_RECENT_CALLS="2",
     )
     try:
         with http_server(env, port, "unused-static-token") as proc:
@@ -241,6 +243,15 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                 assert not added.is_error, added.content[0].text
                 done = await s.call_tool("delete", {"ids": ["6f1d2a3e-52b0-4c55-9a0e-7d0f3c6b9e11"]})
                 assert not done.is_error, done.content[0].text
+            # Another reader's flood of calls leaves agent-1's two in the recent calls: each caller has its own slots.
+            async with http_session(port, auth.token(audience, scope="ragate:read", sub="flooder", client_id="")) as s:
+                for _ in range(6):
+                    assert (await s.call_tool("search", {"query": "tides", "collection": "nowhere"})).is_error
+            status, cookie, _ = login_raw(port, auth.token(audience, scope="ragate:read", sub="viewer", client_id=""))
+            assert status == 303
+            _, _, page = raw(port, "GET", "/ui/index", headers={"Cookie": cookie})
+            callers = re.findall(r"<td>(oauth:[^<]+)</td>", page)
+            assert callers.count("oauth:agent-1") == 2 and callers.count("oauth:flooder") == 2, callers
             async with httpx2.AsyncClient(timeout=60) as c:
                 assert (
                     await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})

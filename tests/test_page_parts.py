@@ -7,7 +7,7 @@ import os
 import time
 
 from ragate.server.lab import eval_archive
-from ragate.server.recent_calls import RecentCalls
+from ragate.server.recent_calls import MAX_CALLERS, RecentCalls, calling_as
 from ragate.server.requests import SearchRequest
 from ragate.server.schemas import ScoreBreakdown, SearchResult
 from ragate.server.ui import sessions as ui_sessions
@@ -70,6 +70,22 @@ def test_recent_calls_are_bounded_and_keep_query_text_only_when_asked():
     kept.record("search", 0.01, request=SearchRequest(query="tides", collection="notes"), error=ValueError("x"))
     (c,) = kept.newest_first()
     assert c.query == "tides" and c.collection == "notes" and c.outcome == "internal"
+
+
+def test_each_caller_keeps_its_own_recent_calls():
+    calls = RecentCalls(size=2, keep_queries=False, default_collection="default")
+    with calling_as("oauth:alice"):
+        calls.record("search", 0.01, request=SearchRequest(query="q"))
+    with calling_as("oauth:mallory"):
+        for _ in range(50):
+            calls.record("search", 0.01, request=SearchRequest(query="q"))
+    listed = [c.caller for c in calls.newest_first()]
+    assert listed == ["oauth:mallory", "oauth:mallory", "oauth:alice"]
+    for i in range(MAX_CALLERS):  # callers past the bound: the one quiet longest is forgotten first
+        with calling_as(f"oauth:u{i}\n" + "x" * 500):
+            calls.record("search", 0.01, request=SearchRequest(query="q"))
+    kept = {c.caller for c in calls.newest_first()}
+    assert len(kept) == MAX_CALLERS and "oauth:alice" not in kept and all(len(c) <= 64 and c.isprintable() for c in kept)
 
 
 def test_a_one_time_code_opens_once_and_a_session_ends_with_its_credential(monkeypatch):

@@ -30,6 +30,7 @@ from ragate.retrieval.inline import InlineDocument
 from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.retrieval.store import CollectionName
 from ragate.server.mcp.lean_schema import lean_input, lean_output, one_line
+from ragate.server.recent_calls import calling_as
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -335,6 +336,19 @@ def _progress_to(ctx: Context, allowance: Allowance) -> Reporter:
     return report
 
 
+def caller_of(context: Context | None) -> str:
+    """Whom a call is for, as the recent-calls list names it: the OAuth subject (or client id)
+    over HTTP with OAuth, `http` for the static token's holder, `stdio` otherwise."""
+    try:
+        request = context.request_context.request if context is not None else None
+    except ValueError:  # outside a request
+        request = None
+    if request is None:
+        return "stdio"
+    token = getattr(request.scope.get("user"), "access_token", None)
+    return f"oauth:{token.subject or token.client_id}" if token is not None else "http"
+
+
 class LeanServer(MCPServer):
     """Lists each tool with lean schemas (server/mcp/lean_schema.py); the full ones, with what each
     field means, are the `ragate://schema/{tool}` resource."""
@@ -346,11 +360,16 @@ class LeanServer(MCPServer):
         if unknown:  # the SDK would drop them without a word: a mistyped `topk` would silently be 10
             raise ToolError(f"{name}: unknown argument {', '.join(unknown[:5])}; it takes {', '.join(sorted(known))}")
         try:
-            return await super().call_tool(name, arguments, context)
+            with calling_as(caller_of(context)):
+                return await super().call_tool(name, arguments, context)
         except ToolError as e:
             if isinstance(e.__cause__, ValidationError):  # the SDK's own words quote each rejected value whole
                 raise ToolError(f"{name}: {validation_message(e.__cause__)}") from e.__cause__
             raise
+
+    async def read_resource(self, uri: Any, context: Context | None = None) -> Any:
+        with calling_as(caller_of(context)):
+            return await super().read_resource(uri, context)
 
     async def full_tools(self) -> list[Tool]:
         return await super().list_tools()

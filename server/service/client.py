@@ -31,7 +31,7 @@ from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable, 
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
 from ragate.server.config import ServerSettings, Settings, shared_settings
-from ragate.server.recent_calls import RecentCall
+from ragate.server.recent_calls import CALLER, RecentCall
 from ragate.server.requests import (
     AddDocumentsRequest,
     AnswerRequest,
@@ -191,6 +191,7 @@ class ServiceClient:
             "settings": self._shared,
             "limits": self.settings.server.model_dump(mode="json"),  # this client's own, which the service applies to the call
             "call_id": call_id,
+            "caller": CALLER.get(),  # whose call, for the recent-calls list
         }
         data = self._send(name, call_id, body, read=read)
         if data.get("error", {}).get("kind") == SettingsMismatch.kind:

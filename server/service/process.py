@@ -37,6 +37,7 @@ from ragate.server.config import ServerSettings, Settings, settings_differences,
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
+from ragate.server.recent_calls import calling_as
 from ragate.server.requests import WatchRequest
 from ragate.server.service.auto_calibration import AutoCalibration
 from ragate.server.service.client import HEARTBEAT_MAX_S
@@ -205,7 +206,8 @@ class IndexService:
                 if flight.allowance.cancelled.is_set():
                     raise Cancelled(f"cancelled while the models load: {flight.allowance.reason}")
             loaded = time.perf_counter()
-            with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report):
+            caller = body.get("caller") if isinstance(body.get("caller"), str) else None
+            with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report), calling_as(caller):
                 req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
                 if req is not None and body.get("limits") is not None:
                     req.under(_client_limits(body["limits"]))

@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from ragate.retrieval.errors import NotFound, RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.server.lab import eval_archive
+from ragate.server.recent_calls import calling_as
 from ragate.server.requests import AnswerRequest, DocumentsRequest, FeedbackRequest, ResourceRequest, SearchRequest
 from ragate.server.schemas import AnswerResponse, SearchResponse
 from ragate.server.service.paths import ServicePaths
@@ -55,7 +56,8 @@ class Pages:
         self.index_dir = ServicePaths.of(use_cases.settings).index_dir
 
     async def _use(self, work: Callable[[], T]) -> T:
-        return await anyio.to_thread.run_sync(work)
+        with calling_as("page"):
+            return await anyio.to_thread.run_sync(work)
 
     async def _collections(self) -> tuple[dict[str, Any], list[str]]:
         stats = await self._use(self.uc.stats)
@@ -113,6 +115,7 @@ class Pages:
             "documents": documents,
             "engines": engines,
             "recent": recent,
+            "recent_size": self.uc.settings.ui.recent_calls,
             "service": stats.get("service") or {},
             # Other clients' queries only to a session that may write (an OAuth read-only one sees calls, not queries).
             "keep_queries": self.uc.settings.ui.keep_queries and session.can_write,
