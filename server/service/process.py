@@ -49,6 +49,10 @@ from ragate.server.validation import validation_message
 log = logging.getLogger(__name__)
 
 IDLE_CONNECTION_S = 30  # a keep-alive connection with no request for this long is closed
+# After a stop, how long calls in flight have to end once cancelled: a call stuck where no
+# cancellation reaches it (a native loop, a remote read inside its own bound) is abandoned then,
+# and the process exits without it.
+STOP_GRACE_S = 10
 
 
 CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -484,8 +488,9 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     paths.index_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         lock = acquire_lock(paths.lock)
-    except StoreError as e:
-        log.warning("%s", e)
+    except StoreError:  # a client started this one while the running service was still exiting, or at once with another
+        holder = paths.lock.read_text().strip() if paths.lock.exists() else "?"
+        log.warning("index service for %s not started: the one with pid %s still holds it", paths.index_dir, holder or "?")
         return 0
     service = IndexService(settings, watch=list(settings.index.watch) + list(watch or []))
     sock = _bind(paths.socket)
@@ -499,6 +504,7 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
             lifespan="off",
             http=header_deadline_protocol(settings.server.header_timeout_s),
             timeout_keep_alive=IDLE_CONNECTION_S,
+            timeout_graceful_shutdown=STOP_GRACE_S,
         )
         server = _CancellingServer(config, service)
         service.start()
@@ -507,6 +513,11 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
         server.run(sockets=[sock])
     finally:
         paths.socket.unlink(missing_ok=True)
-        service.close()
-        lock.close()
+        closing = threading.Thread(target=service.close, name="ragate-close", daemon=True)
+        closing.start()
+        closing.join(STOP_GRACE_S)  # a close waiting on an abandoned call's lock would hold the exit for ever
+        if closing.is_alive():  # the lock goes with the process, never before the store is closed
+            log.warning("index service exiting with calls still running after %ds; their work is abandoned", STOP_GRACE_S)
+        else:
+            lock.close()
     return 0
