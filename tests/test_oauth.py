@@ -39,6 +39,7 @@ class AuthorizationServer:
 
     def __init__(self) -> None:
         self.jwks_reads = 0
+        self.jwks_drip = False
         self.codes: dict[str, dict] = {}  # authorization codes issued: their request
         self.last_redirect = ""  # where /authorize last sent the browser back to
         self.rotate()
@@ -58,6 +59,18 @@ class AuthorizationServer:
                 elif self.path == "/jwks":
                     outer.jwks_reads += 1
                     body = {"keys": [outer.public_jwk]}
+                    if outer.jwks_drip:  # headers at once, then a byte every 0.2 s
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.end_headers()
+                        try:
+                            for byte in json.dumps(body).encode():
+                                self.wfile.write(bytes([byte]))
+                                self.wfile.flush()
+                                time.sleep(0.2)
+                        except OSError:
+                            pass  # the reader gave up, as it should
+                        return
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -260,5 +273,50 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
                 assert (await c.get(f"{base}/metrics", headers={"Authorization": f"Bearer {reader}"})).status_code == 200
                 assert (await c.get(f"{base}/metrics")).status_code == 401
             assert proc.poll() is None
+    finally:
+        auth.close()
+
+
+def test_forged_key_ids_and_a_dripping_jwks_cannot_hold_valid_callers(tmp_path, server_env):
+    """Tokens naming unknown keys make the server refetch the issuer's keys: at most once per
+    jwks_refresh_min_s, each fetch bounded by timeout_s, off the threads that serve valid callers."""
+    auth = AuthorizationServer()
+    port = free_port()
+    audience = f"http://127.0.0.1:{port}/mcp"
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_SERVER_AUTH="oauth",
+        RAGATE_OAUTH_ISSUER=auth.issuer,
+        RAGATE_OAUTH_AUDIENCE=audience,
+        RAGATE_OAUTH_TIMEOUT_S="2",
+        RAGATE_OAUTH_JWKS_REFRESH_MIN_S="1",
+    )
+    try:
+        with http_server(env, port, "unused-static-token"):
+            valid = auth.token(audience)
+
+            def post(token: str) -> tuple[int, float]:
+                started = time.monotonic()
+                r = httpx2.post(audience, json=RAW_INITIALIZE, headers={**RAW_HEADERS, "Authorization": f"Bearer {token}"}, timeout=60)
+                return r.status_code, time.monotonic() - started
+
+            assert post(valid)[0] == 200 and auth.jwks_reads == 1
+            auth.jwks_drip = True
+            time.sleep(1.1)  # past jwks_refresh_min_s: the first unknown key id refetches
+            forgers = [AuthorizationServer() for _ in range(9)]  # keys the issuer never published
+            forged = [f.token(audience, iss=auth.issuer) for f in forgers]
+            for f in forgers:
+                f.close()
+            answers: list[tuple[int, float]] = []
+            threads = [threading.Thread(target=lambda t=t: answers.append(post(t))) for t in forged]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)
+            status, took = post(valid)  # while the refetch drips
+            assert status == 200 and took < 2, took
+            for t in threads:
+                t.join()
+            assert sorted(s for s, _ in answers) == [401] * 9 and max(took for _, took in answers) < 2 + 1, answers
+            assert auth.jwks_reads == 2, (answers, took)  # one refetch for nine unknown key ids
     finally:
         auth.close()

@@ -4,7 +4,9 @@ LM, Claude's listwise order against the fake Messages endpoint, and every remote
 real MCP transport."""
 
 import json
+import re
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -275,13 +277,18 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
             "partial": "missing",
             "slow": "no complete answer within",
             "401": "HTTP 401",
+            "drip": "no complete answer within",  # a byte every 0.2 s
+            "huge": "over the limit",  # 300 MB, no length declared
         }
+        service_pid = st.structured_content["service"]["pid"]
+        rss_before = _rss_mb(service_pid)
         for mode in why:
             fake_rerank_apis.mode = mode
             calls = len(fake_rerank_apis.seen)
             started = time.monotonic()
             query = f"how are filters applied when the server answers {mode}"  # pairs the score cache has not seen
             res = await s.call_tool("search", {"query": query, "top_k": 3})
+            assert time.monotonic() - started < 1 * (1 + 1) + 1, mode  # timeout_s × (retries + 1) plus 1 s
             a = await s.call_tool("answer_or_abstain", {"query": query})
             rr = await s.call_tool("rerank", {"query": query, "documents": DOCS})
             assert time.monotonic() - started < 30, mode  # three calls, each well inside the tool timeout
@@ -294,6 +301,7 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
             assert len(fake_rerank_apis.seen) > calls, mode
             assert a.structured_content["status"] == "abstain" and a.structured_content["reason"] == "RERANKER_UNAVAILABLE", mode
             assert rr.is_error and "cohere" in rr.content[0].text, mode
+        assert _rss_mb(service_pid) - rss_before < 50  # three 300 MB answers later
         fake_rerank_apis.mode = "ok"
         time.sleep(1.2)  # the circuit's cooldown
         res = await s.call_tool("search", {"query": "how are filters applied", "top_k": 3})
@@ -436,6 +444,11 @@ def test_eval_leaderboard_ranks_rerankers_on_the_same_pools(ragate, tmp_path, wr
     assert text.returncode == 0, text.stderr[-700:]
     assert "| hybrid (no reranker) |" in text.stdout and f"| local:{reranker_path} |" in text.stdout
     assert KEY not in r.stdout + r.stderr
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
 @pytest.mark.parametrize("mode", ["drip", "huge"])
