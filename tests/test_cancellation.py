@@ -136,3 +136,38 @@ def test_killed_caller_and_service_stop_cancel_work_in_flight(tmp_path, big_fold
     assert waiting.returncode != 0 and "cancelled" in err and "stay indexed" in err, err[-2000:]
     again = subprocess.run([*CLI, "service", "--stop"], env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "no index service running", again.stdout
+
+
+def test_a_call_no_cancellation_reaches_does_not_hold_the_stop(tmp_path, server_env, fake_rerank_apis):
+    """A query embedding stuck in a remote read (a byte every 0.2 s, inside a 60 s timeout_s) is
+    given the stop's grace, then abandoned: `service --stop` reports the exit within seconds."""
+    env = server_env(
+        str(tmp_path / "q"),
+        RAGATE_EMBEDDER_PROVIDER="http",
+        RAGATE_EMBEDDER_URL=fake_rerank_apis.url,
+        RAGATE_EMBEDDER_MODEL="m",
+        RAGATE_EMBEDDER_TIMEOUT_S="60",
+        RAGATE_EMBEDDER_RETRIES="0",
+    )
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "tides.md").write_text("# Tides\n\nOcean tides are caused by the gravitational pull of the moon.\n")
+    env["RAGATE_SERVER_ALLOWED_ROOTS"] = json.dumps([str(tmp_path / "notes")])
+    notes = str(tmp_path / "notes")
+    indexed = subprocess.run([*CLI, "index", notes, "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+    assert indexed.returncode == 0, indexed.stderr[-2000:]
+    fake_rerank_apis.mode = "drip"
+    try:
+        stuck = subprocess.Popen([*CLI, "search", "what causes the tides"], env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "search" not in _stats(env)["service"]["in_flight"]:
+            assert time.monotonic() < deadline and stuck.poll() is None, "the search never reached the service"
+            time.sleep(0.2)
+        t0 = time.monotonic()
+        stop = subprocess.run([*CLI, "service", "--stop"], env=env, capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - t0
+        assert stop.returncode == 0 and "stopped" in stop.stdout, stop.stdout
+        assert took < 20, took  # the grace (10 s) and the exit; the read alone would run 44 s
+        stuck.communicate(timeout=60)
+        assert stuck.returncode != 0
+    finally:
+        fake_rerank_apis.mode = "ok"
