@@ -1,7 +1,7 @@
 """JSON over HTTP to a model server or a hosted API, failing the way a search can live with.
 
-Every call is bounded: a per-attempt timeout (on the body in wall-clock time, not only the gaps
-between bytes; on each wait for the headers) and a size cap (`max_response_mb`), at most `retries` more attempts (429 honours
+Every call is bounded: a per-attempt timeout (in wall-clock time from connecting to the body's
+last byte, not only the gaps between bytes) and a size cap (`max_response_mb`), at most `retries` more attempts (429 honours
 Retry-After, 5xx, timeouts and refused connections back off exponentially), all within the
 request's deadline. After `breaker_failures` calls in a row fail, the circuit opens and calls fail
 at once for `breaker_cooldown_s`; then one call is let through to probe. A failure raises
@@ -14,13 +14,13 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 
 from ragate.retrieval.deadline import check as check_deadline
@@ -103,7 +103,7 @@ class JsonClient:
         headers = {"accept": "application/json"}
         if self._key:
             headers["authorization"] = f"Bearer {self._key}"
-        self._http = httpx.Client(base_url=settings.url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
+        self._http = BoundedClient(base_url=settings.url.rstrip("/"), headers=headers, timeout=settings.timeout_s)
         self._slots = threading.BoundedSemaphore(settings.concurrency)
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown_s)
         self.calls = 0
@@ -195,56 +195,105 @@ class _Unusable(ValueError):
     """An answer that cannot be used whatever it says (too large)."""
 
 
-def read_bounded(
-    http: httpx.Client, method: str, url: str, *, timeout: float, max_bytes: int, **kwargs: Any
-) -> tuple[int, httpx.Headers, bytes]:
-    """One request and its answer: each wait for the headers within `timeout`, then the body within
-    `timeout` of wall-clock time from the start, and at most `max_bytes`.
+class _AttemptDeadline:
+    """The deadline of the attempt the calling thread is reading (read_bounded sets it). Sync httpx
+    reads in the caller's thread, so each wait on the socket (connect, TLS, headers, body) is cut
+    to the time left: a server dripping bytes cannot keep an attempt alive past its deadline."""
 
-        httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
-        would hold the call for as long as it likes. So once the headers are in, a watchdog shuts the
-        connection's socket at the deadline, which ends the read in progress, and the body is read in
-        chunks, counted against the cap (a declared length over it is refused before any is read).
-        Raises httpx.ReadTimeout past the deadline, _Unusable (a ValueError) over the cap."""
-    deadline = time.monotonic() + timeout
-    with http.stream(method, url, timeout=timeout, **kwargs) as r:
+    _local = threading.local()
+
+    @classmethod
+    @contextlib.contextmanager
+    def until(cls, at: float):
+        cls._local.at = at
+        try:
+            yield
+        finally:
+            cls._local.at = None
+
+    @classmethod
+    def cut(cls, timeout: float | None, late: type[Exception]) -> float | None:
+        at = getattr(cls._local, "at", None)
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise late("answer not complete in time")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream):
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _AttemptDeadline.cut(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _AttemptDeadline.cut(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend):
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None):
+        cut = _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_tcp(host, port, cut, local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None):
+        cut = _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._inner.connect_unix_socket(path, cut, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class BoundedClient(httpx.Client):
+    """An httpx.Client whose connections wait on their sockets at most until the attempt deadline
+    read_bounded sets: the only client read_bounded takes. Its transports (the direct one and any
+    proxy's) get the deadline-aware network backend before their first connection."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        for transport in [self._transport, *self._mounts.values()]:
+            pool = getattr(transport, "_pool", None)
+            if pool is not None:
+                pool._network_backend = _DeadlineBackend(pool._network_backend)
+
+
+def read_bounded(
+    http: BoundedClient, method: str, url: str, *, timeout: float, max_bytes: int, **kwargs: Any
+) -> tuple[int, httpx.Headers, bytes]:
+    """One request and its answer within `timeout` of wall-clock time from the start (connecting,
+    the headers and the body), and at most `max_bytes`.
+
+    httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
+    would hold the call for as long as it likes. Here each wait is cut to the time left, and the
+    body is counted against the cap as it streams in (a declared length over it is refused before
+    any is read). Raises httpx.ReadTimeout (or ConnectTimeout) past the deadline, _Unusable (a
+    ValueError) over the cap."""
+    if not isinstance(http, BoundedClient):
+        raise TypeError("read_bounded needs a BoundedClient: a plain client's waits have no deadline")
+    with _AttemptDeadline.until(time.monotonic() + timeout), http.stream(method, url, timeout=timeout, **kwargs) as r:
         declared = r.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _Unusable(f"answer of {int(declared):,} bytes is over the limit of {max_bytes:,}")
-        stream = r.extensions.get("network_stream")
-        fired = threading.Event()
-        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, (stream, fired))
-        watchdog.daemon = True
-        watchdog.start()
         data = bytearray()
-        try:
-            for chunk in r.iter_bytes():
-                data += chunk
-                if len(data) > max_bytes:
-                    raise _Unusable(f"answer over the limit of {max_bytes:,} bytes")
-                if time.monotonic() > deadline:
-                    break
-        except (httpx.ReadError, httpx.RemoteProtocolError):
-            if not fired.is_set():
-                raise
-        finally:
-            watchdog.cancel()
-            watchdog.join()  # a shut already under way ends before the connection can go back to the pool
-        # Cut off by the watchdog (a body that ends at the connection's close then just looks short).
-        if fired.is_set() or time.monotonic() > deadline:
-            raise httpx.ReadTimeout("answer not complete in time")
+        for chunk in r.iter_bytes():
+            data += chunk
+            if len(data) > max_bytes:
+                raise _Unusable(f"answer over the limit of {max_bytes:,} bytes")
         return r.status_code, r.headers, bytes(data)
-
-
-def _shut(stream: Any, fired: threading.Event) -> None:
-    """End the reads on a connection from another thread (closing alone does not wake a blocked read)."""
-    fired.set()
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            # The plain socket's shutdown, also under TLS: SSLSocket.shutdown would unwrap the TLS
-            # object under a read in progress, which then fails with an error httpx does not map.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _reason(status: int) -> str:

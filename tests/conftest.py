@@ -297,7 +297,7 @@ class FakeRerankApis:
     share of the query's words it contains. `mode` makes every call fail one way: "slow" (3 s),
     "429" (Retry-After: 1), "500", "malformed" (not JSON), "partial" (a result missing), "401"
     (an error body that quotes the Authorization header back), "echo" (a 500 whose body quotes the
-    header after `echo_offset` characters of padding), "drip" (a valid answer, one byte every 0.2 s),
+    header after `echo_offset` characters of padding), "drip" (a valid answer, one byte every 0.2 s), "drip_headers" (headers that never end),
     "huge" (a 200 of `huge_mb` MB, no length declared). `seen` records (path, headers, body)."""
 
     def __init__(self, port: int = 0) -> None:
@@ -349,6 +349,16 @@ class FakeRerankApis:
                     return self._send(401, {"message": f"invalid api key: {self.headers.get('authorization')}"})
                 if mode == "echo":
                     return self._send(500, None, raw=("p" * fake.echo_offset + str(self.headers.get("authorization"))).encode())
+                if mode == "drip_headers":  # a status line, then a header a byte every 0.2 s, for ever
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        while True:
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except OSError:
+                        pass  # the client hung up, as it should
+                    return None
                 if mode in ("drip", "huge"):
                     self.send_response(200)
                     self.send_header("content-type", "application/json")

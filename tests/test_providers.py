@@ -451,7 +451,7 @@ def _rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
-@pytest.mark.parametrize("mode", ["drip", "huge"])
+@pytest.mark.parametrize("mode", ["drip", "huge", "drip_headers"])
 def test_a_dripping_or_huge_answer_is_cut_off_within_the_attempts_time(fake_rerank_apis, key, mode):
     # One byte every 0.2 s would keep every read's timeout alive; 300 MB would fill the memory.
     fake_rerank_apis.mode = mode

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import jwt
 
-from ragate.retrieval.remote import read_bounded
+from ragate.retrieval.remote import BoundedClient, read_bounded
 from ragate.server.config import OAuthSettings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class IssuerKeys:
     def _fetch(self) -> None:
         """Read the keys (outside the lock: a slow issuer holds up no token whose key is cached)."""
         try:
-            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+            with BoundedClient(timeout=self.s.timeout_s, follow_redirects=False) as http:
                 url = self._jwks_url or self._discover()
                 status, body = get_json(http, url, self.s)
                 if status != 200:
@@ -101,7 +101,7 @@ class IssuerKeys:
 MAX_ISSUER_BYTES = 1024 * 1024
 
 
-def get_json(http: httpx.Client, url: str, settings: OAuthSettings) -> tuple[int, Any]:
+def get_json(http: BoundedClient, url: str, settings: OAuthSettings) -> tuple[int, Any]:
     """(status, JSON body) of a GET to the issuer, within [oauth] timeout_s of wall-clock time for
     the whole answer and MAX_ISSUER_BYTES (retrieval.remote.read_bounded)."""
     status, _, data = read_bounded(http, "GET", url, timeout=settings.timeout_s, max_bytes=MAX_ISSUER_BYTES)
@@ -152,7 +152,7 @@ class IssuerMetadata:
         scheme, _, rest = self.s.issuer.partition("://")
         host, _, path = rest.partition("/")
         path = f"/{path}" if path else ""
-        with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+        with BoundedClient(timeout=self.s.timeout_s, follow_redirects=False) as http:
             for url in (
                 f"{scheme}://{host}/.well-known/oauth-authorization-server{path}",
                 f"{self.s.issuer}/.well-known/openid-configuration",

@@ -18,7 +18,7 @@ import urllib.parse
 
 import httpx
 
-from ragate.retrieval.remote import read_bounded
+from ragate.retrieval.remote import BoundedClient, read_bounded
 from ragate.server.config import Settings, is_safe_url
 from ragate.server.mcp.oauth import MAX_ISSUER_BYTES, InvalidToken, IssuerMetadata
 
@@ -89,7 +89,7 @@ class CodeFlow:
             "resource": self.s.audience,
         }
         try:
-            with httpx.Client(timeout=self.s.timeout_s, follow_redirects=False) as http:
+            with BoundedClient(timeout=self.s.timeout_s, follow_redirects=False) as http:
                 status, _, data = read_bounded(
                     http,
                     "POST",
