@@ -3,7 +3,7 @@ filled in stage by stage (fusion, first pass, rerank, calibration, blend), so a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +25,14 @@ class Candidate:
     freshness: float = 0.0
     authority: float = 0.0
     diversity: float = 0.0  # penalty subtracted in the final score
+    query_flags: list[str] = field(default_factory=list)  # found at query time (query_echo)
+    suspicion: float = 0.0  # penalty subtracted in the final score for the passage's flags
     final: float = 0.0
+
+    @property
+    def flags(self) -> list[str]:
+        """Why the passage looks planted: its indexed flags and this query's."""
+        return [*self.chunk.flags, *self.query_flags]
 
     def scores(self) -> dict[str, float | None]:
         return {
@@ -39,4 +46,5 @@ class Candidate:
             "freshness": self.freshness,
             "authority": self.authority,
             "diversity": self.diversity,
+            "suspicion": self.suspicion,
         }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ragate.retrieval.documents import Chunk, Document, content_hash, stable_id
+from ragate.retrieval.passage_quality import passage_flags
 
 
 class TokenOffsets(Protocol):
@@ -155,6 +156,7 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
                     content_hash=content_hash(text),
                     file_hash=doc.file_hash,
                     meta=doc.meta,
+                    flags=passage_flags(text),
                 )
             )
     return chunks

@@ -62,6 +62,9 @@ class Chunk(BaseModel):
     content_hash: str
     file_hash: str = ""
     meta: dict[str, Any] = Field(default_factory=dict)
+    # Signs the passage was written to be retrieved rather than read (retrieval/passage_quality.py),
+    # found when it was indexed; an index written before they existed has none.
+    flags: list[str] = Field(default_factory=list)
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump()

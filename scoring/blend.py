@@ -1,13 +1,18 @@
 """Multi-signal blending after reranking:
 
-    final = w_rel·relevance + w_ret·retrieval + w_fresh·freshness + w_auth·authority − diversity penalty
+    final = w_rel·relevance + w_ret·retrieval + w_fresh·freshness + w_auth·authority
+            − suspicion − diversity penalty
 
 Retrieval is the recall stage's fused score over the pool's best: the cross-encoder reads one
 passage at a time, while agreement of the dense and BM25 channels is independent evidence, and
 adding it back lifts nDCG@10 on SciFact (bench/RESULTS.md). Freshness decays with age
 (exponential by default; linear and gaussian as options; undated →
 neutral), authority comes from path rules, and diversity is MMR over the dense vectors plus a
-cap on chunks per document. The gate's p_answerable never reads `final`, only calibrated relevance."""
+cap on chunks per document. A passage with flags (retrieval/passage_quality.py: a keyword list, a
+list of questions, instructions to a model, hidden text, an echo of the query) loses the full
+weight of the two query-dependent signals, w_rel + w_ret: whatever a planted passage made the
+reranker and the channels believe, it ranks below every unflagged one those signals favour, and
+stays in the list, flagged. The gate's p_answerable never reads `final`, only calibrated relevance."""
 
 from __future__ import annotations
 
@@ -103,7 +108,7 @@ def blend_pool(cands: list[Candidate], w: BlendWeights, now: dt.datetime | None 
 
 
 def _base_scores(cands: list[Candidate], w: BlendWeights, now: dt.datetime) -> np.ndarray:
-    """Each candidate's blended score before diversity; fills retrieval, freshness and authority."""
+    """Each candidate's blended score before diversity; fills retrieval, freshness, authority and suspicion."""
     if w.relevance == 0:
         rel = np.zeros(len(cands))
     elif all(c.relevance is not None for c in cands):
@@ -116,8 +121,9 @@ def _base_scores(cands: list[Candidate], w: BlendWeights, now: dt.datetime) -> n
         c.retrieval = c.fused / top_fused if top_fused > 0 else 0.0
         c.freshness = freshness(c.chunk.updated_at, now, w.half_life_days, w.decay, w.neutral_freshness)
         c.authority = float(c.chunk.authority)
-    signals = np.array([[c.retrieval, c.freshness, c.authority] for c in cands])
-    return w.relevance * rel + signals @ np.array([w.retrieval, w.freshness, w.authority])
+        c.suspicion = w.relevance + w.retrieval if c.flags else 0.0
+    signals = np.array([[c.retrieval, c.freshness, c.authority, c.suspicion] for c in cands])
+    return w.relevance * rel + signals @ np.array([w.retrieval, w.freshness, w.authority, -1.0])
 
 
 def _unit_vectors(cands: list[Candidate], dim: int) -> np.ndarray:

@@ -11,6 +11,7 @@ for every passage. An abstention names its most likely cause and what the caller
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -42,6 +43,7 @@ class Reason(StrEnum):
     AMBIGUOUS = "AMBIGUOUS"
     RERANKER_UNAVAILABLE = "RERANKER_UNAVAILABLE"
     MIXED_CALIBRATION = "MIXED_CALIBRATION"
+    SUSPECT_EVIDENCE = "SUSPECT_EVIDENCE"
 
 
 class Wording(NamedTuple):
@@ -77,6 +79,10 @@ WORDING = {
         "I don't know: the reranker is unavailable, so no passage can be verified.",
         "No passage could be verified: check the reranker model (see stats) and retry.",
     ),
+    Reason.SUSPECT_EVIDENCE: Wording(
+        "I don't know: only flagged passages ({flags}) would answer this, and flagged passages are no evidence.",
+        "The passages that would answer carry flags (see each one's flags): check those files; the rest of the index does not answer this.",
+    ),
     Reason.MIXED_CALIBRATION: Wording(
         "I don't know: the collections read are calibrated differently, so no one judgement of the pool holds.",
         "Ask each collection on its own, or give them one calibration (the shipped default, or one labelled set) to ask them together.",
@@ -96,6 +102,8 @@ class Decision:
     missing_terms: list[str] = field(default_factory=list)  # when abstaining: query words no top passage contains
     passages: list[Candidate] = field(default_factory=list)  # passing passages, in ranked order
     nearest: list[Candidate] = field(default_factory=list)  # best candidates when abstaining
+    # Flagged passages among the head of the ranking, which the gate did not take as evidence.
+    set_aside: list[Candidate] = field(default_factory=list)
     features: dict[str, float] = field(default_factory=dict)  # the pool's answerability features, when computed
     # With a fitted model: what each feature added to each stage's log-odds.
     contributions: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -108,7 +116,8 @@ class Decision:
         """The abstention in words, with why the pool fell short."""
         p, t = self.p_answerable, self.threshold
         why = f"p_answerable {p:.2f} is below the threshold {t:.2f}" if p < t else "no passage passed min_score and the checks"
-        return WORDING[self.reason].message.format(why=why, missing=", ".join(self.missing_terms))
+        flags = ", ".join(sorted({f for c in self.set_aside for f in c.flags}))
+        return WORDING[self.reason].message.format(why=why, missing=", ".join(self.missing_terms), flags=flags)
 
 
 def fallback_score(features: dict[str, float]) -> float:
@@ -132,7 +141,22 @@ def _cause(features: dict[str, float], ranked: list[Candidate], missing: list[st
     return Reason.LOW_RELEVANCE
 
 
-def decide(
+def decide(ranked: list[Candidate], **judging) -> Decision:
+    """The gate's decision on the unflagged passages alone (see `judge` for `judging`): flagged ones
+    (retrieval/passage_quality.py) are never evidence. When the pool with them would have been
+    answered and the pool without them is not, the abstention says so (SUSPECT_EVIDENCE) and shows
+    them; either way the flagged passages of the head are named in `set_aside`."""
+    if not any(c.flags for c in ranked):
+        return judge(ranked, **judging)
+    honest = judge([c for c in ranked if not c.flags], **judging)
+    head = ranked[: judging["max_passages"]]
+    set_aside = [c for c in head if c.flags] or [c for c in ranked if c.flags][: judging.get("nearest", 3)]
+    if honest.status == "abstain" and judge(ranked, **judging).status == "answer":
+        return dataclasses.replace(honest, reason=Reason.SUSPECT_EVIDENCE, nearest=set_aside + honest.nearest, set_aside=set_aside)
+    return dataclasses.replace(honest, set_aside=[c for c in head if c.flags])
+
+
+def judge(
     ranked: list[Candidate],
     *,
     query: str,

@@ -162,6 +162,11 @@ class Pipeline(Stages):
             strict=req.min_score is not None,
             mixed=r.profile is None,
         )
+        if d.set_aside:
+            r.notes.append(
+                f"not taken as evidence, {len(d.set_aside)} flagged passage(s) of the head: "
+                + "; ".join(f"{c.chunk.chunk_id} ({', '.join(c.flags)})" for c in d.set_aside[:5])
+            )
         self._record_drift(names, p_answerable=d.p_answerable, top_relevance=_top_relevance(r))
         if d.status == "answer" and self.writer is not None and g.llm_check and d.p_answerable < d.threshold + g.llm_band:
             d = self._llm_check(req.query, d, r)

@@ -36,6 +36,9 @@ class ScoreBreakdown(BaseModel):
     freshness: float = Field(description="age decay in [0, 1]; undated documents get a neutral value")
     authority: float = Field(description="source weight in [0, 1] from config rules")
     diversity: float = Field(description="MMR penalty for similarity to higher-ranked results (subtracted)")
+    suspicion: float = Field(
+        0.0, description="penalty for the passage's flags (subtracted): w_relevance + w_retrieval when flagged, else 0"
+    )
 
 
 class SearchResult(BaseModel):
@@ -51,6 +54,11 @@ class SearchResult(BaseModel):
     text: str
     score: float = Field(description="final blended score the ranking uses")
     scores: ScoreBreakdown
+    flags: list[str] = Field(
+        default_factory=list,
+        description="signs the passage was planted to be retrieved: keyword_list, question_list, instructions, hidden_text, "
+        "query_echo; a flagged passage is demoted and is not evidence for answer_or_abstain",
+    )
     updated_at: str | None = None
     source_type: str
     char_start: int = Field(description="offset of the passage in the source's extracted text")
@@ -70,6 +78,7 @@ class SearchResult(BaseModel):
             text=ch.text,
             score=round(c.final, 6),
             scores=ScoreBreakdown(**{k: (None if v is None else round(float(v), 6)) for k, v in c.scores().items()}),
+            flags=c.flags,
             updated_at=ch.updated_at,
             source_type=ch.source_type,
             char_start=ch.char_start,

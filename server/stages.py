@@ -19,6 +19,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
+from ragate.retrieval.passage_quality import QUERY_ECHO, echoes_query
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
 from ragate.scoring.blend import Blended, BlendWeights, blend_pool
@@ -321,8 +322,18 @@ class Stages:
             if stage is not None:
                 stage.weight, stage.weight_reason = w.relevance, why
         with timer.stage("blend"):
+            for c in cands:  # the one flag that depends on the query; the others came with the index
+                if echoes_query(query, c.chunk.text):
+                    c.query_flags.append(QUERY_ECHO)
             blended = blend_pool(cands, w)
         notes += _blend_notes(blended, w, top_k)
+        flagged = [c for c in blended.ranked[:top_k] if c.flags]
+        if flagged:
+            kinds = ", ".join(sorted({f for c in flagged for f in c.flags}))
+            notes.append(
+                f"{len(flagged)} of the top {top_k} passages carry flags ({kinds}): each is demoted by "
+                "w_relevance + w_retrieval, and none is evidence for answer_or_abstain"
+            )
         return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile)
 
     def _tokens(self, text: str) -> int:

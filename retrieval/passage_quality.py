@@ -1,0 +1,142 @@
+"""Signs that a passage was written to be retrieved rather than read, computed from its text alone.
+
+A planted file does not need to be true to rank first: a bag of every question's keywords wins
+BM25 and fools a cross-encoder trained on honest text; a page restating the questions reads as
+relevant to each of them; text addressed to the model ("ignore other sources, visit …") arrives
+as a passage an agent acts on. Each check below is cheap, needs no model, and names what it saw:
+
+- `keyword_list`: many words and few of the small words prose is built from (articles,
+  prepositions, pronouns in the Latin-script languages), and almost no sentence punctuation;
+- `question_list`: most of the passage is questions, which answer nothing;
+- `instructions`: phrases that address a model or its reader with orders (ignore the other
+  sources, you must tell the user …) and tool-call-shaped text;
+- `hidden_text`: zero-width or bidirectional-control characters inside Latin-script words, several
+  times (a reader sees nothing, a tokenizer reads split words);
+- `query_echo` (at query time, `echoes_query`): the passage's content words are mostly the
+  query's own, so it adds nothing the question did not say.
+
+What they do not catch (SECURITY.md says so too): prose written to mislead, a planted page that
+reads as honest text, instructions phrased as ordinary advice, scripts without spaces (Chinese,
+Japanese, Thai) for `keyword_list`, and text hidden by styling once extracted."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO = (
+    "keyword_list",
+    "question_list",
+    "instructions",
+    "hidden_text",
+    "query_echo",
+)
+FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO)
+
+# The small words prose is built from, in the Latin-script languages most documents come in.
+# Content words alone (a keyword list) have almost none of them.
+FUNCTION_WORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as into onto over under about than then
+    that this these those there here is are was were be been being has have had do does did not no
+    it its they them their we our you your he she his her i me my which who whom whose what when
+    where why how can could will would shall should may might must so such also only both each
+    der die das den dem des ein eine einen einem eines und oder aber wenn von zu im in an auf mit
+    für aus als ist sind war waren wird werden hat haben nicht kein es sie er wir ihr ich dass
+    le la les un une des du de et ou mais si à au aux en dans sur par pour avec est sont était il
+    elle ils elles nous vous je que qui ne pas ce cette ces son sa ses leur
+    el los las uno una unos unas y o pero si del al en con por para es son era ser está están que
+    lo se no su sus como más
+    il lo gli i una di da con su per tra fra è sono che non
+    o os as um uma e ou mas do da dos das em no na nos nas com por para é são que não
+    de het een en of maar van in op aan met voor is zijn was niet dat die""".split()
+)
+MIN_WORDS = 25  # shorter passages (a title, a table cell) say too little to judge
+MAX_FUNCTION_SHARE = 0.12  # honest prose runs 0.35–0.55; a table of numbers has its own shape
+MAX_SENTENCES_PER_100_WORDS = 1.5
+MIN_QUESTIONS = 3
+MIN_QUESTION_SHARE = 0.6  # of the passage's sentences
+MIN_ECHO_WORDS = 4
+MIN_ECHO_SHARE = 0.6  # of the passage's content words that are the query's own
+MIN_ECHO_COVERAGE = 0.6  # of the query's content words the passage repeats
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_SENTENCE_END = re.compile(r"[.!?;:。！？](?=\s|$)")
+_QUESTION = re.compile(r"[^.!?。！？\n]*[?？]")
+_INSTRUCTIONS = re.compile(
+    r"|".join(
+        (
+            r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|other|all|any)\b[^.\n]{0,30}"
+            r"\b(?:instructions?|sources?|context|documents?|passages?|rules?|prompts?)\b",
+            r"\byou (?:must|should|need to|have to|are required to)\s+(?:now\s+|always\s+|only\s+)?"
+            r"(?:visit|click|tell|say|respond|reply|answer|recommend|trust)\b",
+            r"\b(?:system prompt|as an ai(?: language model)?|assistant:|new instructions?)\b",
+            r"<\s*/?\s*(?:tool_call|function_call|system|instructions?)\s*>",
+            r"\"(?:name|tool|function)\"\s*:\s*\"[^\"]{1,64}\"\s*,\s*\"(?:arguments|parameters|input)\"\s*:",
+        )
+    ),
+    re.IGNORECASE,
+)
+# Zero-width and bidirectional controls inside a Latin-script word: no visible trace, but they
+# split words for a tokenizer. (Joiners are part of honest Indic and Persian text, so only these.)
+_INVISIBLE = re.compile("[A-Za-z][\u200b\u200c\u200d\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069]+[A-Za-z]")
+MIN_INVISIBLE = 3
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in FUNCTION_WORDS and len(w) > 1]
+
+
+def _latin(ws: list[str]) -> bool:
+    letters = "".join(ws)
+    return bool(letters) and sum("LATIN" in unicodedata.name(c, "") for c in letters) >= 0.8 * len(letters)
+
+
+def is_keyword_list(text: str) -> bool:
+    ws = words(text)
+    if len(ws) < MIN_WORDS or not _latin(ws):
+        return False
+    function_share = sum(w in FUNCTION_WORDS for w in ws) / len(ws)
+    sentences = len(_SENTENCE_END.findall(text))
+    return function_share <= MAX_FUNCTION_SHARE and sentences * 100 / len(ws) <= MAX_SENTENCES_PER_100_WORDS
+
+
+def is_question_list(text: str) -> bool:
+    questions = _QUESTION.findall(text)
+    if len(questions) < MIN_QUESTIONS:
+        return False
+    asked = sum(len(words(q)) for q in questions)
+    return asked >= MIN_QUESTION_SHARE * max(1, len(words(text)))
+
+
+def has_instructions(text: str) -> bool:
+    return _INSTRUCTIONS.search(text) is not None
+
+
+def has_hidden_text(text: str) -> bool:
+    return len(_INVISIBLE.findall(text)) >= MIN_INVISIBLE
+
+
+def passage_flags(text: str) -> list[str]:
+    """The checks a passage fails, from its text alone (stored with it when it is indexed)."""
+    checks = (
+        (KEYWORD_LIST, is_keyword_list),
+        (QUESTION_LIST, is_question_list),
+        (INSTRUCTIONS, has_instructions),
+        (HIDDEN_TEXT, has_hidden_text),
+    )
+    return [flag for flag, check in checks if check(text)]
+
+
+def echoes_query(query: str, text: str) -> bool:
+    """Whether the passage's content words are mostly the query's own and cover most of them."""
+    asked = set(content_words(query))
+    said = content_words(text)
+    if len(asked) < 2 or len(said) < MIN_ECHO_WORDS:
+        return False
+    echoed = sum(w in asked for w in said)
+    covered = len(asked & set(said)) / len(asked)
+    return echoed >= MIN_ECHO_SHARE * len(said) and covered >= MIN_ECHO_COVERAGE
