@@ -14,9 +14,10 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -195,28 +196,61 @@ class _Unusable(ValueError):
     """An answer that cannot be used whatever it says (too large)."""
 
 
-class _AttemptDeadline:
-    """The deadline of the attempt the calling thread is reading (read_bounded sets it). Sync httpx
-    reads in the caller's thread, so each wait on the socket (connect, TLS, headers, body) is cut
-    to the time left: a server dripping bytes cannot keep an attempt alive past its deadline."""
+class _Attempt:
+    """One exchange's deadline, read by the streams of the thread making it (sync httpx does its
+    I/O in the caller's thread). Each wait on a socket (connect, TLS, a read, a send) is cut to the
+    time left; a wait that loops inside the library on one timeout (a send a slow reader drains a
+    little at a time, TLS through an HTTPS proxy) is ended by a watchdog that shuts the socket in
+    use at the deadline. What neither reaches: name resolution, and each further address of a name
+    that resolves to several (each gets the time left)."""
 
     _local = threading.local()
 
-    @classmethod
-    @contextlib.contextmanager
-    def until(cls, at: float):
-        cls._local.at = at
-        try:
-            yield
-        finally:
-            cls._local.at = None
+    def __init__(self, at: float):
+        self.at = at
+        self.stream: httpcore.NetworkStream | None = None  # the one this thread waits on now
+        self.fired = threading.Event()
+        self._watchdog = threading.Timer(max(0.0, at - time.monotonic()), self._shut)
+        self._watchdog.daemon = True
 
     @classmethod
-    def cut(cls, timeout: float | None, late: type[Exception]) -> float | None:
-        at = getattr(cls._local, "at", None)
-        if at is None:
+    def current(cls) -> _Attempt | None:
+        return getattr(cls._local, "attempt", None)
+
+    @classmethod
+    @contextlib.contextmanager
+    def until(cls, at: float) -> Iterator[_Attempt]:
+        attempt, previous = cls(at), cls.current()
+        cls._local.attempt = attempt
+        attempt._watchdog.start()
+        try:
+            yield attempt
+        finally:
+            attempt.disarm()
+            cls._local.attempt = previous
+
+    def disarm(self) -> None:
+        """Stop the watchdog (a shut under way ends first), before a connection can go back to the pool."""
+        self._watchdog.cancel()
+        if self._watchdog.is_alive():
+            self._watchdog.join()
+
+    def _shut(self) -> None:
+        self.fired.set()
+        sock = self.stream.get_extra_info("socket") if self.stream is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, also under TLS: SSLSocket.shutdown would unwrap the TLS
+                # object under a read in progress, which then fails with an error httpx does not map.
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    @classmethod
+    def cut(cls, timeout: float | None, late: type[Exception], stream: httpcore.NetworkStream | None = None) -> float | None:
+        attempt = cls.current()
+        if attempt is None:
             return timeout
-        left = at - time.monotonic()
+        attempt.stream = stream or attempt.stream
+        left = attempt.at - time.monotonic()
         if left <= 0:
             raise late("answer not complete in time")
         return left if timeout is None else min(timeout, left)
@@ -227,16 +261,16 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _AttemptDeadline.cut(timeout, httpcore.ReadTimeout))
+        return self._inner.read(max_bytes, _Attempt.cut(timeout, httpcore.ReadTimeout, self))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _AttemptDeadline.cut(timeout, httpcore.WriteTimeout))
+        self._inner.write(buffer, _Attempt.cut(timeout, httpcore.WriteTimeout, self))
 
     def close(self) -> None:
         self._inner.close()
 
     def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)))
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, _Attempt.cut(timeout, httpcore.ConnectTimeout, self)))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
@@ -247,11 +281,11 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner = inner
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None, socket_options: Any = None):
-        cut = _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)
+        cut = _Attempt.cut(timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(self._inner.connect_tcp(host, port, cut, local_address, socket_options))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None):
-        cut = _AttemptDeadline.cut(timeout, httpcore.ConnectTimeout)
+        cut = _Attempt.cut(timeout, httpcore.ConnectTimeout)
         return _DeadlineStream(self._inner.connect_unix_socket(path, cut, socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -278,21 +312,32 @@ def read_bounded(
     the headers and the body), and at most `max_bytes`.
 
     httpx's timeout bounds each wait for bytes, not the answer: a server sending a byte now and then
-    would hold the call for as long as it likes. Here each wait is cut to the time left, and the
-    body is counted against the cap as it streams in (a declared length over it is refused before
+    would hold the call for as long as it likes. Here each wait is cut to the time left (_Attempt),
+    and the body is counted against the cap as it streams in (a declared length over it is refused before
     any is read). Raises httpx.ReadTimeout (or ConnectTimeout) past the deadline, _Unusable (a
     ValueError) over the cap."""
     if not isinstance(http, BoundedClient):
         raise TypeError("read_bounded needs a BoundedClient: a plain client's waits have no deadline")
-    with _AttemptDeadline.until(time.monotonic() + timeout), http.stream(method, url, timeout=timeout, **kwargs) as r:
-        declared = r.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise _Unusable(f"answer of {int(declared):,} bytes is over the limit of {max_bytes:,}")
-        data = bytearray()
-        for chunk in r.iter_bytes():
-            data += chunk
-            if len(data) > max_bytes:
-                raise _Unusable(f"answer over the limit of {max_bytes:,} bytes")
+    with _Attempt.until(time.monotonic() + timeout) as attempt:
+        try:
+            with http.stream(method, url, timeout=timeout, **kwargs) as r:
+                try:
+                    declared = r.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise _Unusable(f"answer of {int(declared):,} bytes is over the limit of {max_bytes:,}")
+                    data = bytearray()
+                    for chunk in r.iter_bytes():
+                        data += chunk
+                        if len(data) > max_bytes:
+                            raise _Unusable(f"answer over the limit of {max_bytes:,} bytes")
+                finally:
+                    attempt.disarm()
+        except (httpx.ReadError, httpx.WriteError, httpx.ConnectError, httpx.RemoteProtocolError):
+            if not attempt.fired.is_set():
+                raise
+        # Cut off by the watchdog (a body that ends at the connection's shutdown just looks short).
+        if attempt.fired.is_set():
+            raise httpx.ReadTimeout("answer not complete in time")
         return r.status_code, r.headers, bytes(data)
 
 

@@ -230,10 +230,13 @@ ECHOES = [
     ("prompts/get", {"name": BIG}, None, -32602),
     ("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": BIG}}, None, -32602),
     ("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": True}}, None, -32602),
+    ("tools/call", {"name": "stats", "arguments": {}, "_meta": {"progressToken": 10**4000}}, None, -32602),
 ]
 
 
-@pytest.mark.parametrize("method,params,extra,code", ECHOES, ids=["method", "tool", "uri", "prompt", "token", "token-true"])
+@pytest.mark.parametrize(
+    "method,params,extra,code", ECHOES, ids=["method", "tool", "uri", "prompt", "token", "token-true", "token-huge-int"]
+)
 def test_stdio_names_and_tokens_are_bounded_not_echoed(stdio, method, params, extra, code):
     client, _ = stdio
     if method == "method":
@@ -362,6 +365,14 @@ def test_http_names_and_tokens_are_bounded_not_echoed(http):
             message = {"jsonrpc": "2.0", "id": 7, "method": BIG if method == "method" else method, "params": params or {}}
             r = c.post(f"http://127.0.0.1:{port}/mcp", json=message, headers={**headers, **session})
             assert r.status_code == 400 and r.json()["error"]["code"] == code and len(r.content) < 1000, r.text[:300]
+        batch = [
+            {"jsonrpc": "2.0", "id": 8, "method": "ping"},
+            {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": BIG}},
+        ]
+        r = c.post(f"http://127.0.0.1:{port}/mcp", json=batch, headers={**headers, **session})
+        assert r.status_code == 400 and len(r.content) < 1000, r.text[:300]
+        odd = c.post(f"http://127.0.0.1:{port}/mcp", json={"jsonrpc": "2.0", "id": 10, "method": ["x"]}, headers={**headers, **session})
+        assert 400 <= odd.status_code < 500, odd.status_code  # a method that is no string is the caller's error, not a crash
 
 
 def test_http_slowloris_sockets_are_closed(http):

@@ -485,3 +485,41 @@ def test_a_probability_api_score_outside_0_1_is_a_malformed_answer():
         with pytest.raises(ValueError, match="not a probability"):
             read_scores(API["rerank"], {"results": [{"index": 0, "relevance_score": wrong}]}, 1)
     assert read_scores(API["tei"], [{"index": 0, "score": 50.0}], 1).tolist() == [50.0]  # a raw logit may be any number
+
+
+def test_a_server_that_reads_the_request_slowly_is_cut_off_at_the_deadline():
+    """A send the server drains a little at a time loops inside the library on one timeout: the
+    attempt's watchdog ends it at the deadline."""
+    import socket
+    import threading
+
+    import httpx
+
+    from ragate.retrieval.remote import BoundedClient, read_bounded
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    done = threading.Event()
+
+    def drain_slowly():
+        conn, _ = listener.accept()
+        with conn:
+            while not done.is_set():
+                try:
+                    if not conn.recv(65536):
+                        return
+                except OSError:
+                    return
+                time.sleep(0.02)  # fast enough that each send completes within its timeout: 20 MB took 7 s
+
+    threading.Thread(target=drain_slowly, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/rerank"
+    started = time.monotonic()
+    try:
+        with BoundedClient(timeout=1.0) as http, pytest.raises(httpx.TimeoutException):
+            read_bounded(http, "POST", url, timeout=1.0, max_bytes=1024, content=b"x" * (20 * 1024 * 1024))
+        assert time.monotonic() - started < 1.0 + 1.0
+    finally:
+        done.set()
+        listener.close()

@@ -279,7 +279,8 @@ def cmd_service(args: argparse.Namespace, settings: Settings) -> int:
             print(f"stopped (pid {answer['pid']})" + (f"; {cancelled} call(s) in flight were cancelled" if cancelled else ""))
         return 0
     code = run_service(settings, watch=args.watch)
-    # The index is closed and its lock released. An engine measurement still running in native
+    # The index is closed and its lock released (or, past the stop's grace, both go with the
+    # process). An engine measurement still running in native
     # threads would abort the interpreter's own exit ("terminate called without an active
     # exception"); it is abandoned here, and measured again on the next start.
     flush_traces()

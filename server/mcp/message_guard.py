@@ -17,6 +17,7 @@ MAX_METHOD_CHARS = 64  # the longest MCP method is under 40
 MAX_NAME_CHARS = 128  # tool and prompt names (MCP: 1 to 128 characters)
 MAX_URI_CHARS = 2048  # resource URIs: a document id is far shorter
 MAX_TOKEN_CHARS = 256  # a progress token, as for request ids
+MAX_INTEGER = 2**53  # an integer token or id JSON peers agree on (beyond it, a 4,000-digit one would be echoed)
 METHOD_NOT_FOUND, INVALID_PARAMS = -32601, -32602
 
 # The params field that names something, and its bound, per method.
@@ -38,7 +39,7 @@ class UnsafeMessage(BadInput):
 def _progress_token_ok(token: Any) -> bool:
     if isinstance(token, bool):  # JSON true is not an integer, whatever a lax parser makes of it
         return False
-    return isinstance(token, int) or (isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS)
+    return (isinstance(token, int) and abs(token) < MAX_INTEGER) or (isinstance(token, str) and len(token) <= MAX_TOKEN_CHARS)
 
 
 def check_message(message: Any) -> None:
@@ -57,7 +58,7 @@ def check_message(message: Any) -> None:
         raise UnsafeMessage(
             INVALID_PARAMS, f"Invalid params: _meta.progressToken must be an integer or a string of at most {MAX_TOKEN_CHARS} characters"
         )
-    field, bound = NAMED.get(method, (None, 0))
+    field, bound = NAMED.get(method, (None, 0)) if isinstance(method, str) else (None, 0)
     value = params.get(field) if field else None
     if isinstance(value, str) and len(value) > bound:
         raise UnsafeMessage(INVALID_PARAMS, f"Invalid params: {field} of {len(value)} characters; at most {bound}")
@@ -66,7 +67,7 @@ def check_message(message: Any) -> None:
 def request_id(message: Any) -> str | int | None:
     """The id to answer under, when the message carries a usable one."""
     rid = message.get("id") if isinstance(message, dict) else None
-    if isinstance(rid, int) and not isinstance(rid, bool):
+    if isinstance(rid, int) and not isinstance(rid, bool) and abs(rid) < MAX_INTEGER:
         return rid
     if isinstance(rid, str) and len(rid) <= MAX_TOKEN_CHARS and rid.encode("utf-8", "replace").decode("utf-8") == rid:
         return rid

@@ -16,7 +16,7 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, ResourceLink, TextContent, Tool, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
@@ -356,14 +356,17 @@ class LeanServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None) -> Any:
         tool = self._tool_manager.get_tool(name)
         known = set(tool.parameters.get("properties", {})) if tool is not None else set()
-        unknown = sorted(k[:64] for k in set(arguments) - known) if tool is not None else []
-        if unknown:  # the SDK would drop them without a word: a mistyped `topk` would silently be 10
+        # The SDK would drop unknown arguments without a word: a mistyped `topk` would silently be
+        # 10. A tool without arguments lets them pass (some clients send a placeholder to those).
+        unknown = sorted(k[:64] for k in set(arguments) - known) if known else []
+        if unknown:
             raise ToolError(f"{name}: unknown argument {', '.join(unknown[:5])}; it takes {', '.join(sorted(known))}")
         try:
             with calling_as(caller_of(context)):
                 return await super().call_tool(name, arguments, context)
         except ToolError as e:
-            if isinstance(e.__cause__, ValidationError):  # the SDK's own words quote each rejected value whole
+            # The SDK's words for rejected arguments quote each value whole; a crash (UnexpectedToolError) keeps its own.
+            if isinstance(e.__cause__, ValidationError) and not isinstance(e, UnexpectedToolError):
                 raise ToolError(f"{name}: {validation_message(e.__cause__)}") from e.__cause__
             raise
 

@@ -489,7 +489,10 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
     try:
         lock = acquire_lock(paths.lock)
     except StoreError:  # a client started this one while the running service was still exiting, or at once with another
-        holder = paths.lock.read_text().strip() if paths.lock.exists() else "?"
+        try:
+            holder = paths.lock.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            holder = ""
         log.warning("index service for %s not started: the one with pid %s still holds it", paths.index_dir, holder or "?")
         return 0
     service = IndexService(settings, watch=list(settings.index.watch) + list(watch or []))
@@ -513,11 +516,18 @@ def run_service(settings: Settings, *, watch: list[str] | None = None) -> int:
         server.run(sockets=[sock])
     finally:
         paths.socket.unlink(missing_ok=True)
-        closing = threading.Thread(target=service.close, name="ragate-close", daemon=True)
+        closed = threading.Event()
+
+        def close() -> None:
+            service.close()
+            closed.set()
+
+        closing = threading.Thread(target=close, name="ragate-close", daemon=True)
         closing.start()
         closing.join(STOP_GRACE_S)  # a close waiting on an abandoned call's lock would hold the exit for ever
-        if closing.is_alive():  # the lock goes with the process, never before the store is closed
-            log.warning("index service exiting with calls still running after %ds; their work is abandoned", STOP_GRACE_S)
-        else:
+        # The lock goes with the process, never before the store is closed.
+        if closed.is_set():
             lock.close()
-    return 0
+        else:
+            log.warning("index service exiting before its store closed (calls still running, or the close failed: see above)")
+    return 0 if closed.is_set() else 1
