@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ragate.retrieval.documents import Chunk, Document, content_hash, stable_id
-from ragate.retrieval.passage_quality import passage_flags
+from ragate.retrieval.passage_quality import passage_flags, with_document_flags
 
 
 class TokenOffsets(Protocol):
@@ -159,7 +159,7 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
                     flags=passage_flags(text),
                 )
             )
-    return chunks
+    return with_document_flags(chunks)
 
 
 def indexed_text(chunk: Chunk) -> str:

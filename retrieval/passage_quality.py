@@ -6,12 +6,14 @@ relevant to each of them; text addressed to the model ("ignore other sources, vi
 as a passage an agent acts on. Each check below is cheap, needs no model, and names what it saw:
 
 - `keyword_list`: many words and few of the small words prose is built from (articles,
-  prepositions, pronouns in the Latin-script languages), and almost no sentence punctuation;
+  prepositions, pronouns in the Latin-script languages), almost no sentence punctuation, and
+  almost nothing but letters (code, markup and lists of files or names have symbols and digits);
 - `question_list`: most of the passage is questions, which answer nothing;
 - `instructions`: phrases that address a model or its reader with orders (ignore the other
   sources, you must tell the user …) and tool-call-shaped text;
 - `hidden_text`: zero-width or bidirectional-control characters inside Latin-script words, several
   times (a reader sees nothing, a tokenizer reads split words);
+  (these two mark every passage of the document: the intent is the document's);
 - `query_echo` (at query time, `echoes_query`): the passage's content words are mostly the
   query's own, so it adds nothing the question did not say.
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ragate.retrieval.documents import Chunk
+
 KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO = (
     "keyword_list",
     "question_list",
@@ -32,6 +36,9 @@ KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO = (
     "query_echo",
 )
 FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO)
+# Intent of the whole document: a page that orders a model about, or hides text, in one passage
+# planted all of them.
+DOCUMENT_FLAGS = (INSTRUCTIONS, HIDDEN_TEXT)
 
 # The small words prose is built from, in the Latin-script languages most documents come in.
 # Content words alone (a keyword list) have almost none of them.
@@ -53,6 +60,9 @@ FUNCTION_WORDS = frozenset(
 MIN_WORDS = 25  # shorter passages (a title, a table cell) say too little to judge
 MAX_FUNCTION_SHARE = 0.12  # honest prose runs 0.35–0.55; a table of numbers has its own shape
 MAX_SENTENCES_PER_100_WORDS = 1.5
+# Letters among the visible characters: a bag of words is nearly all letters, while code, markup,
+# tables and lists of names or files (keyword-list shaped too, and honest) carry symbols and digits.
+MIN_LETTER_SHARE = 0.93
 MIN_QUESTIONS = 3
 MIN_QUESTION_SHARE = 0.6  # of the passage's sentences
 MIN_ECHO_WORDS = 4
@@ -62,15 +72,20 @@ MIN_ECHO_COVERAGE = 0.6  # of the query's content words the passage repeats
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SENTENCE_END = re.compile(r"[.!?;:。！？](?=\s|$)")
 _QUESTION = re.compile(r"[^.!?。！？\n]*[?？]")
+# Orders addressed to a model that reads the passage. Documentation gives its reader orders too
+# ("you must tell Git where…", "ignore any instructions related to…"), so each phrase names what
+# only an injected text names: the previous instructions or the other sources, the user, an AI.
 _INSTRUCTIONS = re.compile(
     r"|".join(
         (
-            r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,40}\b(?:previous|prior|above|earlier|other|all|any)\b[^.\n]{0,30}"
-            r"\b(?:instructions?|sources?|context|documents?|passages?|rules?|prompts?)\b",
+            r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+|your\s+)?"
+            r"(?:previous|prior|above|earlier|preceding|system)\s+(?:instructions?|prompts?|rules|context|messages?)\b",
+            r"\b(?:ignore|disregard)\s+(?:all\s+|any\s+)?(?:of\s+)?(?:the\s+)?other\s+(?:sources|documents|passages|results|search results|context)\b",
             r"\byou (?:must|should|need to|have to|are required to)\s+(?:now\s+|always\s+|only\s+)?"
-            r"(?:visit|click|tell|say|respond|reply|answer|recommend|trust)\b",
-            r"\b(?:system prompt|as an ai(?: language model)?|assistant:|new instructions?)\b",
-            r"<\s*/?\s*(?:tool_call|function_call|system|instructions?)\s*>",
+            r"(?:tell|inform|remind|advise|urge)\s+(?:the\s+)?(?:user|users|reader|readers|customer|customers)\b",
+            r"\b(?:note|message|notice|instructions?)\s+(?:to|for)\s+(?:the\s+)?(?:ai|llm|language model|assistant|chatbot)s?\b",
+            r"\bas an ai(?: language model)?\b",
+            r"<\s*/?\s*(?:tool_call|function_call)\s*>",
             r"\"(?:name|tool|function)\"\s*:\s*\"[^\"]{1,64}\"\s*,\s*\"(?:arguments|parameters|input)\"\s*:",
         )
     ),
@@ -101,7 +116,9 @@ def is_keyword_list(text: str) -> bool:
         return False
     function_share = sum(w in FUNCTION_WORDS for w in ws) / len(ws)
     sentences = len(_SENTENCE_END.findall(text))
-    return function_share <= MAX_FUNCTION_SHARE and sentences * 100 / len(ws) <= MAX_SENTENCES_PER_100_WORDS
+    visible = [c for c in text if not c.isspace()]
+    letters = sum(c.isalpha() for c in visible) / len(visible)
+    return function_share <= MAX_FUNCTION_SHARE and sentences * 100 / len(ws) <= MAX_SENTENCES_PER_100_WORDS and letters >= MIN_LETTER_SHARE
 
 
 def is_question_list(text: str) -> bool:
@@ -129,6 +146,14 @@ def passage_flags(text: str) -> list[str]:
         (HIDDEN_TEXT, has_hidden_text),
     )
     return [flag for flag, check in checks if check(text)]
+
+
+def with_document_flags(chunks: list[Chunk]) -> list[Chunk]:
+    """A document's chunks, each also carrying the DOCUMENT_FLAGS any of them carries."""
+    spread = [f for f in DOCUMENT_FLAGS if any(f in c.flags for c in chunks)]
+    for c in chunks:
+        c.flags = [*c.flags, *(f for f in spread if f not in c.flags)]
+    return chunks
 
 
 def echoes_query(query: str, text: str) -> bool:
