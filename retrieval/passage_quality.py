@@ -64,14 +64,15 @@ MAX_SENTENCES_PER_100_WORDS = 1.5
 # tables and lists of names or files (keyword-list shaped too, and honest) carry symbols and digits.
 MIN_LETTER_SHARE = 0.93
 MIN_QUESTIONS = 3
-MIN_QUESTION_SHARE = 0.6  # of the passage's sentences
+MIN_QUESTION_SHARE = 0.6  # of the passage's words, in its questions
 MIN_ECHO_WORDS = 4
 MIN_ECHO_SHARE = 0.6  # of the passage's content words that are the query's own
 MIN_ECHO_COVERAGE = 0.6  # of the query's content words the passage repeats
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SENTENCE_END = re.compile(r"[.!?;:。！？](?=\s|$)")
-_QUESTION = re.compile(r"[^.!?。！？\n]*[?？]")
+# A run up to its terminator, if any: every match consumes its run, so the scan stays linear.
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]?")
 # Orders addressed to a model that reads the passage. Documentation gives its reader orders too
 # ("you must tell Git where…", "ignore any instructions related to…"), so each phrase names what
 # only an injected text names: the previous instructions or the other sources, the user, an AI.
@@ -122,7 +123,7 @@ def is_keyword_list(text: str) -> bool:
 
 
 def is_question_list(text: str) -> bool:
-    questions = _QUESTION.findall(text)
+    questions = [s for s in _SENTENCE.findall(text) if s.endswith(("?", "？"))]
     if len(questions) < MIN_QUESTIONS:
         return False
     asked = sum(len(words(q)) for q in questions)
