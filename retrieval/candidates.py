@@ -25,14 +25,15 @@ class Candidate:
     freshness: float = 0.0
     authority: float = 0.0
     diversity: float = 0.0  # penalty subtracted in the final score
-    query_flags: list[str] = field(default_factory=list)  # found at query time (query_echo)
+    query_flags: list[str] = field(default_factory=list)  # found at query time (query_echo, untrusted_source)
+    trusted: bool = False  # from a [trust] trusted source: its flags are not counted
     suspicion: float = 0.0  # penalty subtracted in the final score for the passage's flags
     final: float = 0.0
 
     @property
     def flags(self) -> list[str]:
-        """Why the passage looks planted: its indexed flags and this query's."""
-        return [*self.chunk.flags, *self.query_flags]
+        """Why the passage looks planted: its indexed flags and this query's (none from a trusted source)."""
+        return [] if self.trusted else [*self.chunk.flags, *self.query_flags]
 
     def scores(self) -> dict[str, float | None]:
         return {

@@ -26,16 +26,19 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.globs import glob_match
 
-KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO = (
+KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO, UNTRUSTED_SOURCE = (
     "keyword_list",
     "question_list",
     "instructions",
     "hidden_text",
     "query_echo",
+    "untrusted_source",  # [trust] untrusted: not a sign in the text, the owner's word on the folder
 )
-FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO)
+FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO, UNTRUSTED_SOURCE)
 # Intent of the whole document: a page that orders a model about, or hides text, in one passage
 # planted all of them.
 DOCUMENT_FLAGS = (INSTRUCTIONS, HIDDEN_TEXT)
@@ -155,6 +158,20 @@ def with_document_flags(chunks: list[Chunk]) -> list[Chunk]:
     for c in chunks:
         c.flags = [*c.flags, *(f for f in spread if f not in c.flags)]
     return chunks
+
+
+def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], untrusted: list[str]) -> None:
+    """What depends on the query and the settings in force, not on the indexed text: [trust]
+    (trusted sources carry no flag, untrusted ones `untrusted_source`) and `query_echo`."""
+    for c in cands:
+        source = c.chunk.source
+        if any(glob_match(source, g) for g in trusted):
+            c.trusted = True
+            continue
+        if any(glob_match(source, g) for g in untrusted):
+            c.query_flags.append(UNTRUSTED_SOURCE)
+        if echoes_query(query, c.chunk.text):
+            c.query_flags.append(QUERY_ECHO)
 
 
 def echoes_query(query: str, text: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ragate.retrieval.errors import BadInput, ConfigError
+from ragate.retrieval.globs import compile_glob
 from ragate.retrieval.remote import RemoteSettings
 
 
@@ -217,6 +218,22 @@ class AuthoritySettings(_Section):
     rules: list[AuthorityRule] = []
 
 
+class TrustSettings(_Section):
+    """Sources by path glob: `trusted` passages are never flagged (a glossary of your own is a
+    keyword list by design); `untrusted` ones always carry the `untrusted_source` flag, so they are
+    searched and shown but demoted and never evidence for an answer. Trusted wins when both match."""
+
+    trusted: list[str] = []
+    untrusted: list[str] = []
+
+    @field_validator("trusted", "untrusted")
+    @classmethod
+    def _globs(cls, v: list[str]) -> list[str]:
+        for g in v:
+            compile_glob(g)  # over the complexity limits: an error naming the limit
+        return v
+
+
 class GateSettings(_Section):
     min_score: float = Field(0.5, ge=0, le=1)
     max_passages: int = Field(5, ge=1, le=50)
@@ -349,6 +366,7 @@ class Settings(_Section):
     reranker: RerankerSettings = RerankerSettings()
     blend: BlendSettings = BlendSettings()
     authority: AuthoritySettings = AuthoritySettings()
+    trust: TrustSettings = TrustSettings()
     gate: GateSettings = GateSettings()
     calibration: CalibrationSettings = CalibrationSettings()
     server: ServerSettings = ServerSettings()

@@ -19,7 +19,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
-from ragate.retrieval.passage_quality import QUERY_ECHO, echoes_query
+from ragate.retrieval.passage_quality import flag_for_query
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
 from ragate.scoring.blend import Blended, BlendWeights, blend_pool
@@ -322,9 +322,8 @@ class Stages:
             if stage is not None:
                 stage.weight, stage.weight_reason = w.relevance, why
         with timer.stage("blend"):
-            for c in cands:  # the one flag that depends on the query; the others came with the index
-                if echoes_query(query, c.chunk.text):
-                    c.query_flags.append(QUERY_ECHO)
+            trust = self.settings.trust
+            flag_for_query(query, cands, trusted=trust.trusted, untrusted=trust.untrusted)
             blended = blend_pool(cands, w)
         notes += _blend_notes(blended, w, top_k)
         flagged = [c for c in blended.ranked[:top_k] if c.flags]

@@ -77,3 +77,17 @@ def test_an_answer_resting_only_on_flagged_passages_abstains_and_shows_them():
     honest = decide(blend([*pool(), echo], BlendWeights()), query="What causes the tides?", **kw)
     assert honest.status == "answer" and "echo" not in [c.chunk.chunk_id for c in honest.passages]
     assert [c.chunk.chunk_id for c in honest.set_aside] == ["echo"]
+
+
+def test_trusted_sources_carry_no_flags_and_untrusted_ones_always_do():
+    from ragate.retrieval.passage_quality import flag_for_query
+
+    mine = planted("glossary", keyword_bag(), 0.9, 0.5, 9.0)
+    mine.chunk.source = "/home/me/notes/glossary.md"
+    downloaded = cand("page", "Tides are caused by the gravitational pull of the Moon on the oceans.", 0.97, 0.71, 9.0)
+    downloaded.chunk.source = "/home/me/Downloads/tides.html"
+    flag_for_query("What causes the tides?", [mine, downloaded], trusted=["/home/me/notes/**"], untrusted=["**/Downloads/**"])
+    assert mine.flags == [] and downloaded.flags == ["untrusted_source"]
+    kw = dict(min_score=0.5, max_passages=5, bm25=BM25)
+    d = decide(blend([downloaded], BlendWeights()), query="What causes the tides?", **kw)
+    assert d.reason is Reason.SUSPECT_EVIDENCE and d.nearest == [downloaded]  # shown, never evidence
