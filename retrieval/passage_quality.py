@@ -15,7 +15,9 @@ as a passage an agent acts on. Each check below is cheap, needs no model, and na
   times (a reader sees nothing, a tokenizer reads split words);
   (these two mark every passage of the document: the intent is the document's);
 - `query_echo` (at query time, `echoes_query`): the passage's content words are mostly the
-  query's own, so it adds nothing the question did not say.
+  query's own, so it adds nothing the question did not say;
+- `channels_disagree` (at query time): the reranker calls it relevant, the bi-encoder finds it
+  about something else.
 
 What they do not catch (SECURITY.md says so too): prose written to mislead, a planted page that
 reads as honest text, instructions phrased as ordinary advice, scripts without spaces (Chinese,
@@ -38,7 +40,8 @@ KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO, UNTRUSTED_SO
     "query_echo",
     "untrusted_source",  # [trust] untrusted: not a sign in the text, the owner's word on the folder
 )
-FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO, UNTRUSTED_SOURCE)
+CHANNELS_DISAGREE = "channels_disagree"
+FLAGS = (KEYWORD_LIST, QUESTION_LIST, INSTRUCTIONS, HIDDEN_TEXT, QUERY_ECHO, UNTRUSTED_SOURCE, CHANNELS_DISAGREE)
 # Intent of the whole document: a page that orders a model about, or hides text, in one passage
 # planted all of them.
 DOCUMENT_FLAGS = (INSTRUCTIONS, HIDDEN_TEXT)
@@ -68,6 +71,12 @@ MAX_SENTENCES_PER_100_WORDS = 1.5
 MIN_LETTER_SHARE = 0.93
 MIN_QUESTIONS = 3
 MIN_QUESTION_SHARE = 0.6  # of the passage's words, in its questions
+# The reranker calls it relevant while the bi-encoder finds it about something else: on SciFact no
+# passage of 332 with relevance >= 0.9 had a cosine below 0.2, and relevant ones none below 0.29
+# (bench/RESULTS.md); a keyword bag reads 0.09. Set for the default bi-encoder (all-MiniLM-L6-v2):
+# models whose cosines sit higher never reach it.
+MIN_DISAGREEMENT_RELEVANCE = 0.5
+MAX_DISAGREEMENT_COSINE = 0.15
 MIN_ECHO_WORDS = 4
 MIN_ECHO_SHARE = 0.6  # of the passage's content words that are the query's own
 MIN_ECHO_COVERAGE = 0.6  # of the query's content words the passage repeats
@@ -162,7 +171,9 @@ def with_document_flags(chunks: list[Chunk]) -> list[Chunk]:
 
 def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], untrusted: list[str]) -> None:
     """What depends on the query and the settings in force, not on the indexed text: [trust]
-    (trusted sources carry no flag, untrusted ones `untrusted_source`) and `query_echo`."""
+    (trusted sources carry no flag, untrusted ones `untrusted_source`), `query_echo`, and
+    `channels_disagree` (read after reranking: the calibrated relevance is high, the bi-encoder's
+    cosine far below any relevant passage's), so one channel alone cannot carry a passage up."""
     for c in cands:
         source = c.chunk.source
         if any(glob_match(source, g) for g in trusted):
@@ -172,6 +183,8 @@ def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], un
             c.query_flags.append(UNTRUSTED_SOURCE)
         if echoes_query(query, c.chunk.text):
             c.query_flags.append(QUERY_ECHO)
+        if (c.relevance or 0.0) >= MIN_DISAGREEMENT_RELEVANCE and c.dense is not None and c.dense < MAX_DISAGREEMENT_COSINE:
+            c.query_flags.append(CHANNELS_DISAGREE)
 
 
 def echoes_query(query: str, text: str) -> bool:

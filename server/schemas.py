@@ -57,7 +57,8 @@ class SearchResult(BaseModel):
     flags: list[str] = Field(
         default_factory=list,
         description="signs the passage was planted to be retrieved: keyword_list, question_list, instructions, hidden_text, "
-        "query_echo; a flagged passage is demoted and is not evidence for answer_or_abstain",
+        "query_echo, channels_disagree, or untrusted_source ([trust]); a flagged passage is demoted and is not evidence "
+        "for answer_or_abstain",
     )
     updated_at: str | None = None
     source_type: str

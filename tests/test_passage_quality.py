@@ -91,3 +91,14 @@ def test_trusted_sources_carry_no_flags_and_untrusted_ones_always_do():
     kw = dict(min_score=0.5, max_passages=5, bm25=BM25)
     d = decide(blend([downloaded], BlendWeights()), query="What causes the tides?", **kw)
     assert d.reason is Reason.SUSPECT_EVIDENCE and d.nearest == [downloaded]  # shown, never evidence
+
+
+def test_a_passage_only_the_reranker_loves_is_flagged_after_reranking():
+    from ragate.retrieval.passage_quality import flag_for_query
+
+    honest = cand("moon", "Tides are caused by the gravitational pull of the Moon on the oceans.", 0.97, 0.71, 9.0)
+    lover = cand("odd", "harbour # basin 12 current + shore / wave = orbit", 0.95, 0.09, 9.0)  # far from the query for the bi-encoder
+    unread = cand("unread", "Tides.", 0.0, 0.05, 1.0)
+    unread.relevance = None  # not reranked: nothing to disagree with
+    flag_for_query("What causes the tides?", [honest, lover, unread], trusted=[], untrusted=[])
+    assert honest.flags == [] and lover.flags == ["channels_disagree"] and unread.flags == []
