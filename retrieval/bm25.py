@@ -26,8 +26,11 @@ class Bm25Encoder:
         language: str = "english",
         stemming: bool = True,
         stopwords: bool = True,
+        tokenizer: str = "word",
     ):
         kwargs: dict = dict(k=k1, b=b, avg_len=avg_len, language=language)
+        if tokenizer == "multilingual":  # segments Chinese and Japanese, splits punctuation off words in every script
+            kwargs["tokenizer"] = qe.TokenizerType.Multilingual
         if not stemming:
             kwargs["stemmer"] = qe.DisabledStemmer()
         if not stopwords:
@@ -36,7 +39,9 @@ class Bm25Encoder:
             self._model = qe.Bm25(qe.Bm25Config(**kwargs))
         except (ValueError, TypeError) as e:
             raise ConfigError(f"[bm25] settings rejected: {e}") from None
-        self.settings_key = f"k1={k1},b={b},avg_len={avg_len},language={language},stem={stemming},stop={stopwords}"
+        self.settings_key = f"k1={k1},b={b},avg_len={avg_len},language={language},stem={stemming},stop={stopwords}" + (
+            f",tokenizer={tokenizer}" if tokenizer != "word" else ""
+        )
 
     def encode_documents(self, texts: list[str]) -> list[SparseVec]:
         out = []

@@ -138,6 +138,7 @@ class Bm25Settings(_Section):
     language: str = "english"
     stemming: bool = True
     stopwords: bool = True
+    tokenizer: Literal["word", "multilingual"] = "word"
 
 
 class RetrievalSettings(_Section):

@@ -186,3 +186,23 @@ def test_edge_drop_takes_the_lock(tmp_path):
     b.close()
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "t_held" not in EdgeQdrant(tmp_path / "q").collections()
+
+
+def test_the_multilingual_tokenizer_gives_bm25_chinese_and_japanese(backend):
+    """The word tokenizer reads a CJK sentence as one token, so BM25 matches nothing in it; the
+    multilingual one segments it."""
+    texts = {
+        "zh.md": ("2024-01-01", "markdown", "八达岭长城的门票价格是四十元，旺季开放时间更长。"),
+        "ja.md": ("2024-01-01", "markdown", "万里の長城の入場料は四十元で、繁忙期は開館時間が長くなります。"),
+        "en.md": ("2024-01-01", "markdown", "The tides are caused by the moon."),
+    }
+    cs = chunks_for(texts)
+    for tokenizer, found in (("word", set()), ("multilingual", {"/data/zh.md"})):
+        bm = Bm25Encoder(tokenizer=tokenizer)
+        store = backend.open(f"t_{tokenizer}_{uuid.uuid4().hex[:6]}", create=META)
+        store.upsert(cs, vectors(len(cs)), bm.encode_documents([c.text for c in cs]))
+        store.flush()
+        hits = store.search_sparse(bm.encode_query("八达岭长城的门票多少钱？"), None, 10)
+        assert {h.chunk.source for h in hits} >= found and ("/data/zh.md" in {h.chunk.source for h in hits}) == bool(found), tokenizer
+        if found:
+            assert store.search_sparse(bm.encode_query("入場料"), None, 10)[0].chunk.source == "/data/ja.md"
