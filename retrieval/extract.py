@@ -143,6 +143,14 @@ _HTML_SKIP = {"script", "style", "noscript", "template", "nav", "svg"}
 _HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 # Block tags that are often left unclosed: a new one closes the open one.
 _HTML_IMPLIED_END = {"p", "li", "td", "th", "dt", "dd"}
+_HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# An element a browser does not show: its text is not what a reader reads, and a page can hide
+# instructions for a model there (like script and style, it is left out).
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(attrs: list[tuple[str, str | None]]) -> bool:
+    return any(k == "hidden" or (k == "style" and v and _HIDDEN_STYLE.search(v)) for k, v in attrs)
 
 
 class _HtmlText(HTMLParser):
@@ -159,8 +167,16 @@ class _HtmlText(HTMLParser):
         self._in_title = False
         self._heading: tuple[int, list[str]] | None = None
         self._block: tuple[str, int, list[str]] | None = None  # tag, nesting of that tag, text
+        self._hidden: tuple[str, int] | None = None  # a hidden element being skipped: its tag, nesting of that tag
 
     def handle_starttag(self, tag: str, attrs) -> None:
+        if self._hidden is not None:
+            if tag == self._hidden[0]:
+                self._hidden = (tag, self._hidden[1] + 1)
+            return
+        if tag not in _HTML_VOID and _hidden(attrs):
+            self._hidden = (tag, 1)
+            return
         if tag in _HTML_SKIP:
             self._skip += 1
         elif tag == "title":
@@ -178,6 +194,10 @@ class _HtmlText(HTMLParser):
             self._block = (tag, 1, [])
 
     def handle_endtag(self, tag: str) -> None:
+        if self._hidden is not None:
+            if tag == self._hidden[0]:
+                self._hidden = (tag, self._hidden[1] - 1) if self._hidden[1] > 1 else None
+            return
         if tag in _HTML_SKIP:
             self._skip = max(0, self._skip - 1)
         elif tag == "title":
@@ -196,7 +216,7 @@ class _HtmlText(HTMLParser):
                 self._block = (tag, self._block[1] - 1, self._block[2])
 
     def handle_data(self, data: str) -> None:
-        if self._skip:
+        if self._skip or self._hidden is not None:
             return
         if self._in_title:
             self.title += data

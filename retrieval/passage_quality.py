@@ -21,7 +21,8 @@ as a passage an agent acts on. Each check below is cheap, needs no model, and na
 
 What they do not catch (SECURITY.md says so too): prose written to mislead, a planted page that
 reads as honest text, instructions phrased as ordinary advice, scripts without spaces (Chinese,
-Japanese, Thai) for `keyword_list`, and text hidden by styling once extracted."""
+Japanese, Thai) for `keyword_list`, and text hidden by styling other than what HTML extraction
+already leaves out (retrieval/extract.py)."""
 
 from __future__ import annotations
 
