@@ -56,6 +56,9 @@ def _channel_rank(pool: list[Candidate], target: Candidate, channel: str) -> int
     return 1 + sum(1 for c in pool if (v := getattr(c, channel)) is not None and v > mine)
 
 
+MAX_PIECE = 4  # characters: a Chinese or Japanese word is rarely longer
+
+
 class QueryTerms:
     """The query's content terms against one pool: the BM25 channel's own terms (stemmed, stopwords
     removed), so "covered" means what BM25 would match, each weighted by its IDF over the candidate
@@ -82,8 +85,27 @@ class QueryTerms:
     def missing(self, passages: list[Candidate]) -> list[str]:
         """The query's words whose terms none of the passages contains."""
         seen = set().union(*(self.docs[id(c)] for c in passages)) if self.terms else set()
-        words = {w: set(self.bm25.encode_query(w).indices) for w in dict.fromkeys(self.query.split())}
-        return [w.strip(".,;:!?\"'()") for w, ts in words.items() if ts and not ts & seen]
+        return [w.strip(".,;:!?？。、\"'()") for w, ts in self._words().items() if ts and not ts & seen]
+
+    def _words(self) -> dict[str, set[int]]:
+        """Each query word with its terms. A run without spaces that the tokenizer splits into several
+        terms (Chinese, Japanese) is named term by term: the shortest piece of it that is that term
+        alone (pieces of up to MAX_PIECE characters), else the run itself."""
+        out: dict[str, set[int]] = {}
+        for w in dict.fromkeys(self.query.split()):
+            terms = set(self.bm25.encode_query(w).indices)
+            if len(terms) <= 1:
+                out[w] = terms
+                continue
+            named: dict[int, str] = {}
+            for n in range(1, MAX_PIECE + 1):
+                for i in range(len(w) - n + 1):
+                    piece = self.bm25.encode_query(w[i : i + n]).indices
+                    if len(piece) == 1 and piece[0] in terms:
+                        named.setdefault(piece[0], w[i : i + n])
+            for t in sorted(terms, key=lambda t: w.find(named.get(t, w))):  # in the query's order
+                out.setdefault(named.get(t, w), set()).add(t)
+        return out
 
 
 def term_coverage(*, query: str, passages: list[Candidate], pool: list[Candidate], bm25: Bm25Encoder) -> tuple[float, list[str]]:

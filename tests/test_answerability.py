@@ -201,3 +201,15 @@ def test_under_the_uncalibrated_rule_blend_cannot_lift_a_weak_passage_past_the_g
     assert ranked[0].chunk.chunk_id == "weak"  # blending may reorder...
     d = decide(ranked, query="tides moon", min_score=0.5, max_passages=5, bm25=BM25)
     assert [c.chunk.chunk_id for c in d.passages] == ["ok"]  # ...but with no fitted model only relevance passes the gate
+
+
+def test_a_chinese_or_japanese_query_names_its_missing_terms_one_by_one():
+    """With the multilingual tokenizer a question without spaces has terms, and an abstention names
+    the missing ones, not the whole question."""
+    bm25 = Bm25Encoder(tokenizer="multilingual")
+    zh = [cand("zh", "八达岭长城位于北京。", 0.5, 0.5, 1.0)]
+    _, missing = term_coverage(query="八达岭长城的门票多少钱？", passages=zh, pool=zh, bm25=bm25)
+    assert "门票" in missing and "八达岭长城的门票多少钱" not in missing and not {"八达岭", "长城"} & set(missing)
+    ja = [cand("ja", "万里の長城は中国にあります。", 0.5, 0.5, 1.0)]
+    _, missing = term_coverage(query="万里の長城の入場料はいくらですか", passages=ja, pool=ja, bm25=bm25)
+    assert "いくら" in missing and "長城" not in missing and len(missing) > 1
