@@ -25,6 +25,7 @@ from ragate.server.cli.output import (
     snippet,
     terminal_width,
 )
+from ragate.server.cli.parser import FILTER_HELP
 from ragate.server.config import Settings, describe_config
 from ragate.server.mcp.serve import serve
 from ragate.server.requests import (
@@ -43,11 +44,6 @@ from ragate.server.use_cases import UseCases, open_use_cases
 from ragate.server.validation import validation_message
 
 T = TypeVar("T")
-
-FILTER_HELP = (
-    "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
-    "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
-)
 
 
 def parse_filters(items: list[str] | None) -> SearchFilter | None:

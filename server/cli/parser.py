@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Callable
+from typing import Any
 
-from ragate.server.cli.commands import (
-    FILTER_HELP,
-    cmd_answer,
-    cmd_delete,
-    cmd_engines,
-    cmd_feedback,
-    cmd_index,
-    cmd_metrics,
-    cmd_rerank,
-    cmd_search,
-    cmd_serve,
-    cmd_service,
-    cmd_stats,
-    cmd_ui,
+# Handlers are imported when a command runs, not to build the parser: `ragate --help` and a
+# mistyped flag answer without loading the MCP SDK, the models' libraries or the service client.
+FILTER_HELP = (
+    "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
+    "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
 )
-from ragate.server.cli.lab_commands import cmd_calibrate, cmd_eval, cmd_tune
-from ragate.server.cli.setup_commands import CLIENTS, cmd_doctor, cmd_init
+CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
+
+
+def _handler(module: str, name: str) -> Callable[[argparse.Namespace, Any], int]:
+    def run(args: argparse.Namespace, settings: Any) -> int:
+        return getattr(importlib.import_module(f"ragate.server.cli.{module}"), name)(args, settings)
+
+    run.__name__ = name
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--list-skipped", action="store_true", help="list every file left out, the include/exclude globs' choices too (as -v does)"
     )
     common(sp)
-    sp.set_defaults(func=cmd_index)
+    sp.set_defaults(func=_handler("commands", "cmd_index"))
 
     sp = sub.add_parser(
         "search",
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rerank only as many candidates as fit this budget (default [reranker] budget_ms)",
     )
     common(sp)
-    sp.set_defaults(func=cmd_search)
+    sp.set_defaults(func=_handler("commands", "cmd_search"))
 
     sp = sub.add_parser(
         "answer",
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-passages", type=int, metavar="N", help="passages to return at most (default [gate] max_passages)")
     sp.add_argument("--max-tokens", type=int, metavar="N", help="budget of passage tokens in the output (default [server] max_tokens)")
     common(sp)
-    sp.set_defaults(func=cmd_answer)
+    sp.set_defaults(func=_handler("commands", "cmd_answer"))
 
     sp = sub.add_parser(
         "rerank",
@@ -107,11 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("documents", nargs="+", metavar="DOCUMENT", help="document text (repeatable)")
     sp.add_argument("--top-n", type=int, metavar="N", help="print only the best N")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sp.set_defaults(func=cmd_rerank)
+    sp.set_defaults(func=_handler("commands", "cmd_rerank"))
 
     sp = sub.add_parser("stats", help="collections, counts, models")
     common(sp)
-    sp.set_defaults(func=cmd_stats)
+    sp.set_defaults(func=_handler("commands", "cmd_stats"))
 
     sp = sub.add_parser(
         "metrics",
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the gate's decisions and p_answerable, the index's size and the engines in use, in the Prometheus text "
         "format (what `serve --http` serves at /metrics), for setups that speak stdio only.",
     )
-    sp.set_defaults(func=cmd_metrics)
+    sp.set_defaults(func=_handler("commands", "cmd_metrics"))
 
     sp = sub.add_parser(
         "engines",
@@ -131,14 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--measure", action="store_true", help="measure the engines again, in the index service's background")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sp.set_defaults(func=cmd_engines)
+    sp.set_defaults(func=_handler("commands", "cmd_engines"))
 
     sp = sub.add_parser("delete", help="delete chunks by id or filter, or a whole collection")
     sp.add_argument("--id", action="append", metavar="CHUNK_ID", help="chunk id (repeatable)")
     sp.add_argument("--filter", "-f", action="append", metavar="KEY=VALUE", help=FILTER_HELP)
     sp.add_argument("--drop-collection", action="store_true", help="delete the whole collection")
     common(sp)
-    sp.set_defaults(func=cmd_delete)
+    sp.set_defaults(func=_handler("commands", "cmd_delete"))
 
     sp = sub.add_parser(
         "feedback",
@@ -152,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     verdict.add_argument("--not-useful", dest="useful", action="store_false", help="the passage was discarded")
     sp.add_argument("--note", help="why, in a sentence")
     common(sp)
-    sp.set_defaults(func=cmd_feedback)
+    sp.set_defaults(func=_handler("commands", "cmd_feedback"))
 
     sp = sub.add_parser(
         "eval",
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sp.set_defaults(func=cmd_eval)
+    sp.set_defaults(func=_handler("lab_commands", "cmd_eval"))
 
     sp = sub.add_parser(
         "calibrate",
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--confidence", type=float, default=0.9, help="confidence of that bound (default 0.9)")
     sp.add_argument("--no-progress", action="store_true")
     sp.add_argument("--json", action="store_true")
-    sp.set_defaults(func=cmd_calibrate)
+    sp.set_defaults(func=_handler("lab_commands", "cmd_calibrate"))
 
     sp = sub.add_parser(
         "tune",
@@ -269,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--no-progress", action="store_true")
     common(sp)
-    sp.set_defaults(func=cmd_tune)
+    sp.set_defaults(func=_handler("lab_commands", "cmd_tune"))
 
     sp = sub.add_parser(
         "serve",
@@ -289,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="keep this folder indexed as its files change (repeatable; also [index] watch); it must be under [server] allowed_roots",
     )
-    sp.set_defaults(func=cmd_serve)
+    sp.set_defaults(func=_handler("commands", "cmd_serve"))
 
     sp = sub.add_parser(
         "ui",
@@ -304,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the URL in this machine's browser too (it then shows on the browser's command line, visible to other local users)",
     )
-    sp.set_defaults(func=cmd_ui)
+    sp.set_defaults(func=_handler("commands", "cmd_ui"))
 
     sp = sub.add_parser(
         "service",
@@ -315,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--watch", action="append", metavar="PATH", help="keep this folder indexed (repeatable)")
     sp.add_argument("--stop", action="store_true", help="ask the running service to exit and return")
-    sp.set_defaults(func=cmd_service)
+    sp.set_defaults(func=_handler("commands", "cmd_service"))
 
     sp = sub.add_parser(
         "init",
@@ -328,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--client", choices=CLIENTS, default="claude-desktop", help="the MCP client (default claude-desktop)")
     sp.add_argument("--folder", metavar="DIR", help="the folder to allow, index and keep indexed")
     sp.add_argument("--write", action="store_true", help="merge the entry into the client's config file (a .bak keeps the old one)")
-    sp.set_defaults(func=cmd_init, reads_config=False)
+    sp.set_defaults(func=_handler("setup_commands", "cmd_init"), reads_config=False)
 
     sp = sub.add_parser(
         "doctor",
@@ -338,5 +339,5 @@ def build_parser() -> argparse.ArgumentParser:
         "token is set. Exit status 0 when everything is usable, 1 otherwise.",
     )
     sp.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sp.set_defaults(func=cmd_doctor)
+    sp.set_defaults(func=_handler("setup_commands", "cmd_doctor"))
     return parser

@@ -20,8 +20,6 @@ from ragate.server.cli.output import print_json, self_calibration_lines
 from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, config_in_force, describe_config, setting_vars
 from ragate.server.service.client import ServiceClient
 
-CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
-
 
 def client_config_path(client: str) -> Path:
     """Where each client reads its MCP servers from (project-local for claude-code and vscode)."""
