@@ -175,6 +175,7 @@ def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], un
     (trusted sources carry no flag, untrusted ones `untrusted_source`), `query_echo`, and
     `channels_disagree` (read after reranking: the calibrated relevance is high, the bi-encoder's
     cosine far below any relevant passage's), so one channel alone cannot carry a passage up."""
+    asked = set(content_words(query))
     for c in cands:
         source = c.chunk.source
         if any(glob_match(source, g) for g in trusted):
@@ -182,7 +183,7 @@ def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], un
             continue
         if any(glob_match(source, g) for g in untrusted):
             c.query_flags.append(UNTRUSTED_SOURCE)
-        if echoes_query(query, c.chunk.text):
+        if _echoes(asked, c.chunk.text):
             c.query_flags.append(QUERY_ECHO)
         if (c.relevance or 0.0) >= MIN_DISAGREEMENT_RELEVANCE and c.dense is not None and c.dense < MAX_DISAGREEMENT_COSINE:
             c.query_flags.append(CHANNELS_DISAGREE)
@@ -190,7 +191,10 @@ def flag_for_query(query: str, cands: list[Candidate], *, trusted: list[str], un
 
 def echoes_query(query: str, text: str) -> bool:
     """Whether the passage's content words are mostly the query's own and cover most of them."""
-    asked = set(content_words(query))
+    return _echoes(set(content_words(query)), text)
+
+
+def _echoes(asked: set[str], text: str) -> bool:
     said = content_words(text)
     if len(asked) < 2 or len(said) < MIN_ECHO_WORDS:
         return False

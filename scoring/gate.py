@@ -32,6 +32,7 @@ MIN_COVERAGE = 0.25
 # Several passages within this many logits of the best, from different documents, are near-ties.
 TIE_LOGITS = 0.5
 MIN_TIES = 3
+NEAREST = 3  # candidates an abstention shows
 
 
 class Reason(StrEnum):
@@ -146,14 +147,15 @@ def decide(ranked: list[Candidate], **judging) -> Decision:
     (retrieval/passage_quality.py) are never evidence. When the pool with them would have been
     answered and the pool without them is not, the abstention says so (SUSPECT_EVIDENCE) and shows
     them; either way the flagged passages of the head are named in `set_aside`."""
-    if not any(c.flags for c in ranked):
+    flagged = [c for c in ranked if c.flags]
+    if not flagged:
         return judge(ranked, **judging)
     honest = judge([c for c in ranked if not c.flags], **judging)
-    head = ranked[: judging["max_passages"]]
-    set_aside = [c for c in head if c.flags] or [c for c in ranked if c.flags][: judging.get("nearest", 3)]
+    in_head = [c for c in ranked[: judging["max_passages"]] if c.flags]
     if honest.status == "abstain" and judge(ranked, **judging).status == "answer":
-        return dataclasses.replace(honest, reason=Reason.SUSPECT_EVIDENCE, nearest=set_aside + honest.nearest, set_aside=set_aside)
-    return dataclasses.replace(honest, set_aside=[c for c in head if c.flags])
+        shown = in_head or flagged[: judging.get("nearest", NEAREST)]
+        return dataclasses.replace(honest, reason=Reason.SUSPECT_EVIDENCE, nearest=shown + honest.nearest, set_aside=shown)
+    return dataclasses.replace(honest, set_aside=in_head)
 
 
 def judge(
@@ -165,7 +167,7 @@ def judge(
     bm25: Bm25Encoder,
     model: AnswerabilityModel | None = None,
     reranked: bool = True,
-    nearest: int = 3,
+    nearest: int = NEAREST,
     strict: bool = False,
     mixed: bool = False,
 ) -> Decision:

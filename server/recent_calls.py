@@ -99,9 +99,8 @@ class RecentCalls:
             query=query[:SHOWN_CHARS] if isinstance(query, str) else None,
         )
         with self._lock:
-            calls = self._by_caller.pop(caller, None) or collections.deque(maxlen=self.size)
-            calls.append((next(self._order), entry))
-            self._by_caller[caller] = calls  # the most recently active last
+            self._by_caller.setdefault(caller, collections.deque(maxlen=self.size)).append((next(self._order), entry))
+            self._by_caller.move_to_end(caller)  # the most recently active last
             while len(self._by_caller) > MAX_CALLERS:
                 self._by_caller.popitem(last=False)
 

@@ -17,10 +17,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ragate.server.mcp.launcher import free_port, http_server, http_session
+from ragate.server.mcp.launcher import http_server, http_session
 from ragate.server.mcp.tools import READ_TOOLS, build_server
 from tests.test_hostile import RAW_HEADERS, RAW_INITIALIZE
-from tests.test_ui import login_raw, raw
+from tests.test_ui import login_raw, oauth_site, raw
 
 pytestmark = [pytest.mark.anyio]
 
@@ -165,18 +165,8 @@ async def test_every_registered_tool_is_classed_read_or_write(pipeline):
 
 
 async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
-    auth = AuthorizationServer()
-    port = free_port()
+    auth, port, audience, env = oauth_site(tmp_path, server_env, RAGATE_OAUTH_JWKS_REFRESH_MIN_S="0", RAGATE_UI_RECENT_CALLS="2")
     base = f"http://127.0.0.1:{port}"
-    audience = f"{base}/mcp"
-    env = server_env(
-        str(tmp_path / "q"),
-        RAGATE_SERVER_AUTH="oauth",
-        RAGATE_OAUTH_ISSUER=auth.issuer,
-        RAGATE_OAUTH_AUDIENCE=audience,
-        RAGATE_OAUTH_JWKS_REFRESH_MIN_S="0",
-        RAGATE_UI_RECENT_CALLS="2",
-    )
     try:
         with http_server(env, port, "unused-static-token") as proc:
             async with httpx2.AsyncClient(timeout=30) as c:
@@ -280,17 +270,7 @@ async def test_oauth_resource_server_over_raw_http(tmp_path, server_env):
 def test_forged_key_ids_and_a_dripping_jwks_cannot_hold_valid_callers(tmp_path, server_env):
     """Tokens naming unknown keys make the server refetch the issuer's keys: at most once per
     jwks_refresh_min_s, each fetch bounded by timeout_s, off the threads that serve valid callers."""
-    auth = AuthorizationServer()
-    port = free_port()
-    audience = f"http://127.0.0.1:{port}/mcp"
-    env = server_env(
-        str(tmp_path / "q"),
-        RAGATE_SERVER_AUTH="oauth",
-        RAGATE_OAUTH_ISSUER=auth.issuer,
-        RAGATE_OAUTH_AUDIENCE=audience,
-        RAGATE_OAUTH_TIMEOUT_S="2",
-        RAGATE_OAUTH_JWKS_REFRESH_MIN_S="1",
-    )
+    auth, port, audience, env = oauth_site(tmp_path, server_env, RAGATE_OAUTH_TIMEOUT_S="2", RAGATE_OAUTH_JWKS_REFRESH_MIN_S="1")
     try:
         with http_server(env, port, "unused-static-token"):
             valid = auth.token(audience)
