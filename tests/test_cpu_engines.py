@@ -85,23 +85,6 @@ def test_onnx_qdq_quantizes_activations_from_calibration_pairs(reference, tmp_pa
     assert len(list(tmp_path.glob("*.qdq.*.onnx"))) == 2
 
 
-def test_pick_takes_the_fastest_engine_that_keeps_the_ranking():
-    measured = {
-        "torch": {"seconds": 4.0, "spearman": 1.0, "max_error": 0.0},
-        "onnx-int8": {"seconds": 2.0, "spearman": 0.995, "max_error": 0.1},
-        "openvino-int8": {"seconds": 1.0, "spearman": 0.95, "max_error": 0.2},
-        "openvino": {"seconds": 1.0, "spearman": 0.999, "max_error": 0.6},
-    }
-    engine, why = engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)
-    assert engine == "onnx-int8"
-    assert "onnx-int8 x2.00" in why and "openvino-int8 (rho 0.950, max logit error 0.20)" in why and "openvino (rho 0.999" in why
-    # Within the timing noise, the engine closer to fp32 wins.
-    measured["openvino-bf16"] = {"seconds": 2.1, "spearman": 0.9995, "max_error": 0.05}
-    assert engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)[0] == "openvino-bf16"
-    measured["openvino-bf16"]["seconds"] = 2.5
-    assert engine_choice.pick(measured, reference="torch", bar=engine_choice.SCORES)[0] == "onnx-int8"
-
-
 def test_auto_without_openvino_measures_what_is_installed(monkeypatch, tmp_path):
     # As on a plain install: importing OpenVINO fails. The verdict for the engines that are left is
     # the one read back (stored here, so nothing is measured), and the reason says what is missing.

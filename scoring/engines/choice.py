@@ -1,18 +1,25 @@
 """`backend = "auto"` on CPU: which engine is fastest on this machine while keeping fp32's output.
 
 Speed depends on the CPU (int8 pays off with VNNI/AMX, not everywhere) and accuracy on the model,
-so neither is assumed: every candidate engine computes the same output, timed side by side, and
-the fastest that clears the model's accuracy bar against fp32 PyTorch wins (of engines within TIE
-of the fastest, the most accurate). The cross-encoder's bar is on its scores (Spearman rho >=
-MIN_SPEARMAN, logits within MAX_LOGIT_ERROR); the bi-encoder's on its vectors (cosine >=
-MIN_COSINE for every text). The verdict is stored as a small JSON file beside the exports, keyed
-by weights, CPU, thread count and candidates, so it is measured once per model and machine.
+so neither is assumed: every candidate engine computes the same output, and the engines that clear
+the model's accuracy bar against fp32 PyTorch are timed in paired rounds. The cross-encoder's bar
+is on its scores (Spearman rho >= MIN_SPEARMAN, logits within MAX_LOGIT_ERROR); the bi-encoder's
+on its vectors (cosine >= MIN_COSINE for every text).
+
+A verdict must hold on a busy machine, so it is read from paired ratios, not from one timing per
+engine: each round runs every engine once (in a rotating order), each round gives the ratio of two
+engines' times, and the speed-up is their geometric mean with a CONFIDENCE interval. The CPU
+class names a prior (openvino-bf16 where the CPU has bf16 units, else PyTorch); another engine
+replaces it only when its speed-up over the prior is beyond doubt (the interval's low end above
+1) and worth a switch (the estimate above 1 + TIE). Contested engines are timed in more rounds, up
+to MAX_ROUNDS; still undecided, the prior stays. The verdict is stored as a small JSON file in the
+per-machine engine folder, keyed by weights, CPU, thread count and candidates, so it is measured
+once per model and machine, and again when the CPU changes.
 
 Engines that cannot win on this CPU are not exported or measured at all (`worth_measuring`): int8
 pays only with VNNI or AMX, bf16 only with AVX-512 BF16 or AMX. With `later`, a first start
 answers at once in PyTorch while the rest are measured in a background thread at the lowest CPU
-priority; the winner is timed once more against PyTorch before the switch, and kept only if it
-still wins."""
+priority."""
 
 from __future__ import annotations
 
@@ -38,8 +45,10 @@ MIN_SPEARMAN = 0.99  # the ranking bar every reranker engine must clear (bench/R
 # them as well as their order (static int8 moved a relevant pair's logit by 0.6).
 MAX_LOGIT_ERROR = 0.3
 MIN_COSINE = 0.99  # every text's vector from an embedder engine against fp32's
-ROUNDS = 3  # interleaved rounds, best of each: a busy machine slows one round, not the verdict
-TIE = 0.10  # engines this close to the fastest count as equally fast; timing noise then decides nothing
+MIN_ROUNDS = 5  # paired rounds every measurement takes
+MAX_ROUNDS = 15  # rounds a contested engine may take before the prior stays
+CONFIDENCE = 0.90  # two-sided, on each speed-up
+TIE = 0.10  # a speed-up below 1 + TIE is not worth leaving the prior for; nor, among winners, worth a less exact engine
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -112,7 +121,7 @@ def machine(threads: int) -> str:
 
 
 # Raised when what engines are checked on changes, so verdicts measured on the old check are measured again.
-CHECK_VERSION = 2
+CHECK_VERSION = 3
 
 
 INT8 = ("onnx-int8", "onnx-qdq", "openvino-int8")
@@ -155,33 +164,120 @@ def verdict_key(threads: int, candidates: Sequence[str]) -> str:
     return f"{machine(threads)}; candidates {','.join(candidates)}; check v{CHECK_VERSION}"
 
 
-def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar, rounds: int = ROUNDS) -> dict[str, dict[str, float]]:
-    """Seconds (best of `rounds`, engines interleaved) and agreement with `reference` per engine."""
-    seconds = {name: float("inf") for name in outputs}
-    got: dict[str, np.ndarray] = {}
+@dataclass
+class Timings:
+    """Each engine's agreement with the reference, and the paired rounds of the engines that keep
+    the output: per round, the seconds of each engine it ran."""
+
+    agreement: dict[str, dict[str, float]]
+    rounds: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def timed(self) -> list[str]:
+        return list(self.rounds[0]) if self.rounds else []
+
+    def speedup(self, engine: str, over: str) -> tuple[float, float, float]:
+        """How many times faster `engine` runs than `over` (geometric mean of the ratios of the rounds
+        that ran both) with its CONFIDENCE interval (Student t on the log ratios)."""
+        if engine == over:
+            return 1.0, 1.0, 1.0
+        logs = np.log([r[over] / r[engine] for r in self.rounds if engine in r and over in r])
+        mean = float(logs.mean())
+        if len(logs) < 2:
+            return float(np.exp(mean)), 0.0, float("inf")
+        from scipy.stats import t
+
+        half = float(t.ppf(0.5 + CONFIDENCE / 2, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs)))
+        return float(np.exp(mean)), float(np.exp(mean - half)), float(np.exp(mean + half))
+
+    def figures(self, reference: str) -> dict[str, dict[str, float]]:
+        """What the verdict stores per engine: its agreement figures and, when timed, its median
+        seconds, its speed-up over `reference` with the interval, and its rounds."""
+        out = {}
+        for name, agreement in self.agreement.items():
+            times = [r[name] for r in self.rounds if name in r]
+            if not times:
+                out[name] = dict(agreement)
+                continue
+            speedup, low, high = self.speedup(name, reference)
+            timing = {
+                "seconds": round(float(np.median(times)), 4),
+                "speedup": round(speedup, 3),
+                "low": round(low, 3),
+                "high": round(high, 3),
+            }
+            out[name] = {**timing, "rounds": len(times), **agreement}
+        return out
+
+
+def measure(outputs: dict[str, Callable[[], np.ndarray]], *, reference: str, bar: Bar, rounds: int = MIN_ROUNDS) -> Timings:
+    """Each engine's agreement with `reference`, then `rounds` paired rounds of those that clear
+    the bar (timing an engine that cannot be picked would only lengthen the measurement)."""
+    got = {name: compute() for name, compute in outputs.items()}  # also the warm-up
+    timings = Timings({name: bar.figures(got[reference], got[name]) for name in outputs})
+    passing = [n for n, m in timings.agreement.items() if n == reference or bar.passes(m)]
+    more(timings, outputs, passing, rounds)
+    return timings
+
+
+def more(timings: Timings, outputs: dict[str, Callable[[], np.ndarray]], names: Sequence[str], rounds: int) -> None:
+    """`rounds` more paired rounds of `names`, each in another order: an engine is not always the one
+    that runs right after the slowest, or first after a pause."""
     for _ in range(rounds):
-        for name, compute in outputs.items():
+        start = len(timings.rounds) % len(names)
+        this: dict[str, float] = {}
+        for name in [*names[start:], *names[:start]]:
             t0 = time.perf_counter()
-            got[name] = compute()
-            seconds[name] = min(seconds[name], time.perf_counter() - t0)
-    return {name: {"seconds": round(seconds[name], 4), **bar.figures(got[reference], got[name])} for name in outputs}
+            outputs[name]()
+            this[name] = time.perf_counter() - t0
+        timings.rounds.append(this)
 
 
-def pick(measured: dict[str, dict[str, float]], *, reference: str, bar: Bar) -> tuple[str, str]:
-    """The fastest engine that clears the bar, and why, in words."""
-    passing = [n for n, m in measured.items() if n == reference or bar.passes(m)]
-    fastest = min(measured[n]["seconds"] for n in passing)
-    # Among the equally fast, the one closest to fp32.
-    best = max((n for n in passing if measured[n]["seconds"] <= fastest * (1 + TIE)), key=lambda n: measured[n][bar.figure])
-    base = measured[reference]["seconds"]
-    why = f"fastest on this CPU that {bar.words} (ties within {TIE:.0%} go to the higher {bar.label}): " + ", ".join(
-        f"{n} x{base / measured[n]['seconds']:.2f} {bar.label} {measured[n][bar.figure]:.4f}"
-        for n in sorted(passing, key=lambda n: measured[n]["seconds"])
+def prior(timed: Sequence[str], flags: set[str], reference: str) -> str:
+    """The engine this CPU class runs best without measuring, among those that kept the output: bf16
+    where the CPU has bf16 units (x3.6-3.9 the plain loop on both CPUs with them in
+    bench/RESULTS.md), else the reference."""
+    return "openvino-bf16" if "openvino-bf16" in timed and flags & set(BF16_FLAGS) else reference
+
+
+def contested(timings: Timings, base: str) -> list[str]:
+    """Engines that look worth a switch from `base` but are not yet faster beyond doubt."""
+    out = []
+    for name in timings.timed:
+        speedup, low, _ = timings.speedup(name, base)
+        if name != base and speedup > 1 + TIE and low <= 1:
+            out.append(name)
+    return out
+
+
+def pick(timings: Timings, *, reference: str, base: str, bar: Bar) -> tuple[str, str]:
+    """The engine to run, and why, in words: `base` (the prior) unless an engine that keeps the
+    output is faster beyond doubt and by more than TIE; of several such, the fastest, and of those
+    within TIE of it, the one closest to fp32."""
+    timed = timings.timed
+    over = {n: timings.speedup(n, base) for n in timed}
+    winners = [n for n in timed if n != base and over[n][1] > 1 and over[n][0] > 1 + TIE]
+    if winners:
+        fastest = max(over[n][0] for n in winners)
+        engine = max((n for n in winners if over[n][0] * (1 + TIE) >= fastest), key=lambda n: timings.agreement[n][bar.figure])
+        why = f"faster than {base} beyond doubt (of engines within {TIE:.0%} of the fastest, the closest to fp32)"
+    else:
+        engine = base
+        why = f"{base}, the prior for this CPU: no engine is faster beyond doubt"
+    why += f"; each engine timed {bar.words} (speed-up over PyTorch, {CONFIDENCE:.0%} interval, paired rounds): " + ", ".join(
+        _speed(n, timings, reference, bar) for n in sorted(timed, key=lambda n: -timings.speedup(n, reference)[0])
     )
-    failed = [f"{n} ({bar.shortfall(m)})" for n, m in measured.items() if n not in passing]
+    failed = [f"{n} ({bar.shortfall(m)})" for n, m in timings.agreement.items() if n not in timed]
     if failed:
         why += "; rejected for accuracy: " + ", ".join(failed)
-    return best, why
+    return engine, why
+
+
+def _speed(name: str, timings: Timings, reference: str, bar: Bar) -> str:
+    speedup, low, high = timings.speedup(name, reference)
+    interval = "" if name == reference else f" [{low:.2f}-{high:.2f}]"
+    rounds = sum(name in r for r in timings.rounds)
+    return f"{name} x{speedup:.2f}{interval} {rounds} rounds, {bar.label} {timings.agreement[name][bar.figure]:.4f}"
 
 
 def choose(
@@ -206,15 +302,15 @@ def choose(
     key = verdict_key(threads, usable)
     verdict = load(path, key=key)
 
-    def run(recheck: bool) -> dict:
-        return _measure(path, key, usable, skipped, build, bar, label, reference, recheck=recheck)
+    def run() -> dict:
+        return _measure(path, key, usable, skipped, build, bar, label, reference)
 
     if verdict is None and later is not None:
         later.pending = True
         threading.Thread(target=_measure_later, args=(run, label, later), name=f"{label}-engines", daemon=True).start()
         return reference, f"PyTorch while the {label}'s CPU engines are measured in the background (once per model and machine)"
     if verdict is None:
-        verdict = run(False)
+        verdict = run()
     return verdict["engine"], _reason(verdict, candidates, installed)
 
 
@@ -232,7 +328,6 @@ def _measure(
     bar: Bar,
     label: str,
     reference: str,
-    recheck: bool = False,
 ) -> dict:
     log.warning("measuring the %s's CPU engines for backend=auto (once per model and machine)", label)
     outputs, failed = {}, []
@@ -244,27 +339,24 @@ def _measure(
                 raise
             log.warning("%s engine %s unavailable (%s)", label, name, str(e).splitlines()[0][:300])
             failed.append(name)
-    measured = measure(outputs, reference=reference, bar=bar)
-    engine, why = pick(measured, reference=reference, bar=bar)
-    if recheck and engine != reference:
-        # Measured beside the calls of a running server: the winner must win again before it is used.
-        again = measure({n: outputs[n] for n in (reference, engine)}, reference=reference, bar=bar, rounds=2)
-        if again[engine]["seconds"] * (1 + TIE) > again[reference]["seconds"]:
-            why = f"{engine} won the measurement but not the re-check (x{again[reference]['seconds'] / again[engine]['seconds']:.2f}); PyTorch"
-            engine = reference
+    timings = measure(outputs, reference=reference, bar=bar)
+    base = prior(timings.timed, cpu_flags(), reference)
+    while len(timings.rounds) < MAX_ROUNDS and (open_ := contested(timings, base)):
+        more(timings, outputs, [base, *open_], 1)
+    engine, why = pick(timings, reference=reference, base=base, bar=bar)
     if failed:
         why += "; failed to export: " + ", ".join(failed)
     if skipped:
         why += "; not measured on this CPU: " + ", ".join(skipped)
-    verdict = {"key": key, "engine": engine, "why": why, "measured": measured}
+    verdict = {"key": key, "engine": engine, "why": why, "measured": timings.figures(reference)}
     save(path, verdict)
     return verdict
 
 
-def _measure_later(run: Callable[[bool], dict], label: str, later: Later) -> None:
+def _measure_later(run: Callable[[], dict], label: str, later: Later) -> None:
     lowest_priority()
     try:
-        verdict = run(True)
+        verdict = run()
         later.switch(verdict["engine"], verdict["why"])
         log.warning("%s now runs on %s: %s", label, verdict["engine"], verdict["why"])
     except Exception as e:  # the model keeps running where it is

@@ -219,11 +219,12 @@ def cmd_engines(args: argparse.Namespace, settings: Settings) -> int:
         pending = " (measuring in the background)" if e["engine_pending"] else ""
         print(f"{label}: {e['model']} runs on {e['engine']} ({e['device']}){pending}")
         print(f"  {e['engine_reason']}")
-        base = (e["measured"] or {}).get("torch", {}).get("seconds")
+        timing = ("seconds", "speedup", "low", "high", "rounds")
         for name, m in (e["measured"] or {}).items():
-            speed = f"x{base / m['seconds']:.2f}" if base and m["seconds"] else "-"
-            figures = ", ".join(f"{k} {v}" for k, v in m.items() if k != "seconds")
-            print(f"  {name:<14} {speed:>6}  {figures}")
+            # The speed-up over PyTorch with its interval; an engine rejected for accuracy is not timed.
+            speed = f"x{m['speedup']:.2f} [{m['low']:.2f}-{m['high']:.2f}] {m['rounds']} rounds" if "speedup" in m else "not timed"
+            figures = ", ".join(f"{k} {v}" for k, v in m.items() if k not in timing)
+            print(f"  {name:<14} {speed:<28} {figures}")
     return 0
 
 
