@@ -1,6 +1,12 @@
 """The precision stage as one step: decide how much of the fused pool the cross-encoder reads
-(margin skip, latency budget, a first-pass model), read it, and fill each candidate's logit and
-calibrated relevance.
+(margin skip, latency budget, a first-pass model, the depth the query needs), read it, and fill
+each candidate's logit and calibrated relevance.
+
+Adaptive depth: the cross-encoder reads the fused head first (`depth_head`, the pool size
+self-calibration fits the gate on), then the tail a block of `depth_step` at a time, in fused order,
+only while the block it read last still placed a candidate among the top k by relevance. Fusion
+orders the pool by what the reranker will say: when the last block placed nothing in the top k,
+deeper blocks, fused lower still, rarely do. The stage reports the pairs read and why it stopped.
 
 In a cascade a small first-pass cross-encoder reads the pool and the main one reads only its top
 `keep`: the main model's cost then grows with `keep`, not with the pool. Only the main model's
@@ -44,7 +50,10 @@ class RerankStage(BaseModel):
     engine_pending: bool = Field(False, description="the CPU engines are still being measured in the background; this one ran meanwhile")
     device: str
     pairs: int = Field(description="candidates the main cross-encoder read (the rest follow them, in fused order)")
-    limited_by: Literal["margin", "budget", "first_pass"] | None = Field(None, description="why fewer than the whole pool were read")
+    limited_by: Literal["margin", "budget", "first_pass", "depth"] | None = Field(
+        None, description="why fewer than the whole pool were read (depth: the query's ranking was settled before the tail)"
+    )
+    depth_reason: str = Field("", description="with adaptive depth: how far the reading went and why it stopped there")
     cached: int = Field(0, description="pairs served from the score cache")
     first_pass: FirstPassStage | None = Field(None, description="the cascade's first pass, which chose the candidates the main model read")
     weight: float | None = Field(None, description="how much relevance counts in the final score (the blend's w_relevance)")
@@ -59,11 +68,18 @@ class RerankStage(BaseModel):
 
 @dataclass(frozen=True)
 class RerankPolicy:
-    """[retrieval] skip_rerank_margin and [reranker] budget_ms / min_budget_pairs."""
+    """[retrieval] skip_rerank_margin and [reranker] budget_ms / min_budget_pairs / depth /
+    depth_head / depth_step."""
 
     skip_margin: float = 0.0
     budget_ms: float = 0.0
     min_budget_pairs: int = 10
+    depth: Literal["adaptive", "all"] = "adaptive"
+    depth_head: int = 30
+    depth_step: int = 10
+
+
+SETTLED_K = 10  # adaptive depth settles at least the top 10: the gate reads the best 10 (count_relevant)
 
 
 @dataclass(frozen=True)
@@ -115,10 +131,12 @@ def rerank(
     policy: RerankPolicy,
     budget_ms: float | None = None,
     first_pass: FirstPass | None = None,
+    top_k: int = 1,
 ) -> RerankStage:
     """Fill rerank logits and calibrated relevance of the candidates the plan allows. A latency
     budget sizes the pool at the main model's speed, cascade or not; a first pass then reads that
-    pool and passes on its best `keep`."""
+    pool and passes on its best `keep`; without one, adaptive depth reads as far as the top
+    max(`top_k`, SETTLED_K) needs."""
     n, limited_by = plan(cands, policy=policy, budget_ms=budget_ms, pairs_per_s=reranker.pairs_per_s)
     chosen, first = cands[:n], None
     if first_pass is not None and first_pass.keep < n:
@@ -131,7 +149,13 @@ def rerank(
         fp = first_pass.reranker
         ms = round((time.perf_counter() - started) * 1000, 1)
         first = FirstPassStage(model=fp.name, engine=fp.kind, device=fp.device, pairs=n, cached=cached, ms=ms)
-    logits, cached = reranker.score_counted(query, _texts(chosen))
+    depth_reason = ""
+    if first is None and policy.depth == "adaptive":
+        logits, cached, depth_reason = read_adaptively(query, chosen, reranker=reranker, k=max(top_k, SETTLED_K), policy=policy)
+        if len(logits) < len(chosen):
+            chosen, limited_by = chosen[: len(logits)], limited_by or "depth"
+    else:
+        logits, cached = reranker.score_counted(query, _texts(chosen))
     for c, z, p in zip(chosen, logits, calibrator(logits)):
         c.rerank, c.relevance = float(z), float(p)
     return RerankStage(
@@ -143,4 +167,27 @@ def rerank(
         limited_by=limited_by,
         cached=cached,
         first_pass=first,
+        depth_reason=depth_reason,
     )
+
+
+def read_adaptively(
+    query: str, cands: list[Candidate], *, reranker: Reranker, k: int, policy: RerankPolicy
+) -> tuple[list[float], int, str]:
+    """The logits of the fused head and of each further block read (see the module's docstring),
+    the pairs served from the cache, and why the reading stopped, in words."""
+    n = min(len(cands), max(policy.depth_head, k))
+    logits, cached = reranker.score_counted(query, _texts(cands[:n]))
+    logits = [float(z) for z in logits]
+    while n < len(cands):
+        kth = sorted(logits, reverse=True)[min(k, len(logits)) - 1]
+        entered = sum(z >= kth for z in logits[max(n - policy.depth_step, 0) :])
+        if not entered:
+            why = f"read {n} of {len(cands)}: fused candidates {max(n - policy.depth_step, 0) + 1}-{n} placed none in the top {k}"
+            return logits, cached, why
+        more, hits = reranker.score_counted(query, _texts(cands[n : n + policy.depth_step]))
+        logits += [float(z) for z in more]
+        cached += hits
+        n += len(more)
+    whole = len(cands) <= max(policy.depth_head, k)
+    return logits, cached, "" if whole else f"read all {len(cands)}: each block still placed a candidate in the top {k}"

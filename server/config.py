@@ -181,6 +181,9 @@ class RerankerSettings(RemoteModelSettings):
     microbatch_max_pairs: int = Field(512, ge=1)
     budget_ms: float = Field(0.0, ge=0)
     min_budget_pairs: int = Field(10, ge=1)
+    depth: Literal["adaptive", "all"] = "adaptive"
+    depth_head: int = Field(30, ge=1, le=1000)
+    depth_step: int = Field(10, ge=1, le=1000)
     first_pass_model: str = ""
     first_pass_keep: int = Field(30, ge=1)
 

@@ -81,7 +81,14 @@ class Stages:
             default_authority=a.default,
         )
         r, rr = settings.retrieval, settings.reranker
-        self.rerank_policy = RerankPolicy(skip_margin=r.skip_rerank_margin, budget_ms=rr.budget_ms, min_budget_pairs=rr.min_budget_pairs)
+        self.rerank_policy = RerankPolicy(
+            skip_margin=r.skip_rerank_margin,
+            budget_ms=rr.budget_ms,
+            min_budget_pairs=rr.min_budget_pairs,
+            depth=rr.depth,
+            depth_head=rr.depth_head,
+            depth_step=rr.depth_step,
+        )
         # Each collection's calibration (relevance, the gate's model, the blend's weights), beside the index.
         self.profiles = ProfileStore(Path(q.path) / "calibration")
         self._updated_at: dict[str, str | None] = {}
@@ -248,7 +255,7 @@ class Stages:
             )
 
     def rerank_pool(
-        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None
+        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None, top_k: int = 1
     ) -> RerankStage | None:
         """The precision stage over the pool, calibrated by the profile; None when no reranker is available."""
         reranker = self.models.reranker
@@ -263,6 +270,7 @@ class Stages:
                 policy=self.rerank_policy,
                 budget_ms=budget_ms,
                 first_pass=self.models.first_pass,
+                top_k=top_k,
             )
 
     def rank(
@@ -304,7 +312,7 @@ class Stages:
         if rerank and cands:
             failed = ""
             try:
-                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms)
+                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms, top_k=top_k)
                 if profile is None:
                     _relevance_by_collection(cands, profiles)
             except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one

@@ -231,7 +231,11 @@ def test_margin_skip_and_budget_show_in_the_response(settings, models):
         pool = fused_pool(query)
         assert pool[0].chunk.title == "Zorblax quintessometer" and channel_lead(pool) > 0.5
         full = p.search(SearchRequest(query=query, top_k=10, candidates=40))
-        assert full.rerank_stage.pairs == full.candidates and full.rerank_stage.limited_by is None
+        # Adaptive depth reads the fused head at least, and says why it stopped where it did.
+        stage = full.rerank_stage
+        assert stage.pairs >= min(settings.reranker.depth_head, full.candidates)
+        assert (stage.limited_by, stage.pairs < full.candidates) in ((None, False), ("depth", True))
+        assert stage.depth_reason or full.candidates <= settings.reranker.depth_head
         repeat = p.search(SearchRequest(query=query, top_k=10, candidates=40))  # an agent asking again: served from the cache
         assert repeat.rerank_stage.cached == repeat.rerank_stage.pairs
         assert [r.chunk_id for r in repeat.results] == [r.chunk_id for r in full.results]

@@ -11,6 +11,7 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
 from ragate.scoring.blend import BlendWeights, blend, blend_pool, freshness
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
+from ragate.scoring.rerankers.base import Reranker
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -222,3 +223,60 @@ def test_the_reranker_earns_its_weight_only_with_a_gain_beyond_doubt():
     assert unsure["reranker_gain"]["mean_difference"] > 0 and unsure["reranker_gain"]["ci_low"] <= 0
     assert unsure["chosen"]["w_relevance"] == 0
     assert blend_pair(unsure).evidence().startswith("reranking not shown to help this collection: reranking changed nDCG@10 by +")
+
+
+class ScriptedReranker(Reranker):
+    """The model-free tier's reranker: each passage's logit is given, and every pair read is counted."""
+
+    name, kind, device = "scripted", "scripted", "cpu"
+
+    def __init__(self, logits: dict[str, float]):
+        super().__init__("scripted")
+        self.logits, self.read = logits, 0
+
+    def _score_uncached(self, queries, passages):
+        self.read += len(passages)
+        return np.array([self.logits[p] for p in passages], np.float32)
+
+
+def _fused_pool(n: int) -> list[Candidate]:
+    pool = [cand(f"c{i:03d}", None) for i in range(1, n + 1)]  # in fused order: c001 first
+    for c in pool:
+        c.rerank = None
+    return pool
+
+
+@pytest.mark.parametrize("depth", ["adaptive", "all"])
+def test_adaptive_depth_reads_the_tail_only_while_it_still_enters_the_top_k(depth):
+    from ragate.scoring.rerank_stage import RerankPolicy, rerank
+
+    # The reranker mostly agrees with fusion, but fused 28, 35 and 47 are among its best.
+    logits = {f"c{i:03d}": 5.0 - i / 20 for i in range(1, 101)} | {"c028": 9.0, "c035": 8.0, "c047": 7.0}
+    reranker, pool = ScriptedReranker(logits), _fused_pool(100)
+    stage = rerank("q", pool, reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(depth=depth), top_k=5)
+    if depth == "all":
+        assert stage.pairs == reranker.read == 100 and stage.limited_by is None
+        return
+    # Head 1-30 (28 enters the top 10, so 31-40 is read), 35 enters, 41-50 read, 47 enters,
+    # 51-60 read and places nothing: the reading stops there.
+    assert stage.pairs == reranker.read == 60 and stage.limited_by == "depth"
+    assert stage.depth_reason == "read 60 of 100: fused candidates 51-60 placed none in the top 10"
+    assert all(c.relevance is not None for c in pool[:60]) and all(c.relevance is None for c in pool[60:])
+    ranked = blend(pool, BlendWeights())
+    assert [c.chunk.chunk_id for c in ranked[:3]] == ["c028", "c035", "c047"]
+
+
+def test_adaptive_depth_stops_after_the_head_when_fusion_and_reranker_agree_and_settles_a_larger_top_k():
+    from ragate.scoring.rerank_stage import RerankPolicy, rerank
+
+    logits = {f"c{i:03d}": 5.0 - i / 20 for i in range(1, 101)}
+    reranker = ScriptedReranker(logits)
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=1)
+    assert stage.pairs == 30 and stage.depth_reason == "read 30 of 100: fused candidates 21-30 placed none in the top 10"
+    # A caller asking for 40 results gets its 40 settled: the head grows to 40, and one more block
+    # shows nothing deeper enters them.
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=40)
+    assert stage.pairs == 50 and stage.depth_reason == "read 50 of 100: fused candidates 41-50 placed none in the top 40"
+    # A pool no larger than the head is read whole, with nothing to report.
+    stage = rerank("q", _fused_pool(25), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=10)
+    assert stage.pairs == 25 and stage.limited_by is None
