@@ -146,6 +146,11 @@ class EdgeStore(Store):
     def flush(self) -> None:
         self.shard.flush()
 
+    def optimize(self) -> None:
+        # Qdrant Edge has no background optimizer: without this call every segment stays a plain
+        # one, searched by brute force (bench/RESULTS.md, the scale table).
+        self.shard.optimize()
+
     def close(self) -> None:
         if getattr(self, "shard", None) is not None:
             self.shard.flush()

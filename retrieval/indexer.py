@@ -42,6 +42,16 @@ class IndexReport(BaseModel):
     skipped_by_kind: dict[str, int] = Field(default_factory=dict, description="skipped entries counted by kind, all of them")
     skipped_not_listed: int = Field(0, description="entries of `skipped` left out of this response (skipped_by_kind counts them)")
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds per stage of the indexing: read (files and hashes), extract (text from each format), chunk "
+        "(with the passage-quality flags), embed, bm25, write (the store's upserts, stale deletions and flushes), optimize "
+        "(building the search index of what grew past the engine's indexing threshold)",
+    )
+
+    def timed(self, stage: str, started: float) -> None:
+        """Add the time since `started` (time.perf_counter) to `stage`."""
+        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
     def skip(self, entry: SkippedFile) -> None:
         self.skipped.append(entry)
@@ -71,17 +81,25 @@ class Indexer:
             return
         chunks = [c for _, cs in self._pending for c in cs]
         texts = [indexed_text(c) for c in chunks]
+        started = time.perf_counter()
         dense = self.embedder.encode(texts)
+        report.timed("embed", started)
+        started = time.perf_counter()
         sparse = self.bm25.encode_documents(texts)
+        report.timed("bm25", started)
+        started = time.perf_counter()
         self.store.upsert(chunks, dense, sparse)
         for doc, _ in self._pending:
             self.store.delete_stale(doc.doc_id, doc.file_hash)
+        report.timed("write", started)
         report.chunks_written += len(chunks)
         report.documents_indexed += len(self._pending)
         self._pending.clear()
 
     def _add(self, doc: Document, report: IndexReport) -> None:
+        started = time.perf_counter()
         chunks = chunk_document(doc, self.token_offsets, self.chunking)
+        report.timed("chunk", started)
         if not chunks:
             report.skip(SkippedFile(path=doc.source, kind="no_text", reason="no text to index"))
             return
@@ -117,14 +135,23 @@ class Indexer:
                 self._add(doc, report)
             self._flush(report)
         except (Cancelled, DeadlineExceeded) as e:  # between batches: what was written is whole, and says so
-            self.store.flush()
+            self._flush_store(report)
             raise type(e)(
                 f"{e}; {report.documents_indexed} document(s) ({report.chunks_written} chunks) were indexed before it stopped "
                 "and stay indexed; run it again to index the rest"
             ) from None
-        self.store.flush()
+        self._flush_store(report)
+        if report.chunks_written:
+            started = time.perf_counter()
+            self.store.optimize()
+            report.timed("optimize", started)
         report.seconds += time.perf_counter() - t0
         return report
+
+    def _flush_store(self, report: IndexReport) -> None:
+        started = time.perf_counter()
+        self.store.flush()
+        report.timed("write", started)
 
     def index_paths(
         self,
@@ -148,13 +175,18 @@ class Indexer:
             for path in progress_bar(files, progress, "indexing files", unit="file"):
                 source = path.as_posix()
                 try:
+                    started = time.perf_counter()
                     data = read_source(path, self.ingest)
                     h = file_hash(data)
+                    report.timed("read", started)
                     known = manifest.get(source)
                     if known is not None and known["file_hashes"] == {h}:
                         report.documents_unchanged += 1
                         continue
-                    yield load_document(path, data, self.ingest)
+                    started = time.perf_counter()
+                    doc = load_document(path, data, self.ingest)
+                    report.timed("extract", started)
+                    yield doc
                 except ExtractionError as e:
                     log.warning("skipped %s: %s", source, e)
                     report.skip(SkippedFile(path=source, kind=e.skip_kind, reason=str(e)))  # type: ignore[arg-type]

@@ -122,6 +122,9 @@ class ClientStore(Store):
     def flush(self) -> None:
         pass  # the server persists each acknowledged (wait=True) write
 
+    def optimize(self) -> None:
+        pass  # a server's optimizer builds its indexes in the background
+
     def close(self) -> None:
         pass  # the client is shared by the collections of one backend and closed by it
 

@@ -81,6 +81,11 @@ class Store(abc.ABC):
     def flush(self) -> None: ...
 
     @abc.abstractmethod
+    def optimize(self) -> None:
+        """Build the search index (HNSW) of what grew past the engine's indexing threshold; until
+        then new points are searched by brute force."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...
 
     # -- shared logic on top of the primitives --

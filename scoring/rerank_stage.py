@@ -4,9 +4,10 @@ each candidate's logit and calibrated relevance.
 
 Adaptive depth: the cross-encoder reads the fused head first (`depth_head`, the pool size
 self-calibration fits the gate on), then the tail a block of `depth_step` at a time, in fused order,
-only while the block it read last still placed a candidate among the top k by relevance. Fusion
-orders the pool by what the reranker will say: when the last block placed nothing in the top k,
-deeper blocks, fused lower still, rarely do. The stage reports the pairs read and why it stopped.
+only while the block it read last still placed a candidate among the best `depth_settle` by
+relevance. Fusion orders the pool by much of what the reranker will say: when the last block placed
+nothing among the best, deeper blocks, fused lower still, rarely do. The stage reports the pairs
+read and why it stopped.
 
 In a cascade a small first-pass cross-encoder reads the pool and the main one reads only its top
 `keep`: the main model's cost then grows with `keep`, not with the pool. Only the main model's
@@ -69,7 +70,7 @@ class RerankStage(BaseModel):
 @dataclass(frozen=True)
 class RerankPolicy:
     """[retrieval] skip_rerank_margin and [reranker] budget_ms / min_budget_pairs / depth /
-    depth_head / depth_step."""
+    depth_head / depth_step / depth_settle."""
 
     skip_margin: float = 0.0
     budget_ms: float = 0.0
@@ -77,9 +78,7 @@ class RerankPolicy:
     depth: Literal["adaptive", "all"] = "adaptive"
     depth_head: int = 30
     depth_step: int = 10
-
-
-SETTLED_K = 10  # adaptive depth settles at least the top 10: the gate reads the best 10 (count_relevant)
+    depth_settle: int = 5
 
 
 @dataclass(frozen=True)
@@ -131,12 +130,11 @@ def rerank(
     policy: RerankPolicy,
     budget_ms: float | None = None,
     first_pass: FirstPass | None = None,
-    top_k: int = 1,
 ) -> RerankStage:
     """Fill rerank logits and calibrated relevance of the candidates the plan allows. A latency
     budget sizes the pool at the main model's speed, cascade or not; a first pass then reads that
-    pool and passes on its best `keep`; without one, adaptive depth reads as far as the top
-    max(`top_k`, SETTLED_K) needs."""
+    pool and passes on its best `keep`; without one, adaptive depth reads as far as the policy's
+    depth needs."""
     n, limited_by = plan(cands, policy=policy, budget_ms=budget_ms, pairs_per_s=reranker.pairs_per_s)
     chosen, first = cands[:n], None
     if first_pass is not None and first_pass.keep < n:
@@ -151,7 +149,7 @@ def rerank(
         first = FirstPassStage(model=fp.name, engine=fp.kind, device=fp.device, pairs=n, cached=cached, ms=ms)
     depth_reason = ""
     if first is None and policy.depth == "adaptive":
-        logits, cached, depth_reason = read_adaptively(query, chosen, reranker=reranker, k=max(top_k, SETTLED_K), policy=policy)
+        logits, cached, depth_reason = read_adaptively(query, chosen, reranker=reranker, policy=policy)
         if len(logits) < len(chosen):
             chosen, limited_by = chosen[: len(logits)], limited_by or "depth"
     else:
@@ -171,11 +169,10 @@ def rerank(
     )
 
 
-def read_adaptively(
-    query: str, cands: list[Candidate], *, reranker: Reranker, k: int, policy: RerankPolicy
-) -> tuple[list[float], int, str]:
+def read_adaptively(query: str, cands: list[Candidate], *, reranker: Reranker, policy: RerankPolicy) -> tuple[list[float], int, str]:
     """The logits of the fused head and of each further block read (see the module's docstring),
     the pairs served from the cache, and why the reading stopped, in words."""
+    k = policy.depth_settle
     n = min(len(cands), max(policy.depth_head, k))
     logits, cached = reranker.score_counted(query, _texts(cands[:n]))
     logits = [float(z) for z in logits]

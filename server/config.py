@@ -184,6 +184,7 @@ class RerankerSettings(RemoteModelSettings):
     depth: Literal["adaptive", "all"] = "adaptive"
     depth_head: int = Field(30, ge=1, le=1000)
     depth_step: int = Field(10, ge=1, le=1000)
+    depth_settle: int = Field(5, ge=1, le=1000)
     first_pass_model: str = ""
     first_pass_keep: int = Field(30, ge=1)
 

@@ -88,6 +88,7 @@ class Stages:
             depth=rr.depth,
             depth_head=rr.depth_head,
             depth_step=rr.depth_step,
+            depth_settle=rr.depth_settle,
         )
         # Each collection's calibration (relevance, the gate's model, the blend's weights), beside the index.
         self.profiles = ProfileStore(Path(q.path) / "calibration")
@@ -255,7 +256,7 @@ class Stages:
             )
 
     def rerank_pool(
-        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None, top_k: int = 1
+        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None
     ) -> RerankStage | None:
         """The precision stage over the pool, calibrated by the profile; None when no reranker is available."""
         reranker = self.models.reranker
@@ -270,7 +271,6 @@ class Stages:
                 policy=self.rerank_policy,
                 budget_ms=budget_ms,
                 first_pass=self.models.first_pass,
-                top_k=top_k,
             )
 
     def rank(
@@ -312,7 +312,7 @@ class Stages:
         if rerank and cands:
             failed = ""
             try:
-                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms, top_k=top_k)
+                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms)
                 if profile is None:
                     _relevance_by_collection(cands, profiles)
             except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one

@@ -45,6 +45,9 @@ def test_index_then_search_json(tmp_path, ragate, examples):
     r = ragate("index", str(mixed), "--no-progress", env_extra=env)
     assert r.returncode == 0, r.stderr
     assert "4 files seen: 1 indexed, 0 unchanged, 3 not indexed" in r.stdout, r.stdout
+    assert re.search(
+        r"stages: read [\d.]+s, extract [\d.]+s, chunk [\d.]+s, embed [\d.]+s, bm25 [\d.]+s, write [\d.]+s, optimize [\d.]+s", r.stdout
+    )
     assert "2 not matched by [index] include (.py 1, no extension 1); 1 folder(s) left out by [index] exclude; 1 no text" in r.stdout
     assert (
         f"skipped {mixed / 'empty.txt'}: no text" in r.stdout

@@ -1,12 +1,13 @@
 """How `backend = "auto"` reads its timings (no models): paired rounds give each engine a speed-up
 with an interval; the CPU class's prior stays unless another engine that keeps the output is faster
 beyond doubt; contested engines get more rounds; an engine that fails the accuracy bar is not timed;
-the stored verdict carries the intervals."""
+the stored verdict carries the intervals; a background measurement serves on the prior once it is ready."""
 
 import json
 import time
 
 import numpy as np
+import pytest
 
 from ragate.scoring.engines import choice
 from ragate.scoring.engines.choice import SCORES, Timings, pick
@@ -85,3 +86,29 @@ def test_choose_stores_intervals_and_times_contested_engines_again(tmp_path, mon
     assert verdict["measured"]["torch"]["speedup"] == 1.0
     assert verdict["measured"]["onnx-int8"]["rounds"] > choice.MIN_ROUNDS
     assert verdict["why"] == why
+
+
+def test_a_background_measurement_switches_to_the_prior_first(tmp_path, monkeypatch):
+    # A CPU with bf16 units: the prior is ready long before the measurement's verdict, and serves meanwhile.
+    if not choice.cpu_engines.available("openvino-bf16"):
+        pytest.skip("needs OpenVINO")
+    monkeypatch.setattr(choice, "cpu_flags", lambda: {"avx512_bf16"})
+    sleeps = {"torch": 0.02, "onnx": 0.015, "openvino-bf16": 0.005}
+    switched: list[tuple[str, str]] = []
+
+    def build(name):
+        def run():
+            time.sleep(sleeps[name])
+            return np.arange(4, dtype=np.float32)
+
+        return run
+
+    later = choice.Later(lambda engine, why: switched.append((engine, why)))
+    path = tmp_path / "model.engine.json"
+    engine, why = choice.choose(
+        path, threads=2, candidates=["torch", "onnx", "openvino-bf16"], build=build, bar=SCORES, label="embedder", later=later
+    )
+    assert engine == "torch" and "background" in why  # answers at once
+    assert later.done.wait(60) and not later.pending
+    assert switched[0] == ("openvino-bf16", "openvino-bf16, the prior for this CPU, while the other engines are measured in the background")
+    assert switched[-1][0] == "openvino-bf16" and switched[-1][1] == json.loads(path.read_text())["why"]

@@ -28,6 +28,9 @@ def test_incremental_reindex_changed_and_pruned(pipeline, corpus):
     r1 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r1.files_seen, r1.documents_indexed, r1.documents_unchanged) == (4, 3, 0)
     assert r1.chunks_written == 3 and r1.skipped_by_kind == {"not_included": 1}  # skip.bin, said
+    # Where the time went, stage by stage, within the indexing's own time.
+    assert list(r1.stage_seconds) == ["read", "extract", "chunk", "embed", "bm25", "write", "optimize"]
+    assert all(v > 0 for v in r1.stage_seconds.values()) and sum(r1.stage_seconds.values()) <= r1.seconds
 
     r2 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r2.documents_indexed, r2.documents_unchanged, r2.chunks_written) == (0, 3, 0)  # nothing re-embedded

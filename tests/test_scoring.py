@@ -247,36 +247,35 @@ def _fused_pool(n: int) -> list[Candidate]:
 
 
 @pytest.mark.parametrize("depth", ["adaptive", "all"])
-def test_adaptive_depth_reads_the_tail_only_while_it_still_enters_the_top_k(depth):
+def test_adaptive_depth_reads_the_tail_only_while_it_still_enters_the_best(depth):
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
 
     # The reranker mostly agrees with fusion, but fused 28, 35 and 47 are among its best.
     logits = {f"c{i:03d}": 5.0 - i / 20 for i in range(1, 101)} | {"c028": 9.0, "c035": 8.0, "c047": 7.0}
     reranker, pool = ScriptedReranker(logits), _fused_pool(100)
-    stage = rerank("q", pool, reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(depth=depth), top_k=5)
+    stage = rerank("q", pool, reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(depth=depth))
     if depth == "all":
         assert stage.pairs == reranker.read == 100 and stage.limited_by is None
         return
-    # Head 1-30 (28 enters the top 10, so 31-40 is read), 35 enters, 41-50 read, 47 enters,
+    # Head 1-30 (28 enters the best 5, so 31-40 is read), 35 enters, 41-50 read, 47 enters,
     # 51-60 read and places nothing: the reading stops there.
     assert stage.pairs == reranker.read == 60 and stage.limited_by == "depth"
-    assert stage.depth_reason == "read 60 of 100: fused candidates 51-60 placed none in the top 10"
+    assert stage.depth_reason == "read 60 of 100: fused candidates 51-60 placed none in the top 5"
     assert all(c.relevance is not None for c in pool[:60]) and all(c.relevance is None for c in pool[60:])
     ranked = blend(pool, BlendWeights())
     assert [c.chunk.chunk_id for c in ranked[:3]] == ["c028", "c035", "c047"]
 
 
-def test_adaptive_depth_stops_after_the_head_when_fusion_and_reranker_agree_and_settles_a_larger_top_k():
+def test_adaptive_depth_stops_after_the_head_when_fusion_and_reranker_agree():
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
 
     logits = {f"c{i:03d}": 5.0 - i / 20 for i in range(1, 101)}
     reranker = ScriptedReranker(logits)
-    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=1)
-    assert stage.pairs == 30 and stage.depth_reason == "read 30 of 100: fused candidates 21-30 placed none in the top 10"
-    # A caller asking for 40 results gets its 40 settled: the head grows to 40, and one more block
-    # shows nothing deeper enters them.
-    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=40)
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy())
+    assert stage.pairs == 30 and stage.depth_reason == "read 30 of 100: fused candidates 21-30 placed none in the top 5"
+    # Settling more of the best: a head as large as what is settled, and one more block to show nothing deeper enters.
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(depth_settle=40))
     assert stage.pairs == 50 and stage.depth_reason == "read 50 of 100: fused candidates 41-50 placed none in the top 40"
     # A pool no larger than the head is read whole, with nothing to report.
-    stage = rerank("q", _fused_pool(25), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=10)
-    assert stage.pairs == 25 and stage.limited_by is None
+    stage = rerank("q", _fused_pool(25), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy())
+    assert stage.pairs == 25 and stage.limited_by is None and not stage.depth_reason

@@ -18,8 +18,9 @@ once per model and machine, and again when the CPU changes.
 
 Engines that cannot win on this CPU are not exported or measured at all (`worth_measuring`): int8
 pays only with VNNI or AMX, bf16 only with AVX-512 BF16 or AMX. With `later`, a first start
-answers at once in PyTorch while the rest are measured in a background thread at the lowest CPU
-priority."""
+answers at once in PyTorch while a background thread at the lowest CPU priority readies the prior
+(switching to it as soon as it is built and keeps the output, so a first index does not run its
+whole length on PyTorch), then measures every engine and switches to the verdict."""
 
 from __future__ import annotations
 
@@ -295,8 +296,8 @@ def choose(
     this install lacks or this CPU cannot make win are left out (and the verdict key says which were
     measured, so installing one measures again); `build(name)` readies an engine (exporting it if
     needed) and returns what computes its output on the check inputs; an engine that cannot be
-    built is no candidate. With `later` and no stored verdict, returns `reference` at once and
-    measures in the background (see the module's docstring)."""
+    built is no candidate. With `later` and no stored verdict, returns `reference` at once, then
+    readies the prior and measures in the background (see the module's docstring)."""
     installed = [name for name in candidates if name == reference or cpu_engines.available(name)]
     usable, skipped = worth_measuring(installed, cpu_flags())
     key = verdict_key(threads, usable)
@@ -305,9 +306,21 @@ def choose(
     def run() -> dict:
         return _measure(path, key, usable, skipped, build, bar, label, reference)
 
+    def early() -> None:
+        engine = prior(usable, cpu_flags(), reference)
+        if engine == reference:
+            return
+        try:
+            kept = bar.figures(build(reference)(), build(engine)())
+        except Exception as e:  # the measurement that follows says why
+            log.warning("%s: the prior %s could not be readied (%s)", label, engine, str(e).splitlines()[0][:300])
+            return
+        if bar.passes(kept):
+            later.switch(engine, f"{engine}, the prior for this CPU, while the other engines are measured in the background")
+
     if verdict is None and later is not None:
         later.pending = True
-        threading.Thread(target=_measure_later, args=(run, label, later), name=f"{label}-engines", daemon=True).start()
+        threading.Thread(target=_measure_later, args=(early, run, label, later), name=f"{label}-engines", daemon=True).start()
         return reference, f"PyTorch while the {label}'s CPU engines are measured in the background (once per model and machine)"
     if verdict is None:
         verdict = run()
@@ -353,14 +366,17 @@ def _measure(
     return verdict
 
 
-def _measure_later(run: Callable[[], dict], label: str, later: Later) -> None:
+def _measure_later(early: Callable[[], None], run: Callable[[], dict], label: str, later: Later) -> None:
     lowest_priority()
     try:
+        early()
         verdict = run()
         later.switch(verdict["engine"], verdict["why"])
         log.warning("%s now runs on %s: %s", label, verdict["engine"], verdict["why"])
     except Exception as e:  # the model keeps running where it is
-        log.warning("%s engines could not be measured in the background (%s); staying in PyTorch", label, str(e).splitlines()[0][:300])
+        log.warning(
+            "%s engines could not be measured in the background (%s); staying on its current engine", label, str(e).splitlines()[0][:300]
+        )
     finally:
         later.pending = False
         later.done.set()

@@ -60,6 +60,10 @@ def print_index_report(report: IndexReport, verbose: bool, wall_s: float) -> Non
         f"{report.documents_unchanged} unchanged, {files_skipped} not indexed; {report.documents_removed} removed, "
         f"{report.chunks_written} chunks written; indexing took {report.seconds:.1f}s of the command's {max(wall_s, report.seconds):.1f}s"
     )
+    if report.stage_seconds:
+        other = report.seconds - sum(report.stage_seconds.values())
+        stages = [*report.stage_seconds.items(), *([("other", other)] if other >= 0.05 else [])]
+        print("  stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in stages))
     if report.skipped_by_kind:
         print(f"  not indexed: {skip_counts(report.skipped_by_kind, report.skipped)}")
     hidden = 0

@@ -80,8 +80,6 @@ def _shape(schema: dict[str, Any], defs: dict[str, Any], *, top: bool) -> dict[s
         out = {"type": "object"}
         if top and "properties" in schema:
             out["properties"] = {name: _shape(s, defs, top=False) for name, s in schema["properties"].items()}
-        elif isinstance(extra := schema.get("additionalProperties"), dict) and "properties" not in extra and "$ref" not in extra:
-            out["additionalProperties"] = _shape(extra, defs, top=False)
     elif schema.get("type") == "array":
         out = {"type": "array", "items": _shape(schema.get("items", {}), defs, top=False)}
     else:
