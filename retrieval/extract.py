@@ -146,11 +146,27 @@ _HTML_IMPLIED_END = {"p", "li", "td", "th", "dt", "dd"}
 _HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 # An element a browser does not show: its text is not what a reader reads, and a page can hide
 # instructions for a model there (like script and style, it is left out).
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# Inline styles that hide: not displayed, invisible, no size, fully transparent, or pushed
+# thousands of pixels off the page.
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden"
+    r"|(?:^|[;\s])(?:font-size|opacity)\s*:\s*0*(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:!important\s*)?(?:;|$)"
+    r"|(?:^|[;\s])(?:left|top|text-indent)\s*:\s*-\d{4,}",
+    re.IGNORECASE,
+)
+_STYLE_COLOUR = re.compile(r"(?:^|[;\s])(background-color|background|color)\s*:\s*([^;!]+)", re.IGNORECASE)
+
+
+def _hidden_style(style: str) -> bool:
+    """A style that hides its text, including text in its own background's colour."""
+    if _HIDDEN_STYLE.search(style):
+        return True
+    colours = {k.lower().split("-")[0]: "".join(v.lower().split()) for k, v in _STYLE_COLOUR.findall(style)}
+    return colours.get("color") is not None and colours.get("color") == colours.get("background")
 
 
 def _hidden(attrs: list[tuple[str, str | None]]) -> bool:
-    return any(k == "hidden" or (k == "style" and v and _HIDDEN_STYLE.search(v)) for k, v in attrs)
+    return any(k == "hidden" or (k == "style" and v and _hidden_style(v)) for k, v in attrs)
 
 
 class _HtmlText(HTMLParser):

@@ -157,10 +157,10 @@ def test_edge_index_survives_reopen(tmp_path):
     b2.close()
 
 
-def test_edge_optimize_builds_the_search_index_and_keeps_the_answers(tmp_path):
-    # Qdrant Edge has no background optimizer: until `optimize`, every segment is searched by brute
-    # force. 8,000 points of 384 dimensions pass its indexing threshold (10 MB of vectors), so an
-    # HNSW graph is built.
+def test_edge_optimize_builds_the_search_index(tmp_path):
+    # Qdrant Edge has no background optimizer: until `optimize`, every segment is scanned exactly.
+    # 8,000 points of 384 dimensions (12 MB of vectors) pass its indexing threshold (10 MB), so an
+    # HNSW graph is built; each query's own point still comes first, before and after, and reopened.
     rng = np.random.default_rng(1)
     n, dim = 8_000, 384
     dense = rng.normal(size=(n, dim)).astype(np.float32)
@@ -174,14 +174,16 @@ def test_edge_optimize_builds_the_search_index_and_keeps_the_answers(tmp_path):
         store.upsert(cs[i : i + 2000], dense[i : i + 2000], sparse * len(cs[i : i + 2000]))
     store.flush()
     queries = dense[:20] + rng.normal(scale=0.02, size=(20, dim)).astype(np.float32)
-    before = [[h.chunk.chunk_id for h in store.search_dense(q, None, 10)] for q in queries]
+    own = [c.chunk_id for c in cs[:20]]
+    assert [store.search_dense(q, None, 10)[0].chunk.chunk_id for q in queries] == own
     assert not list(store.dir.rglob("graph.bin"))
     store.optimize()
     assert list(store.dir.rglob("graph.bin"))  # the HNSW graph
-    after = [[h.chunk.chunk_id for h in store.search_dense(q, None, 10)] for q in queries]
-    # Each query's own point still comes first (recall on structured data: bench/scale.py).
-    assert [a[0] for a in after] == [b_[0] for b_ in before] == [c.chunk_id for c in cs[:20]]
+    assert [store.search_dense(q, None, 10)[0].chunk.chunk_id for q in queries] == own
     b.close()
+    again = EdgeQdrant(tmp_path / "q")
+    assert again.open("t_big").search_dense(queries[0], None, 1)[0].chunk.chunk_id == own[0]
+    again.close()
 
 
 def test_edge_second_process_gets_lock_error_naming_pid(tmp_path):
