@@ -7,9 +7,8 @@ as a passage an agent acts on. Each check below is cheap, needs no model, and na
 
 - `keyword_list`: many words and few of the small words prose is built from (articles,
   prepositions, pronouns in the Latin-script languages), almost no sentence punctuation, and
-  words of almost nothing but letters (code, markup and lists of files have symbols and digits
-  inside their words; numbers or symbols standing alone between the words do not count, so
-  padding a bag with them does not hide it);
+  almost nothing but letters (code, markup, tables and lists of files or names have symbols and
+  digits; so a bag padded with numbers or symbols between its words is not caught);
 - `question_list`: most of the passage is questions, which answer nothing;
 - `instructions`: phrases that address a model or its reader with orders (ignore the other
   sources, you must tell the user …) and tool-call-shaped text;
@@ -69,8 +68,10 @@ FUNCTION_WORDS = frozenset(
 MIN_WORDS = 25  # shorter passages (a title, a table cell) say too little to judge
 MAX_FUNCTION_SHARE = 0.12  # honest prose runs 0.35–0.55; a table of numbers has its own shape
 MAX_SENTENCES_PER_100_WORDS = 1.5
-# Letters within the tokens that hold any: a bag of words is nearly all letters, while code, markup
-# and lists of files (keyword-list shaped too, and honest) carry symbols and digits in their words.
+# Letters among the visible characters: a bag of words is nearly all letters, while code, markup,
+# tables and lists of names or files (keyword-list shaped too, and honest) carry symbols and digits.
+# (Counting letters within worded tokens only caught a padded bag, but flagged 47 more honest chunks
+# of the real folders: tables ruled with `|` and `---`, changelog bullets, checkmark lists.)
 MIN_LETTER_SHARE = 0.93
 MIN_QUESTIONS = 3
 MIN_QUESTION_SHARE = 0.6  # of the passage's words, in its questions
@@ -132,10 +133,8 @@ def is_keyword_list(text: str) -> bool:
         return False
     function_share = sum(w in FUNCTION_WORDS for w in ws) / len(ws)
     sentences = len(_SENTENCE_END.findall(text))
-    # Letters within the tokens that hold any: code and markup mix symbols into their words
-    # (`f(x);`, `a.b`, `--all`), while numbers or symbols standing alone between words only pad a bag.
-    worded = [t for t in text.split() if any(c.isalpha() for c in t)]
-    letters = sum(c.isalpha() for t in worded for c in t) / max(1, sum(len(t) for t in worded))
+    visible = [c for c in text if not c.isspace()]
+    letters = sum(c.isalpha() for c in visible) / len(visible)
     return function_share <= MAX_FUNCTION_SHARE and sentences * 100 / len(ws) <= MAX_SENTENCES_PER_100_WORDS and letters >= MIN_LETTER_SHARE
 
 
