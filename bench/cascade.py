@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         cut = [name for name in configs if name != "single"]
         cascades = [name for name, setup in configs.items() if setup.first_pass is not None]
         profile = p.profile(collection)
-        calibrator, weights, policy = profile.calibrator(), p.blend_weights(profile=profile), RerankPolicy()
+        calibrator, weights, policy = profile.calibrator(), p.blend_weights(profile=profile), RerankPolicy(depth="all")
         runs: dict[str, dict[str, dict]] = {name: {"rerank": {}, "search": {}} for name in configs}
         first_alone: dict[str, dict[str, float]] = {}
         ms: dict[str, list[float]] = {name: [] for name in configs}

@@ -150,10 +150,11 @@ _HTML_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link"
 # thousands of pixels off the page.
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden"
-    r"|(?:^|[;\s])(?:font-size|opacity)\s*:\s*0*(?:\.0+)?(?:px|pt|em|rem|%)?\s*(?:!important\s*)?(?:;|$)"
+    r"|(?:^|[;\s])(?:font-size|opacity)\s*:\s*(?:0+(?:\.0*)?|\.0+)(?:px|pt|em|rem|%)?\s*(?:!important\s*)?(?:;|$)"
     r"|(?:^|[;\s])(?:left|top|text-indent)\s*:\s*-\d{4,}",
     re.IGNORECASE,
 )
+_NO_COLOUR = {"inherit", "initial", "unset", "revert", "currentcolor", "transparent"}  # no colour of their own
 _STYLE_COLOUR = re.compile(r"(?:^|[;\s])(background-color|background|color)\s*:\s*([^;!]+)", re.IGNORECASE)
 
 
@@ -162,7 +163,8 @@ def _hidden_style(style: str) -> bool:
     if _HIDDEN_STYLE.search(style):
         return True
     colours = {k.lower().split("-")[0]: "".join(v.lower().split()) for k, v in _STYLE_COLOUR.findall(style)}
-    return colours.get("color") is not None and colours.get("color") == colours.get("background")
+    colour = colours.get("color")
+    return colour is not None and colour not in _NO_COLOUR and colour == colours.get("background")
 
 
 def _hidden(attrs: list[tuple[str, str | None]]) -> bool:

@@ -130,11 +130,12 @@ def rerank(
     policy: RerankPolicy,
     budget_ms: float | None = None,
     first_pass: FirstPass | None = None,
+    top_k: int = 0,
 ) -> RerankStage:
     """Fill rerank logits and calibrated relevance of the candidates the plan allows. A latency
     budget sizes the pool at the main model's speed, cascade or not; a first pass then reads that
     pool and passes on its best `keep`; without one, adaptive depth reads as far as the policy's
-    depth needs."""
+    depth needs, and at least the `top_k` results the caller asked for."""
     n, limited_by = plan(cands, policy=policy, budget_ms=budget_ms, pairs_per_s=reranker.pairs_per_s)
     chosen, first = cands[:n], None
     if first_pass is not None and first_pass.keep < n:
@@ -148,8 +149,9 @@ def rerank(
         ms = round((time.perf_counter() - started) * 1000, 1)
         first = FirstPassStage(model=fp.name, engine=fp.kind, device=fp.device, pairs=n, cached=cached, ms=ms)
     depth_reason = ""
-    if first is None and policy.depth == "adaptive":
-        logits, cached, depth_reason = read_adaptively(query, chosen, reranker=reranker, policy=policy)
+    if first is None and policy.depth == "adaptive" and reranker.pointwise:
+        head = max(policy.depth_head, top_k)
+        logits, cached, depth_reason = read_adaptively(query, chosen, reranker=reranker, policy=policy, head=head)
         if len(logits) < len(chosen):
             chosen, limited_by = chosen[: len(logits)], limited_by or "depth"
     else:
@@ -169,11 +171,13 @@ def rerank(
     )
 
 
-def read_adaptively(query: str, cands: list[Candidate], *, reranker: Reranker, policy: RerankPolicy) -> tuple[list[float], int, str]:
-    """The logits of the fused head and of each further block read (see the module's docstring),
+def read_adaptively(
+    query: str, cands: list[Candidate], *, reranker: Reranker, policy: RerankPolicy, head: int
+) -> tuple[list[float], int, str]:
+    """The logits of the fused head (its first `head` candidates) and of each further block read (see the module's docstring),
     the pairs served from the cache, and why the reading stopped, in words."""
     k = policy.depth_settle
-    n = min(len(cands), max(policy.depth_head, k))
+    n = min(len(cands), max(head, k))
     logits, cached = reranker.score_counted(query, _texts(cands[:n]))
     logits = [float(z) for z in logits]
     while n < len(cands):
@@ -186,5 +190,5 @@ def read_adaptively(query: str, cands: list[Candidate], *, reranker: Reranker, p
         logits += [float(z) for z in more]
         cached += hits
         n += len(more)
-    whole = len(cands) <= max(policy.depth_head, k)
+    whole = len(cands) <= max(head, k)
     return logits, cached, "" if whole else f"read all {len(cands)}: each block still placed a candidate in the top {k}"

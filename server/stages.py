@@ -256,7 +256,7 @@ class Stages:
             )
 
     def rerank_pool(
-        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None
+        self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None, top_k: int = 0
     ) -> RerankStage | None:
         """The precision stage over the pool, calibrated by the profile; None when no reranker is available."""
         reranker = self.models.reranker
@@ -271,6 +271,7 @@ class Stages:
                 policy=self.rerank_policy,
                 budget_ms=budget_ms,
                 first_pass=self.models.first_pass,
+                top_k=top_k,
             )
 
     def rank(
@@ -312,7 +313,7 @@ class Stages:
         if rerank and cands:
             failed = ""
             try:
-                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms)
+                stage = self.rerank_pool(query, cands, profile=profile or profiles[names[0]], timer=timer, budget_ms=budget_ms, top_k=top_k)
                 if profile is None:
                     _relevance_by_collection(cands, profiles)
             except ModelUnavailable as e:  # a remote reranker failed: the answer degrades as without one

@@ -112,3 +112,9 @@ def test_a_background_measurement_switches_to_the_prior_first(tmp_path, monkeypa
     assert later.done.wait(60) and not later.pending
     assert switched[0] == ("openvino-bf16", "openvino-bf16, the prior for this CPU, while the other engines are measured in the background")
     assert switched[-1][0] == "openvino-bf16" and switched[-1][1] == json.loads(path.read_text())["why"]
+    # Measured again (`ragate engines --measure`), it keeps the engine it has until the verdict.
+    path.unlink()
+    switched.clear()
+    again = choice.Later(lambda engine, why: switched.append((engine, why)), prior_first=False)
+    choice.choose(path, threads=2, candidates=["torch", "onnx", "openvino-bf16"], build=build, bar=SCORES, label="embedder", later=again)
+    assert again.done.wait(60) and len(switched) == 1 and switched[0][1] == json.loads(path.read_text())["why"]

@@ -116,5 +116,6 @@ def test_html_text_a_browser_hides_is_left_out():
     shown = (
         b'<p style="font-size: 0.8em">small</p><p style="opacity:0.5">faded</p>'
         b'<p style="color:#333;background:#fff">dark on white</p><p style="text-indent:-20px">hanging</p>'
+        b'<p style="color:inherit;background:inherit">inherited</p><p style="opacity:;">no value</p>'
     )
-    assert extract(shown, ".html").text == "small\n\nfaded\n\ndark on white\n\nhanging"
+    assert extract(shown, ".html").text == "small\n\nfaded\n\ndark on white\n\nhanging\n\ninherited\n\nno value"

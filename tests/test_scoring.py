@@ -266,6 +266,16 @@ def test_adaptive_depth_reads_the_tail_only_while_it_still_enters_the_best(depth
     assert [c.chunk.chunk_id for c in ranked[:3]] == ["c028", "c035", "c047"]
 
 
+def test_a_listwise_reranker_reads_the_whole_pool():
+    from ragate.scoring.rerank_stage import RerankPolicy, rerank
+
+    # Its scores are places within the list it was given: blocks read apart would not compare.
+    reranker = ScriptedReranker({f"c{i:03d}": 5.0 - i / 20 for i in range(1, 101)})
+    reranker.pointwise = False
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy())
+    assert stage.pairs == reranker.read == 100 and stage.limited_by is None
+
+
 def test_adaptive_depth_stops_after_the_head_when_fusion_and_reranker_agree():
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
 
@@ -276,6 +286,9 @@ def test_adaptive_depth_stops_after_the_head_when_fusion_and_reranker_agree():
     # Settling more of the best: a head as large as what is settled, and one more block to show nothing deeper enters.
     stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(depth_settle=40))
     assert stage.pairs == 50 and stage.depth_reason == "read 50 of 100: fused candidates 41-50 placed none in the top 40"
+    # A caller asking for 40 results has all 40 read.
+    stage = rerank("q", _fused_pool(100), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy(), top_k=40)
+    assert stage.pairs == 40 and stage.depth_reason == "read 40 of 100: fused candidates 31-40 placed none in the top 5"
     # A pool no larger than the head is read whole, with nothing to report.
     stage = rerank("q", _fused_pool(25), reranker=reranker, calibrator=Calibrator(), policy=RerankPolicy())
     assert stage.pairs == 25 and stage.limited_by is None and not stage.depth_reason

@@ -153,11 +153,15 @@ def worth_measuring(candidates: Sequence[str], flags: set[str]) -> tuple[list[st
 
 @dataclass
 class Later:
-    """A measurement left to the background: `switch(engine, why)` is called with its verdict."""
+    """A measurement left to the background: `switch(engine, why)` is called with the prior once it
+    is ready (with `prior_first`: a first start, still on the reference; a re-measurement keeps the
+    engine it has), then with the verdict."""
 
     switch: Callable[[str, str], None]
+    prior_first: bool = True
     pending: bool = False
     done: threading.Event = field(default_factory=threading.Event)
+    early: str | None = None  # the prior it switched to first, if it did
 
 
 def verdict_key(threads: int, candidates: Sequence[str]) -> str:
@@ -308,15 +312,14 @@ def choose(
 
     def early() -> None:
         engine = prior(usable, cpu_flags(), reference)
-        if engine == reference:
+        if later is None or not later.prior_first or engine == reference:
             return
         try:
-            kept = bar.figures(build(reference)(), build(engine)())
+            if bar.passes(bar.figures(build(reference)(), build(engine)())):
+                later.switch(engine, f"{engine}, the prior for this CPU, while the other engines are measured in the background")
+                later.early = engine
         except Exception as e:  # the measurement that follows says why
             log.warning("%s: the prior %s could not be readied (%s)", label, engine, str(e).splitlines()[0][:300])
-            return
-        if bar.passes(kept):
-            later.switch(engine, f"{engine}, the prior for this CPU, while the other engines are measured in the background")
 
     if verdict is None and later is not None:
         later.pending = True
@@ -374,9 +377,13 @@ def _measure_later(early: Callable[[], None], run: Callable[[], dict], label: st
         later.switch(verdict["engine"], verdict["why"])
         log.warning("%s now runs on %s: %s", label, verdict["engine"], verdict["why"])
     except Exception as e:  # the model keeps running where it is
-        log.warning(
-            "%s engines could not be measured in the background (%s); staying on its current engine", label, str(e).splitlines()[0][:300]
-        )
+        why = str(e).splitlines()[0][:300]
+        log.warning("%s engines could not be measured in the background (%s); staying on its current engine", label, why)
+        if later.early is not None:  # its reason must not say a measurement is still under way
+            try:
+                later.switch(later.early, f"{later.early}, the prior for this CPU; measuring the others failed: {why}")
+            except Exception:  # it keeps serving on the prior, with the older reason
+                log.warning("%s: could not restate its engine's reason", label, exc_info=True)
     finally:
         later.pending = False
         later.done.set()

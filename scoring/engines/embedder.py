@@ -103,15 +103,16 @@ def remeasure(embedder: Embedder, *, cache_dir: str | Path | None) -> bool:
         return False
     embedder.engine_verdict_path.unlink(missing_ok=True)
     cache = Path(cache_dir) if cache_dir is not None else None
-    embedder.engine_measurement = _switching(embedder, cache)
+    embedder.engine_measurement = _switching(embedder, cache, prior_first=False)
     _auto_engine(embedder, cache, embedder.engine_measurement)
     return True
 
 
-def _switching(embedder: Embedder, cache_dir: Path | None) -> engine_choice.Later:
-    """A background measurement whose verdict the embedder switches to."""
+def _switching(embedder: Embedder, cache_dir: Path | None, *, prior_first: bool = True) -> engine_choice.Later:
+    """A background measurement whose verdict (and first the prior, with `prior_first`) the
+    embedder switches to."""
 
     def switch(engine: str, why: str) -> None:
         embedder.use_engine(None if engine == "torch" else _runner(embedder, engine, cache_dir), why)
 
-    return engine_choice.Later(switch)
+    return engine_choice.Later(switch, prior_first=prior_first)

@@ -146,7 +146,7 @@ class CrossEncoderReranker(Reranker):
         if self.engine_verdict_path is None or self.engine_pending:
             return False
         self.engine_verdict_path.unlink(missing_ok=True)
-        self._later = engine_choice.Later(self._switch)
+        self._later = engine_choice.Later(self._switch, prior_first=False)
         self._auto_engine(self._model)
         return True
 

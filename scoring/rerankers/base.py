@@ -26,6 +26,9 @@ class Reranker:
     engine_verdict_path: Path | None = None  # the stored `auto` verdict, when auto chose a CPU engine
     batcher: Any = None  # a shared micro-batching worker, where the engine has one
     batch_size = 32  # pairs per call to the model
+    # Each pair's score stands alone, so pools read in blocks compare (adaptive depth reads so);
+    # a listwise reranker's score is a place within the list it was given.
+    pointwise = True
 
     def __init__(self, name: str, *, cache_size: int = 0):
         self.name = name

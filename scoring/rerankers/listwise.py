@@ -55,6 +55,7 @@ def windows(n: int, window: int, step: int) -> list[tuple[int, int]]:
 class ListwiseReranker(Reranker):
     kind = "claude-listwise"
     device = "remote"
+    pointwise = False
     scores = "minus the passage's place in Claude's listwise order (0 first, -1 next): a rank, calibrated before the gate reads it"
 
     def __init__(self, client, model: str, *, window: int = 20, step: int = 10, timeout_s: float = 30.0):
