@@ -7,10 +7,11 @@ expanding past the per-file limits) is skipped with its reason and the rest are 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,9 +50,14 @@ class IndexReport(BaseModel):
         "(building the search index of what grew past the engine's indexing threshold)",
     )
 
-    def timed(self, stage: str, started: float) -> None:
-        """Add the time since `started` (time.perf_counter) to `stage`."""
-        self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
+    @contextlib.contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the time the block takes to `stage`."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
 
     def skip(self, entry: SkippedFile) -> None:
         self.skipped.append(entry)
@@ -81,25 +87,21 @@ class Indexer:
             return
         chunks = [c for _, cs in self._pending for c in cs]
         texts = [indexed_text(c) for c in chunks]
-        started = time.perf_counter()
-        dense = self.embedder.encode(texts)
-        report.timed("embed", started)
-        started = time.perf_counter()
-        sparse = self.bm25.encode_documents(texts)
-        report.timed("bm25", started)
-        started = time.perf_counter()
-        self.store.upsert(chunks, dense, sparse)
-        for doc, _ in self._pending:
-            self.store.delete_stale(doc.doc_id, doc.file_hash)
-        report.timed("write", started)
+        with report.timing("embed"):
+            dense = self.embedder.encode(texts)
+        with report.timing("bm25"):
+            sparse = self.bm25.encode_documents(texts)
+        with report.timing("write"):
+            self.store.upsert(chunks, dense, sparse)
+            for doc, _ in self._pending:
+                self.store.delete_stale(doc.doc_id, doc.file_hash)
         report.chunks_written += len(chunks)
         report.documents_indexed += len(self._pending)
         self._pending.clear()
 
     def _add(self, doc: Document, report: IndexReport) -> None:
-        started = time.perf_counter()
-        chunks = chunk_document(doc, self.token_offsets, self.chunking)
-        report.timed("chunk", started)
+        with report.timing("chunk"):
+            chunks = chunk_document(doc, self.token_offsets, self.chunking)
         if not chunks:
             report.skip(SkippedFile(path=doc.source, kind="no_text", reason="no text to index"))
             return
@@ -135,23 +137,19 @@ class Indexer:
                 self._add(doc, report)
             self._flush(report)
         except (Cancelled, DeadlineExceeded) as e:  # between batches: what was written is whole, and says so
-            self._flush_store(report)
+            with report.timing("write"):
+                self.store.flush()
             raise type(e)(
                 f"{e}; {report.documents_indexed} document(s) ({report.chunks_written} chunks) were indexed before it stopped "
                 "and stay indexed; run it again to index the rest"
             ) from None
-        self._flush_store(report)
+        with report.timing("write"):
+            self.store.flush()
         if report.chunks_written:
-            started = time.perf_counter()
-            self.store.optimize()
-            report.timed("optimize", started)
+            with report.timing("optimize"):
+                self.store.optimize()
         report.seconds += time.perf_counter() - t0
         return report
-
-    def _flush_store(self, report: IndexReport) -> None:
-        started = time.perf_counter()
-        self.store.flush()
-        report.timed("write", started)
 
     def index_paths(
         self,
@@ -175,17 +173,15 @@ class Indexer:
             for path in progress_bar(files, progress, "indexing files", unit="file"):
                 source = path.as_posix()
                 try:
-                    started = time.perf_counter()
-                    data = read_source(path, self.ingest)
-                    h = file_hash(data)
-                    report.timed("read", started)
+                    with report.timing("read"):
+                        data = read_source(path, self.ingest)
+                        h = file_hash(data)
                     known = manifest.get(source)
                     if known is not None and known["file_hashes"] == {h}:
                         report.documents_unchanged += 1
                         continue
-                    started = time.perf_counter()
-                    doc = load_document(path, data, self.ingest)
-                    report.timed("extract", started)
+                    with report.timing("extract"):
+                        doc = load_document(path, data, self.ingest)
                     yield doc
                 except ExtractionError as e:
                     log.warning("skipped %s: %s", source, e)

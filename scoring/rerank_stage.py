@@ -182,10 +182,9 @@ def read_adaptively(
     logits = [float(z) for z in logits]
     while n < len(cands):
         kth = sorted(logits, reverse=True)[min(k, len(logits)) - 1]
-        entered = sum(z >= kth for z in logits[max(n - policy.depth_step, 0) :])
-        if not entered:
-            why = f"read {n} of {len(cands)}: fused candidates {max(n - policy.depth_step, 0) + 1}-{n} placed none in the top {k}"
-            return logits, cached, why
+        last = max(n - policy.depth_step, 0)  # where the block read last begins
+        if not any(z >= kth for z in logits[last:]):
+            return logits, cached, f"read {n} of {len(cands)}: fused candidates {last + 1}-{n} placed none in the top {k}"
         more, hits = reranker.score_counted(query, _texts(cands[n : n + policy.depth_step]))
         logits += [float(z) for z in more]
         cached += hits

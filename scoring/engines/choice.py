@@ -181,6 +181,10 @@ class Timings:
     def timed(self) -> list[str]:
         return list(self.rounds[0]) if self.rounds else []
 
+    def times(self, engine: str) -> list[float]:
+        """Its seconds in each round that ran it."""
+        return [r[engine] for r in self.rounds if engine in r]
+
     def speedup(self, engine: str, over: str) -> tuple[float, float, float]:
         """How many times faster `engine` runs than `over` (geometric mean of the ratios of the rounds
         that ran both) with its CONFIDENCE interval (Student t on the log ratios)."""
@@ -200,7 +204,7 @@ class Timings:
         seconds, its speed-up over `reference` with the interval, and its rounds."""
         out = {}
         for name, agreement in self.agreement.items():
-            times = [r[name] for r in self.rounds if name in r]
+            times = self.times(name)
             if not times:
                 out[name] = dict(agreement)
                 continue
@@ -281,8 +285,7 @@ def pick(timings: Timings, *, reference: str, base: str, bar: Bar) -> tuple[str,
 def _speed(name: str, timings: Timings, reference: str, bar: Bar) -> str:
     speedup, low, high = timings.speedup(name, reference)
     interval = "" if name == reference else f" [{low:.2f}-{high:.2f}]"
-    rounds = sum(name in r for r in timings.rounds)
-    return f"{name} x{speedup:.2f}{interval} {rounds} rounds, {bar.label} {timings.agreement[name][bar.figure]:.4f}"
+    return f"{name} x{speedup:.2f}{interval} {len(timings.times(name))} rounds, {bar.label} {timings.agreement[name][bar.figure]:.4f}"
 
 
 def choose(
@@ -306,16 +309,23 @@ def choose(
     usable, skipped = worth_measuring(installed, cpu_flags())
     key = verdict_key(threads, usable)
     verdict = load(path, key=key)
+    built: dict[str, Callable[[], np.ndarray]] = {}
+
+    def ready(name: str) -> Callable[[], np.ndarray]:
+        """Each engine built once, whether the early switch or the measurement asks first."""
+        if name not in built:
+            built[name] = build(name)
+        return built[name]
 
     def run() -> dict:
-        return _measure(path, key, usable, skipped, build, bar, label, reference)
+        return _measure(path, key, usable, skipped, ready, bar, label, reference)
 
     def early() -> None:
         engine = prior(usable, cpu_flags(), reference)
         if later is None or not later.prior_first or engine == reference:
             return
         try:
-            if bar.passes(bar.figures(build(reference)(), build(engine)())):
+            if bar.passes(bar.figures(ready(reference)(), ready(engine)())):
                 later.switch(engine, f"{engine}, the prior for this CPU, while the other engines are measured in the background")
                 later.early = engine
         except Exception as e:  # the measurement that follows says why
