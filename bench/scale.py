@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                         more, extra = derived(chunks, vectors, written + real, n - real, rng)
                         batch, vecs = [*batch, *more], np.vstack([vecs, extra])
                     t0 = time.perf_counter()
-                    sparse = p.models.bm25.encode_documents([c.text for c in batch])
+                    sparse = p.models.bm25.encode_documents([c.text for c in batch], [c.lang for c in batch])
                     t1 = time.perf_counter()
                     store.upsert(batch, vecs, sparse)
                     t2 = time.perf_counter()

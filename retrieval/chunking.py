@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ragate.retrieval.documents import Chunk, Document, content_hash, stable_id
+from ragate.retrieval.language import detect
 from ragate.retrieval.passage_quality import passage_flags, with_document_flags
 
 
@@ -157,6 +158,7 @@ def chunk_document(doc: Document, offsets_of: TokenOffsets, settings: ChunkingSe
                     file_hash=doc.file_hash,
                     meta=doc.meta,
                     flags=passage_flags(text),
+                    lang=detect(text),
                 )
             )
     return with_document_flags(chunks)

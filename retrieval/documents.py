@@ -65,6 +65,9 @@ class Chunk(BaseModel):
     # Signs the passage was written to be retrieved rather than read (retrieval/passage_quality.py),
     # found when it was indexed; an index written before they existed has none.
     flags: list[str] = Field(default_factory=list)
+    # The passage's language (ISO 639-1, retrieval/language.py; "" when it could not be told, and in
+    # an index written before it was recorded): its BM25 analysis, and a `lang` filter.
+    lang: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         return self.model_dump()

@@ -140,7 +140,7 @@ class EdgeStore(Store):
 
     def _facet(self, key):
         res = self.shard.facet(self._qe.FacetRequest(key=key, limit=1_000_000, exact=True))
-        return sorted(str(h.value) for h in res.hits)
+        return {str(h.value): int(h.count) for h in res.hits}
 
     def count(self) -> int:
         return int(self.shard.count(self._qe.CountRequest(exact=True)))

@@ -24,9 +24,10 @@ class SearchFilter(BaseModel):
     doc_id: list[str] | None = Field(None, max_length=1000, description="any of these document ids")
     updated_after: dt.datetime | None = Field(None, description="updated_at at or after this time (ISO 8601)")
     updated_before: dt.datetime | None = Field(None, description="updated_at at or before this time (ISO 8601)")
+    lang: list[str] | None = Field(None, max_length=100, description="any of these languages (ISO 639-1, as detected)")
     meta: dict[str, Scalar] = Field(default_factory=dict, max_length=50, description="equality on metadata fields")
 
-    @field_validator("source_type", "doc_id", mode="before")
+    @field_validator("source_type", "doc_id", "lang", mode="before")
     @classmethod
     def _one_or_many(cls, v: object) -> object:
         return [v] if isinstance(v, str) else v
@@ -91,6 +92,8 @@ def conditions(f: SearchFilter | None, known_sources: callable[[], list[str]]) -
         out.append(AnyOf("source_type", tuple(f.source_type)))
     if f.doc_id:
         out.append(AnyOf("doc_id", tuple(f.doc_id)))
+    if f.lang:
+        out.append(AnyOf("lang", tuple(f.lang)))
     if f.updated_after or f.updated_before:
         out.append(DateRange("updated_at", f.updated_after and _iso(f.updated_after), f.updated_before and _iso(f.updated_before)))
     for key, value in f.meta.items():

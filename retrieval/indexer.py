@@ -90,7 +90,7 @@ class Indexer:
         with report.timing("embed"):
             dense = self.embedder.encode(texts)
         with report.timing("bm25"):
-            sparse = self.bm25.encode_documents(texts)
+            sparse = self.bm25.encode_documents(texts, [c.lang for c in chunks])
         with report.timing("write"):
             self.store.upsert(chunks, dense, sparse)
             for doc, _ in self._pending:

@@ -110,7 +110,7 @@ class ClientStore(Store):
 
     def _facet(self, key):
         res = self.client.facet(self.name, key=key, limit=1_000_000, exact=True)
-        return sorted(str(h.value) for h in res.hits)
+        return {str(h.value): int(h.count) for h in res.hits}
 
     def count(self) -> int:
         return int(self.client.count(self.name, exact=True).count)

@@ -20,7 +20,7 @@ from ragate.retrieval.filters import AnyOf, Condition, SearchFilter, conditions
 
 DENSE = "dense"
 SPARSE = "bm25"
-KEYWORD_FIELDS = ("doc_id", "source", "source_type", "file_hash")
+KEYWORD_FIELDS = ("doc_id", "source", "source_type", "file_hash", "lang")
 DATETIME_FIELDS = ("updated_at",)
 # The one pattern a collection name matches whole: it becomes a folder and file names in the index.
 COLLECTION_NAME = r"[A-Za-z0-9_\-]{1,64}"
@@ -69,7 +69,8 @@ class Store(abc.ABC):
     def _scroll(self, fields: list[str], conds: list[Condition]) -> list[tuple[str, dict[str, Any]]]: ...
 
     @abc.abstractmethod
-    def _facet(self, key: str) -> list[str]: ...
+    def _facet(self, key: str) -> dict[str, int]:
+        """Each value of a keyword field, with how many points hold it."""
 
     @abc.abstractmethod
     def count(self) -> int: ...
@@ -91,7 +92,14 @@ class Store(abc.ABC):
     # -- shared logic on top of the primitives --
 
     def sources(self) -> list[str]:
-        return self._facet("source")
+        return sorted(self._facet("source"))
+
+    def languages(self) -> dict[str, int]:
+        """Chunks per language ("" undetected). Empty for an index written before languages were
+        recorded, whose store has no index on the field to count by."""
+        if not self.meta().get("records_lang"):
+            return {}
+        return self._facet("lang")
 
     def _conds(self, f: SearchFilter | None) -> list[Condition] | Literal["none"]:
         return conditions(f, self.sources)

@@ -10,6 +10,7 @@ profile (scoring/profile.py)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput
+from ragate.retrieval.language import reading_languages
 
 TOP_K = 3
 # Each feature and what it measures (the web page shows these words beside the values).
@@ -67,9 +69,10 @@ class QueryTerms:
 
     def __init__(self, query: str, pool: list[Candidate], bm25: Bm25Encoder):
         self.query, self.bm25 = query, bm25
-        self.terms = set(bm25.encode_query(query).indices)
+        self.langs = reading_languages(Counter(c.chunk.lang for c in pool))  # read as the passages are
+        self.terms = set(bm25.encode_query(query, self.langs).indices)
         texts = [indexed_text(c.chunk) for c in pool] if self.terms else []  # no terms: nothing to look for
-        docs = [set(v.indices) for v in bm25.encode_documents(texts)] if texts else []
+        docs = [set(v.indices) for v in bm25.encode_documents(texts, [c.chunk.lang for c in pool])] if texts else []
         self.docs = {id(c): d for c, d in zip(pool, docs, strict=False)}
         n = len(docs)
         self.idf = {t: math.log(1 + (n - (df := sum(t in d for d in docs)) + 0.5) / (df + 0.5)) for t in self.terms}
@@ -93,14 +96,14 @@ class QueryTerms:
         alone (pieces of up to MAX_PIECE characters), else the run itself."""
         out: dict[str, set[int]] = {}
         for w in dict.fromkeys(self.query.split()):
-            terms = set(self.bm25.encode_query(w).indices)
+            terms = set(self.bm25.encode_query(w, self.langs).indices)
             if len(terms) <= 1:
                 out[w] = terms
                 continue
             named: dict[int, str] = {}
             for n in range(1, MAX_PIECE + 1):
                 for i in range(len(w) - n + 1):
-                    piece = self.bm25.encode_query(w[i : i + n]).indices
+                    piece = self.bm25.encode_query(w[i : i + n], self.langs).indices
                     if len(piece) == 1 and piece[0] in terms:
                         named.setdefault(piece[0], w[i : i + n])
             for t in sorted(terms, key=lambda t: w.find(named.get(t, w))):  # in the query's order

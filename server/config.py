@@ -120,6 +120,7 @@ class EmbedderSettings(RemoteModelSettings):
     provider: Literal["local", "http"] = "local"
     api: Literal["openai", "tei", "ollama"] = "openai"  # provider "http": the server's embedding API
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
+    languages: str = "auto"  # retrieval/language.model_reads
     device: str = "auto"
     batch_size: int = Field(64, ge=1)
     backend: EngineName = "auto"
@@ -135,10 +136,10 @@ class Bm25Settings(_Section):
     k1: float = Field(1.2, ge=0)
     b: float = Field(0.75, ge=0, le=1)
     avg_len: float = Field(120.0, gt=0)
-    language: str = "english"
+    language: str = "auto"
     stemming: bool = True
     stopwords: bool = True
-    tokenizer: Literal["word", "multilingual"] = "word"
+    tokenizer: Literal["auto", "word", "multilingual"] = "auto"
 
 
 class RetrievalSettings(_Section):
@@ -165,6 +166,7 @@ class RerankerSettings(RemoteModelSettings):
     provider: RerankerProvider = "local"
     api: Literal["rerank", "tei", "score"] = "rerank"  # provider "http": the model server's rerank API
     model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"
+    languages: str = "auto"  # retrieval/language.model_reads
     instruction: str = ""  # provider "causal-lm": the task line of the prompt ("" : the model family's default)
     listwise_window: int = Field(20, ge=2, le=100)  # provider "claude": passages per prompt
     listwise_step: int = Field(10, ge=1, le=100)  # provider "claude": how far the window moves up

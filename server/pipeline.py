@@ -16,6 +16,7 @@ from ragate.retrieval.chunking import indexed_text
 from ragate.retrieval.errors import BadInput, NotFound, StoreError
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import to_document
+from ragate.retrieval.language import mix
 from ragate.retrieval.qdrant import Qdrant
 from ragate.retrieval.remote_embedder import RemoteEmbedder
 from ragate.scoring.answerability import by_relevance
@@ -138,6 +139,7 @@ class Pipeline(Stages):
             truncated=truncated,
             **r.calibration(),
             index_updated_at=self.last_updated(names),
+            query_language=r.query_language,
         )
 
     @metered
@@ -156,7 +158,7 @@ class Pipeline(Stages):
             query=req.query,
             min_score=g.min_score if req.min_score is None else req.min_score,
             max_passages=max_passages,
-            bm25=self.models.bm25,
+            bm25=self.bm25_of(self.store(names[0])),
             model=r.profile.answerability if r.profile is not None else None,
             reranked=r.stage is not None,
             strict=req.min_score is not None,
@@ -184,6 +186,7 @@ class Pipeline(Stages):
             features=GateFeature.of(d) if req.explain else [],
             notes=r.notes,
             index_updated_at=self.last_updated(names),
+            query_language=r.query_language,
         )
         if d.status == "abstain":
             out.message = d.abstain_message()
@@ -351,6 +354,7 @@ class Pipeline(Stages):
         self.qdrant.drop(name)
         self.profiles.remove(name)
         self._updated_at.pop(name, None)
+        self._languages.pop(name, None)
         return Dropped(dropped=name)
 
     @metered
@@ -368,6 +372,8 @@ class Pipeline(Stages):
                     "chunks": store.count(),
                     "documents": len(store.sources()),
                     **store.meta(),
+                    "languages": mix(self.languages(name)),
+                    "language_warning": self.language_warning(name),
                     "calibration": profile.summary(),
                     "relevance_weight": {
                         "weight": self.blend_weights(profile=profile).relevance,

@@ -62,6 +62,7 @@ class SearchResult(BaseModel):
     )
     updated_at: str | None = None
     source_type: str
+    lang: str = Field("", description="the passage's language as detected at indexing (ISO 639-1; '' unknown)")
     char_start: int = Field(description="offset of the passage in the source's extracted text")
     char_end: int
 
@@ -82,9 +83,13 @@ class SearchResult(BaseModel):
             flags=c.flags,
             updated_at=ch.updated_at,
             source_type=ch.source_type,
+            lang=ch.lang,
             char_start=ch.char_start,
             char_end=ch.char_end,
         )
+
+
+QUERY_LANGUAGE = "the query's language as detected (ISO 639-1), '' when it could not be told"
 
 
 class SearchResponse(BaseModel):
@@ -101,6 +106,7 @@ class SearchResponse(BaseModel):
     calibration_fitted_on: str = Field("", description="what that calibration was fitted on")
     relevance_fitted_on: str = Field("", description="what `relevance` is under that calibration: how it was fitted, and on what")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC), to judge how fresh the results are")
+    query_language: str = Field("", description=QUERY_LANGUAGE)
 
 
 class RerankItem(BaseModel):
@@ -171,6 +177,7 @@ class AnswerResponse(BaseModel):
     timings_ms: dict[str, float] = Field({}, description="milliseconds per stage, and total")
     truncated: int = Field(0, description="passages left out to fit the max_tokens budget")
     index_updated_at: str | None = Field(None, description="when the collection last changed (UTC)")
+    query_language: str = Field("", description=QUERY_LANGUAGE)
 
 
 class DocumentSummary(BaseModel):

@@ -7,11 +7,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import ModelUnavailable, StoreError
@@ -19,6 +21,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
+from ragate.retrieval.language import ACTION, LOSS, detect, model_reads, reading_languages, shares, unread
 from ragate.retrieval.passage_quality import flag_for_query
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
@@ -50,6 +53,7 @@ class Ranked:
     timer: Timer
     profiles: dict[str, Profile]  # each collection read, with its calibration in force
     profile: Profile | None  # the one that scored and gates the pool; None: each passage its own collection's
+    query_language: str = ""  # ISO 639-1, "" when it could not be told
 
     def calibration(self) -> dict[str, str]:
         """What a response says of the calibration in force (schemas.CalibrationSource)."""
@@ -93,6 +97,8 @@ class Stages:
         # Each collection's calibration (relevance, the gate's model, the blend's weights), beside the index.
         self.profiles = ProfileStore(Path(q.path) / "calibration")
         self._updated_at: dict[str, str | None] = {}
+        self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
+        self._languages: dict[str, dict[str, int]] = {}  # chunks per language, per collection
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the models are loaded (or failed to); False on timeout."""
@@ -107,6 +113,7 @@ class Stages:
             "embedder": self.settings.embedder.identity,
             "bm25": self.models.bm25.settings_key,
             "chunking": self.models.chunking_key(),
+            "records_lang": True,  # chunks carry `lang`, with a keyword index to filter and count by
         }
 
     def collection(self, name: str | None) -> str:
@@ -154,13 +161,29 @@ class Stages:
             )
         return store
 
+    def bm25_of(self, store: Store) -> Bm25Encoder:
+        """The BM25 analysis a collection was created with (the [bm25] settings it recorded), so its
+        queries and new passages are read as its passages were, whatever [bm25] says today."""
+        key = store.meta().get("bm25") or self.models.bm25.settings_key
+        if key not in self._bm25:
+            self._bm25[key] = Bm25Encoder.from_key(key)
+        return self._bm25[key]
+
+    def languages(self, collection: str | None = None) -> dict[str, int]:
+        """The collection's chunks per language (empty for an index that did not record them)."""
+        name = self.collection(collection)
+        if name not in self._languages:
+            self._languages[name] = self.store(name).languages()
+        return self._languages[name]
+
     def indexer(self, collection: str | None = None) -> Indexer:
         m = self.models
         embedder = m.require_embedder()
+        store = self.store(collection, create=True)
         return Indexer(
-            store=self.store(collection, create=True),
+            store=store,
             embedder=embedder,
-            bm25=m.bm25,
+            bm25=self.bm25_of(store),
             token_offsets=m.token_offsets,
             chunking=m.chunking(),
             ingest=self.ingest_options,
@@ -212,6 +235,7 @@ class Stages:
 
     def _changed(self, collection: str | None) -> None:
         self._updated_at[self.collection(collection)] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._languages.pop(self.collection(collection), None)
 
     # ------------------------------------------------------------------ stages
 
@@ -232,13 +256,13 @@ class Stages:
         stores = [(name, self.store(name)) for name in self.targets(collection, collections)]
         with timer.stage("embed"):
             qv = self.models.require_embedder().encode([query])[0]
-            sv = self.models.bm25.encode_query(query)
         dense: list[Hit] = []
         sparse: list[list[Hit]] = []
         for name, store in stores:
             with timer.stage("dense"):
                 found = store.search_dense(qv, filters, n)
             with timer.stage("bm25"):
+                sv = self.bm25_of(store).encode_query(query, reading_languages(self.languages(name)))
                 lexical = store.search_sparse(sv, filters, n)
             for h in (*found, *lexical):
                 h.collection = name
@@ -342,7 +366,36 @@ class Stages:
                 f"{len(flagged)} of the top {top_k} passages carry flags ({kinds}): each is demoted by "
                 "w_relevance + w_retrieval, and none is evidence for answer_or_abstain"
             )
-        return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile)
+        query_language = detect(query)
+        notes += self._language_notes(query_language, blended.ranked[:top_k])
+        return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile, query_language)
+
+    def model_reads(self) -> dict[str, frozenset[str] | None]:
+        """Each model role's languages (None: any, or nothing says otherwise)."""
+        s = self.settings
+        reads = {"embedder": model_reads(s.embedder.model or s.embedder.url, s.embedder.languages)}
+        if self.models.reranker is not None:
+            reads["reranker"] = model_reads(s.reranker.model, s.reranker.languages)
+        return reads
+
+    def language_warning(self, collection: str | None = None) -> str:
+        """ "" unless much of the collection is in languages the models do not read; then which, and what is lost."""
+        found = unread(self.languages(collection), self.model_reads())
+        if found is None:
+            return ""
+        who, other = found
+        return f"{who}, and {sum(other.values()):.0%} of this collection is in other languages ({shares(other)}): {LOSS}"
+
+    def _language_notes(self, query_language: str, top: list[Candidate]) -> list[str]:
+        reads = self.model_reads()
+        if found := unread({query_language: 1}, reads):
+            return [f"{found[0]}, and this query reads as {query_language}: {LOSS}; {ACTION}"]
+        if found := unread(Counter(c.chunk.lang for c in top), reads):
+            who, other = found
+            return [
+                f"{who}, and {sum(other.values()):.0%} of the passages returned are in other languages ({shares(other)}): {LOSS}; {ACTION}"
+            ]
+        return []
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets

@@ -74,7 +74,10 @@ def test_init_merges_into_an_existing_client_file_with_a_backup(tmp_path, ragate
 
 
 def test_doctor_passes_a_good_setup_and_names_a_broken_one(setup, ragate):
-    _, config, _ = setup
+    folder, config, _ = setup
+    # Half the folder in Japanese, which the default models do not read: usable, with a warning.
+    (folder / "choujou.md").write_text("# 万里の長城\n\n万里の長城の入場料は四十元で、繁忙期は開館時間が長くなります。\n")
+    assert ragate("--config", str(config), "index", str(folder), "--no-progress", timeout=300).returncode == 0
     r = ragate("--config", str(config), "doctor", "--json", timeout=300)
     report = json.loads(r.stdout)
     assert r.returncode == 0 and report["ok"], report
@@ -84,6 +87,9 @@ def test_doctor_passes_a_good_setup_and_names_a_broken_one(setup, ragate):
     checks = {c["name"]: c for c in report["checks"]}
     assert " on cpu (" in checks["reranker"]["detail"] and str(config) in checks["config"]["detail"]
     assert "index " in checks["index service"]["detail"]
+    languages = checks["languages of default"]
+    assert languages["warning"] and "read en only" in languages["detail"] and "ja 50%" in languages["detail"], languages
+    assert "README: Languages" in languages["fix"]
     try:
         broken = ragate("--config", str(config), "doctor", env_extra={"RAGATE_RERANKER_MODEL": "/nonexistent/reranker"}, timeout=300)
         assert broken.returncode == 1 and "FAIL reranker" in broken.stdout and "[reranker] model" in broken.stdout, broken.stdout

@@ -57,7 +57,7 @@ def parse_filters(items: list[str] | None) -> SearchFilter | None:
         key = key.strip()
         if key.startswith("meta."):
             data.setdefault("meta", {})[key[5:]] = value
-        elif key in ("source_type", "doc_id"):
+        elif key in ("source_type", "doc_id", "lang"):
             data[key] = [v for v in value.split(",") if v]
         else:
             data[key] = value
@@ -185,6 +185,10 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
                 cal = c.get("calibration") or {}
                 print(f"    calibration: {cal.get('source', 'none')}" + (f", fitted on {cal['fitted_on']}" if cal.get("fitted_on") else ""))
+                if langs := c.get("languages"):
+                    print("    languages: " + ", ".join(f"{x['lang'] or 'undetected'} {x['share']:.0%}" for x in langs[:6]))
+                if warning := c.get("language_warning"):
+                    print(f"    WARNING {warning}")
                 if rw := c.get("relevance_weight"):
                     print(f"    reranker weight {rw['weight']:g}: {rw['why']}")
                 if (last := c.get("last_index")) and last["skipped_by_kind"]:

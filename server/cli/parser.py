@@ -11,7 +11,7 @@ from typing import Any
 # mistyped flag answer without loading the MCP SDK, the models' libraries or the service client.
 FILTER_HELP = (
     "KEY=VALUE, repeatable: source=GLOB, source_prefix=PATH, source_type=A[,B], doc_id=ID[,ID], "
-    "updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
+    "lang=CODE[,CODE], updated_after=ISO-DATE, updated_before=ISO-DATE, meta.FIELD=VALUE"
 )
 CLIENTS = ("claude-desktop", "claude-code", "vscode", "cursor")
 

@@ -180,10 +180,11 @@ def calibrate_gate(
     pools = gate_pools(p, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)
     offtopic = {f"offtopic:{q}": t for q, t in load_queries(offtopic_path).items()}
     pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress)
+    bm25 = p.bm25_of(p.store(collection))
     model, report = fit_gate(
-        pools, bm25=p.models.bm25, max_false_accept=max_false_accept, confidence=confidence, pool=p.settings.retrieval.candidates
+        pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, pool=p.settings.retrieval.candidates
     )
-    reference = reference_of(pools, scores(pools, bm25=p.models.bm25, model=model)["model"])
+    reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     report["saved_to"] = update_profile(
         p, collection, fitted_on=f"{dataset_dir}:{split} + {offtopic_path}", answerability=model, reference=reference
     )

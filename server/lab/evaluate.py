@@ -214,7 +214,7 @@ def evaluate(
         if offtopic_queries:
             offtopic = load_queries(offtopic_queries)
             pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
-        gate.update(answerability_report(p, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
+        gate.update(answerability_report(p, name, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
         result["gate"] = gate
         if "hybrid+rerank+blend" in runs:
             result["calibrations"] = compare_calibrations(p, collection, pools, reranked, ds.qrels)
@@ -228,12 +228,14 @@ def evaluate(
     return result
 
 
-def answerability_report(p: Pipeline, profile: Profile, pools: list[gate_eval.LabelledPool], plot: Path | None) -> dict[str, Any]:
+def answerability_report(
+    p: Pipeline, collection: str, profile: Profile, pools: list[gate_eval.LabelledPool], plot: Path | None
+) -> dict[str, Any]:
     """gate.near_topic / gate.off_topic: the old top-score gate beside the gate as configured (the
     fitted model at its guaranteed threshold, or the uncalibrated rule when there is none)."""
     model = profile.answerability
     calibrated = model is not None and model.threshold is not None
-    s = gate_eval.scores(pools, bm25=p.models.bm25, model=model if calibrated else None)
+    s = gate_eval.scores(pools, bm25=p.bm25_of(p.store(collection)), model=model if calibrated else None)
     min_score = p.settings.gate.min_score
     gate_scores = {"top_score": s["top_score"], "model": s["model"] if calibrated else s["rule"]}
     thresholds = {
@@ -268,7 +270,7 @@ def compare_calibrations(
     for source, profile in p.profiles_available(collection).items():
         gate_eval.recalibrate(everything, profile.calibrator())
         model = profile.answerability if profile.answerability is not None and profile.answerability.threshold is not None else None
-        s = gate_eval.scores(pools, bm25=p.models.bm25, model=model)
+        s = gate_eval.scores(pools, bm25=p.bm25_of(p.store(collection)), model=model)
         score = s["model"] if model is not None else s["rule"]
         threshold = float(model.threshold) if model is not None else p.settings.gate.min_score
         entry: dict[str, Any] = {"fitted_on": profile.fitted_on, "threshold": round(threshold, 4)}

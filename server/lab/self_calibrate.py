@@ -153,12 +153,13 @@ def ask_self_questions(
     started = time.monotonic()
     deadline = started + s.max_minutes * 60
     candidates = s.candidates or p.settings.retrieval.candidates
-    chunks = p.store(name).chunks()
+    store = p.store(name)
+    chunks = store.chunks()
     if len(chunks) < s.min_chunks:
         raise BadInput(
             f"collection {name!r} has {len(chunks)} chunks; self-calibration needs at least {s.min_chunks} ([calibration] min_chunks)"
         )
-    made = make_questions(chunks, bm25=p.models.bm25, n=questions or s.questions, seed=s.seed)
+    made = make_questions(chunks, bm25=p.bm25_of(store), n=questions or s.questions, seed=s.seed)
     bundled = bundled_offtopic()
     ids = sorted(bundled)
     n = min(offtopic or s.offtopic, len(ids))
@@ -273,7 +274,7 @@ def self_calibrate(
     # The blend is chosen against the weights a collection without a calibration of its own would use.
     profile, figures = fit_self_profile(
         asked,
-        bm25=p.models.bm25,
+        bm25=p.bm25_of(p.store(asked.collection)),
         in_force=p.blend_weights(),
         fitted_for=p.fitted_for(),
         max_false_accept=max_false_accept,

@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.language import reading_languages
 
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'\-]*[A-Za-z0-9]")
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -44,14 +46,15 @@ class Vocabulary:
         sample = rng.sample(chunks, min(DF_SAMPLE, len(chunks)))
         self.n = len(sample)
         self.df: dict[int, int] = {}
-        for vec in bm25.encode_documents([c.text for c in sample]):
+        self.langs = reading_languages(Counter(c.lang for c in sample))  # words read as the passages are
+        for vec in bm25.encode_documents([c.text for c in sample], [c.lang for c in sample]):
             for t in set(vec.indices):
                 self.df[t] = self.df.get(t, 0) + 1
         self._terms: dict[str, list[int]] = {}
 
     def terms(self, word: str) -> list[int]:
         if word not in self._terms:
-            self._terms[word] = list(self.bm25.encode_query(word).indices)
+            self._terms[word] = list(self.bm25.encode_query(word, self.langs).indices)
         return self._terms[word]
 
     def idf(self, word: str) -> float:

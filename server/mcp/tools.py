@@ -135,7 +135,7 @@ class Tools:
         ] = None,
     ) -> SearchResponse:
         """Hybrid search (dense + BM25, fused, cross-encoder reranked, blended with freshness, authority
-        and diversity). Each result has its final score, every component score, and stage timings."""
+        and diversity). Each result has its final and component scores; stage timings too."""
         req = SearchRequest(
             query=query,
             top_k=top_k,
@@ -158,7 +158,7 @@ class Tools:
         return_documents: Annotated[bool, Field(description="include each document's text in the results")] = True,
     ) -> RerankResponse:
         """Score your documents against the query with the cross-encoder, sorted by calibrated
-        relevance_score (0..1), each with its index in the request. Nothing is indexed."""
+        relevance_score (0..1), each with its request index. Nothing is indexed."""
         req = RerankRequest(query=query, documents=documents, top_n=top_n, return_documents=return_documents)
         return await self._run(lambda: self.p.rerank(req), heavy=True)
 
@@ -171,8 +171,8 @@ class Tools:
             Field(
                 ge=0,
                 le=1,
-                description="your floor on every returned passage's calibrated relevance; "
-                "without it, [gate] min_score applies only where no answerability model is fitted",
+                description="your floor on each passage's calibrated relevance; "
+                "else [gate] min_score, only where no answerability model is fitted",
             ),
         ] = None,
         max_passages: Annotated[
@@ -249,7 +249,7 @@ class Tools:
         return await self._run(lambda: self.p.feedback(req))
 
     async def stats(self) -> dict[str, Any]:
-        """Collections, chunk counts, models, devices and whether the models are ready."""
+        """Collections (chunks, languages), models, devices, readiness."""
         return await anyio.to_thread.run_sync(self.p.stats)
 
     def register(self, server: LeanServer) -> LeanServer:

@@ -1,0 +1,132 @@
+"""Every language: each passage's and query's language is detected, BM25 reads each by its own
+language's rules (CJK segmented), a collection is read with the analysis it was written with, `lang`
+filters, and the models' languages are said where they do not read the collection or the query."""
+
+import uuid
+
+import numpy as np
+import pytest
+
+from ragate.retrieval.bm25 import Bm25Encoder
+from ragate.retrieval.documents import Chunk, stable_id
+from ragate.retrieval.filters import SearchFilter
+from ragate.retrieval.language import detect, model_reads, reading_languages, unread
+from ragate.retrieval.qdrant import EdgeQdrant
+from ragate.server.requests import AnswerRequest, IndexRequest, SearchRequest
+
+TEXTS = {
+    "en": "The find command searches a directory tree for files modified more than a given number of days ago.",
+    "de": "Der Befehl find durchsucht einen Verzeichnisbaum nach Dateien, die vor mehr als einer Anzahl von Tagen geändert wurden.",
+    "fr": "La commande find parcourt une arborescence de répertoires à la recherche de fichiers modifiés il y a plusieurs jours.",
+    "es": "La orden find busca en un árbol de directorios los archivos que se modificaron hace más de un número de días.",
+    "ja": "万里の長城の入場料は四十元で、繁忙期は開館時間が長くなります。",
+    "zh": "八达岭长城的门票价格是四十元，旺季开放时间更长。",
+    "ar": "تقع مدينة مراكش في المغرب وهي مشهورة بأسواقها القديمة وساحة جامع الفنا.",
+}
+
+
+def test_each_language_is_told_and_a_command_line_is_not_guessed():
+    assert {code: detect(text) for code, text in TEXTS.items()} == {code: code for code in TEXTS}
+    assert detect("find -mtime +3") == "" and detect("§ 12.3") == ""
+
+
+def _store(enc: Bm25Encoder, texts: dict[str, str]):
+    chunks = [
+        Chunk(
+            chunk_id=stable_id(name),
+            doc_id=stable_id("doc", name),
+            chunk_index=0,
+            text=text,
+            source=f"/data/{name}.md",
+            title="",
+            heading_path=[],
+            char_start=0,
+            char_end=len(text),
+            content_hash=name,
+            lang=detect(text),
+        )
+        for name, text in texts.items()
+    ]
+    store = EdgeQdrant(f"/tmp/ragate-test-{uuid.uuid4().hex}").open("t", create={"dim": 2, "records_lang": True})
+    store.upsert(chunks, np.ones((len(chunks), 2), np.float32), enc.encode_documents([c.text for c in chunks], [c.lang for c in chunks]))
+    store.flush()
+    return store
+
+
+def _bm25_sources(store, enc: Bm25Encoder, query: str, f: SearchFilter | None = None) -> list[str]:
+    langs = reading_languages(store.languages())
+    return [h.chunk.source for h in store.search_sparse(enc.encode_query(query, langs), f, 10)]
+
+
+def test_bm25_reads_each_passage_by_its_own_language():
+    enc = Bm25Encoder()
+    store = _store(enc, TEXTS)
+    try:
+        assert store.languages() == {code: 1 for code in TEXTS}
+        # Chinese and Japanese are segmented: a word of the sentence matches it.
+        assert _bm25_sources(store, enc, "八达岭长城的门票多少钱？")[0] == "/data/zh.md"
+        assert _bm25_sources(store, enc, "入場料はいくら")[0] == "/data/ja.md"
+        # German stemming: "Datei" finds "Dateien"; Arabic punctuation is split off the word.
+        assert _bm25_sources(store, enc, "Datei")[0] == "/data/de.md"
+        assert _bm25_sources(store, enc, "أين تقع مراكش؟")[0] == "/data/ar.md"
+        # A language filter restricts the channel inside the store.
+        assert _bm25_sources(store, enc, "find", SearchFilter(lang="de")) == ["/data/de.md"]
+    finally:
+        store.close()
+
+
+def test_a_query_keeps_no_word_any_of_its_collections_languages_calls_a_stopword():
+    enc = Bm25Encoder()
+    alone = set(enc.encode_query("the Dateien", ["de"]).indices)
+    mixed = set(enc.encode_query("the Dateien", ["de", "en"]).indices)
+    assert set(enc.encode_query("the", ["de"]).indices) <= alone  # no German stopword...
+    assert mixed == set(enc.encode_query("Dateien", ["de", "en"]).indices)  # ...but an English one drops it
+
+
+def test_a_collection_is_read_with_the_analysis_it_was_written_with():
+    old = Bm25Encoder(language="english", tokenizer="word")
+    assert old.settings_key == "k1=1.2,b=0.75,avg_len=120.0,language=english,stem=True,stop=True"
+    again = Bm25Encoder.from_key(old.settings_key)
+    assert again.encode_query("八达岭长城的门票多少钱？").indices == old.encode_query("八达岭长城的门票多少钱？").indices
+    assert len(old.encode_query("八达岭长城的门票多少钱？").indices) == 1  # the word tokenizer: one token
+    assert Bm25Encoder.from_key(Bm25Encoder().settings_key).settings_key == Bm25Encoder().settings_key
+
+
+def test_a_few_misplaced_passages_do_not_change_how_a_query_is_read():
+    assert reading_languages({"en": 1095, "la": 1, "": 2}) == ["en"]
+    assert reading_languages({"en": 60, "ja": 40}) == ["en", "ja"]
+    assert reading_languages({}) == []
+
+
+def test_the_models_languages_come_from_the_setting_or_the_name():
+    assert model_reads("sentence-transformers/all-MiniLM-L6-v2") == {"en"}
+    assert model_reads("cross-encoder/ms-marco-MiniLM-L6-v2") == {"en"}
+    assert model_reads("cross-encoder/mmarco-mMiniLMv2-L12-H384-v1") is None
+    assert model_reads("BAAI/bge-reranker-v2-m3") is None and model_reads("intfloat/multilingual-e5-small") is None
+    assert model_reads("some/unknown-model") is None
+    assert model_reads("sentence-transformers/all-MiniLM-L6-v2", "multilingual") is None
+    assert model_reads("x", "en,de") == {"en", "de"}
+    reads = {"embedder": frozenset({"en"}), "reranker": None}
+    assert unread({"en": 97, "ja": 3}, reads) is None
+    who, other = unread({"en": 60, "ja": 40}, reads)
+    assert who == "the embedder reads en only" and other == {"ja": 0.4}
+
+
+@pytest.mark.slow
+def test_cjk_queries_get_bm25_hits_and_their_missing_terms_one_by_one(pipeline, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for code, text in TEXTS.items():
+        (folder / f"{code}.md").write_text(f"# {code}\n\n{text}\n")
+    pipeline.index(IndexRequest(paths=[str(folder)]))
+    assert pipeline.stats()["collections"]["default"]["languages"][0]["share"] == pytest.approx(1 / 7, abs=0.01)
+    zh = pipeline.search(SearchRequest(query="八达岭长城的门票多少钱？", top_k=3))
+    assert zh.query_language == "zh" and zh.results[0].source.endswith("zh.md") and zh.results[0].scores.bm25
+    assert any("this query reads as zh" in n and "README: Languages" in n for n in zh.notes)  # the models read English
+    only_de = pipeline.search(SearchRequest(query="find", top_k=5, filters=SearchFilter(lang=["de"])))
+    assert [r.lang for r in only_de.results] == ["de"]
+    # Abstaining, a Japanese question names what no passage holds term by term, not as one run.
+    ja = pipeline.answer(AnswerRequest(query="万里の長城の駐車場はどこですか", min_score=0.99))
+    missing = ja.missing_terms
+    assert ja.status == "abstain" and ja.query_language == "ja" and "万里の長城の駐車場はどこですか" not in missing
+    assert any("駐車" in t for t in missing) and not any("長城" in t for t in missing), missing
