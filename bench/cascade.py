@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         def pool_of(query: str):
             timer = Timer()
             dense, sparse = p.recall(query, filters=None, n=args.candidates, collection=collection, timer=timer)
-            return p.fuse(dense, sparse, n=args.candidates, fusion="rrf", timer=timer)
+            return p.fuse(query, dense, sparse, n=args.candidates, fusion="rrf", timer=timer)
 
         warm = pool_of(ds.queries[qids[0]])
         for setup in configs.values():  # engines' first calls out of the timings

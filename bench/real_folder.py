@@ -75,7 +75,7 @@ def pool_of(p: Pipeline, text: str, collection: str, n: int) -> list[Candidate]:
     """The fused pool of n candidates, reranked (raw logits; each calibration recalibrates them)."""
     timer = Timer()
     dense, sparse = p.recall(text, filters=None, n=n, collection=collection, timer=timer)
-    cands = p.fuse(dense, sparse, n=n, fusion=None, timer=timer)
+    cands = p.fuse(text, dense, sparse, n=n, fusion=None, timer=timer)
     if cands and p.rerank_pool(text, cands, profile=p.profile(collection), timer=timer) is None:
         p.models.require_reranker()
     return cands

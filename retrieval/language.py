@@ -9,6 +9,7 @@ matches words as written."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -68,6 +69,11 @@ WORD_TOKENIZED = frozenset(
 # Latin) must not change how every query of an English collection is read.
 MIN_SHARE = 0.05
 
+# Codes the identifier gives for text that is, for retrieval, another language's: Chinese read as
+# Wu or Cantonese, English command descriptions read as Nigerian Pidgin, and "no linguistic
+# content" (tables, code), which is undetected text.
+ALIASES = {"wuu": "zh", "yue": "zh", "pcm": "en", "zxx": ""}
+
 _lock = threading.Lock()
 
 
@@ -78,14 +84,23 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def detect(text: str) -> str:
-    """The text's language as an ISO 639-1 code, or "" when it cannot be told with confidence."""
+def detect(text: str, among: Iterable[str] = ()) -> str:
+    """The text's language as an ISO 639-1 code, or "" when it cannot be told with confidence.
+    `among`: the languages it most likely is (a query's: its collection's); a text too short to
+    place among every language is placed among these when one of them is clearly likelier than
+    the rest (a five-word Spanish query reads as Spanish at 0.3, and as Spanish beside English at 0.9)."""
     sample = text[:SAMPLE_CHARS]
     if sum(ch.isalpha() for ch in sample) < 3:
         return ""
     with _lock:  # py3langid does not say it is thread-safe, and a call is short
-        code, p = _identifier().classify(sample)
-    return str(code) if p >= MIN_CONFIDENCE else ""
+        ranked = [(ALIASES.get(str(c), str(c)), float(p)) for c, p in _identifier().rank(sample)]
+    code, p = ranked[0]
+    if p >= MIN_CONFIDENCE:
+        return code
+    likely = set(among)
+    within = [(c, q) for c, q in ranked if c in likely and c]
+    total = sum(q for _, q in within)
+    return within[0][0] if within and within[0][1] >= MIN_CONFIDENCE * total else ""
 
 
 def analysis(code: str) -> str | None:

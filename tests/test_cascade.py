@@ -51,7 +51,7 @@ def test_main_model_reads_only_the_first_pass_top(cascade):
     assert models.first_pass is not None and models.first_pass.reranker.kind == "torch"
     timer = Timer()
     dense, sparse = cascade.recall(QUERY, filters=None, n=20, collection=None, timer=timer)
-    pool = cascade.fuse(dense, sparse, n=20, fusion=None, timer=timer)
+    pool = cascade.fuse(QUERY, dense, sparse, n=20, fusion=None, timer=timer)
     stage = cascade.rerank_pool(QUERY, pool, profile=cascade.profile(), timer=timer)
 
     assert len(pool) == 20 and stage.first_pass.pairs == 20 and stage.pairs == 5 and stage.limited_by == "first_pass"

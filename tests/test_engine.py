@@ -225,7 +225,7 @@ def test_margin_skip_and_budget_show_in_the_response(settings, models):
         def fused_pool(q):
             timer = Timer()
             dense, sparse = p.recall(q, filters=None, n=40, collection=None, timer=timer)
-            return p.fuse(dense, sparse, n=40, fusion=None, timer=timer)
+            return p.fuse(q, dense, sparse, n=40, fusion=None, timer=timer)
 
         query = "zorblax quintessometer"
         pool = fused_pool(query)

@@ -30,6 +30,12 @@ def test_each_language_is_told_and_a_command_line_is_not_guessed():
     assert detect("find -mtime +3") == "" and detect("§ 12.3") == ""
 
 
+def test_a_short_query_is_placed_among_its_collections_languages():
+    assert detect("listar archivos") == ""  # too short to place among a hundred languages...
+    assert detect("listar archivos", ["es", "en"]) == "es"  # ...but clearly Spanish beside English
+    assert detect("八达岭长城的门票多少钱？", ["en"]) == "zh"  # a clear reading stands whatever the collection holds
+
+
 def _store(enc: Bm25Encoder, texts: dict[str, str]):
     chunks = [
         Chunk(
@@ -122,7 +128,7 @@ def test_cjk_queries_get_bm25_hits_and_their_missing_terms_one_by_one(pipeline, 
     assert pipeline.stats()["collections"]["default"]["languages"][0]["share"] == pytest.approx(1 / 7, abs=0.01)
     zh = pipeline.search(SearchRequest(query="八达岭长城的门票多少钱？", top_k=3))
     assert zh.query_language == "zh" and zh.results[0].source.endswith("zh.md") and zh.results[0].scores.bm25
-    assert any("this query reads as zh" in n and "README: Languages" in n for n in zh.notes)  # the models read English
+    assert any("do not read zh: the dense channel has no say in fusion" in n and "README: Languages" in n for n in zh.notes), zh.notes
     only_de = pipeline.search(SearchRequest(query="find", top_k=5, filters=SearchFilter(lang=["de"])))
     assert [r.lang for r in only_de.results] == ["de"]
     # Abstaining, a Japanese question names what no passage holds term by term, not as one run.

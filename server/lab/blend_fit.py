@@ -65,7 +65,7 @@ def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int
     for q in progress_bar(queries, progress):
         timer = Timer()
         dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
-        cands = p.fuse(dense, sparse, n=candidates, fusion=None, timer=timer)
+        cands = p.fuse(q.text, dense, sparse, n=candidates, fusion=None, timer=timer)
         if cands and not p.rerank_pool(q.text, cands, profile=p.profile(q.collection), timer=timer):
             p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         pools.append(cands)

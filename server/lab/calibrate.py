@@ -37,7 +37,7 @@ def pairs_from_dataset(
     for qid in progress_bar(sample_queries(ds, max_queries), progress):
         timer = Timer()
         dense, sparse = p.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
-        cands = p.fuse(dense, sparse, n=candidates, fusion="rrf", timer=timer)
+        cands = p.fuse(ds.queries[qid], dense, sparse, n=candidates, fusion="rrf", timer=timer)
         if not cands:
             continue
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])

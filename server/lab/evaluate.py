@@ -143,7 +143,6 @@ def evaluate(
     calibrator = profile.calibrator()
     pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
     reranked: dict[str, list] = {}  # each query's reranked pool, to blend under each calibration
-    weights = p.blend_weights(profile=profile)
     need_rerank = any("rerank" in v for v in variants)
     fused: dict[str, tuple[str, list[Candidate]]] = {}  # each query's fused pool, for the rerankers' leaderboard
     hybrid_run: dict[str, dict[str, float]] = {}
@@ -153,7 +152,7 @@ def evaluate(
         # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
         # variants on the fused pool of `candidates` that search would rerank.
         dense, sparse = p.recall(query, filters=None, n=max(candidates, 100), collection=collection, timer=timer)
-        cands = p.fuse(dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
+        cands = p.fuse(query, dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
         t = timer.ms
         if "bm25" in runs:
             runs["bm25"][qid] = doc_run(sparse, lambda h: h.score)
@@ -182,7 +181,7 @@ def evaluate(
             ms["hybrid+rerank"] += base + timer.ms["rerank"]
         if "hybrid+rerank+blend" in runs:
             with timer.stage("blend"):
-                ranked = blend(list(cands), weights)
+                ranked = blend(list(cands), p.weights_for(p.query_language(query, [collection]), cands, None, profile)[0])
             runs["hybrid+rerank+blend"][qid] = ranked_run(ranked)
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
@@ -214,7 +213,9 @@ def evaluate(
         if offtopic_queries:
             offtopic = load_queries(offtopic_queries)
             pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
-        gate.update(answerability_report(p, name, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None))
+        gate.update(
+            answerability_report(p, collection, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None)
+        )
         result["gate"] = gate
         if "hybrid+rerank+blend" in runs:
             result["calibrations"] = compare_calibrations(p, collection, pools, reranked, ds.qrels)
