@@ -12,7 +12,11 @@ manpages` does for English. Corpora, each a BEIR directory under --cache and one
 - `cross-en`: the Japanese and German pages, queried in English (both versions relevant).
 
 Each is run through the product's stages (`ragate eval`'s runs: bm25, dense, hybrid and
-hybrid+rerank+blend, on the test half of the queries) with the configured models.
+hybrid+rerank+blend, on the test half of the queries) with the configured models. With `--gate`,
+each translated corpus is first self-calibrated (`ragate calibrate --self`'s fit), and the gate is
+judged through `answer_or_abstain`: false-abstain on its test queries (each has its page in the
+collection), false-accept on off-topic questions in its language written for this bench alone
+(bench/data/languages/offtopic_heldout.jsonl; self-calibration never sees them).
 
     RAGATE_RERANKER_MODEL=../shared/models/ragate-ce-minilm-l6-scifact python -m bench.languages \\
         [--cache ~/.cache/ragate-bench/languages] [--langs de,fr,es,ja,zh_CN] [--out bench/results/languages.json]
@@ -32,12 +36,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpora import MAN, render, write_beir
+from ragate.retrieval.beir import BeirDataset
 from ragate.server.config import load_settings
 from ragate.server.lab.evaluate import evaluate
+from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.pipeline import Pipeline
+from ragate.server.requests import AnswerRequest
 
 log = logging.getLogger("bench.languages")
 VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank+blend"]
+HELD_OUT = Path(__file__).parent / "data" / "languages" / "offtopic_heldout.jsonl"
+GATED = {"de": ["de"], "fr": ["fr"], "es": ["es"], "ja": ["ja"], "zh_CN": ["zh"], "no-english": ["de", "fr", "es", "ja", "zh"]}
 README = "Translated Debian man pages (each page's own licence, as its package states); see bench/languages.py.\n\n{stats}"
 
 
@@ -125,11 +134,27 @@ def build(cache: Path, langs: list[str]) -> dict[str, Path]:
     return dirs
 
 
+def gate(p: Pipeline, collection: str, path: Path, langs: list[str]) -> dict[str, Any]:
+    """The gate through answer_or_abstain: the test queries (answerable) and the held-out off-topic
+    questions in these languages."""
+    ds = BeirDataset.load(path, "test")
+    held = [q for q in map(json.loads, HELD_OUT.read_text(encoding="utf-8").splitlines()) if q["lang"] in langs]
+    abstained = sum(p.answer(AnswerRequest(query=ds.queries[q], collection=collection)).status == "abstain" for q in ds.qrels)
+    accepted = [q["text"] for q in held if p.answer(AnswerRequest(query=q["text"], collection=collection)).status == "answer"]
+    return {
+        "false_abstain": round(abstained / len(ds.qrels), 3),
+        "offtopic_false_accept": round(len(accepted) / len(held), 3),
+        "offtopic_asked": len(held),
+        "offtopic_answered": accepted,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "ragate-bench" / "languages"))
     ap.add_argument("--langs", default="de,fr,es,ja,zh_CN")
     ap.add_argument("--out", default="bench/results/languages.json")
+    ap.add_argument("--gate", action="store_true", help="self-calibrate each translated corpus and judge its gate")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     cache = Path(args.cache)
@@ -140,22 +165,33 @@ def main() -> None:
     rows: dict[str, Any] = {}
     for name, path in dirs.items():
         t0 = time.monotonic()
-        r = evaluate(p, str(path), variants=VARIANTS, collection=f"lang-{name.replace('_', '-')}", out_dir=None, progress=False)
-        languages = p.languages(f"lang-{name.replace('_', '-')}")
+        collection = f"lang-{name.replace('_', '-')}"
+        gated = args.gate and name in GATED
+        if gated:
+            evaluate(p, str(path), variants=["bm25"], collection=collection, out_dir=None, progress=False)  # indexed first
+            calibrated = self_calibrate(p, collection=collection)
+        r = evaluate(p, str(path), variants=VARIANTS, collection=collection, out_dir=None, progress=False)
+        languages = p.languages(collection)
         rows[name] = {
             "queries": r["queries"],
             "languages": dict(sorted(languages.items(), key=lambda kv: -kv[1])),
+            "calibration": p.profile(collection).source,
             **{v: round(r["variants"][v]["ndcg@10"], 4) for v in VARIANTS if v in r["variants"]},
         }
+        if gated:
+            rows[name]["self_calibration"] = {k: calibrated[k] for k in ("questions_asked", "answerable", "offtopic_kept")}
+            rows[name]["gate"] = gate(p, collection, path, GATED[name])
         log.warning("%s: %s (%.0f s)", name, rows[name], time.monotonic() - t0)
     p.close()
-    print("| corpus | test queries | bm25 | dense | hybrid | hybrid+rerank+blend | BM25 − English twin's |")
-    print("|---|---|---|---|---|---|---|")
+    print("| corpus | test queries | bm25 | dense | hybrid | hybrid+rerank+blend (calibration) | BM25 − English twin's | gate |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
         twin = rows.get(f"{name}-en")
         gap = f"{row['bm25'] - twin['bm25']:+.3f}" if twin else ""
         cells = " | ".join(f"{row.get(v, float('nan')):.3f}" for v in VARIANTS)
-        print(f"| {name} | {row['queries']} | {cells} | {gap} |")
+        g = row.get("gate")
+        judged = f"false-abstain {g['false_abstain']:.2f}, off-topic false-accept {g['offtopic_false_accept']:.2f}" if g else ""
+        print(f"| {name} | {row['queries']} | {cells} ({row['calibration']}) | {gap} | {judged} |")
     Path(args.out).write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -373,7 +373,7 @@ class Pipeline(Stages):
                     "documents": len(store.sources()),
                     **store.meta(),
                     "languages": mix(self.languages(name)),
-                    "language_warning": self.language_warning(name),
+                    "language_warning": self.language.collection_warning(name),
                     "calibration": profile.summary(),
                     "relevance_weight": {
                         "weight": self.blend_weights(profile=profile).relevance,

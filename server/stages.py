@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import fuse
 from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
-from ragate.retrieval.language import ACTION, LOSS, detect, model_reads, reading_languages, shares, unread
+from ragate.retrieval.language import reading_languages
 from ragate.retrieval.passage_quality import flag_for_query
 from ragate.retrieval.qdrant import Qdrant, open_qdrant
 from ragate.retrieval.store import Hit, Store
@@ -29,6 +28,7 @@ from ragate.scoring.blend import Blended, BlendWeights, blend_pool
 from ragate.scoring.profile import Profile, ProfileStore, Source
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
 from ragate.server.config import Settings
+from ragate.server.languages import LanguagePolicy
 from ragate.server.model_loader import Models
 from ragate.server.packing import pack
 from ragate.server.requests import (
@@ -99,6 +99,7 @@ class Stages:
         self._updated_at: dict[str, str | None] = {}
         self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
         self._languages: dict[str, dict[str, int]] = {}  # chunks per language, per collection
+        self.language = LanguagePolicy(settings, lambda: self.models.reranker is not None, self.languages)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the models are loaded (or failed to); False on timeout."""
@@ -225,7 +226,7 @@ class Stages:
         the reranker cannot read the query or most of its pool (relevance then weighs nothing,
         unless the call set it)."""
         w = self.blend_weights(o, profile=profile)
-        if (o is None or o.relevance is None) and (unread_why := self.reranker_unread(query_language, pool)):
+        if (o is None or o.relevance is None) and (unread_why := self.language.reranker_unread(query_language, pool)):
             return dataclasses.replace(w, relevance=0.0), unread_why, True
         why = self.relevance_weight_reason(o, profile) if profile is not None else "[blend] w_relevance: the calibrations differ"
         return w, why, False
@@ -291,39 +292,11 @@ class Stages:
         Chinese queries pulled hybrid 0.04-0.19 nDCG@10 below BM25 alone (bench/RESULTS.md)."""
         r = self.settings.retrieval
         read = list(dict.fromkeys(h.collection for h in (*dense, *sparse)))
-        dense_weight = 0.0 if self.unread_query(self.query_language(query, read)).get("embedder") else r.dense_weight
+        dense_weight = 0.0 if self.language.unread_query(self.language.of_query(query, read)).get("embedder") else r.dense_weight
         with timer.stage("fuse"):
             return fuse(
                 dense, sparse, method=fusion or r.fusion, rrf_k=r.rrf_k, dense_weight=dense_weight, bm25_weight=r.bm25_weight, limit=n
             )
-
-    def query_language(self, query: str, collections: list[str]) -> str:
-        """The query's language ("" when it cannot be told), placed among its collections' languages
-        when it is too short to place among all."""
-        merged: Counter[str] = Counter()
-        for name in collections:
-            merged.update(self.languages(name))
-        return detect(query, reading_languages(merged))
-
-    def unread_query(self, query_language: str) -> dict[str, str]:
-        """Each model role that does not read the query's language, with the note that says so (none
-        when the language could not be told, or the model reads it or many)."""
-        reads = self.model_reads()
-        return {
-            role: f"the {role} reads {', '.join(sorted(r))} only, and this query reads as {query_language}"
-            for role, r in reads.items()
-            if query_language and r is not None and query_language not in r
-        }
-
-    def reranker_unread(self, query_language: str, pool: list[Candidate]) -> str:
-        """Why the reranker's relevance cannot be read for this query ("" when it can): the reranker
-        does not read the query's language, or the language of most of the pool's passages."""
-        if why := self.unread_query(query_language).get("reranker"):
-            return why
-        found = unread(Counter(c.chunk.lang for c in pool), {"reranker": self.model_reads().get("reranker")})
-        if found and sum(found[1].values()) >= 0.5:
-            return f"{found[0]}, and {sum(found[1].values()):.0%} of the pool is in other languages ({shares(found[1])})"
-        return ""
 
     def rerank_pool(
         self, query: str, cands: list[Candidate], *, profile: Profile, timer: Timer, budget_ms: float | None = None, top_k: int = 0
@@ -372,7 +345,7 @@ class Stages:
         profiles, profile, note = self.pool_profile(names)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
         cands = self.fuse(query, dense, sparse, n=n, fusion=fusion, timer=timer)
-        query_language = self.query_language(query, names)
+        query_language = self.language.of_query(query, names)
         notes: list[str] = [note] if note else []
         stage = None
         w, why, unread_language = self.weights_for(query_language, cands, weights, profile)
@@ -380,7 +353,7 @@ class Stages:
         if rerank and cands and w.relevance == 0 and not need_relevance:
             notes.append(f"not reranked, relevance has weight 0 here: {why}")
             rerank = False
-        elif unread_language and "reranker" not in self.unread_query(query_language):  # the query's case has its own note
+        elif unread_language and "reranker" not in self.language.unread_query(query_language):  # the query's case has its own note
             notes.append(f"relevance has weight 0 in the blend here: {why}")
         if rerank and cands:
             failed = ""
@@ -414,40 +387,8 @@ class Stages:
                 f"{len(flagged)} of the top {top_k} passages carry flags ({kinds}): each is demoted by "
                 "w_relevance + w_retrieval, and none is evidence for answer_or_abstain"
             )
-        notes += self._language_notes(query_language, blended.ranked[:top_k])
+        notes += self.language.notes(query_language, blended.ranked[:top_k], relevance_set_aside=unread_language)
         return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile, query_language)
-
-    def model_reads(self) -> dict[str, frozenset[str] | None]:
-        """Each model role's languages (None: any, or nothing says otherwise)."""
-        s = self.settings
-        reads = {"embedder": model_reads(s.embedder.model or s.embedder.url, s.embedder.languages)}
-        if self.models.reranker is not None:
-            reads["reranker"] = model_reads(s.reranker.model, s.reranker.languages)
-        return reads
-
-    def language_warning(self, collection: str | None = None) -> str:
-        """ "" unless much of the collection is in languages the models do not read; then which, and what is lost."""
-        found = unread(self.languages(collection), self.model_reads())
-        if found is None:
-            return ""
-        who, other = found
-        return f"{who}, and {sum(other.values()):.0%} of this collection is in other languages ({shares(other)}): {LOSS}"
-
-    def _language_notes(self, query_language: str, top: list[Candidate]) -> list[str]:
-        reads = self.model_reads()
-        if unread_by := self.unread_query(query_language):
-            lost = [
-                *(["the dense channel has no say in fusion"] if "embedder" in unread_by else []),
-                *(["relevance has no weight in the blend"] if "reranker" in unread_by else []),
-            ]
-            who = " and ".join(f"the {role}" for role in unread_by)
-            return [f"{who} {'do' if len(unread_by) > 1 else 'does'} not read {query_language}: {' and '.join(lost)}; {ACTION}"]
-        if found := unread(Counter(c.chunk.lang for c in top), reads):
-            who, other = found
-            return [
-                f"{who}, and {sum(other.values()):.0%} of the passages returned are in other languages ({shares(other)}): {LOSS}; {ACTION}"
-            ]
-        return []
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets

@@ -136,3 +136,47 @@ def test_cjk_queries_get_bm25_hits_and_their_missing_terms_one_by_one(pipeline, 
     missing = ja.missing_terms
     assert ja.status == "abstain" and ja.query_language == "ja" and "万里の長城の駐車場はどこですか" not in missing
     assert any("駐車" in t for t in missing) and not any("長城" in t for t in missing), missing
+
+
+def test_self_calibration_asks_off_topic_questions_in_the_collections_languages():
+    from ragate.server.lab.self_calibrate import offtopic_questions
+
+    english = offtopic_questions({}, 240)  # an index that did not record languages: English, spread over every domain
+    assert len(english) == 240 and all(detect(t) in ("en", "") for t in list(english.values())[::20])
+    spanish = offtopic_questions({"es": 85, "en": 10, "": 5}, 240)
+    assert sum(q.endswith("-es") for q in spanish) == 32 and len(spanish) == 240  # then English, to the number asked
+    assert {q.rsplit("-", 1)[1] for q in offtopic_questions({"de": 100}, 32)} == {"de"}
+
+
+def test_a_query_or_pool_the_models_cannot_read_is_said_and_decides_the_channels():
+    from ragate.retrieval.candidates import Candidate
+    from ragate.server.config import Settings
+    from ragate.server.languages import LanguagePolicy
+
+    policy = LanguagePolicy(Settings(), lambda: True, lambda name: {"ja": 90, "en": 10})
+    assert set(policy.unread_query("ja")) == {"embedder", "reranker"} and policy.unread_query("en") == {}
+    assert policy.of_query("ファイルを削除する", ["c"]) == "ja"
+
+    def passage(lang: str) -> Candidate:
+        return Candidate(
+            chunk=Chunk(
+                chunk_id=lang,
+                doc_id=lang,
+                chunk_index=0,
+                text="",
+                source="",
+                title="",
+                heading_path=[],
+                char_start=0,
+                char_end=0,
+                content_hash="",
+                lang=lang,
+            )
+        )
+
+    assert "90% of the pool" in policy.reranker_unread("en", [passage("ja")] * 9 + [passage("en")])
+    assert policy.reranker_unread("en", [passage("ja")] * 4 + [passage("en")] * 6) == ""
+    assert "ja 90%" in policy.collection_warning("c")
+    (note,) = policy.notes("ja", [], relevance_set_aside=True)
+    assert note.startswith("the embedder and the reranker do not read ja: the dense channel has no say in fusion and relevance")
+    assert "relevance" not in policy.notes("ja", [], relevance_set_aside=False)[0]  # a call that set relevance keeps it

@@ -181,7 +181,7 @@ def evaluate(
             ms["hybrid+rerank"] += base + timer.ms["rerank"]
         if "hybrid+rerank+blend" in runs:
             with timer.stage("blend"):
-                ranked = blend(list(cands), p.weights_for(p.query_language(query, [collection]), cands, None, profile)[0])
+                ranked = blend(list(cands), p.weights_for(p.language.of_query(query, [collection]), cands, None, profile)[0])
             runs["hybrid+rerank+blend"][qid] = ranked_run(ranked)
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
