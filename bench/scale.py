@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         p = Pipeline(settings, Models(settings).load())
         try:
             store = p.store("scale", create=True)
-            qvecs = p.models.require_embedder().encode(queries)  # as recall encodes a query
+            qvecs = p.models.require_embedder().encode(queries, kind="query")  # as recall encodes a query
             written = 0
             for size in sizes:
                 write_s, bm25_s = 0.0, 0.0

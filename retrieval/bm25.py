@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import qdrant_edge as qe
 
 from ragate.retrieval.errors import ConfigError
-from ragate.retrieval.language import analysis, detect, tokenizer
+from ragate.retrieval.language import analysis, detect, segmented, tokenizer_for
 
 AUTO = "auto"
 Analysis = tuple[str | None, str]  # (Qdrant language name or None for words as written, tokenizer)
@@ -83,7 +83,7 @@ class Bm25Encoder:
         """The analyses of these languages, each built once (settings Qdrant refuses raise ConfigError);
         `words` overrides the tokenizer each language would get."""
         words = words if self.tokenizer == AUTO else self.tokenizer
-        out = list(dict.fromkeys((analysis(c) if self.language == AUTO else self.language, words or tokenizer(c)) for c in codes))
+        out = list(dict.fromkeys((analysis(c) if self.language == AUTO else self.language, words or tokenizer_for(c)) for c in codes))
         for of in out:
             self._model(of)
         return out
@@ -109,8 +109,8 @@ class Bm25Encoder:
             own = detect(text)
             # A query in a script the word tokenizer cannot split (Chinese, Japanese) is segmented under
             # every language's rules: read whole, it would be one term no passage holds.
-            segmented = tokenizer(own) == "multilingual"
-            analyses = self._analyses(list(langs or ()) or [own], words="multilingual" if segmented else None)
+            split = tokenizer_for(own) == "multilingual" or segmented(text)
+            analyses = self._analyses(list(langs or ()) or [own], words="multilingual" if split else None)
         if len(analyses) == 1:
             v = self._model(analyses[0]).embed_query(text)
             return SparseVec(list(v.indices), list(v.values))

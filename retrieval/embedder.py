@@ -7,21 +7,24 @@ scoring/engines/embedder.py, which the model loader applies."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ragate.retrieval.errors import ModelLoadError
 from ragate.retrieval.model_paths import pick_device, resolve_model
 
+TextKind = Literal["query", "passage"]  # what an asymmetric model is told a text is
+
 
 class Embedder:
-    def __init__(self, model: str, device: str = "auto", batch_size: int = 64):
+    def __init__(self, model: str, device: str = "auto", batch_size: int = 64, prefixes: dict[TextKind, str] | None = None):
         from sentence_transformers import SentenceTransformer
 
         self.name = model
         self.device = pick_device(device)
         self.batch_size = batch_size
+        self.prefixes: dict[TextKind, str] = prefixes or {"query": "", "passage": ""}
         try:
             self.model = SentenceTransformer(resolve_model(model), device=self.device)
         except Exception as e:  # the library raises many types for a missing or broken model
@@ -55,8 +58,10 @@ class Embedder:
         features = self.model.preprocess(texts)
         return {k: features[k].numpy().astype(np.int64, copy=False) for k in self.input_names}
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self.encode_on(texts, self.runner)
+    def encode(self, texts: list[str], kind: TextKind = "passage") -> np.ndarray:
+        """Normalised vectors; `kind` says whether the texts are queries or passages (prefixed as set)."""
+        prefix = self.prefixes[kind]
+        return self.encode_on([prefix + t for t in texts] if prefix else texts, self.runner)
 
     def encode_on(self, texts: list[str], runner) -> np.ndarray:
         """Normalised float32 vectors of `texts` computed by `runner` (None: PyTorch)."""

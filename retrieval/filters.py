@@ -30,7 +30,8 @@ class SearchFilter(BaseModel):
     @field_validator("source_type", "doc_id", "lang", mode="before")
     @classmethod
     def _one_or_many(cls, v: object) -> object:
-        return [v] if isinstance(v, str) else v
+        # An empty list restricts nothing: it is no filter (and `delete` refuses an empty filter).
+        return [v] if isinstance(v, str) else None if v == [] else v
 
     @field_validator("source")
     @classmethod

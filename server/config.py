@@ -10,9 +10,9 @@ import sys
 import tomllib
 import typing
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ragate.retrieval.errors import BadInput, ConfigError
 from ragate.retrieval.globs import compile_glob
@@ -90,6 +90,18 @@ class QdrantSettings(_Section):
 EngineName = Literal["auto", "torch", "onnx", "onnx-int8", "onnx-qdq", "openvino", "openvino-bf16", "openvino-int8"]
 
 
+def _model_languages(value: str) -> str:
+    """`auto`, `multilingual`, or language codes ("en,de"): what retrieval/language.model_reads reads."""
+    v = value.strip().lower()
+    codes = [c.strip() for c in v.split(",")]
+    if v in ("auto", "multilingual") or all(re.fullmatch(r"[a-z]{2,3}", c) for c in codes):
+        return v
+    raise ValueError('expected "auto", "multilingual" or language codes such as "en,de"')
+
+
+ModelLanguages = Annotated[str, AfterValidator(_model_languages)]
+
+
 class RemoteModelSettings(_Section):
     """Where a remote model answers and how long to wait for it (providers other than the
     in-process ones); the key is read from the environment variable `api_key_env` names."""
@@ -120,7 +132,10 @@ class EmbedderSettings(RemoteModelSettings):
     provider: Literal["local", "http"] = "local"
     api: Literal["openai", "tei", "ollama"] = "openai"  # provider "http": the server's embedding API
     model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    languages: str = "auto"  # retrieval/language.model_reads
+    languages: ModelLanguages = "auto"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    input_type: bool = False
     device: str = "auto"
     batch_size: int = Field(64, ge=1)
     backend: EngineName = "auto"
@@ -128,8 +143,18 @@ class EmbedderSettings(RemoteModelSettings):
 
     @property
     def identity(self) -> str:
-        """The embedder as an index records it: the model, with its provider when remote."""
-        return self.model if self.provider == "local" else f"{self.provider}:{self.model or self.url}"
+        """The embedder as an index records it: the model, with its provider when remote, and how it
+        tells a query from a passage when it does (the same model read two ways writes other vectors)."""
+        base = self.model if self.provider == "local" else f"{self.provider}:{self.model or self.url}"
+        reads = [
+            *(
+                [f"query_prefix={self.query_prefix!r}", f"passage_prefix={self.passage_prefix!r}"]
+                if self.query_prefix or self.passage_prefix
+                else []
+            ),
+            *(["input_type"] if self.input_type else []),
+        ]
+        return f"{base} ({', '.join(reads)})" if reads else base
 
 
 class Bm25Settings(_Section):
@@ -166,7 +191,7 @@ class RerankerSettings(RemoteModelSettings):
     provider: RerankerProvider = "local"
     api: Literal["rerank", "tei", "score"] = "rerank"  # provider "http": the model server's rerank API
     model: str = "cross-encoder/ms-marco-MiniLM-L6-v2"
-    languages: str = "auto"  # retrieval/language.model_reads
+    languages: ModelLanguages = "auto"
     instruction: str = ""  # provider "causal-lm": the task line of the prompt ("" : the model family's default)
     listwise_window: int = Field(20, ge=2, le=100)  # provider "claude": passages per prompt
     listwise_step: int = Field(10, ge=1, le=100)  # provider "claude": how far the window moves up

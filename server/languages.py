@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from ragate.retrieval.candidates import Candidate
-from ragate.retrieval.language import ACTION, LOSS, detect, model_reads, reading_languages, shares, unread
+from ragate.retrieval.language import action, detect, loss, model_reads, reading_languages, shares, unread
 from ragate.server.config import Settings
 
 # The share of a pool in languages the reranker does not read past which its relevance is set aside.
@@ -50,8 +50,8 @@ class LanguagePolicy:
         if why := self.unread_query(query_language).get("reranker"):
             return why
         found = unread(Counter(c.chunk.lang for c in pool), {"reranker": self.reads().get("reranker")})
-        if found and sum(found[1].values()) >= UNREAD_POOL:
-            return f"{found[0]}, and {sum(found[1].values()):.0%} of the pool is in other languages ({shares(found[1])})"
+        if found and sum(found[2].values()) >= UNREAD_POOL:
+            return f"{found[1]}, and {sum(found[2].values()):.0%} of the pool is in other languages ({shares(found[2])})"
         return ""
 
     def collection_warning(self, name: str) -> str:
@@ -59,22 +59,22 @@ class LanguagePolicy:
         found = unread(self._mix(name), self.reads())
         if found is None:
             return ""
-        who, other = found
-        return f"{who}, and {sum(other.values()):.0%} of this collection is in other languages ({shares(other)}): {LOSS}"
+        roles, who, other = found
+        return f"{who}, and {sum(other.values()):.0%} of this collection is in other languages ({shares(other)}): {loss(roles)}"
 
     def notes(self, query_language: str, top: list[Candidate], *, relevance_set_aside: bool) -> list[str]:
         """What a response says when its query, or the passages it returns, are in languages the models do not read."""
         if unread_by := self.unread_query(query_language):
             lost = [
-                *(["the dense channel has no say in fusion"] if "embedder" in unread_by else []),
+                *(["the dense channel only orders what BM25 leaves tied"] if "embedder" in unread_by else []),
                 *(["relevance has no weight in the blend"] if relevance_set_aside else []),
             ]
-            who = " and ".join(f"the {role}" for role in unread_by)
-            verb = "do" if len(unread_by) > 1 else "does"
-            return [f"{who} {verb} not read {query_language}: {' and '.join(lost) or LOSS}; {ACTION}"]
+            roles = sorted(unread_by)
+            who = " and ".join(f"the {role}" for role in roles)
+            verb = "do" if len(roles) > 1 else "does"
+            return [f"{who} {verb} not read {query_language}: {' and '.join(lost) or loss(roles)}; {action(roles)}"]
         if found := unread(Counter(c.chunk.lang for c in top), self.reads()):
-            who, other = found
-            return [
-                f"{who}, and {sum(other.values()):.0%} of the passages returned are in other languages ({shares(other)}): {LOSS}; {ACTION}"
-            ]
+            roles, who, other = found
+            share = f"{sum(other.values()):.0%} of the passages returned are in other languages ({shares(other)})"
+            return [f"{who}, and {share}: {loss(roles)}; {action(roles)}"]
         return []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.chunking import ChunkingSettings, TokenOffsets, hf_token_offsets, word_offsets
-from ragate.retrieval.embedder import Embedder
+from ragate.retrieval.embedder import Embedder, TextKind
 from ragate.retrieval.errors import ModelLoadError
 from ragate.retrieval.model_paths import resolve_model
 from ragate.retrieval.remote_embedder import RemoteEmbedder
@@ -95,11 +95,12 @@ def reranker_from(settings: Settings, r: RerankerSettings, *, serving: bool = Tr
 
 def embedder_from(settings: Settings) -> Embedder | RemoteEmbedder:
     e = settings.embedder
+    prefixes: dict[TextKind, str] = {"query": e.query_prefix, "passage": e.passage_prefix}
     if e.provider == "http":
         if not e.url:
             raise ModelLoadError(e.identity, 'provider "http" needs the model server\'s url', "embedder.url")
-        return RemoteEmbedder(e.api, e.model, e.remote(), batch_size=e.batch_size)
-    embedder = Embedder(e.model, e.device, e.batch_size)
+        return RemoteEmbedder(e.api, e.model, e.remote(), batch_size=e.batch_size, prefixes=prefixes, input_type=e.input_type)
+    embedder = Embedder(e.model, e.device, e.batch_size, prefixes)
     apply_engine(embedder, backend=e.backend, cache_dir=onnx_dir(settings), measure=e.measure)
     return embedder
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ from ragate.server.schemas import (
     SearchResult,
 )
 from ragate.server.timing import Timer
+
+# The dense channel's weight, as a share of [retrieval] dense_weight, for a query the embedder does
+# not read: with RRF its largest term (0.01 w / (k + 1)) stays below BM25's smallest (w / (k + 100)),
+# so it only orders what BM25 leaves tied or does not find.
+DENSE_TIE_BREAK = 0.01
+LANGUAGES_TTL_S = 30.0
 
 
 @dataclasses.dataclass
@@ -98,7 +105,7 @@ class Stages:
         self.profiles = ProfileStore(Path(q.path) / "calibration")
         self._updated_at: dict[str, str | None] = {}
         self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
-        self._languages: dict[str, dict[str, int]] = {}  # chunks per language, per collection
+        self._languages: dict[str, tuple[float, dict[str, int]]] = {}  # (when read, chunks per language), per collection
         self.language = LanguagePolicy(settings, lambda: self.models.reranker is not None, self.languages)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -171,11 +178,13 @@ class Stages:
         return self._bm25[key]
 
     def languages(self, collection: str | None = None) -> dict[str, int]:
-        """The collection's chunks per language (empty for an index that did not record them)."""
+        """The collection's chunks per language (empty for an index that did not record them), read
+        again after LANGUAGES_TTL_S: another process (a replica, `ragate eval`) may have written."""
         name = self.collection(collection)
-        if name not in self._languages:
-            self._languages[name] = self.store(name).languages()
-        return self._languages[name]
+        cached = self._languages.get(name)
+        if cached is None or time.monotonic() - cached[0] > LANGUAGES_TTL_S:
+            cached = self._languages[name] = (time.monotonic(), self.store(name).languages())
+        return cached[1]
 
     def indexer(self, collection: str | None = None) -> Indexer:
         m = self.models
@@ -268,7 +277,7 @@ class Stages:
         its own term statistics, so its scores do not compare)."""
         stores = [(name, self.store(name)) for name in self.targets(collection, collections)]
         with timer.stage("embed"):
-            qv = self.models.require_embedder().encode([query])[0]
+            qv = self.models.require_embedder().encode([query], kind="query")[0]
         dense: list[Hit] = []
         sparse: list[list[Hit]] = []
         for name, store in stores:
@@ -285,14 +294,27 @@ class Stages:
         by_rank = sorted(((rank, i, h) for i, hits in enumerate(sparse) for rank, h in enumerate(hits)), key=lambda t: t[:2])
         return dense[:n], [h for _, _, h in by_rank][:n]
 
-    def fuse(self, query: str, dense: list[Hit], sparse: list[Hit], *, n: int, fusion: str | None, timer: Timer) -> list[Candidate]:
-        """One pool from the two channels. A query in a language the embedder does not read gets no
-        say from the dense channel (its cosines stay on the candidates, as evidence the gate weighs):
-        on translated man pages the English bi-encoder's ranking of German, French, Japanese and
-        Chinese queries pulled hybrid 0.04-0.19 nDCG@10 below BM25 alone (bench/RESULTS.md)."""
+    def fuse(
+        self,
+        query: str,
+        dense: list[Hit],
+        sparse: list[Hit],
+        *,
+        n: int,
+        fusion: str | None,
+        timer: Timer,
+        query_language: str | None = None,
+    ) -> list[Candidate]:
+        """One pool from the two channels. A query in a language the embedder does not read (placed
+        among the collections' languages when not given) gets from the dense channel only the order
+        of what BM25 leaves tied or unfound; its cosines stay on the candidates, as evidence the gate
+        weighs. On translated man pages the English bi-encoder's ranking of German, French, Japanese
+        and Chinese queries pulled hybrid 0.04-0.22 nDCG@10 below BM25 alone (bench/RESULTS.md)."""
         r = self.settings.retrieval
-        read = list(dict.fromkeys(h.collection for h in (*dense, *sparse)))
-        dense_weight = 0.0 if self.language.unread_query(self.language.of_query(query, read)).get("embedder") else r.dense_weight
+        if query_language is None:
+            query_language = self.language.of_query(query, list(dict.fromkeys(h.collection for h in (*dense, *sparse))))
+        unread = "embedder" in self.language.unread_query(query_language)
+        dense_weight = r.dense_weight * DENSE_TIE_BREAK if unread else r.dense_weight
         with timer.stage("fuse"):
             return fuse(
                 dense, sparse, method=fusion or r.fusion, rrf_k=r.rrf_k, dense_weight=dense_weight, bm25_weight=r.bm25_weight, limit=n
@@ -344,8 +366,8 @@ class Stages:
         names = self.targets(collection, collections)
         profiles, profile, note = self.pool_profile(names)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
-        cands = self.fuse(query, dense, sparse, n=n, fusion=fusion, timer=timer)
         query_language = self.language.of_query(query, names)
+        cands = self.fuse(query, dense, sparse, n=n, fusion=fusion, timer=timer, query_language=query_language)
         notes: list[str] = [note] if note else []
         stage = None
         w, why, unread_language = self.weights_for(query_language, cands, weights, profile)

