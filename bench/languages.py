@@ -155,10 +155,13 @@ def main() -> None:
     ap.add_argument("--langs", default="de,fr,es,ja,zh_CN")
     ap.add_argument("--out", default="bench/results/languages.json")
     ap.add_argument("--gate", action="store_true", help="self-calibrate each translated corpus and judge its gate")
+    ap.add_argument("--corpora", default="", help="only these corpora, comma-separated (default: all)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     cache = Path(args.cache)
     dirs = build(cache, [x.strip() for x in args.langs.split(",") if x.strip()])
+    if args.corpora:
+        dirs = {name: path for name, path in dirs.items() if name in args.corpora.split(",")}
     settings = load_settings(None, {**os.environ, "RAGATE_QDRANT_PATH": str(cache / "qdrant")})
     p = Pipeline(settings)
     p.models.load()
