@@ -43,7 +43,7 @@ class Bm25Encoder:
         self.k1, self.b, self.avg_len = k1, b, avg_len
         self.language, self.stemming, self.stopwords, self.tokenizer = language, stemming, stopwords, tokenizer
         self._models: dict[tuple[Analysis, bool], qe.Bm25] = {}
-        self._analyses(["en"])  # settings Qdrant refuses fail here, not at the first write
+        self._model(self._analysis("en"))  # settings Qdrant refuses fail here, not at the first write
         self.settings_key = f"k1={k1},b={b},avg_len={avg_len},language={language},stem={stemming},stop={stopwords}" + (
             f",tokenizer={tokenizer}" if tokenizer != "word" else ""
         )
@@ -79,14 +79,11 @@ class Bm25Encoder:
                 raise ConfigError(f"[bm25] settings rejected: {e}") from None
         return self._models[key]
 
-    def _analyses(self, codes: Iterable[str], words: str | None = None) -> list[Analysis]:
-        """The analyses of these languages, each built once (settings Qdrant refuses raise ConfigError);
-        `words` overrides the tokenizer each language would get."""
+    def _analysis(self, code: str, words: str | None = None) -> Analysis:
+        """How text in this language is read: the settings' fixed language and tokenizer, else the
+        language's own; `words` overrides the tokenizer the language would get."""
         words = words if self.tokenizer == AUTO else self.tokenizer
-        out = list(dict.fromkeys((analysis(c) if self.language == AUTO else self.language, words or tokenizer_for(c)) for c in codes))
-        for of in out:
-            self._model(of)
-        return out
+        return (analysis(code) if self.language == AUTO else self.language, words or tokenizer_for(code))
 
     def encode_documents(self, texts: list[str], langs: list[str] | None = None) -> list[SparseVec]:
         """Each text by its own language's rules (`langs`, as detected at indexing; detected here when not given)."""
@@ -94,7 +91,7 @@ class Bm25Encoder:
             langs = [detect(t) for t in texts] if AUTO in (self.language, self.tokenizer) else [""] * len(texts)
         out = []
         for t, code in zip(texts, langs, strict=True):
-            v = self._model(self._analyses([code])[0]).embed_document(t)
+            v = self._model(self._analysis(code)).embed_document(t)
             out.append(SparseVec(list(v.indices), list(v.values)))
         return out
 
@@ -104,13 +101,14 @@ class Bm25Encoder:
         terms, less any word one of them calls a stopword (English "the" is no German stopword, but
         means nothing in a collection of both)."""
         if AUTO not in (self.language, self.tokenizer):
-            analyses = self._analyses([""])
+            analyses = [self._analysis("")]
         else:
             own = detect(text)
             # A query in a script the word tokenizer cannot split (Chinese, Japanese) is segmented under
             # every language's rules: read whole, it would be one term no passage holds.
             split = tokenizer_for(own) == "multilingual" or segmented(text)
-            analyses = self._analyses(list(langs or ()) or [own], words="multilingual" if split else None)
+            codes = list(langs or ()) or [own]
+            analyses = list(dict.fromkeys(self._analysis(c, "multilingual" if split else None) for c in codes))
         if len(analyses) == 1:
             v = self._model(analyses[0]).embed_query(text)
             return SparseVec(list(v.indices), list(v.values))

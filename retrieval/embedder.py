@@ -15,6 +15,13 @@ from ragate.retrieval.errors import ModelLoadError
 from ragate.retrieval.model_paths import pick_device, resolve_model
 
 TextKind = Literal["query", "passage"]  # what an asymmetric model is told a text is
+NO_PREFIXES: dict[TextKind, str] = {"query": "", "passage": ""}
+
+
+def prefixed(texts: list[str], prefixes: dict[TextKind, str], kind: TextKind) -> list[str]:
+    """The texts as an asymmetric model reads them: with the prefix set for their kind."""
+    prefix = prefixes[kind]
+    return [prefix + t for t in texts] if prefix else texts
 
 
 class Embedder:
@@ -24,7 +31,7 @@ class Embedder:
         self.name = model
         self.device = pick_device(device)
         self.batch_size = batch_size
-        self.prefixes: dict[TextKind, str] = prefixes or {"query": "", "passage": ""}
+        self.prefixes = prefixes or NO_PREFIXES
         try:
             self.model = SentenceTransformer(resolve_model(model), device=self.device)
         except Exception as e:  # the library raises many types for a missing or broken model
@@ -60,8 +67,7 @@ class Embedder:
 
     def encode(self, texts: list[str], kind: TextKind = "passage") -> np.ndarray:
         """Normalised vectors; `kind` says whether the texts are queries or passages (prefixed as set)."""
-        prefix = self.prefixes[kind]
-        return self.encode_on([prefix + t for t in texts] if prefix else texts, self.runner)
+        return self.encode_on(prefixed(texts, self.prefixes, kind), self.runner)
 
     def encode_on(self, texts: list[str], runner) -> np.ndarray:
         """Normalised float32 vectors of `texts` computed by `runner` (None: PyTorch)."""

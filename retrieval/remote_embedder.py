@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.embedder import TextKind
+from ragate.retrieval.embedder import NO_PREFIXES, TextKind, prefixed
 from ragate.retrieval.remote import JsonClient, RemoteSettings, field
 
 
@@ -70,7 +70,7 @@ class RemoteEmbedder:
         input_type: bool = False,
     ):
         self.name, self.model, self.api = f"http:{model or remote.url}", model, API[api]
-        self.prefixes: dict[TextKind, str] = prefixes or {"query": "", "passage": ""}
+        self.prefixes = prefixes or NO_PREFIXES
         self.input_type = input_type  # send `input_type`, for servers whose API takes it
         self.kind = f"http-{api}"
         self.engine_reason = f"http provider at {remote.url}"
@@ -108,8 +108,7 @@ class RemoteEmbedder:
     def encode(self, texts: list[str], kind: TextKind = "passage") -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
-        if prefix := self.prefixes[kind]:
-            texts = [prefix + t for t in texts]
+        texts = prefixed(texts, self.prefixes, kind)
         out = np.concatenate([self._batch(texts[s : s + self.batch_size], kind) for s in range(0, len(texts), self.batch_size)])
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 

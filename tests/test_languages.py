@@ -37,23 +37,24 @@ def test_a_short_query_is_placed_among_its_collections_languages():
     assert detect("grep options", ["ja"]) == ""  # an English command line is not Japanese for want of anything else
 
 
+def _chunk(name: str, text: str, lang: str) -> Chunk:
+    return Chunk(
+        chunk_id=stable_id(name),
+        doc_id=stable_id("doc", name),
+        chunk_index=0,
+        text=text,
+        source=f"/data/{name}.md",
+        title="",
+        heading_path=[],
+        char_start=0,
+        char_end=len(text),
+        content_hash=name,
+        lang=lang,
+    )
+
+
 def _store(enc: Bm25Encoder, texts: dict[str, str]):
-    chunks = [
-        Chunk(
-            chunk_id=stable_id(name),
-            doc_id=stable_id("doc", name),
-            chunk_index=0,
-            text=text,
-            source=f"/data/{name}.md",
-            title="",
-            heading_path=[],
-            char_start=0,
-            char_end=len(text),
-            content_hash=name,
-            lang=detect(text),
-        )
-        for name, text in texts.items()
-    ]
+    chunks = [_chunk(name, text, detect(text)) for name, text in texts.items()]
     store = EdgeQdrant(f"/tmp/ragate-test-{uuid.uuid4().hex}").open("t", create={"dim": 2, "records_lang": True})
     store.upsert(chunks, np.ones((len(chunks), 2), np.float32), enc.encode_documents([c.text for c in chunks], [c.lang for c in chunks]))
     store.flush()
@@ -174,21 +175,7 @@ def test_a_query_or_pool_the_models_cannot_read_is_said_and_decides_the_channels
     assert policy.of_query("ファイルを削除する", ["c"]) == "ja"
 
     def passage(lang: str) -> Candidate:
-        return Candidate(
-            chunk=Chunk(
-                chunk_id=lang,
-                doc_id=lang,
-                chunk_index=0,
-                text="",
-                source="",
-                title="",
-                heading_path=[],
-                char_start=0,
-                char_end=0,
-                content_hash="",
-                lang=lang,
-            )
-        )
+        return Candidate(chunk=_chunk(lang, "", lang))
 
     assert "90% of the pool" in policy.reranker_unread("en", [passage("ja")] * 9 + [passage("en")])
     assert policy.reranker_unread("en", [passage("ja")] * 4 + [passage("en")] * 6) == ""
