@@ -246,18 +246,13 @@ class Pipeline(Stages):
         return RerankResponse(model=reranker.name, results=items, calibration=profile.source, timings_ms=timer.done())
 
     @metered
-    def index(
-        self,
-        req: IndexRequest,
-        *,
-        allowed_roots: list[str] | None = None,
-        progress: bool = False,
-    ) -> IndexReport:
+    def index(self, req: IndexRequest) -> IndexReport:
         """Index files and folders; `allowed_roots` confines what an MCP caller may read; `progress`
         draws a bar here (a reporter in force gets the counts anyway, retrieval/progress.py)."""
         req.check(req.limits_or(self.limits))
         try:
-            report = self.indexer(req.collection).index_paths(req.paths, prune=req.prune, progress=progress, allowed_roots=allowed_roots)
+            indexer = self.indexer(req.collection)
+            report = indexer.index_paths(req.paths, prune=req.prune, progress=req.progress, allowed_roots=req.allowed_roots)
         finally:
             self._changed(req.collection)
         self.last_index[report.collection] = {  # the last run of any kind, a watched folder's too

@@ -11,6 +11,7 @@ import uuid
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool
+from pydantic.fields import FieldInfo
 
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
@@ -20,7 +21,18 @@ from ragate.server.config import ServerSettings, reranker_spec
 from ragate.server.validation import check_query, check_range, check_text
 
 
-class _Request(BaseModel):
+class CallerOnly:
+    """Marks a request field its caller's adapter fills, never an agent: it is no MCP argument."""
+
+
+CALLER_ONLY = CallerOnly()
+
+COLLECTION = "default [index] collection"
+COLLECTIONS = "several read as one pool, instead of collection"
+MAX_TOKENS = "passage token budget; default [server] max_tokens"
+
+
+class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # The [server] limits of the client that sent it (the index service gets them with the call):
     # a client's own limits and defaults are the ones that hold, decided by one check.
@@ -34,8 +46,21 @@ class _Request(BaseModel):
         """The limits this request is held to: its client's, else this process's own."""
         return self._limits or own
 
+    def check(self, limits: ServerSettings) -> Self:
+        """The request held to `limits`, refused with words that name the field and the limit."""
+        return self
 
-class BlendOverrides(_Request):
+    def for_agent(self, limits: ServerSettings) -> Self:
+        """The request as an MCP agent may make it: its caller-only fields set by the server."""
+        return self
+
+    @classmethod
+    def agent_fields(cls) -> dict[str, FieldInfo]:
+        """The fields an agent gives (an MCP tool's arguments), in order."""
+        return {name: f for name, f in cls.model_fields.items() if CALLER_ONLY not in f.metadata}
+
+
+class BlendOverrides(Request):
     """Per-call blend weights and diversity; a field left out keeps its [blend] value."""
 
     relevance: float | None = Field(None, ge=0, le=10)
@@ -51,7 +76,7 @@ class BlendOverrides(_Request):
 MAX_TOKENS_LIMIT = 100_000
 
 
-class RerankDocument(_Request):
+class RerankDocument(Request):
     id: str | None = Field(None, max_length=256)
     text: str
     metadata: dict[str, Any] | None = None
@@ -94,18 +119,18 @@ def _check_texts(field: str, texts: list[str], limits: ServerSettings) -> None:
         check_text(f"{field}[{i}]", text)
 
 
-class SearchRequest(_Request):
-    query: str
-    top_k: int = 10
-    filters: SearchFilter | None = None
-    rerank: bool = True
-    candidates: int | None = None  # None: [retrieval] candidates
-    collection: CollectionName | None = None
-    collections: Collections | None = None  # several, read as one pool (instead of collection)
-    fusion: Literal["rrf", "weighted"] | None = None  # None: [retrieval] fusion
-    weights: BlendOverrides | None = None
-    max_tokens: int | None = None  # None: [server] max_tokens
-    rerank_budget_ms: float | None = None  # None: [reranker] budget_ms
+class SearchRequest(Request):
+    query: str = Field(description="what to look for, in natural language")
+    top_k: int = Field(10, strict=True, description="number of results; at most [server] max_top_k")
+    filters: SearchFilter | None = Field(None, description="restrict by source glob/prefix, source_type, dates, metadata")
+    rerank: bool = Field(True, description="rerank candidates with the cross-encoder")
+    candidates: int | None = Field(None, strict=True, description="fused candidate pool size; default [retrieval] candidates")
+    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collections: Collections | None = Field(None, description=COLLECTIONS)
+    fusion: Annotated[Literal["rrf", "weighted"] | None, CALLER_ONLY] = None  # None: [retrieval] fusion
+    weights: BlendOverrides | None = Field(None, description="per-call blend weights")
+    max_tokens: int | None = Field(None, description=MAX_TOKENS)
+    rerank_budget_ms: float | None = Field(None, description="rerank only what fits this many ms")  # None: [reranker] budget_ms
 
     def check(self, limits: ServerSettings) -> SearchRequest:
         check_query(self.query, limits.max_query_chars)
@@ -120,17 +145,22 @@ class SearchRequest(_Request):
         return self
 
 
-class AnswerRequest(_Request):
-    query: str
-    filters: SearchFilter | None = None
-    min_score: float | None = Field(None, ge=0, le=1)  # None: [gate] min_score
-    max_passages: int | None = Field(None, ge=1, le=50)  # None: [gate] max_passages
-    collection: CollectionName | None = None
-    collections: Collections | None = None  # several, read as one pool (instead of collection)
-    max_tokens: int | None = None  # None: [server] max_tokens
+class AnswerRequest(Request):
+    query: str = Field(description="the question to answer from the corpus")
+    filters: SearchFilter | None = Field(None, description="restrict the evidence")
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="floor on each passage's calibrated relevance; [gate] min_score applies only without an answerability model",
+    )
+    max_passages: int | None = Field(None, ge=1, le=50, description="passages to return at most; default [gate] max_passages")
+    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collections: Collections | None = Field(None, description=COLLECTIONS)
+    max_tokens: int | None = Field(None, description=MAX_TOKENS)
     # The pool's features and their contributions in the reply (the web page asks; an agent's
     # context need not carry them).
-    explain: StrictBool = False
+    explain: StrictBool = Field(False, description="also return the pool's features and what each added to p_answerable")
 
     def check(self, limits: ServerSettings) -> AnswerRequest:
         check_query(self.query, limits.max_query_chars)
@@ -139,11 +169,11 @@ class AnswerRequest(_Request):
         return self
 
 
-class RerankRequest(_Request):
-    query: str
-    documents: list[str | RerankDocument]
-    top_n: int | None = None
-    return_documents: bool = True
+class RerankRequest(Request):
+    query: str = Field(description="the query to score documents against")
+    documents: list[str | RerankDocument] = Field(description="strings or {id, text, metadata}")
+    top_n: int | None = Field(None, strict=True, description="return only the best N")
+    return_documents: bool = Field(True, description="include each document's text in the results")
 
     def docs(self) -> list[RerankDocument]:
         return [d if isinstance(d, RerankDocument) else RerankDocument(text=d) for d in self.documents]
@@ -159,18 +189,21 @@ class RerankRequest(_Request):
         return self
 
 
-class IndexRequest(_Request):
-    paths: list[str] = Field(min_length=1, max_length=100)
-    collection: CollectionName | None = None
-    prune: bool = False
+class IndexRequest(Request):
+    paths: list[str] = Field(min_length=1, max_length=100, description="files or folders under the allowed roots")
+    collection: CollectionName | None = Field(None, description=COLLECTION)
+    prune: bool = Field(False, description="drop indexed files now gone from these folders")
+    # What it may read: an MCP caller's [server] allowed_roots; None (a terminal's own command) any path.
+    allowed_roots: Annotated[list[str] | None, CALLER_ONLY] = None
+    progress: Annotated[bool, CALLER_ONLY] = False  # a bar on the caller's terminal
 
-    def check(self, limits: ServerSettings) -> IndexRequest:
-        return self
+    def for_agent(self, limits: ServerSettings) -> IndexRequest:
+        return self.model_copy(update={"allowed_roots": limits.allowed_roots})
 
 
-class AddDocumentsRequest(_Request):
-    documents: list[InlineDocument] = Field(min_length=1)
-    collection: CollectionName | None = None
+class AddDocumentsRequest(Request):
+    documents: list[InlineDocument] = Field(min_length=1)  # its schema names each field
+    collection: CollectionName | None = Field(None, description=COLLECTION)
 
     def check(self, limits: ServerSettings) -> AddDocumentsRequest:
         for i, d in enumerate(self.documents):
@@ -182,10 +215,10 @@ class AddDocumentsRequest(_Request):
         return self
 
 
-class DeleteRequest(_Request):
-    ids: list[str] | None = Field(None, max_length=10_000)
-    filters: SearchFilter | None = None
-    collection: CollectionName | None = None
+class DeleteRequest(Request):
+    ids: list[str] | None = Field(None, max_length=10_000, description="chunk ids to delete")
+    filters: SearchFilter | None = Field(None, description="delete every chunk this matches")
+    collection: CollectionName | None = Field(None, description=COLLECTION)
 
     def check(self, limits: ServerSettings) -> DeleteRequest:
         if not self.ids and (self.filters is None or self.filters.is_empty()):
@@ -198,17 +231,18 @@ class DeleteRequest(_Request):
         return self
 
 
-class FeedbackRequest(_Request):
+class FeedbackRequest(Request):
     """An agent's verdict on one passage it used or discarded."""
 
     MAX_NOTE_CHARS: ClassVar[int] = 2000
     MAX_CHUNK_ID_CHARS: ClassVar[int] = 256
 
-    query: str
-    chunk_id: str
-    useful: StrictBool  # true or false, not "yes" or 1
-    note: str | None = None
-    collection: CollectionName | None = None
+    query: str = Field(description="the query the passage was retrieved for")
+    chunk_id: str = Field(description="the passage's chunk_id from a search or answer result")
+    # true or false, not "yes" or 1
+    useful: StrictBool = Field(description="whether the passage helped answer the query")
+    note: str | None = Field(None, description=f"why, in a sentence; at most {MAX_NOTE_CHARS} characters")
+    collection: CollectionName | None = Field(None, description=COLLECTION)
 
     def check(self, limits: ServerSettings) -> FeedbackRequest:
         check_query(self.query, limits.max_query_chars)
@@ -234,7 +268,7 @@ def _check_positive(name: str, value: int) -> None:
         raise BadInput(f"{name}: {value} must be at least 1")
 
 
-class EvalRequest(_Request):
+class EvalRequest(Request):
     """`ragate eval`: IR metrics per pipeline variant on a BEIR-format dataset, and the gate's rates."""
 
     dataset: str
@@ -260,7 +294,7 @@ class EvalRequest(_Request):
         )
 
 
-class SelfCalibrateRequest(_Request):
+class SelfCalibrateRequest(Request):
     """`ragate calibrate --self`: the collection's calibration from questions made from it; counts
     left out come from [calibration]."""
 
@@ -272,7 +306,7 @@ class SelfCalibrateRequest(_Request):
     progress: bool = True
 
 
-class CalibrateRequest(_Request):
+class CalibrateRequest(Request):
     """`ragate calibrate`: relevance calibration from labelled pairs; with off-topic questions the gate's
     answerability model; with `fit_blend` the blend's weights. Exactly one label source. Labelled
     rows calibrate `collection` (default [index] collection); a dataset, the collection it is indexed into."""
@@ -310,7 +344,7 @@ class CalibrateRequest(_Request):
         )
 
 
-class TuneRequest(_Request):
+class TuneRequest(Request):
     """`ragate tune`: fine-tune the reranker on one collection, and/or distil a first-pass model.
     Exactly one source of labelled pairs."""
 
@@ -348,7 +382,7 @@ class TuneRequest(_Request):
         )
 
 
-class SampleRequest(_Request):
+class SampleRequest(Request):
     """Up to `n` chunks of a collection drawn at random, for `ragate tune --synthesize`."""
 
     n: int
@@ -360,7 +394,7 @@ class SampleRequest(_Request):
         return self
 
 
-class ResourceRequest(_Request):
+class ResourceRequest(Request):
     """`ragate://chunk/{id}` or `ragate://doc/{id}`: one chunk, or a document's chunks in order, found
     in the collection given or else in whichever collection holds it."""
 
@@ -368,31 +402,22 @@ class ResourceRequest(_Request):
     id: str = Field(pattern=r"^[A-Za-z0-9_\-]{1,128}$")
     collection: CollectionName | None = None
 
-    def check(self, limits: ServerSettings) -> ResourceRequest:
-        return self
 
-
-class DocumentsRequest(_Request):
+class DocumentsRequest(Request):
     """A page of a collection's documents (for the web page's index view)."""
 
     collection: CollectionName | None = None
     offset: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=500)
 
-    def check(self, limits: ServerSettings) -> DocumentsRequest:
-        return self
 
-
-class CollectionRequest(_Request):
+class CollectionRequest(Request):
     """A whole collection: dropping it."""
 
     collection: CollectionName | None = None
 
-    def check(self, limits: ServerSettings) -> CollectionRequest:
-        return self
 
-
-class WatchRequest(_Request):
+class WatchRequest(Request):
     """Folders the index service keeps indexed as their files change, each checked against the
     allowed roots of the client that asked (not the service's own)."""
 

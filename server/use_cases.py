@@ -1,124 +1,39 @@
-"""The use cases of one index, named once: the `UseCases` protocol that the in-process pipeline
-and the index service's client both satisfy, and the table (`CALLS`) from each use case's name to
-its request and response models and how the service schedules it. The MCP tools, the CLI and the
-service all go through these names, so a use case is added in one place.
-
-`LocalUseCases` is the pipeline with the offline commands (eval, calibrate) composed on: the
-object the index service serves and that runs in-process against a Qdrant server."""
+"""The operations of one index run in this process (`LocalUseCases`: the pipeline with the offline
+commands, eval and calibrate, composed on; what the index service serves and what runs in-process
+against a Qdrant server), and `open_use_cases`, which picks that or the index service's client.
+The operations themselves are named once, in server/ops.py."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from pydantic import BaseModel
 
 from ragate.retrieval.beir import beir_collection
-from ragate.retrieval.indexer import IndexReport
+from ragate.retrieval.errors import BadInput
 from ragate.server.config import Settings
 from ragate.server.lab import eval_archive
 from ragate.server.lab.calibrate import run_calibration
 from ragate.server.lab.evaluate import evaluate
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.model_loader import Models
+from ragate.server.ops import Op, Q, R, UseCases
 from ragate.server.pipeline import Pipeline
-from ragate.server.recent_calls import RecentCall
-from ragate.server.requests import (
-    AddDocumentsRequest,
-    AnswerRequest,
-    CalibrateRequest,
-    CollectionRequest,
-    DeleteRequest,
-    DocumentsRequest,
-    EvalRequest,
-    FeedbackRequest,
-    IndexRequest,
-    RerankRequest,
-    ResourceRequest,
-    SampleRequest,
-    SearchRequest,
-    SelfCalibrateRequest,
-)
-from ragate.server.schemas import (
-    AnswerResponse,
-    CalibrateReport,
-    DeleteResult,
-    DocumentList,
-    Dropped,
-    EvalReport,
-    FeedbackResult,
-    RerankResponse,
-    SampledChunk,
-    SearchResponse,
-    SelfCalibrateReport,
-)
+from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest
+from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport
 from ragate.server.service.client import ServiceClient
 from ragate.server.service.paths import ServicePaths
 
 
-class UseCases(Protocol):
-    settings: Settings
-
-    def wait_ready(self, timeout: float | None = None) -> bool: ...
-    def search(self, req: SearchRequest) -> SearchResponse: ...
-    def answer(self, req: AnswerRequest) -> AnswerResponse: ...
-    def rerank(self, req: RerankRequest) -> RerankResponse: ...
-    def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport: ...
-    def add_documents(self, req: AddDocumentsRequest) -> IndexReport: ...
-    def delete(self, req: DeleteRequest) -> DeleteResult: ...
-    def feedback(self, req: FeedbackRequest) -> FeedbackResult: ...
-    def stats(self) -> dict[str, Any]: ...
-    def metrics(self) -> str: ...
-    def engines(self) -> dict[str, Any]: ...
-    def measure_engines(self) -> dict[str, Any]: ...
-    def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]: ...
-    def documents(self, req: DocumentsRequest) -> DocumentList: ...
-    def recent_calls(self) -> list[RecentCall]: ...
-    def resource(self, req: ResourceRequest) -> dict[str, Any]: ...
-    def drop_collection(self, req: CollectionRequest) -> Dropped: ...
-    def evaluate(self, req: EvalRequest) -> EvalReport: ...
-    def calibrate(self, req: CalibrateRequest) -> CalibrateReport: ...
-    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport: ...
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Call:
-    """How the index service runs one use case: `writes` ones one at a time under the write lock,
-    `heavy` ones in the reranker's shared slots (their wait is the `queue` stage)."""
-
-    request: type[BaseModel] | None
-    writes: bool = False
-    heavy: bool = False
-
-
-CALLS: dict[str, Call] = {
-    "search": Call(SearchRequest, heavy=True),
-    "answer": Call(AnswerRequest, heavy=True),
-    "rerank": Call(RerankRequest, heavy=True),
-    "stats": Call(None),
-    "metrics": Call(None),
-    "engines": Call(None),
-    "measure_engines": Call(None),
-    "index": Call(IndexRequest, writes=True),
-    "add_documents": Call(AddDocumentsRequest, writes=True),
-    "delete": Call(DeleteRequest, writes=True),
-    "feedback": Call(FeedbackRequest, writes=True),
-    "sample_chunks": Call(SampleRequest),
-    "documents": Call(DocumentsRequest),
-    "recent_calls": Call(None),
-    "resource": Call(ResourceRequest),
-    "drop_collection": Call(CollectionRequest, writes=True),
-    "evaluate": Call(EvalRequest),
-    "calibrate": Call(CalibrateRequest, writes=True),
-    "self_calibrate": Call(SelfCalibrateRequest),
-}
-
-
 class LocalUseCases(Pipeline):
-    """Every use case in this process: the pipeline's, and the offline commands over it."""
+    """Every use case in this process: the pipeline's, and the offline commands over it. Each
+    operation's handler is the method of its name."""
+
+    def run(self, op: Op[Q, R], req: Q | None = None) -> R:
+        handler = getattr(self, op.name, None)
+        if handler is None:
+            raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
+        result: R = handler(req) if op.request is not None else handler()
+        return result
 
     def evaluate(self, req: EvalRequest) -> EvalReport:
         req = req.check(self.limits)

@@ -1,10 +1,13 @@
-"""The README keeps up with the code: every module is on its layout map, every MCP tool in its table.
+"""The docs keep up with the code: every module is on the README's layout map, every MCP tool in
+the tool tables of the README and docs/tools.md.
 
-Both lists are read from the source tree each time (files, and the tools' registration lines), so
-a module or tool added later fails here until the README names it."""
+Both lists are read from the source tree each time (files, and the operations table), so a module
+or tool added later fails here until the docs name it."""
 
 import re
 from pathlib import Path
+
+from ragate.server.ops import TOOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -47,17 +50,6 @@ def test_layout_names_every_module():
     assert not stale, "README.md's '## Layout' section names modules that do not exist: " + ", ".join(stale)
 
 
-def tool_names() -> list[str]:
-    source = (ROOT / "server" / "mcp" / "tools.py").read_text(encoding="utf-8")
-    names = re.findall(r"add_tool\(\s*self\.\w+\s*,\s*name\s*=\s*[\"']([\w-]+)[\"']", source)
-    calls = len(re.findall(r"\badd_tool\(", source))
-    assert names and len(names) == calls, (
-        f'server/mcp/tools.py has {calls} add_tool( calls but {len(names)} read as `add_tool(self.X, name="NAME"`: '
-        "keep that form so this test sees every tool"
-    )
-    return names
-
-
 def tool_table(text: str) -> set[str]:
     """Names in the first column of the README's tool table: the table whose header starts with `tool`."""
     names, in_table = set(), False
@@ -72,8 +64,10 @@ def tool_table(text: str) -> set[str]:
     return names
 
 
-def test_tool_table_names_every_mcp_tool():
-    registered = tool_names()
-    table = tool_table(README.read_text(encoding="utf-8"))
-    missing = [t for t in registered if t not in table]
-    assert not missing, "README.md's tool table (header `| tool | ...`) is missing these MCP tools: " + ", ".join(missing)
+def test_tool_tables_name_every_mcp_tool_and_no_other():
+    for doc in (README, ROOT / "docs" / "tools.md"):
+        table = tool_table(doc.read_text(encoding="utf-8"))
+        missing = sorted(set(TOOLS) - table)
+        assert not missing, f"{doc.name}'s tool table (header `| tool | ...`) is missing these MCP tools: " + ", ".join(missing)
+        stale = sorted(table - set(TOOLS))
+        assert not stale, f"{doc.name}'s tool table names tools the operations table (server/ops.py) has not: " + ", ".join(stale)

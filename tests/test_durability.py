@@ -14,6 +14,7 @@ import pytest
 from ragate.retrieval.chunking import chunk_document
 from ragate.retrieval.errors import StoreError
 from ragate.retrieval.ingest import load_document, read_source
+from ragate.server.ops import STATS
 from ragate.server.pipeline import Pipeline
 from ragate.server.service.client import ServiceClient
 
@@ -83,7 +84,7 @@ def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_rest
     while documents < FILES // 4 and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
         try:
-            stats = client.stats()
+            stats = client.run(STATS)
         except StoreError:
             continue  # the service is still starting
         documents = stats["collections"].get("default", {}).get("documents", 0)
@@ -102,7 +103,7 @@ def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_rest
 
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)  # starts a new service
     assert rerun.returncode == 0, rerun.stderr
-    assert client.stats()["collections"]["default"]["documents"] == FILES
+    assert client.run(STATS)["collections"]["default"]["documents"] == FILES
     client.stop_service()
     p = open_when_free(settings, models)
     try:

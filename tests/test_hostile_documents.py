@@ -187,7 +187,7 @@ def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(std
         (json.dumps({**search, "deadline_s": "soon"}).encode(), b"deadline_s"),
         (json.dumps({**search, "limits": {"max_top_k": "many"}}).encode(), b"limits: max_top_k"),
         (b"[" * 100_000 + b"]" * 100_000, b"nests too deeply"),
-        (json.dumps({"request": {"paths": [str(root)]}, "options": {"allowed_roots": "/"}}).encode(), b"allowed_roots"),
+        (json.dumps({"request": {"paths": [str(root)], "allowed_roots": "/"}}).encode(), b"allowed_roots"),
     ):
         path = "/call/index" if b"allowed_roots" in needle else "/call/search"
         reply = _raw(sock, _post(path, body))

@@ -132,7 +132,7 @@ def test_a_failed_background_run_is_shown_by_stats_and_doctor_and_waits_before_r
 def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, examples):
     from ragate.server.requests import IndexRequest
 
-    pipeline.index(IndexRequest(paths=[str(examples)]), allowed_roots=[str(examples)])
+    pipeline.index(IndexRequest(paths=[str(examples)], allowed_roots=[str(examples)]))
     chunks = pipeline.store().chunks()
     questions = make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13)
     by_id = {c.chunk_id: c for c in chunks}

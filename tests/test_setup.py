@@ -16,6 +16,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from ragate.server.config import load_settings
+from ragate.server.ops import TOOLS
 from ragate.server.service.client import ServiceClient
 
 pytestmark = pytest.mark.slow
@@ -191,7 +192,7 @@ def test_the_mcp_inspector_launches_the_init_entry_pasted_on_its_command_line(tm
 
     try:
         tools = {t["name"] for t in inspect("tools/list")["tools"]}
-        assert tools == {"search", "rerank", "answer_or_abstain", "index_paths", "add_documents", "delete", "feedback", "stats"}
+        assert tools == set(TOOLS)
         stats = inspect("tools/call", "--tool-name", "stats")
         assert not stats.get("isError"), stats
     finally:

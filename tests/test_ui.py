@@ -115,11 +115,12 @@ def logged_in(browser, site):
 
 def feedback_entries(site) -> int:
     from ragate.server.config import load_settings
+    from ragate.server.ops import STATS
     from ragate.server.service.client import ServiceClient
 
     client = ServiceClient(load_settings(None, environ=site["env"]))
     try:
-        return client.stats()["feedback"]["entries"]
+        return client.run(STATS)["feedback"]["entries"]
     finally:
         client.close()
 

@@ -28,6 +28,20 @@ from ragate.server.cli.output import (
 from ragate.server.cli.parser import FILTER_HELP
 from ragate.server.config import Settings, describe_config
 from ragate.server.mcp.serve import serve
+from ragate.server.ops import (
+    ANSWER,
+    DELETE,
+    DROP_COLLECTION,
+    ENGINES,
+    FEEDBACK,
+    INDEX,
+    MEASURE_ENGINES,
+    METRICS,
+    RERANK,
+    SEARCH,
+    STATS,
+    UseCases,
+)
 from ragate.server.requests import (
     AnswerRequest,
     CollectionRequest,
@@ -40,7 +54,7 @@ from ragate.server.requests import (
 from ragate.server.service.client import ServiceClient
 from ragate.server.service.process import run_service
 from ragate.server.tracing import flush as flush_traces
-from ragate.server.use_cases import UseCases, open_use_cases
+from ragate.server.use_cases import open_use_cases
 from ragate.server.validation import validation_message
 
 T = TypeVar("T")
@@ -84,9 +98,9 @@ def run_use_case(args: argparse.Namespace, settings: Settings, use_case: Callabl
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune)
+    req = IndexRequest(paths=args.paths, collection=args.collection, prune=args.prune, progress=not args.no_progress)
     t0 = time.perf_counter()
-    report = run_use_case(args, settings, lambda uc: uc.index(req, progress=not args.no_progress), need_reranker=False)
+    report = run_use_case(args, settings, lambda uc: uc.run(INDEX, req), need_reranker=False)
     if args.json:
         print_json(report.model_dump())
     else:
@@ -106,7 +120,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         max_tokens=args.max_tokens,
         rerank_budget_ms=args.rerank_budget_ms,
     ).check(settings.server)  # before any model loads
-    resp = run_use_case(args, settings, lambda uc: uc.search(req), need_reranker=not args.no_rerank)
+    resp = run_use_case(args, settings, lambda uc: uc.run(SEARCH, req), need_reranker=not args.no_rerank)
     if args.json:
         print_json(resp.model_dump())
         return 0
@@ -135,7 +149,7 @@ def cmd_answer(args: argparse.Namespace, settings: Settings) -> int:
         **read_collections(args.collection),
         max_tokens=args.max_tokens,
     ).check(settings.server)
-    resp = run_use_case(args, settings, lambda uc: uc.answer(req))
+    resp = run_use_case(args, settings, lambda uc: uc.run(ANSWER, req))
     if args.json:
         print_json(resp.model_dump())
         return 0
@@ -157,7 +171,7 @@ def cmd_answer(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rerank(args: argparse.Namespace, settings: Settings) -> int:
     req = RerankRequest(query=args.query, documents=args.documents, top_n=args.top_n).check(settings.server)
-    resp = run_use_case(args, settings, lambda uc: uc.rerank(req))
+    resp = run_use_case(args, settings, lambda uc: uc.run(RERANK, req))
     if args.json:
         print_json(resp.model_dump())
         return 0
@@ -167,12 +181,12 @@ def cmd_rerank(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace, settings: Settings) -> int:
-    print(run_use_case(args, settings, lambda uc: uc.metrics(), need_reranker=False), end="")
+    print(run_use_case(args, settings, lambda uc: uc.run(METRICS), need_reranker=False), end="")
     return 0
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    stats = run_use_case(args, settings, lambda uc: uc.stats(), need_reranker=False)
+    stats = run_use_case(args, settings, lambda uc: uc.run(STATS), need_reranker=False)
     if args.json:
         print_json({"config": describe_config(args.config), **stats})
     else:
@@ -212,7 +226,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_engines(args: argparse.Namespace, settings: Settings) -> int:
-    report = run_use_case(args, settings, lambda uc: uc.measure_engines() if args.measure else uc.engines())
+    report = run_use_case(args, settings, lambda uc: uc.run(MEASURE_ENGINES if args.measure else ENGINES))
     if args.json:
         print_json(report)
         return 0
@@ -235,14 +249,14 @@ def cmd_engines(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_delete(args: argparse.Namespace, settings: Settings) -> int:
     if args.drop_collection:
         result: dict[str, Any] = run_use_case(
-            args, settings, lambda uc: uc.drop_collection(CollectionRequest(collection=args.collection)), need_reranker=False
+            args, settings, lambda uc: uc.run(DROP_COLLECTION, CollectionRequest(collection=args.collection)), need_reranker=False
         ).model_dump()
     else:
         f = parse_filters(args.filter)
         if not args.id and f is None:
             raise BadInput("delete needs --id CHUNK_ID, --filter KEY=VALUE or --drop-collection")
         req = DeleteRequest(ids=args.id, filters=f, collection=args.collection)
-        result = run_use_case(args, settings, lambda uc: uc.delete(req), need_reranker=False).model_dump()
+        result = run_use_case(args, settings, lambda uc: uc.run(DELETE, req), need_reranker=False).model_dump()
     print_json(result) if args.json else print(", ".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -251,7 +265,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     req = FeedbackRequest(query=args.query, chunk_id=args.chunk_id, useful=args.useful, note=args.note, collection=args.collection).check(
         settings.server
     )
-    result = run_use_case(args, settings, lambda uc: uc.feedback(req), need_reranker=False)
+    result = run_use_case(args, settings, lambda uc: uc.run(FEEDBACK, req), need_reranker=False)
     print_json(result.model_dump()) if args.json else print(f"recorded ({result.entries} verdicts stored)")
     return 0
 

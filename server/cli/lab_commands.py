@@ -19,6 +19,7 @@ from ragate.server.config import Settings, write_setting
 from ragate.server.feedback import feedback_path
 from ragate.server.lab.leaderboard import markdown as leaderboard_markdown
 from ragate.server.lab.tune import run_tune
+from ragate.server.ops import CALIBRATE, EVALUATE, SELF_CALIBRATE
 from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest, TuneRequest
 from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport, TuneReport
 
@@ -52,7 +53,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         progress=not args.no_progress,
         rerankers=[x for x in args.rerankers.split(",") if x.strip()] if args.rerankers else None,
     ).check(settings.server)
-    report = run_use_case(args, settings, lambda uc: uc.evaluate(req))
+    report = run_use_case(args, settings, lambda uc: uc.run(EVALUATE, req))
     if args.json:
         print_json(_dump(report))
         return 0
@@ -78,7 +79,7 @@ def cmd_self_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         confidence=args.confidence,
         progress=not args.no_progress,
     )
-    report = run_use_case(args, settings, lambda uc: uc.self_calibrate(req))
+    report = run_use_case(args, settings, lambda uc: uc.run(SELF_CALIBRATE, req))
     if args.json:
         print_json(_dump(report))
         return 0
@@ -136,7 +137,7 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         fit_blend=args.fit_blend,
         progress=not args.no_progress,
     ).check(settings.server)
-    report = run_use_case(args, settings, lambda uc: uc.calibrate(req))
+    report = run_use_case(args, settings, lambda uc: uc.run(CALIBRATE, req))
     if args.write_config:
         target = Path(args.config or "config.toml")
         written = []

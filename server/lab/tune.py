@@ -29,9 +29,9 @@ from ragate.scoring.training.finetune import Pair, TrainOptions, held_out_figure
 from ragate.server.config import Settings
 from ragate.server.lab.tune_data import POOL_SAMPLE, add_random_negatives, by_query, gather, split, with_pool
 from ragate.server.model_loader import cross_encoder
+from ragate.server.ops import UseCases
 from ragate.server.requests import TuneRequest
 from ragate.server.schemas import TuneReport
-from ragate.server.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from ragate.server.config import Settings
 from ragate.server.feedback import feedback_path
 from ragate.server.lab.jsonl import read_rows
 from ragate.server.llm.question_writer import QuestionWriter
+from ragate.server.ops import SAMPLE_CHUNKS, SEARCH, STATS
 from ragate.server.requests import SampleRequest, SearchRequest
 from ragate.server.schemas import SearchResult
 
@@ -47,7 +48,7 @@ class Miner:
 
     def search(self, query: str, top_k: int) -> list[SearchResult]:
         req = SearchRequest(query=query, top_k=top_k, rerank=False, collection=self.collection, max_tokens=MAX_SEARCH_TOKENS)
-        return self.uc.search(req).results
+        return self.uc.run(SEARCH, req).results
 
     def negatives(self, query: str, *, is_positive) -> list[Pair]:
         hits = [r for r in self.search(query, top_k=self.k + 5) if not is_positive(r)]
@@ -89,7 +90,7 @@ def synthesized(uc, miner: Miner, settings: Settings, n: int, progress: bool) ->
     """Claude writes a question per sampled chunk; the chunk is its positive."""
     writer = QuestionWriter(settings.llm)
     pairs: list[Pair] = []
-    for chunk in progress_bar(uc.sample_chunks(SampleRequest(n=n, collection=miner.collection)), progress):
+    for chunk in progress_bar(uc.run(SAMPLE_CHUNKS, SampleRequest(n=n, collection=miner.collection)), progress):
         question = writer.question(chunk.text)
         if question:
             pairs.append(Pair(question, chunk.text, True))
@@ -142,14 +143,14 @@ def gather(
     """(collection, its miner when indexed, labelled pairs with mined negatives, where the labels came from)."""
     if dataset:
         name = collection or beir_collection(dataset)
-        if name not in uc.stats()["collections"]:
+        if name not in uc.run(STATS)["collections"]:
             raise TrainingError(
                 f"collection {name!r} is not indexed; index the dataset first: ragate eval --dataset {dataset} --variants bm25"
             )
         miner = Miner(uc, name)
         return name, miner, from_dataset(miner, dataset, max_queries, progress), f"{dataset} (train qrels)"
     name = collection or settings.index.collection
-    miner = Miner(uc, name) if name in uc.stats()["collections"] else None
+    miner = Miner(uc, name) if name in uc.run(STATS)["collections"] else None
     if synthesize:
         if miner is None:
             raise TrainingError(f"collection {name!r} is not indexed; --synthesize samples its chunks")

@@ -5,7 +5,7 @@ time. `OAuthResourceServer` ([server] auth = "oauth") is an OAuth 2.1 resource s
 authorization spec describes it: it serves its protected-resource metadata (RFC 9728) at the
 well-known path, answers 401 with a `WWW-Authenticate` challenge naming that metadata, and 403
 `insufficient_scope` when the token lacks the scope a call needs: every request needs the read
-scope, and a `tools/call` of a tool outside tools.READ_TOOLS needs the write scope as well. The
+scope, and a `tools/call` of a tool outside ops.READ_TOOLS needs the write scope as well. The
 SDK's own RequireAuthMiddleware checks one scope set for the whole endpoint, which cannot split
 read tools from write tools, hence this one."""
 
@@ -25,7 +25,7 @@ from pydantic import AnyHttpUrl
 from ragate.server.config import OAuthSettings
 from ragate.server.mcp.message_guard import read_body, replay
 from ragate.server.mcp.oauth import InvalidToken, TokenVerifier
-from ragate.server.mcp.tools import READ_TOOLS
+from ragate.server.ops import READ_TOOLS
 
 log = logging.getLogger(__name__)
 MCP_PATH = "/mcp"

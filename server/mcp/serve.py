@@ -27,12 +27,13 @@ from ragate.server.mcp.http_auth import OAuthResourceServer, StaticTokenAuth
 from ragate.server.mcp.message_guard import MessageGuard
 from ragate.server.mcp.stdio import run_stdio
 from ragate.server.mcp.tools import build_server
+from ragate.server.ops import METRICS, WATCH, UseCases
 from ragate.server.requests import WatchRequest
 from ragate.server.service.client import ServiceClient
 from ragate.server.ui.app import PREFIX, ui_app
 from ragate.server.ui.oauth_login import CodeFlow
 from ragate.server.ui.sessions import Sessions, TokenLogin
-from ragate.server.use_cases import UseCases, open_use_cases
+from ragate.server.use_cases import open_use_cases
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def http_app(settings: Settings, server, host: str, port: int, use_cases: UseCas
     hosts, origins = allowed_hosts_and_origins(settings, host, port)
     security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
     app = server.streamable_http_app(host=host, transport_security=security, max_request_body_size=settings.server.max_request_bytes)
-    app = MetricsRoute(MessageGuard(app, settings.server.max_request_bytes), use_cases.metrics)
+    app = MetricsRoute(MessageGuard(app, settings.server.max_request_bytes), lambda: use_cases.run(METRICS))
     if settings.server.auth == "oauth":
         app = OAuthResourceServer(app, settings.oauth, max_body_bytes=settings.server.max_request_bytes)
     else:
@@ -168,6 +169,6 @@ def _connect(client, watch: list[str]) -> None:
     try:
         client.ensure_started()
         if watch:
-            client.watch(WatchRequest(paths=watch, allowed_roots=client.settings.server.allowed_roots))
+            client.run(WATCH, WatchRequest(paths=watch, allowed_roots=client.settings.server.allowed_roots))
     except Exception as e:  # tool calls report it too; the server keeps answering
         log.error("index service: %s", e)

@@ -20,57 +20,21 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from ragate.retrieval.deadline import Allowance
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import current as current_allowance
 from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable, SettingsMismatch
-from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
-from ragate.server.config import ServerSettings, Settings, shared_settings
-from ragate.server.recent_calls import CALLER, RecentCall
-from ragate.server.requests import (
-    AddDocumentsRequest,
-    AnswerRequest,
-    CalibrateRequest,
-    CollectionRequest,
-    DeleteRequest,
-    DocumentsRequest,
-    EvalRequest,
-    FeedbackRequest,
-    IndexRequest,
-    RerankRequest,
-    ResourceRequest,
-    SampleRequest,
-    SearchRequest,
-    SelfCalibrateRequest,
-    WatchRequest,
-)
-from ragate.server.schemas import (
-    AnswerResponse,
-    CalibrateReport,
-    DeleteResult,
-    DocumentList,
-    Dropped,
-    EvalReport,
-    FeedbackResult,
-    RerankResponse,
-    SampledChunk,
-    SearchResponse,
-    SelfCalibrateReport,
-)
+from ragate.server.config import Settings, shared_settings
+from ragate.server.ops import Op, Q, R
+from ragate.server.recent_calls import CALLER
 from ragate.server.service.paths import ServicePaths
 
 log = logging.getLogger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class Request(Protocol):
-    def check(self, limits: ServerSettings) -> Any: ...
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -175,18 +139,15 @@ class ServiceClient:
             f"([service] start_timeout_s); see {self.paths.log}"
         )
 
-    def _call(
-        self, name: str, *, request: BaseModel | None = None, options: dict[str, Any] | None = None, read: bool, progress: bool = False
-    ) -> Any:
+    def _call(self, name: str, *, request: BaseModel | None = None, read: bool, progress: bool = False) -> Any:
         """One use case in the service; `progress` draws the bar the service reports for it meanwhile
         (a reporter already in force, an MCP tool's, gets those counts instead)."""
         if progress and current_reporter() is None:
             with terminal_bar() as bar, reporting_to(bar):
-                return self._call(name, request=request, options=options, read=read)
+                return self._call(name, request=request, read=read)
         call_id = uuid.uuid4().hex
         body = {
             "request": request.model_dump(mode="json") if request is not None else None,
-            "options": options or {},
             "deadline_s": self._deadline_s,
             "settings": self._shared,
             "limits": self.settings.server.model_dump(mode="json"),  # this client's own, which the service applies to the call
@@ -307,74 +268,14 @@ class ServiceClient:
                 return False
             time.sleep(0.2)
 
-    def _use(self, name: str, req: Request, response: type[M], *, read: bool) -> M:
-        return response.model_validate(self._call(name, request=req.check(self.settings.server), read=read))
-
-    def search(self, req: SearchRequest) -> SearchResponse:
-        return self._use("search", req, SearchResponse, read=True)
-
-    def answer(self, req: AnswerRequest) -> AnswerResponse:
-        return self._use("answer", req, AnswerResponse, read=True)
-
-    def rerank(self, req: RerankRequest) -> RerankResponse:
-        return self._use("rerank", req, RerankResponse, read=True)
-
-    def index(self, req: IndexRequest, *, allowed_roots: list[str] | None = None, progress: bool = False) -> IndexReport:
-        """`progress` draws a bar here from the service's file count while it indexes."""
-        body = req.check(self.settings.server)
-        return IndexReport.model_validate(
-            self._call("index", request=body, options={"allowed_roots": allowed_roots}, read=False, progress=progress)
-        )
-
-    def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
-        return self._use("add_documents", req, IndexReport, read=False)
-
-    def delete(self, req: DeleteRequest) -> DeleteResult:
-        return self._use("delete", req, DeleteResult, read=False)
-
-    def feedback(self, req: FeedbackRequest) -> FeedbackResult:
-        return self._use("feedback", req, FeedbackResult, read=False)
-
-    def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
-        return [SampledChunk.model_validate(c) for c in self._call("sample_chunks", request=req.check(self.settings.server), read=True)]
-
-    def documents(self, req: DocumentsRequest) -> DocumentList:
-        return self._use("documents", req, DocumentList, read=True)
-
-    def recent_calls(self) -> list[RecentCall]:
-        return [RecentCall.model_validate(c) for c in self._call("recent_calls", read=True)]
-
-    def resource(self, req: ResourceRequest) -> dict[str, Any]:
-        return self._call("resource", request=req.check(self.settings.server), read=True)
-
-    def drop_collection(self, req: CollectionRequest) -> Dropped:
-        return self._use("drop_collection", req, Dropped, read=False)
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("stats", read=True)
-
-    def metrics(self) -> str:
-        return self._call("metrics", read=True)
-
-    def engines(self) -> dict[str, Any]:
-        return self._call("engines", read=True)
-
-    def measure_engines(self) -> dict[str, Any]:
-        return self._call("measure_engines", read=False)
-
-    def watch(self, req: WatchRequest) -> dict[str, Any]:
-        return self._call("watch", request=req.check(self.settings.server), read=False)
-
-    def evaluate(self, req: EvalRequest) -> EvalReport:
-        body = req.check(self.settings.server)
-        return EvalReport.model_validate(self._call("evaluate", request=body, read=True, progress=body.progress))
-
-    def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
-        body = req.check(self.settings.server)
-        return CalibrateReport.model_validate(self._call("calibrate", request=body, read=False, progress=body.progress))
-
-    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport:
-        return SelfCalibrateReport.model_validate(self._call("self_calibrate", request=req, read=False, progress=req.progress))
+    def run(self, op: Op[Q, R], req: Q | None = None) -> R:
+        """One operation in the service: the request checked here first (paths resolved in this
+        process, and a refusal without a round trip); a request with `progress` draws the bar the
+        service reports for it."""
+        body = None if req is None else req.check(self.settings.server)
+        data = self._call(op.name, request=body, read=not op.writes, progress=bool(getattr(body, "progress", False)))
+        result: R = TypeAdapter(op.response).validate_python(data)
+        return result
 
     # ------------------------------------------------------------------ lifetime
 

@@ -37,13 +37,13 @@ from ragate.server.config import ServerSettings, Settings, settings_differences,
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
+from ragate.server.ops import OPS, STATS, WATCH, Op
 from ragate.server.recent_calls import calling_as
-from ragate.server.requests import WatchRequest
 from ragate.server.service.auto_calibration import AutoCalibration
 from ragate.server.service.client import HEARTBEAT_MAX_S
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
-from ragate.server.use_cases import CALLS, Call, LocalUseCases
+from ragate.server.use_cases import LocalUseCases
 from ragate.server.validation import validation_message
 
 log = logging.getLogger(__name__)
@@ -170,12 +170,11 @@ class IndexService:
         """Run one use case (in the caller's thread) and return its JSON-ready result; it stops at the
         next stage boundary once the flight's allowance is cancelled (its caller went away, or the
         service stops), and reports its progress to the flight."""
-        if name not in CALLS and name != "watch":
-            raise BadInput(f"unknown call {name!r}; calls are {', '.join([*CALLS, 'watch'])}")
+        op = OPS.get(name)
+        if op is None:
+            raise BadInput(f"unknown call {name!r}; calls are {', '.join(OPS)}")
         if not isinstance(body, dict):
-            raise BadInput("the body must be a JSON object with request, options and deadline_s")
-        if not isinstance(body.get("options") or {}, dict):
-            raise BadInput("options: must be a JSON object")
+            raise BadInput("the body must be a JSON object with request, deadline_s and settings")
         limit = body.get("deadline_s")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
             raise BadInput(f"deadline_s: must be a positive number of seconds or null, not {json.dumps(limit)[:50]}")
@@ -185,7 +184,6 @@ class IndexService:
         call_id = body.get("call_id")
         if call_id is not None and not (isinstance(call_id, str) and CALL_ID.fullmatch(call_id)):
             raise BadInput("call_id: must be 1 to 64 letters, digits, '-' or '_'")
-        call = CALLS.get(name, Call(WatchRequest))
         flight = flight or InFlight(name)
         # A client's bar starts here and says why it waits at first.
         flight.report(
@@ -212,13 +210,12 @@ class IndexService:
             loaded = time.perf_counter()
             caller = body.get("caller") if isinstance(body.get("caller"), str) else None
             with deadline(body.get("deadline_s"), cancel=flight.allowance), reporting_to(flight.report), calling_as(caller):
-                req = call.request.model_validate(body.get("request") or {}) if call.request is not None else None
+                req = op.request.model_validate(body.get("request") or {}) if op.request is not None else None
                 if req is not None and body.get("limits") is not None:
                     req.under(_client_limits(body["limits"]))
-                options = body.get("options") or {}
-                gate: Any = self._heavy if call.heavy else (self._write_lock if call.writes else None)
+                gate: Any = self._heavy if op.heavy else (self._write_lock if op.writes else None)
                 if gate is None:
-                    result = self._dispatch(name, req, options)
+                    result = self._dispatch(op, req)
                 else:
                     meters = self.use_cases.meters
                     meters.waiting.inc()
@@ -227,8 +224,8 @@ class IndexService:
                         queued_ms = (time.perf_counter() - loaded) * 1000
                         meters.stage("queue", queued_ms)
                         check_deadline("the queue")
-                        result = self._dispatch(name, req, options)
-                if call.heavy and hasattr(result, "timings_ms"):
+                        result = self._dispatch(op, req)
+                if op.heavy and hasattr(result, "timings_ms"):
                     result.timings_ms = with_waits(result.timings_ms, models_ms=(loaded - arrived) * 1000, queue_ms=queued_ms)
             return _jsonable(result)
         except (Cancelled, DeadlineExceeded) as e:
@@ -256,17 +253,16 @@ class IndexService:
             log.warning("cancelling %d call(s) in flight: %s", len(flights), reason)
         return len(flights)
 
-    def _dispatch(self, name: str, req: Any, options: dict[str, Any]) -> Any:
-        uc = self.use_cases
-        if name == "index":
-            return uc.index(req, allowed_roots=_roots(options.get("allowed_roots")))
-        if name == "stats":
-            return {**uc.stats(), "service": self.describe()}
-        if name == "watch":
+    def _dispatch(self, op: Op[Any, Any], req: Any) -> Any:
+        """The operation's handler: the service's own for what it adds to (stats) or owns (the
+        watcher), else the use case of its name."""
+        if op is STATS:
+            return {**self.use_cases.stats(), "service": self.describe()}
+        if op is WATCH:
             req = req.check(self.settings.server)
             self.watcher.add(req.paths, allowed_roots=req.allowed_roots)
             return self.watcher.describe()
-        return getattr(uc, name)(req) if req is not None else getattr(uc, name)()
+        return self.use_cases.run(op, req)
 
     def _check_agreement(self, theirs: Any) -> None:
         """Every client of one index gets what the same settings give: one that differs in anything
@@ -302,7 +298,7 @@ class IndexService:
 
 
 def asgi_app(service: IndexService, stop: Callable[[], None]):
-    """POST /call/<use case> with {"request": ..., "options": ...}; GET /ping[?client=ID] (a
+    """POST /call/<use case> with {"request": ..., "deadline_s": ..., "settings": ..., "limits": ...}; GET /ping[?client=ID] (a
     heartbeat; with an id, from a connected client); POST /stop (exit once the calls in flight are
     answered); POST /replace[?client=ID] (exit for a client with other settings, if no other
     client is connected and no call is in flight; 409 otherwise)."""
@@ -416,15 +412,6 @@ def _parse(raw: bytes) -> Any:
         raise BadInput("request body nests too deeply") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadInput(f"request body is not JSON ({str(e)[:200]})") from None
-
-
-def _roots(value: Any) -> list[str] | None:
-    """The caller's allowed roots: a list of paths, or None for any (a bare string is no list of roots)."""
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadInput("options.allowed_roots: must be a list of paths or null")
-    return value
 
 
 def _jsonable(result: Any) -> Any:

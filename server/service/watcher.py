@@ -59,7 +59,7 @@ class FolderWatcher:
 
     def _index(self, folder: Path, allowed_roots: list[str] | None) -> None:
         with self._write_lock:
-            report = self.pipeline.index(IndexRequest(paths=[str(folder)], prune=True), allowed_roots=allowed_roots)
+            report = self.pipeline.index(IndexRequest(paths=[str(folder)], prune=True, allowed_roots=allowed_roots))
         with self._lock:
             self.last_update = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         log.info(

@@ -21,10 +21,10 @@ from starlette.routing import Route
 
 from ragate.retrieval.errors import RagateError
 from ragate.server.mcp.oauth import InvalidToken
+from ragate.server.ops import UseCases
 from ragate.server.ui.oauth_login import CodeFlow
 from ragate.server.ui.pages import Pages, render
 from ragate.server.ui.sessions import COOKIE, Session, Sessions, Throttle, TokenLogin
-from ragate.server.use_cases import UseCases
 
 log = logging.getLogger(__name__)
 PREFIX = "/ui"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-from collections.abc import Callable
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -19,13 +18,13 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from ragate.retrieval.errors import NotFound, RagateError
 from ragate.retrieval.filters import SearchFilter
 from ragate.server.lab import eval_archive
+from ragate.server.ops import ANSWER, DOCUMENTS, ENGINES, FEEDBACK, RECENT_CALLS, RESOURCE, SEARCH, STATS, Op, Q, R, UseCases
 from ragate.server.recent_calls import calling_as
 from ragate.server.requests import AnswerRequest, DocumentsRequest, FeedbackRequest, ResourceRequest, SearchRequest
 from ragate.server.schemas import AnswerResponse, SearchResponse
 from ragate.server.service.paths import ServicePaths
 from ragate.server.ui import views
 from ragate.server.ui.sessions import Session
-from ragate.server.use_cases import UseCases
 from ragate.server.validation import validation_message
 
 log = logging.getLogger(__name__)
@@ -55,12 +54,12 @@ class Pages:
         self.uc = use_cases
         self.index_dir = ServicePaths.of(use_cases.settings).index_dir
 
-    async def _use(self, work: Callable[[], T]) -> T:
+    async def _use(self, op: Op[Q, R], req: Q | None = None) -> R:
         with calling_as("page"):
-            return await anyio.to_thread.run_sync(work)
+            return await anyio.to_thread.run_sync(lambda: self.uc.run(op, req))
 
     async def _collections(self) -> tuple[dict[str, Any], list[str]]:
-        stats = await self._use(self.uc.stats)
+        stats = await self._use(STATS)
         return stats, sorted(stats.get("collections", {}))
 
     async def search(self, request: Request, session: Session) -> Response:
@@ -75,8 +74,8 @@ class Pages:
                 common = {"query": form["q"], "collection": form["collection"] or None, "filters": None if filters.is_empty() else filters}
                 s = SearchRequest(**common, top_k=int(form["top_k"] or 10))
                 # The answer runs second: its rerank pairs come from the score cache the search filled.
-                found: SearchResponse = await self._use(lambda: self.uc.search(s))
-                answered: AnswerResponse = await self._use(lambda: self.uc.answer(AnswerRequest(**common, explain=True)))
+                found: SearchResponse = await self._use(SEARCH, s)
+                answered: AnswerResponse = await self._use(ANSWER, AnswerRequest(**common, explain=True))
                 context.update(search=found, answer=answered, view=views.search(found), gate=views.gate(answered))
             except (ValidationError, ValueError) as e:
                 context["error"] = _validation_words(e)
@@ -92,7 +91,7 @@ class Pages:
                 useful=form.get("useful") == "true",
                 collection=form.get("collection") or None,
             )
-            result = await self._use(lambda: self.uc.feedback(req))
+            result = await self._use(FEEDBACK, req)
         except (ValidationError, RagateError) as e:
             return render("error.html", {"error": _validation_words(e) if isinstance(e, ValidationError) else str(e)}, session, status=400)
         back = "?" + urllib.parse.urlencode({"q": req.query, "collection": req.collection or ""})
@@ -100,14 +99,14 @@ class Pages:
 
     async def index(self, request: Request, session: Session) -> Response:
         stats, collections = await self._collections()
-        engines = await self._use(self.uc.engines)
-        recent = await self._use(self.uc.recent_calls)
+        engines = await self._use(ENGINES)
+        recent = await self._use(RECENT_CALLS)
         default = self.uc.settings.index.collection
         chosen = request.query_params.get("collection") or (default if default in collections else collections[0] if collections else "")
         documents = None
         if chosen in collections:
             offset = _int(request.query_params.get("offset"), 0)
-            documents = await self._use(lambda: self.uc.documents(DocumentsRequest(collection=chosen, offset=offset, limit=50)))
+            documents = await self._use(DOCUMENTS, DocumentsRequest(collection=chosen, offset=offset, limit=50))
         context = {
             "stats": stats,
             "collections": collections,
@@ -127,7 +126,7 @@ class Pages:
             req = ResourceRequest(
                 kind="doc", id=request.query_params.get("id", ""), collection=request.query_params.get("collection") or None
             )
-            doc = await self._use(lambda: self.uc.resource(req))
+            doc = await self._use(RESOURCE, req)
         except ValidationError as e:
             return render("error.html", {"error": _validation_words(e)}, session, status=400)
         except NotFound as e:
@@ -135,7 +134,7 @@ class Pages:
         return render("document.html", {"doc": doc}, session)
 
     async def evaluation(self, request: Request, session: Session) -> Response:
-        kept = await self._use(lambda: eval_archive.latest(self.index_dir))
+        kept = await anyio.to_thread.run_sync(eval_archive.latest, self.index_dir)
         return render("evaluation.html", {"evaluations": kept, "json": json}, session)
 
     async def plot(self, request: Request, session: Session) -> Response:

@@ -1,0 +1,106 @@
+"""The operations table (server/ops.py) and what derives from it, without models: every operation
+has its handler, every MCP tool is made from its request model, an agent cannot set a caller-only
+field, and the tools' annotations and the OAuth read scope follow `writes`. The tools are called
+in-process over the MCP server's own dispatch, against use cases that record what reaches them."""
+
+import asyncio
+import inspect
+
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+
+from ragate.retrieval.indexer import IndexReport, SkippedFile
+from ragate.server.config import Settings
+from ragate.server.mcp.tools import build_server
+from ragate.server.ops import OPS, READ_TOOLS, TOOLS, WATCH, Op
+from ragate.server.schemas import FeedbackResult
+from ragate.server.service.client import ServiceClient
+from ragate.server.use_cases import LocalUseCases
+
+
+class RecordingUseCases:
+    """Use cases that answer each operation with a canned response and keep the requests."""
+
+    def __init__(self, settings: Settings, answers: dict[str, object]):
+        self.settings, self.answers, self.calls = settings, answers, []
+
+    def run(self, op: Op, req=None):
+        self.calls.append((op.name, req))
+        return self.answers[op.name]
+
+    def wait_ready(self, timeout=None) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def settings(**server) -> Settings:
+    s = Settings()
+    s.server = s.server.model_copy(update=server)
+    return s
+
+
+def tools(uc) -> dict:
+    return {t.name: t for t in asyncio.run(build_server(uc).full_tools())}
+
+
+def test_every_operation_has_its_handler_and_one_name():
+    for name, op in OPS.items():
+        assert op.name == name
+        handler = getattr(LocalUseCases, name, None)
+        if op is WATCH:  # the service's own: its folder watcher
+            assert handler is None
+            continue
+        assert callable(handler), f"no handler LocalUseCases.{name}"
+        takes = [p for p in inspect.signature(handler).parameters if p != "self"]
+        assert takes == (["req"] if op.request is not None else []), (name, takes)
+    # The service client has no method per operation: one `run` sends every one of them.
+    assert not [name for name in OPS if hasattr(ServiceClient, name)]
+
+
+def test_each_tool_takes_its_request_models_agent_fields_and_no_caller_only_field():
+    listed = tools(RecordingUseCases(Settings(), {}))
+    assert set(listed) == set(TOOLS)
+    for name, op in TOOLS.items():
+        params = set(listed[name].input_schema.get("properties", {}))
+        agent = set(op.request.agent_fields()) if op.request is not None else set()
+        assert params == agent, name
+    assert "allowed_roots" not in listed["index_paths"].input_schema["properties"]
+    assert "progress" not in listed["index_paths"].input_schema["properties"]
+    assert "fusion" not in listed["search"].input_schema["properties"]
+    # Descriptions and ranges come from the request model.
+    top_k = listed["search"].input_schema["properties"]["top_k"]
+    assert top_k["default"] == 10 and "max_top_k" in top_k["description"]
+
+
+def test_annotations_and_the_read_scope_follow_writes():
+    listed = tools(RecordingUseCases(Settings(), {}))
+    assert READ_TOOLS == {"search", "rerank", "answer_or_abstain", "stats"}
+    for name, t in listed.items():
+        assert bool(t.annotations.read_only_hint) == (name in READ_TOOLS), name
+    assert listed["delete"].annotations.destructive_hint and not listed["index_paths"].annotations.destructive_hint
+
+
+def test_an_agent_indexes_only_under_the_servers_allowed_roots_and_gets_a_listed_report():
+    skipped = [SkippedFile(path=f"/r/{i}.bin", reason="not matched", kind="not_included") for i in range(150)]
+    report = IndexReport(collection="default", files_seen=150, skipped=skipped, skipped_by_kind={"not_included": 150})
+    uc = RecordingUseCases(settings(allowed_roots=["/srv/docs"]), {"index": report})
+    server = build_server(uc)
+    result = asyncio.run(server.call_tool("index_paths", {"paths": ["/srv/docs/a"]}))
+    ((name, req),) = uc.calls
+    assert name == "index" and req.allowed_roots == ["/srv/docs"] and req.paths == ["/srv/docs/a"] and not req.progress
+    structured = result[1] if isinstance(result, tuple) else result.structured_content
+    assert len(structured["skipped"]) == 100 and structured["skipped_not_listed"] == 50  # an agent's context gets a list, counts whole
+    # A caller-only field is no argument: the agent is refused, and nothing runs.
+    with pytest.raises(ToolError, match="unknown argument allowed_roots"):
+        asyncio.run(server.call_tool("index_paths", {"paths": ["/etc"], "allowed_roots": ["/"]}))
+    assert len(uc.calls) == 1
+
+
+def test_a_refused_request_reaches_no_use_case():
+    uc = RecordingUseCases(Settings(), {"feedback": FeedbackResult(recorded=True, chunk_id="c", useful=True, entries=1)})
+    server = build_server(uc)
+    with pytest.raises(ToolError, match="useful"):
+        asyncio.run(server.call_tool("feedback", {"query": "q", "chunk_id": "c", "useful": "yes"}))
+    assert uc.calls == []
