@@ -39,6 +39,7 @@ from ragate.server.requests import (
 from ragate.server.schemas import (
     AnswerResponse,
     CalibrateReport,
+    CollectionList,
     DeleteResult,
     DocumentList,
     Dropped,
@@ -138,6 +139,14 @@ FEEDBACK: Op[FeedbackRequest, FeedbackResult] = Op(
 STATS: Op[Any, dict[str, Any]] = Op(
     "stats", None, dict[str, Any], "Collections (chunks, languages), models, devices, readiness.", tool="stats", needs_models=False
 )
+COLLECTIONS: Op[Any, CollectionList] = Op(
+    "collections",
+    None,
+    CollectionList,
+    "Each collection's size, languages and calibration.",
+    tool="collections",
+    needs_models=False,
+)
 METRICS: Op[Any, str] = Op("metrics", None, str, "This process's use cases in the Prometheus text format.")
 ENGINES: Op[Any, dict[str, Any]] = Op("engines", None, dict[str, Any], "Each model's engine, why, and the stored verdict's figures.")
 MEASURE_ENGINES: Op[Any, dict[str, Any]] = Op(
@@ -176,6 +185,7 @@ OPS: dict[str, Op[Any, Any]] = {
         DELETE,
         FEEDBACK,
         STATS,
+        COLLECTIONS,
         METRICS,
         ENGINES,
         MEASURE_ENGINES,

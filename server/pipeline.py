@@ -46,6 +46,8 @@ from ragate.server.requests import (
 )
 from ragate.server.schemas import (
     AnswerResponse,
+    CollectionInfo,
+    CollectionList,
     DeleteResult,
     DocumentList,
     Dropped,
@@ -355,6 +357,27 @@ class Pipeline(Stages):
     @metered
     def stats(self) -> dict[str, Any]:
         return self._stats()
+
+    def collections(self) -> CollectionList:
+        """Each collection in short: what an agent needs to pick one (the `collections` tool)."""
+        listed = []
+        for name in self.qdrant.collections():
+            store, profile = self.store(name), self.profile(name)
+            model = profile.answerability
+            listed.append(
+                CollectionInfo(
+                    name=name,
+                    default=name == self.settings.index.collection,
+                    chunks=store.count(),
+                    documents=len(store.sources()),
+                    languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
+                    calibration=profile.source,
+                    calibration_fitted_at=profile.fitted_at,
+                    threshold=None if model is None else model.threshold,
+                    updated_at=self.index_updated_at(name),
+                )
+            )
+        return CollectionList(collections=listed)
 
     def _stats(self) -> dict[str, Any]:
         m, s = self.models, self.settings

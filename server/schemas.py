@@ -354,3 +354,19 @@ class SampledChunk(BaseModel):
 
 class Dropped(BaseModel):
     dropped: str = Field(description="the collection deleted")
+
+
+class CollectionInfo(BaseModel):
+    name: str
+    default: bool = Field(description="the [index] collection: the one a call reads when it names none")
+    chunks: int
+    documents: int
+    languages: dict[str, float] = Field(description="share of its chunks per detected language (ISO 639-1; '' unknown)")
+    calibration: CalibrationSource
+    calibration_fitted_at: str | None = None
+    threshold: float | None = Field(None, description="the gate's p_answerable threshold on it (None: no answerability model)")
+    updated_at: str | None = Field(None, description="when it last changed")
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionInfo]

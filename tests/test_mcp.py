@@ -122,6 +122,12 @@ async def test_every_tool_over_stdio(tmp_path, server_env):
         assert {r["collection"] for r in one["results"]} == {"sci"}
         asked = await call(s, "answer_or_abstain", {"query": "What causes the tides?", "collections": ["sci", "docs"]}, schemas)
         assert asked["status"] == "answer" and asked["calibration"] == "default" and asked["passages"][0]["collection"] == "sci"
+        # What an agent reads to pick a collection: each one's size, languages and calibration.
+        listed = {c["name"]: c for c in (await call(s, "collections", {}, schemas))["collections"]}
+        assert {"default", "sci", "docs"} <= set(listed) and listed["default"]["default"] and not listed["sci"]["default"]
+        assert listed["sci"]["documents"] == len(list((EXAMPLES / "science").iterdir()))
+        assert listed["sci"]["chunks"] >= listed["sci"]["documents"] and listed["sci"]["languages"]["en"] > 0.9
+        assert listed["sci"]["calibration"] == "default" and 0 < listed["sci"]["threshold"] < 1
 
 
 BAD_INPUT = [

@@ -13,7 +13,7 @@ from ragate.retrieval.indexer import IndexReport, SkippedFile
 from ragate.server.config import Settings
 from ragate.server.mcp.tools import build_server
 from ragate.server.ops import OPS, READ_TOOLS, TOOLS, WATCH, Op
-from ragate.server.schemas import FeedbackResult
+from ragate.server.schemas import CollectionInfo, CollectionList, FeedbackResult
 from ragate.server.service.client import ServiceClient
 from ragate.server.use_cases import LocalUseCases
 
@@ -76,7 +76,7 @@ def test_each_tool_takes_its_request_models_agent_fields_and_no_caller_only_fiel
 
 def test_annotations_and_the_read_scope_follow_writes():
     listed = tools(RecordingUseCases(Settings(), {}))
-    assert READ_TOOLS == {"search", "rerank", "answer_or_abstain", "stats"}
+    assert READ_TOOLS == {"search", "rerank", "answer_or_abstain", "stats", "collections"}
     for name, t in listed.items():
         assert bool(t.annotations.read_only_hint) == (name in READ_TOOLS), name
     assert listed["delete"].annotations.destructive_hint and not listed["index_paths"].annotations.destructive_hint
@@ -96,6 +96,14 @@ def test_an_agent_indexes_only_under_the_servers_allowed_roots_and_gets_a_listed
     with pytest.raises(ToolError, match="unknown argument allowed_roots"):
         asyncio.run(server.call_tool("index_paths", {"paths": ["/etc"], "allowed_roots": ["/"]}))
     assert len(uc.calls) == 1
+
+
+def test_a_new_read_only_tool_is_its_table_entry():
+    info = CollectionInfo(name="notes", default=True, chunks=12, documents=3, languages={"en": 1.0}, calibration="default")
+    uc = RecordingUseCases(Settings(), {"collections": CollectionList(collections=[info]), "feedback": None})
+    result = asyncio.run(build_server(uc).call_tool("collections", {}))
+    structured = result[1] if isinstance(result, tuple) else result.structured_content
+    assert structured["collections"][0]["name"] == "notes" and uc.calls == [("collections", None)]
 
 
 def test_a_refused_request_reaches_no_use_case():
