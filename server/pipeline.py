@@ -30,6 +30,7 @@ from ragate.server.feedback import FeedbackLog, feedback_path
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
+from ragate.server.ops import Op, Q, R
 from ragate.server.recent_calls import RecentCall, RecentCalls
 from ragate.server.requests import (
     AddDocumentsRequest,
@@ -63,14 +64,14 @@ from ragate.server.stages import Ranked, Stages
 from ragate.server.timing import Timer
 from ragate.server.tracing import tracer
 
-R = TypeVar("R")
+T = TypeVar("T")
 
 
-def metered(use_case: Callable[..., R]) -> Callable[..., R]:
+def metered(use_case: Callable[..., T]) -> Callable[..., T]:
     """Count the call, its outcome and its time in the pipeline's metrics, and read what the result says."""
 
     @functools.wraps(use_case)
-    def call(self: Pipeline, *args: Any, **kwargs: Any) -> R:
+    def call(self: Pipeline, *args: Any, **kwargs: Any) -> T:
         started, name = time.perf_counter(), use_case.__name__
         request = args[0] if args else None
         try:
@@ -102,6 +103,14 @@ class Pipeline(Stages):
         self.recent = RecentCalls(
             size=settings.ui.recent_calls, keep_queries=settings.ui.keep_queries, default_collection=settings.index.collection
         )
+
+    def run(self, op: Op[Q, R], req: Q | None = None) -> R:
+        """One operation (server/ops.py) in this process: its handler is the method of its name."""
+        handler = getattr(self, op.name, None)
+        if handler is None:
+            raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
+        result: R = handler(req) if op.request is not None else handler()
+        return result
 
     def metrics(self) -> str:
         """`/metrics` and `ragate metrics`: this process's use cases in the Prometheus text format."""

@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 from ragate.retrieval.beir import beir_collection
-from ragate.retrieval.errors import BadInput
 from ragate.server.config import Settings
 from ragate.server.lab import eval_archive
 from ragate.server.lab.calibrate import run_calibration
 from ragate.server.lab.evaluate import evaluate
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.model_loader import Models
-from ragate.server.ops import Op, Q, R, UseCases
+from ragate.server.ops import UseCases
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest
 from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport
@@ -25,15 +24,7 @@ from ragate.server.service.paths import ServicePaths
 
 
 class LocalUseCases(Pipeline):
-    """Every use case in this process: the pipeline's, and the offline commands over it. Each
-    operation's handler is the method of its name."""
-
-    def run(self, op: Op[Q, R], req: Q | None = None) -> R:
-        handler = getattr(self, op.name, None)
-        if handler is None:
-            raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
-        result: R = handler(req) if op.request is not None else handler()
-        return result
+    """Every use case in this process: the pipeline's, and the offline commands over it."""
 
     def evaluate(self, req: EvalRequest) -> EvalReport:
         req = req.check(self.limits)
