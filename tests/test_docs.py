@@ -1,5 +1,5 @@
-"""The docs keep up with the code: every module is on the README's layout map, every MCP tool in
-the tool tables of the README and docs/tools.md.
+"""The docs keep up with the code: every module is on ARCHITECTURE.md's layout map, every MCP tool
+in the tool tables of the README and docs/tools.md.
 
 Both lists are read from the source tree each time (files, and the operations table), so a module
 or tool added later fails here until the docs name it."""
@@ -11,14 +11,15 @@ from ragate.server.ops import TOOLS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+ARCHITECTURE = ROOT / "ARCHITECTURE.md"
 PACKAGES = ("server", "retrieval", "scoring")
 
 
-def section(text: str, heading: str) -> str:
-    """The body of one `## heading` section: up to the next level-2 heading (code fences skipped)."""
-    lines = text.splitlines()
+def section(doc: Path, heading: str) -> str:
+    """The body of one `## heading` section of a doc: up to the next level-2 heading (code fences skipped)."""
+    lines = doc.read_text(encoding="utf-8").splitlines()
     start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
-    assert start is not None, f"README.md has no {heading!r} section"
+    assert start is not None, f"{doc.name} has no {heading!r} section"
     body, fenced = [], False
     for line in lines[start + 1 :]:
         if line.startswith("```"):
@@ -40,14 +41,14 @@ def modules() -> list[str]:
 
 
 def test_layout_names_every_module():
-    layout = section(README.read_text(encoding="utf-8"), "## Layout")
+    layout = section(ARCHITECTURE, "## Layout")
     named = set(re.findall(r"(?<![\w/.])((?:server|retrieval|scoring)/[\w/]+\.py)\b", layout))
     found = modules()
     assert found, "no modules found under server/, retrieval/, scoring/"
     missing = [m for m in found if m not in named]
-    assert not missing, "README.md's '## Layout' section does not name these modules: " + ", ".join(missing)
+    assert not missing, "ARCHITECTURE.md's '## Layout' section does not name these modules: " + ", ".join(missing)
     stale = sorted(named - set(found))
-    assert not stale, "README.md's '## Layout' section names modules that do not exist: " + ", ".join(stale)
+    assert not stale, "ARCHITECTURE.md's '## Layout' section names modules that do not exist: " + ", ".join(stale)
 
 
 def tool_table(text: str) -> set[str]:
