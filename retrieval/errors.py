@@ -18,10 +18,13 @@ and is reported as an internal error, never as "fix your input".
     ├── DeadlineExceeded         timeout       the call ran past [server] tool_timeout_s; its work was stopped
     ├── Cancelled                cancelled     the caller cancelled or went away, or the service is stopping; its work was stopped
     ├── TrainingError            training      `ragate tune` cannot train on what it was given
-    └── ServeError               serve         `ragate serve` cannot start as configured
+    ├── ServeError               serve         `ragate serve` cannot start as configured
+    └── InternalError            internal      a bug in ragate (in the index service), not the caller's doing
 
 The index service sends an error as {"kind", "message"}; its client raises the class of that kind
 (`from_wire`), so a call through the service fails exactly as the same call in this process would.
+A crash in the service comes back as `internal`: each adapter says it is a bug and where the
+traceback is, never "fix your input".
 `BadInput` and `ConfigError` are also ValueErrors, so pydantic validators that raise them report
 the field; nothing catches a bare ValueError as a user error."""
 
@@ -159,3 +162,9 @@ class ServeError(RagateError):
     """`ragate serve` cannot start as configured (e.g. HTTP without a token)."""
 
     kind = "serve"
+
+
+class InternalError(RagateError):
+    """A bug met by the index service (its log has the traceback), raised again in its client."""
+
+    kind = "internal"

@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ragate.retrieval.chunking import indexed_text
+from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import BadInput, NotFound, StoreError
 from ragate.retrieval.indexer import IndexReport
 from ragate.retrieval.inline import to_document
@@ -61,7 +63,7 @@ from ragate.server.schemas import (
     SearchResult,
 )
 from ragate.server.stages import Ranked, Stages
-from ragate.server.timing import Timer
+from ragate.server.timing import Timer, with_wait
 from ragate.server.tracing import tracer
 
 T = TypeVar("T")
@@ -100,6 +102,10 @@ class Pipeline(Stages):
         self.document_pages = DocumentPages()
         # The last indexing run per collection since this process started: `stats` says what it left out.
         self.last_index: dict[str, dict[str, Any]] = {}
+        # How operations share this process, decided here once: heavy ones take one of the reranker's
+        # slots, writes the write lock (a watched folder's passes too); the wait is the `queue` stage.
+        self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
+        self._write_lock = threading.Lock()
         self.recent = RecentCalls(
             size=settings.ui.recent_calls, keep_queries=settings.ui.keep_queries, default_collection=settings.index.collection
         )
@@ -109,8 +115,29 @@ class Pipeline(Stages):
         handler = getattr(self, op.name, None)
         if handler is None:
             raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
-        result: R = handler(req) if op.request is not None else handler()
+        gate = self._heavy if op.heavy else self._write_lock if op.writes else None
+        queue_ms = 0.0 if gate is None else self._wait_for(gate)
+        try:
+            result: R = handler(req) if op.request is not None else handler()
+        finally:
+            if gate is not None:
+                gate.release()
+        if op.heavy and hasattr(result, "timings_ms"):
+            result.timings_ms = with_wait(result.timings_ms, "queue", queue_ms)
         return result
+
+    def _wait_for(self, gate: threading.Semaphore | threading.Lock) -> float:
+        """Take `gate`, within the call's deadline; the milliseconds it took."""
+        started = time.perf_counter()
+        self.meters.waiting.inc()
+        try:
+            while not gate.acquire(timeout=0.2):
+                check_deadline("the queue")
+        finally:
+            self.meters.waiting.dec()
+        queue_ms = (time.perf_counter() - started) * 1000
+        self.meters.stage("queue", queue_ms)
+        return queue_ms
 
     def metrics(self) -> str:
         """`/metrics` and `ragate metrics`: this process's use cases in the Prometheus text format."""

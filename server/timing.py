@@ -28,3 +28,9 @@ class Timer:
         """Milliseconds per stage plus `total` since the timer started."""
         self.ms["total"] = (time.perf_counter() - self._t0) * 1000
         return {k: round(v, 2) for k, v in self.ms.items()}
+
+
+def with_wait(timings_ms: dict[str, float], stage: str, ms: float) -> dict[str, float]:
+    """A call's stage timings with a wait before its work first (for the models to load, for a
+    reranker slot behind other calls), counted in the total so the stages add up to it."""
+    return {stage: round(ms, 2), **timings_ms, "total": round(timings_ms.get("total", 0.0) + ms, 2)}

@@ -9,6 +9,7 @@ import inspect
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 
+from ragate.retrieval.errors import DeadlineExceeded, RagateError
 from ragate.retrieval.indexer import IndexReport, SkippedFile
 from ragate.server.config import Settings
 from ragate.server.mcp.tools import build_server
@@ -112,3 +113,81 @@ def test_a_refused_request_reaches_no_use_case():
     with pytest.raises(ToolError, match="useful"):
         asyncio.run(server.call_tool("feedback", {"query": "q", "chunk_id": "c", "useful": "yes"}))
     assert uc.calls == []
+
+
+def test_the_process_that_runs_an_operation_schedules_it_once(tmp_path):
+    """Heavy operations share the reranker's slots and writes the write lock, taken in `Pipeline.run`
+    alone (the MCP tools and the service's socket forward): a call waits there within its deadline,
+    and its wait is the response's `queue` stage. No models are loaded: the handlers stand in."""
+    import threading
+    import time
+
+    from ragate.retrieval.deadline import deadline
+    from ragate.server.ops import FEEDBACK, SEARCH
+    from ragate.server.pipeline import Pipeline
+    from ragate.server.requests import FeedbackRequest, SearchRequest
+
+    s = Settings.model_validate({"qdrant": {"path": str(tmp_path / "q")}, "server": {"max_concurrent_reranks": 1}})
+    p = Pipeline(s)
+    release, inside = threading.Event(), threading.Event()
+
+    class Timed:
+        def __init__(self):
+            self.timings_ms = {"rerank": 1.0, "total": 1.0}
+
+    def search(req):
+        inside.set()
+        release.wait(5)
+        return Timed()
+
+    p.search = search  # type: ignore[method-assign]
+    p.feedback = lambda req: "recorded"  # type: ignore[method-assign]
+    try:
+        first = threading.Thread(target=p.run, args=(SEARCH, SearchRequest(query="a")))
+        first.start()
+        assert inside.wait(5)
+        with deadline(0.3), pytest.raises(DeadlineExceeded, match="queue"):  # the only slot is taken
+            p.run(SEARCH, SearchRequest(query="b"))
+        assert p.run(FEEDBACK, FeedbackRequest(query="q", chunk_id="c", useful=True)) == "recorded"  # a write is not in that line
+        threading.Timer(0.3, release.set).start()
+        started = time.perf_counter()
+        waited = p.run(SEARCH, SearchRequest(query="c"))
+        assert 200 < waited.timings_ms["queue"] <= (time.perf_counter() - started) * 1000 + 1
+        assert waited.timings_ms["total"] == pytest.approx(1.0 + waited.timings_ms["queue"], abs=0.02)
+        first.join(5)
+    finally:
+        release.set()
+        p.close()
+
+
+class FailingUseCases(RecordingUseCases):
+    def __init__(self, error: Exception):
+        super().__init__(Settings(), {})
+        self.error = error
+
+    def run(self, op: Op, req=None):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error,words",
+    [
+        (DeadlineExceeded("stopped at the rerank stage: past the 30s deadline"), "stopped at the rerank stage"),
+        (RagateError.from_wire("internal", "KeyError: 'x'"), "internal error in ragate, not in your request"),
+        (RagateError.from_wire("unknown_collection", "unknown collection 'x'"), "unknown collection 'x'"),
+    ],
+)
+def test_each_error_kind_reaches_an_agent_in_its_own_words(error, words):
+    with pytest.raises(ToolError, match=words):
+        asyncio.run(build_server(FailingUseCases(error)).call_tool("search", {"query": "q"}))
+
+
+def test_a_crash_in_the_service_is_an_internal_error_on_the_command_line(monkeypatch, capsys):
+    from ragate.server.cli import commands, main
+
+    def crashed(*args, **kwargs):
+        raise RagateError.from_wire("internal", "KeyError: 'x' (traceback in service.log)")
+
+    monkeypatch.setattr(commands, "run_use_case", crashed)
+    assert main.main(["stats"]) == 70
+    assert "internal error (a bug in ragate, not in what you asked" in capsys.readouterr().err

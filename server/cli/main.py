@@ -9,7 +9,7 @@ import sys
 
 from pydantic import ValidationError
 
-from ragate.retrieval.errors import RagateError
+from ragate.retrieval.errors import InternalError, RagateError
 from ragate.server.cli.parser import build_parser
 from ragate.server.config import Settings, load_settings
 from ragate.server.tracing import configure_from_environment as configure_tracing
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args, settings)
         sys.stdout.flush()  # here, so a reader that went away is met below and not at exit
         return code
+    except InternalError as e:
+        print(f"ragate: internal error (a bug in ragate, not in what you asked; the index service's log has it): {e}", file=sys.stderr)
+        return 70  # EX_SOFTWARE
     except RagateError as e:
         print(f"ragate: error: {e}", file=sys.stderr)
         return 2

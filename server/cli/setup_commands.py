@@ -19,6 +19,7 @@ from ragate.retrieval.language import action
 from ragate.retrieval.model_paths import resolve_model
 from ragate.server.cli.output import print_json, self_calibration_lines
 from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, config_in_force, describe_config, setting_vars
+from ragate.server.ops import STATS
 from ragate.server.service.client import ServiceClient
 
 
@@ -221,7 +222,7 @@ def _service_checks(settings: Settings, config: str | None) -> tuple[dict[str, C
     loaded (by the model's check name), and the service's own checks."""
     client = ServiceClient(settings, config_path=config)
     try:
-        stats = client.stats()
+        stats = client.run(STATS)
     except RagateError as e:
         return {}, [Check("index service", False, str(e), f"see {client.paths.log}")]
     finally:

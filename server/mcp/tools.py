@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -22,8 +21,7 @@ from mcp.types import CallToolResult, ResourceLink, TextContent, Tool, ToolAnnot
 from pydantic import BaseModel, Field, ValidationError
 
 from ragate.retrieval.deadline import Allowance, deadline
-from ragate.retrieval.deadline import check as check_deadline
-from ragate.retrieval.errors import RagateError
+from ragate.retrieval.errors import InternalError, RagateError
 from ragate.retrieval.ingest import shown
 from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.server.mcp.lean_schema import lean_input, lean_output, one_line
@@ -50,9 +48,6 @@ class Tools:
     def __init__(self, use_cases: UseCases):
         self.p = use_cases
         self.limits = use_cases.settings.server
-        # Taken by the thread that does the work, so a call abandoned on cancellation keeps its slot
-        # until its work has really stopped.
-        self._heavy_slots = threading.BoundedSemaphore(self.limits.max_concurrent_reranks)
 
     async def _run(self, op: Op[Q, R], req: Q | None = None, *, ctx: Context | None = None) -> R:
         """Run an operation in a thread once models are ready, under the tool timeout; the one place
@@ -66,35 +61,30 @@ class Tools:
             if op.needs_models:
                 await anyio.to_thread.run_sync(self.p.wait_ready, abandon_on_cancel=True)
             with anyio.fail_after(self.limits.tool_timeout_s):
-                bounded = self._bounded(
-                    lambda: self.p.run(op, req), allowance, _progress_to(ctx, allowance) if ctx is not None else None, heavy=op.heavy
-                )
+                report = _progress_to(ctx, allowance) if ctx is not None else None
+                bounded = self._bounded(lambda: self.p.run(op, req), allowance, report)
                 return await anyio.to_thread.run_sync(bounded, abandon_on_cancel=True)
         except anyio.get_cancelled_exc_class():
             allowance.cancel("the MCP client cancelled the call")
             raise
+        except InternalError as e:
+            raise ToolError(f"internal error in ragate, not in your request (the index service's log has it): {e}") from None
+        except RagateError as e:  # before TimeoutError: a DeadlineExceeded says where the call stopped
+            raise ToolError(str(e)) from None
         except TimeoutError:
             allowance.cancel("past the tool timeout")
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None
-        except RagateError as e:
-            raise ToolError(str(e)) from None
 
-    def _bounded(self, use_case: Callable[[], T], allowance: Allowance, report: Reporter | None, *, heavy: bool) -> Callable[[], T]:
+    def _bounded(self, use_case: Callable[[], T], allowance: Allowance, report: Reporter | None) -> Callable[[], T]:
         """The use case under the tool timeout and `allowance`: its loops stop at the deadline or on
         cancellation instead of running on in a thread nobody waits for (the index service gets
-        the same deadline with the call, and the cancellation as a closed connection); `heavy` ones
-        hold one of the reranker's slots while they run."""
+        the same deadline with the call, and the cancellation as a closed connection). Its place
+        in line (a reranker slot, the write lock) is taken where the models are: `Pipeline.run`,
+        in this process or in the index service."""
 
         def run() -> T:
             with deadline(self.limits.tool_timeout_s, cancel=allowance), reporting_to(report) if report else contextlib.nullcontext():
-                if not heavy:
-                    return use_case()
-                while not self._heavy_slots.acquire(timeout=0.2):
-                    check_deadline("the queue")
-                try:
-                    return use_case()
-                finally:
-                    self._heavy_slots.release()
+                return use_case()
 
         return run
 

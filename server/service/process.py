@@ -29,9 +29,17 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ragate.retrieval.deadline import Allowance, deadline
-from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.edge_store import acquire_lock
-from ragate.retrieval.errors import BadInput, Cancelled, DeadlineExceeded, IngestError, RagateError, SettingsMismatch, StoreError
+from ragate.retrieval.errors import (
+    BadInput,
+    Cancelled,
+    DeadlineExceeded,
+    IngestError,
+    InternalError,
+    RagateError,
+    SettingsMismatch,
+    StoreError,
+)
 from ragate.retrieval.progress import reporting_to
 from ragate.server.config import ServerSettings, Settings, settings_differences, settings_fingerprint, shared_settings
 from ragate.server.http_limits import header_deadline_protocol
@@ -43,6 +51,7 @@ from ragate.server.service.auto_calibration import AutoCalibration
 from ragate.server.service.client import HEARTBEAT_MAX_S
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
+from ragate.server.timing import with_wait
 from ragate.server.use_cases import LocalUseCases
 from ragate.server.validation import validation_message
 
@@ -69,28 +78,18 @@ class InFlight:
         self.progress = {"desc": desc, "done": done, "total": total}
 
 
-def with_waits(timings_ms: dict[str, float], *, models_ms: float, queue_ms: float) -> dict[str, float]:
-    """A call's stage timings with the service's waits first, for the models to load (when it
-    waited at all) and for a reranker slot behind other clients' calls, counted in the total so
-    the stages add up to it."""
-    waited = {k: round(v, 2) for k, v in (("models", models_ms), ("queue", queue_ms)) if k == "queue" or v >= 1}
-    total = timings_ms.get("total", 0.0) + sum(waited.values())
-    return {**waited, **timings_ms, "total": round(total, 2)}
-
-
 class IndexService:
     """The use cases of one Pipeline behind the socket, with activity tracking for the idle exit."""
 
     def __init__(self, settings: Settings, *, watch: list[str]):
         self.settings = settings
+        self.paths = ServicePaths.of(settings)
         self.models = Models(settings)
         self.use_cases = LocalUseCases(settings, self.models)
         self.shared = shared_settings(settings)
-        self._write_lock = threading.Lock()
-        self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms, write_lock=self._write_lock)
+        self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms)
         self.use_cases.meters.registry.register(WatcherCollector(self.watcher.describe))
         self._initial_watch = watch
-        self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
         self._activity_lock = threading.Lock()
         self._in_flight = 0
         self.last_activity = time.monotonic()  # calls and heartbeats: the idle exit
@@ -213,20 +212,10 @@ class IndexService:
                 req = op.request.model_validate(body.get("request") or {}) if op.request is not None else None
                 if req is not None and body.get("limits") is not None:
                     req.under(_client_limits(body["limits"]))
-                gate: Any = self._heavy if op.heavy else (self._write_lock if op.writes else None)
-                if gate is None:
-                    result = self._dispatch(op, req)
-                else:
-                    meters = self.use_cases.meters
-                    meters.waiting.inc()
-                    with gate:
-                        meters.waiting.dec()
-                        queued_ms = (time.perf_counter() - loaded) * 1000
-                        meters.stage("queue", queued_ms)
-                        check_deadline("the queue")
-                        result = self._dispatch(op, req)
-                if op.heavy and hasattr(result, "timings_ms"):
-                    result.timings_ms = with_waits(result.timings_ms, models_ms=(loaded - arrived) * 1000, queue_ms=queued_ms)
+                result = self._dispatch(op, req)
+                models_ms = (loaded - arrived) * 1000
+                if op.heavy and hasattr(result, "timings_ms") and models_ms >= 1:  # it waited for the models to load
+                    result.timings_ms = with_wait(result.timings_ms, "models", models_ms)
             return _jsonable(result)
         except (Cancelled, DeadlineExceeded) as e:
             log.warning("call %s %s", name, e)
@@ -329,7 +318,8 @@ def asgi_app(service: IndexService, stop: Callable[[], None]):
             return JSONResponse({"error": e.to_wire()}, status_code=400)
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
             log.exception("call %s failed", name)
-            return JSONResponse({"error": {"kind": "internal", "message": f"{type(e).__name__}: {e}"}}, status_code=500)
+            internal = InternalError(f"{type(e).__name__}: {e} (traceback in {service.paths.log})")
+            return JSONResponse({"error": internal.to_wire()}, status_code=500)
 
     async def progress(request: Request) -> JSONResponse:
         state = service.progress(request.path_params["call_id"])

@@ -22,6 +22,7 @@ from typing import Any
 from watchfiles import watch
 
 from ragate.retrieval.errors import IngestError
+from ragate.server.ops import INDEX
 from ragate.server.requests import IndexRequest
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,8 @@ REARM_S = 2.0  # how often a quiet watch checks that its path is still the folde
 
 
 class FolderWatcher:
-    def __init__(self, pipeline, *, debounce_ms: int, write_lock: threading.Lock):
+    def __init__(self, pipeline, *, debounce_ms: int):
         self.pipeline = pipeline
-        self._write_lock = write_lock  # the service's: a watch pass and a client's write never interleave
         self.debounce_ms = debounce_ms
         self.folders: dict[str, threading.Thread] = {}
         self.pending = 0
@@ -58,8 +58,8 @@ class FolderWatcher:
             t.start()
 
     def _index(self, folder: Path, allowed_roots: list[str] | None) -> None:
-        with self._write_lock:
-            report = self.pipeline.index(IndexRequest(paths=[str(folder)], prune=True, allowed_roots=allowed_roots))
+        # Under the pipeline's write lock: a watch pass and a client's write never interleave.
+        report = self.pipeline.run(INDEX, IndexRequest(paths=[str(folder)], prune=True, allowed_roots=allowed_roots))
         with self._lock:
             self.last_update = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         log.info(
