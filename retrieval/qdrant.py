@@ -12,13 +12,16 @@ from typing import Any
 from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
 from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.server_store import ClientStore, list_client_collections
+from ragate.retrieval.state import FileDocs, QdrantDocs, StateDocs
 from ragate.retrieval.store import Store, check_collection_name, known_hint
 
 
 class Qdrant:
-    """Opens each collection once and keeps it open; closing releases them all."""
+    """Opens each collection once and keeps it open; closing releases them all. `state` holds
+    ragate's own documents beside the collections (retrieval/state.py)."""
 
     kind: str
+    state: StateDocs
 
     def __init__(self) -> None:
         self._open: dict[str, Store] = {}
@@ -66,6 +69,7 @@ class EdgeQdrant(Qdrant):
         super().__init__()
         self.root = Path(root)
         self.location = str(self.root.resolve())
+        self.state = FileDocs(self.root)
 
     def _make(self, name, create):
         return EdgeStore(self.root, name, create)
@@ -105,6 +109,7 @@ class ServerQdrant(Qdrant):
         super().__init__()
         self.client = client
         self.location = location
+        self.state = QdrantDocs(client, location)
 
     def _make(self, name, create):
         return ClientStore(self.client, name, create)

@@ -8,6 +8,7 @@ from typing import Any
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.errors import UnknownCollection
 from ragate.retrieval.filters import AnyOf, DateRange, Equals
+from ragate.retrieval.state import STATE_COLLECTION
 from ragate.retrieval.store import (
     DATETIME_FIELDS,
     DENSE,
@@ -130,4 +131,4 @@ class ClientStore(Store):
 
 
 def list_client_collections(client) -> list[str]:
-    return sorted(c.name for c in client.get_collections().collections)
+    return sorted(c.name for c in client.get_collections().collections if c.name != STATE_COLLECTION)

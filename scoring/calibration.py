@@ -6,16 +6,12 @@ the reranker and chunking it was fitted for. Always computed in fp32/fp64."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
 from ragate.retrieval.errors import BadInput
-
-T = TypeVar("T")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -135,22 +131,3 @@ def threshold_for_precision(probs: np.ndarray, labels: np.ndarray, target: float
         if precision[i] >= target:
             best = float(p_sorted[i])
     return best
-
-
-class ReloadOnChange(Generic[T]):
-    """What a file in the index directory holds, read again only when the file or the key changes
-    (`ragate calibrate` may rewrite it while a server runs): a query costs one stat, and a
-    warning about a stale file is logged once."""
-
-    def __init__(self, path: Path, load: Callable[..., T]):
-        self.path, self._load = path, load
-        self._cached: tuple[tuple, T] | None = None
-
-    def get(self, *key: str) -> T:
-        try:
-            stamp = self.path.stat().st_mtime_ns
-        except OSError:
-            stamp = 0
-        if self._cached is None or self._cached[0] != (stamp, *key):
-            self._cached = ((stamp, *key), self._load(*key))
-        return self._cached[1]

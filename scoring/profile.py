@@ -9,24 +9,27 @@ Where the profile in force comes from, first found wins:
   features that keep their meaning across corpora and rerankers;
 - `none`: the reranker's own sigmoid and the gate's uncalibrated rule.
 
-Each collection has its own files (`<index>/calibration/<collection>.<source>.json`), so a fit on
-one collection never governs another."""
+Each collection has its own documents (`calibration/<collection>.<source>.json`, in the index folder
+or, on a Qdrant server, in its `ragate.state` collection), so a fit on one collection never governs
+another, and every replica of one cluster gates alike."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from collections.abc import Hashable
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel
 
+from ragate.retrieval.errors import StoreError
+from ragate.retrieval.state import StateDocs
 from ragate.retrieval.store import check_collection_name
 from ragate.scoring.answerability import FEATURES, AnswerabilityModel
-from ragate.scoring.calibration import CalibrationParams, Calibrator, ReloadOnChange
+from ragate.scoring.calibration import CalibrationParams, Calibrator
 
 log = logging.getLogger(__name__)
 
@@ -150,31 +153,36 @@ def default_profile() -> Profile | None:
 
 
 class ProfileStore:
-    """Each collection's stored profiles, one file per source, in `<index>/calibration/`."""
+    """Each collection's stored profiles, one document per source (`calibration/<collection>.<source>.json`)
+    in the store's own documents (retrieval/state.py): a folder beside the embedded index, or the
+    server's, where every replica reads the same."""
 
-    def __init__(self, directory: Path):
-        self.directory = directory
+    def __init__(self, docs: StateDocs):
+        self.docs = docs
         self._default = default_profile()
-        self._files: dict[tuple[str, str], ReloadOnChange[Profile | None]] = {}
+        self._read: dict[str, tuple[Hashable, Profile | None]] = {}  # by document: (its stamp when read, what it held)
         self._warned: set[tuple[str, ...]] = set()
 
-    def path(self, collection: str, source: Source) -> Path:
-        return self.directory / f"{check_collection_name(collection)}.{source}.json"
+    @staticmethod
+    def name(collection: str, source: Source) -> str:
+        return f"calibration/{check_collection_name(collection)}.{source}.json"
 
     def stored(self, collection: str, source: Source) -> Profile | None:
-        """The stored profile, read again only when its file changes."""
-        key = (collection, source)
-        if key not in self._files:
-            self._files[key] = ReloadOnChange(self.path(collection, source), lambda: self._read(self.path(collection, source)))
-        return self._files[key].get()
+        """The stored profile, read again only when it may have changed (`ragate calibrate` may
+        rewrite it while a server runs, another replica may)."""
+        name = self.name(collection, source)
+        stamp = self.docs.stamp(name)
+        cached = self._read.get(name)
+        if cached is None or cached[0] != stamp:
+            cached = self._read[name] = (stamp, self._parse(name))
+        return cached[1]
 
-    def _read(self, path: Path) -> Profile | None:
-        if not path.is_file():
-            return None
+    def _parse(self, name: str) -> Profile | None:
         try:
-            return Profile.model_validate_json(path.read_text())
-        except (ValueError, OSError) as e:
-            log.warning("ignoring unreadable calibration profile %s: %s", path, e)
+            text = self.docs.read(name)
+            return None if text is None else Profile.model_validate_json(text)
+        except (ValueError, StoreError) as e:
+            log.warning("ignoring unreadable calibration profile %s in %s: %s", name, self.docs.location, e)
             return None
 
     def available(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, Profile]:
@@ -209,15 +217,11 @@ class ProfileStore:
         """The profile in force for the collection."""
         return next(iter(self.available(collection, embedder=embedder, reranker=reranker, chunking=chunking).values()))
 
-    def save(self, collection: str, profile: Profile) -> Path:
-        path = self.path(collection, profile.source)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(profile.model_dump(), indent=2))
-        tmp.replace(path)
-        return path
+    def save(self, collection: str, profile: Profile) -> str:
+        """Store the profile; where it went."""
+        return self.docs.write(self.name(collection, profile.source), json.dumps(profile.model_dump(), indent=2))
 
     def remove(self, collection: str) -> None:
         """A dropped collection's profiles go with it."""
         for source in STORED:
-            self.path(collection, source).unlink(missing_ok=True)
+            self.docs.remove(self.name(collection, source))

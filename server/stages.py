@@ -8,7 +8,6 @@ import dataclasses
 import datetime as dt
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,8 +100,8 @@ class Stages:
             depth_step=rr.depth_step,
             depth_settle=rr.depth_settle,
         )
-        # Each collection's calibration (relevance, the gate's model, the blend's weights), beside the index.
-        self.profiles = ProfileStore(Path(q.path) / "calibration")
+        # Each collection's calibration (relevance, the gate's model, the blend's weights), in the store.
+        self.profiles = ProfileStore(self.qdrant.state)
         self._updated_at: dict[str, str | None] = {}
         self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
         self._languages: dict[str, tuple[float, dict[str, int]]] = {}  # (when read, chunks per language), per collection

@@ -3,10 +3,12 @@ risk-controlled threshold against known distributions, and the gate's decisions 
 
 import numpy as np
 import pytest
+from qdrant_client import QdrantClient
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.documents import Chunk
+from ragate.retrieval.state import FileDocs, QdrantDocs
 from ragate.scoring.answerability import FEATURES, fit_model, pool_features, term_coverage
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.gate import WORDING, Reason, decide
@@ -94,20 +96,22 @@ def test_model_fits_and_its_profile_belongs_to_one_collection_and_model(tmp_path
     p, k = m.predict(rows), np.array(kinds)
     assert p[k == "answerable"].mean() > 0.7 > 0.3 > max(p[k == "near_topic"].mean(), p[k == "off_topic"].mean())
     m.threshold = 0.8
-    store = ProfileStore(tmp_path / "calibration")
-    store.save("notes", Profile(source="self", embedder="e", reranker="r", chunking="c", answerability=m, fitted_on="notes"))
-    back = store.current("notes", embedder="e", reranker="r", chunking="c")
-    assert back.source == "self" and back.answerability.threshold == 0.8 and np.allclose(back.answerability.predict(rows), p)
-    # Fitted for other models, or for another collection, it governs nothing: the next source in line does.
-    assert store.current("notes", embedder="e", reranker="other", chunking="c").source in ("default", "none")
-    assert store.current("notes", embedder="e", reranker="r", chunking="tokens=512").source in ("default", "none")
-    assert store.current("papers", embedder="e", reranker="r", chunking="c").source in ("default", "none")
-    # A labelled calibration of the same collection takes precedence over its self-calibration.
-    store.save("notes", Profile(source="labelled", embedder="e", reranker="r", chunking="c", fitted_on="qrels"))
-    assert store.current("notes", embedder="e", reranker="r", chunking="c").fitted_on == "qrels"
-    assert list(store.available("notes", embedder="e", reranker="r", chunking="c"))[:2] == ["labelled", "self"]
-    store.remove("notes")
-    assert store.current("notes", embedder="e", reranker="r", chunking="c").source in ("default", "none")
+    # The same in the index folder and in a server's own collection (the code path a cluster uses).
+    for docs in (FileDocs(tmp_path), QdrantDocs(QdrantClient(location=":memory:"), ":memory:")):
+        store = ProfileStore(docs)
+        store.save("notes", Profile(source="self", embedder="e", reranker="r", chunking="c", answerability=m, fitted_on="notes"))
+        back = store.current("notes", embedder="e", reranker="r", chunking="c")
+        assert back.source == "self" and back.answerability.threshold == 0.8 and np.allclose(back.answerability.predict(rows), p)
+        # Fitted for other models, or for another collection, it governs nothing: the next source in line does.
+        assert store.current("notes", embedder="e", reranker="other", chunking="c").source in ("default", "none")
+        assert store.current("notes", embedder="e", reranker="r", chunking="tokens=512").source in ("default", "none")
+        assert store.current("papers", embedder="e", reranker="r", chunking="c").source in ("default", "none")
+        # A labelled calibration of the same collection takes precedence over its self-calibration.
+        store.save("notes", Profile(source="labelled", embedder="e", reranker="r", chunking="c", fitted_on="qrels"))
+        assert store.current("notes", embedder="e", reranker="r", chunking="c").fitted_on == "qrels"
+        assert list(store.available("notes", embedder="e", reranker="r", chunking="c"))[:2] == ["labelled", "self"]
+        store.remove("notes")
+        assert store.current("notes", embedder="e", reranker="r", chunking="c").source in ("default", "none")
     with pytest.raises(ValueError):
         fit_model(rows[:2], ["answerable", "near_topic"])  # no off-topic pool: the first stage cannot be fitted
 

@@ -6,6 +6,7 @@ server at RAGATE_TEST_QDRANT_URL."""
 import asyncio
 import os
 import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -98,3 +99,34 @@ async def test_two_replicas_answer_a_client_that_alternates_between_them(tmp_pat
             chunk = await client.read_resource(link.uri)
             assert "Hawking" in chunk.contents[0].text
         assert min(proxy.served) >= 3, proxy.served  # both replicas answered calls
+
+
+def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, make_settings, models, monkeypatch):
+    """Replicas of one cluster each have their own machine, folder and process: a calibration one of
+    them fits is the one every replica gates with, read from the server (the client code path a
+    cluster uses, here on an in-memory Qdrant)."""
+    from qdrant_client import QdrantClient
+
+    from ragate.retrieval import state
+    from ragate.retrieval.qdrant import ServerQdrant
+    from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS
+    from ragate.server.requests import AddDocumentsRequest, AnswerRequest
+    from ragate.server.use_cases import LocalUseCases
+
+    monkeypatch.setattr(state, "RELOAD_S", 0.2)  # another replica's write shows within this (10 s as shipped)
+    server = QdrantClient(location=":memory:")
+    a, b = (LocalUseCases(make_settings(tmp_path / f"machine-{i}"), models, ServerQdrant(server, "in-memory")) for i in "ab")
+    docs = [{"text": (EXAMPLES / "science" / name).read_text(), "source": name} for name in ("tides.md", "insulin.md", "mitochondria.md")]
+    a.run(ADD_DOCUMENTS, AddDocumentsRequest(documents=docs))
+    question = AnswerRequest(query="What causes the tides?")
+    assert a.run(ANSWER, question).calibration == b.run(ANSWER, question).calibration == "default"
+
+    fitted = a.profile().model_copy(update={"source": "labelled", "fitted_on": "replica a's labels", "fitted_at": "2026-12-07T00:00:00Z"})
+    fitted.answerability = fitted.answerability.model_copy(update={"threshold": 0.999})
+    saved_to = a.profiles.save(a.settings.index.collection, fitted)
+    assert "ragate.state" in saved_to and not list(tmp_path.rglob("calibration"))  # in the server, on no machine's disk
+    time.sleep(0.3)
+    seen = b.run(ANSWER, question)
+    assert (seen.calibration, seen.calibration_fitted_on, seen.threshold) == ("labelled", "replica a's labels", 0.999)
+    assert seen.status == "abstain"  # the threshold replica a fitted decides on replica b
+    assert [c.name for c in b.run(COLLECTIONS).collections] == [a.settings.index.collection]  # ragate's own collection is not listed
