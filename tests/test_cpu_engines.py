@@ -108,6 +108,28 @@ def test_auto_reuses_its_verdict_for_this_model_and_machine(tmp_path, caplog):
     assert not [r for r in caplog.records if "measuring" in r.getMessage()]
 
 
+@needs_openvino
+def test_a_second_index_folder_on_the_machine_reuses_the_first_ones_verdict(tmp_path, monkeypatch, caplog):
+    from ragate.server.config import Settings
+    from ragate.server.model_loader import cross_encoder, onnx_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first, second = (
+        Settings.model_validate({"qdrant": {"path": str(tmp_path / folder)}, "reranker": {"model": RERANKER, "measure": "at_load"}})
+        for folder in ("project-a", "project-b")
+    )
+    # Exports and verdicts are the machine's, in the user's cache folder, whatever the index folder.
+    assert onnx_dir(first) == onnx_dir(second) == tmp_path / "cache" / "ragate" / "engines"
+    key = engine_choice.verdict_key(cpu_threads(), AUTO_CANDIDATES)
+    verdict = {"key": key, "engine": "torch", "why": "measured for project-a", "measured": {}}
+    onnx_dir(first).mkdir(parents=True)
+    (onnx_dir(first) / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
+    with caplog.at_level(logging.WARNING):
+        engine = cross_encoder(second, RERANKER, config_key="reranker.model")
+    assert (engine.kind, engine.engine_reason) == ("torch", "measured for project-a")
+    assert not [r for r in caplog.records if "measuring" in r.getMessage() or "exporting" in r.getMessage()]
+
+
 EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"  # the offline bi-encoder (its PyPI package)
 # Chunk-sized passages and short queries, none of them the texts `auto` measures on.
 TEXTS = builtin_texts(40, seed=5)[-28:] + ["tides", "what is reciprocal rank fusion?", "Vitamin D and bone fractures in the elderly"]
