@@ -19,7 +19,7 @@ from pathlib import Path
 
 import anyio
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -25,7 +25,7 @@ from pathlib import Path
 import anyio
 import numpy as np
 
-from ragate.server.mcp.launcher import free_port, http_server, http_session
+from tests.launcher import free_port, http_server, http_session
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 FILES = 3000  # about 12,000 chunks: indexing them takes many batches on any machine here

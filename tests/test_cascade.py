@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from ragate.server.mcp.launcher import stdio_session
 from ragate.server.requests import AnswerRequest, IndexRequest, SearchRequest
+from tests.launcher import stdio_session
+
+pytestmark = pytest.mark.slow  # real models: the integration tier
 
 QUERY = "What causes the tides in the ocean?"
 

@@ -24,6 +24,8 @@ from ragate.scoring.engines.onnx_export import model_fingerprint
 from ragate.scoring.engines.reranker import AUTO_CANDIDATES, CrossEncoderReranker
 from ragate.scoring.engines.runners import cpu_threads
 
+pytestmark = pytest.mark.slow  # real models: the integration tier
+
 RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
 ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]
 needs_openvino = pytest.mark.skipif(not openvino_export.available(), reason="needs OpenVINO")

@@ -20,6 +20,8 @@ from ragate.scoring.engines.reranker import CrossEncoderReranker
 from ragate.scoring.engines.score_cache import ScoreCache, pair_key
 from ragate.server.requests import IndexRequest, SearchRequest
 
+pytestmark = pytest.mark.slow  # real models: the integration tier
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 RERANKER = os.environ["RAGATE_RERANKER_MODEL"]  # set by conftest: the offline reranker
 ONNX_DIR = os.environ["RAGATE_RERANKER_ONNX_DIR"]

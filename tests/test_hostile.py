@@ -14,7 +14,7 @@ import anyio
 import httpx2
 import pytest
 
-from ragate.server.mcp.launcher import SERVE, free_port, http_server, http_session
+from tests.launcher import SERVE, free_port, http_server, http_session
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ragate.server.mcp.launcher import SERVE
+from tests.launcher import SERVE
 from tests.test_hostile import RawStdio, tool_text
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 
 from ragate.retrieval.deadline import check, deadline
 from ragate.retrieval.errors import DeadlineExceeded
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 PASSAGE = "Neutron stars are the collapsed cores of massive stars, held up by neutron degeneracy pressure. " * 15
 

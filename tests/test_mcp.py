@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from ragate.scoring.engines.embedder import AUTO_CANDIDATES as EMBEDDER_CANDIDATES
-from ragate.server.mcp.launcher import free_port, http_server, http_session, stdio_session
 from ragate.server.ops import TOOLS
+from tests.launcher import free_port, http_server, http_session, stdio_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 

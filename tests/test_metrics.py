@@ -8,7 +8,7 @@ import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ragate.server.mcp.launcher import free_port, http_server, http_session
+from tests.launcher import free_port, http_server, http_session
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

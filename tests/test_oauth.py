@@ -17,9 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ragate.server.mcp.launcher import http_server, http_session
 from ragate.server.mcp.tools import build_server
 from ragate.server.ops import READ_TOOLS
+from tests.launcher import http_server, http_session
 from tests.test_hostile import RAW_HEADERS, RAW_INITIALIZE
 from tests.test_ui import login_raw, oauth_site, raw
 

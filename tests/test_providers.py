@@ -19,7 +19,7 @@ from ragate.retrieval.remote_embedder import RemoteEmbedder
 from ragate.scoring.rerankers.base import logit_of
 from ragate.scoring.rerankers.listwise import parse_order, windows
 from ragate.scoring.rerankers.remote import RemoteReranker
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 QUERY = "how do tides follow the moon"
 DOCS = ["bananas are yellow", "the moon pulls the ocean and tides follow it", "tides are high twice a day"]
@@ -314,7 +314,7 @@ async def test_a_hosted_reranker_serves_every_tool_and_each_failure_degrades(tmp
 @pytest.mark.slow
 @pytest.mark.anyio
 async def test_a_model_server_that_is_down_at_start_degrades_and_is_used_once_up(tmp_path, server_env, start_fake_rerank_apis, examples):
-    from ragate.server.mcp.launcher import free_port
+    from tests.launcher import free_port
 
     port = free_port()
     env = server_env(

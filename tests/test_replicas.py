@@ -16,7 +16,7 @@ import pytest
 from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from ragate.server.mcp.launcher import free_port, http_server
+from tests.launcher import free_port, http_server
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "corpus"
 NEWEST = mcp.types.LATEST_PROTOCOL_VERSION

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

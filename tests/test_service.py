@@ -7,7 +7,7 @@ import time
 import anyio
 import pytest
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

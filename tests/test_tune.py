@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragate.server.mcp.launcher import stdio_session
+from tests.launcher import stdio_session
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCIENCE = EXAMPLES / "corpus" / "science"

@@ -20,7 +20,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from ragate.server.mcp.launcher import free_port, http_server, http_session
+from tests.launcher import free_port, http_server, http_session
 
 pytestmark = pytest.mark.slow
 
