@@ -17,15 +17,25 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from ragate.retrieval.errors import BadInput, ConfigError
 from ragate.retrieval.globs import compile_glob
 from ragate.retrieval.remote import RemoteSettings
+from ragate.retrieval.store import CollectionName
+
+
+class PerClient:
+    """Marks a setting each client of one index sets for itself (how it reaches and limits its own
+    callers, what it sends with every call): it is not compared with the index service's."""
+
+
+PER_CLIENT = PerClient()
 
 
 class _Section(BaseModel):
     # A typo'd key must be an error, not a silently ignored setting.
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    per_client: typing.ClassVar[bool] = False  # the whole section is each client's own
 
 
 class IndexSettings(_Section):
-    collection: str = Field("default", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    collection: CollectionName = "default"
     include: list[str] = ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.rst", "**/*.html", "**/*.htm", "**/*.pdf"]
     exclude: list[str] = ["**/.git/**", "**/node_modules/**", "**/.ragate/**", "**/.venv/**"]
     chunk_tokens: int = Field(256, ge=32, le=8192)
@@ -33,9 +43,9 @@ class IndexSettings(_Section):
     max_file_mb: float = Field(50.0, gt=0)
     max_file_chars: int = Field(5_000_000, ge=1)
     max_chunks_per_file: int = Field(5000, ge=1)
-    batch_chunks: int = Field(256, ge=1)
-    watch: list[str] = []
-    watch_debounce_ms: int = Field(500, ge=10, le=60_000)
+    batch_chunks: Annotated[int, PER_CLIENT] = Field(256, ge=1)
+    watch: Annotated[list[str], PER_CLIENT] = []
+    watch_debounce_ms: Annotated[int, PER_CLIENT] = Field(500, ge=10, le=60_000)
 
 
 # Where each kind of per-user folder lives: (its XDG variable, the XDG default under home, the
@@ -72,6 +82,7 @@ def index_path(given: str, cfg_path: Path | None, environ: typing.Mapping[str, s
 
 
 class QdrantSettings(_Section):
+    per_client = True  # the index itself: what the service is found by
     # "" is the per-user index (user_dir("data")/qdrant); a relative path in a config file is taken
     # from the file's folder, one in RAGATE_QDRANT_PATH from the working directory (load_settings).
     path: str = Field("", validate_default=True)
@@ -288,11 +299,13 @@ class CalibrationSettings(_Section):
 
 
 class ServiceSettings(_Section):
+    per_client = True
     idle_timeout_s: float = Field(900.0, gt=0)
     start_timeout_s: float = Field(180.0, gt=0)
 
 
 class ServerSettings(_Section):
+    per_client = True  # each client's own limits and defaults hold for its calls (sent with each)
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=1, le=65535)
     # HTTP credentials: one static bearer token, or OAuth 2.1 access tokens checked as [oauth] says.
@@ -370,14 +383,15 @@ def is_safe_url(url: str) -> bool:
 class UiSettings(_Section):
     """The web page (`ragate ui`, and /ui under `serve --http`)."""
 
-    port: int = Field(8766, ge=1, le=65535)  # `ragate ui` listens on 127.0.0.1 at this port
-    session_minutes: float = Field(480.0, gt=0, le=7 * 24 * 60)  # a browser's login lasts this long (an OAuth token's own expiry first)
+    port: Annotated[int, PER_CLIENT] = Field(8766, ge=1, le=65535)  # `ragate ui` listens on 127.0.0.1 at this port
+    # A browser's login lasts this long (an OAuth token's own expiry first).
+    session_minutes: Annotated[float, PER_CLIENT] = Field(480.0, gt=0, le=7 * 24 * 60)
     recent_calls: int = Field(200, ge=0, le=10_000)  # calls the index view lists, kept in memory
     keep_queries: bool = False  # keep the query text of those calls (it may be private)
     # With [server] auth = "oauth": this page's client id at the issuer, for its "log in with" button
     # (authorization code with PKCE, redirect URI <audience's origin>/ui/oauth/callback). Empty: the
     # login form takes a pasted access token only.
-    oauth_client_id: str = ""
+    oauth_client_id: Annotated[str, PER_CLIENT] = ""
 
 
 class LlmSettings(_Section):
@@ -588,20 +602,6 @@ def write_setting(config_path: Path, section: str, key: str, value: str | float)
     config_path.write_text(text, encoding="utf-8")
 
 
-# What each client of one index may set for itself: how it reaches and limits its own callers,
-# and what it sends with every call (its allowed roots, its deadline, its watched folders).
-# The index itself ([qdrant]) is what the service is found by, so it is not compared either.
-PER_CLIENT = (
-    "server.",
-    "service.",
-    "ui.port",
-    "ui.session_minutes",
-    "ui.oauth_client_id",
-    "qdrant.",
-    "index.watch",
-    "index.watch_debounce_ms",
-    "index.batch_chunks",
-)
 # Local paths are compared where they lead: clients in other folders may name one model differently.
 PATH_KEYS = ("embedder.model", "reranker.model", "reranker.first_pass_model", "reranker.onnx_dir")
 
@@ -612,9 +612,13 @@ def shared_settings(settings: Settings, *, unchecked: tuple[str, ...] = ()) -> d
     some of them (`unchecked`, prefixes like "reranker.") leaves them out, and they are not compared."""
     out: dict[str, typing.Any] = {}
     for section, values in settings.model_dump(mode="json").items():
+        model = getattr(settings, section)
+        if model.per_client:
+            continue
+        fields = type(model).model_fields
         for key, value in values.items():
             name = f"{section}.{key}"
-            if any(name.startswith(p) if p.endswith(".") else name == p for p in (*PER_CLIENT, *unchecked)):
+            if PER_CLIENT in fields[key].metadata or any(name.startswith(p) for p in unchecked):
                 continue
             if name in PATH_KEYS and isinstance(value, str) and value and os.path.exists(os.path.expanduser(value)):
                 value = os.path.realpath(os.path.expanduser(value))
