@@ -23,11 +23,14 @@ def minmax(values: list[float]) -> list[float]:
     return [(v - lo) / (hi - lo) for v in values]
 
 
+FusionMethod = Literal["rrf", "weighted"]
+
+
 def fuse(
     dense: list[Hit],
     bm25: list[Hit],
     *,
-    method: Literal["rrf", "weighted"] = "rrf",
+    method: FusionMethod = "rrf",
     rrf_k: int = 60,
     dense_weight: float = 0.5,
     bm25_weight: float = 0.5,

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from ragate.retrieval.embedder import Embedder
 from ragate.retrieval.errors import Cancelled, DeadlineExceeded, ExtractionError
 from ragate.retrieval.ingest import CHOSEN_KINDS, SKIP_KINDS, IngestOptions, SkippedFile, discover, file_hash, load_document, read_source
 from ragate.retrieval.progress import progress_bar
+from ragate.retrieval.remote_embedder import RemoteEmbedder
 from ragate.retrieval.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class IndexReport(BaseModel):
 @dataclass
 class Indexer:
     store: Store
-    embedder: Embedder
+    embedder: Embedder | RemoteEmbedder
     bm25: Bm25Encoder
     token_offsets: TokenOffsets
     chunking: ChunkingSettings
@@ -153,7 +154,7 @@ class Indexer:
 
     def index_paths(
         self,
-        paths: list[str | os.PathLike[str]],
+        paths: Sequence[str | os.PathLike[str]],
         prune: bool = False,
         progress: bool = False,
         allowed_roots: list[str] | None = None,

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -180,7 +181,7 @@ def _refusal(real: Path, given: str, opts: IngestOptions, *, named: bool) -> tup
 
 
 def discover(
-    paths: list[str | os.PathLike[str]], opts: IngestOptions, allowed_roots: list[str | os.PathLike[str]] | None = None
+    paths: Sequence[str | os.PathLike[str]], opts: IngestOptions, allowed_roots: Sequence[str | os.PathLike[str]] | None = None
 ) -> Discovered:
     """Regular files under the paths that the include/exclude globs select, sorted; a file named
     explicitly is taken unless excluded. Files in system folders or matching the secret-file

@@ -21,6 +21,7 @@ class Qdrant:
     ragate's own documents beside the collections (retrieval/state.py)."""
 
     kind: str
+    location: str
     state: StateDocs
 
     def __init__(self) -> None:

@@ -216,6 +216,12 @@ class Models:
             raise self.embedder_error or ModelLoadError(self.settings.embedder.model, "not loaded", "embedder.model")
         return self.embedder
 
+    def require_token_offsets(self) -> TokenOffsets:
+        """How chunks are measured: set by `load`, from a model's tokenizer or in words."""
+        if self.token_offsets is None:
+            raise ModelLoadError(self.settings.embedder.model, "not loaded", "embedder.model")
+        return self.token_offsets
+
     def require_reranker(self) -> Reranker:
         if self.reranker is None:
             raise self.reranker_error or ModelLoadError(self.settings.reranker.model, "not loaded", "reranker.model")

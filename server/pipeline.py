@@ -251,6 +251,8 @@ class Pipeline(Stages):
 
     def _llm_check(self, query: str, d: Decision, r: Ranked) -> Decision:
         """A borderline answer shown to the LLM, which may turn it into an abstention, never the reverse."""
+        if self.writer is None:
+            return d
         with r.timer.stage("llm_check"):
             verdict, note = self.writer.sufficient(query, [SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)])
         if note:
@@ -321,8 +323,8 @@ class Pipeline(Stages):
             present = list(store.get_vectors(req.ids))
             store.delete_ids(present)
             n = len(present)
-        else:
-            n = store.delete_where(req.filters)
+        else:  # the request's check made sure of a filter
+            n = store.delete_where(req.filters) if req.filters is not None else 0
         store.flush()
         self._changed(req.collection)
         return DeleteResult(deleted=n, collection=self.collection(req.collection))
@@ -357,7 +359,8 @@ class Pipeline(Stages):
                 chunks = [c.model_dump(exclude={"content_hash", "file_hash"}) for c in found]
                 if req.kind == "chunk":
                     return {"collection": name, **chunks[0]}
-                kept, size = [], 0
+                kept: list[dict[str, Any]] = []
+                size = 0
                 for c in chunks:  # whole chunks in order, within [server] max_resource_chars
                     size += len(c["text"])
                     if kept and size > req.limits_or(self.limits).max_resource_chars:
@@ -470,7 +473,8 @@ class Pipeline(Stages):
     def engines(self) -> dict[str, Any]:
         """`ragate engines`: per model, the engine it runs on, why, whether a measurement is under
         way, and the stored `auto` verdict's figures (seconds and agreement per engine)."""
-        m, s, out = self.models, self.settings, {}
+        m, s = self.models, self.settings
+        out: dict[str, dict[str, Any]] = {}
         for label, name, model, error in (
             ("embedder", s.embedder.model, m.embedder, m.embedder_error),
             ("reranker", s.reranker.model, m.reranker, m.reranker_error),
@@ -518,4 +522,5 @@ class Pipeline(Stages):
 def _top_relevance(r: Ranked) -> float | None:
     """The pool's best calibrated relevance (None when nothing was reranked)."""
     ranked = by_relevance(r.candidates)
-    return float(ranked[0].relevance) if ranked else None
+    top = ranked[0].relevance if ranked else None
+    return None if top is None else float(top)

@@ -17,7 +17,7 @@ from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.errors import ModelUnavailable, StoreError
 from ragate.retrieval.filters import SearchFilter
-from ragate.retrieval.fusion import fuse
+from ragate.retrieval.fusion import FusionMethod, fuse
 from ragate.retrieval.indexer import Indexer
 from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.language import reading_languages
@@ -193,7 +193,7 @@ class Stages:
             store=store,
             embedder=embedder,
             bm25=self.bm25_of(store),
-            token_offsets=m.token_offsets,
+            token_offsets=m.require_token_offsets(),
             chunking=m.chunking(),
             ingest=self.ingest_options,
             batch_chunks=self.settings.index.batch_chunks,
@@ -300,7 +300,7 @@ class Stages:
         sparse: list[Hit],
         *,
         n: int,
-        fusion: str | None,
+        fusion: FusionMethod | None,
         timer: Timer,
         query_language: str | None = None,
     ) -> list[Candidate]:
@@ -347,7 +347,7 @@ class Stages:
         candidates: int | None = None,
         top_k: int = 1,
         collection: str | None = None,
-        fusion: str | None = None,
+        fusion: FusionMethod | None = None,
         weights: BlendOverrides | None = None,
         budget_ms: float | None = None,
         degrade: bool = True,

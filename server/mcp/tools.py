@@ -238,7 +238,8 @@ class LeanServer(MCPServer):
             return await super().read_resource(uri, context)
 
     async def full_tools(self) -> list[Tool]:
-        return await super().list_tools()
+        tools: list[Tool] = await super().list_tools()
+        return tools
 
     async def list_tools(self) -> list[Tool]:
         return [

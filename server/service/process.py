@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -286,7 +287,7 @@ class IndexService:
         self.use_cases.close()
 
 
-def asgi_app(service: IndexService, stop: Callable[[], None]):
+def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
     """POST /call/<use case> with {"request": ..., "deadline_s": ..., "settings": ..., "limits": ...}; GET /ping[?client=ID] (a
     heartbeat; with an id, from a connected client); POST /stop (exit once the calls in flight are
     answered); POST /replace[?client=ID] (exit for a client with other settings, if no other
@@ -426,7 +427,7 @@ def _bind(path: Path) -> socket.socket:
     return sock
 
 
-def _exit_when_idle(service: IndexService, server, timeout_s: float, stop: threading.Event) -> None:
+def _exit_when_idle(service: IndexService, server: uvicorn.Server, timeout_s: float, stop: threading.Event) -> None:
     """End the server when asked to (POST /stop) or after timeout_s without calls or heartbeats;
     the idle clock starts once the models are loaded, since a slow start is not idleness."""
     loaded = False
@@ -453,7 +454,7 @@ class _CancellingServer(uvicorn.Server):
         super().__init__(config)
         self.service = service
 
-    def handle_exit(self, sig, frame) -> None:
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.service.cancel_all("the index service was told to stop (a signal)")
         super().handle_exit(sig, frame)
 
