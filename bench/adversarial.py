@@ -48,11 +48,11 @@ from ragate.retrieval.documents import stable_id
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.inline import InlineDocument
 from ragate.retrieval.passage_quality import content_words
-from ragate.server.config import load_settings
 from ragate.server.lab.evaluate import index_dataset
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import AddDocumentsRequest, AnswerRequest, DeleteRequest, IndexRequest, SearchRequest
 from ragate.server.schemas import SearchResult
+from ragate.server.settings_loader import load_settings
 
 log = logging.getLogger("bench.adversarial")
 ROOT = Path(__file__).resolve().parent.parent

@@ -47,13 +47,14 @@ from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator, fit
 from ragate.scoring.gate import fallback_score
 from ragate.scoring.profile import Profile, now
-from ragate.server.config import Settings, load_settings
+from ragate.server.config import Settings
 from ragate.server.lab import gate_fit
 from ragate.server.lab.blend_fit import LabelledQuery, blend_pair, choose_blend
 from ragate.server.lab.evaluate import index_dataset, metrics, ranked_run
 from ragate.server.lab.gate_fit import LabelledPool, fit_gate, judge, labelled_pools
 from ragate.server.lab.self_calibrate import SelfPools, ask_self_questions, doc_key, fit_self_profile, keep_offtopic
 from ragate.server.pipeline import Pipeline
+from ragate.server.settings_loader import load_settings
 
 log = logging.getLogger("bench.calibration_transfer")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.retrieval.beir import BeirDataset, beir_collection, sample_queries
     from ragate.scoring.blend import blend
     from ragate.scoring.rerank_stage import RerankPolicy, rerank
-    from ragate.server.config import load_settings
     from ragate.server.lab.evaluate import doc_run, index_dataset, metrics
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
+    from ragate.server.settings_loader import load_settings
     from ragate.server.timing import Timer
 
     env = corpus_env(args.index_dir, RAGATE_RERANKER_MICROBATCH_WAIT_MS="0", RAGATE_RERANKER_FIRST_PASS_MODEL=args.first_pass)

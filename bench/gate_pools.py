@@ -109,8 +109,8 @@ def split_offtopic(ids: list[str], *, seed: int = 13) -> tuple[set[str], set[str
 def main() -> int:
     import os
 
-    from ragate.server.config import load_settings
     from ragate.server.model_loader import Models
+    from ragate.server.settings_loader import load_settings
 
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("RAGATE_RERANKER_MODEL", str(SHARED / "models" / "ragate-ce-minilm-l6-scifact"))

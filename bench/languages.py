@@ -37,11 +37,11 @@ from typing import Any
 
 from bench.corpora import MAN, render, write_beir
 from ragate.retrieval.beir import BeirDataset
-from ragate.server.config import load_settings
 from ragate.server.lab.evaluate import evaluate
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import AnswerRequest
+from ragate.server.settings_loader import load_settings
 
 log = logging.getLogger("bench.languages")
 VARIANTS = ["bm25", "dense", "hybrid", "hybrid+rerank+blend"]

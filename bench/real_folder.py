@@ -40,11 +40,11 @@ from ragate.retrieval.candidates import Candidate
 from ragate.scoring.blend import blend_pool
 from ragate.scoring.gate import decide
 from ragate.scoring.profile import NONE, Profile
-from ragate.server.config import load_settings
 from ragate.server.lab.gate_fit import auroc, recalibrate
 from ragate.server.lab.self_calibrate import ask_self_questions, fit_self_profile
 from ragate.server.pipeline import Pipeline
 from ragate.server.requests import IndexRequest
+from ragate.server.settings_loader import load_settings
 from ragate.server.timing import Timer
 
 log = logging.getLogger("bench.real_folder")

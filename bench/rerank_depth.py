@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id, sample_queries
     from ragate.scoring.engines.choice import cpuinfo
-    from ragate.server.config import load_settings
     from ragate.server.lab.evaluate import index_dataset, metrics
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import SearchRequest
+    from ragate.server.settings_loader import load_settings
 
     env = corpus_env(args.index_dir, RAGATE_RERANKER_MICROBATCH_WAIT_MS="0", RAGATE_RERANKER_MEASURE="at_load")
     pipelines: dict[str, Pipeline] = {}

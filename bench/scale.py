@@ -113,10 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     from ragate.retrieval.edge_store import HNSW_EF
     from ragate.retrieval.store import DENSE
     from ragate.scoring.engines.choice import cpuinfo
-    from ragate.server.config import load_settings
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import AnswerRequest, SearchRequest
+    from ragate.server.settings_loader import load_settings
 
     sizes = [int(s) for s in args.sizes.split(",")]
     chunks, vectors = real_chunks(Path(args.source), args.source_collection)

@@ -30,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
     from ragate.retrieval.beir import BeirDataset, beir_collection, sample_queries
-    from ragate.server.config import load_settings
     from ragate.server.lab.evaluate import index_dataset
     from ragate.server.model_loader import Models
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import SearchRequest
+    from ragate.server.settings_loader import load_settings
 
     settings = load_settings(None, corpus_env(args.index_dir))
     p = Pipeline(settings, Models(settings).load())

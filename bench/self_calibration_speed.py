@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bench.real_folder import machine, settle
 from ragate.retrieval.beir import BeirDataset, beir_collection
-from ragate.server.config import load_settings
 from ragate.server.lab.evaluate import index_dataset
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.pipeline import Pipeline
+from ragate.server.settings_loader import load_settings
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "scifact"
 

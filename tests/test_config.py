@@ -3,7 +3,7 @@ import os
 import pytest
 
 from ragate.retrieval.errors import ConfigError
-from ragate.server.config import load_settings
+from ragate.server.settings_loader import load_settings
 
 
 def write(tmp_path, text):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ragate.server.config import write_setting
+from ragate.server.config_writer import write_setting
 from ragate.server.lab.calibrate import calibrate, calibrate_gate, pairs_from_dataset
 from ragate.server.lab.evaluate import VARIANTS, evaluate
 from ragate.server.requests import AnswerRequest

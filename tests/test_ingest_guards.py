@@ -8,7 +8,7 @@ import pytest
 
 from ragate.retrieval.errors import ConfigError, ExtractionError, IngestError
 from ragate.retrieval.ingest import IngestOptions, discover, read_source
-from ragate.server.config import load_settings
+from ragate.server.settings_loader import load_settings
 
 OPTS = IngestOptions(include=["**/*.md", "**/*.txt"], exclude=["**/drafts/**"], max_file_bytes=1000, max_chars=10_000, max_chunks=10)
 

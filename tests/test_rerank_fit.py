@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from ragate.retrieval.beir import BeirDataset, beir_collection
-from ragate.server.config import load_settings, write_setting
+from ragate.server.config_writer import write_setting
 from ragate.server.lab.calibrate import fit_blend_on
 from ragate.server.lab.evaluate import evaluate, index_dataset
+from ragate.server.settings_loader import load_settings
 
 CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
 

@@ -15,9 +15,9 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from ragate.server.config import load_settings
 from ragate.server.ops import TOOLS
 from ragate.server.service.client import ServiceClient
+from ragate.server.settings_loader import load_settings
 
 pytestmark = pytest.mark.slow
 

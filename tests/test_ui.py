@@ -114,9 +114,9 @@ def logged_in(browser, site):
 
 
 def feedback_entries(site) -> int:
-    from ragate.server.config import load_settings
     from ragate.server.ops import STATS
     from ragate.server.service.client import ServiceClient
+    from ragate.server.settings_loader import load_settings
 
     client = ServiceClient(load_settings(None, environ=site["env"]))
     try:

@@ -26,7 +26,7 @@ from ragate.server.cli.output import (
     terminal_width,
 )
 from ragate.server.cli.parser import FILTER_HELP
-from ragate.server.config import Settings, describe_config
+from ragate.server.config import Settings
 from ragate.server.mcp.serve import serve
 from ragate.server.ops import (
     ANSWER,
@@ -53,6 +53,7 @@ from ragate.server.requests import (
 )
 from ragate.server.service.client import ServiceClient
 from ragate.server.service.process import run_service
+from ragate.server.settings_loader import describe_config
 from ragate.server.tracing import flush as flush_traces
 from ragate.server.use_cases import open_use_cases
 from ragate.server.validation import validation_message

@@ -15,7 +15,8 @@ from pathlib import Path
 from ragate.retrieval.errors import BadInput
 from ragate.server.cli.commands import run_use_case
 from ragate.server.cli.output import print_blend_fit, print_json
-from ragate.server.config import Settings, write_setting
+from ragate.server.config import Settings
+from ragate.server.config_writer import write_setting
 from ragate.server.feedback import feedback_path
 from ragate.server.lab.leaderboard import markdown as leaderboard_markdown
 from ragate.server.lab.tune import run_tune

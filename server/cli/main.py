@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from ragate.retrieval.errors import InternalError, RagateError
 from ragate.server.cli.parser import build_parser
-from ragate.server.config import Settings, load_settings
+from ragate.server.config import Settings
+from ragate.server.settings_loader import load_settings
 from ragate.server.tracing import configure_from_environment as configure_tracing
 from ragate.server.validation import validation_message
 

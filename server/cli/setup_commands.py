@@ -17,10 +17,12 @@ from typing import Any
 from ragate.retrieval.errors import BadInput, RagateError
 from ragate.retrieval.language import action
 from ragate.retrieval.model_paths import resolve_model
+from ragate.server.agreement import PATH_KEYS
 from ragate.server.cli.output import print_json, self_calibration_lines
-from ragate.server.config import CONFIG_VAR, ENV_PREFIX, PATH_KEYS, Settings, config_in_force, describe_config, setting_vars
+from ragate.server.config import Settings
 from ragate.server.ops import STATS
 from ragate.server.service.client import ServiceClient
+from ragate.server.settings_loader import CONFIG_VAR, ENV_PREFIX, config_in_force, describe_config, setting_vars
 
 
 def client_config_path(client: str) -> Path:

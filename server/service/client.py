@@ -29,7 +29,8 @@ from ragate.retrieval.deadline import check as check_deadline
 from ragate.retrieval.deadline import current as current_allowance
 from ragate.retrieval.errors import Cancelled, RagateError, ServiceUnavailable, SettingsMismatch
 from ragate.retrieval.progress import current_reporter, reporting_to, terminal_bar
-from ragate.server.config import Settings, shared_settings
+from ragate.server.agreement import shared_settings
+from ragate.server.config import Settings
 from ragate.server.ops import Op, Q, R
 from ragate.server.recent_calls import CALLER
 from ragate.server.service.paths import ServicePaths

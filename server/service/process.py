@@ -42,7 +42,8 @@ from ragate.retrieval.errors import (
     StoreError,
 )
 from ragate.retrieval.progress import reporting_to
-from ragate.server.config import ServerSettings, Settings, settings_differences, settings_fingerprint, shared_settings
+from ragate.server.agreement import settings_differences, settings_fingerprint, shared_settings
+from ragate.server.config import ServerSettings, Settings
 from ragate.server.http_limits import header_deadline_protocol
 from ragate.server.metrics import WatcherCollector
 from ragate.server.model_loader import Models
