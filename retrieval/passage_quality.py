@@ -8,7 +8,8 @@ as a passage an agent acts on. Each check below is cheap, needs no model, and na
 - `keyword_list`: many words and few of the small words prose is built from (articles,
   prepositions, pronouns in the Latin-script languages), almost no sentence punctuation, and
   almost nothing but letters (code, markup, tables and lists of files or names have symbols and
-  digits; so a bag padded with numbers or symbols between its words is not caught);
+  digits); in text that runs on without line structure, the letters of its worded tokens, so a bag
+  padded with numbers or symbols between its words is caught (one broken into short lines is not);
 - `question_list`: most of the passage is questions, which answer nothing;
 - `instructions`: phrases that address a model or its reader with orders (ignore the other
   sources, you must tell the user …) and tool-call-shaped text;
@@ -70,9 +71,13 @@ MAX_FUNCTION_SHARE = 0.12  # honest prose runs 0.35–0.55; a table of numbers h
 MAX_SENTENCES_PER_100_WORDS = 1.5
 # Letters among the visible characters: a bag of words is nearly all letters, while code, markup,
 # tables and lists of names or files (keyword-list shaped too, and honest) carry symbols and digits.
-# (Counting letters within worded tokens only caught a padded bag, but flagged 47 more honest chunks
-# of the real folders: tables ruled with `|` and `---`, changelog bullets, checkmark lists.)
 MIN_LETTER_SHARE = 0.93
+# Text that runs on without line structure (at least this many words a line): there the letters are
+# counted within worded tokens only, so numbers or symbols put between a bag's words do not pass it
+# as honest. Tables, option lists and changelog bullets keep their lines and are read as above
+# (counting within worded tokens everywhere flagged 47 honest chunks of the real folders; in runs of
+# text only, 4 of about 50,000 chunks of nine corpora: one-line changelogs).
+MIN_WORDS_PER_LINE_RUN = 40
 MIN_QUESTIONS = 3
 MIN_QUESTION_SHARE = 0.6  # of the passage's words, in its questions
 # The reranker calls it relevant while the bi-encoder finds it about something else: on SciFact no
@@ -133,7 +138,8 @@ def is_keyword_list(text: str) -> bool:
         return False
     function_share = sum(w in FUNCTION_WORDS for w in ws) / len(ws)
     sentences = len(_SENTENCE_END.findall(text))
-    visible = [c for c in text if not c.isspace()]
+    run_on = len(ws) >= MIN_WORDS_PER_LINE_RUN * sum(1 for line in text.splitlines() if line.strip())
+    visible = "".join(t for t in text.split() if not run_on or any(c.isalpha() for c in t))
     letters = sum(c.isalpha() for c in visible) / len(visible)
     return function_share <= MAX_FUNCTION_SHARE and sentences * 100 / len(ws) <= MAX_SENTENCES_PER_100_WORDS and letters >= MIN_LETTER_SHARE
 
