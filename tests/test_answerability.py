@@ -6,42 +6,13 @@ import pytest
 from qdrant_client import QdrantClient
 
 from ragate.retrieval.bm25 import Bm25Encoder
-from ragate.retrieval.candidates import Candidate
-from ragate.retrieval.documents import Chunk
 from ragate.retrieval.state import FileDocs, QdrantDocs
 from ragate.scoring.answerability import FEATURES, fit_model, pool_features, term_coverage
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.gate import WORDING, Reason, decide
 from ragate.scoring.profile import Profile, ProfileStore
 from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
-
-BM25 = Bm25Encoder()
-TIDES = [
-    ("moon", "Tides are caused by the gravitational pull of the Moon on the oceans.", 0.97, 0.71, 9.0),
-    ("sun", "The Sun also raises tides, about half as strong as the Moon's.", 0.90, 0.64, 7.5),
-    ("coast", "Coastal erosion depends on waves, storms and the shape of the shore.", 0.30, 0.41, 2.0),
-    ("orbit", "The Moon orbits the Earth every 27.3 days.", 0.20, 0.45, 3.0),
-]
-
-
-def cand(cid, text, relevance, dense=None, bm25=None, doc=None):
-    ch = Chunk(
-        chunk_id=cid,
-        doc_id=doc or cid,
-        chunk_index=0,
-        text=text,
-        source=cid,
-        title="",
-        heading_path=[],
-        char_start=0,
-        char_end=len(text),
-        content_hash="",
-    )
-    return Candidate(chunk=ch, dense=dense, bm25=bm25, relevance=relevance, rerank=0.0)
-
-
-def pool(rows=TIDES):
-    return [cand(*r) for r in rows]
+from tests.helpers import BM25, TIDES, cand, pool
 
 
 def test_coverage_uses_the_bm25_terms_and_names_the_missing_words():

@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.helpers import TINY_DOCS
+
 
 @pytest.mark.slow
 def test_index_then_search_json(tmp_path, ragate, examples):
@@ -152,12 +154,6 @@ def test_a_reader_that_closes_early_ends_the_command_quietly(tmp_path, monkeypat
     assert "Traceback" not in capsys.readouterr().err
 
 
-TINY_DOCS = {
-    "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
-    "d2": ("Photosynthesis", "Plants use chlorophyll to turn sunlight into sugar."),
-    "d3": ("Insulin", "Insulin from the pancreas lowers blood glucose."),
-    "d4": ("Volcanoes", "Silica-rich magma traps gas and erupts explosively."),
-}
 TINY_QUERIES = {"q1": ("The moon causes ocean tides.", "d1"), "q2": ("Insulin reduces blood sugar.", "d3")}
 BAR = re.compile(r"\[\d\d:\d\d")  # the elapsed-time field every progress bar line carries
 

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from ragate.server.ops import TOOLS
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 ARCHITECTURE = ROOT / "ARCHITECTURE.md"
 PACKAGES = ("server", "retrieval", "scoring")

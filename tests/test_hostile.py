@@ -2,88 +2,19 @@
 transport: a `ragate serve` subprocess fed raw bytes on stdio, and over HTTP. Each must get a clear
 error (or a bounded answer), and another request's `stats` must answer within 2 s meanwhile."""
 
-import itertools
 import json
 import os
 import socket
-import subprocess
-import threading
 import time
 
 import anyio
 import httpx2
 import pytest
 
-from tests.launcher import SERVE, free_port, http_server, http_session
+from tests.helpers import RAW_HEADERS, RAW_INITIALIZE, RawStdio, tool_text
+from tests.launcher import free_port, http_server, http_session
 
 pytestmark = pytest.mark.slow
-
-
-class RawStdio:
-    """A bare JSON-RPC client on `ragate serve`'s stdin/stdout: raw bytes in, replies matched by id,
-    so tests can send what no SDK client would."""
-
-    def __init__(self, env: dict[str, str], errlog_path: str):
-        self._errlog = open(errlog_path, "w")
-        self.proc = subprocess.Popen(SERVE, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errlog, env={**os.environ, **env})
-        self.replies: dict[object, dict] = {}
-        self.anonymous: list[dict] = []
-        self._cv = threading.Condition()
-        self._ids = itertools.count(1000)
-        threading.Thread(target=self._read, daemon=True).start()
-        self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}})
-        self.send(json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}).encode())
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            msg = json.loads(line)
-            with self._cv:
-                if msg.get("id") is None:
-                    self.anonymous.append(msg)
-                else:
-                    self.replies[msg["id"]] = msg
-                self._cv.notify_all()
-
-    def send(self, raw: bytes) -> None:
-        self.proc.stdin.write(raw + b"\n")
-        self.proc.stdin.flush()
-
-    def start(self, method: str, params: dict) -> int:
-        rid = next(self._ids)
-        self.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}).encode())
-        return rid
-
-    def wait(self, rid: object, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while rid not in self.replies:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._cv.wait(left):
-                    raise TimeoutError(f"no reply to {rid!r} within {timeout}s")
-            return self.replies.pop(rid)
-
-    def wait_anonymous(self, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while not self.anonymous:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._cv.wait(left):
-                    raise TimeoutError(f"no id-less reply within {timeout}s")
-            return self.anonymous.pop(0)
-
-    def request(self, method: str, params: dict, timeout: float = 300) -> dict:
-        return self.wait(self.start(method, params), timeout)
-
-    def start_tool(self, name: str, args: dict) -> int:
-        return self.start("tools/call", {"name": name, "arguments": args})
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._errlog.close()
 
 
 FREEZING_GLOB = "**/" * 40 + "x"
@@ -120,10 +51,6 @@ def stdio(root, tmp_path_factory, server_env, examples):
     assert not rep["result"]["isError"], rep
     yield client, q / "q"
     client.close()
-
-
-def tool_text(reply: dict) -> tuple[bool, str]:
-    return reply["result"]["isError"], reply["result"]["content"][0]["text"]
 
 
 def stats_meanwhile(client: RawStdio, attack: int, attack_timeout: float = 300) -> dict:
@@ -329,16 +256,6 @@ def test_http_index_paths_reads_no_secrets(http, root):
     assert not r.is_error and "denylist" in r.structured_content["skipped"][0]["reason"]
     r = run_with_stats(port, token, lambda s: s.call_tool("index_paths", {"paths": ["/x" * 250_000]}))
     assert r.is_error and "500000 characters" in r.content[0].text and len(r.content[0].text) < 2000
-
-
-# A handshake-era `initialize` as a raw HTTP client sends it, and the headers streamable HTTP wants.
-RAW_INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
-}
-RAW_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def test_http_bearer_scheme_is_case_insensitive(http):

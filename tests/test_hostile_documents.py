@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import RawStdio, tool_text
 from tests.launcher import SERVE
-from tests.test_hostile import RawStdio, tool_text
 
 pytestmark = pytest.mark.slow
 

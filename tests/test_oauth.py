@@ -1,27 +1,18 @@
 """`serve --http` as an OAuth 2.1 resource server, over raw HTTP, against a local authorization
 server that generates its keys, signs the tokens and can rotate its key."""
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx2
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ragate.server.mcp.tools import build_server
 from ragate.server.ops import READ_TOOLS
+from tests.helpers import RAW_HEADERS, RAW_INITIALIZE, AuthorizationServer, login_raw, oauth_site, raw
 from tests.launcher import http_server, http_session
-from tests.test_hostile import RAW_HEADERS, RAW_INITIALIZE
-from tests.test_ui import login_raw, oauth_site, raw
 
 pytestmark = [pytest.mark.anyio]
 
@@ -29,124 +20,6 @@ pytestmark = [pytest.mark.anyio]
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class AuthorizationServer:
-    """Publishes RFC 8414 metadata and a JWKS on loopback, signs RS256 tokens, counts JWKS reads."""
-
-    def __init__(self) -> None:
-        self.jwks_reads = 0
-        self.jwks_drip = False
-        self.codes: dict[str, dict] = {}  # authorization codes issued: their request
-        self.last_redirect = ""  # where /authorize last sent the browser back to
-        self.rotate()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path.startswith("/authorize?"):  # a user who approves at once
-                    return self._authorize(dict(urllib.parse.parse_qsl(self.path.partition("?")[2])))
-                if self.path == "/.well-known/oauth-authorization-server":
-                    body = {
-                        "issuer": outer.issuer,
-                        "jwks_uri": f"{outer.issuer}/jwks",
-                        "authorization_endpoint": f"{outer.issuer}/authorize",
-                        "token_endpoint": f"{outer.issuer}/token",
-                    }
-                elif self.path == "/jwks":
-                    outer.jwks_reads += 1
-                    body = {"keys": [outer.public_jwk]}
-                    if outer.jwks_drip:  # headers at once, then a byte every 0.2 s
-                        self.send_response(200)
-                        self.send_header("Content-Type", "application/json")
-                        self.end_headers()
-                        try:
-                            for byte in json.dumps(body).encode():
-                                self.wfile.write(bytes([byte]))
-                                self.wfile.flush()
-                                time.sleep(0.2)
-                        except OSError:
-                            pass  # the reader gave up, as it should
-                        return
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _authorize(self, q: dict) -> None:
-                code = _b64(hashlib.sha256(q["state"].encode()).digest())
-                outer.codes[code] = q
-                outer.last_redirect = f"{q['redirect_uri']}?{urllib.parse.urlencode({'code': code, 'state': q['state']})}"
-                self.send_response(302)
-                self.send_header("Location", outer.last_redirect)
-                self.end_headers()
-
-            def do_POST(self):  # noqa: N802 — the token endpoint: a code and its PKCE verifier for a token
-                form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
-                asked = outer.codes.pop(form.get("code", ""), None)
-                verifier = form.get("code_verifier", "").encode()
-                ok = asked is not None and asked["code_challenge"] == _b64(hashlib.sha256(verifier).digest())
-                ok = ok and form.get("redirect_uri") == asked["redirect_uri"] and form.get("client_id") == asked["client_id"]
-                body = {"access_token": outer.token(asked["resource"], scope=asked["scope"]), "token_type": "Bearer"} if ok else {}
-                data = json.dumps(body if ok else {"error": "invalid_grant"}).encode()
-                self.send_response(200 if ok else 400)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def rotate(self) -> None:
-        """A new signing key with a new kid; the JWKS publishes only it from now on."""
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.kid = hashlib.sha256(
-            self.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-        ).hexdigest()[:16]
-        self.public_jwk = {**jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True), "kid": self.kid, "use": "sig"}
-
-    def token(self, audience: str, scope: str = "ragate:read ragate:write", drop: tuple[str, ...] = (), kid=None, **claims) -> str:
-        now = int(time.time())
-        body = {"iss": self.issuer, "aud": audience, "sub": "agent-1", "client_id": "agent-1", "scope": scope, "iat": now, "exp": now + 300}
-        body = {k: v for k, v in {**body, **claims}.items() if k not in drop}
-        return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": kid or self.kid})
-
-    def forged_header(self, audience: str, header: dict) -> str:
-        """A token whose header no signing library would write, signed as a real one."""
-        good = self.token(audience).split(".")
-        return ".".join([_b64(json.dumps(header).encode()), good[1], good[2]])
-
-    def unsigned(self, audience: str) -> str:
-        header = _b64(json.dumps({"alg": "none", "typ": "JWT", "kid": self.kid}).encode())
-        now = int(time.time())
-        claims = {"iss": self.issuer, "aud": audience, "sub": "x", "scope": "ragate:read ragate:write", "exp": now + 300}
-        return f"{header}.{_b64(json.dumps(claims).encode())}."
-
-    def hmac_with_public_key(self, audience: str) -> str:
-        """The key-confusion attack: HS256 keyed with the issuer's public key, which anyone has."""
-        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": self.kid}).encode())
-        claims = _b64(json.dumps({"iss": self.issuer, "aud": audience, "scope": "ragate:write", "exp": int(time.time()) + 300}).encode())
-        pem = self.key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        sig = _b64(hmac.new(pem, f"{header}.{claims}".encode(), hashlib.sha256).digest())
-        return f"{header}.{claims}.{sig}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
 
 
 def _challenge(r) -> dict[str, str]:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import EXAMPLES
 from tests.launcher import stdio_session
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCIENCE = EXAMPLES / "corpus" / "science"
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ attacker's page would send them. Screenshots of each page land in bench/results/
 from __future__ import annotations
 
 import html
-import http.client
 import os
 import re
 import secrets
@@ -20,6 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from tests.helpers import TINY_DOCS, login_raw, oauth_site, raw
 from tests.launcher import free_port, http_server, http_session
 
 pytestmark = pytest.mark.slow
@@ -29,12 +29,6 @@ CHROMIUM = os.environ.get("RAGATE_TEST_CHROMIUM") or shutil.which("chromium") or
 # As the probe of this kind of machine runs it: no first-run work, no calls home (the network is closed).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 CHROMIUM_ARGS += ["--disable-component-update", "--disable-sync"]
-TINY_DOCS = {
-    "d1": ("Tides", "Ocean tides are caused by the gravitational pull of the moon."),
-    "d2": ("Photosynthesis", "Plants use chlorophyll to turn sunlight into sugar."),
-    "d3": ("Insulin", "Insulin from the pancreas lowers blood glucose."),
-    "d4": ("Volcanoes", "Silica-rich magma traps gas and erupts explosively."),
-}
 TINY_QUERIES = {"q1": "The moon causes ocean tides.", "q2": "Insulin reduces blood sugar."}
 OFF_TOPIC = "How do I bake sourdough bread at home?"
 
@@ -67,40 +61,6 @@ def site(tmp_path_factory, server_env, write_beir, examples):
     port, token = free_port(), secrets.token_urlsafe(24)
     with http_server(env, port, token):
         yield {"env": env, "port": port, "token": token, "base": f"http://127.0.0.1:{port}/ui"}
-
-
-def raw(port: int, method: str, path: str, *, headers: dict[str, str] | None = None, body: str = "") -> tuple[int, dict[str, str], str]:
-    """One request as bytes on the wire: no client library adds or fixes a header."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-    sent = {"Host": f"127.0.0.1:{port}", **(headers or {})}
-    if body:
-        sent |= {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body.encode()))}
-    for k, v in sent.items():
-        c.putheader(k, v)
-    c.endheaders(body.encode() if body else None)
-    r = c.getresponse()
-    got: dict[str, str] = {}
-    for k, v in r.getheaders():  # a repeated header (Set-Cookie) keeps every value, one per line
-        got[k.lower()] = f"{got[k.lower()]}\n{v}" if k.lower() in got else v
-    out = (r.status, got, r.read().decode("utf-8", "replace"))
-    c.close()
-    return out
-
-
-def login_raw(port: int, token: str) -> tuple[int, str, str]:
-    """(status, session cookie as name=value, CSRF token) by the login form over raw HTTP, as a browser posts it."""
-    _, headers, page = raw(port, "GET", "/ui/login")
-    pre = re.search(r"(ragate_ui_login_\d+=[^;]+)", headers["set-cookie"]).group(1)
-    form = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
-    body = urllib.parse.urlencode({"login_csrf": form, "token": token})
-    origin = f"http://127.0.0.1:{port}"
-    status, headers, page = raw(port, "POST", "/ui/login", headers={"Origin": origin, "Cookie": pre}, body=body)
-    if status != 303:
-        return status, "", html.unescape(page)
-    cookie = re.search(r"(ragate_ui_\d+=[^;]+)", headers["set-cookie"]).group(1)
-    _, _, page = raw(port, "GET", "/ui/evaluation", headers={"Cookie": cookie})  # reads no index
-    return status, cookie, re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 def logged_in(browser, site):
@@ -339,18 +299,6 @@ def test_ragate_ui_is_one_more_client_of_the_shared_index_service(site, browser)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-def oauth_site(tmp_path, server_env, **extra: str):
-    """(issuer fake, port, audience, env) for a `serve --http` with [server] auth = "oauth"."""
-    from tests.test_oauth import AuthorizationServer
-
-    auth, port = AuthorizationServer(), free_port()
-    audience = f"http://127.0.0.1:{port}/mcp"
-    env = server_env(
-        str(tmp_path / "q"), RAGATE_SERVER_AUTH="oauth", RAGATE_OAUTH_ISSUER=auth.issuer, RAGATE_OAUTH_AUDIENCE=audience, **extra
-    )
-    return auth, port, audience, env
 
 
 def test_an_oauth_token_opens_a_session_with_its_scopes_and_its_expiry(tmp_path, server_env):
