@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 
 from ragate.retrieval.passage_quality import echoes_query, passage_flags
 from ragate.scoring.blend import BlendWeights, blend
