@@ -9,10 +9,11 @@ and at once after this process writes it."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ class FileDocs(StateDocs):
 
 
 class QdrantDocs(StateDocs):
-    """A Qdrant server's: one point per document, without vectors, in `ragate.state`."""
+    """A Qdrant server's: one point per document, without vectors, in `ragate.state`. A failure
+    of the server (down, refusing the key) is a StoreError naming it."""
 
     def __init__(self, client: Any, location: str):
         self.client = client
@@ -92,23 +94,38 @@ class QdrantDocs(StateDocs):
     def _id(name: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"ragate-state:{name}"))
 
-    def _collection(self) -> str:
+    @contextlib.contextmanager
+    def _server(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as e:  # qdrant-client's own errors, transport ones among them
+            raise StoreError(f"{doing} in {STATE_COLLECTION} on {self.location}: {type(e).__name__}: {str(e)[:300]}") from None
+
+    def _exists(self) -> bool:
         with self._lock:
             if not self._created:
+                self._created = bool(self.client.collection_exists(STATE_COLLECTION))
+            return self._created
+
+    def _create(self) -> None:
+        with self._lock:
+            if self._created:
+                return
+            try:
+                self.client.create_collection(STATE_COLLECTION, vectors_config={})
+            except Exception:  # another replica created it meanwhile
                 if not self.client.collection_exists(STATE_COLLECTION):
-                    try:
-                        self.client.create_collection(STATE_COLLECTION, vectors_config={})
-                    except Exception:  # another replica created it meanwhile
-                        if not self.client.collection_exists(STATE_COLLECTION):
-                            raise
-                self._created = True
-        return STATE_COLLECTION
+                    raise
+            self._created = True
 
     def read(self, name: str) -> str | None:
-        if not self._created and not self.client.collection_exists(STATE_COLLECTION):
-            return None
-        found = self.client.retrieve(self._collection(), [self._id(name)], with_payload=True)
-        return str(found[0].payload["text"]) if found else None
+        with self._server(f"reading {name}"):
+            if not self._exists():
+                return None
+            found = self.client.retrieve(STATE_COLLECTION, [self._id(name)], with_payload=True)
+            return str(found[0].payload["text"]) if found else None
 
     def stamp(self, name: str) -> Hashable:
         return (int(time.monotonic() // RELOAD_S), self._writes.get(name, 0))
@@ -116,14 +133,17 @@ class QdrantDocs(StateDocs):
     def write(self, name: str, text: str) -> str:
         from qdrant_client import models
 
-        point = models.PointStruct(id=self._id(name), vector={}, payload={"name": name, "text": text})
-        self.client.upsert(self._collection(), points=[point], wait=True)
+        with self._server(f"writing {name}"):
+            self._create()
+            point = models.PointStruct(id=self._id(name), vector={}, payload={"name": name, "text": text})
+            self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
         self._writes[name] = self._writes.get(name, 0) + 1
         return f"{self.location} ({STATE_COLLECTION}: {name})"
 
     def remove(self, name: str) -> None:
         from qdrant_client import models
 
-        if self._created or self.client.collection_exists(STATE_COLLECTION):
-            self.client.delete(self._collection(), points_selector=models.PointIdsList(points=[self._id(name)]), wait=True)
-            self._writes[name] = self._writes.get(name, 0) + 1
+        with self._server(f"removing {name}"):
+            if self._exists():
+                self.client.delete(STATE_COLLECTION, points_selector=models.PointIdsList(points=[self._id(name)]), wait=True)
+        self._writes[name] = self._writes.get(name, 0) + 1

@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Hashable
 from importlib import resources
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -184,6 +185,19 @@ class ProfileStore:
         except (ValueError, StoreError) as e:
             log.warning("ignoring unreadable calibration profile %s in %s: %s", name, self.docs.location, e)
             return None
+
+    def adopt_files(self, directory: Path) -> None:
+        """Profiles kept as files in `directory` (where an index on a Qdrant server kept them on
+        each machine before they lived in the server) copied into the store once, each said in a
+        warning; the files stay where they are."""
+        for path in sorted(directory.glob("*.json")):
+            name = f"calibration/{path.name}"
+            try:
+                if self.docs.read(name) is None:
+                    where = self.docs.write(name, path.read_text())
+                    log.warning("calibration profile %s copied to %s, where every replica reads it", path, where)
+            except (OSError, StoreError) as e:
+                log.warning("calibration profile %s not copied into the store: %s", path, e)
 
     def available(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, Profile]:
         """Every profile that fits these models, by source, in precedence order, `none` last."""

@@ -7,7 +7,7 @@ request model, their annotations and OAuth scope from `writes`), the CLI, the pa
 table in docs/tools.md (a test keeps it in step). A new operation is one entry here, one handler
 (the method of the same name on `LocalUseCases`), and its tests.
 
-This module is the contract: it imports only the request and response models below it."""
+This module is the contract: it imports only models below it (requests, responses, settings)."""
 
 from __future__ import annotations
 
@@ -57,23 +57,27 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Op(Generic[Q, R]):
-    """One operation. `writes` ones run one at a time under the service's write lock, are not
-    retried when the service dies mid-call, and need the OAuth write scope as tools; `heavy` ones
-    wait for one of the reranker's shared slots (their wait is the `queue` stage). With `tool`,
-    agents call it over MCP under that name; `links` are the response fields whose passages also
-    go out as resource links; `for_agent` trims what an agent gets (the service sends it whole)."""
+    """One operation. `writes` ones change the index or what is kept beside it: they are not
+    retried when the service dies mid-call, and need the OAuth write scope as tools; `exclusive`
+    ones run one at a time under the pipeline's write lock (what changes the store's contents), and
+    `heavy` ones wait for one of the reranker's shared slots (either wait is the `queue` stage).
+    With `tool`, agents call it over MCP under that name; `progress` ones send them progress
+    notifications; `links` are the response fields whose passages also go out as resource links;
+    `agent_view` trims what an agent gets (the service sends it whole)."""
 
     name: str
     request: type[Q] | None
     response: Any  # the handler's return type; the client reads the service's JSON back into it
     description: str
     writes: bool = False
+    exclusive: bool = False
     heavy: bool = False
     tool: str | None = None
     destructive: bool = False
     needs_models: bool = True  # an MCP call waits for the models first
+    progress: bool = False
     links: tuple[str, ...] = ()
-    for_agent: Callable[[Any], Any] | None = None
+    agent_view: Callable[[Any], Any] | None = None
 
 
 SEARCH: Op[SearchRequest, SearchResponse] = Op(
@@ -113,8 +117,10 @@ INDEX: Op[IndexRequest, IndexReport] = Op(
     "Index files and folders under the allowed roots, incrementally; every file not indexed is counted by reason. "
     "A cancelled call keeps what it wrote.",
     writes=True,
+    exclusive=True,
     tool="index_paths",
-    for_agent=IndexReport.listed,
+    progress=True,
+    agent_view=IndexReport.listed,
 )
 ADD_DOCUMENTS: Op[AddDocumentsRequest, IndexReport] = Op(
     "add_documents",
@@ -122,11 +128,13 @@ ADD_DOCUMENTS: Op[AddDocumentsRequest, IndexReport] = Op(
     IndexReport,
     "Index documents given as text; the same id replaces the earlier version.",
     writes=True,
+    exclusive=True,
     tool="add_documents",
-    for_agent=IndexReport.listed,
+    progress=True,
+    agent_view=IndexReport.listed,
 )
 DELETE: Op[DeleteRequest, DeleteResult] = Op(
-    "delete", DeleteRequest, DeleteResult, "Delete chunks by id or by filter.", writes=True, tool="delete", destructive=True
+    "delete", DeleteRequest, DeleteResult, "Delete chunks by id or by filter.", writes=True, exclusive=True, tool="delete", destructive=True
 )
 FEEDBACK: Op[FeedbackRequest, FeedbackResult] = Op(
     "feedback",
@@ -134,6 +142,7 @@ FEEDBACK: Op[FeedbackRequest, FeedbackResult] = Op(
     FeedbackResult,
     "Whether a passage was useful for a query: kept as a labelled pair that tunes and calibrates the reranker.",
     writes=True,
+    exclusive=True,
     tool="feedback",
 )
 STATS: Op[Any, dict[str, Any]] = Op(
@@ -161,14 +170,20 @@ RESOURCE: Op[ResourceRequest, dict[str, Any]] = Op(
     "resource", ResourceRequest, dict[str, Any], "A chunk, or a document's chunks in order (ragate://chunk, ragate://doc)."
 )
 DROP_COLLECTION: Op[CollectionRequest, Dropped] = Op(
-    "drop_collection", CollectionRequest, Dropped, "Drop a collection and its calibration.", writes=True, destructive=True
+    "drop_collection", CollectionRequest, Dropped, "Drop a collection and its calibration.", writes=True, exclusive=True, destructive=True
 )
 EVALUATE: Op[EvalRequest, EvalReport] = Op("evaluate", EvalRequest, EvalReport, "IR metrics per pipeline variant on a BEIR dataset.")
 CALIBRATE: Op[CalibrateRequest, CalibrateReport] = Op(
-    "calibrate", CalibrateRequest, CalibrateReport, "Calibration from labelled pairs.", writes=True
+    "calibrate", CalibrateRequest, CalibrateReport, "Calibration from labelled pairs.", writes=True, exclusive=True
 )
 SELF_CALIBRATE: Op[SelfCalibrateRequest, SelfCalibrateReport] = Op(
-    "self_calibrate", SelfCalibrateRequest, SelfCalibrateReport, "Calibration from questions made from the collection.", writes=True
+    # It writes its profile whole at the end and only reads the store meanwhile: not exclusive,
+    # so indexing and feedback go on during its minutes.
+    "self_calibrate",
+    SelfCalibrateRequest,
+    SelfCalibrateReport,
+    "Calibration from questions made from the collection.",
+    writes=True,
 )
 WATCH: Op[WatchRequest, dict[str, Any]] = Op(
     "watch", WatchRequest, dict[str, Any], "Folders the index service keeps indexed as their files change.", writes=True

@@ -103,7 +103,7 @@ class Pipeline(Stages):
         # The last indexing run per collection since this process started: `stats` says what it left out.
         self.last_index: dict[str, dict[str, Any]] = {}
         # How operations share this process, decided here once: heavy ones take one of the reranker's
-        # slots, writes the write lock (a watched folder's passes too); the wait is the `queue` stage.
+        # slots, exclusive ones the write lock (a watched folder's passes too); the wait is the `queue` stage.
         self._heavy = threading.BoundedSemaphore(settings.server.max_concurrent_reranks)
         self._write_lock = threading.Lock()
         self.recent = RecentCalls(
@@ -115,7 +115,7 @@ class Pipeline(Stages):
         handler = getattr(self, op.name, None)
         if handler is None:
             raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
-        gate = self._heavy if op.heavy else self._write_lock if op.writes else None
+        gate = self._heavy if op.heavy else self._write_lock if op.exclusive else None
         queue_ms = 0.0 if gate is None else self._wait_for(gate)
         try:
             result: R = handler(req) if op.request is not None else handler()
@@ -287,8 +287,9 @@ class Pipeline(Stages):
 
     @metered
     def index(self, req: IndexRequest) -> IndexReport:
-        """Index files and folders; `allowed_roots` confines what an MCP caller may read; `progress`
-        draws a bar here (a reporter in force gets the counts anyway, retrieval/progress.py)."""
+        """Index files and folders; the request's `allowed_roots` confine what an MCP caller may
+        read, its `progress` draws a bar here (a reporter in force gets the counts anyway,
+        retrieval/progress.py)."""
         req.check(req.limits_or(self.limits))
         try:
             indexer = self.indexer(req.collection)
@@ -397,25 +398,31 @@ class Pipeline(Stages):
     def stats(self) -> dict[str, Any]:
         return self._stats()
 
+    @metered
     def collections(self) -> CollectionList:
-        """Each collection in short: what an agent needs to pick one (the `collections` tool)."""
+        """Each collection in short: what an agent needs to pick one (the `collections` tool); one
+        that cannot be read is listed with why."""
         listed = []
         for name in self.qdrant.collections():
-            store, profile = self.store(name), self.profile(name)
-            model = profile.answerability
-            listed.append(
-                CollectionInfo(
-                    name=name,
-                    default=name == self.settings.index.collection,
-                    chunks=store.count(),
-                    documents=len(store.sources()),
-                    languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
-                    calibration=profile.source,
-                    calibration_fitted_at=profile.fitted_at,
-                    threshold=None if model is None else model.threshold,
-                    updated_at=self.index_updated_at(name),
+            default = name == self.settings.index.collection
+            try:
+                store, profile = self.store(name), self.profile(name)
+                model = profile.answerability
+                listed.append(
+                    CollectionInfo(
+                        name=name,
+                        default=default,
+                        chunks=store.count(),
+                        documents=len(store.sources()),
+                        languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
+                        calibration=profile.source,
+                        calibration_fitted_at=profile.fitted_at,
+                        threshold=None if model is None else model.threshold,
+                        updated_at=self.index_updated_at(name),
+                    )
                 )
-            )
+            except StoreError as e:
+                listed.append(CollectionInfo(name=name, default=default, error=str(e)))
         return CollectionList(collections=listed)
 
     def _stats(self) -> dict[str, Any]:

@@ -27,9 +27,9 @@ class CallerOnly:
 
 CALLER_ONLY = CallerOnly()
 
-COLLECTION = "default [index] collection"
-COLLECTIONS = "several read as one pool, instead of collection"
-MAX_TOKENS = "passage token budget; default [server] max_tokens"
+COLLECTION_HELP = "default [index] collection"
+COLLECTIONS_HELP = "several read as one pool, instead of collection"
+MAX_TOKENS_HELP = "passage token budget; default [server] max_tokens"
 
 
 class Request(BaseModel):
@@ -125,11 +125,11 @@ class SearchRequest(Request):
     filters: SearchFilter | None = Field(None, description="restrict by source glob/prefix, source_type, dates, metadata")
     rerank: bool = Field(True, description="rerank candidates with the cross-encoder")
     candidates: int | None = Field(None, strict=True, description="fused candidate pool size; default [retrieval] candidates")
-    collection: CollectionName | None = Field(None, description=COLLECTION)
-    collections: Collections | None = Field(None, description=COLLECTIONS)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
+    collections: Collections | None = Field(None, description=COLLECTIONS_HELP)
     fusion: Annotated[Literal["rrf", "weighted"] | None, CALLER_ONLY] = None  # None: [retrieval] fusion
     weights: BlendOverrides | None = Field(None, description="per-call blend weights")
-    max_tokens: int | None = Field(None, description=MAX_TOKENS)
+    max_tokens: int | None = Field(None, description=MAX_TOKENS_HELP)
     rerank_budget_ms: float | None = Field(None, description="rerank only what fits this many ms")  # None: [reranker] budget_ms
 
     def check(self, limits: ServerSettings) -> SearchRequest:
@@ -155,9 +155,9 @@ class AnswerRequest(Request):
         description="floor on each passage's calibrated relevance; [gate] min_score applies only without an answerability model",
     )
     max_passages: int | None = Field(None, ge=1, le=50, description="passages to return at most; default [gate] max_passages")
-    collection: CollectionName | None = Field(None, description=COLLECTION)
-    collections: Collections | None = Field(None, description=COLLECTIONS)
-    max_tokens: int | None = Field(None, description=MAX_TOKENS)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
+    collections: Collections | None = Field(None, description=COLLECTIONS_HELP)
+    max_tokens: int | None = Field(None, description=MAX_TOKENS_HELP)
     # The pool's features and their contributions in the reply (the web page asks; an agent's
     # context need not carry them).
     explain: StrictBool = Field(False, description="also return the pool's features and what each added to p_answerable")
@@ -191,7 +191,7 @@ class RerankRequest(Request):
 
 class IndexRequest(Request):
     paths: list[str] = Field(min_length=1, max_length=100, description="files or folders under the allowed roots")
-    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
     prune: bool = Field(False, description="drop indexed files now gone from these folders")
     # What it may read: an MCP caller's [server] allowed_roots; None (a terminal's own command) any path.
     allowed_roots: Annotated[list[str] | None, CALLER_ONLY] = None
@@ -203,7 +203,7 @@ class IndexRequest(Request):
 
 class AddDocumentsRequest(Request):
     documents: list[InlineDocument] = Field(min_length=1)  # its schema names each field
-    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
 
     def check(self, limits: ServerSettings) -> AddDocumentsRequest:
         for i, d in enumerate(self.documents):
@@ -218,7 +218,7 @@ class AddDocumentsRequest(Request):
 class DeleteRequest(Request):
     ids: list[str] | None = Field(None, max_length=10_000, description="chunk ids to delete")
     filters: SearchFilter | None = Field(None, description="delete every chunk this matches")
-    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
 
     def check(self, limits: ServerSettings) -> DeleteRequest:
         if not self.ids and (self.filters is None or self.filters.is_empty()):
@@ -242,7 +242,7 @@ class FeedbackRequest(Request):
     # true or false, not "yes" or 1
     useful: StrictBool = Field(description="whether the passage helped answer the query")
     note: str | None = Field(None, description=f"why, in a sentence; at most {MAX_NOTE_CHARS} characters")
-    collection: CollectionName | None = Field(None, description=COLLECTION)
+    collection: CollectionName | None = Field(None, description=COLLECTION_HELP)
 
     def check(self, limits: ServerSettings) -> FeedbackRequest:
         check_query(self.query, limits.max_query_chars)
@@ -358,7 +358,7 @@ class TuneRequest(Request):
     max_queries: int | None = None
     max_minutes: float | None = None
     max_steps: int = -1  # -1: no limit
-    output: str | None = None  # None: tuned-reranker/COLLECTION beside the index
+    output: str | None = None  # None: tuned-reranker/COLLECTION_HELP beside the index
     device: str | None = None  # None: [reranker] device
     batch_size: int = 16
     seed: int = 13
@@ -422,7 +422,7 @@ class WatchRequest(Request):
     allowed roots of the client that asked (not the service's own)."""
 
     paths: list[str] = Field(min_length=1, max_length=100)
-    allowed_roots: list[str] | None = None  # None: any path
+    allowed_roots: Annotated[list[str] | None, CALLER_ONLY] = None  # None: any path
 
     def check(self, limits: ServerSettings) -> WatchRequest:
         return self.model_copy(update={"paths": [os.path.abspath(p) for p in self.paths]})

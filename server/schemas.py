@@ -359,13 +359,14 @@ class Dropped(BaseModel):
 class CollectionInfo(BaseModel):
     name: str
     default: bool = Field(description="the [index] collection: the one a call reads when it names none")
-    chunks: int
-    documents: int
-    languages: dict[str, float] = Field(description="share of its chunks per detected language (ISO 639-1; '' unknown)")
-    calibration: CalibrationSource
+    chunks: int = 0
+    documents: int = 0
+    languages: dict[str, float] = Field({}, description="share of its chunks per detected language (ISO 639-1; '' unknown)")
+    calibration: CalibrationSource = "none"
     calibration_fitted_at: str | None = None
     threshold: float | None = Field(None, description="the gate's p_answerable threshold on it (None: no answerability model)")
     updated_at: str | None = Field(None, description="when it last changed")
+    error: str | None = Field(None, description="why it cannot be read now (its other fields are then empty)")
 
 
 class CollectionList(BaseModel):

@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,8 @@ class Stages:
         )
         # Each collection's calibration (relevance, the gate's model, the blend's weights), in the store.
         self.profiles = ProfileStore(self.qdrant.state)
+        if q.url:  # profiles this machine kept beside its index before they lived in the server
+            self.profiles.adopt_files(Path(q.path) / "calibration")
         self._updated_at: dict[str, str | None] = {}
         self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
         self._languages: dict[str, tuple[float, dict[str, int]]] = {}  # (when read, chunks per language), per collection

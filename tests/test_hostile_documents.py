@@ -181,15 +181,20 @@ def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(std
     assert not call(client, "stats", {})[0]  # the service is up
     sock = _service_socket(q)
     search = {"request": {"query": "tides"}}
-    for body, needle in (
-        (b"[1,2,3]", b"JSON object"),
-        (b"null", b"JSON object"),
-        (json.dumps({**search, "deadline_s": "soon"}).encode(), b"deadline_s"),
-        (json.dumps({**search, "limits": {"max_top_k": "many"}}).encode(), b"limits: max_top_k"),
-        (b"[" * 100_000 + b"]" * 100_000, b"nests too deeply"),
-        (json.dumps({"request": {"paths": [str(root)], "allowed_roots": "/"}}).encode(), b"allowed_roots"),
+    for path, body, needle in (
+        ("/call/search", b"[1,2,3]", b"JSON object"),
+        ("/call/search", b"null", b"JSON object"),
+        ("/call/search", json.dumps({**search, "deadline_s": "soon"}).encode(), b"deadline_s"),
+        ("/call/search", json.dumps({**search, "limits": {"max_top_k": "many"}}).encode(), b"limits: max_top_k"),
+        ("/call/search", b"[" * 100_000 + b"]" * 100_000, b"nests too deeply"),
+        ("/call/index", json.dumps({"request": {"paths": [str(root)], "allowed_roots": "/"}}).encode(), b"allowed_roots"),
+        # A client of another version, whose `options` carried its caller's allowed roots: refused, not read as "any path".
+        (
+            "/call/index",
+            json.dumps({"request": {"paths": ["/etc"]}, "options": {"allowed_roots": [str(root)]}}).encode(),
+            b"unknown key options",
+        ),
     ):
-        path = "/call/index" if b"allowed_roots" in needle else "/call/search"
         reply = _raw(sock, _post(path, body))
         assert reply.startswith(b"HTTP/1.1 400") and needle in reply and b"Traceback" not in reply, reply[:500]
     # A connection that never finishes its headers, and one that goes quiet, are closed by the service.

@@ -160,6 +160,43 @@ def test_the_process_that_runs_an_operation_schedules_it_once(tmp_path):
         p.close()
 
 
+def test_exclusive_operations_take_turns_and_a_self_calibration_does_not_hold_them_up(tmp_path):
+    """Writes to the store (index, add_documents, delete, feedback, ...) run one at a time, the
+    watched folders' passes among them; a self-calibration, which only reads the store while it
+    runs, neither waits for them nor keeps them waiting."""
+    import threading
+
+    from ragate.retrieval.deadline import deadline
+    from ragate.server.ops import ADD_DOCUMENTS, FEEDBACK, SELF_CALIBRATE
+    from ragate.server.pipeline import Pipeline
+    from ragate.server.requests import AddDocumentsRequest, FeedbackRequest, SelfCalibrateRequest
+
+    p = Pipeline(Settings.model_validate({"qdrant": {"path": str(tmp_path / "q")}}))
+    release, inside = threading.Event(), threading.Event()
+
+    def feedback(req):
+        inside.set()
+        release.wait(5)
+        return "recorded"
+
+    p.feedback = feedback  # type: ignore[method-assign]
+    p.add_documents = lambda req: "indexed"  # type: ignore[method-assign]
+    p.self_calibrate = lambda req: "calibrated"  # type: ignore[attr-defined]
+    try:
+        first = threading.Thread(target=p.run, args=(FEEDBACK, FeedbackRequest(query="q", chunk_id="c", useful=True)))
+        first.start()
+        assert inside.wait(5)
+        with deadline(0.3), pytest.raises(DeadlineExceeded, match="queue"):
+            p.run(ADD_DOCUMENTS, AddDocumentsRequest(documents=[{"text": "t"}]))
+        assert p.run(SELF_CALIBRATE, SelfCalibrateRequest()) == "calibrated"
+        release.set()
+        first.join(5)
+        assert p.run(ADD_DOCUMENTS, AddDocumentsRequest(documents=[{"text": "t"}])) == "indexed"
+    finally:
+        release.set()
+        p.close()
+
+
 class FailingUseCases(RecordingUseCases):
     def __init__(self, error: Exception):
         super().__init__(Settings(), {})

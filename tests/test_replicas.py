@@ -104,18 +104,23 @@ async def test_two_replicas_answer_a_client_that_alternates_between_them(tmp_pat
 def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, make_settings, models, monkeypatch):
     """Replicas of one cluster each have their own machine, folder and process: a calibration one of
     them fits is the one every replica gates with, read from the server (the client code path a
-    cluster uses, here on an in-memory Qdrant)."""
+    cluster uses: on the server at RAGATE_TEST_QDRANT_URL when it is set, else an in-memory Qdrant)."""
     from qdrant_client import QdrantClient
 
     from ragate.retrieval import state
     from ragate.retrieval.qdrant import ServerQdrant
-    from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS
-    from ragate.server.requests import AddDocumentsRequest, AnswerRequest
+    from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS, DROP_COLLECTION
+    from ragate.server.requests import AddDocumentsRequest, AnswerRequest, CollectionRequest
     from ragate.server.use_cases import LocalUseCases
 
     monkeypatch.setattr(state, "RELOAD_S", 0.2)  # another replica's write shows within this (10 s as shipped)
-    server = QdrantClient(location=":memory:")
-    a, b = (LocalUseCases(make_settings(tmp_path / f"machine-{i}"), models, ServerQdrant(server, "in-memory")) for i in "ab")
+    url = os.environ.get("RAGATE_TEST_QDRANT_URL")
+    server = QdrantClient(url=url) if url else QdrantClient(location=":memory:")
+    collection = {"collection": f"replicas_calibration_{os.getpid()}"}
+    a, b = (
+        LocalUseCases(make_settings(tmp_path / f"machine-{i}", index=collection), models, ServerQdrant(server, url or "in-memory"))
+        for i in "ab"
+    )
     docs = [{"text": (EXAMPLES / "science" / name).read_text(), "source": name} for name in ("tides.md", "insulin.md", "mitochondria.md")]
     a.run(ADD_DOCUMENTS, AddDocumentsRequest(documents=docs))
     question = AnswerRequest(query="What causes the tides?")
@@ -129,4 +134,7 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
     seen = b.run(ANSWER, question)
     assert (seen.calibration, seen.calibration_fitted_on, seen.threshold) == ("labelled", "replica a's labels", 0.999)
     assert seen.status == "abstain"  # the threshold replica a fitted decides on replica b
-    assert [c.name for c in b.run(COLLECTIONS).collections] == [a.settings.index.collection]  # ragate's own collection is not listed
+    listed = [c.name for c in b.run(COLLECTIONS).collections]
+    assert a.settings.index.collection in listed and "ragate.state" not in listed  # ragate's own collection is not listed
+    if url:  # a shared server: what this test wrote goes
+        a.run(DROP_COLLECTION, CollectionRequest())

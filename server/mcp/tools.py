@@ -25,7 +25,7 @@ from ragate.retrieval.errors import InternalError, RagateError
 from ragate.retrieval.ingest import shown
 from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.server.mcp.lean_schema import lean_input, lean_output, one_line
-from ragate.server.ops import FEEDBACK, RESOURCE, STATS, TOOLS, Op, Q, R, UseCases
+from ragate.server.ops import RESOURCE, STATS, TOOLS, Op, Q, R, UseCases
 from ragate.server.recent_calls import calling_as
 from ragate.server.requests import ResourceRequest
 from ragate.server.validation import validation_message
@@ -107,9 +107,9 @@ class Tools:
 
         async def call(ctx: Context | None = None, **arguments: Any) -> Any:
             req = op.request(**arguments).for_agent(self.limits) if op.request is not None else None
-            result = await self._run(op, req, ctx=ctx)
-            if op.for_agent is not None:
-                result = op.for_agent(result)
+            result = await self._run(op, req, ctx=ctx if op.progress else None)
+            if op.agent_view is not None:
+                result = op.agent_view(result)
             return linked(result, *op.links) if op.links else result
 
         call.__signature__ = inspect.Signature(params, return_annotation=op.response)  # type: ignore[attr-defined]
@@ -122,7 +122,7 @@ class Tools:
             annotations = (
                 ToolAnnotations(read_only_hint=True, open_world_hint=False)
                 if not op.writes
-                else ToolAnnotations(destructive_hint=op.destructive, open_world_hint=False if op is FEEDBACK else None)
+                else ToolAnnotations(destructive_hint=op.destructive)
             )
             server.add_tool(self.tool(op), name=name, description=op.description, annotations=annotations)
 

@@ -8,6 +8,7 @@ idempotent."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import json
 import logging
@@ -36,6 +37,12 @@ from ragate.server.recent_calls import CALLER
 from ragate.server.service.paths import ServicePaths
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _adapter(name: str, response: Any) -> TypeAdapter[Any]:
+    """What reads an operation's JSON back into its response type, built once per operation."""
+    return TypeAdapter(response)
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -275,7 +282,7 @@ class ServiceClient:
         service reports for it."""
         body = None if req is None else req.check(self.settings.server)
         data = self._call(op.name, request=body, read=not op.writes, progress=bool(getattr(body, "progress", False)))
-        result: R = TypeAdapter(op.response).validate_python(data)
+        result: R = _adapter(op.name, op.response).validate_python(data)
         return result
 
     # ------------------------------------------------------------------ lifetime

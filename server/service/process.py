@@ -67,6 +67,8 @@ STOP_GRACE_S = 10
 
 
 CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+HEAVY_THREADS_PER_SLOT = 4
+BODY_KEYS = frozenset({"request", "deadline_s", "settings", "limits", "call_id", "caller"})
 
 
 class InFlight:
@@ -85,8 +87,9 @@ class IndexService:
 
     def __init__(self, settings: Settings, *, watch: list[str]):
         self.settings = settings
-        self.paths = ServicePaths.of(settings)
         self.models = Models(settings)
+        # Threads for heavy calls, most of them waiting for one of the reranker's slots.
+        self.heavy_threads = anyio.CapacityLimiter(HEAVY_THREADS_PER_SLOT * settings.server.max_concurrent_reranks)
         self.use_cases = LocalUseCases(settings, self.models)
         self.shared = shared_settings(settings)
         self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms)
@@ -176,6 +179,14 @@ class IndexService:
             raise BadInput(f"unknown call {name!r}; calls are {', '.join(OPS)}")
         if not isinstance(body, dict):
             raise BadInput("the body must be a JSON object with request, deadline_s and settings")
+        unknown = sorted(str(k)[:40] for k in set(body) - BODY_KEYS)
+        if unknown:
+            # A client of another version (its `options` once carried the caller's allowed roots):
+            # nothing it sent is dropped without a word.
+            raise BadInput(
+                f"unknown key {', '.join(unknown[:5])} in the call's body: the client runs another version of ragate than "
+                "the index service; restart the client (an MCP server, `ragate serve`) so both run the installed one"
+            )
         limit = body.get("deadline_s")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0):
             raise BadInput(f"deadline_s: must be a positive number of seconds or null, not {json.dumps(limit)[:50]}")
@@ -309,7 +320,11 @@ def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
         try:
             body = _parse(await request.body())
             flight = InFlight(name)
-            result = await _until_disconnected(request, flight.allowance, lambda: service.call(name, body, flight))
+            op = OPS.get(name)
+            # Heavy calls wait for a reranker slot in their thread: their own threads, so a crowd of
+            # them never leaves the other calls (stats, feedback, indexing) waiting for one.
+            threads = service.heavy_threads if op is not None and op.heavy else None
+            result = await _until_disconnected(request, flight.allowance, lambda: service.call(name, body, flight), threads)
             return JSONResponse({"result": result, "progress": flight.progress})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
             log.info("call %s: the client disconnected before its request was whole", name)
@@ -320,7 +335,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
             return JSONResponse({"error": e.to_wire()}, status_code=400)
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
             log.exception("call %s failed", name)
-            internal = InternalError(f"{type(e).__name__}: {e} (traceback in {service.paths.log})")
+            internal = InternalError(f"{type(e).__name__}: {e}")
             return JSONResponse({"error": internal.to_wire()}, status_code=500)
 
     async def progress(request: Request) -> JSONResponse:
@@ -364,14 +379,16 @@ def _client(request: Request) -> str | None:
     return client if client and CALL_ID.fullmatch(client) else None
 
 
-async def _until_disconnected(request: Request, allowance: Allowance, work: Callable[[], Any]) -> Any:
+async def _until_disconnected(
+    request: Request, allowance: Allowance, work: Callable[[], Any], threads: anyio.CapacityLimiter | None = None
+) -> Any:
     """`work` in a thread; if the caller's connection closes meanwhile (it was killed, or it
     cancelled the call), `allowance` is cancelled and the work stops at its next stage boundary."""
     outcome: list[tuple[bool, Any]] = []
 
     async def run() -> None:
         try:
-            outcome.append((True, await anyio.to_thread.run_sync(work)))
+            outcome.append((True, await anyio.to_thread.run_sync(work, limiter=threads)))
         except Exception as e:
             outcome.append((False, e))
         finally:
