@@ -15,7 +15,7 @@ from pydantic import StringConstraints
 
 from ragate.retrieval.bm25 import SparseVec
 from ragate.retrieval.documents import Chunk
-from ragate.retrieval.errors import StoreError
+from ragate.retrieval.errors import BadInput, StoreError
 from ragate.retrieval.filters import AnyOf, Condition, SearchFilter, conditions
 
 DENSE = "dense"
@@ -102,6 +102,12 @@ class Store(abc.ABC):
         return self._facet("lang")
 
     def _conds(self, f: SearchFilter | None) -> list[Condition] | Literal["none"]:
+        if f is not None and f.lang and not self.meta().get("records_lang"):
+            # Its passages carry no language: the filter would match nothing, and say nothing.
+            raise BadInput(
+                f"filters.lang: collection {self.name!r} was indexed before each passage's language was recorded; "
+                f"drop it and index it again (ragate delete --drop-collection -c {self.name}) to filter it by language"
+            )
         return conditions(f, self.sources)
 
     def search_dense(self, vector: np.ndarray, f: SearchFilter | None, limit: int, with_vectors: bool = True) -> list[Hit]:

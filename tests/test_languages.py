@@ -9,6 +9,7 @@ import pytest
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk, stable_id
+from ragate.retrieval.errors import BadInput
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.language import detect, model_reads, reading_languages, unread
 from ragate.retrieval.qdrant import EdgeQdrant
@@ -79,6 +80,24 @@ def test_bm25_reads_each_passage_by_its_own_language():
         assert _bm25_sources(store, enc, "أين تقع مراكش؟")[0] == "/data/ar.md"
         # A language filter restricts the channel inside the store.
         assert _bm25_sources(store, enc, "find", SearchFilter(lang="de")) == ["/data/de.md"]
+    finally:
+        store.close()
+
+
+def test_a_collection_indexed_before_languages_were_recorded_refuses_a_language_filter():
+    enc = Bm25Encoder()
+    chunks = [_chunk(name, text, "") for name, text in TEXTS.items()]
+    store = EdgeQdrant(f"/tmp/ragate-test-{uuid.uuid4().hex}").open("old", create={"dim": 2})  # as indexes were made before
+    store.upsert(chunks, np.ones((len(chunks), 2), np.float32), enc.encode_documents([c.text for c in chunks], [c.lang for c in chunks]))
+    store.flush()
+    try:
+        assert store.languages() == {}
+        # A filter that could only match nothing says so, and how to mend it, instead of returning nothing.
+        with pytest.raises(BadInput, match=r"filters.lang: collection 'old' .*ragate delete --drop-collection -c old"):
+            store.search_sparse(enc.encode_query("find"), SearchFilter(lang="de"), 10)
+        with pytest.raises(BadInput, match="filters.lang"):
+            store.delete_where(SearchFilter(lang="de"))
+        assert len(store.search_sparse(enc.encode_query("find", ["en"]), None, 10)) >= 1  # unfiltered, it reads as before
     finally:
         store.close()
 

@@ -202,6 +202,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"    calibration: {cal.get('source', 'none')}" + (f", fitted on {cal['fitted_on']}" if cal.get("fitted_on") else ""))
                 if langs := c.get("languages"):
                     print("    languages: " + ", ".join(f"{x['lang'] or 'undetected'} {x['share']:.0%}" for x in langs[:6]))
+                elif not c.get("records_lang"):
+                    print("    languages: not recorded (indexed before they were); drop the collection and index it again to record them")
                 if warning := c.get("language_warning"):
                     print(f"    WARNING {warning}")
                 if rw := c.get("relevance_weight"):

@@ -240,6 +240,16 @@ def _service_checks(settings: Settings, config: str | None) -> tuple[dict[str, C
         Check("index service", True, f"pid {stats['service']['pid']}, index {stats['location']}, {len(stats['collections'])} collections")
     ]
     for name, c in stats["collections"].items():
+        if "error" not in c and not c.get("records_lang"):
+            out.append(
+                Check(
+                    f"languages of {name}",
+                    True,
+                    "indexed before each passage's language was recorded: its language mix is unknown and a `lang` filter is refused",
+                    f"ragate delete --drop-collection -c {name}, then index it again",
+                    warning=True,
+                )
+            )
         if warning := c.get("language_warning"):
             out.append(Check(f"languages of {name}", True, warning, action(["embedder", "reranker"]), warning=True))
         if rw := c.get("relevance_weight"):
