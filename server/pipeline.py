@@ -21,11 +21,13 @@ from ragate.retrieval.inline import to_document
 from ragate.retrieval.language import mix
 from ragate.retrieval.qdrant import Qdrant
 from ragate.retrieval.remote_embedder import RemoteEmbedder
+from ragate.retrieval.store import Store
 from ragate.scoring.answerability import by_relevance
 from ragate.scoring.drift import DriftMonitor
 from ragate.scoring.engines import choice as engine_choice
 from ragate.scoring.engines.embedder import remeasure as remeasure_embedder
 from ragate.scoring.gate import Decision, Reason, decide
+from ragate.scoring.profile import Profile
 from ragate.server.config import Settings
 from ragate.server.document_list import DocumentPages
 from ragate.server.feedback import FeedbackLog, feedback_path
@@ -402,52 +404,61 @@ class Pipeline(Stages):
     def collections(self) -> CollectionList:
         """Each collection in short: what an agent needs to pick one (the `collections` tool); one
         that cannot be read is listed with why."""
-        listed = []
+        default = self.settings.index.collection
+        return CollectionList(
+            collections=[
+                CollectionInfo(name=name, default=name == default, error=str(found)) if isinstance(found, StoreError) else found
+                for name, found in self._each_collection(self._collection_info).items()
+            ]
+        )
+
+    def _each_collection(self, describe: Callable[[str, Store, Profile], T]) -> dict[str, T | StoreError]:
+        """Each collection as `describe` tells it from its store and calibration in force, or the
+        StoreError that keeps it from being read (`stats` and `collections` list it with why)."""
+        out: dict[str, T | StoreError] = {}
         for name in self.qdrant.collections():
-            default = name == self.settings.index.collection
             try:
-                store, profile = self.store(name), self.profile(name)
-                model = profile.answerability
-                listed.append(
-                    CollectionInfo(
-                        name=name,
-                        default=default,
-                        chunks=store.count(),
-                        documents=len(store.sources()),
-                        languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
-                        calibration=profile.source,
-                        calibration_fitted_at=profile.fitted_at,
-                        threshold=None if model is None else model.threshold,
-                        updated_at=self.index_updated_at(name),
-                    )
-                )
+                out[name] = describe(name, self.store(name), self.profile(name))
             except StoreError as e:
-                listed.append(CollectionInfo(name=name, default=default, error=str(e)))
-        return CollectionList(collections=listed)
+                out[name] = e
+        return out
+
+    def _collection_info(self, name: str, store: Store, profile: Profile) -> CollectionInfo:
+        model = profile.answerability
+        return CollectionInfo(
+            name=name,
+            default=name == self.settings.index.collection,
+            chunks=store.count(),
+            documents=len(store.sources()),
+            languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
+            calibration=profile.source,
+            calibration_fitted_at=profile.fitted_at,
+            threshold=None if model is None else model.threshold,
+            updated_at=self.index_updated_at(name),
+        )
+
+    def _collection_stats(self, name: str, store: Store, profile: Profile) -> dict[str, Any]:
+        return {
+            "chunks": store.count(),
+            "documents": len(store.sources()),
+            **store.meta(),
+            "languages": mix(self.languages(name)),
+            "language_warning": self.language.collection_warning(name),
+            "calibration": profile.summary(),
+            "relevance_weight": {
+                "weight": self.blend_weights(profile=profile).relevance,
+                "why": self.relevance_weight_reason(None, profile),
+            },
+            "drift": self.drift.report(name, profile.reference),
+            "last_index": self.last_index.get(name),
+        }
 
     def _stats(self) -> dict[str, Any]:
         m, s = self.models, self.settings
-        collections = {}
-        for name in self.qdrant.collections():
-            try:
-                store = self.store(name)
-                profile = self.profile(name)
-                collections[name] = {
-                    "chunks": store.count(),
-                    "documents": len(store.sources()),
-                    **store.meta(),
-                    "languages": mix(self.languages(name)),
-                    "language_warning": self.language.collection_warning(name),
-                    "calibration": profile.summary(),
-                    "relevance_weight": {
-                        "weight": self.blend_weights(profile=profile).relevance,
-                        "why": self.relevance_weight_reason(None, profile),
-                    },
-                    "drift": self.drift.report(name, profile.reference),
-                    "last_index": self.last_index.get(name),
-                }
-            except StoreError as e:
-                collections[name] = {"error": str(e)}
+        collections = {
+            name: {"error": str(found)} if isinstance(found, StoreError) else found
+            for name, found in self._each_collection(self._collection_stats).items()
+        }
         return {
             "backend": self.qdrant.kind,
             "location": self.qdrant.location,

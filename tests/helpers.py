@@ -20,6 +20,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -62,8 +63,10 @@ TIDES = [
 ]
 
 
-def cand(cid, text, relevance, dense=None, bm25=None, doc=None):
-    ch = Chunk(
+def chunk(cid: str, text: str | None = None, *, doc: str | None = None, **fields: Any) -> Chunk:
+    """A one-chunk document named `cid` (its text, source and id), with any other Chunk fields."""
+    text = cid if text is None else text
+    return Chunk(
         chunk_id=cid,
         doc_id=doc or cid,
         chunk_index=0,
@@ -74,8 +77,12 @@ def cand(cid, text, relevance, dense=None, bm25=None, doc=None):
         char_start=0,
         char_end=len(text),
         content_hash="",
+        **fields,
     )
-    return Candidate(chunk=ch, dense=dense, bm25=bm25, relevance=relevance, rerank=0.0)
+
+
+def cand(cid, text, relevance, dense=None, bm25=None, doc=None):
+    return Candidate(chunk=chunk(cid, text, doc=doc), dense=dense, bm25=bm25, relevance=relevance, rerank=0.0)
 
 
 def pool(rows=TIDES):

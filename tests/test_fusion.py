@@ -1,27 +1,12 @@
 import math
 
-from ragate.retrieval.documents import Chunk
 from ragate.retrieval.fusion import fuse, minmax, rrf_score
 from ragate.retrieval.store import Hit
+from tests.helpers import chunk
 
 
 def hit(cid, score, collection=""):
-    return Hit(
-        Chunk(
-            chunk_id=cid,
-            doc_id=cid,
-            chunk_index=0,
-            text=cid,
-            source=cid,
-            title="",
-            heading_path=[],
-            char_start=0,
-            char_end=1,
-            content_hash="",
-        ),
-        score,
-        collection=collection,
-    )
+    return Hit(chunk(cid), score, collection=collection)
 
 
 def test_rrf_by_hand():

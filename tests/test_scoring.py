@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ragate.retrieval.candidates import Candidate
-from ragate.retrieval.documents import Chunk
 from ragate.scoring.blend import BlendWeights, blend, blend_pool, freshness
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.scoring.rerankers.base import Reranker
+from tests.helpers import chunk
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -21,20 +21,7 @@ def days_ago(n):
 
 
 def cand(cid, relevance, doc=None, updated=None, authority=0.5, vec=None):
-    ch = Chunk(
-        chunk_id=cid,
-        doc_id=doc or cid,
-        chunk_index=0,
-        text=cid,
-        source=cid,
-        title="",
-        heading_path=[],
-        char_start=0,
-        char_end=1,
-        content_hash="",
-        updated_at=updated,
-        authority=authority,
-    )
+    ch = chunk(cid, doc=doc, updated_at=updated, authority=authority)
     return Candidate(chunk=ch, vector=None if vec is None else np.asarray(vec, np.float32), relevance=relevance, rerank=0.0)
 
 

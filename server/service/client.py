@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 
 @functools.cache
-def _adapter(name: str, response: Any) -> TypeAdapter[Any]:
-    """What reads an operation's JSON back into its response type, built once per operation."""
+def _adapter(response: Any) -> TypeAdapter[Any]:
+    """What reads an operation's JSON back into its response type, built once per type."""
     return TypeAdapter(response)
 
 
@@ -282,7 +282,7 @@ class ServiceClient:
         service reports for it."""
         body = None if req is None else req.check(self.settings.server)
         data = self._call(op.name, request=body, read=not op.writes, progress=bool(getattr(body, "progress", False)))
-        result: R = _adapter(op.name, op.response).validate_python(data)
+        result: R = _adapter(op.response).validate_python(data)
         return result
 
     # ------------------------------------------------------------------ lifetime
