@@ -1,7 +1,8 @@
 """Small documents of ragate's own kept in the store beside the collections (each collection's
-calibration profiles), so that everything reading one store reads the same state: files in the
-index folder for the embedded store, and a collection of ragate's own (`ragate.state`, a name no
-user collection can take) on a Qdrant server, where every replica of one cluster finds them.
+calibration profiles, its latest evaluation, each replica's drift window) and append-only logs
+(agents' feedback), so that everything reading one store reads the same state: files in the index
+folder for the embedded store, and a collection of ragate's own (`ragate.state`, a name no user
+collection can take) on a Qdrant server, where every replica of one cluster finds them.
 
 Each document is read again only when it may have changed: a file when its modification time does,
 a server's document at most every `RELOAD_S` seconds (another replica's write shows within that),
@@ -10,6 +11,8 @@ and at once after this process writes it."""
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import threading
 import time
 import uuid
@@ -19,8 +22,12 @@ from typing import Any
 
 from ragate.retrieval.errors import StoreError
 
+logger = logging.getLogger(__name__)
+
 STATE_COLLECTION = "ragate.state"  # outside the user's collection names ([A-Za-z0-9_-]), listed by none
 RELOAD_S = 10.0
+MAX_LOG_BYTES = 64 * 1024 * 1024  # a log file past this is rotated to `<name>.1` (one generation kept)
+SCROLL_PAGE = 1000
 
 
 class StateDocs:
@@ -41,6 +48,22 @@ class StateDocs:
 
     def remove(self, name: str) -> None:
         raise NotImplementedError
+
+    def names(self, folder: str) -> list[str]:
+        """The documents directly in `folder` (a name's part before its last "/"), by name."""
+        raise NotImplementedError
+
+    def append(self, log: str, line: str) -> None:
+        """Add one line (no newline in it) to the log `log`, durably, whole or not at all."""
+        raise NotImplementedError
+
+    def lines(self, log: str) -> list[str]:
+        """Every line of the log, oldest first."""
+        raise NotImplementedError
+
+
+def _folder(name: str) -> str:
+    return name.rpartition("/")[0]
 
 
 class FileDocs(StateDocs):
@@ -63,7 +86,8 @@ class FileDocs(StateDocs):
 
     def stamp(self, name: str) -> Hashable:
         try:
-            return self._path(name).stat().st_mtime_ns
+            st = self._path(name).stat()
+            return st.st_size, st.st_mtime_ns
         except OSError:
             return 0
 
@@ -77,6 +101,29 @@ class FileDocs(StateDocs):
 
     def remove(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def names(self, folder: str) -> list[str]:
+        d = self._path(folder)
+        found = sorted(p.name for p in d.iterdir() if p.is_file() and p.suffix != ".tmp") if d.is_dir() else []
+        return [f"{folder}/{n}" if folder else n for n in found]
+
+    def append(self, log: str, line: str) -> None:
+        path = self._path(log)
+        data = (line + "\n").encode("utf-8")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size + len(data) > MAX_LOG_BYTES:
+            path.replace(path.with_name(path.name + ".1"))
+            logger.warning("%s passed %d bytes; its older lines are in %s.1", path, MAX_LOG_BYTES, path.name)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # one write: a reader never sees half a line
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def lines(self, log: str) -> list[str]:
+        text = self.read(log)
+        return [line for line in text.split("\n") if line.strip()] if text else []
 
 
 class QdrantDocs(StateDocs):
@@ -135,10 +182,49 @@ class QdrantDocs(StateDocs):
 
         with self._server(f"writing {name}"):
             self._create()
-            point = models.PointStruct(id=self._id(name), vector={}, payload={"name": name, "text": text})
+            point = models.PointStruct(id=self._id(name), vector={}, payload={"name": name, "folder": _folder(name), "text": text})
             self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
-        self._writes[name] = self._writes.get(name, 0) + 1
+        self._bump(name)
         return f"{self.location} ({STATE_COLLECTION}: {name})"
+
+    def _bump(self, name: str) -> None:
+        with self._lock:
+            self._writes[name] = self._writes.get(name, 0) + 1
+
+    def _scroll(self, key: str, value: str, doing: str) -> list[dict[str, Any]]:
+        """The payloads of every point whose `key` is `value`."""
+        from qdrant_client import models
+
+        match = models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+        out: list[dict[str, Any]] = []
+        with self._server(doing):
+            if not self._exists():
+                return out
+            offset = None
+            while True:
+                points, offset = self.client.scroll(
+                    STATE_COLLECTION, scroll_filter=match, limit=SCROLL_PAGE, offset=offset, with_payload=True, with_vectors=False
+                )
+                out += [dict(p.payload or {}) for p in points]
+                if offset is None:
+                    return out
+
+    def names(self, folder: str) -> list[str]:
+        return sorted(str(p["name"]) for p in self._scroll("folder", folder, f"listing {folder}/"))
+
+    def append(self, log: str, line: str) -> None:
+        from qdrant_client import models
+
+        # One point per line, under a fresh id: replicas append at once without overwriting each other.
+        point = models.PointStruct(id=str(uuid.uuid4()), vector={}, payload={"log": log, "line": line, "at_ns": time.time_ns()})
+        with self._server(f"appending to {log}"):
+            self._create()
+            self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
+        self._bump(log)
+
+    def lines(self, log: str) -> list[str]:
+        rows = self._scroll("log", log, f"reading {log}")
+        return [str(r["line"]) for r in sorted(rows, key=lambda r: int(r.get("at_ns", 0)))]
 
     def remove(self, name: str) -> None:
         from qdrant_client import models
@@ -146,4 +232,4 @@ class QdrantDocs(StateDocs):
         with self._server(f"removing {name}"):
             if self._exists():
                 self.client.delete(STATE_COLLECTION, points_selector=models.PointIdsList(points=[self._id(name)]), wait=True)
-        self._writes[name] = self._writes.get(name, 0) + 1
+        self._bump(name)

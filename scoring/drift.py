@@ -1,25 +1,41 @@
 """Drift: does what real queries see still look like what the calibration was fitted on?
 
 Per collection, the last WINDOW values of p_answerable and of the best calibrated relevance are
-kept in memory and compared with the profile's reference quantiles by the Kolmogorov-Smirnov
-distance (the largest gap between the two cumulative distributions). It is reported as drifting
-when the distance exceeds the two-sample critical value at 95% and at least MIN_QUERIES queries
-were seen: then the threshold's guarantee was certified on questions unlike the ones asked now."""
+kept and compared with the profile's reference quantiles by the Kolmogorov-Smirnov distance (the
+largest gap between the two cumulative distributions). It is reported as drifting when the distance
+exceeds the two-sample critical value at 95% and at least MIN_QUERIES queries were seen: then the
+threshold's guarantee was certified on questions unlike the ones asked now.
+
+Each process keeps its window in memory and writes it to the store's state at most every FLUSH_S
+seconds (`drift/<collection>/<process>.json`); the report reads every process's window written in
+the last STALE_S seconds, so replicas of one cluster report the drift of all the queries they
+served, and a restart does not forget the last day's."""
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import threading
+import time
+import uuid
 from collections import deque
 from typing import Any
 
 import numpy as np
 
+from ragate.retrieval.errors import StoreError
+from ragate.retrieval.state import StateDocs
 from ragate.scoring.profile import QUANTILES, Reference
+
+log = logging.getLogger(__name__)
 
 WINDOW = 2000
 MIN_QUERIES = 50
 SIGNALS = ("p_answerable", "top_relevance")
+FLUSH_S = 30.0
+STALE_S = 24 * 3600.0  # a window older than this is no longer read, and removed
+FOLDER = "drift"
 
 
 def ks_distance(sample: np.ndarray, quantiles: list[float]) -> float:
@@ -33,8 +49,11 @@ def ks_distance(sample: np.ndarray, quantiles: list[float]) -> float:
 
 
 class DriftMonitor:
-    def __init__(self) -> None:
+    def __init__(self, docs: StateDocs) -> None:
+        self.docs = docs
+        self.name = uuid.uuid4().hex[:16]  # this process's window among the store's
         self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._flushed: dict[str, float] = {}  # collection -> when its window was last written
         self._lock = threading.Lock()
 
     def record(self, collection: str, **values: float | None) -> None:
@@ -42,14 +61,54 @@ class DriftMonitor:
             for signal, v in values.items():
                 if v is not None:
                     self._seen.setdefault((collection, signal), deque(maxlen=WINDOW)).append(float(v))
+            due = time.monotonic() - self._flushed.get(collection, -math.inf) >= FLUSH_S
+        if due:
+            self.flush(collection)
+
+    def flush(self, collection: str | None = None) -> None:
+        """Write this process's window of `collection` (of every collection when None) to the store.
+        A store that refuses is logged: drift is a report, never a reason to fail a query."""
+        with self._lock:
+            names = [collection] if collection else sorted({c for c, _ in self._seen})
+            windows = {c: {s: list(self._seen.get((c, s), ())) for s in SIGNALS} for c in names}
+            for c in names:
+                self._flushed[c] = time.monotonic()
+        for c, window in windows.items():
+            try:
+                self.docs.write(f"{FOLDER}/{c}/{self.name}.json", json.dumps({"at": time.time(), "window": window}))
+            except StoreError as e:
+                log.warning("drift: this process's window of %s is not stored: %s", c, e)
+
+    def _windows(self, collection: str) -> tuple[dict[str, list[float]], int]:
+        """Every signal's values over this process's window and the other processes' fresh ones,
+        and how many processes contributed."""
+        with self._lock:
+            values = {s: list(self._seen.get((collection, s), ())) for s in SIGNALS}
+        processes = 1
+        try:
+            for name in self.docs.names(f"{FOLDER}/{collection}"):
+                if name.endswith(f"/{self.name}.json"):
+                    continue
+                text = self.docs.read(name)
+                doc = json.loads(text) if text else None
+                if not isinstance(doc, dict) or time.time() - float(doc.get("at", 0)) > STALE_S:
+                    self.docs.remove(name)
+                    continue
+                processes += 1
+                for s in SIGNALS:
+                    values[s] += [float(v) for v in doc.get("window", {}).get(s, [])]
+        except (StoreError, ValueError, TypeError) as e:
+            log.warning("drift: other processes' windows of %s are not read: %s", collection, e)
+        return values, processes
 
     def report(self, collection: str, reference: Reference | None) -> dict[str, Any]:
-        """Per signal: queries seen, their median, and against the reference its KS distance, the
-        critical value and whether it drifts."""
+        """Per signal: queries seen (by every process on this store), their median, and against the
+        reference its KS distance, the critical value and whether it drifts."""
         out: dict[str, Any] = {}
+        values, processes = self._windows(collection)
+        out["processes"] = processes
         for signal in SIGNALS:
-            with self._lock:
-                sample = np.asarray(self._seen.get((collection, signal), ()), dtype=np.float64)
+            sample = np.asarray(values[signal], dtype=np.float64)
             entry: dict[str, Any] = {"queries": len(sample), "median": round(float(np.median(sample)), 4) if len(sample) else None}
             if reference is not None and len(sample):
                 m = reference.pools

@@ -1,13 +1,15 @@
-"""Agents' verdicts on the passages they used or discarded, kept append-only beside the index.
+"""Agents' verdicts on the passages they used or discarded, kept append-only in the store's state
+(`retrieval/state.py`): a file beside the embedded index, or a log in the Qdrant server's
+`ragate.state` collection, which every replica of one cluster appends to and reads.
 
 Each line is a labelled pair — `{query, text, relevant}` — plus where it came from (chunk id,
-collection, note, the reranker that ranked it, time), so the file is itself input for
-`ragate calibrate --from-feedback` and `ragate tune --from-feedback` (and `--labels` / `--pairs`).
+collection, note, the reranker that ranked it, time), so the log is itself input for
+`ragate calibrate --from-feedback` and `ragate tune --from-feedback`.
 
 Lines are written as ASCII JSON (every other character escaped), so no character a query or a
-passage holds can split a line, and read by "\n" alone; a line that is not JSON (a hand edit, a
-torn write) is skipped and counted, never fatal. The file is owner-only, and when it passes
-MAX_BYTES it is rotated to `feedback.jsonl.1` (one generation kept)."""
+passage holds can split a line; a line that is not JSON (a hand edit, a torn write) is skipped and
+counted, never fatal. The embedded store's file is owner-only and rotated past
+`state.MAX_LOG_BYTES` (one generation kept)."""
 
 from __future__ import annotations
 
@@ -16,25 +18,22 @@ import json
 import logging
 import os
 import threading
-from pathlib import Path
+from collections.abc import Hashable
 from typing import Any
+
+from ragate.retrieval.qdrant import open_qdrant
+from ragate.retrieval.state import StateDocs
+from ragate.server.config import Settings
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "feedback.jsonl"
-MAX_BYTES = 64 * 1024 * 1024  # about 100,000 verdicts with their passages
+LOG_NAME = "feedback.jsonl"
 
 
-def feedback_path(index_dir: str | Path) -> Path:
-    return Path(index_dir) / FILE_NAME
-
-
-def parse_lines(data: str) -> tuple[list[dict[str, Any]], int]:
-    """The verdicts in a feedback file's text, and how many lines could not be read."""
+def parse_lines(lines: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """The verdicts among a log's lines, and how many lines could not be read."""
     rows, bad = [], 0
-    for line in data.split("\n"):
-        if not line.strip():
-            continue
+    for line in lines:
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
@@ -48,17 +47,19 @@ def parse_lines(data: str) -> tuple[list[dict[str, Any]], int]:
 
 
 class FeedbackLog:
-    """One index's feedback file: lines are appended whole and never rewritten. Its counts are read
-    once and kept up to date by appends (read again only if the file changed under us)."""
+    """One store's feedback: lines are appended whole and never rewritten. Its counts are read once
+    and kept up to date by this process's appends (read again when the log may have changed under
+    us: another replica's appends show within the store's reload interval)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, docs: StateDocs):
+        self.docs = docs
+        self.location = f"{docs.location} ({LOG_NAME})"
         self._lock = threading.Lock()
         self._counts: dict[str, int] | None = None
-        self._seen: tuple[int, int] | None = None  # (size, mtime_ns) the counts were taken at
+        self._seen: Hashable = None  # the log's stamp the counts were taken at
 
     def append(self, *, query: str, text: str, relevant: bool, chunk_id: str, collection: str, note: str | None, reranker: str) -> int:
-        """Store one verdict durably; returns how many the file now holds."""
+        """Store one verdict durably; returns how many the log now holds."""
         record: dict[str, Any] = {
             "query": query,
             "text": text,
@@ -69,22 +70,11 @@ class FeedbackLog:
             "reranker": reranker,
             "at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        line = (json.dumps(record, ensure_ascii=True) + "\n").encode("ascii")
         with self._lock:
             counts = self._current()
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if self.path.exists() and self.path.stat().st_size + len(line) > MAX_BYTES:
-                os.replace(self.path, self.path.with_name(FILE_NAME + ".1"))
-                counts = {"entries": 0, "useful": 0, "unreadable_lines": 0}
-                log.warning("feedback: %s passed %d bytes; the old verdicts are in %s.1", self.path, MAX_BYTES, FILE_NAME)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self.docs.append(LOG_NAME, json.dumps(record, ensure_ascii=True))
             counts = {**counts, "entries": counts["entries"] + 1, "useful": counts["useful"] + int(relevant)}
-            self._remember(counts)
+            self._counts, self._seen = counts, self.docs.stamp(LOG_NAME)
             return counts["entries"]
 
     def counts(self) -> dict[str, int]:
@@ -93,25 +83,26 @@ class FeedbackLog:
             return dict(self._current())
 
     def rows(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return parse_lines(self.path.read_text(encoding="utf-8", errors="replace"))[0]
-
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return st.st_size, st.st_mtime_ns
+        return parse_lines(self.docs.lines(LOG_NAME))[0]
 
     def _current(self) -> dict[str, int]:
-        if self._counts is None or self._stamp() != self._seen:
-            rows, bad = parse_lines(self.path.read_text(encoding="utf-8", errors="replace")) if self.path.exists() else ([], 0)
+        stamp = self.docs.stamp(LOG_NAME)
+        if self._counts is None or stamp != self._seen:
+            rows, bad = parse_lines(self.docs.lines(LOG_NAME))
             self._counts = {"entries": len(rows), "useful": sum(1 for r in rows if r.get("relevant") is True), "unreadable_lines": bad}
-            self._seen = self._stamp()
+            self._seen = stamp
             if bad:
-                log.warning("feedback: %d unreadable lines in %s were skipped", bad, self.path)
+                log.warning("feedback: %d unreadable lines in %s were skipped", bad, self.location)
         return self._counts
 
-    def _remember(self, counts: dict[str, int]) -> None:
-        self._counts, self._seen = counts, self._stamp()
+
+def stored_rows(settings: Settings) -> tuple[list[dict[str, Any]], str]:
+    """The verdicts kept in the store `settings` name, read from this process (a command that runs
+    beside the index service, as `ragate tune` does), and where they are kept."""
+    q = settings.qdrant
+    store = open_qdrant(q.path, q.url, os.environ.get(q.api_key_env), q.timeout_s)
+    try:
+        kept = FeedbackLog(store.state)
+        return kept.rows(), kept.location
+    finally:
+        store.close()

@@ -25,6 +25,7 @@ from ragate.server.requests import (
     CollectionRequest,
     DeleteRequest,
     DocumentsRequest,
+    EvalPlotRequest,
     EvalRequest,
     FeedbackRequest,
     IndexRequest,
@@ -173,6 +174,12 @@ DROP_COLLECTION: Op[CollectionRequest, Dropped] = Op(
     "drop_collection", CollectionRequest, Dropped, "Drop a collection and its calibration.", writes=True, exclusive=True, destructive=True
 )
 EVALUATE: Op[EvalRequest, EvalReport] = Op("evaluate", EvalRequest, EvalReport, "IR metrics per pipeline variant on a BEIR dataset.")
+EVALUATIONS: Op[Any, list[dict[str, Any]]] = Op(
+    "evaluations", None, list[dict[str, Any]], "Each collection's latest ragate eval, with its plots' names.", needs_models=False
+)
+EVAL_PLOT: Op[EvalPlotRequest, str | None] = Op(
+    "eval_plot", EvalPlotRequest, str | None, "One plot of a kept evaluation, as base64 PNG (None: not kept).", needs_models=False
+)
 CALIBRATE: Op[CalibrateRequest, CalibrateReport] = Op(
     "calibrate", CalibrateRequest, CalibrateReport, "Calibration from labelled pairs.", writes=True, exclusive=True
 )
@@ -210,6 +217,8 @@ OPS: dict[str, Op[Any, Any]] = {
         RESOURCE,
         DROP_COLLECTION,
         EVALUATE,
+        EVALUATIONS,
+        EVAL_PLOT,
         CALIBRATE,
         SELF_CALIBRATE,
         WATCH,

@@ -30,7 +30,7 @@ from ragate.scoring.gate import Decision, Reason, decide
 from ragate.scoring.profile import Profile
 from ragate.server.config import Settings
 from ragate.server.document_list import DocumentPages
-from ragate.server.feedback import FeedbackLog, feedback_path
+from ragate.server.feedback import FeedbackLog
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
@@ -98,8 +98,9 @@ class Pipeline(Stages):
     def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
         super().__init__(settings, models, qdrant)
         self.writer = AnswerWriter.from_settings(settings.llm)
-        self.feedback_log = FeedbackLog(feedback_path(settings.qdrant.path))
-        self.drift = DriftMonitor()
+        # Shared by every process on this store (replicas of one cluster alike), as the profiles are.
+        self.feedback_log = FeedbackLog(self.qdrant.state)
+        self.drift = DriftMonitor(self.qdrant.state)
         self.meters = Metrics(self._stats)
         self.document_pages = DocumentPages()
         # The last indexing run per collection since this process started: `stats` says what it left out.
@@ -485,8 +486,18 @@ class Pipeline(Stages):
                 "first_pass": self._first_pass_stats(),
             },
             "models_ready": m.ready,
-            "feedback": {"path": str(self.feedback_log.path), **self.feedback_log.counts()},
+            "feedback": self._feedback_stats(),
         }
+
+    def _feedback_stats(self) -> dict[str, Any]:
+        try:
+            return {"location": self.feedback_log.location, **self.feedback_log.counts()}
+        except StoreError as e:
+            return {"location": self.feedback_log.location, "error": str(e)}
+
+    def close(self) -> None:
+        self.drift.flush()  # the last queries' window, for the next process and the other replicas
+        super().close()
 
     def engines(self) -> dict[str, Any]:
         """`ragate engines`: per model, the engine it runs on, why, whether a measurement is under

@@ -313,6 +313,7 @@ class CalibrateRequest(Request):
 
     dataset: str | None = None
     labels: str | None = None
+    from_feedback: bool = False  # the agents' verdicts kept in the store (the feedback tool's)
     collection: CollectionName | None = None
     split: str = "train"
     candidates: int = 20
@@ -326,8 +327,10 @@ class CalibrateRequest(Request):
     progress: bool = True
 
     def check(self, limits: ServerSettings) -> CalibrateRequest:
-        if (self.dataset is None) == (self.labels is None):
-            raise BadInput("calibrate needs exactly one of --dataset DIR, --labels FILE or --from-feedback")
+        if sum(map(bool, (self.dataset, self.labels, self.from_feedback))) != 1:
+            raise BadInput("calibrate needs exactly one of --self, --dataset DIR, --labels FILE or --from-feedback")
+        if self.fit_blend and self.labels:
+            raise BadInput("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
         if self.offtopic_queries and not self.dataset:
             raise BadInput("--offtopic-queries needs --dataset: the answerable and near-topic pools come from its qrels")
         if not (0 < self.max_false_accept < 1 and 0 < self.confidence < 1):
@@ -415,6 +418,13 @@ class CollectionRequest(Request):
     """A whole collection: dropping it."""
 
     collection: CollectionName | None = None
+
+
+class EvalPlotRequest(Request):
+    """One plot of a collection's kept evaluation, by the name the evaluation lists."""
+
+    collection: CollectionName
+    name: str = Field(max_length=200)
 
 
 class WatchRequest(Request):

@@ -5,8 +5,10 @@ The operations themselves are named once, in server/ops.py."""
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
+from typing import Any
 
 from ragate.retrieval.beir import beir_collection
 from ragate.server.config import Settings
@@ -17,10 +19,9 @@ from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.model_loader import Models
 from ragate.server.ops import UseCases
 from ragate.server.pipeline import Pipeline
-from ragate.server.requests import CalibrateRequest, EvalRequest, SelfCalibrateRequest
+from ragate.server.requests import CalibrateRequest, EvalPlotRequest, EvalRequest, SelfCalibrateRequest
 from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport
 from ragate.server.service.client import ServiceClient
-from ragate.server.service.paths import ServicePaths
 
 
 class LocalUseCases(Pipeline):
@@ -43,10 +44,15 @@ class LocalUseCases(Pipeline):
         )
         collection = req.collection or beir_collection(req.dataset)
         written_to = Path(req.out_dir) if req.out_dir else None
-        eval_archive.keep(
-            ServicePaths.of(self.settings).index_dir, collection=collection, report=report, written_to=written_to, since=started
-        )
+        eval_archive.keep(self.qdrant.state, collection=collection, report=report, written_to=written_to, since=started)
         return EvalReport.model_validate(report)
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        return eval_archive.latest(self.qdrant.state)
+
+    def eval_plot(self, req: EvalPlotRequest) -> str | None:
+        png = eval_archive.plot(self.qdrant.state, req.collection, req.name)
+        return base64.b64encode(png).decode("ascii") if png is not None else None
 
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
         req = req.check(self.limits)

@@ -3,10 +3,8 @@ lasts, what the recent calls keep, and which kept files a URL can reach."""
 
 from __future__ import annotations
 
-import os
 import time
 
-from ragate.server.lab import eval_archive
 from ragate.server.recent_calls import MAX_CALLERS, RecentCalls, calling_as
 from ragate.server.requests import SearchRequest
 from ragate.server.schemas import ScoreBreakdown, SearchResult
@@ -98,22 +96,3 @@ def test_a_one_time_code_opens_once_and_a_session_ends_with_its_credential(monke
     assert s.get(short.id) is short
     time.sleep(0.3)
     assert s.get(short.id) is None and s.get("") is None
-
-
-def test_kept_evaluations_serve_only_their_own_plots(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "eval_tiny_precision_coverage.png").write_bytes(b"\x89PNG")
-    (out / "eval_other_precision_coverage.png").write_bytes(b"\x89PNG")
-    stale = out / "eval_tiny_rerankers.png"  # left by an earlier run
-    stale.write_bytes(b"\x89PNG")
-    os.utime(stale, (time.time() - 3600, time.time() - 3600))
-    eval_archive.keep(tmp_path, collection="beir_tiny", report={"dataset": "tiny", "variants": {}}, written_to=out, since=time.time() - 60)
-    (kept,) = eval_archive.latest(tmp_path)
-    assert kept["collection"] == "beir_tiny" and kept["plots"] == ["eval_tiny_precision_coverage.png"]
-    assert eval_archive.plot(tmp_path, "beir_tiny", "eval_tiny_precision_coverage.png") is not None
-    for collection, name in (("beir_tiny", "../latest.json"), ("..", "latest.json"), ("beir_tiny", "latest.json"), ("a/b", "x.png")):
-        assert eval_archive.plot(tmp_path, collection, name) is None
-    # A collection name that cannot be a folder name is not kept at all.
-    eval_archive.keep(tmp_path, collection="../escape", report={"dataset": "tiny"}, written_to=out, since=0)
-    assert not (tmp_path.parent / "escape").exists() and len(eval_archive.latest(tmp_path)) == 1

@@ -103,17 +103,20 @@ async def test_two_replicas_answer_a_client_that_alternates_between_them(tmp_pat
 
 def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, make_settings, models, monkeypatch):
     """Replicas of one cluster each have their own machine, folder and process: a calibration one of
-    them fits is the one every replica gates with, read from the server (the client code path a
+    them fits is the one every replica gates with, and the agents' feedback and the drift of the
+    queries either served are counted by both, read from the server (the client code path a
     cluster uses: on the server at RAGATE_TEST_QDRANT_URL when it is set, else an in-memory Qdrant)."""
     from qdrant_client import QdrantClient
 
     from ragate.retrieval import state
     from ragate.retrieval.qdrant import ServerQdrant
-    from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS, DROP_COLLECTION
-    from ragate.server.requests import AddDocumentsRequest, AnswerRequest, CollectionRequest
+    from ragate.scoring import drift
+    from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS, DROP_COLLECTION, FEEDBACK, SEARCH, STATS
+    from ragate.server.requests import AddDocumentsRequest, AnswerRequest, CollectionRequest, FeedbackRequest, SearchRequest
     from ragate.server.use_cases import LocalUseCases
 
     monkeypatch.setattr(state, "RELOAD_S", 0.2)  # another replica's write shows within this (10 s as shipped)
+    monkeypatch.setattr(drift, "FLUSH_S", 0.0)  # each query's drift written at once (every 30 s as shipped)
     url = os.environ.get("RAGATE_TEST_QDRANT_URL")
     server = QdrantClient(url=url) if url else QdrantClient(location=":memory:")
     collection = {"collection": f"replicas_calibration_{os.getpid()}"}
@@ -134,6 +137,15 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
     seen = b.run(ANSWER, question)
     assert (seen.calibration, seen.calibration_fitted_on, seen.threshold) == ("labelled", "replica a's labels", 0.999)
     assert seen.status == "abstain"  # the threshold replica a fitted decides on replica b
+    chunk = a.run(SEARCH, SearchRequest(query="What causes the tides?", top_k=1)).results[0].chunk_id
+    a.run(FEEDBACK, FeedbackRequest(query="What causes the tides?", chunk_id=chunk, useful=True))
+    b.run(FEEDBACK, FeedbackRequest(query="Where is insulin made?", chunk_id=chunk, useful=False))
+    time.sleep(0.3)
+    for replica in (a, b):
+        stats = replica.run(STATS)
+        assert (stats["feedback"]["entries"], stats["feedback"]["useful"]) == (2, 1), stats["feedback"]
+        seen = stats["collections"][a.settings.index.collection]["drift"]
+        assert seen["processes"] == 2 and seen["p_answerable"]["queries"] == 3, seen  # a answered twice, b once
     listed = [c.name for c in b.run(COLLECTIONS).collections]
     assert a.settings.index.collection in listed and "ragate.state" not in listed  # ragate's own collection is not listed
     if url:  # a shared server: what this test wrote goes

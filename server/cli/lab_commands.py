@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import importlib.util
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from ragate.server.cli.commands import run_use_case
 from ragate.server.cli.output import print_blend_fit, print_json
 from ragate.server.config import Settings
 from ragate.server.config_writer import write_setting
-from ragate.server.feedback import feedback_path
 from ragate.server.lab.leaderboard import markdown as leaderboard_markdown
 from ragate.server.lab.tune import run_tune
 from ragate.server.ops import CALIBRATE, EVALUATE, SELF_CALIBRATE
@@ -112,20 +110,12 @@ def cmd_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         if args.dataset or args.labels or args.from_feedback:
             raise BadInput("--self takes no labels: leave out --dataset, --labels and --from-feedback")
         return cmd_self_calibrate(args, settings)
-    if sum(map(bool, (args.dataset, args.labels, args.from_feedback))) != 1:
-        raise BadInput("calibrate needs exactly one of --self, --dataset DIR, --labels FILE or --from-feedback")
-    if args.fit_blend and args.labels:
-        raise BadInput("--fit-blend needs --dataset or --from-feedback: its labels must name the documents or chunks they judge")
     if args.fit_blend:
         require_extra("ir_measures", "eval", "--fit-blend")
-    labels = args.labels
-    if args.from_feedback:
-        labels = str(feedback_path(os.path.abspath(settings.qdrant.path)))
-        if not os.path.exists(labels):
-            raise BadInput(f"no feedback stored yet at {labels}; agents add it with the feedback tool")
     req = CalibrateRequest(
         dataset=args.dataset,
-        labels=labels,
+        labels=args.labels,
+        from_feedback=args.from_feedback,
         collection=args.collection,
         split=args.split,
         candidates=args.candidates,

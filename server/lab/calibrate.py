@@ -15,6 +15,7 @@ import numpy as np
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_doc, beir_id, sample_queries
 from ragate.retrieval.chunking import indexed_text
+from ragate.retrieval.errors import NotFound
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.scoring.profile import Profile, now
@@ -48,8 +49,18 @@ def pairs_from_dataset(
     return groups, np.asarray(logits), np.asarray(labels)
 
 
-def pairs_from_jsonl(p: Pipeline, path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    rows = read_rows(path, {"query", "text", "relevant"})
+def labelled_rows(p: Pipeline, labels: str | None) -> tuple[list[dict[str, Any]], str]:
+    """The labelled rows of a JSONL file, or (no file) the agents' feedback kept in the store; and
+    where they came from."""
+    if labels:
+        return read_rows(labels, {"query", "text", "relevant"}), labels
+    rows = p.feedback_log.rows()
+    if not rows:
+        raise NotFound(f"no feedback stored yet in {p.feedback_log.location}; agents add it with the feedback tool")
+    return rows, "agents' feedback"
+
+
+def pairs_from_rows(p: Pipeline, rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:
     z = p.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
@@ -104,6 +115,7 @@ def run_calibration(
     *,
     dataset: str | None,
     labels: str | None,
+    from_feedback: bool = False,
     split: str = "train",
     candidates: int = 20,
     max_queries: int | None = None,
@@ -116,17 +128,20 @@ def run_calibration(
     fit_blend_weights: bool = False,
     collection: str | None = None,
 ) -> dict[str, Any]:
-    """`ragate calibrate`: labelled pairs from a BEIR dataset or a JSONL file, fitted and saved;
+    """`ragate calibrate`: labelled pairs from a BEIR dataset, a JSONL file or the agents' feedback
+    (`from_feedback`), fitted and saved;
     with off-topic questions, then the gate's answerability model over the relevance just fitted;
     with `fit_blend_weights`, then the blend's weights over that relevance (see blend_fit). A
     dataset calibrates the collection it is indexed into; labelled rows, `collection` (default
     [index] collection)."""
+    rows: list[dict[str, Any]] = []
     if dataset:
         groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
         source, target = f"{dataset}:{split}", beir_collection(dataset)
     else:
-        groups, z, y = pairs_from_jsonl(p, labels)
-        source, target = labels, p.collection(collection)
+        rows, source = labelled_rows(p, None if from_feedback else labels)
+        groups, z, y = pairs_from_rows(p, rows)
+        target = p.collection(collection)
     report = calibrate(p, target, groups, z, y, method, target_precision, source)
     report["collection"] = target
     if offtopic_queries:
@@ -141,22 +156,21 @@ def run_calibration(
             progress=progress,
         )
     if fit_blend_weights:
-        report["blend"] = fit_blend_on(p, dataset=dataset, labels=labels, split=split, max_queries=max_queries, progress=progress)
+        report["blend"] = fit_blend_on(p, dataset=dataset, rows=rows, split=split, max_queries=max_queries, progress=progress)
         update_profile(p, target, fitted_on=source, blend=blend_pair(report["blend"]))
     return report
 
 
 def fit_blend_on(
-    p: Pipeline, *, dataset: str | None, labels: str | None, split: str, max_queries: int | None, progress: bool
+    p: Pipeline, *, dataset: str | None, rows: list[dict[str, Any]], split: str, max_queries: int | None, progress: bool
 ) -> dict[str, Any]:
     """The blend fitted on a BEIR split's qrels (documents judged), or on labelled rows that name
-    their chunk and collection, as the feedback file's do (chunks judged)."""
+    their chunk and collection, as the agents' feedback does (chunks judged)."""
     if dataset:
         ds = BeirDataset.load(dataset, split)
         qids = sample_queries(ds, max_queries)
         queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=beir_collection(dataset))
         return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
-    rows = read_rows(labels, {"query", "chunk_id", "collection", "relevant"})
     return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
 
 

@@ -1,79 +1,84 @@
-"""The latest `ragate eval` of each collection, kept in the index directory beside the store so the
-web page can show it wherever eval wrote its own files: the report as JSON and the plots eval drew
-(precision/coverage, risk/coverage, the rerankers' leaderboard), copied, one folder per collection."""
+"""The latest `ragate eval` of each collection, kept in the store's state (`retrieval/state.py`:
+beside the embedded index, or in a Qdrant server's `ragate.state` for every replica of a cluster)
+so the web page can show it wherever eval wrote its own files: the report and the plots eval drew
+(precision/coverage, risk/coverage, the rerankers' leaderboard), one document per collection."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
+from ragate.retrieval.errors import StoreError
 from ragate.retrieval.ingest import rfc3339
+from ragate.retrieval.state import StateDocs
 from ragate.retrieval.store import COLLECTION_NAME
 
 log = logging.getLogger(__name__)
 FOLDER = "evaluations"
-MANIFEST = "latest.json"
-SAFE_NAME = re.compile(COLLECTION_NAME)  # collection names that may become folder names
+SAFE_NAME = re.compile(COLLECTION_NAME)  # a collection's name, which becomes part of a document's
 PLOT = re.compile(r"[A-Za-z0-9_\-.]{1,200}\.png")
 PLOTS = ("_precision_coverage.png", "_risk_coverage.png", "_rerankers.png")  # what eval draws, after eval_<dataset>
 
 
-def _folder(index_dir: Path, collection: str) -> Path | None:
-    return index_dir / FOLDER / collection if SAFE_NAME.fullmatch(collection) else None
+def _name(collection: str) -> str | None:
+    return f"{FOLDER}/{collection}.json" if SAFE_NAME.fullmatch(collection) else None
 
 
-def keep(index_dir: Path, *, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
+def keep(docs: StateDocs, *, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
     """Replace the collection's kept evaluation with `report` and the plots eval wrote for its
     dataset under `written_to` at or after `since` (a plot left there by an earlier run is not this
     one's). The report is the caller's either way: a failure here is logged, not raised."""
-    dest = _folder(index_dir, collection)
-    if dest is None:
+    name = _name(collection)
+    if name is None:
         return
-    try:
-        _keep(dest, collection, report, written_to, since)
-    except OSError as e:
-        log.warning("the evaluation of %s is not kept for the web page: %s", collection, e)
-
-
-def _keep(dest: Path, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True, exist_ok=True)
-    plots = []
+    plots = {}
     for suffix in PLOTS if written_to is not None else ():
         png = written_to / f"eval_{report['dataset']}{suffix}"
         if png.is_file() and png.stat().st_mtime >= since - 1:  # file times may be coarser than the clock
-            shutil.copyfile(png, dest / png.name)
-            plots.append(png.name)
-    manifest = {
+            plots[png.name] = base64.b64encode(png.read_bytes()).decode("ascii")
+    kept = {
         "collection": collection,
         "dataset": report["dataset"],
         "at": rfc3339(dt.datetime.now(dt.UTC)),
         "plots": plots,
         "report": report,
     }
-    (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    try:
+        docs.write(name, json.dumps(kept))
+    except (OSError, StoreError) as e:
+        log.warning("the evaluation of %s is not kept for the web page: %s", collection, e)
 
 
-def latest(index_dir: Path) -> list[dict[str, Any]]:
-    """Every collection's kept evaluation ({collection, dataset, at, plots, report}), by collection."""
+def _read(docs: StateDocs, name: str) -> dict[str, Any] | None:
+    try:
+        text = docs.read(name)
+        kept = json.loads(text) if text else None
+    except (StoreError, ValueError) as e:
+        log.warning("the kept evaluation %s cannot be read: %s", name, e)
+        return None
+    return kept if isinstance(kept, dict) else None
+
+
+def latest(docs: StateDocs) -> list[dict[str, Any]]:
+    """Every collection's kept evaluation ({collection, dataset, at, plots (their names), report}), by collection."""
     out = []
-    for manifest in sorted((index_dir / FOLDER).glob(f"*/{MANIFEST}")):
-        try:
-            out.append(json.loads(manifest.read_text()))
-        except (OSError, ValueError):
-            continue  # half-written by an eval running now: shown once it is whole
+    for name in docs.names(FOLDER):
+        kept = _read(docs, name)
+        if kept is not None:
+            out.append(kept | {"plots": sorted(kept.get("plots", {}))})
     return out
 
 
-def plot(index_dir: Path, collection: str, name: str) -> Path | None:
-    """A kept plot's file, or None unless both names are safe and the plot exists."""
-    folder = _folder(index_dir, collection)
-    if folder is None or not PLOT.fullmatch(name) or ".." in name:
+def plot(docs: StateDocs, collection: str, name: str) -> bytes | None:
+    """A kept plot's PNG, or None unless the plot is kept (under that very name) for the collection."""
+    doc = _name(collection)
+    if doc is None or not PLOT.fullmatch(name):
         return None
-    path = folder / name
-    return path if path.is_file() else None
+    kept = _read(docs, doc)
+    encoded = (kept or {}).get("plots", {}).get(name)
+    return base64.b64decode(encoded) if isinstance(encoded, str) else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from pathlib import Path
+from typing import Any
 
 from ragate.retrieval.beir import BeirDataset, beir_collection, beir_id, sample_queries
 from ragate.retrieval.chunking import with_context
@@ -15,7 +15,7 @@ from ragate.retrieval.errors import NotFound, TrainingError
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.training.finetune import Pair
 from ragate.server.config import Settings
-from ragate.server.feedback import feedback_path
+from ragate.server.feedback import stored_rows
 from ragate.server.lab.jsonl import read_rows
 from ragate.server.llm.question_writer import QuestionWriter
 from ragate.server.ops import SAMPLE_CHUNKS, SEARCH, STATS
@@ -31,8 +31,7 @@ MAX_SEARCH_TOKENS = 100_000  # mining wants whole passages, not a response budge
 POOL_SAMPLE = 16  # pool passages per query for distillation: the head of the hybrid pool, and a draw from the rest
 
 
-def read_pairs(path: str | Path) -> list[Pair]:
-    rows = read_rows(path, {"query", "text", "relevant"})
+def pairs_of(rows: list[dict[str, Any]]) -> list[Pair]:
     return [Pair(r["query"], r["text"], bool(r["relevant"])) for r in rows]
 
 
@@ -155,16 +154,19 @@ def gather(
         if miner is None:
             raise TrainingError(f"collection {name!r} is not indexed; --synthesize samples its chunks")
         return name, miner, synthesized(uc, miner, settings, synthesize, progress), f"{synthesize} questions written by Claude"
-    path = str(feedback_path(Path(settings.qdrant.path).resolve())) if from_feedback else pairs
-    if not Path(path).exists():
-        raise NotFound(f"no labelled pairs at {path}" + (" (no feedback stored yet)" if from_feedback else ""))
-    given = read_pairs(path)
+    if from_feedback:
+        rows, location = stored_rows(settings)
+        if not rows:
+            raise NotFound(f"no feedback stored yet in {location}; agents add it with the feedback tool")
+        given = pairs_of(rows)
+    else:
+        given = pairs_of(read_rows(pairs, {"query", "text", "relevant"}))
     if max_queries:
         keep = set(sorted({p.query for p in given})[:max_queries])
         given = [p for p in given if p.query in keep]
     if miner is None:
         log.warning("collection %r is not indexed: no hard negatives mined, only the given pairs", name)
-    return name, miner, from_labels(miner, given), ("agents' feedback" if from_feedback else str(path))
+    return name, miner, from_labels(miner, given), ("agents' feedback" if from_feedback else str(pairs))
 
 
 def with_pool(miner: Miner | None, pairs: list[Pair], *, depth: int, rng: random.Random, progress: bool) -> list[Pair]:

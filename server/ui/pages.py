@@ -3,6 +3,7 @@ process) off the event loop and renders a template. What a number means comes fr
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import urllib.parse
@@ -13,16 +14,29 @@ import anyio.to_thread
 import jinja2
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from ragate.retrieval.errors import NotFound, RagateError
 from ragate.retrieval.filters import SearchFilter
-from ragate.server.lab import eval_archive
-from ragate.server.ops import ANSWER, DOCUMENTS, ENGINES, FEEDBACK, RECENT_CALLS, RESOURCE, SEARCH, STATS, Op, Q, R, UseCases
+from ragate.server.ops import (
+    ANSWER,
+    DOCUMENTS,
+    ENGINES,
+    EVAL_PLOT,
+    EVALUATIONS,
+    FEEDBACK,
+    RECENT_CALLS,
+    RESOURCE,
+    SEARCH,
+    STATS,
+    Op,
+    Q,
+    R,
+    UseCases,
+)
 from ragate.server.recent_calls import calling_as
-from ragate.server.requests import AnswerRequest, DocumentsRequest, FeedbackRequest, ResourceRequest, SearchRequest
+from ragate.server.requests import AnswerRequest, DocumentsRequest, EvalPlotRequest, FeedbackRequest, ResourceRequest, SearchRequest
 from ragate.server.schemas import AnswerResponse, SearchResponse
-from ragate.server.service.paths import ServicePaths
 from ragate.server.ui import views
 from ragate.server.ui.sessions import Session
 from ragate.server.validation import validation_message
@@ -52,7 +66,6 @@ _TEMPLATES.filters["num"] = _fmt
 class Pages:
     def __init__(self, use_cases: UseCases):
         self.uc = use_cases
-        self.index_dir = ServicePaths.of(use_cases.settings).index_dir
 
     async def _use(self, op: Op[Q, R], req: Q | None = None) -> R:
         with calling_as("page"):
@@ -134,14 +147,18 @@ class Pages:
         return render("document.html", {"doc": doc}, session)
 
     async def evaluation(self, request: Request, session: Session) -> Response:
-        kept = await anyio.to_thread.run_sync(eval_archive.latest, self.index_dir)
+        kept = await self._use(EVALUATIONS)
         return render("evaluation.html", {"evaluations": kept, "json": json}, session)
 
     async def plot(self, request: Request, session: Session) -> Response:
-        path = eval_archive.plot(self.index_dir, request.query_params.get("collection", ""), request.query_params.get("name", ""))
-        if path is None:
+        try:
+            req = EvalPlotRequest(collection=request.query_params.get("collection", ""), name=request.query_params.get("name", ""))
+            png = await self._use(EVAL_PLOT, req)
+        except ValidationError:
+            png = None
+        if png is None:
             return render("error.html", {"error": "no such plot"}, session, status=404)
-        return FileResponse(path, media_type="image/png")
+        return Response(base64.b64decode(png), media_type="image/png")
 
     def static(self, name: str) -> Response:
         if name not in STATIC:

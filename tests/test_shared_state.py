@@ -1,0 +1,107 @@
+"""What every process on one store shares (retrieval/state.py): documents listed by folder,
+append-only logs, and what is built on them — agents' feedback, each process's drift window and
+the kept evaluations — alike on the embedded store's files and in a Qdrant server's `ragate.state`
+(an in-memory Qdrant here, read through the same client code a cluster uses)."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from qdrant_client import QdrantClient
+
+from ragate.retrieval import state
+from ragate.retrieval.state import FileDocs, QdrantDocs
+from ragate.scoring import drift
+from ragate.scoring.drift import DriftMonitor
+from ragate.scoring.profile import QUANTILES, Reference
+from ragate.server.feedback import FeedbackLog
+from ragate.server.lab import eval_archive
+
+
+@pytest.fixture(params=["files", "server"])
+def shared(request, tmp_path, monkeypatch):
+    """A factory of StateDocs that all read one store, as two replicas' processes would."""
+    monkeypatch.setattr(state, "RELOAD_S", 0.05)
+    if request.param == "files":
+        return lambda: FileDocs(tmp_path)
+    client = QdrantClient(location=":memory:")
+    return lambda: QdrantDocs(client, "in-memory")
+
+
+def test_logs_keep_every_line_whole_in_order_and_folders_list_only_their_documents(shared):
+    a, b = shared(), shared()
+    lines = ["one", "two \u2028 with a separator", json.dumps({"q": "x"})]
+    for i, line in enumerate(lines):
+        (a if i % 2 else b).append("log.jsonl", line)
+    assert a.lines("log.jsonl") == b.lines("log.jsonl") == lines
+    assert a.lines("missing.jsonl") == []
+    a.write("folder/x.json", "{}")
+    b.write("folder/y.json", "{}")
+    a.write("folder/deeper/z.json", "{}")
+    a.write("other.json", "{}")
+    assert b.names("folder") == ["folder/x.json", "folder/y.json"]
+    assert a.names("nothing") == []
+
+
+def test_feedback_from_two_processes_is_counted_by_both_and_a_torn_line_is_skipped(shared):
+    a, b = FeedbackLog(shared()), FeedbackLog(shared())
+    verdict = {"text": "Tides follow the moon.", "chunk_id": "c1", "collection": "default", "note": None, "reranker": "r"}
+    assert a.append(query="tides?", relevant=True, **verdict) == 1
+    assert b.append(query="moon?", relevant=False, **verdict) == 2
+    a.docs.append("feedback.jsonl", '{"query": "torn')  # a write cut short, or a hand edit
+    time.sleep(0.1)
+    assert a.counts() == b.counts() == {"entries": 2, "useful": 1, "unreadable_lines": 1}
+    assert [r["query"] for r in b.rows()] == ["tides?", "moon?"]
+
+
+def test_drift_is_reported_over_every_process_on_the_store(shared, monkeypatch):
+    monkeypatch.setattr(drift, "FLUSH_S", 0.0)
+    reference = Reference(
+        pools=200, p_answerable=list(np.linspace(0, 1, len(QUANTILES))), top_relevance=list(np.linspace(0, 1, len(QUANTILES)))
+    )
+    a, b = DriftMonitor(shared()), DriftMonitor(shared())
+    for _ in range(30):
+        a.record("default", p_answerable=0.99, top_relevance=0.99)
+        b.record("default", p_answerable=0.98, top_relevance=0.97)
+    b.record("other", p_answerable=0.5)
+    seen = a.report("default", reference)
+    assert seen["processes"] == 2 and seen["p_answerable"]["queries"] == 60
+    assert seen["p_answerable"]["drifting"] is True  # 60 queries, all far above the reference's median
+    assert b.report("default", reference)["p_answerable"]["queries"] == 60
+    assert a.report("other", None)["p_answerable"]["queries"] == 1
+
+
+def test_a_stale_drift_window_is_dropped(shared, monkeypatch):
+    docs = shared()
+    docs.write("drift/default/gone.json", json.dumps({"at": time.time() - drift.STALE_S - 1, "window": {"p_answerable": [0.5]}}))
+    seen = DriftMonitor(docs).report("default", None)
+    assert seen["processes"] == 1 and seen["p_answerable"]["queries"] == 0
+    assert docs.names("drift/default") == []
+
+
+def test_kept_evaluations_serve_only_their_own_plots(shared, tmp_path):
+    import os
+
+    docs = shared()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "eval_tiny_precision_coverage.png").write_bytes(b"\x89PNG tiny")
+    (out / "eval_other_precision_coverage.png").write_bytes(b"\x89PNG other")
+    stale = out / "eval_tiny_rerankers.png"  # left by an earlier run
+    stale.write_bytes(b"\x89PNG")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    eval_archive.keep(docs, collection="beir_tiny", report={"dataset": "tiny", "variants": {}}, written_to=out, since=time.time() - 60)
+    (kept,) = eval_archive.latest(shared())
+    assert kept["collection"] == "beir_tiny" and kept["plots"] == ["eval_tiny_precision_coverage.png"]
+    assert eval_archive.plot(shared(), "beir_tiny", "eval_tiny_precision_coverage.png") == b"\x89PNG tiny"
+    for collection, name in (
+        ("beir_tiny", "../latest.json"),
+        ("..", "x.png"),
+        ("beir_tiny", "eval_other_precision_coverage.png"),
+        ("a/b", "x.png"),
+    ):
+        assert eval_archive.plot(docs, collection, name) is None
+    # A collection name that cannot be a document's name is not kept at all.
+    eval_archive.keep(docs, collection="../escape", report={"dataset": "tiny"}, written_to=out, since=0)
+    assert not (tmp_path.parent / "escape.json").exists() and len(eval_archive.latest(docs)) == 1
