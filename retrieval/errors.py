@@ -1,6 +1,8 @@
 """Every error a caller can act on, in one hierarchy. Each adapter (the CLI, the MCP tools, the
-index service's socket) catches `RagateError` once and shows its message; anything else is a bug
-and is reported as an internal error, never as "fix your input".
+index service's socket) catches `RagateError` once and reports it by its `kind` through one table
+of its own (`ERROR_EXITS` in server/cli/main.py, `TOOL_ERROR_WORDS` in server/mcp/tools.py,
+`HTTP_STATUS` in server/service/process.py); anything else is a bug and is reported as an internal
+error, never as "fix your input".
 
     RagateError                  kind
     ├── BadInput                 bad_input     a request, flag or file the caller gave is wrong (names the field and limit)

@@ -197,6 +197,9 @@ def test_the_service_socket_refuses_wrong_shapes_and_closes_idle_connections(std
     ):
         reply = _raw(sock, _post(path, body))
         assert reply.startswith(b"HTTP/1.1 400") and needle in reply and b"Traceback" not in reply, reply[:500]
+    # Each error kind has its own status: the caller's mistakes 400, what does not exist 404.
+    reply = _raw(sock, _post("/call/search", json.dumps({"request": {"query": "tides", "collection": "nope"}}).encode()))
+    assert reply.startswith(b"HTTP/1.1 404") and b'"unknown_collection"' in reply, reply[:500]
     # A connection that never finishes its headers, and one that goes quiet, are closed by the service.
     for partial in (b"POST /call/search HTTP/1.1\r\nHost: x\r\n", b""):
         t = time.monotonic()

@@ -9,12 +9,19 @@ import sys
 
 from pydantic import ValidationError
 
-from ragate.retrieval.errors import InternalError, RagateError
+from ragate.retrieval.errors import RagateError
 from ragate.server.cli.parser import build_parser
 from ragate.server.config import Settings
 from ragate.server.settings_loader import load_settings
 from ragate.server.tracing import configure_from_environment as configure_tracing
 from ragate.server.validation import validation_message
+
+# How the command line reports an error, by its kind: exit status and first words. Any other
+# kind is the caller's to fix: status 2, as for a refused flag.
+ERROR_EXITS: dict[str, tuple[int, str]] = {
+    "internal": (70, "internal error (a bug in ragate, not in what you asked; the index service's log has it)"),  # EX_SOFTWARE
+}
+CALLERS_ERROR = (2, "error")
 
 
 def setup_logging(verbosity: int) -> None:
@@ -41,15 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args, settings)
         sys.stdout.flush()  # here, so a reader that went away is met below and not at exit
         return code
-    except InternalError as e:
-        print(f"ragate: internal error (a bug in ragate, not in what you asked; the index service's log has it): {e}", file=sys.stderr)
-        return 70  # EX_SOFTWARE
     except RagateError as e:
-        print(f"ragate: error: {e}", file=sys.stderr)
-        return 2
+        code, words = ERROR_EXITS.get(e.kind, CALLERS_ERROR)
+        print(f"ragate: {words}: {e}", file=sys.stderr)
+        return code
     except ValidationError as e:  # a request model refused what the flags said
-        print(f"ragate: error: {validation_message(e)}", file=sys.stderr)
-        return 2
+        code, words = CALLERS_ERROR
+        print(f"ragate: {words}: {validation_message(e)}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("ragate: interrupted", file=sys.stderr)
         return 130

@@ -21,7 +21,7 @@ from mcp.types import CallToolResult, ResourceLink, TextContent, Tool, ToolAnnot
 from pydantic import BaseModel, Field, ValidationError
 
 from ragate.retrieval.deadline import Allowance, deadline
-from ragate.retrieval.errors import InternalError, RagateError
+from ragate.retrieval.errors import RagateError
 from ragate.retrieval.ingest import shown
 from ragate.retrieval.progress import Reporter, reporting_to
 from ragate.server.mcp.lean_schema import lean_input, lean_output, one_line
@@ -39,6 +39,9 @@ INSTRUCTIONS = (
     "`feedback` says whether it was useful; the verdicts tune and calibrate the reranker."
 )
 PROGRESS_EVERY_S = 0.25
+# What an agent reads for an error, by its kind ("{}" is the error's own message); any other kind
+# is its message alone, which names the field, limit or collection to fix.
+TOOL_ERROR_WORDS = {"internal": "internal error in ragate, not in your request (the index service's log has it): {}"}
 
 
 class Tools:
@@ -67,10 +70,8 @@ class Tools:
         except anyio.get_cancelled_exc_class():
             allowance.cancel("the MCP client cancelled the call")
             raise
-        except InternalError as e:
-            raise ToolError(f"internal error in ragate, not in your request (the index service's log has it): {e}") from None
         except RagateError as e:  # before TimeoutError: a DeadlineExceeded says where the call stopped
-            raise ToolError(str(e)) from None
+            raise ToolError(TOOL_ERROR_WORDS.get(e.kind, "{}").format(e)) from None
         except TimeoutError:
             allowance.cancel("past the tool timeout")
             raise ToolError(f"timed out after {self.limits.tool_timeout_s:g}s ([server] tool_timeout_s)") from None

@@ -69,6 +69,17 @@ STOP_GRACE_S = 10
 CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 HEAVY_THREADS_PER_SLOT = 4
 BODY_KEYS = frozenset({"request", "deadline_s", "settings", "limits", "call_id", "caller"})
+# The HTTP status of an error, by its kind; any other kind is the caller's to fix: 400. The client
+# reads the kind from the body; the status is for anyone reading the socket's HTTP (a log, a proxy).
+HTTP_STATUS = {
+    "not_found": 404,
+    "unknown_collection": 404,
+    "cancelled": 499,  # the caller went away or cancelled (nginx's code for it)
+    "internal": 500,
+    "service_unavailable": 503,
+    "model_unavailable": 503,
+    "timeout": 504,
+}
 
 
 class InFlight:
@@ -332,11 +343,11 @@ def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
         except ValidationError as e:
             return JSONResponse({"error": {"kind": "bad_input", "message": validation_message(e)}}, status_code=400)
         except RagateError as e:
-            return JSONResponse({"error": e.to_wire()}, status_code=400)
+            return JSONResponse({"error": e.to_wire()}, status_code=HTTP_STATUS.get(e.kind, 400))
         except Exception as e:  # a bug: the caller gets its name, the log the traceback
             log.exception("call %s failed", name)
             internal = InternalError(f"{type(e).__name__}: {e}")
-            return JSONResponse({"error": internal.to_wire()}, status_code=500)
+            return JSONResponse({"error": internal.to_wire()}, status_code=HTTP_STATUS[internal.kind])
 
     async def progress(request: Request) -> JSONResponse:
         state = service.progress(request.path_params["call_id"])
