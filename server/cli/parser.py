@@ -7,6 +7,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from ragate.server.config_writer import LANGUAGE_PRESETS
+
 # Handlers are imported when a command runs, not to build the parser: `ragate --help` and a
 # mistyped flag answer without loading the MCP SDK, the models' libraries or the service client.
 FILTER_HELP = (
@@ -322,13 +324,22 @@ def build_parser() -> argparse.ArgumentParser:
         "init",
         help="write a config file and the MCP client's entry for this install",
         description="Write a config file (unless one exists) whose index lives beside it and, with --folder, whose allowed "
-        "root and watched folder is DIR; then print the MCP server entry for the client, with absolute paths to this install "
+        "root and watched folder is DIR and, with --languages, whose models read more languages than English (set in an "
+        "existing file too); then print the MCP server entry for the client, with absolute paths to this install "
         "and the config (RAGATE_* variables set in this shell are carried along, RAGATE_TOKEN never), or with --write merge "
         "it into the client's own config file, keeping a .bak of it.",
     )
     sp.add_argument("--client", choices=CLIENTS, default="claude-desktop", help="the MCP client (default claude-desktop)")
     sp.add_argument("--folder", metavar="DIR", help="the folder to allow, index and keep indexed")
     sp.add_argument("--write", action="store_true", help="merge the entry into the client's config file (a .bak keeps the old one)")
+    sp.add_argument(
+        "--languages",
+        choices=list(LANGUAGE_PRESETS),
+        help="the models the config names: "
+        + "; ".join(f"{name}: {preset.help}" for name, preset in LANGUAGE_PRESETS.items())
+        + ". Default english; given with an existing config file, its [embedder] and [reranker] models become "
+        "these (a .bak keeps the old file)",
+    )
     sp.set_defaults(func=_handler("setup_commands", "cmd_init"), reads_config=False)
 
     sp = sub.add_parser(

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import tomllib
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from ragate.retrieval.model_paths import resolve_model
 from ragate.server.agreement import PATH_KEYS
 from ragate.server.cli.output import print_json, self_calibration_lines
 from ragate.server.config import Settings
+from ragate.server.config_writer import PRESET_KEYS, preset_changes, preset_lines, toml_value, write_preset
 from ragate.server.ops import STATS
 from ragate.server.service.client import ServiceClient
 from ragate.server.settings_loader import CONFIG_VAR, ENV_PREFIX, config_in_force, describe_config, setting_vars
@@ -86,8 +88,9 @@ def client_block(client: str, config: Path, settings: Settings) -> tuple[dict[st
     return {"servers" if client == "vscode" else "mcpServers": {"ragate": entry}}, left_out
 
 
-def write_config(path: Path, folder: Path | None) -> bool:
-    """A config file for this setup; an existing one is left as it is (False), and a link is refused."""
+def write_config(path: Path, folder: Path | None, languages: str = "english") -> bool:
+    """A config file for this setup, with the models of a `--languages` preset; an existing one is
+    left as it is (False), and a link is refused."""
     if path.is_symlink():
         raise BadInput(f"{path} is a symbolic link; ragate writes no file through one")
     if path.exists():
@@ -96,10 +99,32 @@ def write_config(path: Path, folder: Path | None) -> bool:
     lines = [f"# Written by `ragate init` on {dt.date.today().isoformat()}; every key is described in the project's config.toml.", ""]
     if folder is not None:
         lines += ["[server]", f"allowed_roots = [{json.dumps(str(folder))}]", "", "[index]", f"watch = [{json.dumps(str(folder))}]", ""]
+    lines += preset_lines(languages)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
     return True
+
+
+def apply_languages(path: Path, languages: str) -> list[str]:
+    """An existing config file's models set to a `--languages` preset's, its other keys and comments
+    kept and the old file kept as .bak; what changed, as `[section] key = value` lines."""
+    if path.is_symlink():
+        raise BadInput(f"{path} is a symbolic link; ragate writes no file through one")
+    try:
+        current = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise BadInput(f"{path} is not a TOML file ({e}); fix it before --languages changes it") from None
+    changes = preset_changes(languages, current)
+    if changes:
+        _write_new(path.with_name(path.name + ".bak"), path.read_bytes())
+        write_preset(path, languages, changes)
+    return [f"[{section}] {key} = {toml_value(value)}" for section, key, value in changes]
+
+
+def overridden() -> list[str]:
+    """The RAGATE_* variables in this shell that override a key the presets set (they go into the client's entry too)."""
+    return [v for section, keys in PRESET_KEYS.items() for key in keys if (v := f"{ENV_PREFIX}{section}_{key}".upper()) in os.environ]
 
 
 def merge_into(target: Path, block: dict[str, Any]) -> Path | None:
@@ -149,8 +174,24 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     if folder is not None and not folder.is_dir():
         raise BadInput(f"--folder {args.folder}: not a folder")
     config = (config_in_force(args.config)[0] or Path("config.toml")).resolve()
-    wrote = write_config(config, folder)
+    wrote = write_config(config, folder, args.languages or "english")
     print(f"{'wrote' if wrote else 'kept the existing'} {config}", file=sys.stderr)
+    if args.languages and not wrote:
+        # Asked for by name: the existing file's models become the preset's.
+        changed = apply_languages(config, args.languages)
+        print(
+            f"--languages {args.languages}: "
+            + (f"set {'; '.join(changed)} (the old file is {config}.bak)" if changed else "its models are already these"),
+            file=sys.stderr,
+        )
+        if changed:
+            print(
+                "a collection keeps the embedder it was indexed with and refuses another: index into a new collection "
+                "(ragate index PATH -c NAME), or drop the old one (ragate delete --drop-collection -c NAME) and index it again",
+                file=sys.stderr,
+            )
+    if args.languages and (over := overridden()):
+        print(f"set in this shell, these override the config file's models: {', '.join(over)}", file=sys.stderr)
     block, left_out = client_block(args.client, config, settings)
     if left_out:
         print(
