@@ -186,8 +186,12 @@ def loss(roles: list[str]) -> str:
     return f"{' and '.join(lost[r] for r in roles)} {'are' if len(roles) > 1 else 'is'} unreliable there (BM25 still matches words)"
 
 
+# The command that sets both models to ones that read many languages (server/config_writer.py's presets).
+MULTILINGUAL_COMMAND = "ragate init --languages multilingual"
+
+
 def action(roles: list[str]) -> str:
-    return f"set {' and '.join(f'[{r}]' for r in roles)} to models that read them (README: Languages)"
+    return f"set {' and '.join(f'[{r}]' for r in roles)} to models that read them: `{MULTILINGUAL_COMMAND}` sets both (README: Languages)"
 
 
 def unread(langs: dict[str, int], reads: dict[str, frozenset[str] | None]) -> tuple[list[str], str, dict[str, float]] | None:

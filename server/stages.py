@@ -166,8 +166,9 @@ class Stages:
             raise StoreError(
                 f"collection {name!r} was indexed with embedder {stored['embedder']!r} ({stored.get('dim')} dimensions), "
                 f"but the configured one is {mine!r}: its vectors cannot be mixed or searched with those. Set [embedder] "
-                "provider and model back, or re-index into a new collection (index_paths with another collection, "
-                "or drop this one and index again)"
+                "back as it was (provider, model, query_prefix, passage_prefix, input_type), or index into a new collection "
+                f"(ragate index PATH -c NEW, or index_paths with another collection), or drop this one "
+                f"(ragate delete --drop-collection -c {name}) and index it again"
             )
         return store
 

@@ -214,3 +214,19 @@ def test_init_languages_sets_an_existing_configs_models_and_keeps_the_rest(tmp_p
     init(config, "--languages", "english")
     assert "its models are already these" in capsys.readouterr().err
 
+
+def test_the_language_hint_names_a_command_that_sets_multilingual_models(tmp_path, capsys):
+    import re
+    import shlex
+
+    from ragate.retrieval.language import action, model_reads
+
+    hint = action(["embedder", "reranker"])
+    found = re.search(r"`(ragate [^`]+)`", hint)
+    assert found, hint
+    config = tmp_path / "config.toml"
+    argv = shlex.split(found.group(1))[1:]
+    assert argv[0] == "init"
+    init(config, *argv[1:])
+    s = load_settings(config, environ={})
+    assert model_reads(s.embedder.model, s.embedder.languages) is None and model_reads(s.reranker.model, s.reranker.languages) is None

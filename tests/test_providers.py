@@ -219,18 +219,24 @@ def test_claude_listwise_order_becomes_place_scores(fake_messages, monkeypatch):
 
 
 def test_an_index_refuses_vectors_from_another_embedder(pipeline, settings, models, fake_rerank_apis):
+    from ragate.server.config_writer import LANGUAGE_PRESETS
     from ragate.server.pipeline import Pipeline
     from ragate.server.requests import AddDocumentsRequest
 
     pipeline.add_documents(AddDocumentsRequest.model_validate({"documents": [{"text": "Tides follow the moon."}]}))
     pipeline.close()
-    other = settings.model_copy(update={"embedder": settings.embedder.model_copy(update={"provider": "http", "url": fake_rerank_apis.url})})
-    p = Pipeline(other, models)
-    try:
-        with pytest.raises(StoreError, match=r"indexed with embedder .*all-MiniLM-L6-v2.*384 dimensions.*re-index"):
-            p.store()
-    finally:
-        p.close()
+    # A model server; the `init --languages multilingual` embedder (another model, read with prefixes).
+    for embedder in ({"provider": "http", "url": fake_rerank_apis.url}, LANGUAGE_PRESETS["multilingual"].settings["embedder"]):
+        other = settings.model_copy(update={"embedder": settings.embedder.model_copy(update=embedder)})
+        p = Pipeline(other, models)
+        try:
+            with pytest.raises(StoreError, match=r"indexed with embedder .*all-MiniLM-L6-v2.*384 dimensions") as refused:
+                p.store()
+        finally:
+            p.close()
+        said = str(refused.value)
+        assert f"the configured one is {other.embedder.identity!r}" in said
+        assert "ragate index PATH -c NEW" in said and "ragate delete --drop-collection -c default" in said  # what to do
 
 
 # ---------------------------------------------------------------- over the real MCP transport
