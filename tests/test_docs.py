@@ -72,3 +72,19 @@ def test_tool_tables_name_every_mcp_tool_and_no_other():
         assert not missing, f"{doc.name}'s tool table (header `| tool | ...`) is missing these MCP tools: " + ", ".join(missing)
         stale = sorted(table - set(TOOLS))
         assert not stale, f"{doc.name}'s tool table names tools the operations table (server/ops.py) has not: " + ", ".join(stale)
+
+
+def test_the_languages_doc_shows_what_each_init_languages_choice_writes():
+    import tomllib
+
+    from ragate.server.config_writer import LANGUAGE_PRESETS
+
+    doc = (ROOT / "docs" / "languages.md").read_text(encoding="utf-8")
+    for name in LANGUAGE_PRESETS:
+        assert f"--languages {name}" in doc, name
+    # The config block shown is the multilingual preset as written.
+    (block,) = re.findall(
+        r"```toml\n(.*?)```", section(ROOT / "docs" / "languages.md", "## Multilingual models: `ragate init --languages`"), re.S
+    )
+    assert tomllib.loads(block) == LANGUAGE_PRESETS["multilingual"].settings
+    assert "ragate init --languages multilingual" in section(README, "## Languages: what the default models read")
