@@ -12,7 +12,7 @@ from typing import Any
 from ragate.retrieval.edge_store import EdgeStore, acquire_lock, list_edge_collections
 from ragate.retrieval.errors import StoreError, UnknownCollection
 from ragate.retrieval.server_store import ClientStore, list_client_collections
-from ragate.retrieval.state import FileDocs, QdrantDocs, StateDocs
+from ragate.retrieval.state import FOLDERS, FileDocs, QdrantDocs, StateDocs
 from ragate.retrieval.store import Store, check_collection_name, known_hint
 
 
@@ -73,6 +73,8 @@ class EdgeQdrant(Qdrant):
         self.state = FileDocs(self.root)
 
     def _make(self, name, create):
+        if create and name in FOLDERS:
+            raise StoreError(f"collection name {name!r} is taken by ragate's own state in the index folder; choose another")
         return EdgeStore(self.root, name, create)
 
     def collections(self):

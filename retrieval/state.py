@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 STATE_COLLECTION = "ragate.state"  # outside the user's collection names ([A-Za-z0-9_-]), listed by none
 RELOAD_S = 10.0
+# The folders the documents are kept in: in the embedded store's index folder they sit beside the
+# collections' own folders, so no collection may take one of these names there.
+CALIBRATION, DRIFT, EVALUATIONS = "calibration", "drift", "evaluations"
+FOLDERS = frozenset({CALIBRATION, DRIFT, EVALUATIONS})
 MAX_LOG_BYTES = 64 * 1024 * 1024  # a log file past this is rotated to `<name>.1` (one generation kept)
 SCROLL_PAGE = 1000
 

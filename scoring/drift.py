@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ragate.retrieval.errors import StoreError
-from ragate.retrieval.state import StateDocs
+from ragate.retrieval.state import DRIFT, StateDocs
 from ragate.scoring.profile import QUANTILES, Reference
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ MIN_QUERIES = 50
 SIGNALS = ("p_answerable", "top_relevance")
 FLUSH_S = 30.0
 STALE_S = 24 * 3600.0  # a window older than this is no longer read, and removed
-FOLDER = "drift"
 
 
 def ks_distance(sample: np.ndarray, quantiles: list[float]) -> float:
@@ -75,7 +74,7 @@ class DriftMonitor:
                 self._flushed[c] = time.monotonic()
         for c, window in windows.items():
             try:
-                self.docs.write(f"{FOLDER}/{c}/{self.name}.json", json.dumps({"at": time.time(), "window": window}))
+                self.docs.write(f"{DRIFT}/{c}/{self.name}.json", json.dumps({"at": time.time(), "window": window}))
             except StoreError as e:
                 log.warning("drift: this process's window of %s is not stored: %s", c, e)
 
@@ -86,7 +85,7 @@ class DriftMonitor:
             values = {s: list(self._seen.get((collection, s), ())) for s in SIGNALS}
         processes = 1
         try:
-            for name in self.docs.names(f"{FOLDER}/{collection}"):
+            for name in self.docs.names(f"{DRIFT}/{collection}"):
                 if name.endswith(f"/{self.name}.json"):
                     continue
                 text = self.docs.read(name)

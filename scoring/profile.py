@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ragate.retrieval.errors import StoreError
-from ragate.retrieval.state import StateDocs
+from ragate.retrieval.state import CALIBRATION, StateDocs
 from ragate.retrieval.store import check_collection_name
 from ragate.scoring.answerability import FEATURES, AnswerabilityModel
 from ragate.scoring.calibration import CalibrationParams, Calibrator
@@ -166,7 +166,7 @@ class ProfileStore:
 
     @staticmethod
     def name(collection: str, source: Source) -> str:
-        return f"calibration/{check_collection_name(collection)}.{source}.json"
+        return f"{CALIBRATION}/{check_collection_name(collection)}.{source}.json"
 
     def stored(self, collection: str, source: Source) -> Profile | None:
         """The stored profile, read again only when it may have changed (`ragate calibrate` may
@@ -191,7 +191,7 @@ class ProfileStore:
         each machine before they lived in the server) copied into the store once, each said in a
         warning; the files stay where they are."""
         for path in sorted(directory.glob("*.json")):
-            name = f"calibration/{path.name}"
+            name = f"{CALIBRATION}/{path.name}"
             try:
                 if self.docs.read(name) is None:
                     where = self.docs.write(name, path.read_text())

@@ -105,3 +105,14 @@ def test_kept_evaluations_serve_only_their_own_plots(shared, tmp_path):
     # A collection name that cannot be a document's name is not kept at all.
     eval_archive.keep(docs, collection="../escape", report={"dataset": "tiny"}, written_to=out, since=0)
     assert not (tmp_path.parent / "escape.json").exists() and len(eval_archive.latest(docs)) == 1
+
+
+def test_no_collection_takes_a_folder_of_the_state_beside_it(tmp_path):
+    from ragate.retrieval.errors import StoreError
+    from ragate.retrieval.qdrant import EdgeQdrant
+
+    store = EdgeQdrant(tmp_path)
+    for name in state.FOLDERS:
+        with pytest.raises(StoreError, match="taken by ragate's own state"):
+            store.open(name, create={"dim": 4})
+    assert store.collections() == []

@@ -15,18 +15,17 @@ from typing import Any
 
 from ragate.retrieval.errors import StoreError
 from ragate.retrieval.ingest import rfc3339
-from ragate.retrieval.state import StateDocs
+from ragate.retrieval.state import EVALUATIONS, StateDocs
 from ragate.retrieval.store import COLLECTION_NAME
 
 log = logging.getLogger(__name__)
-FOLDER = "evaluations"
 SAFE_NAME = re.compile(COLLECTION_NAME)  # a collection's name, which becomes part of a document's
 PLOT = re.compile(r"[A-Za-z0-9_\-.]{1,200}\.png")
 PLOTS = ("_precision_coverage.png", "_risk_coverage.png", "_rerankers.png")  # what eval draws, after eval_<dataset>
 
 
 def _name(collection: str) -> str | None:
-    return f"{FOLDER}/{collection}.json" if SAFE_NAME.fullmatch(collection) else None
+    return f"{EVALUATIONS}/{collection}.json" if SAFE_NAME.fullmatch(collection) else None
 
 
 def keep(docs: StateDocs, *, collection: str, report: dict[str, Any], written_to: Path | None, since: float) -> None:
@@ -67,7 +66,7 @@ def _read(docs: StateDocs, name: str) -> dict[str, Any] | None:
 def latest(docs: StateDocs) -> list[dict[str, Any]]:
     """Every collection's kept evaluation ({collection, dataset, at, plots (their names), report}), by collection."""
     out = []
-    for name in docs.names(FOLDER):
+    for name in docs.names(EVALUATIONS):
         kept = _read(docs, name)
         if kept is not None:
             out.append(kept | {"plots": sorted(kept.get("plots", {}))})
