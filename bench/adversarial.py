@@ -85,7 +85,7 @@ def sample_corpus(p: Pipeline, n: int) -> Corpus:
 def beir_corpus(p: Pipeline, root: Path, n: int) -> Corpus:
     ds = BeirDataset.load(root)
     collection = beir_collection(root)
-    index_dataset(p, ds, collection, progress=True)
+    index_dataset(p.catalog, ds, collection, progress=True)
     ids = sample_queries(ds, n)
     return Corpus(
         f"{root.name} (BEIR, {ds.corpus_size()} documents)",
@@ -173,7 +173,7 @@ def clean_figures(p: Pipeline, c: Corpus, offtopic: list[str]) -> dict[str, floa
 def attack(p: Pipeline, c: Corpus, kind: str, offtopic: list[str]) -> dict[str, Any]:
     docs = planted_files(kind, c.questions, offtopic)
     with planted(p, c.collection, docs):
-        chunks = [ch for d in docs for ch in p.store(c.collection).document(stable_id("inline", d.id or ""))]
+        chunks = [ch for d in docs for ch in p.catalog.store(c.collection).document(stable_id("inline", d.id or ""))]
         out: dict[str, Any] = {"planted_chunks": len(chunks), "flagged_chunks": sum(bool(ch.flags) for ch in chunks)}
         if kind == "offtopic_echo":
             answers = [answer(p, c, q) for q in offtopic]

@@ -104,7 +104,7 @@ def _read(path: Path) -> list[dict[str, Any]]:
 def _ask(p: Pipeline, collection: str, queries: dict[str, str], relevant: dict[str, list[str]] | None) -> list[dict[str, Any]]:
     out = []
     for i, (qid, text) in enumerate(queries.items()):
-        r = p.rank(text, collection=collection, degrade=False, need_relevance=True)
+        r = p.retriever.rank(text, collection=collection, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
             p.models.require_reranker()
         out.append(
@@ -118,7 +118,7 @@ def _ask(p: Pipeline, collection: str, queries: dict[str, str], relevant: dict[s
 def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int, train_queries: int) -> None:
     """Each query set's pools, reranked once (sets already cached are kept)."""
     collection = beir_collection(dataset)
-    index_dataset(p, BeirDataset.load(dataset, "test"), collection, progress=False)
+    index_dataset(p.catalog, BeirDataset.load(dataset, "test"), collection, progress=False)
     for split, n in (("test", queries), ("train", train_queries)):
         path = cache / f"{split}.jsonl.gz"
         if not path.is_file():
@@ -131,7 +131,7 @@ def build_pools(p: Pipeline, dataset: Path, cache: Path, *, queries: int, train_
         _write(cache / "offtopic.jsonl.gz", _ask(p, collection, {str(r["_id"]): r["text"] for r in rows}, None))
     if not (cache / "self.json.gz").is_file():
         started = time.monotonic()
-        asked = ask_self_questions(p, collection=collection)
+        asked = ask_self_questions(p.retriever, collection=collection)
         whole: dict[str, list[Candidate]] = {}
         for lp in asked.pools:  # the answerable pool is the whole pool; without one, the near-topic pool is
             if lp.kind == "answerable" or lp.group not in whole:
@@ -289,8 +289,8 @@ def main() -> int:
     settings = load_settings(None, env)
     p = Pipeline(settings)
     p.models.load()
-    bm25, in_force = p.models.bm25, p.blend_weights()
-    fitted_for = p.fitted_for()
+    bm25, in_force = p.models.bm25, p.catalog.blend_weights()
+    fitted_for = p.catalog.fitted_for()
     corpora = []
     for d in map(Path, args.datasets):
         c = cache / d.resolve().name

@@ -73,15 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"first-pass model not loadable: {p.models.first_pass_error}")
         ds = BeirDataset.load(args.dataset, "test")
         collection = beir_collection(args.dataset)
-        index_dataset(p, ds, collection, progress=True)
+        index_dataset(p.catalog, ds, collection, progress=True)
         qids = sample_queries(ds, args.queries)
         keeps = [int(k) for k in args.keep.split(",")]
         configs = {"single": Setup()} | {f"fused{k}": Setup(head=k) for k in keeps}
         configs |= {f"keep{k}": Setup(first_pass=FirstPass(reranker=first.reranker, keep=k)) for k in keeps}
         cut = [name for name in configs if name != "single"]
         cascades = [name for name, setup in configs.items() if setup.first_pass is not None]
-        profile = p.profile(collection)
-        calibrator, weights, policy = profile.calibrator(), p.blend_weights(profile=profile), RerankPolicy(depth="all")
+        profile = p.catalog.profile(collection)
+        calibrator, weights, policy = profile.calibrator(), p.catalog.blend_weights(profile=profile), RerankPolicy(depth="all")
         runs: dict[str, dict[str, dict]] = {name: {"rerank": {}, "search": {}} for name in configs}
         first_alone: dict[str, dict[str, float]] = {}
         ms: dict[str, list[float]] = {name: [] for name in configs}
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def pool_of(query: str):
             timer = Timer()
-            dense, sparse = p.recall(query, filters=None, n=args.candidates, collection=collection, timer=timer)
-            return p.fuse(query, dense, sparse, n=args.candidates, fusion="rrf", timer=timer)
+            dense, sparse = p.retriever.recall(query, filters=None, n=args.candidates, collection=collection, timer=timer)
+            return p.retriever.fuse(query, dense, sparse, n=args.candidates, fusion="rrf", timer=timer)
 
         warm = pool_of(ds.queries[qids[0]])
         for setup in configs.values():  # engines' first calls out of the timings
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             "dataset": Path(args.dataset).name,
             "queries": len(qids),
             "candidates": args.candidates,
-            "chunks": p.store(collection).count(),
+            "chunks": p.catalog.store(collection).count(),
             "main": {"model": settings.reranker.model, "engine": main_model.kind, "device": main_model.device},
             "first_pass": {"model": args.first_pass, "engine": first.reranker.kind, "engine_reason": first.reranker.engine_reason},
             "cpus": os.cpu_count(),

@@ -56,7 +56,7 @@ def build(p: Pipeline, *, candidates: int = CANDIDATES, cache: Path = CACHE) -> 
     """Rerank each split's pools and write them to cache/<split>.jsonl.gz (skipping splits done).
     The index has no fitted calibration, so relevance is the reranker's own sigmoid."""
     cache.mkdir(parents=True, exist_ok=True)
-    index_dataset(p, BeirDataset.load(SCIFACT, "test"), COLLECTION, progress=False)
+    index_dataset(p.catalog, BeirDataset.load(SCIFACT, "test"), COLLECTION, progress=False)
     for split, queries in query_sets().items():
         path = cache / f"{split}.jsonl.gz"
         if path.is_file():
@@ -64,7 +64,7 @@ def build(p: Pipeline, *, candidates: int = CANDIDATES, cache: Path = CACHE) -> 
         tmp = path.with_suffix(".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
             for i, (qid, text, relevant) in enumerate(queries):
-                r = p.rank(text, candidates=candidates, collection=COLLECTION, fusion="rrf", degrade=False, need_relevance=True)
+                r = p.retriever.rank(text, candidates=candidates, collection=COLLECTION, fusion="rrf", degrade=False, need_relevance=True)
                 if r.candidates and r.stage is None:
                     raise RuntimeError(f"reranker unavailable: {p.models.reranker_error}")
                 row = {"id": qid, "text": text, "relevant": relevant, "pool": [_row(c) for c in r.candidates]}

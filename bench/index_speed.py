@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def index(run: int) -> float:
             t0 = time.perf_counter()
-            indexer = pipeline.indexer(f"speed{run}")
+            indexer = pipeline.catalog.indexer(f"speed{run}")
             report = indexer.index_paths([args.folder]) if args.folder else indexer.index_documents(docs)
             assert report.chunks_written == len(texts), report
             stages.append({k: round(v, 2) for k, v in report.stage_seconds.items()})
@@ -144,7 +144,7 @@ def folder_documents(folder: Path, pipeline) -> list:
     from ragate.retrieval.errors import ExtractionError
     from ragate.retrieval.ingest import discover, load_document, read_source
 
-    options = pipeline.ingest_options
+    options = pipeline.catalog.ingest_options
     docs = []
     for path in discover([folder], options, None).files:
         try:

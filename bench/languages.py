@@ -171,14 +171,14 @@ def main() -> None:
         collection = f"lang-{name.replace('_', '-')}"
         gated = args.gate and name in GATED
         if gated:
-            evaluate(p, str(path), variants=["bm25"], collection=collection, out_dir=None, progress=False)  # indexed first
-            calibrated = self_calibrate(p, collection=collection)
-        r = evaluate(p, str(path), variants=VARIANTS, collection=collection, out_dir=None, progress=False)
-        languages = p.languages(collection)
+            evaluate(p.retriever, str(path), variants=["bm25"], collection=collection, out_dir=None, progress=False)  # indexed first
+            calibrated = self_calibrate(p.retriever, collection=collection)
+        r = evaluate(p.retriever, str(path), variants=VARIANTS, collection=collection, out_dir=None, progress=False)
+        languages = p.catalog.languages(collection)
         rows[name] = {
             "queries": r["queries"],
             "languages": dict(sorted(languages.items(), key=lambda kv: -kv[1])),
-            "calibration": p.profile(collection).source,
+            "calibration": p.catalog.profile(collection).source,
             **{v: round(r["variants"][v]["ndcg@10"], 4) for v in VARIANTS if v in r["variants"]},
         }
         if gated:

@@ -74,9 +74,9 @@ def ndcg10(ranked: list[Candidate], relevant: list[bool], ideal: int) -> float:
 def pool_of(p: Pipeline, text: str, collection: str, n: int) -> list[Candidate]:
     """The fused pool of n candidates, reranked (raw logits; each calibration recalibrates them)."""
     timer = Timer()
-    dense, sparse = p.recall(text, filters=None, n=n, collection=collection, timer=timer)
-    cands = p.fuse(text, dense, sparse, n=n, fusion=None, timer=timer)
-    if cands and p.rerank_pool(text, cands, profile=p.profile(collection), timer=timer) is None:
+    dense, sparse = p.retriever.recall(text, filters=None, n=n, collection=collection, timer=timer)
+    cands = p.retriever.fuse(text, dense, sparse, n=n, fusion=None, timer=timer)
+    if cands and p.retriever.rerank_pool(text, cands, profile=p.catalog.profile(collection), timer=timer) is None:
         p.models.require_reranker()
     return cands
 
@@ -84,7 +84,7 @@ def pool_of(p: Pipeline, text: str, collection: str, n: int) -> list[Candidate]:
 def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], folder: Path) -> dict[str, Any]:
     """One question's search and gate under one calibration, from its pool."""
     recalibrate(pool, prof.calibrator())
-    w = p.blend_weights(profile=prof)
+    w = p.catalog.blend_weights(profile=prof)
     ranked = blend_pool(pool, w).ranked
     g = p.settings.gate
     gate = functools.partial(
@@ -98,7 +98,7 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
         rel_fused = [answers(c, q, folder) for c in fused]
         # Hybrid as `ragate search --no-rerank` ranks: the same blend without relevance, weights as configured.
         unreranked = [dataclasses.replace(c, rerank=None, relevance=None) for c in pool]
-        hybrid = blend_pool(unreranked, p.blend_weights(profile=NONE)).ranked
+        hybrid = blend_pool(unreranked, p.catalog.blend_weights(profile=NONE)).ranked
         rel_hybrid = [answers(c, q, folder) for c in hybrid]
         ideal = max(1, sum(rel_fused))
         out |= {
@@ -235,14 +235,14 @@ def main() -> int:
     started = time.monotonic()
     report = p.index(IndexRequest(paths=[str(folder)], collection=collection), progress=True)
     index_s = round(time.monotonic() - started, 1)
-    chunks = p.store(collection).count()
+    chunks = p.catalog.store(collection).count()
     log.warning("indexed %d chunks in %.0f s; waiting for the engines' measurement, then self-calibrating", chunks, index_s)
     settle(p)
     cache = Path(args.cache) / collection
-    asked = cached(cache / "self_pools.pkl", args.reuse, lambda: ask_self_questions(p, collection=collection, progress=True))
-    profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.blend_weights(), fitted_for=p.fitted_for())
-    p.profiles.save(collection, profile)
-    profiles = p.profiles_available(collection)
+    asked = cached(cache / "self_pools.pkl", args.reuse, lambda: ask_self_questions(p.retriever, collection=collection, progress=True))
+    profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.catalog.blend_weights(), fitted_for=p.catalog.fitted_for())
+    p.catalog.profiles.save(collection, profile)
+    profiles = p.catalog.profiles_available(collection)
     # answer_or_abstain asks for at least as many candidates as its model was fitted on.
     sizes = {max(n, (prof.answerability.pool or 0) if prof.answerability else 0) for n in SWEEP for prof in profiles.values()}
     asked_pools = cached(cache / "pools.pkl", args.reuse, dict)

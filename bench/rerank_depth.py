@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     models = Models(settings).load()
     pipelines["all"] = Pipeline(settings, models)
     pipelines["adaptive"] = Pipeline(
-        load_settings(None, env | {"RAGATE_RERANKER_DEPTH": "adaptive"}), models, qdrant=pipelines["all"].qdrant
+        load_settings(None, env | {"RAGATE_RERANKER_DEPTH": "adaptive"}), models, qdrant=pipelines["all"].catalog.qdrant
     )
     reranker = models.require_reranker()
     out: dict = {
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         for dataset in args.dataset or [str(DATASET)]:
             ds = BeirDataset.load(dataset, args.split)
             collection = beir_collection(dataset)
-            index_dataset(pipelines["all"], ds, collection, progress=True)
+            index_dataset(pipelines["all"].catalog, ds, collection, progress=True)
             qids = sample_queries(ds, args.queries)
             runs: dict[str, dict[str, dict[str, float]]] = {d: {} for d in DEPTHS}
             pairs: dict[str, list[int]] = {d: [] for d in DEPTHS}
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                     for rank, r in enumerate(resp.results):
                         run.setdefault(beir_id(r.source), float(len(resp.results) - rank))
                     runs[depth][qid] = run
-            row = {"queries": len(qids), "chunks": pipelines["all"].store(collection).count()}
+            row = {"queries": len(qids), "chunks": pipelines["all"].catalog.store(collection).count()}
             for depth in DEPTHS:
                 row[depth] = {
                     "pairs_mean": round(float(np.mean(pairs[depth])), 1),

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(None, env)
         p = Pipeline(settings, Models(settings).load())
         try:
-            store = p.store("scale", create=True)
+            store = p.catalog.store("scale", create=True)
             qvecs = p.models.require_embedder().encode(queries, kind="query")  # as recall encodes a query
             written = 0
             for size in sizes:

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ds = BeirDataset.load(args.dataset, "test")
         collection = beir_collection(args.dataset)
-        index_dataset(p, ds, collection, progress=True)
-        chunks = p.store(collection).count()
+        index_dataset(p.catalog, ds, collection, progress=True)
+        chunks = p.catalog.store(collection).count()
         qids = sample_queries(ds, args.queries)
         p.search(SearchRequest(query=ds.queries[qids[0]], candidates=args.candidates, collection=collection))  # warm-up
         stages: dict[str, list[float]] = {}

@@ -39,12 +39,12 @@ def main() -> int:
     p.models.load()
     collection = beir_collection(args.dataset)
     started = time.monotonic()
-    index_dataset(p, BeirDataset.load(args.dataset, "test"), collection, progress=True)
+    index_dataset(p.catalog, BeirDataset.load(args.dataset, "test"), collection, progress=True)
     index_s = time.monotonic() - started
     settle(p)
-    p.rank("warm up the reranker's engine", collection=collection, need_relevance=True)
+    p.retriever.rank("warm up the reranker's engine", collection=collection, need_relevance=True)
     started = time.monotonic()
-    fig = self_calibrate(p, collection=collection, progress=True)
+    fig = self_calibrate(p.retriever, collection=collection, progress=True)
     seconds = time.monotonic() - started
     reranker = p.models.require_reranker()
     asked = fig["questions_asked"] + fig["offtopic_asked"]

@@ -1,7 +1,7 @@
 """The use cases of one index (search, answer, rerank, index, add_documents, delete, feedback,
-stats, and the helpers the offline commands use): each takes a request model, checks it against
-the limits before any work, runs the stages (stages.py) and the gate, and returns a typed
-response. The MCP tools and the CLI are thin adapters over these methods, so both behave the same."""
+stats, ...): each takes a request model, checks it against the limits before any work, reads the
+collections (catalog.py), retrieves (retriever.py) and gates, and returns a typed response. The
+MCP tools and the CLI are thin adapters over these methods, so both behave the same."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ from ragate.scoring.engines import choice as engine_choice
 from ragate.scoring.engines.embedder import remeasure as remeasure_embedder
 from ragate.scoring.gate import Decision, Reason, decide
 from ragate.scoring.profile import Profile
+from ragate.server.catalog import Catalog
 from ragate.server.config import Settings
 from ragate.server.document_list import DocumentPages
-from ragate.server.feedback import FeedbackLog
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
@@ -49,6 +49,7 @@ from ragate.server.requests import (
     SampleRequest,
     SearchRequest,
 )
+from ragate.server.retriever import Ranked, Retriever
 from ragate.server.schemas import (
     AnswerResponse,
     CollectionInfo,
@@ -64,7 +65,6 @@ from ragate.server.schemas import (
     SearchResponse,
     SearchResult,
 )
-from ragate.server.stages import Ranked, Stages
 from ragate.server.timing import Timer, with_wait
 from ragate.server.tracing import tracer
 
@@ -94,13 +94,16 @@ def metered(use_case: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
-class Pipeline(Stages):
+class Pipeline:
+    """The use cases over one index's catalog and retriever, and the one place an operation waits its turn."""
+
     def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
-        super().__init__(settings, models, qdrant)
+        self.settings, self.limits = settings, settings.server
+        self.models = models or Models(settings)
+        self.catalog = Catalog(settings, self.models, qdrant)
+        self.retriever = Retriever(settings, self.models, self.catalog)
         self.writer = AnswerWriter.from_settings(settings.llm)
-        # Shared by every process on this store (replicas of one cluster alike), as the profiles are.
-        self.feedback_log = FeedbackLog(self.qdrant.state)
-        self.drift = DriftMonitor(self.qdrant.state)
+        self.drift = DriftMonitor(self.catalog.qdrant.state)  # every process's window, in the store
         self.meters = Metrics(self._stats)
         self.document_pages = DocumentPages()
         # The last indexing run per collection since this process started: `stats` says what it left out.
@@ -129,6 +132,14 @@ class Pipeline(Stages):
             result.timings_ms = with_wait(result.timings_ms, "queue", queue_ms)
         return result
 
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the models are loaded (or failed to); False on timeout."""
+        return self.models.wait(timeout)
+
+    def close(self) -> None:
+        self.drift.flush()  # the last queries' window, for the next process and the other replicas
+        self.catalog.close()
+
     def _wait_for(self, gate: threading.Semaphore | threading.Lock) -> float:
         """Take `gate`, within the call's deadline; the milliseconds it took."""
         started = time.perf_counter()
@@ -151,7 +162,7 @@ class Pipeline(Stages):
     @metered
     def search(self, req: SearchRequest) -> SearchResponse:
         req.check(req.limits_or(self.limits))
-        r = self.rank(
+        r = self.retriever.rank(
             req.query,
             filters=req.filters,
             rerank=req.rerank,
@@ -163,10 +174,12 @@ class Pipeline(Stages):
             weights=req.weights,
             budget_ms=req.rerank_budget_ms,
         )
-        results, truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req)
+        results, truncated = self.retriever.fit_budget(
+            [SearchResult.of(i, c) for i, c in enumerate(r.candidates[: req.top_k], start=1)], req
+        )
         if truncated:
             r.notes.append(f"{truncated} lower-ranked results left out to fit max_tokens")
-        names = self.targets(req.collection, req.collections)
+        names = self.catalog.targets(req.collection, req.collections)
         self._record_drift(names, top_relevance=_top_relevance(r))
         return SearchResponse(
             query=req.query,
@@ -179,7 +192,7 @@ class Pipeline(Stages):
             notes=r.notes,
             truncated=truncated,
             **r.calibration(),
-            index_updated_at=self.last_updated(names),
+            index_updated_at=self.catalog.last_updated(names),
             query_language=r.query_language,
         )
 
@@ -188,18 +201,20 @@ class Pipeline(Stages):
         req.check(req.limits_or(self.limits))
         g = self.settings.gate
         max_passages = g.max_passages if req.max_passages is None else req.max_passages
-        names = self.targets(req.collection, req.collections)
-        _, gating, _ = self.pool_profile(names)
+        names = self.catalog.targets(req.collection, req.collections)
+        _, gating, _ = self.catalog.pool_profile(names)
         model = gating.answerability if gating is not None else None
         # The gate reads at least as many candidates as its model was fitted on.
         candidates = max(self.settings.retrieval.candidates, (model.pool or 0) if model is not None else 0)
-        r = self.rank(req.query, filters=req.filters, collections=names, candidates=candidates, top_k=max_passages, need_relevance=True)
+        r = self.retriever.rank(
+            req.query, filters=req.filters, collections=names, candidates=candidates, top_k=max_passages, need_relevance=True
+        )
         d = decide(
             r.candidates,
             query=req.query,
             min_score=g.min_score if req.min_score is None else req.min_score,
             max_passages=max_passages,
-            bm25=self.bm25_of(self.store(names[0])),
+            bm25=self.catalog.bm25_of(self.catalog.store(names[0])),
             model=r.profile.answerability if r.profile is not None else None,
             reranked=r.stage is not None,
             strict=req.min_score is not None,
@@ -226,14 +241,14 @@ class Pipeline(Stages):
             missing_terms=d.missing_terms,
             features=GateFeature.of(d) if req.explain else [],
             notes=r.notes,
-            index_updated_at=self.last_updated(names),
+            index_updated_at=self.catalog.last_updated(names),
             query_language=r.query_language,
         )
         if d.status == "abstain":
             out.message = d.abstain_message()
-            out.nearest, _ = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)], req)
+            out.nearest, _ = self.retriever.fit_budget([SearchResult.of(i, c) for i, c in enumerate(d.nearest, start=1)], req)
         else:
-            out.passages, out.truncated = self._fit([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req)
+            out.passages, out.truncated = self.retriever.fit_budget([SearchResult.of(i, c) for i, c in enumerate(d.passages, start=1)], req)
             out.confidence = out.p_answerable
             if self.writer is not None:
                 with r.timer.stage("llm"):
@@ -247,10 +262,6 @@ class Pipeline(Stages):
         """A pool of one collection tells of its drift; a pool of several, of none of them."""
         if len(names) == 1:
             self.drift.record(names[0], **observed)
-
-    def last_updated(self, names: list[str]) -> str | None:
-        """When the most recently changed of the collections changed."""
-        return max((t for t in (self.index_updated_at(n) for n in names) if t), default=None)
 
     def _llm_check(self, query: str, d: Decision, r: Ranked) -> Decision:
         """A borderline answer shown to the LLM, which may turn it into an abstention, never the reverse."""
@@ -270,7 +281,7 @@ class Pipeline(Stages):
         reranker = self.models.require_reranker()
         docs = req.docs()
         timer = Timer()
-        profile = self.profile()
+        profile = self.catalog.profile()
         with timer.stage("rerank"):
             logits = reranker.score(req.query, [d.text for d in docs])
             probs = profile.calibrator()(logits)
@@ -295,10 +306,10 @@ class Pipeline(Stages):
         retrieval/progress.py)."""
         req.check(req.limits_or(self.limits))
         try:
-            indexer = self.indexer(req.collection)
+            indexer = self.catalog.indexer(req.collection)
             report = indexer.index_paths(req.paths, prune=req.prune, progress=req.progress, allowed_roots=req.allowed_roots)
         finally:
-            self._changed(req.collection)
+            self.catalog.changed(req.collection)
         self.last_index[report.collection] = {  # the last run of any kind, a watched folder's too
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "paths": [p[:300] for p in req.paths[:5]] + ([f"and {len(req.paths) - 5} more"] if len(req.paths) > 5 else []),
@@ -313,16 +324,16 @@ class Pipeline(Stages):
     def add_documents(self, req: AddDocumentsRequest) -> IndexReport:
         req.check(req.limits_or(self.limits))
         try:
-            docs = [to_document(d, options=self.ingest_options) for d in req.documents]
-            return self.indexer(req.collection).index_documents(docs, total=len(docs))
+            docs = [to_document(d, options=self.catalog.ingest_options) for d in req.documents]
+            return self.catalog.indexer(req.collection).index_documents(docs, total=len(docs))
         finally:
-            self._changed(req.collection)
+            self.catalog.changed(req.collection)
 
     @metered
     def delete(self, req: DeleteRequest) -> DeleteResult:
         """Delete chunks by chunk id, or every chunk a filter matches."""
         req.check(req.limits_or(self.limits))
-        store = self.store(req.collection)
+        store = self.catalog.store(req.collection)
         if req.ids:
             present = list(store.get_vectors(req.ids))
             store.delete_ids(present)
@@ -330,18 +341,18 @@ class Pipeline(Stages):
         else:  # the request's check made sure of a filter
             n = store.delete_where(req.filters) if req.filters is not None else 0
         store.flush()
-        self._changed(req.collection)
-        return DeleteResult(deleted=n, collection=self.collection(req.collection))
+        self.catalog.changed(req.collection)
+        return DeleteResult(deleted=n, collection=self.catalog.collection(req.collection))
 
     @metered
     def feedback(self, req: FeedbackRequest) -> FeedbackResult:
         """Store an agent's verdict on a passage, with its text as the reranker reads it (a labelled pair)."""
         req.check(req.limits_or(self.limits))
-        name = self.collection(req.collection)
-        found = self.store(req.collection).chunks([req.chunk_id])
+        name = self.catalog.collection(req.collection)
+        found = self.catalog.store(req.collection).chunks([req.chunk_id])
         if not found:
             raise BadInput(f"chunk_id: {req.chunk_id!r} is not a chunk of collection {name!r}; give a chunk_id from a search result")
-        entries = self.feedback_log.append(
+        entries = self.catalog.feedback_log.append(
             query=req.query,
             text=indexed_text(found[0]),
             relevant=req.useful,
@@ -355,9 +366,9 @@ class Pipeline(Stages):
     def resource(self, req: ResourceRequest) -> dict[str, Any]:
         """What `ragate://chunk/{id}` and `ragate://doc/{id}` resolve to: the chunk (text and metadata)
         or the document's chunks in order, from the collection given or the first that holds it."""
-        names = [self.collection(req.collection)] if req.collection else self.qdrant.collections()
+        names = [self.catalog.collection(req.collection)] if req.collection else self.catalog.qdrant.collections()
         for name in names:
-            store = self.store(name)
+            store = self.catalog.store(name)
             found = store.chunks([req.id]) if req.kind == "chunk" else store.document(req.id)
             if found:
                 chunks = [c.model_dump(exclude={"content_hash", "file_hash"}) for c in found]
@@ -376,8 +387,8 @@ class Pipeline(Stages):
 
     def documents(self, req: DocumentsRequest) -> DocumentList:
         """A page of a collection's documents with their chunk counts."""
-        name = self.collection(req.collection)
-        return self.document_pages.page(name, self.store(name), updated_at=self.index_updated_at(name), req=req)
+        name = self.catalog.collection(req.collection)
+        return self.document_pages.page(name, self.catalog.store(name), updated_at=self.catalog.index_updated_at(name), req=req)
 
     def recent_calls(self) -> list[RecentCall]:
         """The last calls answered, newest first (server/recent_calls.py)."""
@@ -385,17 +396,12 @@ class Pipeline(Stages):
 
     def sample_chunks(self, req: SampleRequest) -> list[SampledChunk]:
         """Chunks of a collection drawn at random, with their text as the reranker reads it."""
-        chunks = self.store(req.collection).chunks()
+        chunks = self.catalog.store(req.collection).chunks()
         picked = random.Random(req.seed).sample(chunks, min(req.n, len(chunks)))
         return [SampledChunk(chunk_id=c.chunk_id, text=indexed_text(c)) for c in picked]
 
     def drop_collection(self, req: CollectionRequest) -> Dropped:
-        name = self.collection(req.collection)
-        self.qdrant.drop(name)
-        self.profiles.remove(name)
-        self._updated_at.pop(name, None)
-        self._languages.pop(name, None)
-        return Dropped(dropped=name)
+        return Dropped(dropped=self.catalog.drop(req.collection))
 
     @metered
     def stats(self) -> dict[str, Any]:
@@ -417,9 +423,9 @@ class Pipeline(Stages):
         """Each collection as `describe` tells it from its store and calibration in force, or the
         StoreError that keeps it from being read (`stats` and `collections` list it with why)."""
         out: dict[str, T | StoreError] = {}
-        for name in self.qdrant.collections():
+        for name in self.catalog.qdrant.collections():
             try:
-                out[name] = describe(name, self.store(name), self.profile(name))
+                out[name] = describe(name, self.catalog.store(name), self.catalog.profile(name))
             except StoreError as e:
                 out[name] = e
         return out
@@ -431,11 +437,11 @@ class Pipeline(Stages):
             default=name == self.settings.index.collection,
             chunks=store.count(),
             documents=len(store.sources()),
-            languages={m["lang"]: m["share"] for m in mix(self.languages(name))},
+            languages={m["lang"]: m["share"] for m in mix(self.catalog.languages(name))},
             calibration=profile.source,
             calibration_fitted_at=profile.fitted_at,
             threshold=None if model is None else model.threshold,
-            updated_at=self.index_updated_at(name),
+            updated_at=self.catalog.index_updated_at(name),
         )
 
     def _collection_stats(self, name: str, store: Store, profile: Profile) -> dict[str, Any]:
@@ -443,12 +449,12 @@ class Pipeline(Stages):
             "chunks": store.count(),
             "documents": len(store.sources()),
             **store.meta(),
-            "languages": mix(self.languages(name)),
-            "language_warning": self.language.collection_warning(name),
+            "languages": mix(self.catalog.languages(name)),
+            "language_warning": self.retriever.language.collection_warning(name),
             "calibration": profile.summary(),
             "relevance_weight": {
-                "weight": self.blend_weights(profile=profile).relevance,
-                "why": self.relevance_weight_reason(None, profile),
+                "weight": self.catalog.blend_weights(profile=profile).relevance,
+                "why": self.catalog.relevance_weight_reason(None, profile),
             },
             "drift": self.drift.report(name, profile.reference),
             "last_index": self.last_index.get(name),
@@ -461,8 +467,8 @@ class Pipeline(Stages):
             for name, found in self._each_collection(self._collection_stats).items()
         }
         return {
-            "backend": self.qdrant.kind,
-            "location": self.qdrant.location,
+            "backend": self.catalog.qdrant.kind,
+            "location": self.catalog.qdrant.location,
             "collections": collections,
             "embedder": {
                 "model": s.embedder.identity,
@@ -491,13 +497,9 @@ class Pipeline(Stages):
 
     def _feedback_stats(self) -> dict[str, Any]:
         try:
-            return {"location": self.feedback_log.location, **self.feedback_log.counts()}
+            return {"location": self.catalog.feedback_log.location, **self.catalog.feedback_log.counts()}
         except StoreError as e:
-            return {"location": self.feedback_log.location, "error": str(e)}
-
-    def close(self) -> None:
-        self.drift.flush()  # the last queries' window, for the next process and the other replicas
-        super().close()
+            return {"location": self.catalog.feedback_log.location, "error": str(e)}
 
     def engines(self) -> dict[str, Any]:
         """`ragate engines`: per model, the engine it runs on, why, whether a measurement is under

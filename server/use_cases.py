@@ -31,7 +31,7 @@ class LocalUseCases(Pipeline):
         req = req.check(self.limits)
         started = time.time()
         report = evaluate(
-            self,
+            self.retriever,
             req.dataset,
             variants=req.variants,
             max_queries=req.max_queries,
@@ -57,10 +57,10 @@ class LocalUseCases(Pipeline):
     def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
         req = req.check(self.limits)
         fields = req.model_dump(exclude={"fit_blend"})
-        return CalibrateReport.model_validate(run_calibration(self, **fields, fit_blend_weights=req.fit_blend))
+        return CalibrateReport.model_validate(run_calibration(self.retriever, **fields, fit_blend_weights=req.fit_blend))
 
     def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport:
-        return SelfCalibrateReport.model_validate(self_calibrate(self, **req.model_dump()))
+        return SelfCalibrateReport.model_validate(self_calibrate(self.retriever, **req.model_dump()))
 
 
 def open_use_cases(

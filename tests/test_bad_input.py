@@ -136,7 +136,7 @@ def test_unreadable_files_are_skipped_with_reasons(served):
         assert {"broken.pdf", "binary.txt", "pipe.md", "escape.md"} <= set(reasons), reasons
         assert "allowed roots" in reasons["escape.md"]
     finally:
-        p.qdrant.drop("files")
+        p.catalog.qdrant.drop("files")
 
 
 CLI_CASES = [

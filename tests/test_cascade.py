@@ -52,9 +52,9 @@ def test_main_model_reads_only_the_first_pass_top(cascade):
     models = cascade.models
     assert models.first_pass is not None and models.first_pass.reranker.kind == "torch"
     timer = Timer()
-    dense, sparse = cascade.recall(QUERY, filters=None, n=20, collection=None, timer=timer)
-    pool = cascade.fuse(QUERY, dense, sparse, n=20, fusion=None, timer=timer)
-    stage = cascade.rerank_pool(QUERY, pool, profile=cascade.profile(), timer=timer)
+    dense, sparse = cascade.retriever.recall(QUERY, filters=None, n=20, collection=None, timer=timer)
+    pool = cascade.retriever.fuse(QUERY, dense, sparse, n=20, fusion=None, timer=timer)
+    stage = cascade.retriever.rerank_pool(QUERY, pool, profile=cascade.catalog.profile(), timer=timer)
 
     assert len(pool) == 20 and stage.first_pass.pairs == 20 and stage.pairs == 5 and stage.limited_by == "first_pass"
     # What each model scored: the score caches hold the pairs each one read.

@@ -35,7 +35,7 @@ def write_corpus(root):
 
 
 def expected_chunks(pipeline, path):
-    ingest = pipeline.ingest_options
+    ingest = pipeline.catalog.ingest_options
     doc = load_document(path, read_source(path, ingest), ingest)
     return len(chunk_document(doc, pipeline.models.token_offsets, pipeline.models.chunking()))
 
@@ -51,7 +51,7 @@ def open_when_free(settings, models, timeout=60):
     while True:
         p = Pipeline(settings, models)
         try:
-            p.store()
+            p.catalog.store()
             return p
         except StoreError:
             p.close()
@@ -95,7 +95,7 @@ def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_rest
 
     p = open_when_free(settings, models)  # the dead service's locks are gone with it
     try:
-        manifest = p.store().manifest()
+        manifest = p.catalog.store().manifest()
         assert 0 < len(manifest) < FILES
         check_complete_files(p, corpus, manifest)
     finally:
@@ -107,9 +107,9 @@ def test_kill_9_of_the_service_during_index_loses_nothing_and_the_next_call_rest
     client.stop_service()
     p = open_when_free(settings, models)
     try:
-        manifest = p.store().manifest()
+        manifest = p.catalog.store().manifest()
         assert len(manifest) == FILES
         check_complete_files(p, corpus, manifest)
-        assert p.store().count() == sum(e["chunks"] for e in manifest.values())  # no duplicates
+        assert p.catalog.store().count() == sum(e["chunks"] for e in manifest.values())  # no duplicates
     finally:
         p.close()

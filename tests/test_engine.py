@@ -226,8 +226,8 @@ def test_margin_skip_and_budget_show_in_the_response(settings, models):
 
         def fused_pool(q):
             timer = Timer()
-            dense, sparse = p.recall(q, filters=None, n=40, collection=None, timer=timer)
-            return p.fuse(q, dense, sparse, n=40, fusion=None, timer=timer)
+            dense, sparse = p.retriever.recall(q, filters=None, n=40, collection=None, timer=timer)
+            return p.retriever.fuse(q, dense, sparse, n=40, fusion=None, timer=timer)
 
         query = "zorblax quintessometer"
         pool = fused_pool(query)
@@ -244,7 +244,7 @@ def test_margin_skip_and_budget_show_in_the_response(settings, models):
 
         margin = settings.model_copy(deep=True)
         margin.retrieval.skip_rerank_margin = 0.5
-        skipping = Pipeline(margin, models, qdrant=p.qdrant)  # the same open store
+        skipping = Pipeline(margin, models, qdrant=p.catalog.qdrant)  # the same open store
         skipped = skipping.search(SearchRequest(query=query, top_k=10, candidates=40))
         assert skipped.rerank_stage.pairs == 1 and skipped.rerank_stage.limited_by == "margin"
         assert skipped.results[0].title == "Zorblax quintessometer" and skipped.results[0].scores.relevance is not None

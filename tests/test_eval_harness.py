@@ -33,7 +33,7 @@ def dataset(tmp_path, write_beir):
 
 def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
     out = tmp_path / "results"
-    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=str(out), progress=False)
+    r = evaluate(pipeline.retriever, str(dataset), candidates=6, out_dir=str(out), progress=False)
     assert r["dataset"] == "tiny" and r["queries"] == 4 and list(r["variants"]) == VARIANTS
     for m in r["variants"].values():
         assert set(m) == {"ndcg@10", "mrr@10", "recall@100", "hit@1", "ms_per_query"}
@@ -49,20 +49,20 @@ def test_eval_reports_every_variant_and_the_gate(pipeline, dataset, tmp_path):
     assert set(r["calibrations"]) >= {"none"} and r["calibrations"]["none"]["blend"]["w_relevance"] == 1.0
     for suffix in (".json", ".md", "_precision_coverage.csv", "_precision_coverage.png"):
         assert (out / f"eval_tiny{suffix}").is_file()
-    sub = evaluate(pipeline, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
+    sub = evaluate(pipeline.retriever, str(dataset), variants=["bm25"], max_queries=2, out_dir=None, progress=False)
     assert list(sub["variants"]) == ["bm25"] and sub["queries"] == 2 and "gate" not in sub and "verdict" not in sub
     with pytest.raises(ValueError, match="unknown variants"):
-        evaluate(pipeline, str(dataset), variants=["bm26"], out_dir=None, progress=False)
+        evaluate(pipeline.retriever, str(dataset), variants=["bm26"], out_dir=None, progress=False)
 
 
 def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
-    groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
+    groups, z, y = pairs_from_dataset(pipeline.retriever, str(dataset), "train", 6, None, False)
     assert len(z) == len(y) == 24 and y.sum() == 4
-    report = calibrate(pipeline, "beir_tiny", groups, z, y, "platt", 0.5, "tiny")
-    profile = pipeline.profile("beir_tiny")
+    report = calibrate(pipeline.retriever, "beir_tiny", groups, z, y, "platt", 0.5, "tiny")
+    profile = pipeline.catalog.profile("beir_tiny")
     assert profile.source == "labelled" and profile.relevance.method == "platt"
     # Another collection keeps its own calibration: a fit here governs nothing there.
-    assert pipeline.profile("other").source in ("default", "none")
+    assert pipeline.catalog.profile("other").source in ("default", "none")
     # (ECE improving is checked on thousands of pairs in test_scoring; 12 pairs are too few.)
     assert 0 <= report["ece_before"] <= 1 and 0 <= report["ece_held_out_calibrated"] <= 1
     cfg = tmp_path / "config.toml"
@@ -71,7 +71,7 @@ def test_calibrate_fits_saves_and_writes_threshold(pipeline, dataset, tmp_path):
     assert "min_score = 0.4242" in cfg.read_text() and "comment kept" in cfg.read_text()
     # The evaluation now reports the gate at the fitted calibration's chosen threshold too.
     assert report["threshold"] is not None
-    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=None, progress=False)
+    r = evaluate(pipeline.retriever, str(dataset), candidates=6, out_dir=None, progress=False)
     assert r["calibration"] == "labelled" and r["gate"]["calibrated"]["threshold"] == report["threshold"]
 
 
@@ -84,10 +84,10 @@ def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, datase
         "Which US state joined last?",
     ]
     offtopic.write_text("".join(json.dumps({"_id": f"o{i}", "text": t}) + "\n" for i, t in enumerate(questions)))
-    groups, z, y = pairs_from_dataset(pipeline, str(dataset), "train", 6, None, False)
-    calibrate(pipeline, "beir_tiny", groups, z, y, "platt", None, "tiny")
+    groups, z, y = pairs_from_dataset(pipeline.retriever, str(dataset), "train", 6, None, False)
+    calibrate(pipeline.retriever, "beir_tiny", groups, z, y, "platt", None, "tiny")
     rep = calibrate_gate(
-        pipeline,
+        pipeline.retriever,
         dataset_dir=str(dataset),
         split="train",
         offtopic_path=str(offtopic),
@@ -100,14 +100,14 @@ def test_calibrate_gate_then_eval_on_both_kinds_of_unanswerable(pipeline, datase
     assert rep["fit_pools"] + rep["calibration_pools"] == 12 and rep["calibration_unanswerable"] >= 2
     # A handful of unanswerable queries cannot certify a 5% false-accept rate: the gate never answers.
     assert rep["threshold"] > 1 and rep["false_abstain_rate"] == 1.0 and rep["false_accept_bound"] == 0.0
-    model = pipeline.profile("beir_tiny").answerability
+    model = pipeline.catalog.profile("beir_tiny").answerability
     assert model is not None and model.threshold == rep["threshold"] and set(model.weights()) == set(rep["weights"])
     ans = pipeline.answer(AnswerRequest(query="The moon causes ocean tides.", collection="beir_tiny"))
     assert ans.calibrated and ans.status == "abstain" and ans.false_accept_bound == 0.0 and ans.threshold == rep["threshold"]
     assert ans.suggestion and ans.nearest and not ans.passages
 
     out = tmp_path / "results"
-    r = evaluate(pipeline, str(dataset), candidates=6, out_dir=str(out), progress=False, offtopic_queries=str(offtopic))
+    r = evaluate(pipeline.retriever, str(dataset), candidates=6, out_dir=str(out), progress=False, offtopic_queries=str(offtopic))
     g = r["gate"]
     assert g["model_calibrated"] and g["answerable"] == 4 and g["near_topic"]["pools"] == 4 and g["off_topic"]["pools"] == 4
     for kind in ("near_topic", "off_topic"):

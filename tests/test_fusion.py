@@ -61,7 +61,8 @@ def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_
     from ragate.retrieval.candidates import Candidate
     from ragate.scoring.calibration import CalibrationParams
     from ragate.scoring.profile import Profile
-    from ragate.server.stages import Ranked, _relevance_by_collection, _scores_alike
+    from ragate.server.catalog import _scores_alike
+    from ragate.server.retriever import Ranked, _relevance_by_collection
     from ragate.server.timing import Timer
 
     shifted = Profile(source="self", fitted_on="notes", relevance=CalibrationParams(method="platt", a=1.0, b=-2.0, pairs=40))

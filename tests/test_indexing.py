@@ -39,7 +39,7 @@ def test_incremental_reindex_changed_and_pruned(pipeline, corpus):
     (corpus / "plants.txt").unlink()
     r3 = pipeline.index(IndexRequest(paths=[str(corpus)], prune=True))
     assert (r3.documents_indexed, r3.documents_unchanged, r3.documents_removed) == (1, 1, 1)
-    store = pipeline.store()
+    store = pipeline.catalog.store()
     assert store.count() == 2
     texts = [h.chunk.text for h in store.search_dense(pipeline.models.embedder.encode(["tides"])[0], None, 10)]
     assert any("Spring tides" in t for t in texts) and not any("gravitational" in t for t in texts)
@@ -100,16 +100,16 @@ def test_collections_calibrated_differently_are_scored_and_gated_by_the_shipped_
 
     pipeline.index(IndexRequest(paths=[str(EXAMPLES / "science")], collection="sci"))
     pipeline.index(IndexRequest(paths=[str(EXAMPLES / "ragate")], collection="docs"))
-    fitted = pipeline.profile("sci").model_copy(
+    fitted = pipeline.catalog.profile("sci").model_copy(
         update={
             "source": "self",
             "fitted_on": "sci",
             "relevance": CalibrationParams(method="platt", a=0.5, b=-1.0, pairs=50),
-            **pipeline.fitted_for(),
+            **pipeline.catalog.fitted_for(),
         }
     )
-    pipeline.profiles.save("sci", fitted)
-    assert pipeline.profile("sci").source == "self" and pipeline.profile("docs").source == "default"
+    pipeline.catalog.profiles.save("sci", fitted)
+    assert pipeline.catalog.profile("sci").source == "self" and pipeline.catalog.profile("docs").source == "default"
     one = pipeline.answer(AnswerRequest(query="What causes the tides?", collection="sci"))
     assert one.calibration == "self"
     both = pipeline.answer(AnswerRequest(query="What causes the tides?", collections=["sci", "docs"]))
@@ -164,7 +164,7 @@ def test_restart_keeps_the_index(settings, models, tmp_path):
     n = p.index(IndexRequest(paths=[str(src)])).chunks_written
     p.close()
     p2 = Pipeline(settings, models)
-    assert p2.store().count() == n
+    assert p2.catalog.store().count() == n
     assert p2.index(IndexRequest(paths=[str(src)])).chunks_written == 0
     assert p2.search(SearchRequest(query="What is Hawking radiation?", top_k=1)).results[0].source.endswith("black_holes.html")
     p2.close()

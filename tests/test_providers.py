@@ -231,7 +231,7 @@ def test_an_index_refuses_vectors_from_another_embedder(pipeline, settings, mode
         p = Pipeline(other, models)
         try:
             with pytest.raises(StoreError, match=r"indexed with embedder .*all-MiniLM-L6-v2.*384 dimensions") as refused:
-                p.store()
+                p.catalog.store()
         finally:
             p.close()
         said = str(refused.value)

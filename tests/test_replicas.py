@@ -129,9 +129,11 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
     question = AnswerRequest(query="What causes the tides?")
     assert a.run(ANSWER, question).calibration == b.run(ANSWER, question).calibration == "default"
 
-    fitted = a.profile().model_copy(update={"source": "labelled", "fitted_on": "replica a's labels", "fitted_at": "2026-12-07T00:00:00Z"})
+    fitted = a.catalog.profile().model_copy(
+        update={"source": "labelled", "fitted_on": "replica a's labels", "fitted_at": "2026-12-07T00:00:00Z"}
+    )
     fitted.answerability = fitted.answerability.model_copy(update={"threshold": 0.999})
-    saved_to = a.profiles.save(a.settings.index.collection, fitted)
+    saved_to = a.catalog.profiles.save(a.settings.index.collection, fitted)
     assert "ragate.state" in saved_to and not list(tmp_path.rglob("calibration"))  # in the server, on no machine's disk
     time.sleep(0.3)
     seen = b.run(ANSWER, question)

@@ -70,7 +70,7 @@ def help_desk(tmp_path, write_beir):
 
 def test_eval_says_reranking_hurts_when_the_reranker_disagrees_with_the_labels(pipeline, help_desk, tmp_path):
     out = tmp_path / "results"
-    r = evaluate(pipeline, str(help_desk("guide")), variants=["hybrid", "hybrid+rerank"], out_dir=str(out), progress=False)
+    r = evaluate(pipeline.retriever, str(help_desk("guide")), variants=["hybrid", "hybrid+rerank"], out_dir=str(out), progress=False)
     d = r["rerank_vs_hybrid"]["differences"]["hybrid+rerank"]
     assert d["queries"] == 8 and d["ci_low"] <= d["mean_difference"] <= d["ci_high"] < 0
     # The paired mean is the difference of the two variants' mean nDCG@10 (each rounded to 4 places).
@@ -85,7 +85,7 @@ def test_fit_blend_down_weights_a_reranker_that_disagrees_with_the_labels(pipeli
     fits = {}
     for by in ("guide", "entry"):
         root = str(help_desk(by))
-        index_dataset(pipeline, BeirDataset.load(root, "train"), beir_collection(root), progress=False)
+        index_dataset(pipeline.catalog, BeirDataset.load(root, "train"), beir_collection(root), progress=False)
         fits[by] = fit_blend_on(pipeline, dataset=root, labels=None, split="train", max_queries=None, progress=False)
     for fit in fits.values():
         assert fit["queries"] == 8 and len(fit["grid"]) == 24

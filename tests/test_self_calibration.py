@@ -133,7 +133,7 @@ def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, e
     from ragate.server.requests import IndexRequest
 
     pipeline.index(IndexRequest(paths=[str(examples)], allowed_roots=[str(examples)]))
-    chunks = pipeline.store().chunks()
+    chunks = pipeline.catalog.store().chunks()
     questions = make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13)
     by_id = {c.chunk_id: c for c in chunks}
     assert len(questions) == 15 and len({q.doc_id for q in questions}) == 15

@@ -13,7 +13,7 @@ def test_a_search_is_one_span_with_a_child_per_stage(pipeline, examples):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    pipeline.indexer(None).index_paths([str(examples / "science")])
+    pipeline.catalog.indexer(None).index_paths([str(examples / "science")])
     exporter.clear()
     query = "What is Hawking radiation?"
     pipeline.search(SearchRequest(query=query, top_k=3))

@@ -25,7 +25,7 @@ from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.profile import BlendPair
 from ragate.scoring.significance import paired_bootstrap
 from ragate.server.lab.evaluate import per_query, ranked_run
-from ragate.server.pipeline import Pipeline
+from ragate.server.retriever import Retriever
 from ragate.server.timing import Timer
 
 W_RELEVANCE = (0.0, 0.25, 0.5, 1.0)
@@ -59,15 +59,15 @@ def queries_from_feedback(rows: list[dict[str, Any]]) -> list[LabelledQuery]:
     return [LabelledQuery(qid=f"f{i}", text=q, collection=c, judged=j) for i, (c, q, j) in enumerate(kept)]
 
 
-def reranked_pools(p: Pipeline, queries: list[LabelledQuery], *, candidates: int, progress: bool) -> list[list[Candidate]]:
+def reranked_pools(retriever: Retriever, queries: list[LabelledQuery], *, candidates: int, progress: bool) -> list[list[Candidate]]:
     """Each query's fused pool of `candidates`, reranked and calibrated once."""
     pools = []
     for q in progress_bar(queries, progress):
         timer = Timer()
-        dense, sparse = p.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
-        cands = p.fuse(q.text, dense, sparse, n=candidates, fusion=None, timer=timer)
-        if cands and not p.rerank_pool(q.text, cands, profile=p.profile(q.collection), timer=timer):
-            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
+        dense, sparse = retriever.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
+        cands = retriever.fuse(q.text, dense, sparse, n=candidates, fusion=None, timer=timer)
+        if cands and not retriever.rerank_pool(q.text, cands, profile=retriever.catalog.profile(q.collection), timer=timer):
+            retriever.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         pools.append(cands)
     return pools
 
@@ -96,13 +96,15 @@ def per_query_ndcg(
     return per_query(qrels, run, [q.qid for q in queries])
 
 
-def fit_blend(p: Pipeline, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False) -> dict[str, Any]:
+def fit_blend(
+    retriever: Retriever, *, queries: list[LabelledQuery], key: Callable[[Candidate], str], progress: bool = False
+) -> dict[str, Any]:
     """The grid's mean nDCG@10 and the pair that maximises it, beside the pair in force."""
     if not queries:
         raise BadInput("no labelled queries to fit the blend on")
-    candidates = p.settings.retrieval.candidates
-    pools = reranked_pools(p, queries, candidates=candidates, progress=progress)
-    in_force = p.blend_weights(profile=p.profile(queries[0].collection))
+    candidates = retriever.settings.retrieval.candidates
+    pools = reranked_pools(retriever, queries, candidates=candidates, progress=progress)
+    in_force = retriever.catalog.blend_weights(profile=retriever.catalog.profile(queries[0].collection))
     return {"candidates": candidates, **choose_blend(queries, pools, in_force, key)}
 
 

@@ -19,26 +19,27 @@ from ragate.retrieval.errors import NotFound
 from ragate.retrieval.progress import progress_bar
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit, threshold_for_precision
 from ragate.scoring.profile import Profile, now
+from ragate.server.catalog import Catalog
 from ragate.server.lab.blend_fit import blend_pair, fit_blend, queries_from_feedback, queries_from_qrels
 from ragate.server.lab.evaluate import index_dataset
 from ragate.server.lab.gate_fit import fit_gate, gate_pools, reference_of, scores
 from ragate.server.lab.jsonl import load_queries, read_rows
-from ragate.server.pipeline import Pipeline
+from ragate.server.retriever import Retriever
 from ragate.server.timing import Timer
 
 
 def pairs_from_dataset(
-    p: Pipeline, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
+    retriever: Retriever, dataset_dir: str, split: str, candidates: int, max_queries: int | None, progress: bool
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     ds = BeirDataset.load(dataset_dir, split)
     collection = beir_collection(dataset_dir)
-    index_dataset(p, ds, collection, progress)
+    index_dataset(retriever.catalog, ds, collection, progress)
     groups, logits, labels = [], [], []
-    reranker = p.models.require_reranker()
+    reranker = retriever.models.require_reranker()
     for qid in progress_bar(sample_queries(ds, max_queries), progress):
         timer = Timer()
-        dense, sparse = p.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
-        cands = p.fuse(ds.queries[qid], dense, sparse, n=candidates, fusion="rrf", timer=timer)
+        dense, sparse = retriever.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
+        cands = retriever.fuse(ds.queries[qid], dense, sparse, n=candidates, fusion="rrf", timer=timer)
         if not cands:
             continue
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])
@@ -49,34 +50,35 @@ def pairs_from_dataset(
     return groups, np.asarray(logits), np.asarray(labels)
 
 
-def labelled_rows(p: Pipeline, labels: str | None) -> tuple[list[dict[str, Any]], str]:
+def labelled_rows(retriever: Retriever, labels: str | None) -> tuple[list[dict[str, Any]], str]:
     """The labelled rows of a JSONL file, or (no file) the agents' feedback kept in the store; and
     where they came from."""
     if labels:
         return read_rows(labels, {"query", "text", "relevant"}), labels
-    rows = p.feedback_log.rows()
+    feedback = retriever.catalog.feedback_log
+    rows = feedback.rows()
     if not rows:
-        raise NotFound(f"no feedback stored yet in {p.feedback_log.location}; agents add it with the feedback tool")
+        raise NotFound(f"no feedback stored yet in {feedback.location}; agents add it with the feedback tool")
     return rows, "agents' feedback"
 
 
-def pairs_from_rows(p: Pipeline, rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    z = p.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
+def pairs_from_rows(retriever: Retriever, rows: list[dict[str, Any]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    z = retriever.models.require_reranker().score_pairs([r["query"] for r in rows], [r["text"] for r in rows])
     return [r["query"] for r in rows], z, np.asarray([1.0 if r["relevant"] else 0.0 for r in rows])
 
 
-def update_profile(p: Pipeline, collection: str, *, fitted_on: str, **parts: Any) -> str:
+def update_profile(catalog: Catalog, collection: str, *, fitted_on: str, **parts: Any) -> str:
     """Store parts of the collection's labelled profile (a new one where it has none, or where the
     one it has was fitted for other models); returns where."""
-    kept = p.profiles.stored(collection, "labelled")
-    if kept is None or not kept.fits(**p.fitted_for()):
-        kept = Profile(source="labelled", **p.fitted_for())
+    kept = catalog.profiles.stored(collection, "labelled")
+    if kept is None or not kept.fits(**catalog.fitted_for()):
+        kept = Profile(source="labelled", **catalog.fitted_for())
     fitted_on = fitted_on if not kept.fitted_on or fitted_on in kept.fitted_on else f"{kept.fitted_on} + {fitted_on}"
-    return str(p.profiles.save(collection, kept.model_copy(update={**parts, "fitted_on": fitted_on, "fitted_at": now()})))
+    return str(catalog.profiles.save(collection, kept.model_copy(update={**parts, "fitted_on": fitted_on, "fitted_at": now()})))
 
 
 def calibrate(
-    p: Pipeline,
+    retriever: Retriever,
     collection: str,
     groups: list[str],
     logits: np.ndarray,
@@ -88,7 +90,7 @@ def calibrate(
     keys = sorted(set(groups))
     held = {k for i, k in enumerate(keys) if i % 2 == 1}
     fit_mask = np.array([g not in held for g in groups])
-    params = fit(logits[fit_mask], labels[fit_mask], method, p.settings.reranker.model, p.models.chunking_key(), source)
+    params = fit(logits[fit_mask], labels[fit_mask], method, retriever.settings.reranker.model, retriever.models.chunking_key(), source)
     held_probs = Calibrator(params)(logits[~fit_mask])
     held_labels = labels[~fit_mask]
     report: dict[str, Any] = {
@@ -106,12 +108,12 @@ def calibrate(
         params.threshold = t
         report["target_precision"] = target_precision
         report["threshold"] = None if t is None else round(t, 4)
-    report["saved_to"] = update_profile(p, collection, fitted_on=source, relevance=params)
+    report["saved_to"] = update_profile(retriever.catalog, collection, fitted_on=source, relevance=params)
     return report
 
 
 def run_calibration(
-    p: Pipeline,
+    retriever: Retriever,
     *,
     dataset: str | None,
     labels: str | None,
@@ -136,17 +138,17 @@ def run_calibration(
     [index] collection)."""
     rows: list[dict[str, Any]] = []
     if dataset:
-        groups, z, y = pairs_from_dataset(p, dataset, split, candidates, max_queries, progress)
+        groups, z, y = pairs_from_dataset(retriever, dataset, split, candidates, max_queries, progress)
         source, target = f"{dataset}:{split}", beir_collection(dataset)
     else:
-        rows, source = labelled_rows(p, None if from_feedback else labels)
-        groups, z, y = pairs_from_rows(p, rows)
-        target = p.collection(collection)
-    report = calibrate(p, target, groups, z, y, method, target_precision, source)
+        rows, source = labelled_rows(retriever, None if from_feedback else labels)
+        groups, z, y = pairs_from_rows(retriever, rows)
+        target = retriever.catalog.collection(collection)
+    report = calibrate(retriever, target, groups, z, y, method, target_precision, source)
     report["collection"] = target
     if offtopic_queries:
         report["answerability"] = calibrate_gate(
-            p,
+            retriever,
             dataset_dir=dataset,
             split=split,
             offtopic_path=offtopic_queries,
@@ -156,13 +158,13 @@ def run_calibration(
             progress=progress,
         )
     if fit_blend_weights:
-        report["blend"] = fit_blend_on(p, dataset=dataset, rows=rows, split=split, max_queries=max_queries, progress=progress)
-        update_profile(p, target, fitted_on=source, blend=blend_pair(report["blend"]))
+        report["blend"] = fit_blend_on(retriever, dataset=dataset, rows=rows, split=split, max_queries=max_queries, progress=progress)
+        update_profile(retriever.catalog, target, fitted_on=source, blend=blend_pair(report["blend"]))
     return report
 
 
 def fit_blend_on(
-    p: Pipeline, *, dataset: str | None, rows: list[dict[str, Any]], split: str, max_queries: int | None, progress: bool
+    retriever: Retriever, *, dataset: str | None, rows: list[dict[str, Any]], split: str, max_queries: int | None, progress: bool
 ) -> dict[str, Any]:
     """The blend fitted on a BEIR split's qrels (documents judged), or on labelled rows that name
     their chunk and collection, as the agents' feedback does (chunks judged)."""
@@ -170,12 +172,12 @@ def fit_blend_on(
         ds = BeirDataset.load(dataset, split)
         qids = sample_queries(ds, max_queries)
         queries = queries_from_qrels(queries=ds.queries, qrels=ds.qrels, qids=qids, collection=beir_collection(dataset))
-        return fit_blend(p, queries=queries, key=beir_doc, progress=progress)
-    return fit_blend(p, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
+        return fit_blend(retriever, queries=queries, key=beir_doc, progress=progress)
+    return fit_blend(retriever, queries=queries_from_feedback(rows), key=lambda c: c.chunk.chunk_id, progress=progress)
 
 
 def calibrate_gate(
-    p: Pipeline,
+    retriever: Retriever,
     *,
     dataset_dir: str,
     split: str,
@@ -191,15 +193,15 @@ def calibrate_gate(
     collection = beir_collection(dataset_dir)
     qids = sample_queries(ds, max_queries)
     relevant = {q: {d for d, r in ds.qrels[q].items() if r > 0} for q in qids}
-    pools = gate_pools(p, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)
+    pools = gate_pools(retriever, collection=collection, queries={q: ds.queries[q] for q in qids}, relevant=relevant, progress=progress)
     offtopic = {f"offtopic:{q}": t for q, t in load_queries(offtopic_path).items()}
-    pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress)
-    bm25 = p.bm25_of(p.store(collection))
+    pools += gate_pools(retriever, collection=collection, queries=offtopic, relevant=None, progress=progress)
+    bm25 = retriever.catalog.bm25_of(retriever.catalog.store(collection))
     model, report = fit_gate(
-        pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, pool=p.settings.retrieval.candidates
+        pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, pool=retriever.settings.retrieval.candidates
     )
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     report["saved_to"] = update_profile(
-        p, collection, fitted_on=f"{dataset_dir}:{split} + {offtopic_path}", answerability=model, reference=reference
+        retriever.catalog, collection, fitted_on=f"{dataset_dir}:{split} + {offtopic_path}", answerability=model, reference=reference
     )
     return report

@@ -20,12 +20,13 @@ from ragate.scoring.blend import blend
 from ragate.scoring.calibration import Calibrator
 from ragate.scoring.profile import Profile
 from ragate.scoring.significance import LEVEL, RESAMPLES, SEED, paired_bootstrap
+from ragate.server.catalog import Catalog
 from ragate.server.lab import gate_fit as gate_eval
 from ragate.server.lab.gate_fit import gate_pools
 from ragate.server.lab.jsonl import load_queries
 from ragate.server.lab.leaderboard import leaderboard
 from ragate.server.lab.leaderboard import write as write_leaderboard
-from ragate.server.pipeline import Pipeline
+from ragate.server.retriever import Retriever
 from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,8 @@ def rerank_vs_hybrid(qrels: dict[str, dict[str, int]], runs: dict[str, dict[str,
     return out
 
 
-def index_dataset(p: Pipeline, ds: BeirDataset, collection: str, progress: bool) -> None:
-    report = p.indexer(collection).index_documents(ds.documents(), progress=progress, total=ds.corpus_size())
+def index_dataset(catalog: Catalog, ds: BeirDataset, collection: str, progress: bool) -> None:
+    report = catalog.indexer(collection).index_documents(ds.documents(), progress=progress, total=ds.corpus_size())
     log.warning(
         "indexed %s: %d documents (%d unchanged), %d chunks",
         collection,
@@ -114,7 +115,7 @@ def gate_rates(answerable: list[float], unanswerable: list[float], threshold: fl
 
 
 def evaluate(
-    p: Pipeline,
+    retriever: Retriever,
     dataset_dir: str,
     variants: list[str] | None = None,
     max_queries: int | None = None,
@@ -132,14 +133,14 @@ def evaluate(
     ds = BeirDataset.load(dataset_dir, "test")
     name = Path(dataset_dir).resolve().name
     collection = collection or beir_collection(dataset_dir)
-    index_dataset(p, ds, collection, progress)
+    index_dataset(retriever.catalog, ds, collection, progress)
     qids = sample_queries(ds, max_queries)
     runs: dict[str, dict[str, dict[str, float]]] = {v: {} for v in variants}
     ms: dict[str, float] = {v: 0.0 for v in variants}
     # Gate: every other query becomes unanswerable by removing its relevant documents from the pool.
     top_logits: list[float] = []  # best rerank logit of each query's pool, in query order (answerable on even n)
     top_relevant: list[bool] = []
-    profile = p.profile(collection)
+    profile = retriever.catalog.profile(collection)
     calibrator = profile.calibrator()
     pools: list[gate_eval.LabelledPool] = []  # every query's pool as answerable and as near-topic
     reranked: dict[str, list] = {}  # each query's reranked pool, to blend under each calibration
@@ -151,8 +152,8 @@ def evaluate(
         timer = Timer()
         # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
         # variants on the fused pool of `candidates` that search would rerank.
-        dense, sparse = p.recall(query, filters=None, n=max(candidates, 100), collection=collection, timer=timer)
-        cands = p.fuse(query, dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
+        dense, sparse = retriever.recall(query, filters=None, n=max(candidates, 100), collection=collection, timer=timer)
+        cands = retriever.fuse(query, dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
         t = timer.ms
         if "bm25" in runs:
             runs["bm25"][qid] = doc_run(sparse, lambda h: h.score)
@@ -173,15 +174,17 @@ def evaluate(
             top_logits.append(float("-inf"))
             top_relevant.append(False)
             continue
-        if not p.rerank_pool(query, cands, profile=profile, timer=timer):
-            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
+        if not retriever.rerank_pool(query, cands, profile=profile, timer=timer):
+            retriever.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         reranked[qid] = cands
         if "hybrid+rerank" in runs:
             runs["hybrid+rerank"][qid] = doc_run(cands, lambda c: c.rerank)
             ms["hybrid+rerank"] += base + timer.ms["rerank"]
         if "hybrid+rerank+blend" in runs:
             with timer.stage("blend"):
-                ranked = blend(list(cands), p.weights_for(p.language.of_query(query, [collection]), cands, None, profile)[0])
+                ranked = blend(
+                    list(cands), retriever.weights_for(retriever.language.of_query(query, [collection]), cands, None, profile)[0]
+                )
             runs["hybrid+rerank+blend"][qid] = ranked_run(ranked)
             ms["hybrid+rerank+blend"] += base + timer.ms["rerank"] + timer.ms["blend"]
         relevant = {d for d, r in ds.qrels[qid].items() if r > 0}
@@ -206,22 +209,27 @@ def evaluate(
         # Calibrators are monotone, so the pool's best logit is its best relevance under any of them.
         z = np.asarray(top_logits)
         probs = {"sigmoid": Calibrator()(z), "active": calibrator(z)}
-        gate = {"sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5), "configured": _split_rates(probs["active"], p.settings.gate.min_score)}
+        gate = {
+            "sigmoid@0.5": _split_rates(probs["sigmoid"], 0.5),
+            "configured": _split_rates(probs["active"], retriever.settings.gate.min_score),
+        }
         if calibrator.params.threshold is not None:
             gate["calibrated"] = _split_rates(probs["active"], calibrator.params.threshold)
         result["calibration"] = profile.source
         if offtopic_queries:
             offtopic = load_queries(offtopic_queries)
-            pools += gate_pools(p, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
+            pools += gate_pools(retriever, collection=collection, queries=offtopic, relevant=None, progress=progress, candidates=candidates)
         gate.update(
-            answerability_report(p, collection, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None)
+            answerability_report(
+                retriever, collection, profile, pools, Path(out_dir) / f"eval_{name}_risk_coverage.png" if out_dir else None
+            )
         )
         result["gate"] = gate
         if "hybrid+rerank+blend" in runs:
-            result["calibrations"] = compare_calibrations(p, collection, pools, reranked, ds.qrels)
+            result["calibrations"] = compare_calibrations(retriever, collection, pools, reranked, ds.qrels)
         precision_rows = list(zip(probs["active"].tolist(), top_relevant, strict=False))
     if rerankers:
-        result["rerankers"] = leaderboard(p.settings, rerankers, fused, ds.qrels, hybrid_run)
+        result["rerankers"] = leaderboard(retriever.settings, rerankers, fused, ds.qrels, hybrid_run)
     if out_dir:
         write_outputs(result, precision_rows, Path(out_dir))
         if rerankers:
@@ -230,14 +238,14 @@ def evaluate(
 
 
 def answerability_report(
-    p: Pipeline, collection: str, profile: Profile, pools: list[gate_eval.LabelledPool], plot: Path | None
+    retriever: Retriever, collection: str, profile: Profile, pools: list[gate_eval.LabelledPool], plot: Path | None
 ) -> dict[str, Any]:
     """gate.near_topic / gate.off_topic: the old top-score gate beside the gate as configured (the
     fitted model at its guaranteed threshold, or the uncalibrated rule when there is none)."""
     model = profile.answerability
     calibrated = model is not None and model.threshold is not None
-    s = gate_eval.scores(pools, bm25=p.bm25_of(p.store(collection)), model=model if calibrated else None)
-    min_score = p.settings.gate.min_score
+    s = gate_eval.scores(pools, bm25=retriever.catalog.bm25_of(retriever.catalog.store(collection)), model=model if calibrated else None)
+    min_score = retriever.settings.gate.min_score
     gate_scores = {"top_score": s["top_score"], "model": s["model"] if calibrated else s["rule"]}
     thresholds = {
         "top_score": {"configured": min_score},
@@ -254,7 +262,7 @@ def answerability_report(
 
 
 def compare_calibrations(
-    p: Pipeline,
+    retriever: Retriever,
     collection: str,
     pools: list[gate_eval.LabelledPool],
     reranked: dict[str, list[Candidate]],
@@ -267,20 +275,21 @@ def compare_calibrations(
     kinds = np.array([lp.kind for lp in pools])
     pos = kinds == "answerable"
     out: dict[str, Any] = {}
-    in_force = p.profile(collection)
-    for source, profile in p.profiles_available(collection).items():
+    catalog = retriever.catalog
+    in_force = catalog.profile(collection)
+    for source, profile in catalog.profiles_available(collection).items():
         gate_eval.recalibrate(everything, profile.calibrator())
         model = profile.answerability if profile.answerability is not None and profile.answerability.threshold is not None else None
-        s = gate_eval.scores(pools, bm25=p.bm25_of(p.store(collection)), model=model)
+        s = gate_eval.scores(pools, bm25=catalog.bm25_of(catalog.store(collection)), model=model)
         score = s["model"] if model is not None else s["rule"]
-        threshold = float(model.threshold) if model is not None else p.settings.gate.min_score
+        threshold = float(model.threshold) if model is not None else retriever.settings.gate.min_score
         entry: dict[str, Any] = {"fitted_on": profile.fitted_on, "threshold": round(threshold, 4)}
         for kind in ("near_topic", "off_topic"):
             neg = kinds == kind
             if neg.any():
                 judged = gate_eval.judge(score[pos], score[neg], {"at_threshold": threshold})
                 entry[kind] = {"auroc": judged["auroc"], **judged["at_threshold"], "at_false_abstain_0.15": judged["at_false_abstain_0.15"]}
-        weights = p.blend_weights(profile=profile)
+        weights = catalog.blend_weights(profile=profile)
         run = {q: ranked_run(blend(list(cands), weights)) for q, cands in reranked.items()}
         entry["blend"] = {"w_relevance": weights.relevance, "w_retrieval": weights.retrieval, **metrics(qrels, run)}
         out[source] = entry

@@ -26,7 +26,7 @@ from ragate.scoring.calibration import Calibrator
 from ragate.scoring.gate import fallback_score
 from ragate.scoring.profile import Reference
 from ragate.scoring.risk_control import choose_threshold, clopper_pearson_upper
-from ragate.server.pipeline import Pipeline
+from ragate.server.retriever import Retriever
 
 Kind = Literal["answerable", "near_topic", "off_topic"]
 
@@ -270,7 +270,7 @@ def plot_risk_coverage(pools: list[LabelledPool], gate_scores: dict[str, np.ndar
 
 
 def gate_pools(
-    p: Pipeline,
+    retriever: Retriever,
     *,
     collection: str,
     queries: dict[str, str],
@@ -289,8 +289,8 @@ def gate_pools(
     for qid, text in progress_bar(list(queries.items()), progress):
         if deadline is not None and time.monotonic() > deadline:
             break
-        r = p.rank(text, collection=collection, candidates=candidates, degrade=False, need_relevance=True)
+        r = retriever.rank(text, collection=collection, candidates=candidates, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
-            p.models.require_reranker()  # not reranked: raises why the reranker is unavailable
+            retriever.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant.get(qid), key=key)
     return out

@@ -44,7 +44,7 @@ from ragate.server.lab.gate_fit import (
     split_groups,
 )
 from ragate.server.lab.self_questions import make_questions
-from ragate.server.pipeline import Pipeline
+from ragate.server.retriever import Retriever
 
 PAIRS_PER_QUESTION = 20  # the fused top of each pool labels the relevance calibration, as `ragate calibrate` does
 # Made questions are not the questions users ask, so the model is strongly regularised: it leans
@@ -162,26 +162,31 @@ def interleaved(*classes: dict[str, str]) -> dict[str, str]:
 
 
 def ask_self_questions(
-    p: Pipeline, *, collection: str | None = None, questions: int | None = None, offtopic: int | None = None, progress: bool = False
+    retriever: Retriever,
+    *,
+    collection: str | None = None,
+    questions: int | None = None,
+    offtopic: int | None = None,
+    progress: bool = False,
 ) -> SelfPools:
     """The expensive part: every made and off-topic question's pool, reranked, within [calibration]
     max_minutes; the two kinds are asked in turn, so the time bound never leaves one out."""
-    s = p.settings.calibration
-    name = p.collection(collection)
+    s = retriever.settings.calibration
+    name = retriever.catalog.collection(collection)
     started = time.monotonic()
     deadline = started + s.max_minutes * 60
-    candidates = s.candidates or p.settings.retrieval.candidates
-    store = p.store(name)
+    candidates = s.candidates or retriever.settings.retrieval.candidates
+    store = retriever.catalog.store(name)
     chunks = store.chunks()
     if len(chunks) < s.min_chunks:
         raise BadInput(
             f"collection {name!r} has {len(chunks)} chunks; self-calibration needs at least {s.min_chunks} ([calibration] min_chunks)"
         )
-    made = make_questions(chunks, bm25=p.bm25_of(store), n=questions or s.questions, seed=s.seed)
-    off_topic = offtopic_questions(p.languages(name), offtopic or s.offtopic)
+    made = make_questions(chunks, bm25=retriever.catalog.bm25_of(store), n=questions or s.questions, seed=s.seed)
+    off_topic = offtopic_questions(retriever.catalog.languages(name), offtopic or s.offtopic)
     relevant: dict[str, set[str] | None] = {q.qid: {q.doc_id} for q in made}
     everything = gate_pools(
-        p,
+        retriever,
         collection=name,
         queries=interleaved({q.qid: q.text for q in made}, off_topic),
         relevant=relevant,
@@ -275,7 +280,7 @@ def fit_self_profile(
 
 
 def self_calibrate(
-    p: Pipeline,
+    retriever: Retriever,
     *,
     collection: str | None = None,
     questions: int | None = None,
@@ -285,15 +290,16 @@ def self_calibrate(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Fit the collection's `self` profile and store it; returns its figures."""
-    asked = ask_self_questions(p, collection=collection, questions=questions, offtopic=offtopic, progress=progress)
+    asked = ask_self_questions(retriever, collection=collection, questions=questions, offtopic=offtopic, progress=progress)
+    catalog = retriever.catalog
     # The blend is chosen against the weights a collection without a calibration of its own would use.
     profile, figures = fit_self_profile(
         asked,
-        bm25=p.bm25_of(p.store(asked.collection)),
-        in_force=p.blend_weights(),
-        fitted_for=p.fitted_for(),
+        bm25=catalog.bm25_of(catalog.store(asked.collection)),
+        in_force=catalog.blend_weights(),
+        fitted_for=catalog.fitted_for(),
         max_false_accept=max_false_accept,
         confidence=confidence,
     )
-    figures["saved_to"] = str(p.profiles.save(asked.collection, profile))
+    figures["saved_to"] = str(catalog.profiles.save(asked.collection, profile))
     return figures

@@ -24,7 +24,7 @@ from ragate.scoring.engines.runners import lowest_priority
 from ragate.scoring.profile import now
 from ragate.server.config import CalibrationSettings
 from ragate.server.lab.self_calibrate import self_calibrate
-from ragate.server.use_cases import LocalUseCases
+from ragate.server.retriever import Retriever
 
 log = logging.getLogger(__name__)
 RETRY_S = 600.0  # after a first failure; each further failure doubles it
@@ -36,8 +36,8 @@ class Stopped(Exception):
 
 
 class AutoCalibration:
-    def __init__(self, use_cases: LocalUseCases, settings: CalibrationSettings, *, idle_for: Callable[[], float], busy: Callable[[], bool]):
-        self.uc, self.settings = use_cases, settings
+    def __init__(self, retriever: Retriever, settings: CalibrationSettings, *, idle_for: Callable[[], float], busy: Callable[[], bool]):
+        self.retriever, self.settings = retriever, settings
         self._idle_for, self._busy = idle_for, busy
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -58,15 +58,15 @@ class AutoCalibration:
 
     def due(self) -> tuple[str, int] | None:
         """The first collection that needs a self-calibration, if any, with its size."""
-        uc, s = self.uc, self.settings
-        for name in uc.qdrant.collections():
+        catalog, s = self.retriever.catalog, self.settings
+        for name in catalog.qdrant.collections():
             try:
-                chunks = uc.store(name).count()
+                chunks = catalog.store(name).count()
             except RagateError:
                 continue
             if chunks < s.min_chunks or time.time() < self.state.get(name, {}).get("retry_at", 0.0):
                 continue
-            mine = uc.profiles_available(name)
+            mine = catalog.profiles_available(name)
             failed = self.state.get(name, {})
             if failed.get("status") == "failed" and any(mine[s].fitted_at > failed["at"] for s in ("labelled", "self") if s in mine):
                 del self.state[name]  # fitted since (`ragate calibrate`): the failure is past
@@ -81,7 +81,7 @@ class AutoCalibration:
     def _loop(self) -> None:
         lowest_priority()
         while not self._stop.wait(min(self.settings.idle_s, 30.0)):
-            if not self.uc.models.ready or self._idle_for() < self.settings.idle_s:
+            if not self.retriever.models.ready or self._idle_for() < self.settings.idle_s:
                 continue
             due = self.due()
             if due is not None:
@@ -101,7 +101,7 @@ class AutoCalibration:
         log.warning("self-calibrating collection %r in the background (%d chunks; [calibration] auto)", name, chunks)
         try:
             with reporting_to(self._give_way):
-                figures = self_calibrate(self.uc, collection=name, progress=True)
+                figures = self_calibrate(self.retriever, collection=name, progress=True)
             g = figures["gate"]
             self.state[name] = {"status": "fitted", "at": now(), "chunks": chunks, "seconds": round(time.monotonic() - started, 1)}
             log.warning(

@@ -111,7 +111,7 @@ class IndexService:
         self.last_activity = time.monotonic()  # calls and heartbeats: the idle exit
         self._last_call = time.monotonic()  # calls only: when background work may run
         self.auto_calibration = AutoCalibration(
-            self.use_cases, settings.calibration, idle_for=self.quiet_for, busy=lambda: self._in_flight > 0
+            self.use_cases.retriever, settings.calibration, idle_for=self.quiet_for, busy=lambda: self._in_flight > 0
         )
         self._stopping = ""  # why the service is stopping, once it is: calls arriving then are cancelled
         self._flights: dict[str, InFlight] = {}  # the calls in progress by call id: their progress and cancellation

@@ -1,52 +1,38 @@
-"""The stages of one index, built once from the settings: its stores and indexer, recall (dense and
-BM25 in Qdrant), fusion, the rerank stage with its calibration, the blend, and `rank`, which takes
-one query through them in that order, timing each. The use cases (pipeline.py) build on it."""
+"""One query through the stages of one index, in order, timing each: recall (dense and BM25 in
+Qdrant), fusion, the rerank stage with its calibration, and the blend (`rank`); and the ranked
+passages packed into a response's token budget. The use cases (pipeline.py), the offline commands
+(lab/) and the benches all retrieve through it."""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import os
-import time
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.deadline import check as check_deadline
-from ragate.retrieval.errors import ModelUnavailable, StoreError
+from ragate.retrieval.errors import ModelUnavailable
 from ragate.retrieval.filters import SearchFilter
 from ragate.retrieval.fusion import FusionMethod, fuse
-from ragate.retrieval.indexer import Indexer
-from ragate.retrieval.ingest import IngestOptions, SourceRule
 from ragate.retrieval.language import reading_languages
 from ragate.retrieval.passage_quality import flag_for_query
-from ragate.retrieval.qdrant import Qdrant, open_qdrant
-from ragate.retrieval.store import Hit, Store
+from ragate.retrieval.store import Hit
 from ragate.scoring.blend import Blended, BlendWeights, blend_pool
-from ragate.scoring.profile import Profile, ProfileStore, Source
+from ragate.scoring.profile import Profile
 from ragate.scoring.rerank_stage import RerankPolicy, RerankStage, rerank
+from ragate.server.catalog import Catalog
 from ragate.server.config import Settings
 from ragate.server.languages import LanguagePolicy
 from ragate.server.model_loader import Models
 from ragate.server.packing import pack
-from ragate.server.requests import (
-    AnswerRequest,
-    BlendOverrides,
-    SearchRequest,
-)
-from ragate.server.schemas import (
-    SearchResult,
-)
+from ragate.server.requests import AnswerRequest, BlendOverrides, SearchRequest
+from ragate.server.schemas import SearchResult
 from ragate.server.timing import Timer
 
 # The dense channel's weight, as a share of [retrieval] dense_weight, for a query the embedder does
 # not read: with RRF its largest term (0.01 w / (k + 1)) stays below BM25's smallest (w / (k + 100)),
 # so it only orders what BM25 leaves tied or does not find.
 DENSE_TIE_BREAK = 0.01
-LANGUAGES_TTL_S = 30.0
 
 
 @dataclasses.dataclass
@@ -71,26 +57,11 @@ class Ranked:
         return {"calibration": "mixed", "calibration_fitted_on": "", "relevance_fitted_on": f"each passage's collection's own: {each}"}
 
 
-class Stages:
-    """Each stage built once from the settings, and the order one query takes through them."""
+class Retriever:
+    """Each stage built once from the settings, over the collections of `catalog`."""
 
-    def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
-        self.settings = settings
-        self.limits = settings.server
-        self.models = models or Models(settings)
-        q = settings.qdrant
-        self.qdrant = qdrant or open_qdrant(q.path, q.url, os.environ.get(q.api_key_env), q.timeout_s)
-        a = settings.authority
-        self.ingest_options = IngestOptions(
-            include=settings.index.include,
-            exclude=settings.index.exclude,
-            max_file_bytes=int(settings.index.max_file_mb * 1024 * 1024),
-            max_chars=settings.index.max_file_chars,
-            max_chunks=settings.index.max_chunks_per_file,
-            rules=[SourceRule(r.glob, r.source_type, r.weight, r.front_matter) for r in a.rules],
-            default_source_type=a.default_source_type,
-            default_authority=a.default,
-        )
+    def __init__(self, settings: Settings, models: Models, catalog: Catalog):
+        self.settings, self.models, self.catalog = settings, models, catalog
         r, rr = settings.retrieval, settings.reranker
         self.rerank_policy = RerankPolicy(
             skip_margin=r.skip_rerank_margin,
@@ -101,135 +72,7 @@ class Stages:
             depth_step=rr.depth_step,
             depth_settle=rr.depth_settle,
         )
-        # Each collection's calibration (relevance, the gate's model, the blend's weights), in the store.
-        self.profiles = ProfileStore(self.qdrant.state)
-        if q.url:  # profiles this machine kept beside its index before they lived in the server
-            self.profiles.adopt_files(Path(q.path) / "calibration")
-        self._updated_at: dict[str, str | None] = {}
-        self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
-        self._languages: dict[str, tuple[float, dict[str, int]]] = {}  # (when read, chunks per language), per collection
-        self.language = LanguagePolicy(settings, lambda: self.models.reranker is not None, self.languages)
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until the models are loaded (or failed to); False on timeout."""
-        return self.models.wait(timeout)
-
-    # ------------------------------------------------------------------ stores and stage settings
-
-    def _collection_meta(self) -> dict[str, Any]:
-        emb = self.models.require_embedder()
-        return {
-            "dim": emb.dim,
-            "embedder": self.settings.embedder.identity,
-            "bm25": self.models.bm25.settings_key,
-            "chunking": self.models.chunking_key(),
-            "records_lang": True,  # chunks carry `lang`, with a keyword index to filter and count by
-        }
-
-    def collection(self, name: str | None) -> str:
-        return name or self.settings.index.collection
-
-    def targets(self, collection: str | None, collections: list[str] | None = None) -> list[str]:
-        """The collections one call reads: those it names, else the one, else [index] collection."""
-        return list(dict.fromkeys(collections)) if collections else [self.collection(collection)]
-
-    def pool_profile(self, names: list[str]) -> tuple[dict[str, Profile], Profile | None, str]:
-        """Each collection's calibration, the one that scores and gates a pool drawn from them all,
-        and a note when that is not their own. Collections whose calibrations score alike share it;
-        otherwise the shipped default, fitted across corpora, scores and gates the whole pool; with
-        no default that fits these models, each passage keeps its own collection's relevance (None)
-        and the gate abstains. An unknown collection is refused before anything is kept for it."""
-        for name in names:
-            self.store(name)
-        profiles = {name: self.profile(name) for name in names}
-        first, *rest = profiles.values()
-        if all(_scores_alike(first, p) for p in rest):
-            return profiles, first, ""
-        default = self.profiles_available(names[0]).get("default")
-        if default is not None:
-            return (
-                profiles,
-                default,
-                "the collections read are calibrated differently: the shipped default calibration scores and gates the pool",
-            )
-        return (
-            profiles,
-            None,
-            "the collections read are calibrated differently and no shared calibration fits: each passage's relevance is its own collection's",
-        )
-
-    def store(self, collection: str | None = None, *, create: bool = False) -> Store:
-        name = self.collection(collection)
-        store = self.qdrant.open(name, create=self._collection_meta() if create else None)
-        stored, mine = store.meta(), self.settings.embedder.identity
-        if stored.get("embedder") and stored["embedder"] != mine:
-            raise StoreError(
-                f"collection {name!r} was indexed with embedder {stored['embedder']!r} ({stored.get('dim')} dimensions), "
-                f"but the configured one is {mine!r}: its vectors cannot be mixed or searched with those. Set [embedder] "
-                "back as it was (provider, model, query_prefix, passage_prefix, input_type), or index into a new collection "
-                f"(ragate index PATH -c NEW, or index_paths with another collection), or drop this one "
-                f"(ragate delete --drop-collection -c {name}) and index it again"
-            )
-        return store
-
-    def bm25_of(self, store: Store) -> Bm25Encoder:
-        """The BM25 analysis a collection was created with (the [bm25] settings it recorded), so its
-        queries and new passages are read as its passages were, whatever [bm25] says today."""
-        key = store.meta().get("bm25") or self.models.bm25.settings_key
-        if key not in self._bm25:
-            self._bm25[key] = Bm25Encoder.from_key(key)
-        return self._bm25[key]
-
-    def languages(self, collection: str | None = None) -> dict[str, int]:
-        """The collection's chunks per language (empty for an index that did not record them), read
-        again after LANGUAGES_TTL_S: another process (a replica, `ragate eval`) may have written."""
-        name = self.collection(collection)
-        cached = self._languages.get(name)
-        if cached is None or time.monotonic() - cached[0] > LANGUAGES_TTL_S:
-            cached = self._languages[name] = (time.monotonic(), self.store(name).languages())
-        return cached[1]
-
-    def indexer(self, collection: str | None = None) -> Indexer:
-        m = self.models
-        embedder = m.require_embedder()
-        store = self.store(collection, create=True)
-        return Indexer(
-            store=store,
-            embedder=embedder,
-            bm25=self.bm25_of(store),
-            token_offsets=m.require_token_offsets(),
-            chunking=m.chunking(),
-            ingest=self.ingest_options,
-            batch_chunks=self.settings.index.batch_chunks,
-        )
-
-    def fitted_for(self) -> dict[str, str]:
-        s = self.settings
-        return {"embedder": s.embedder.identity, "reranker": s.reranker.identity, "chunking": self.models.chunking_key()}
-
-    def profile(self, collection: str | None = None) -> Profile:
-        """The collection's calibration in force: labelled, else self, else the shipped default, else none."""
-        return self.profiles.current(self.collection(collection), **self.fitted_for())
-
-    def profiles_available(self, collection: str | None = None) -> dict[Source, Profile]:
-        return self.profiles.available(self.collection(collection), **self.fitted_for())
-
-    def blend_weights(self, o: BlendOverrides | None = None, *, profile: Profile | None = None) -> BlendWeights:
-        """The request's overrides, else the calibration's two fitted weights, else [blend]."""
-        b = self.settings.blend
-        o = o or BlendOverrides()
-        fitted = profile.blend if profile is not None else None
-        return BlendWeights(
-            relevance=o.relevance if o.relevance is not None else fitted.w_relevance if fitted else b.w_relevance,
-            retrieval=o.retrieval if o.retrieval is not None else fitted.w_retrieval if fitted else b.w_retrieval,
-            freshness=b.w_freshness if o.freshness is None else o.freshness,
-            authority=b.w_authority if o.authority is None else o.authority,
-            decay=b.freshness_decay,
-            half_life_days=b.half_life_days if o.half_life_days is None else o.half_life_days,
-            neutral_freshness=b.neutral_freshness,
-            mmr_lambda=b.mmr_lambda if o.mmr_lambda is None else o.mmr_lambda,
-            max_chunks_per_doc=b.max_chunks_per_doc if o.max_chunks_per_doc is None else o.max_chunks_per_doc,
-        )
+        self.language = LanguagePolicy(settings, lambda: models.reranker is not None, catalog.languages)
 
     def weights_for(
         self, query_language: str, pool: list[Candidate], o: BlendOverrides | None, profile: Profile | None
@@ -237,32 +80,11 @@ class Stages:
         """One query's blend weights, why relevance weighs what it does, and whether that is because
         the reranker cannot read the query or most of its pool (relevance then weighs nothing,
         unless the call set it)."""
-        w = self.blend_weights(o, profile=profile)
+        w = self.catalog.blend_weights(o, profile=profile)
         if (o is None or o.relevance is None) and (unread_why := self.language.reranker_unread(query_language, pool)):
             return dataclasses.replace(w, relevance=0.0), unread_why, True
-        why = self.relevance_weight_reason(o, profile) if profile is not None else "[blend] w_relevance: the calibrations differ"
+        why = self.catalog.relevance_weight_reason(o, profile) if profile is not None else "[blend] w_relevance: the calibrations differ"
         return w, why, False
-
-    def relevance_weight_reason(self, o: BlendOverrides | None, profile: Profile) -> str:
-        """Where the blend's w_relevance in force comes from, and the evidence behind it."""
-        if o is not None and o.relevance is not None:
-            return "set by this call (weights.relevance)"
-        if profile.blend is not None:
-            return f"the collection's {profile.source} calibration: {profile.blend.evidence()}"
-        return "[blend] w_relevance as configured: no calibration of this collection has weighed the reranker"
-
-    def index_updated_at(self, collection: str | None = None) -> str | None:
-        """When the collection last changed: its last write here, else its files' modification time."""
-        name = self.collection(collection)
-        if name not in self._updated_at:
-            self._updated_at[name] = self.qdrant.last_modified(name)
-        return self._updated_at[name]
-
-    def _changed(self, collection: str | None) -> None:
-        self._updated_at[self.collection(collection)] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._languages.pop(self.collection(collection), None)
-
-    # ------------------------------------------------------------------ stages
 
     def recall(
         self,
@@ -278,7 +100,7 @@ class Stages:
         each collection read. Across collections, dense hits merge by cosine (one embedder wrote
         them all, so cosines compare) and BM25 hits by their rank in their own collection (each has
         its own term statistics, so its scores do not compare)."""
-        stores = [(name, self.store(name)) for name in self.targets(collection, collections)]
+        stores = [(name, self.catalog.store(name)) for name in self.catalog.targets(collection, collections)]
         with timer.stage("embed"):
             qv = self.models.require_embedder().encode([query], kind="query")[0]
         dense: list[Hit] = []
@@ -287,7 +109,7 @@ class Stages:
             with timer.stage("dense"):
                 found = store.search_dense(qv, filters, n)
             with timer.stage("bm25"):
-                sv = self.bm25_of(store).encode_query(query, reading_languages(self.languages(name)))
+                sv = self.catalog.bm25_of(store).encode_query(query, reading_languages(self.catalog.languages(name)))
                 lexical = store.search_sparse(sv, filters, n)
             for h in (*found, *lexical):
                 h.collection = name
@@ -366,8 +188,8 @@ class Stages:
         (the gate)."""
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
-        names = self.targets(collection, collections)
-        profiles, profile, note = self.pool_profile(names)
+        names = self.catalog.targets(collection, collections)
+        profiles, profile, note = self.catalog.pool_profile(names)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
         query_language = self.language.of_query(query, names)
         cands = self.fuse(query, dense, sparse, n=n, fusion=fusion, timer=timer, query_language=query_language)
@@ -419,19 +241,11 @@ class Stages:
         offsets = self.models.token_offsets
         return len(offsets(text)) if offsets else len(text.split())
 
-    def _fit(self, results: list[SearchResult], req: SearchRequest | AnswerRequest) -> tuple[list[SearchResult], int]:
+    def fit_budget(self, results: list[SearchResult], req: SearchRequest | AnswerRequest) -> tuple[list[SearchResult], int]:
         """Whole passages in rank order within the response's token budget: the request's, else its
         client's [server] max_tokens."""
-        budget = req.limits_or(self.limits).max_tokens if req.max_tokens is None else req.max_tokens
+        budget = req.limits_or(self.settings.server).max_tokens if req.max_tokens is None else req.max_tokens
         return pack(results, _returned_text, self._tokens, budget)
-
-    def close(self) -> None:
-        self.qdrant.close()
-
-
-def _scores_alike(a: Profile, b: Profile) -> bool:
-    """Two calibrations that turn logits into the same relevance, gate alike and blend alike."""
-    return a.relevance == b.relevance and a.answerability == b.answerability and a.blend == b.blend
 
 
 def _relevance_by_collection(cands: list[Candidate], profiles: dict[str, Profile]) -> None:
