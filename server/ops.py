@@ -5,7 +5,8 @@ Everything that runs operations derives from this table: the index service's dis
 scheduling, the service client's one generic call, the MCP tools (their arguments come from the
 request model, their annotations and OAuth scope from `writes`), the CLI, the page, and the tool
 table in docs/tools.md (a test keeps it in step). A new operation is one entry here, one handler
-(the method of the same name on `LocalUseCases`), and its tests.
+(the method of the same name on `Pipeline`, or on `OfflineUseCases` for an offline command), and
+its tests.
 
 This module is the contract: it imports only models below it (requests, responses, settings)."""
 
@@ -230,8 +231,8 @@ READ_TOOLS = frozenset(name for name, op in TOOLS.items() if not op.writes)
 
 
 class UseCases(Protocol):
-    """The operations of one index: in this process (`LocalUseCases`) or through the index
-    service (`ServiceClient`), run alike by `run`."""
+    """The operations of one index: in this process (`Pipeline`, from server/use_cases.py) or
+    through the index service (`ServiceClient`), run alike by `run`."""
 
     settings: Settings
 

@@ -1,7 +1,8 @@
 """The use cases of one index (search, answer, rerank, index, add_documents, delete, feedback,
 stats, ...): each takes a request model, checks it against the limits before any work, reads the
-collections (catalog.py), retrieves (retriever.py) and gates, and returns a typed response. The
-MCP tools and the CLI are thin adapters over these methods, so both behave the same."""
+collections (catalog.py), retrieves (retriever.py) and gates, and returns a typed response; `run`
+takes each operation to its handler, here or among the offline commands composed in. The MCP tools
+and the CLI are thin adapters over `run`, so both behave the same."""
 
 from __future__ import annotations
 
@@ -97,11 +98,21 @@ def metered(use_case: Callable[..., T]) -> Callable[..., T]:
 class Pipeline:
     """The use cases over one index's catalog and retriever, and the one place an operation waits its turn."""
 
-    def __init__(self, settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        models: Models | None = None,
+        qdrant: Qdrant | None = None,
+        *,
+        offline: Callable[[Retriever], object] | None = None,
+    ):
         self.settings, self.limits = settings, settings.server
         self.models = models or Models(settings)
         self.catalog = Catalog(settings, self.models, qdrant)
         self.retriever = Retriever(settings, self.models, self.catalog)
+        # The offline commands (server/lab/offline.py), where this process runs them: `run` finds an
+        # operation's handler here first, then there.
+        self.offline = offline(self.retriever) if offline is not None else None
         self.writer = AnswerWriter.from_settings(settings.llm)
         self.drift = DriftMonitor(self.catalog.qdrant.state)  # every process's window, in the store
         self.meters = Metrics(self._stats)
@@ -117,8 +128,8 @@ class Pipeline:
         )
 
     def run(self, op: Op[Q, R], req: Q | None = None) -> R:
-        """One operation (server/ops.py) in this process: its handler is the method of its name."""
-        handler = getattr(self, op.name, None)
+        """One operation (server/ops.py) in this process, by its handler."""
+        handler = self.handler(op.name)
         if handler is None:
             raise BadInput(f"{op.name} runs only in the index service, not against a Qdrant server in this process")
         gate = self._heavy if op.heavy else self._write_lock if op.exclusive else None
@@ -131,6 +142,11 @@ class Pipeline:
         if op.heavy and hasattr(result, "timings_ms"):
             result.timings_ms = with_wait(result.timings_ms, "queue", queue_ms)
         return result
+
+    def handler(self, name: str) -> Callable[..., Any] | None:
+        """The method of the operation's name: the pipeline's own, else the offline commands'."""
+        found: Callable[..., Any] | None = getattr(self, name, None) or getattr(self.offline, name, None)
+        return found
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the models are loaded (or failed to); False on timeout."""

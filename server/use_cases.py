@@ -1,66 +1,22 @@
-"""The operations of one index run in this process (`LocalUseCases`: the pipeline with the offline
-commands, eval and calibrate, composed on; what the index service serves and what runs in-process
+"""Which use cases a caller gets: `local_use_cases`, every operation in this process (the pipeline
+with the offline commands composed in: what the index service serves, and what runs in-process
 against a Qdrant server), and `open_use_cases`, which picks that or the index service's client.
-The operations themselves are named once, in server/ops.py."""
+The operations and the `UseCases` protocol both satisfy are in server/ops.py, the contract."""
 
 from __future__ import annotations
 
-import base64
-import time
-from pathlib import Path
-from typing import Any
-
-from ragate.retrieval.beir import beir_collection
+from ragate.retrieval.qdrant import Qdrant
 from ragate.server.config import Settings
-from ragate.server.lab import eval_archive
-from ragate.server.lab.calibrate import run_calibration
-from ragate.server.lab.evaluate import evaluate
-from ragate.server.lab.self_calibrate import self_calibrate
+from ragate.server.lab.offline import OfflineUseCases
 from ragate.server.model_loader import Models
 from ragate.server.ops import UseCases
 from ragate.server.pipeline import Pipeline
-from ragate.server.requests import CalibrateRequest, EvalPlotRequest, EvalRequest, SelfCalibrateRequest
-from ragate.server.schemas import CalibrateReport, EvalReport, SelfCalibrateReport
 from ragate.server.service.client import ServiceClient
 
 
-class LocalUseCases(Pipeline):
-    """Every use case in this process: the pipeline's, and the offline commands over it."""
-
-    def evaluate(self, req: EvalRequest) -> EvalReport:
-        req = req.check(self.limits)
-        started = time.time()
-        report = evaluate(
-            self.retriever,
-            req.dataset,
-            variants=req.variants,
-            max_queries=req.max_queries,
-            candidates=req.candidates,
-            collection=req.collection,
-            out_dir=req.out_dir,
-            progress=req.progress,
-            offtopic_queries=req.offtopic_queries,
-            rerankers=req.rerankers,
-        )
-        collection = req.collection or beir_collection(req.dataset)
-        written_to = Path(req.out_dir) if req.out_dir else None
-        eval_archive.keep(self.qdrant.state, collection=collection, report=report, written_to=written_to, since=started)
-        return EvalReport.model_validate(report)
-
-    def evaluations(self) -> list[dict[str, Any]]:
-        return eval_archive.latest(self.qdrant.state)
-
-    def eval_plot(self, req: EvalPlotRequest) -> str | None:
-        png = eval_archive.plot(self.qdrant.state, req.collection, req.name)
-        return base64.b64encode(png).decode("ascii") if png is not None else None
-
-    def calibrate(self, req: CalibrateRequest) -> CalibrateReport:
-        req = req.check(self.limits)
-        fields = req.model_dump(exclude={"fit_blend"})
-        return CalibrateReport.model_validate(run_calibration(self.retriever, **fields, fit_blend_weights=req.fit_blend))
-
-    def self_calibrate(self, req: SelfCalibrateRequest) -> SelfCalibrateReport:
-        return SelfCalibrateReport.model_validate(self_calibrate(self.retriever, **req.model_dump()))
+def local_use_cases(settings: Settings, models: Models | None = None, qdrant: Qdrant | None = None) -> Pipeline:
+    """Every operation in this process: the pipeline's, and the offline commands over its retriever."""
+    return Pipeline(settings, models, qdrant, offline=OfflineUseCases)
 
 
 def open_use_cases(
@@ -87,4 +43,4 @@ def open_use_cases(
         models.load_in_background()
     else:
         models.load(need_reranker=need_reranker)
-    return LocalUseCases(settings, models)
+    return local_use_cases(settings, models)

@@ -16,7 +16,7 @@ from ragate.server.mcp.tools import build_server
 from ragate.server.ops import OPS, READ_TOOLS, TOOLS, WATCH, Op
 from ragate.server.schemas import CollectionInfo, CollectionList, FeedbackResult
 from ragate.server.service.client import ServiceClient
-from ragate.server.use_cases import LocalUseCases
+from ragate.server.use_cases import local_use_cases
 
 
 class RecordingUseCases:
@@ -46,16 +46,20 @@ def tools(uc) -> dict:
     return {t.name: t for t in asyncio.run(build_server(uc).full_tools())}
 
 
-def test_every_operation_has_its_handler_and_one_name():
-    for name, op in OPS.items():
-        assert op.name == name
-        handler = getattr(LocalUseCases, name, None)
-        if op is WATCH:  # the service's own: its folder watcher
-            assert handler is None
-            continue
-        assert callable(handler), f"no handler LocalUseCases.{name}"
-        takes = [p for p in inspect.signature(handler).parameters if p != "self"]
-        assert takes == (["req"] if op.request is not None else []), (name, takes)
+def test_every_operation_has_its_handler_and_one_name(tmp_path):
+    uc = local_use_cases(Settings.model_validate({"qdrant": {"path": str(tmp_path / "q")}}))
+    try:
+        for name, op in OPS.items():
+            assert op.name == name
+            handler = uc.handler(name)
+            if op is WATCH:  # the service's own: its folder watcher
+                assert handler is None
+                continue
+            assert callable(handler), f"no handler for {name} in this process"
+            takes = list(inspect.signature(handler).parameters)
+            assert takes == (["req"] if op.request is not None else []), (name, takes)
+    finally:
+        uc.close()
     # The service client has no method per operation: one `run` sends every one of them.
     assert not [name for name in OPS if hasattr(ServiceClient, name)]
 

@@ -113,7 +113,7 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
     from ragate.scoring import drift
     from ragate.server.ops import ADD_DOCUMENTS, ANSWER, COLLECTIONS, DROP_COLLECTION, FEEDBACK, SEARCH, STATS
     from ragate.server.requests import AddDocumentsRequest, AnswerRequest, CollectionRequest, FeedbackRequest, SearchRequest
-    from ragate.server.use_cases import LocalUseCases
+    from ragate.server.use_cases import local_use_cases
 
     monkeypatch.setattr(state, "RELOAD_S", 0.2)  # another replica's write shows within this (10 s as shipped)
     monkeypatch.setattr(drift, "FLUSH_S", 0.0)  # each query's drift written at once (every 30 s as shipped)
@@ -121,7 +121,7 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
     server = QdrantClient(url=url) if url else QdrantClient(location=":memory:")
     collection = {"collection": f"replicas_calibration_{os.getpid()}"}
     a, b = (
-        LocalUseCases(make_settings(tmp_path / f"machine-{i}", index=collection), models, ServerQdrant(server, url or "in-memory"))
+        local_use_cases(make_settings(tmp_path / f"machine-{i}", index=collection), models, ServerQdrant(server, url or "in-memory"))
         for i in "ab"
     )
     docs = [{"text": (EXAMPLES / "science" / name).read_text(), "source": name} for name in ("tides.md", "insulin.md", "mitochondria.md")]

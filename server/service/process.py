@@ -54,7 +54,7 @@ from ragate.server.service.client import HEARTBEAT_MAX_S
 from ragate.server.service.paths import ServicePaths
 from ragate.server.service.watcher import FolderWatcher
 from ragate.server.timing import with_wait
-from ragate.server.use_cases import LocalUseCases
+from ragate.server.use_cases import local_use_cases
 from ragate.server.validation import validation_message
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class IndexService:
         self.models = Models(settings)
         # Threads for heavy calls, most of them waiting for one of the reranker's slots.
         self.heavy_threads = anyio.CapacityLimiter(HEAVY_THREADS_PER_SLOT * settings.server.max_concurrent_reranks)
-        self.use_cases = LocalUseCases(settings, self.models)
+        self.use_cases = local_use_cases(settings, self.models)
         self.shared = shared_settings(settings)
         self.watcher = FolderWatcher(self.use_cases, debounce_ms=settings.index.watch_debounce_ms)
         self.use_cases.meters.registry.register(WatcherCollector(self.watcher.describe))
