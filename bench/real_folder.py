@@ -6,6 +6,8 @@ written with the chunk that answers them, questions it cannot answer (off-topic)
     RAGATE_RERANKER_MODEL=../shared/models/ragate-ce-minilm-l6-scifact \\
         python -m bench.real_folder /tmp/realfolder/dev bench/data/real_folder/dev/questions.jsonl
 
+A corpus is chosen by its folder and its questions: dev, heldout or heldout2 in place of dev above.
+
 A chunk answers a question when it comes from the question's file and holds its `answer` string
 (case and spacing ignored); an answer "carries the fact" when one of its passages holds that string.
 "fused" is the recall stage's order; "hybrid" what `ragate search --no-rerank` returns (the blend

@@ -1,16 +1,18 @@
-"""Build two "real folder" corpora from this machine's own documentation, for measuring retrieval and
-abstention on documents nobody tuned to.
+"""Build three "real folder" corpora from this machine's own documentation, for measuring retrieval
+and abstention on documents nobody tuned to.
 
-    python -m bench.real_folder_corpus --out DIR          # builds DIR/dev and DIR/heldout
+    python -m bench.real_folder_corpus --out DIR          # builds DIR/dev, DIR/heldout and DIR/heldout2
     python -m bench.real_folder_corpus --out DIR --check  # checks the questions against a built DIR
 
 Each corpus is a folder of mixed formats, as a user's would be: man pages rendered to plain text
-(`MANWIDTH=80 man -l PAGE | col -bx`), README / NEWS / changelog files from /usr/share/doc (.gz
-decompressed to .txt, .md and .rst kept), HTML manuals and one PDF. The files are fixed lists
-(DEV_FILES, HELDOUT_FILES: source path -> destination path), drawn from different packages so the
-two corpora share no source file; the build is reproducible on any machine with the same Debian
-packages. A listed file that is missing is reported and left out; one whose text runs past
-MAX_TEXT_BYTES is skipped. Hand-written questions live in bench/data/real_folder/<corpus>/
+(`MANWIDTH=80 man -l PAGE | col -bx`), README / NEWS / changelog files from /usr/share/doc and
+other plain-text manuals (.gz decompressed to .txt, .md and .rst kept), HTML manuals and one PDF.
+The files are fixed lists (DEV_FILES, HELDOUT_FILES, HELDOUT2_FILES: source path -> destination
+path; CORPORA names them), drawn from different packages so no two corpora share a source file; the
+build is reproducible on any machine with the same Debian packages (heldout2 also needs the
+developers-reference and debian-refcard packages, and reads the httplib2 reference that
+google-cloud-cli ships). A listed file that is missing is reported and left out; one whose text runs
+past MAX_TEXT_BYTES is skipped. Hand-written questions live in bench/data/real_folder/<corpus>/
 questions.jsonl; --check verifies that every answerable question's answer string occurs in its file
 (HTML tags stripped, whitespace normalised, case-insensitive; PDFs only when pypdf is installed).
 Stdlib only.
@@ -141,10 +143,13 @@ def build_corpus(name: str, files: dict[str, str], out: Path) -> Counter:
 
 
 def _validate_lists() -> None:
-    shared = set(DEV_FILES) & set(HELDOUT_FILES)
-    if shared:
-        raise SystemExit(f"the corpora share source files: {sorted(shared)}")
-    for name, files in (("dev", DEV_FILES), ("heldout", HELDOUT_FILES)):
+    seen: dict[str, str] = {}
+    for name, files in CORPORA.items():
+        shared = sorted(src for src in files if src in seen)
+        if shared:
+            raise SystemExit(f"{name} shares source files with {seen[shared[0]]}: {shared}")
+        seen |= dict.fromkeys(files, name)
+    for name, files in CORPORA.items():
         dests = list(files.values())
         if len(set(dests)) != len(dests):
             raise SystemExit(f"{name}: duplicate destination paths")
@@ -155,7 +160,7 @@ def _validate_lists() -> None:
 
 def build(out: Path) -> None:
     _validate_lists()
-    for name, files in (("dev", DEV_FILES), ("heldout", HELDOUT_FILES)):
+    for name, files in CORPORA.items():
         c = build_corpus(name, files, out)
         formats = ", ".join(f"{s} {c[s]}" for s in EXTRACTOR_SUFFIXES if c[s])
         extra = ", ".join(f"{k} {c[k]}" for k in ("missing", "unreadable", "too_big") if c[k])
@@ -195,7 +200,7 @@ def check(out: Path) -> int:
         problems += 1
         print(f"FAIL {msg}", file=sys.stderr)
 
-    for name, files in (("dev", DEV_FILES), ("heldout", HELDOUT_FILES)):
+    for name, files in CORPORA.items():
         root = out / name
         if not root.is_dir():
             raise SystemExit(f"{root} is not built: run with --out {out} first")
@@ -247,7 +252,7 @@ def check(out: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="output directory; DIR/dev and DIR/heldout are replaced")
+    ap.add_argument("--out", type=Path, required=True, help="output directory; DIR/dev, DIR/heldout and DIR/heldout2 are replaced")
     ap.add_argument("--check", action="store_true", help="check the questions against an already built DIR instead of building")
     args = ap.parse_args(argv)
     if args.check:
@@ -258,8 +263,10 @@ def main(argv: list[str] | None = None) -> int:
 
 # Fixed file lists: source path -> destination path inside the corpus folder. Drawn from different
 # packages (dev: coreutils, findutils, procps, openssh, dpkg/apt, e2fsprogs, valgrind, libffi, ...;
-# heldout: git, systemd, iproute2, openssl, PAM, nodejs, libxslt, pip, ...), so no source file and
-# no package's documentation appears in both.
+# heldout: git, systemd, iproute2, openssl, PAM, nodejs, libxslt, pip, ...; heldout2: cmake, perf,
+# LLVM, universal-ctags, groff, X11 and xdg utilities, avahi, OpenJDK, gcloud, vim, Debian's
+# developers-reference, ...), so no source file appears in two corpora; heldout2 shares no package
+# with the others (dev and heldout share two: a man page each from manpages and ca-certificates).
 DEV_FILES: dict[str, str] = {
     "/usr/share/man/man1/ls.1.gz": "manpages/ls.1.txt",
     "/usr/share/man/man1/cp.1.gz": "manpages/cp.1.txt",
@@ -804,6 +811,296 @@ HELDOUT_FILES: dict[str, str] = {
     "/usr/share/doc/nettle-dev/nettle.html": "html/nettle-dev/nettle.html",
     "/usr/share/doc/libtasn1-doc/libtasn1.pdf": "pdf/libtasn1.pdf",
 }
+
+HELDOUT2_FILES: dict[str, str] = {
+    "/usr/share/man/man1/cmake.1.gz": "manpages/cmake.1.txt",
+    "/usr/share/man/man1/cpack.1.gz": "manpages/cpack.1.txt",
+    "/usr/share/man/man1/ctest.1.gz": "manpages/ctest.1.txt",
+    "/usr/share/man/man7/cmake-buildsystem.7.gz": "manpages/cmake-buildsystem.7.txt",
+    "/usr/share/man/man7/cmake-compile-features.7.gz": "manpages/cmake-compile-features.7.txt",
+    "/usr/share/man/man7/cmake-developer.7.gz": "manpages/cmake-developer.7.txt",
+    "/usr/share/man/man7/cmake-env-variables.7.gz": "manpages/cmake-env-variables.7.txt",
+    "/usr/share/man/man7/cmake-file-api.7.gz": "manpages/cmake-file-api.7.txt",
+    "/usr/share/man/man7/cmake-generator-expressions.7.gz": "manpages/cmake-generator-expressions.7.txt",
+    "/usr/share/man/man7/cmake-generators.7.gz": "manpages/cmake-generators.7.txt",
+    "/usr/share/man/man7/cmake-language.7.gz": "manpages/cmake-language.7.txt",
+    "/usr/share/man/man7/cmake-packages.7.gz": "manpages/cmake-packages.7.txt",
+    "/usr/share/man/man7/cmake-presets.7.gz": "manpages/cmake-presets.7.txt",
+    "/usr/share/man/man7/cmake-qt.7.gz": "manpages/cmake-qt.7.txt",
+    "/usr/share/man/man7/cmake-toolchains.7.gz": "manpages/cmake-toolchains.7.txt",
+    "/usr/share/man/man7/cpack-generators.7.gz": "manpages/cpack-generators.7.txt",
+    "/usr/share/man/man1/perf.1.gz": "manpages/perf.1.txt",
+    "/usr/share/man/man1/perf-annotate.1.gz": "manpages/perf-annotate.1.txt",
+    "/usr/share/man/man1/perf-bench.1.gz": "manpages/perf-bench.1.txt",
+    "/usr/share/man/man1/perf-c2c.1.gz": "manpages/perf-c2c.1.txt",
+    "/usr/share/man/man1/perf-config.1.gz": "manpages/perf-config.1.txt",
+    "/usr/share/man/man1/perf-diff.1.gz": "manpages/perf-diff.1.txt",
+    "/usr/share/man/man1/perf-ftrace.1.gz": "manpages/perf-ftrace.1.txt",
+    "/usr/share/man/man1/perf-intel-pt.1.gz": "manpages/perf-intel-pt.1.txt",
+    "/usr/share/man/man1/perf-kmem.1.gz": "manpages/perf-kmem.1.txt",
+    "/usr/share/man/man1/perf-list.1.gz": "manpages/perf-list.1.txt",
+    "/usr/share/man/man1/perf-lock.1.gz": "manpages/perf-lock.1.txt",
+    "/usr/share/man/man1/perf-mem.1.gz": "manpages/perf-mem.1.txt",
+    "/usr/share/man/man1/perf-probe.1.gz": "manpages/perf-probe.1.txt",
+    "/usr/share/man/man1/perf-record.1.gz": "manpages/perf-record.1.txt",
+    "/usr/share/man/man1/perf-report.1.gz": "manpages/perf-report.1.txt",
+    "/usr/share/man/man1/perf-sched.1.gz": "manpages/perf-sched.1.txt",
+    "/usr/share/man/man1/perf-script.1.gz": "manpages/perf-script.1.txt",
+    "/usr/share/man/man1/perf-stat.1.gz": "manpages/perf-stat.1.txt",
+    "/usr/share/man/man1/perf-top.1.gz": "manpages/perf-top.1.txt",
+    "/usr/share/man/man1/perf-trace.1.gz": "manpages/perf-trace.1.txt",
+    "/usr/share/man/man1/FileCheck-14.1.gz": "manpages/FileCheck-14.1.txt",
+    "/usr/share/man/man1/lit-14.1.gz": "manpages/lit-14.1.txt",
+    "/usr/share/man/man1/llc-14.1.gz": "manpages/llc-14.1.txt",
+    "/usr/share/man/man1/llvm-ar-14.1.gz": "manpages/llvm-ar-14.1.txt",
+    "/usr/share/man/man1/llvm-config-14.1.gz": "manpages/llvm-config-14.1.txt",
+    "/usr/share/man/man1/llvm-cov-14.1.gz": "manpages/llvm-cov-14.1.txt",
+    "/usr/share/man/man1/llvm-cxxfilt-14.1.gz": "manpages/llvm-cxxfilt-14.1.txt",
+    "/usr/share/man/man1/llvm-dwarfdump-14.1.gz": "manpages/llvm-dwarfdump-14.1.txt",
+    "/usr/share/man/man1/llvm-link-14.1.gz": "manpages/llvm-link-14.1.txt",
+    "/usr/share/man/man1/llvm-mca-14.1.gz": "manpages/llvm-mca-14.1.txt",
+    "/usr/share/man/man1/llvm-nm-14.1.gz": "manpages/llvm-nm-14.1.txt",
+    "/usr/share/man/man1/llvm-objcopy-14.1.gz": "manpages/llvm-objcopy-14.1.txt",
+    "/usr/share/man/man1/llvm-objdump-14.1.gz": "manpages/llvm-objdump-14.1.txt",
+    "/usr/share/man/man1/llvm-profdata-14.1.gz": "manpages/llvm-profdata-14.1.txt",
+    "/usr/share/man/man1/llvm-readobj-14.1.gz": "manpages/llvm-readobj-14.1.txt",
+    "/usr/share/man/man1/llvm-symbolizer-14.1.gz": "manpages/llvm-symbolizer-14.1.txt",
+    "/usr/share/man/man1/ctags-universal.1.gz": "manpages/ctags-universal.1.txt",
+    "/usr/share/man/man1/readtags.1.gz": "manpages/readtags.1.txt",
+    "/usr/share/man/man5/tags.5.gz": "manpages/tags.5.txt",
+    "/usr/share/man/man7/ctags-optlib.7.gz": "manpages/ctags-optlib.7.txt",
+    "/usr/share/man/man7/ctags-universal-client-tools.7.gz": "manpages/ctags-universal-client-tools.7.txt",
+    "/usr/share/man/man7/ctags-universal-faq.7.gz": "manpages/ctags-universal-faq.7.txt",
+    "/usr/share/man/man7/ctags-universal-incompatibilities.7.gz": "manpages/ctags-universal-incompatibilities.7.txt",
+    "/usr/share/man/man7/ctags-universal-lang-python.7.gz": "manpages/ctags-universal-lang-python.7.txt",
+    "/usr/share/man/man7/ctags-universal-optlib.7.gz": "manpages/ctags-universal-optlib.7.txt",
+    "/usr/share/man/man1/lz4.1.gz": "manpages/lz4.1.txt",
+    "/usr/share/man/man1/groff.1.gz": "manpages/groff.1.txt",
+    "/usr/share/man/man1/nroff.1.gz": "manpages/nroff.1.txt",
+    "/usr/share/man/man1/troff.1.gz": "manpages/troff.1.txt",
+    "/usr/share/man/man1/grotty.1.gz": "manpages/grotty.1.txt",
+    "/usr/share/man/man1/grops.1.gz": "manpages/grops.1.txt",
+    "/usr/share/man/man1/tbl.1.gz": "manpages/tbl.1.txt",
+    "/usr/share/man/man1/eqn.1.gz": "manpages/eqn.1.txt",
+    "/usr/share/man/man1/preconv.1.gz": "manpages/preconv.1.txt",
+    "/usr/share/man/man1/xrandr.1.gz": "manpages/xrandr.1.txt",
+    "/usr/share/man/man1/xset.1.gz": "manpages/xset.1.txt",
+    "/usr/share/man/man1/xmodmap.1.gz": "manpages/xmodmap.1.txt",
+    "/usr/share/man/man1/xhost.1.gz": "manpages/xhost.1.txt",
+    "/usr/share/man/man1/xrdb.1.gz": "manpages/xrdb.1.txt",
+    "/usr/share/man/man1/xsetroot.1.gz": "manpages/xsetroot.1.txt",
+    "/usr/share/man/man1/xgamma.1.gz": "manpages/xgamma.1.txt",
+    "/usr/share/man/man1/xrefresh.1.gz": "manpages/xrefresh.1.txt",
+    "/usr/share/man/man1/xauth.1.gz": "manpages/xauth.1.txt",
+    "/usr/share/man/man1/xdg-open.1.gz": "manpages/xdg-open.1.txt",
+    "/usr/share/man/man1/xdg-mime.1.gz": "manpages/xdg-mime.1.txt",
+    "/usr/share/man/man1/xdg-settings.1.gz": "manpages/xdg-settings.1.txt",
+    "/usr/share/man/man1/xdg-email.1.gz": "manpages/xdg-email.1.txt",
+    "/usr/share/man/man1/xdg-screensaver.1.gz": "manpages/xdg-screensaver.1.txt",
+    "/usr/share/man/man1/xdg-desktop-menu.1.gz": "manpages/xdg-desktop-menu.1.txt",
+    "/usr/share/man/man1/xdg-icon-resource.1.gz": "manpages/xdg-icon-resource.1.txt",
+    "/usr/share/man/man1/xdg-desktop-icon.1.gz": "manpages/xdg-desktop-icon.1.txt",
+    "/usr/share/man/man1/xdg-user-dir.1.gz": "manpages/xdg-user-dir.1.txt",
+    "/usr/share/man/man1/xdg-user-dirs-update.1.gz": "manpages/xdg-user-dirs-update.1.txt",
+    "/usr/share/man/man5/user-dirs.dirs.5.gz": "manpages/user-dirs.dirs.5.txt",
+    "/usr/share/man/man5/user-dirs.conf.5.gz": "manpages/user-dirs.conf.5.txt",
+    "/usr/share/man/man5/user-dirs.defaults.5.gz": "manpages/user-dirs.defaults.5.txt",
+    "/usr/share/man/man1/ischroot.1.gz": "manpages/ischroot.1.txt",
+    "/usr/share/man/man1/tempfile.1.gz": "manpages/tempfile.1.txt",
+    "/usr/share/man/man8/run-parts.8.gz": "manpages/run-parts.8.txt",
+    "/usr/share/man/man8/savelog.8.gz": "manpages/savelog.8.txt",
+    "/usr/share/man/man8/add-shell.8.gz": "manpages/add-shell.8.txt",
+    "/usr/share/man/man8/installkernel.8.gz": "manpages/installkernel.8.txt",
+    "/usr/share/man/man1/fakeroot-sysv.1.gz": "manpages/fakeroot-sysv.1.txt",
+    "/usr/share/man/man1/faked-sysv.1.gz": "manpages/faked-sysv.1.txt",
+    "/usr/share/man/man1/dash.1.gz": "manpages/dash.1.txt",
+    "/usr/share/man/man1/hostname.1.gz": "manpages/hostname.1.txt",
+    "/usr/share/man/man1/lsb_release.1.gz": "manpages/lsb_release.1.txt",
+    "/usr/share/man/man1/avahi-browse.1.gz": "manpages/avahi-browse.1.txt",
+    "/usr/share/man/man1/avahi-publish.1.gz": "manpages/avahi-publish.1.txt",
+    "/usr/share/man/man1/avahi-resolve.1.gz": "manpages/avahi-resolve.1.txt",
+    "/usr/share/man/man1/avahi-set-host-name.1.gz": "manpages/avahi-set-host-name.1.txt",
+    "/usr/share/man/man5/avahi-daemon.conf.5.gz": "manpages/avahi-daemon.conf.5.txt",
+    "/usr/share/man/man5/avahi.service.5.gz": "manpages/avahi.service.5.txt",
+    "/usr/share/man/man5/avahi.hosts.5.gz": "manpages/avahi.hosts.5.txt",
+    "/usr/share/man/man8/avahi-daemon.8.gz": "manpages/avahi-daemon.8.txt",
+    "/usr/share/man/man1/upower.1.gz": "manpages/upower.1.txt",
+    "/usr/share/man/man8/upowerd.8.gz": "manpages/upowerd.8.txt",
+    "/usr/share/man/man7/UPower.7.gz": "manpages/UPower.7.txt",
+    "/usr/share/man/man1/pkcon.1.gz": "manpages/pkcon.1.txt",
+    "/usr/share/man/man1/pkmon.1.gz": "manpages/pkmon.1.txt",
+    "/usr/share/man/man1/appstreamcli.1.gz": "manpages/appstreamcli.1.txt",
+    "/usr/share/man/man1/pygmentize.1.gz": "manpages/pygmentize.1.txt",
+    "/usr/share/man/man5/locale.gen.5.gz": "manpages/locale.gen.5.txt",
+    "/usr/share/man/man8/locale-gen.8.gz": "manpages/locale-gen.8.txt",
+    "/usr/share/man/man8/update-locale.8.gz": "manpages/update-locale.8.txt",
+    "/usr/share/man/man8/validlocale.8.gz": "manpages/validlocale.8.txt",
+    "/usr/share/man/man8/dmsetup.8.gz": "manpages/dmsetup.8.txt",
+    "/usr/share/man/man8/dmstats.8.gz": "manpages/dmstats.8.txt",
+    "/usr/share/man/man8/blkdeactivate.8.gz": "manpages/blkdeactivate.8.txt",
+    "/usr/share/man/man1/ucf.1.gz": "manpages/ucf.1.txt",
+    "/usr/share/man/man1/ucfr.1.gz": "manpages/ucfr.1.txt",
+    "/usr/share/man/man1/ucfq.1.gz": "manpages/ucfq.1.txt",
+    "/usr/share/man/man1/lcf.1.gz": "manpages/lcf.1.txt",
+    "/usr/share/man/man5/ucf.conf.5.gz": "manpages/ucf.conf.5.txt",
+    "/usr/share/man/man1/sensible-editor.1.gz": "manpages/sensible-editor.1.txt",
+    "/usr/share/man/man1/select-editor.1.gz": "manpages/select-editor.1.txt",
+    "/usr/share/man/man1/sensible-browser.1.gz": "manpages/sensible-browser.1.txt",
+    "/usr/share/man/man1/uconv.1.gz": "manpages/uconv.1.txt",
+    "/usr/share/man/man1/genrb.1.gz": "manpages/genrb.1.txt",
+    "/usr/share/man/man8/icupkg.8.gz": "manpages/icupkg.8.txt",
+    "/usr/share/man/man1/vim.1.gz": "manpages/vim.1.txt",
+    "/usr/share/man/man1/vimdiff.1.gz": "manpages/vimdiff.1.txt",
+    "/usr/share/man/man1/vimtutor.1.gz": "manpages/vimtutor.1.txt",
+    "/usr/share/man/man1/chromium.1.gz": "manpages/chromium.1.txt",
+    "/usr/share/man/man1/zutty.1.gz": "manpages/zutty.1.txt",
+    "/usr/share/man/man5/init-d-script.5.gz": "manpages/init-d-script.5.txt",
+    "/usr/share/man/man8/killall5.8.gz": "manpages/killall5.8.txt",
+    "/usr/share/man/man8/pidof.8.gz": "manpages/pidof.8.txt",
+    "/usr/share/man/man8/fstab-decode.8.gz": "manpages/fstab-decode.8.txt",
+    "/usr/share/man/man1/wish8.6.1.gz": "manpages/wish8.6.1.txt",
+    "/usr/share/man/man1/rpcgen.1.gz": "manpages/rpcgen.1.txt",
+    "/usr/share/man/man8/update-xmlcatalog.8.gz": "manpages/update-xmlcatalog.8.txt",
+    "/usr/share/man/man8/update-catalog.8.gz": "manpages/update-catalog.8.txt",
+    "/usr/share/man/man8/install-sgmlcatalog.8.gz": "manpages/install-sgmlcatalog.8.txt",
+    "/usr/share/man/man8/make-ssl-cert.8.gz": "manpages/make-ssl-cert.8.txt",
+    "/usr/share/man/man1/gdk-pixbuf-csource.1.gz": "manpages/gdk-pixbuf-csource.1.txt",
+    "/usr/share/man/man1/gdk-pixbuf-query-loaders.1.gz": "manpages/gdk-pixbuf-query-loaders.1.txt",
+    "/usr/share/man/man1/gtk-launch.1.gz": "manpages/gtk-launch.1.txt",
+    "/usr/share/man/man1/gtk-builder-tool.1.gz": "manpages/gtk-builder-tool.1.txt",
+    "/usr/share/man/man1/gtk-update-icon-cache.1.gz": "manpages/gtk-update-icon-cache.1.txt",
+    "/usr/share/man/man1/heaptrack.1.gz": "manpages/heaptrack.1.txt",
+    "/usr/share/man/man1/heaptrack_print.1.gz": "manpages/heaptrack_print.1.txt",
+    "/usr/share/man/man1/add-apt-repository.1.gz": "manpages/add-apt-repository.1.txt",
+    "/usr/share/man/man1/java.1.gz": "manpages/java.1.txt",
+    "/usr/share/man/man1/javac.1.gz": "manpages/javac.1.txt",
+    "/usr/share/man/man1/jar.1.gz": "manpages/jar.1.txt",
+    "/usr/share/man/man1/jarsigner.1.gz": "manpages/jarsigner.1.txt",
+    "/usr/share/man/man1/keytool.1.gz": "manpages/keytool.1.txt",
+    "/usr/share/man/man1/jshell.1.gz": "manpages/jshell.1.txt",
+    "/usr/share/man/man1/jcmd.1.gz": "manpages/jcmd.1.txt",
+    "/usr/share/man/man1/jstat.1.gz": "manpages/jstat.1.txt",
+    "/usr/share/man/man1/jstack.1.gz": "manpages/jstack.1.txt",
+    "/usr/share/man/man1/jdb.1.gz": "manpages/jdb.1.txt",
+    "/usr/share/man/man1/jlink.1.gz": "manpages/jlink.1.txt",
+    "/usr/share/man/man1/jpackage.1.gz": "manpages/jpackage.1.txt",
+    "/usr/share/man/man1/gcloud.1.gz": "manpages/gcloud.1.txt",
+    "/usr/share/man/man1/gcloud_init.1.gz": "manpages/gcloud_init.1.txt",
+    "/usr/share/man/man1/gcloud_auth_login.1.gz": "manpages/gcloud_auth_login.1.txt",
+    "/usr/share/man/man1/gcloud_config_set.1.gz": "manpages/gcloud_config_set.1.txt",
+    "/usr/share/man/man1/gcloud_components_update.1.gz": "manpages/gcloud_components_update.1.txt",
+    "/usr/share/man/man1/gcloud_compute_instances_create.1.gz": "manpages/gcloud_compute_instances_create.1.txt",
+    "/usr/share/man/man1/gcloud_compute_ssh.1.gz": "manpages/gcloud_compute_ssh.1.txt",
+    "/usr/share/man/man1/gcloud_storage_cp.1.gz": "manpages/gcloud_storage_cp.1.txt",
+    "/usr/share/man/man1/gcloud_storage_rsync.1.gz": "manpages/gcloud_storage_rsync.1.txt",
+    "/usr/share/man/man1/gcloud_run_deploy.1.gz": "manpages/gcloud_run_deploy.1.txt",
+    "/usr/share/man/man1/gcloud_functions_deploy.1.gz": "manpages/gcloud_functions_deploy.1.txt",
+    "/usr/share/man/man1/gcloud_projects_create.1.gz": "manpages/gcloud_projects_create.1.txt",
+    "/usr/share/man/man1/gcloud_topic_filters.1.gz": "manpages/gcloud_topic_filters.1.txt",
+    "/usr/share/man/man1/gcloud_topic_formats.1.gz": "manpages/gcloud_topic_formats.1.txt",
+    "/usr/share/man/man1/gcloud_topic_configurations.1.gz": "manpages/gcloud_topic_configurations.1.txt",
+    "/usr/share/man/man1/gcloud_topic_flags-file.1.gz": "manpages/gcloud_topic_flags-file.1.txt",
+    "/usr/share/man/man1/gcloud_topic_datetimes.1.gz": "manpages/gcloud_topic_datetimes.1.txt",
+    "/usr/share/man/man1/gcloud_topic_gcloudignore.1.gz": "manpages/gcloud_topic_gcloudignore.1.txt",
+    "/usr/share/man/man1/capsh.1.gz": "manpages/capsh.1.txt",
+    "/usr/share/man/man8/setcap.8.gz": "manpages/setcap.8.txt",
+    "/usr/share/man/man8/getcap.8.gz": "manpages/getcap.8.txt",
+    "/usr/share/man/man8/getpcaps.8.gz": "manpages/getpcaps.8.txt",
+    "/usr/share/man/man8/captree.8.gz": "manpages/captree.8.txt",
+    "/usr/share/man/man1/hmac256.1.gz": "manpages/hmac256.1.txt",
+    "/usr/share/man/man1/dumpsexp.1.gz": "manpages/dumpsexp.1.txt",
+    "/usr/share/man/man1/pinentry-curses.1.gz": "manpages/pinentry-curses.1.txt",
+    "/usr/share/man/man1/register-python-argcomplete.1.gz": "manpages/register-python-argcomplete.1.txt",
+    "/usr/share/doc/groff-base/README.gz": "docs/groff-base/README.txt",
+    "/usr/share/doc/groff-base/NEWS.gz": "docs/groff-base/NEWS.txt",
+    "/usr/share/doc/groff-base/PROBLEMS.gz": "docs/groff-base/PROBLEMS.txt",
+    "/usr/share/doc/groff-base/MORE.STUFF.gz": "docs/groff-base/MORE.STUFF.txt",
+    "/usr/share/doc/groff-base/BUG-REPORT": "docs/groff-base/BUG-REPORT.txt",
+    "/usr/share/doc/groff-base/README.Debian": "docs/groff-base/README.Debian.txt",
+    "/usr/share/doc/avahi-daemon/README": "docs/avahi-daemon/README.txt",
+    "/usr/share/doc/avahi-daemon/NEWS.gz": "docs/avahi-daemon/NEWS.txt",
+    "/usr/share/doc/chromium/README.Debian": "docs/chromium/README.Debian.txt",
+    "/usr/share/doc/chromium/NEWS.Debian.gz": "docs/chromium/NEWS.Debian.txt",
+    "/usr/share/doc/chromium/TODO.Debian": "docs/chromium/TODO.Debian.txt",
+    "/usr/share/doc/dash/README.source": "docs/dash/README.source.txt",
+    "/usr/share/doc/dash/changelog.gz": "docs/dash/changelog.txt",
+    "/usr/share/doc/debianutils/README.shells.gz": "docs/debianutils/README.shells.txt",
+    "/usr/share/doc/debianutils/changelog.Debian.gz": "docs/debianutils/changelog.Debian.txt",
+    "/usr/share/doc/fakeroot/README": "docs/fakeroot/README.txt",
+    "/usr/share/doc/fakeroot/DEBUG": "docs/fakeroot/DEBUG.txt",
+    "/usr/share/doc/fakeroot/README.saving": "docs/fakeroot/README.saving.txt",
+    "/usr/share/doc/libgmp-dev/README": "docs/libgmp-dev/README.txt",
+    "/usr/share/doc/libgmp-dev/NEWS.gz": "docs/libgmp-dev/NEWS.txt",
+    "/usr/share/doc/libsodium23/README.markdown": "docs/libsodium23/README.md",
+    "/usr/share/doc/libsodium23/changelog.gz": "docs/libsodium23/changelog.txt",
+    "/usr/share/doc/libssh2-1/RELEASE-NOTES": "docs/libssh2-1/RELEASE-NOTES.txt",
+    "/usr/share/doc/libxmlsec1-dev/README.md": "docs/libxmlsec1-dev/README.md",
+    "/usr/share/doc/libxmlsec1-dev/README.Debian": "docs/libxmlsec1-dev/README.Debian.txt",
+    "/usr/share/doc/linux-perf/tips.txt": "docs/linux-perf/tips.txt",
+    "/usr/share/doc/locales/README.Debian": "docs/locales/README.Debian.txt",
+    "/usr/share/doc/locales/NEWS.Debian.gz": "docs/locales/NEWS.Debian.txt",
+    "/usr/share/doc/openjdk-17-jre-headless/README.Debian": "docs/openjdk-17-jre-headless/README.Debian.txt",
+    "/usr/share/doc/openjdk-17-jre-headless/README.alternatives": "docs/openjdk-17-jre-headless/README.alternatives.txt",
+    "/usr/share/doc/openjdk-17-jre-headless/JAVA_HOME": "docs/openjdk-17-jre-headless/JAVA_HOME.txt",
+    "/usr/share/doc/packagekit/README.Debian": "docs/packagekit/README.Debian.txt",
+    "/usr/share/doc/pinentry-curses/NEWS.gz": "docs/pinentry-curses/NEWS.txt",
+    "/usr/share/doc/pinentry-curses/README.Debian": "docs/pinentry-curses/README.Debian.txt",
+    "/usr/share/doc/python3-dbus/README": "docs/python3-dbus/README.txt",
+    "/usr/share/doc/python3-dbus/NEWS.gz": "docs/python3-dbus/NEWS.txt",
+    "/usr/share/doc/python3-httplib2/README.md": "docs/python3-httplib2/README.md",
+    "/usr/share/doc/python3-oauthlib/README.rst.gz": "docs/python3-oauthlib/README.rst",
+    "/usr/share/doc/python3-yaml/README.md": "docs/python3-yaml/README.md",
+    "/usr/share/doc/tk8.6/README.md": "docs/tk8.6/README.md",
+    "/usr/share/doc/tzdata/README.Debian": "docs/tzdata/README.Debian.txt",
+    "/usr/share/doc/upower/NEWS.gz": "docs/upower/NEWS.txt",
+    "/usr/share/doc/vim-common/README.Debian": "docs/vim-common/README.Debian.txt",
+    "/usr/share/doc/xdg-utils/README": "docs/xdg-utils/README.txt",
+    "/usr/share/doc/xdg-utils/NEWS.gz": "docs/xdg-utils/NEWS.txt",
+    "/usr/share/doc/libsasl2-2/README.Debian": "docs/libsasl2-2/README.Debian.txt",
+    "/usr/share/doc/libarchive13/NEWS.gz": "docs/libarchive13/NEWS.txt",
+    "/usr/share/doc/libuv1/changelog.gz": "docs/libuv1/changelog.txt",
+    "/usr/share/doc/libevent-2.1-7/changelog.gz": "docs/libevent-2.1-7/changelog.txt",
+    "/usr/share/doc/xauth/changelog.gz": "docs/xauth/changelog.txt",
+    "/usr/share/doc/x11-xserver-utils/changelog.gz": "docs/x11-xserver-utils/changelog.txt",
+    "/usr/share/vim/vim90/doc/undo.txt": "docs/vim-runtime/doc/undo.txt",
+    "/usr/share/vim/vim90/doc/fold.txt": "docs/vim-runtime/doc/fold.txt",
+    "/usr/share/vim/vim90/doc/recover.txt": "docs/vim-runtime/doc/recover.txt",
+    "/usr/share/vim/vim90/doc/spell.txt": "docs/vim-runtime/doc/spell.txt",
+    "/usr/share/vim/vim90/doc/diff.txt": "docs/vim-runtime/doc/diff.txt",
+    "/usr/share/vim/vim90/doc/tabpage.txt": "docs/vim-runtime/doc/tabpage.txt",
+    "/usr/share/vim/vim90/doc/usr_05.txt": "docs/vim-runtime/doc/usr_05.txt",
+    "/usr/share/vim/vim90/doc/usr_10.txt": "docs/vim-runtime/doc/usr_10.txt",
+    "/usr/share/vim/vim90/doc/usr_21.txt": "docs/vim-runtime/doc/usr_21.txt",
+    "/usr/share/vim/vim90/doc/usr_32.txt": "docs/vim-runtime/doc/usr_32.txt",
+    "/usr/share/vim/vim90/doc/pattern.txt": "docs/vim-runtime/doc/pattern.txt",
+    "/usr/share/vim/vim90/doc/windows.txt": "docs/vim-runtime/doc/windows.txt",
+    "/usr/share/vim/vim90/doc/terminal.txt": "docs/vim-runtime/doc/terminal.txt",
+    "/usr/share/vim/vim90/doc/tips.txt": "docs/vim-runtime/doc/tips.txt",
+    "/usr/share/vim/vim90/doc/starting.txt": "docs/vim-runtime/doc/starting.txt",
+    "/usr/share/vim/vim90/doc/quickfix.txt": "docs/vim-runtime/doc/quickfix.txt",
+    "/usr/share/developers-reference/index.html": "html/developers-reference/index.html",
+    "/usr/share/developers-reference/scope.html": "html/developers-reference/scope.html",
+    "/usr/share/developers-reference/new-maintainer.html": "html/developers-reference/new-maintainer.html",
+    "/usr/share/developers-reference/developer-duties.html": "html/developers-reference/developer-duties.html",
+    "/usr/share/developers-reference/resources.html": "html/developers-reference/resources.html",
+    "/usr/share/developers-reference/pkgs.html": "html/developers-reference/pkgs.html",
+    "/usr/share/developers-reference/best-pkging-practices.html": "html/developers-reference/best-pkging-practices.html",
+    "/usr/share/developers-reference/beyond-pkging.html": "html/developers-reference/beyond-pkging.html",
+    "/usr/share/developers-reference/l10n.html": "html/developers-reference/l10n.html",
+    "/usr/share/developers-reference/tools.html": "html/developers-reference/tools.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/index.html": "html/httplib2/ref/index.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/about.html": "html/httplib2/ref/about.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/contents.html": "html/httplib2/ref/contents.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/module-httplib2.html": "html/httplib2/ref/module-httplib2.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/http-objects.html": "html/httplib2/ref/http-objects.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/cache-objects.html": "html/httplib2/ref/cache-objects.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/response-objects.html": "html/httplib2/ref/response-objects.html",
+    "/usr/lib/google-cloud-sdk/platform/gsutil/third_party/httplib2/ref/httplib2-example.html": "html/httplib2/ref/httplib2-example.html",
+    "/usr/share/doc/debian-refcard/index.html": "html/debian-refcard/index.html",
+    "/usr/share/doc/debian-refcard/refcard-en-a4.pdf.gz": "pdf/refcard-en-a4.pdf",
+}
+
+CORPORA: dict[str, dict[str, str]] = {"dev": DEV_FILES, "heldout": HELDOUT_FILES, "heldout2": HELDOUT2_FILES}
 
 if __name__ == "__main__":
     sys.exit(main())
