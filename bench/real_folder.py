@@ -235,7 +235,7 @@ def main() -> int:
     p = Pipeline(settings)
     p.models.load()
     started = time.monotonic()
-    report = p.index(IndexRequest(paths=[str(folder)], collection=collection), progress=True)
+    report = p.index(IndexRequest(paths=[str(folder)], collection=collection, progress=True))
     index_s = round(time.monotonic() - started, 1)
     chunks = p.catalog.store(collection).count()
     log.warning("indexed %d chunks in %.0f s; waiting for the engines' measurement, then self-calibrating", chunks, index_s)
