@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ RELOAD_S = 10.0
 # collections' own folders, so no collection may take one of these names there.
 CALIBRATION, DRIFT, EVALUATIONS = "calibration", "drift", "evaluations"
 FOLDERS = frozenset({CALIBRATION, DRIFT, EVALUATIONS})
+TMP_SUFFIX = ".tmp"
 MAX_LOG_BYTES = 64 * 1024 * 1024  # a log file past this is rotated to `<name>.1` (one generation kept)
 SCROLL_PAGE = 1000
 
@@ -47,18 +50,23 @@ class StateDocs:
         raise NotImplementedError
 
     def write(self, name: str, text: str) -> str:
-        """Store the document whole, replacing any earlier one; where it went, for the user."""
+        """Store the document whole, replacing any earlier one; where it went (`where`)."""
+        raise NotImplementedError
+
+    def where(self, name: str) -> str:
+        """Where a document or log is kept, in words for the user."""
         raise NotImplementedError
 
     def remove(self, name: str) -> None:
         raise NotImplementedError
 
-    def names(self, folder: str) -> list[str]:
-        """The documents directly in `folder` (a name's part before its last "/"), by name."""
+    def documents(self, folder: str) -> dict[str, str]:
+        """The documents directly in `folder` (a name's part before its last "/"): name -> text."""
         raise NotImplementedError
 
-    def append(self, log: str, line: str) -> None:
-        """Add one line (no newline in it) to the log `log`, durably, whole or not at all."""
+    def append(self, log: str, line: str) -> bool:
+        """Add one line (no newline in it) to the log `log`, durably, whole or not at all; True
+        when the log's older lines were set aside first (it had grown past its bound)."""
         raise NotImplementedError
 
     def lines(self, log: str) -> list[str]:
@@ -71,7 +79,9 @@ def _folder(name: str) -> str:
 
 
 class FileDocs(StateDocs):
-    """The embedded store's: files under the index folder, each written whole (a reader never sees half)."""
+    """The embedded store's: files under the index folder, each written whole (a reader never sees
+    half). A file that cannot be read or written (a full disk, a folder in its place) is a
+    StoreError naming it."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -80,13 +90,19 @@ class FileDocs(StateDocs):
     def _path(self, name: str) -> Path:
         return self.root / name
 
-    def read(self, name: str) -> str | None:
+    @contextlib.contextmanager
+    def _disk(self, doing: str, name: str) -> Iterator[None]:
         try:
-            return self._path(name).read_text()
-        except FileNotFoundError:
-            return None
+            yield
         except (OSError, UnicodeDecodeError) as e:
-            raise StoreError(f"cannot read {self._path(name)}: {e}") from None
+            raise StoreError(f"cannot {doing} {self._path(name)}: {e}") from None
+
+    def read(self, name: str) -> str | None:
+        with self._disk("read", name):
+            try:
+                return self._path(name).read_text()
+            except FileNotFoundError:
+                return None
 
     def stamp(self, name: str) -> Hashable:
         try:
@@ -97,42 +113,65 @@ class FileDocs(StateDocs):
 
     def write(self, name: str, text: str) -> str:
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
-        return str(path)
+        with self._disk("write", name):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # A temporary file of this write's own: writers of one name at once never share one.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(text)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return self.where(name)
+
+    def where(self, name: str) -> str:
+        return str(self._path(name))
 
     def remove(self, name: str) -> None:
-        self._path(name).unlink(missing_ok=True)
+        with self._disk("remove", name):
+            self._path(name).unlink(missing_ok=True)
 
-    def names(self, folder: str) -> list[str]:
+    def documents(self, folder: str) -> dict[str, str]:
         d = self._path(folder)
-        found = sorted(p.name for p in d.iterdir() if p.is_file() and p.suffix != ".tmp") if d.is_dir() else []
-        return [f"{folder}/{n}" if folder else n for n in found]
+        with self._disk("list", folder):
+            found = sorted(p.name for p in d.iterdir() if p.is_file() and not p.name.endswith(TMP_SUFFIX)) if d.is_dir() else []
+        kept = {f"{folder}/{n}": self.read(f"{folder}/{n}") for n in found}
+        return {name: text for name, text in kept.items() if text is not None}  # removed meanwhile: gone
 
-    def append(self, log: str, line: str) -> None:
+    def append(self, log: str, line: str) -> bool:
         path = self._path(log)
         data = (line + "\n").encode("utf-8")
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size + len(data) > MAX_LOG_BYTES:
-            path.replace(path.with_name(path.name + ".1"))
-            logger.warning("%s passed %d bytes; its older lines are in %s.1", path, MAX_LOG_BYTES, path.name)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # one write: a reader never sees half a line
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        rotated = False
+        with self._disk("append to", log):
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size + len(data) > MAX_LOG_BYTES:
+                path.replace(path.with_name(path.name + ".1"))
+                rotated = True
+                logger.warning("%s passed %d bytes; its older lines are in %s.1", path, MAX_LOG_BYTES, path.name)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # one write: a reader never sees half a line
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        return rotated
 
     def lines(self, log: str) -> list[str]:
-        text = self.read(log)
-        return [line for line in text.split("\n") if line.strip()] if text else []
+        # Bytes that are not UTF-8 (a hand edit) become U+FFFD: that line is unreadable, not the log.
+        with self._disk("read", log):
+            try:
+                text = self._path(log).read_bytes().decode("utf-8", errors="replace")
+            except FileNotFoundError:
+                return []
+        return [line for line in text.split("\n") if line.strip()]
 
 
 class QdrantDocs(StateDocs):
-    """A Qdrant server's: one point per document, without vectors, in `ragate.state`. A failure
-    of the server (down, refusing the key) is a StoreError naming it."""
+    """A Qdrant server's: one point per document, and one per line of a log, without vectors, in
+    `ragate.state` (logs are not bounded there). A failure of the server (down, refusing the key)
+    is a StoreError naming it."""
 
     def __init__(self, client: Any, location: str):
         self.client = client
@@ -164,11 +203,19 @@ class QdrantDocs(StateDocs):
         with self._lock:
             if self._created:
                 return
+            from qdrant_client import models
+
             try:
                 self.client.create_collection(STATE_COLLECTION, vectors_config={})
             except Exception:  # another replica created it meanwhile
                 if not self.client.collection_exists(STATE_COLLECTION):
                     raise
+            # The fields documents are listed and logs read by: a cluster in strict mode filters
+            # only on indexed fields (the local Qdrant ignores these, with a warning).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                for field in ("folder", "log"):
+                    self.client.create_payload_index(STATE_COLLECTION, field, models.PayloadSchemaType.KEYWORD)
             self._created = True
 
     def read(self, name: str) -> str | None:
@@ -189,6 +236,9 @@ class QdrantDocs(StateDocs):
             point = models.PointStruct(id=self._id(name), vector={}, payload={"name": name, "folder": _folder(name), "text": text})
             self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
         self._bump(name)
+        return self.where(name)
+
+    def where(self, name: str) -> str:
         return f"{self.location} ({STATE_COLLECTION}: {name})"
 
     def _bump(self, name: str) -> None:
@@ -213,10 +263,11 @@ class QdrantDocs(StateDocs):
                 if offset is None:
                     return out
 
-    def names(self, folder: str) -> list[str]:
-        return sorted(str(p["name"]) for p in self._scroll("folder", folder, f"listing {folder}/"))
+    def documents(self, folder: str) -> dict[str, str]:
+        found = self._scroll("folder", folder, f"listing {folder}/")
+        return {str(p["name"]): str(p["text"]) for p in sorted(found, key=lambda p: str(p["name"]))}
 
-    def append(self, log: str, line: str) -> None:
+    def append(self, log: str, line: str) -> bool:
         from qdrant_client import models
 
         # One point per line, under a fresh id: replicas append at once without overwriting each other.
@@ -225,6 +276,7 @@ class QdrantDocs(StateDocs):
             self._create()
             self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
         self._bump(log)
+        return False
 
     def lines(self, log: str) -> list[str]:
         rows = self._scroll("log", log, f"reading {log}")

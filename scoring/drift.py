@@ -6,13 +6,16 @@ largest gap between the two cumulative distributions). It is reported as driftin
 exceeds the two-sample critical value at 95% and at least MIN_QUERIES queries were seen: then the
 threshold's guarantee was certified on questions unlike the ones asked now.
 
-Each process keeps its window in memory and writes it to the store's state at most every FLUSH_S
-seconds (`drift/<collection>/<process>.json`); the report reads every process's window written in
-the last STALE_S seconds, so replicas of one cluster report the drift of all the queries they
-served, and a restart does not forget the last day's."""
+Each process keeps its window in memory and, once it has served queries for FLUSH_S seconds, writes
+it to the store's state at most every FLUSH_S seconds (`drift/<collection>/<process>.json`; a
+one-shot command writes nothing, and a process loses at most its last FLUSH_S seconds of queries
+when it stops); the report reads every process's window written in the last STALE_S seconds, so
+replicas of one cluster report the drift of all the queries they served, and a restart does not
+forget the last day's."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -52,31 +55,39 @@ class DriftMonitor:
         self.docs = docs
         self.name = uuid.uuid4().hex[:16]  # this process's window among the store's
         self._seen: dict[tuple[str, str], deque[float]] = {}
-        self._flushed: dict[str, float] = {}  # collection -> when its window was last written
+        self._flushed: dict[str, float] = {}  # collection -> when its window was last written (or first seen)
         self._lock = threading.Lock()
 
     def record(self, collection: str, **values: float | None) -> None:
+        now = time.monotonic()
         with self._lock:
             for signal, v in values.items():
                 if v is not None:
                     self._seen.setdefault((collection, signal), deque(maxlen=WINDOW)).append(float(v))
-            due = time.monotonic() - self._flushed.get(collection, -math.inf) >= FLUSH_S
+            due = now - self._flushed.setdefault(collection, now) >= FLUSH_S
+            if due:
+                self._flushed[collection] = now  # taken here: one query of many writes it
+                window = {s: list(self._seen.get((collection, s), ())) for s in SIGNALS}
         if due:
-            self.flush(collection)
+            self._write(collection, window)
 
-    def flush(self, collection: str | None = None) -> None:
-        """Write this process's window of `collection` (of every collection when None) to the store.
-        A store that refuses is logged: drift is a report, never a reason to fail a query."""
+    def _write(self, collection: str, window: dict[str, list[float]]) -> None:
+        """Store this process's window; a store that refuses is logged: drift is a report, never a
+        reason to fail the query that happened to write it."""
+        try:
+            self.docs.write(f"{DRIFT}/{collection}/{self.name}.json", json.dumps({"at": time.time(), "window": window}))
+        except Exception as e:
+            log.warning("drift: this process's window of %s is not stored: %s", collection, e)
+
+    def forget(self, collection: str) -> None:
+        """A dropped collection's windows, this process's and the store's: a collection made again
+        under its name starts afresh."""
         with self._lock:
-            names = [collection] if collection else sorted({c for c, _ in self._seen})
-            windows = {c: {s: list(self._seen.get((c, s), ())) for s in SIGNALS} for c in names}
-            for c in names:
-                self._flushed[c] = time.monotonic()
-        for c, window in windows.items():
-            try:
-                self.docs.write(f"{DRIFT}/{c}/{self.name}.json", json.dumps({"at": time.time(), "window": window}))
-            except StoreError as e:
-                log.warning("drift: this process's window of %s is not stored: %s", c, e)
+            for key in [k for k in self._seen if k[0] == collection]:
+                del self._seen[key]
+            self._flushed.pop(collection, None)
+        for name in self.docs.documents(f"{DRIFT}/{collection}"):
+            self.docs.remove(name)
 
     def _windows(self, collection: str) -> tuple[dict[str, list[float]], int]:
         """Every signal's values over this process's window and the other processes' fresh ones,
@@ -85,19 +96,26 @@ class DriftMonitor:
             values = {s: list(self._seen.get((collection, s), ())) for s in SIGNALS}
         processes = 1
         try:
-            for name in self.docs.names(f"{DRIFT}/{collection}"):
-                if name.endswith(f"/{self.name}.json"):
-                    continue
-                text = self.docs.read(name)
-                doc = json.loads(text) if text else None
-                if not isinstance(doc, dict) or time.time() - float(doc.get("at", 0)) > STALE_S:
-                    self.docs.remove(name)
-                    continue
-                processes += 1
-                for s in SIGNALS:
-                    values[s] += [float(v) for v in doc.get("window", {}).get(s, [])]
-        except (StoreError, ValueError, TypeError) as e:
+            stored = self.docs.documents(f"{DRIFT}/{collection}")
+        except StoreError as e:
             log.warning("drift: other processes' windows of %s are not read: %s", collection, e)
+            return values, processes
+        for name, text in stored.items():
+            if name.endswith(f"/{self.name}.json"):
+                continue
+            try:
+                doc = json.loads(text)
+                fresh = time.time() - float(doc["at"]) <= STALE_S
+                theirs = {s: [float(v) for v in doc["window"].get(s, [])] for s in SIGNALS}
+            except (ValueError, TypeError, KeyError, AttributeError):
+                fresh = False  # not a window this code wrote: dropped like a stale one
+            if not fresh:
+                with contextlib.suppress(StoreError):
+                    self.docs.remove(name)
+                continue
+            processes += 1
+            for s in SIGNALS:
+                values[s] += theirs[s]
         return values, processes
 
     def report(self, collection: str, reference: Reference | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from ragate.retrieval.store import Store
 from ragate.scoring.blend import BlendWeights
 from ragate.scoring.profile import Profile, ProfileStore, Source
 from ragate.server.config import Settings
-from ragate.server.feedback import FeedbackLog
+from ragate.server.feedback import LOG_NAME, FeedbackLog
 from ragate.server.model_loader import Models
 from ragate.server.requests import BlendOverrides
 
@@ -51,6 +51,8 @@ class Catalog:
             self.profiles.adopt_files(Path(q.path) / CALIBRATION)
         # The agents' verdicts, shared like the profiles by every process on this store.
         self.feedback_log = FeedbackLog(self.qdrant.state)
+        if q.url:
+            self.feedback_log.adopt_file(Path(q.path) / LOG_NAME)
         self._updated_at: dict[str, str | None] = {}
         self._bm25: dict[str, Bm25Encoder] = {}  # by recorded settings
         self._languages: dict[str, tuple[float, dict[str, int]]] = {}  # (when read, chunks per language), per collection

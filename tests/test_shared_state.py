@@ -40,8 +40,8 @@ def test_logs_keep_every_line_whole_in_order_and_folders_list_only_their_documen
     b.write("folder/y.json", "{}")
     a.write("folder/deeper/z.json", "{}")
     a.write("other.json", "{}")
-    assert b.names("folder") == ["folder/x.json", "folder/y.json"]
-    assert a.names("nothing") == []
+    assert b.documents("folder") == {"folder/x.json": "{}", "folder/y.json": "{}"}
+    assert a.documents("nothing") == {}
 
 
 def test_feedback_from_two_processes_is_counted_by_both_and_a_torn_line_is_skipped(shared):
@@ -77,7 +77,7 @@ def test_a_stale_drift_window_is_dropped(shared, monkeypatch):
     docs.write("drift/default/gone.json", json.dumps({"at": time.time() - drift.STALE_S - 1, "window": {"p_answerable": [0.5]}}))
     seen = DriftMonitor(docs).report("default", None)
     assert seen["processes"] == 1 and seen["p_answerable"]["queries"] == 0
-    assert docs.names("drift/default") == []
+    assert docs.documents("drift/default") == {}
 
 
 def test_kept_evaluations_serve_only_their_own_plots(shared, tmp_path):
@@ -116,3 +116,59 @@ def test_no_collection_takes_a_folder_of_the_state_beside_it(tmp_path):
         with pytest.raises(StoreError, match="taken by ragate's own state"):
             store.open(name, create={"dim": 4})
     assert store.collections() == []
+
+
+def test_one_name_written_by_many_threads_at_once_ends_whole(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = FileDocs(tmp_path)
+    texts = [json.dumps({"writer": i, "pad": "x" * 5000}) for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda t: docs.write("drift/default/p.json", t), texts))
+    assert docs.read("drift/default/p.json") in texts
+    assert list(docs.documents("drift/default")) == ["drift/default/p.json"]  # no temporary file left or listed
+
+
+def test_a_store_that_refuses_drift_never_fails_the_query(tmp_path, monkeypatch):
+    monkeypatch.setattr(drift, "FLUSH_S", 0.0)
+    (tmp_path / "drift").write_text("a file where the folder should be")
+    monitor = DriftMonitor(FileDocs(tmp_path))
+    monitor.record("default", p_answerable=0.5)  # logged, not raised
+    assert monitor.report("default", None)["p_answerable"]["queries"] == 1
+
+
+def test_a_bad_byte_or_a_rotation_in_the_feedback_file_keeps_its_counts_right(tmp_path, monkeypatch):
+    verdict = {"text": "Tides follow the moon.", "chunk_id": "c1", "collection": "default", "note": None, "reranker": "r"}
+    kept = FeedbackLog(FileDocs(tmp_path))
+    kept.append(query="tides?", relevant=True, **verdict)
+    with open(tmp_path / "feedback.jsonl", "ab") as f:
+        f.write(b"\xff\xfe not UTF-8\n")  # a hand edit
+    assert FeedbackLog(FileDocs(tmp_path)).counts() == {"entries": 1, "useful": 1, "unreadable_lines": 1}
+    assert kept.append(query="moon?", relevant=False, **verdict) == 2  # still open for verdicts
+    monkeypatch.setattr(state, "MAX_LOG_BYTES", 400)
+    assert kept.append(query="again?", relevant=True, **verdict) == 1  # the older verdicts set aside
+    assert kept.counts()["entries"] == 1 and (tmp_path / "feedback.jsonl.1").is_file()
+
+
+def test_a_machines_feedback_file_moves_into_the_server_once(tmp_path):
+    old = tmp_path / "feedback.jsonl"
+    FeedbackLog(FileDocs(tmp_path)).append(
+        query="tides?", text="Tides follow the moon.", relevant=True, chunk_id="c1", collection="default", note=None, reranker="r"
+    )
+    server = QdrantDocs(QdrantClient(location=":memory:"), "in-memory")
+    for _ in range(2):  # a second replica, or a restart, copies nothing again
+        FeedbackLog(server).adopt_file(old)
+    assert FeedbackLog(server).counts()["entries"] == 1
+
+
+def test_what_was_kept_for_a_dropped_collection_goes_with_it(shared, monkeypatch):
+    monkeypatch.setattr(drift, "FLUSH_S", 0.0)
+    docs = shared()
+    monitor = DriftMonitor(docs)
+    monitor.record("gone", p_answerable=0.9)
+    DriftMonitor(docs).record("gone", p_answerable=0.8)
+    eval_archive.keep(docs, collection="gone", report={"dataset": "tiny"}, written_to=None, since=0)
+    monitor.forget("gone")
+    eval_archive.forget(docs, "gone")
+    assert docs.documents("drift/gone") == {} and eval_archive.latest(docs) == []
+    assert monitor.report("gone", None)["p_answerable"]["queries"] == 0

@@ -35,29 +35,29 @@ def keep(docs: StateDocs, *, collection: str, report: dict[str, Any], written_to
     name = _name(collection)
     if name is None:
         return
-    plots = {}
-    for suffix in PLOTS if written_to is not None else ():
-        png = written_to / f"eval_{report['dataset']}{suffix}"
-        if png.is_file() and png.stat().st_mtime >= since - 1:  # file times may be coarser than the clock
-            plots[png.name] = base64.b64encode(png.read_bytes()).decode("ascii")
-    kept = {
-        "collection": collection,
-        "dataset": report["dataset"],
-        "at": rfc3339(dt.datetime.now(dt.UTC)),
-        "plots": plots,
-        "report": report,
-    }
     try:
-        docs.write(name, json.dumps(kept))
+        plots = {}
+        for suffix in PLOTS if written_to is not None else ():
+            png = written_to / f"eval_{report['dataset']}{suffix}"
+            if png.is_file() and png.stat().st_mtime >= since - 1:  # file times may be coarser than the clock
+                plots[png.name] = base64.b64encode(png.read_bytes()).decode("ascii")
+        at = rfc3339(dt.datetime.now(dt.UTC))
+        docs.write(name, json.dumps({"collection": collection, "dataset": report["dataset"], "at": at, "plots": plots, "report": report}))
     except (OSError, StoreError) as e:
         log.warning("the evaluation of %s is not kept for the web page: %s", collection, e)
 
 
-def _read(docs: StateDocs, name: str) -> dict[str, Any] | None:
+def forget(docs: StateDocs, collection: str) -> None:
+    """A dropped collection's kept evaluation gone (a collection made again under its name has none)."""
+    name = _name(collection)
+    if name is not None:
+        docs.remove(name)
+
+
+def _parse(name: str, text: str | None) -> dict[str, Any] | None:
     try:
-        text = docs.read(name)
         kept = json.loads(text) if text else None
-    except (StoreError, ValueError) as e:
+    except ValueError as e:
         log.warning("the kept evaluation %s cannot be read: %s", name, e)
         return None
     return kept if isinstance(kept, dict) else None
@@ -66,8 +66,8 @@ def _read(docs: StateDocs, name: str) -> dict[str, Any] | None:
 def latest(docs: StateDocs) -> list[dict[str, Any]]:
     """Every collection's kept evaluation ({collection, dataset, at, plots (their names), report}), by collection."""
     out = []
-    for name in docs.names(EVALUATIONS):
-        kept = _read(docs, name)
+    for name, text in docs.documents(EVALUATIONS).items():
+        kept = _parse(name, text)
         if kept is not None:
             out.append(kept | {"plots": sorted(kept.get("plots", {}))})
     return out
@@ -78,6 +78,6 @@ def plot(docs: StateDocs, collection: str, name: str) -> bytes | None:
     doc = _name(collection)
     if doc is None or not PLOT.fullmatch(name):
         return None
-    kept = _read(docs, doc)
+    kept = _parse(doc, docs.read(doc))
     encoded = (kept or {}).get("plots", {}).get(name)
     return base64.b64decode(encoded) if isinstance(encoded, str) else None
