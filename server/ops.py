@@ -174,7 +174,16 @@ RESOURCE: Op[ResourceRequest, dict[str, Any]] = Op(
 DROP_COLLECTION: Op[CollectionRequest, Dropped] = Op(
     "drop_collection", CollectionRequest, Dropped, "Drop a collection and its calibration.", writes=True, exclusive=True, destructive=True
 )
-EVALUATE: Op[EvalRequest, EvalReport] = Op("evaluate", EvalRequest, EvalReport, "IR metrics per pipeline variant on a BEIR dataset.")
+EVALUATE: Op[EvalRequest, EvalReport] = Op(
+    # It indexes the dataset into its collection first and keeps its report: a write, one at a time
+    # with the other writes, so no indexing pass or drop runs beside its own.
+    "evaluate",
+    EvalRequest,
+    EvalReport,
+    "IR metrics per pipeline variant on a BEIR dataset.",
+    writes=True,
+    exclusive=True,
+)
 EVALUATIONS: Op[Any, list[dict[str, Any]]] = Op(
     "evaluations", None, list[dict[str, Any]], "Each collection's latest ragate eval, with its plots' names.", needs_models=False
 )
