@@ -86,7 +86,7 @@ def test_fit_blend_down_weights_a_reranker_that_disagrees_with_the_labels(pipeli
     for by in ("guide", "entry"):
         root = str(help_desk(by))
         index_dataset(pipeline.catalog, BeirDataset.load(root, "train"), beir_collection(root), progress=False)
-        fits[by] = fit_blend_on(pipeline, dataset=root, labels=None, split="train", max_queries=None, progress=False)
+        fits[by] = fit_blend_on(pipeline.retriever, dataset=root, rows=[], split="train", max_queries=None, progress=False)
     for fit in fits.values():
         assert fit["queries"] == 8 and len(fit["grid"]) == 24
         assert fit["chosen"]["ndcg@10"] >= fit["configured"]["ndcg@10"]
