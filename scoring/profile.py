@@ -162,6 +162,7 @@ class ProfileStore:
         self.docs = docs
         self._default = default_profile()
         self._read: dict[str, tuple[Hashable, Profile | None]] = {}  # by document: (its stamp when read, what it held)
+        self._unreadable: dict[str, str] = {}  # by document: why it could not be read, the last time it was read
         self._warned: set[tuple[str, ...]] = set()
 
     @staticmethod
@@ -179,10 +180,12 @@ class ProfileStore:
         return cached[1]
 
     def _parse(self, name: str) -> Profile | None:
+        self._unreadable.pop(name, None)
         try:
             text = self.docs.read(name)
             return None if text is None else Profile.model_validate_json(text)
         except (ValueError, StoreError) as e:
+            self._unreadable[name] = str(e).splitlines()[0][:300]
             log.warning("ignoring unreadable calibration profile %s in %s: %s", name, self.docs.location, e)
             return None
 
@@ -225,6 +228,21 @@ class ProfileStore:
         if self._default is not None and self._default.fits(embedder=embedder, reranker=reranker, chunking=chunking):
             out["default"] = self._default
         out["none"] = NONE
+        return out
+
+    def set_aside(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, str]:
+        """The stored calibrations not in force and why: unreadable, or fitted for other models
+        (those ranked below the one in force included: each would be ahead of the default)."""
+        out: dict[Source, str] = {}
+        for source in STORED:
+            prof = self.stored(collection, source)
+            name = self.name(collection, source)
+            if name in self._unreadable:
+                out[source] = f"it cannot be read: {self._unreadable[name]}"
+            elif prof is not None and not prof.fits(embedder=embedder, reranker=reranker, chunking=chunking):
+                out[source] = (
+                    f"it was fitted for other models (embedder {prof.embedder!r}, reranker {prof.reranker!r}); run ragate calibrate again"
+                )
         return out
 
     def current(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> Profile:

@@ -159,30 +159,43 @@ class Catalog:
     def profiles_available(self, collection: str | None = None) -> dict[Source, Profile]:
         return self.profiles.available(self.collection(collection), **self.fitted_for())
 
-    def pool_profile(self, names: list[str]) -> tuple[dict[str, Profile], Profile | None, str]:
+    def pool_profile(self, names: list[str]) -> tuple[dict[str, Profile], Profile | None, list[str]]:
         """Each collection's calibration, the one that scores and gates a pool drawn from them all,
-        and a note when that is not their own. Collections whose calibrations score alike share it;
-        otherwise the shipped default, fitted across corpora, scores and gates the whole pool; with
-        no default that fits these models, each passage keeps its own collection's relevance (None)
-        and the gate abstains. An unknown collection is refused before anything is kept for it."""
+        and notes when that is not their own or a stored one is set aside. Collections whose
+        calibrations score alike share it; otherwise the shipped default, fitted across corpora,
+        scores and gates the whole pool; with no default that fits these models, each passage keeps
+        its own collection's relevance (None) and the gate abstains. An unknown collection is
+        refused before anything is kept for it."""
         for name in names:
             self.store(name)
         profiles = {name: self.profile(name) for name in names}
+        notes = [
+            f"collection {name!r}: its {source} calibration is set aside ({why}); the {profiles[name].source} calibration is in force"
+            for name in names
+            for source, why in self.set_aside(name).items()
+        ]
         first, *rest = profiles.values()
         if all(_scores_alike(first, p) for p in rest):
-            return profiles, first, ""
+            return profiles, first, notes
         default = self.profiles_available(names[0]).get("default")
         if default is not None:
             return (
                 profiles,
                 default,
-                "the collections read are calibrated differently: the shipped default calibration scores and gates the pool",
+                [*notes, "the collections read are calibrated differently: the shipped default calibration scores and gates the pool"],
             )
         return (
             profiles,
             None,
-            "the collections read are calibrated differently and no shared calibration fits: each passage's relevance is its own collection's",
+            [
+                *notes,
+                "the collections read are calibrated differently and no shared calibration fits: each passage's relevance is its own collection's",
+            ],
         )
+
+    def set_aside(self, collection: str | None = None) -> dict[Source, str]:
+        """The collection's stored calibrations not in force, and why (ProfileStore.set_aside)."""
+        return self.profiles.set_aside(self.collection(collection), **self.fitted_for())
 
     def blend_weights(self, o: BlendOverrides | None = None, *, profile: Profile | None = None) -> BlendWeights:
         """The request's overrides, else the calibration's two fitted weights, else [blend]."""

@@ -472,6 +472,7 @@ class Pipeline:
             "languages": mix(self.catalog.languages(name)),
             "language_warning": self.retriever.language.collection_warning(name),
             "calibration": profile.summary(),
+            "calibration_set_aside": self.catalog.set_aside(name),
             "relevance_weight": {
                 "weight": self.catalog.blend_weights(profile=profile).relevance,
                 "why": self.catalog.relevance_weight_reason(None, profile),

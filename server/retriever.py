@@ -189,11 +189,10 @@ class Retriever:
         timer = Timer()
         n = max(candidates or self.settings.retrieval.candidates, top_k)
         names = self.catalog.targets(collection, collections)
-        profiles, profile, note = self.catalog.pool_profile(names)
+        profiles, profile, notes = self.catalog.pool_profile(names)
         dense, sparse = self.recall(query, filters=filters, n=n, collection=collection, collections=names, timer=timer)
         query_language = self.language.of_query(query, names)
         cands = self.fuse(query, dense, sparse, n=n, fusion=fusion, timer=timer, query_language=query_language)
-        notes: list[str] = [note] if note else []
         stage = None
         w, why, unread_language = self.weights_for(query_language, cands, weights, profile)
         check_deadline("retrieval")

@@ -188,3 +188,22 @@ def test_a_chinese_or_japanese_query_names_its_missing_terms_one_by_one():
     ja = [cand("ja", "万里の長城は中国にあります。", 0.5, 0.5, 1.0)]
     _, missing = term_coverage(query="万里の長城の入場料はいくらですか", passages=ja, pool=ja, bm25=bm25)
     assert "いくら" in missing and "長城" not in missing and len(missing) > 1
+
+
+def test_a_stored_calibration_that_is_not_in_force_says_why(tmp_path):
+    """An unreadable profile, or one fitted for other models, is set aside for the next one down,
+    and the store says which and why (stats, doctor and every response's notes read this)."""
+    docs = FileDocs(tmp_path)
+    store = ProfileStore(docs)
+    models = {"embedder": "e", "reranker": "r", "chunking": "c"}
+    assert store.set_aside("default", **models) == {}
+    docs.write(ProfileStore.name("default", "self"), "{not json")
+    store.save("default", Profile(source="labelled", embedder="old-e", reranker="r", chunking="c"))
+    aside = store.set_aside("default", **models)
+    assert set(aside) == {"labelled", "self"}
+    assert "other models" in aside["labelled"] and "old-e" in aside["labelled"]
+    assert "cannot be read" in aside["self"]
+    assert store.current("default", **models).source in ("default", "none")
+    store.save("default", Profile(source="self", **models))  # fitted again: in force, nothing said of it
+    assert set(store.set_aside("default", **models)) == {"labelled"}
+    assert store.current("default", **models).source == "self"

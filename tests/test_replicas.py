@@ -148,6 +148,11 @@ def test_two_replicas_on_one_qdrant_server_gate_with_one_calibration(tmp_path, m
         assert (stats["feedback"]["entries"], stats["feedback"]["useful"]) == (2, 1), stats["feedback"]
         seen = stats["collections"][a.settings.index.collection]["drift"]
         assert seen["processes"] == 2 and seen["p_answerable"]["queries"] == 3, seen  # a answered twice, b once
+    # A calibration one replica cannot read is set aside with a word in every response, not silently.
+    a.catalog.qdrant.state.write(f"calibration/{a.settings.index.collection}.self.json", "{not json")
+    time.sleep(0.3)
+    notes = b.run(SEARCH, SearchRequest(query="What causes the tides?", top_k=1)).notes
+    assert any("its self calibration is set aside (it cannot be read" in n for n in notes), notes
     listed = [c.name for c in b.run(COLLECTIONS).collections]
     assert a.settings.index.collection in listed and "ragate.state" not in listed  # ragate's own collection is not listed
     if url:  # a shared server: what this test wrote goes

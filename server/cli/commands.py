@@ -200,6 +200,8 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"  {name}: {c['chunks']} chunks from {c['documents']} sources (embedder {c.get('embedder')})")
                 cal = c.get("calibration") or {}
                 print(f"    calibration: {cal.get('source', 'none')}" + (f", fitted on {cal['fitted_on']}" if cal.get("fitted_on") else ""))
+                for source, why in (c.get("calibration_set_aside") or {}).items():
+                    print(f"    WARNING the {source} calibration is set aside: {why}")
                 if langs := c.get("languages"):
                     print("    languages: " + ", ".join(f"{x['lang'] or 'undetected'} {x['share']:.0%}" for x in langs[:6]))
                 elif not c.get("records_lang"):

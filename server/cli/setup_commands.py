@@ -293,6 +293,9 @@ def _service_checks(settings: Settings, config: str | None) -> tuple[dict[str, C
             )
         if warning := c.get("language_warning"):
             out.append(Check(f"languages of {name}", True, warning, action(["embedder", "reranker"]), warning=True))
+        for source, why in (c.get("calibration_set_aside") or {}).items():
+            fix = f"ragate calibrate --self -c {name}" if source == "self" else f"ragate calibrate ... -c {name} (with your labels)"
+            out.append(Check(f"calibration of {name}", True, f"the {source} calibration is set aside: {why}", fix, warning=True))
         if rw := c.get("relevance_weight"):
             out.append(Check(f"reranker on {name}", True, f"weight {rw['weight']:g}: {rw['why']}"))
         if lines := self_calibration_lines(stats, name):
