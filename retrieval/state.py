@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 STATE_COLLECTION = "ragate.state"  # outside the user's collection names ([A-Za-z0-9_-]), listed by none
 RELOAD_S = 10.0
+LOG_RELOAD_S = 600.0
 # The folders the documents are kept in: in the embedded store's index folder they sit beside the
 # collections' own folders, so no collection may take one of these names there.
 CALIBRATION, DRIFT, EVALUATIONS = "calibration", "drift", "evaluations"
@@ -48,6 +49,10 @@ class StateDocs:
     def stamp(self, name: str) -> Hashable:
         """Changes whenever the document may have: cheap, for a read on every query."""
         raise NotImplementedError
+
+    def log_stamp(self, log: str) -> Hashable:
+        """Changes whenever the log may have grown (as `stamp` for a document)."""
+        return self.stamp(log)
 
     def write(self, name: str, text: str) -> str:
         """Store the document whole, replacing any earlier one; where it went (`where`)."""
@@ -227,6 +232,17 @@ class QdrantDocs(StateDocs):
 
     def stamp(self, name: str) -> Hashable:
         return (int(time.monotonic() // RELOAD_S), self._writes.get(name, 0))
+
+    def log_stamp(self, log: str) -> Hashable:
+        # The server counts the log's lines (an indexed field), so a log nobody wrote to is not
+        # read again every RELOAD_S; and once every LOG_RELOAD_S whatever the count says, in case
+        # another replica's line landed between this process's write and its count.
+        from qdrant_client import models
+
+        match = models.Filter(must=[models.FieldCondition(key="log", match=models.MatchValue(value=log))])
+        with self._server(f"counting {log}"):
+            lines = self.client.count(STATE_COLLECTION, count_filter=match, exact=True).count if self._exists() else 0
+        return lines, int(time.monotonic() // LOG_RELOAD_S)
 
     def write(self, name: str, text: str) -> str:
         from qdrant_client import models

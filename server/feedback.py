@@ -77,7 +77,7 @@ class FeedbackLog:
             if self.docs.append(LOG_NAME, json.dumps(record, ensure_ascii=True)):  # the older verdicts were set aside
                 counts = {"entries": 0, "useful": 0, "unreadable_lines": 0}
             counts = {**counts, "entries": counts["entries"] + 1, "useful": counts["useful"] + int(relevant)}
-            self._counts, self._seen = counts, self.docs.stamp(LOG_NAME)
+            self._counts, self._seen = counts, self.docs.log_stamp(LOG_NAME)
             return counts["entries"]
 
     def counts(self) -> dict[str, int]:
@@ -105,7 +105,7 @@ class FeedbackLog:
         return parse_lines(self.docs.lines(LOG_NAME))[0]
 
     def _current(self) -> dict[str, int]:
-        stamp = self.docs.stamp(LOG_NAME)
+        stamp = self.docs.log_stamp(LOG_NAME)
         if self._counts is None or stamp != self._seen:
             rows, bad = parse_lines(self.docs.lines(LOG_NAME))
             self._counts = {"entries": len(rows), "useful": sum(1 for r in rows if r.get("relevant") is True), "unreadable_lines": bad}

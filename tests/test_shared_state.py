@@ -172,3 +172,18 @@ def test_what_was_kept_for_a_dropped_collection_goes_with_it(shared, monkeypatch
     eval_archive.forget(docs, "gone")
     assert docs.documents("drift/gone") == {} and eval_archive.latest(docs) == []
     assert monitor.report("gone", None)["p_answerable"]["queries"] == 0
+
+
+def test_a_servers_feedback_log_is_read_again_only_when_it_grew(monkeypatch):
+    monkeypatch.setattr(state, "RELOAD_S", 0.01)
+    docs = QdrantDocs(QdrantClient(location=":memory:"), "in-memory")
+    kept = FeedbackLog(docs)
+    kept.append(query="tides?", text="Tides follow the moon.", relevant=True, chunk_id="c1", collection="default", note=None, reranker="r")
+    reads = []
+    monkeypatch.setattr(docs, "lines", lambda log: reads.append(log) or QdrantDocs.lines(docs, log))
+    for _ in range(3):
+        time.sleep(0.02)
+        assert kept.counts()["entries"] == 1
+    assert reads == []  # counted by the server, not scrolled
+    docs.append("feedback.jsonl", json.dumps({"query": "moon?", "text": "t", "relevant": False}))  # another replica's verdict
+    assert kept.counts()["entries"] == 2 and len(reads) == 1
