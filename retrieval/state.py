@@ -142,8 +142,18 @@ class FileDocs(StateDocs):
         d = self._path(folder)
         with self._disk("list", folder):
             found = sorted(p.name for p in d.iterdir() if p.is_file() and not p.name.endswith(TMP_SUFFIX)) if d.is_dir() else []
-        kept = {f"{folder}/{n}": self.read(f"{folder}/{n}") for n in found}
-        return {name: text for name, text in kept.items() if text is not None}  # removed meanwhile: gone
+        out = {}
+        for n in found:
+            name = f"{folder}/{n}"
+            try:
+                text = self._path(name).read_bytes().decode("utf-8", errors="replace")
+            except FileNotFoundError:  # removed meanwhile: gone
+                continue
+            except OSError as e:  # unreadable: listed empty, so the reader drops it as it drops any it cannot parse
+                logger.warning("cannot read %s: %s", self._path(name), e)
+                text = ""
+            out[name] = text
+        return out
 
     def append(self, log: str, line: str) -> bool:
         path = self._path(log)
@@ -200,28 +210,33 @@ class QdrantDocs(StateDocs):
 
     def _exists(self) -> bool:
         with self._lock:
-            if not self._created:
-                self._created = bool(self.client.collection_exists(STATE_COLLECTION))
+            if not self._created and self.client.collection_exists(STATE_COLLECTION):
+                self._index_fields()  # one made by an earlier version has none
+                self._created = True
             return self._created
 
     def _create(self) -> None:
         with self._lock:
             if self._created:
                 return
-            from qdrant_client import models
-
             try:
                 self.client.create_collection(STATE_COLLECTION, vectors_config={})
             except Exception:  # another replica created it meanwhile
                 if not self.client.collection_exists(STATE_COLLECTION):
                     raise
-            # The fields documents are listed and logs read by: a cluster in strict mode filters
-            # only on indexed fields (the local Qdrant ignores these, with a warning).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                for field in ("folder", "log"):
-                    self.client.create_payload_index(STATE_COLLECTION, field, models.PayloadSchemaType.KEYWORD)
+            self._index_fields()
             self._created = True
+
+    def _index_fields(self) -> None:
+        """The fields documents are listed and logs read by: a cluster in strict mode filters only
+        on indexed fields (the local Qdrant ignores these, with a warning). Creating one that exists
+        changes nothing."""
+        from qdrant_client import models
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            for field in ("folder", "log"):
+                self.client.create_payload_index(STATE_COLLECTION, field, models.PayloadSchemaType.KEYWORD)
 
     def read(self, name: str) -> str | None:
         with self._server(f"reading {name}"):

@@ -231,8 +231,9 @@ class ProfileStore:
         return out
 
     def set_aside(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, str]:
-        """The stored calibrations not in force and why: unreadable, or fitted for other models
-        (those ranked below the one in force included: each would be ahead of the default)."""
+        """The stored calibrations not in force and why: unreadable, or fitted for other models,
+        chunking or gate features (those ranked below the one in force included: each would be
+        ahead of the default)."""
         out: dict[Source, str] = {}
         for source in STORED:
             prof = self.stored(collection, source)
@@ -240,9 +241,10 @@ class ProfileStore:
             if name in self._unreadable:
                 out[source] = f"it cannot be read: {self._unreadable[name]}"
             elif prof is not None and not prof.fits(embedder=embedder, reranker=reranker, chunking=chunking):
-                out[source] = (
-                    f"it was fitted for other models (embedder {prof.embedder!r}, reranker {prof.reranker!r}); run ragate calibrate again"
-                )
+                now = {"embedder": embedder, "reranker": reranker, "chunking": chunking}
+                differ = [f"{k} {getattr(prof, k)!r}, now {v!r}" for k, v in now.items() if getattr(prof, k) not in ("", v)]
+                what = "; ".join(differ) or "its gate reads features this version does not know"
+                out[source] = f"it was fitted for other settings ({what}); run ragate calibrate again"
         return out
 
     def current(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> Profile:

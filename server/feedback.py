@@ -36,6 +36,9 @@ def parse_lines(lines: list[str]) -> tuple[list[dict[str, Any]], int]:
     """The verdicts among a log's lines, and how many lines could not be read."""
     rows, bad = [], 0
     for line in lines:
+        if "\ufffd" in line:  # bytes that were not UTF-8: lines are written as ASCII, so not one of ours
+            bad += 1
+            continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
@@ -87,19 +90,20 @@ class FeedbackLog:
 
     def adopt_file(self, path: Path) -> None:
         """Verdicts this machine kept in a file before they lived in the store (a Qdrant server):
-        copied in once, while the store's log is empty, with a warning saying so."""
+        those the store's log does not hold yet are copied in (each machine's file, and the rest of
+        a copy cut short, alike), with a warning saying how many."""
         if not path.is_file():
             return
         try:
-            if self.docs.lines(LOG_NAME):
-                return
-            lines = [line for line in path.read_bytes().decode("utf-8", errors="replace").split("\n") if line.strip()]
+            held = set(self.docs.lines(LOG_NAME))
+            lines = [line for line in path.read_bytes().decode("utf-8", errors="replace").split("\n") if line.strip() and line not in held]
             for line in lines:
                 self.docs.append(LOG_NAME, line)
         except (OSError, StoreError) as e:
             log.warning("feedback kept in %s not copied into the store: %s", path, e)
             return
-        log.warning("feedback: %d verdicts kept in %s before are now in %s; that file is no longer read", len(lines), path, self.location)
+        if lines:
+            log.warning("feedback: %d verdicts kept in %s are now in %s; that file is no longer read", len(lines), path, self.location)
 
     def rows(self) -> list[dict[str, Any]]:
         return parse_lines(self.docs.lines(LOG_NAME))[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import random
 import threading
 import time
@@ -69,6 +70,8 @@ from ragate.server.schemas import (
 )
 from ragate.server.timing import Timer, with_wait
 from ragate.server.tracing import tracer
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -419,8 +422,11 @@ class Pipeline:
     def drop_collection(self, req: CollectionRequest) -> Dropped:
         """The collection gone, and all that was kept for it: calibrations, drift, its evaluation."""
         name = self.catalog.drop(req.collection)
-        self.drift.forget(name)
-        eval_archive.forget(self.catalog.qdrant.state, name)
+        for forget in (self.drift.forget, lambda c: eval_archive.forget(self.catalog.qdrant.state, c)):
+            try:
+                forget(name)
+            except StoreError as e:  # the collection is gone: what is left is said, not a reason to fail
+                log.warning("dropped %s, but not all that was kept for it: %s", name, e)
         return Dropped(dropped=name)
 
     @metered

@@ -201,7 +201,7 @@ def test_a_stored_calibration_that_is_not_in_force_says_why(tmp_path):
     store.save("default", Profile(source="labelled", embedder="old-e", reranker="r", chunking="c"))
     aside = store.set_aside("default", **models)
     assert set(aside) == {"labelled", "self"}
-    assert "other models" in aside["labelled"] and "old-e" in aside["labelled"]
+    assert "fitted for other settings (embedder 'old-e', now 'e')" in aside["labelled"]
     assert "cannot be read" in aside["self"]
     assert store.current("default", **models).source in ("default", "none")
     store.save("default", Profile(source="self", **models))  # fitted again: in force, nothing said of it

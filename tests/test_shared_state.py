@@ -187,3 +187,36 @@ def test_a_servers_feedback_log_is_read_again_only_when_it_grew(monkeypatch):
     assert reads == []  # counted by the server, not scrolled
     docs.append("feedback.jsonl", json.dumps({"query": "moon?", "text": "t", "relevant": False}))  # another replica's verdict
     assert kept.counts()["entries"] == 2 and len(reads) == 1
+
+
+def test_one_unreadable_document_hides_no_other_and_a_mangled_verdict_is_not_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(drift, "FLUSH_S", 0.0)
+    docs = FileDocs(tmp_path)
+    DriftMonitor(docs).record("default", p_answerable=0.7)
+    (tmp_path / "drift" / "default" / "bad.json").write_bytes(b"\xff\xfe{")
+    seen = DriftMonitor(docs).report("default", None)
+    assert seen["processes"] == 2 and seen["p_answerable"]["queries"] == 1  # the readable window counted
+    assert not (tmp_path / "drift" / "default" / "bad.json").exists()  # the unreadable one dropped
+    with open(tmp_path / "feedback.jsonl", "wb") as f:  # a verdict whose query lost a byte to a hand edit
+        f.write(b'{"query": "tid\xffes?", "text": "t", "relevant": true}\n')
+    assert FeedbackLog(docs).counts() == {"entries": 0, "useful": 0, "unreadable_lines": 1}
+
+
+def test_a_second_machines_feedback_file_and_a_copy_cut_short_are_merged_once(tmp_path):
+    server = QdrantDocs(QdrantClient(location=":memory:"), "in-memory")
+    machine_a, machine_b = tmp_path / "a", tmp_path / "b"
+    verdict = {"text": "t", "chunk_id": "c", "collection": "default", "note": None, "reranker": "r"}
+    FeedbackLog(FileDocs(machine_a)).append(query="tides?", relevant=True, **verdict)
+    FeedbackLog(FileDocs(machine_b)).append(query="moon?", relevant=False, **verdict)
+    for path in (machine_a, machine_b, machine_a):
+        FeedbackLog(server).adopt_file(path / "feedback.jsonl")
+    assert sorted(r["query"] for r in FeedbackLog(server).rows()) == ["moon?", "tides?"]
+
+
+def test_a_state_collection_made_before_its_fields_were_indexed_gets_them(monkeypatch):
+    client = QdrantClient(location=":memory:")
+    client.create_collection(state.STATE_COLLECTION, vectors_config={})  # as an earlier version left it
+    indexed = []
+    monkeypatch.setattr(client, "create_payload_index", lambda name, field, schema: indexed.append(field))
+    QdrantDocs(client, "in-memory").read("calibration/default.self.json")
+    assert sorted(indexed) == ["folder", "log"]

@@ -43,6 +43,7 @@ class OfflineUseCases:
             rerankers=req.rerankers,
         )
         collection = req.collection or beir_collection(req.dataset)
+        self.retriever.catalog.changed(collection)  # it indexed the dataset into it
         written_to = Path(req.out_dir) if req.out_dir else None
         eval_archive.keep(self.state, collection=collection, report=report, written_to=written_to, since=started)
         return EvalReport.model_validate(report)
