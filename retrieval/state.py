@@ -83,6 +83,13 @@ def _folder(name: str) -> str:
     return name.rpartition("/")[0]
 
 
+def _match(key: str, value: str) -> Any:
+    """A Qdrant filter on one payload field's value (`folder` lists documents, `log` reads a log)."""
+    from qdrant_client import models
+
+    return models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+
+
 class FileDocs(StateDocs):
     """The embedded store's: files under the index folder, each written whole (a reader never sees
     half). A file that cannot be read or written (a full disk, a folder in its place) is a
@@ -252,11 +259,8 @@ class QdrantDocs(StateDocs):
         # The server counts the log's lines (an indexed field), so a log nobody wrote to is not
         # read again every RELOAD_S; and once every LOG_RELOAD_S whatever the count says, in case
         # another replica's line landed between this process's write and its count.
-        from qdrant_client import models
-
-        match = models.Filter(must=[models.FieldCondition(key="log", match=models.MatchValue(value=log))])
         with self._server(f"counting {log}"):
-            lines = self.client.count(STATE_COLLECTION, count_filter=match, exact=True).count if self._exists() else 0
+            lines = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count if self._exists() else 0
         return lines, int(time.monotonic() // LOG_RELOAD_S)
 
     def write(self, name: str, text: str) -> str:
@@ -278,9 +282,7 @@ class QdrantDocs(StateDocs):
 
     def _scroll(self, key: str, value: str, doing: str) -> list[dict[str, Any]]:
         """The payloads of every point whose `key` is `value`."""
-        from qdrant_client import models
-
-        match = models.Filter(must=[models.FieldCondition(key=key, match=models.MatchValue(value=value))])
+        match = _match(key, value)
         out: list[dict[str, Any]] = []
         with self._server(doing):
             if not self._exists():

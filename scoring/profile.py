@@ -202,50 +202,45 @@ class ProfileStore:
             except (OSError, StoreError) as e:
                 log.warning("calibration profile %s not copied into the store: %s", path, e)
 
-    def available(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, Profile]:
-        """Every profile that fits these models, by source, in precedence order, `none` last."""
+    def review(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> tuple[dict[Source, Profile], dict[Source, str]]:
+        """Every profile that fits these models, by source, in precedence order, `none` last; and
+        each stored one set aside with why: unreadable, or fitted for other models, chunking or gate
+        features (those ranked below the one in force included: each would be ahead of the default)."""
         out: dict[Source, Profile] = {}
-        for source in STORED:
-            prof = self.stored(collection, source)
-            if prof is None:
-                continue
-            if prof.fits(embedder=embedder, reranker=reranker, chunking=chunking):
-                out[source] = prof
-            elif (stale := (collection, source, prof.fitted_at, embedder, reranker, chunking)) not in self._warned:
-                self._warned.add(stale)
-                log.warning(
-                    "the %s calibration of collection %r was fitted for embedder %r, reranker %r, chunking %s; it now uses "
-                    "%r, %r, %s, so it is not used until `ragate calibrate` is run again",
-                    source,
-                    collection,
-                    prof.embedder,
-                    prof.reranker,
-                    prof.chunking,
-                    embedder,
-                    reranker,
-                    chunking,
-                )
-        if self._default is not None and self._default.fits(embedder=embedder, reranker=reranker, chunking=chunking):
-            out["default"] = self._default
-        out["none"] = NONE
-        return out
-
-    def set_aside(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, str]:
-        """The stored calibrations not in force and why: unreadable, or fitted for other models,
-        chunking or gate features (those ranked below the one in force included: each would be
-        ahead of the default)."""
-        out: dict[Source, str] = {}
+        aside: dict[Source, str] = {}
+        now = {"embedder": embedder, "reranker": reranker, "chunking": chunking}
         for source in STORED:
             prof = self.stored(collection, source)
             name = self.name(collection, source)
             if name in self._unreadable:
-                out[source] = f"it cannot be read: {self._unreadable[name]}"
-            elif prof is not None and not prof.fits(embedder=embedder, reranker=reranker, chunking=chunking):
-                now = {"embedder": embedder, "reranker": reranker, "chunking": chunking}
-                differ = [f"{k} {getattr(prof, k)!r}, now {v!r}" for k, v in now.items() if getattr(prof, k) not in ("", v)]
-                what = "; ".join(differ) or "its gate reads features this version does not know"
-                out[source] = f"it was fitted for other settings ({what}); run ragate calibrate again"
-        return out
+                aside[source] = f"it cannot be read: {self._unreadable[name]}"
+            if prof is None:
+                continue
+            if prof.fits(**now):
+                out[source] = prof
+                continue
+            differ = [f"{k} {getattr(prof, k)!r}, now {v!r}" for k, v in now.items() if getattr(prof, k) not in ("", v)]
+            aside[source] = (
+                f"it was fitted for other settings ({'; '.join(differ) or 'its gate reads features this version does not know'})"
+            )
+            if (stale := (collection, source, prof.fitted_at, embedder, reranker, chunking)) not in self._warned:
+                self._warned.add(stale)
+                log.warning(
+                    "the %s calibration of collection %r is not used: %s; run `ragate calibrate` again", source, collection, aside[source]
+                )
+            aside[source] += "; run ragate calibrate again"
+        if self._default is not None and self._default.fits(**now):
+            out["default"] = self._default
+        out["none"] = NONE
+        return out, aside
+
+    def available(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, Profile]:
+        """Every profile that fits these models, by source, in precedence order, `none` last."""
+        return self.review(collection, embedder=embedder, reranker=reranker, chunking=chunking)[0]
+
+    def set_aside(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> dict[Source, str]:
+        """The stored calibrations not in force and why (`review`)."""
+        return self.review(collection, embedder=embedder, reranker=reranker, chunking=chunking)[1]
 
     def current(self, collection: str, *, embedder: str, reranker: str, chunking: str) -> Profile:
         """The profile in force for the collection."""

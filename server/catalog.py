@@ -168,11 +168,12 @@ class Catalog:
         refused before anything is kept for it."""
         for name in names:
             self.store(name)
-        profiles = {name: self.profile(name) for name in names}
+        reviewed = {name: self.profiles.review(name, **self.fitted_for()) for name in names}  # one read of each
+        profiles = {name: next(iter(available.values())) for name, (available, _) in reviewed.items()}
         notes = [
             f"collection {name!r}: its {source} calibration is set aside ({why}); the {profiles[name].source} calibration is in force"
-            for name in names
-            for source, why in self.set_aside(name).items()
+            for name, (_, aside) in reviewed.items()
+            for source, why in aside.items()
         ]
         first, *rest = profiles.values()
         if all(_scores_alike(first, p) for p in rest):
