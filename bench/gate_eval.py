@@ -76,7 +76,7 @@ def main() -> int:
     if not all((gate_pools.CACHE / f"{s}.jsonl.gz").is_file() for s in ("train", "test", "offtopic")):
         gate_pools.main()
     b = Settings().bm25
-    bm25 = Bm25Encoder(b.k1, b.b, b.avg_len, b.language, b.stemming, b.stopwords, b.tokenizer)
+    bm25 = Bm25Encoder(b.k1, b.b, b.avg_len, b.language, b.stemming, b.stopwords, b.tokenizer, b.subwords)
     fit_off, report_off = gate_pools.split_offtopic(list(gate_pools.load_offtopic()))
     train = pools_of("train") + pools_of("offtopic", offtopic_ids=fit_off)
     test = pools_of("test") + pools_of("offtopic", offtopic_ids=report_off)

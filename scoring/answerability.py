@@ -70,9 +70,9 @@ class QueryTerms:
     def __init__(self, query: str, pool: list[Candidate], bm25: Bm25Encoder):
         self.query, self.bm25 = query, bm25
         self.langs = reading_languages(Counter(c.chunk.lang for c in pool))  # read as the passages are
-        self.terms = set(bm25.encode_query(query, self.langs).indices)
+        self.terms = set(bm25.encode_query(query, self.langs, subwords=False).indices)
         texts = [indexed_text(c.chunk) for c in pool] if self.terms else []  # no terms: nothing to look for
-        docs = [set(v.indices) for v in bm25.encode_documents(texts, [c.chunk.lang for c in pool])] if texts else []
+        docs = [set(v.indices) for v in bm25.encode_documents(texts, [c.chunk.lang for c in pool], subwords=False)] if texts else []
         self.docs = {id(c): d for c, d in zip(pool, docs, strict=False)}
         n = len(docs)
         self.idf = {t: math.log(1 + (n - (df := sum(t in d for d in docs)) + 0.5) / (df + 0.5)) for t in self.terms}
@@ -96,14 +96,14 @@ class QueryTerms:
         alone (pieces of up to MAX_PIECE characters), else the run itself."""
         out: dict[str, set[int]] = {}
         for w in dict.fromkeys(self.query.split()):
-            terms = set(self.bm25.encode_query(w, self.langs).indices)
+            terms = set(self.bm25.encode_query(w, self.langs, subwords=False).indices)
             if len(terms) <= 1:
                 out[w] = terms
                 continue
             named: dict[int, str] = {}
             for n in range(1, MAX_PIECE + 1):
                 for i in range(len(w) - n + 1):
-                    piece = self.bm25.encode_query(w[i : i + n], self.langs).indices
+                    piece = self.bm25.encode_query(w[i : i + n], self.langs, subwords=False).indices
                     if len(piece) == 1 and piece[0] in terms:
                         named.setdefault(piece[0], w[i : i + n])
             for t in sorted(terms, key=lambda t: w.find(named.get(t, w))):  # in the query's order

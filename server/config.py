@@ -186,6 +186,7 @@ class Bm25Settings(_Section):
     stemming: bool = True
     stopwords: bool = True
     tokenizer: Literal["auto", "word", "multilingual"] = "auto"
+    subwords: bool = True
 
 
 class RetrievalSettings(_Section):

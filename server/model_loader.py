@@ -119,7 +119,7 @@ class Models:
         self.token_offsets: TokenOffsets | None = None
         self.tokenizer_name = ""
         s = settings.bm25
-        self.bm25 = Bm25Encoder(s.k1, s.b, s.avg_len, s.language, s.stemming, s.stopwords, s.tokenizer)
+        self.bm25 = Bm25Encoder(s.k1, s.b, s.avg_len, s.language, s.stemming, s.stopwords, s.tokenizer, s.subwords)
 
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.settings.index.chunk_tokens, self.settings.index.chunk_overlap)

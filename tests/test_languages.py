@@ -112,12 +112,58 @@ def test_a_query_keeps_no_word_any_of_its_collections_languages_calls_a_stopword
 
 
 def test_a_collection_is_read_with_the_analysis_it_was_written_with():
-    old = Bm25Encoder(language="english", tokenizer="word")
+    old = Bm25Encoder(language="english", tokenizer="word", subwords=False)
     assert old.settings_key == "k1=1.2,b=0.75,avg_len=120.0,language=english,stem=True,stop=True"
     again = Bm25Encoder.from_key(old.settings_key)
     assert again.encode_query("八达岭长城的门票多少钱？").indices == old.encode_query("八达岭长城的门票多少钱？").indices
     assert len(old.encode_query("八达岭长城的门票多少钱？").indices) == 1  # the word tokenizer: one token
     assert Bm25Encoder.from_key(Bm25Encoder().settings_key).settings_key == Bm25Encoder().settings_key
+
+
+GERMAN = {
+    "passwd": "Das Passwort eines Benutzers verfällt nach der eingestellten Anzahl von Tagen.",
+    "chfn": "Ändert den vollständigen Namen eines Benutzers und sonstige Informationen.",
+    "man": "Eine Oberfläche für die Handbuchseiten des Systems, mit Suchpfad und Abschnitten.",
+}
+
+
+def test_a_german_compound_finds_the_passage_that_writes_its_parts_apart_and_back():
+    words_only = Bm25Encoder(subwords=False)
+    enc = Bm25Encoder()
+    for e, found in ((words_only, False), (enc, True)):
+        store = _store(e, GERMAN)
+        try:
+            # "Passwortverfall" is no word of the passage; its pieces are in "Passwort" and "verfällt".
+            hits = _bm25_sources(store, e, "Passwortverfall")
+            assert (hits[:1] == ["/data/passwd.md"]) is found
+            # ...and the other way: a query's separate words find the passage's compound.
+            assert (_bm25_sources(store, e, "Handbuch Seiten")[:1] == ["/data/man.md"]) is found
+        finally:
+            store.close()
+    # Whole words still decide: a query word the passage holds outranks pieces shared with another.
+    store = _store(enc, GERMAN)
+    try:
+        assert _bm25_sources(store, enc, "Namen Benutzers")[0] == "/data/chfn.md"
+    finally:
+        store.close()
+
+
+def test_pieces_are_added_only_where_words_are_glued_or_unspaced():
+    enc, words_only = Bm25Encoder(), Bm25Encoder(subwords=False)
+    # English (and every language that spaces its words) is read exactly as without pieces.
+    for text, langs in ((TEXTS["en"], ["en"]), (TEXTS["fr"], ["fr"]), (TEXTS["es"], ["es", "en"])):
+        assert enc.encode_query(text, langs) == words_only.encode_query(text, langs)
+        assert enc.encode_documents([text], langs[:1]) == words_only.encode_documents([text], langs[:1])
+    # German compounds and Chinese runs gain pieces, each weighed below a whole word.
+    for text, lang in ((TEXTS["de"], "de"), (TEXTS["zh"], "zh"), (TEXTS["ja"], "ja")):
+        with_pieces, words = enc.encode_query(text, [lang]), words_only.encode_query(text, [lang])
+        assert set(words.indices) < set(with_pieces.indices)
+        extra = [v for i, v in zip(with_pieces.indices, with_pieces.values) if i not in set(words.indices)]
+        assert max(extra) < min(words.values)
+    # The gate's terms (what a reader would call the query's words) never include pieces.
+    assert enc.encode_query(TEXTS["de"], ["de"], subwords=False) == words_only.encode_query(TEXTS["de"], ["de"])
+    # A collection written before pieces existed is read without them.
+    assert not Bm25Encoder.from_key("k1=1.2,b=0.75,avg_len=120.0,language=auto,stem=True,stop=True,tokenizer=auto").subwords
 
 
 def test_a_few_misplaced_passages_do_not_change_how_a_query_is_read():

@@ -47,14 +47,14 @@ class Vocabulary:
         self.n = len(sample)
         self.df: dict[int, int] = {}
         self.langs = reading_languages(Counter(c.lang for c in sample))  # words read as the passages are
-        for vec in bm25.encode_documents([c.text for c in sample], [c.lang for c in sample]):
+        for vec in bm25.encode_documents([c.text for c in sample], [c.lang for c in sample], subwords=False):
             for t in set(vec.indices):
                 self.df[t] = self.df.get(t, 0) + 1
         self._terms: dict[str, list[int]] = {}
 
     def terms(self, word: str) -> list[int]:
         if word not in self._terms:
-            self._terms[word] = list(self.bm25.encode_query(word, self.langs).indices)
+            self._terms[word] = list(self.bm25.encode_query(word, self.langs, subwords=False).indices)
         return self._terms[word]
 
     def idf(self, word: str) -> float:
