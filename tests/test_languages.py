@@ -3,6 +3,7 @@ language's rules (CJK segmented), a collection is read with the analysis it was 
 filters, and the models' languages are said where they do not read the collection or the query."""
 
 import uuid
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -227,8 +228,14 @@ def test_self_calibration_asks_off_topic_questions_in_the_collections_languages(
     english = offtopic_questions({}, 240)  # an index that did not record languages: English, spread over every domain
     assert len(english) == 240 and all(detect(t) in ("en", "") for t in list(english.values())[::20])
     spanish = offtopic_questions({"es": 85, "en": 10, "": 5}, 240)
-    assert sum(q.endswith("-es") for q in spanish) == 32 and len(spanish) == 240  # then English, to the number asked
+    assert sum(q.endswith("-es") for q in spanish) == 96 and len(spanish) == 240  # every Spanish one, then English
     assert {q.rsplit("-", 1)[1] for q in offtopic_questions({"de": 100}, 32)} == {"de"}
+    # Each language its share: a collection a tenth German is asked a tenth in German, across every domain.
+    mostly_english = offtopic_questions({"en": 90, "de": 10}, 240)
+    german = [q for q in mostly_english if q.endswith("-de")]
+    assert len(german) == 24 and len({q.split("-0")[0] for q in german}) == 16 and len(mostly_english) == 240
+    five = offtopic_questions({"de": 20, "fr": 20, "es": 20, "ja": 20, "zh": 20}, 240)
+    assert sorted(Counter(q.rsplit("-", 1)[1] for q in five).values()) == [48] * 5
 
 
 def test_a_query_or_pool_the_models_cannot_read_is_said_and_decides_the_channels():

@@ -62,18 +62,26 @@ def bundled_offtopic(langs: list[str] | None = None) -> dict[str, str]:
     return {q["_id"]: q["text"] for q in rows if langs is None or q["lang"] in langs}
 
 
+def spread(questions: dict[str, str], k: int) -> dict[str, str]:
+    """k of the questions, evenly spaced through them (the files run domain by domain)."""
+    ids = list(questions)
+    k = min(k, len(ids))
+    return {q: questions[q] for q in (ids[i * len(ids) // k] for i in range(k))} if k else {}
+
+
 def offtopic_questions(mix: dict[str, int], n: int) -> dict[str, str]:
-    """The off-topic questions to ask a collection with this language mix (chunks per language):
-    every bundled one in its languages (a German collection is asked in German), then English ones,
-    spread over every domain, up to `n`. English ones stay the bulk: the threshold's bound needs
-    about 45 off-topic pools in its calibration half, and with only the 32 translated questions of
-    a language and its English share (tried) no threshold could be certified, so every question
-    abstained (bench/RESULTS.md)."""
-    out = dict(list(bundled_offtopic(reading_languages(mix)).items())[:n])
-    english = bundled_offtopic()
-    ids = sorted(english)
-    k = min(max(0, n - len(out)), len(ids))
-    return out | {q: english[q] for q in (ids[i * len(ids) // k] for i in range(k))}
+    """The off-topic questions to ask a collection with this language mix (chunks per language), n
+    in all: each of its languages gets its share of n in that language (a German collection is asked
+    in German, one a fifth Japanese a fifth in Japanese), as far as the bundled translations go, and
+    English ones, spread over every domain, fill the rest. Certified on English questions alone, a
+    gate answered 4 of 10 Spanish off-topic questions on a Spanish collection (bench/RESULTS.md)."""
+    total = sum(mix.values())
+    translated = bundled_offtopic(reading_languages(mix))
+    out: dict[str, str] = {}
+    for lang in reading_languages(mix):
+        mine = {q: t for q, t in translated.items() if q.endswith(f"-{lang}")}
+        out |= spread(mine, n * mix[lang] // total)
+    return out | spread(bundled_offtopic(), max(0, n - len(out)))
 
 
 def doc_key(c: Candidate) -> str:
