@@ -35,6 +35,8 @@ CALIBRATION, DRIFT, EVALUATIONS = "calibration", "drift", "evaluations"
 FOLDERS = frozenset({CALIBRATION, DRIFT, EVALUATIONS})
 TMP_SUFFIX = ".tmp"
 MAX_LOG_BYTES = 64 * 1024 * 1024  # a log file past this is rotated to `<name>.1` (one generation kept)
+# A log on a server past this many lines is rotated alike: about MAX_LOG_BYTES of verdicts of 250 bytes.
+MAX_LOG_LINES = 250_000
 SCROLL_PAGE = 1000
 
 
@@ -192,8 +194,7 @@ class FileDocs(StateDocs):
 
 class QdrantDocs(StateDocs):
     """A Qdrant server's: one point per document, and one per line of a log, without vectors, in
-    `ragate.state` (logs are not bounded there). A failure of the server (down, refusing the key)
-    is a StoreError naming it."""
+    `ragate.state`. A failure of the server (down, refusing the key) is a StoreError naming it."""
 
     def __init__(self, client: Any, location: str):
         self.client = client
@@ -307,9 +308,17 @@ class QdrantDocs(StateDocs):
         point = models.PointStruct(id=str(uuid.uuid4()), vector={}, payload={"log": log, "line": line, "at_ns": time.time_ns()})
         with self._server(f"appending to {log}"):
             self._create()
+            rotated = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count >= MAX_LOG_LINES
+            if rotated:
+                # As a file is rotated: the older lines become `<log>.1` (relabelled in place, one call), and
+                # the generation before them goes.
+                older = f"{log}.1"
+                self.client.delete(STATE_COLLECTION, points_selector=models.FilterSelector(filter=_match("log", older)), wait=True)
+                self.client.set_payload(STATE_COLLECTION, payload={"log": older}, points=_match("log", log), wait=True)
+                logger.warning("%s passed %d lines; its older lines are in %s", self.where(log), MAX_LOG_LINES, older)
             self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
         self._bump(log)
-        return False
+        return rotated
 
     def lines(self, log: str) -> list[str]:
         rows = self._scroll("log", log, f"reading {log}")

@@ -150,6 +150,17 @@ def test_a_bad_byte_or_a_rotation_in_the_feedback_file_keeps_its_counts_right(tm
     assert kept.counts()["entries"] == 1 and (tmp_path / "feedback.jsonl.1").is_file()
 
 
+def test_a_servers_feedback_log_is_rotated_past_its_bound_as_a_file_is(monkeypatch):
+    monkeypatch.setattr(state, "MAX_LOG_LINES", 2)
+    verdict = {"text": "Tides follow the moon.", "chunk_id": "c1", "collection": "default", "note": None, "reranker": "r"}
+    docs = QdrantDocs(QdrantClient(location=":memory:"), "in-memory")
+    kept = FeedbackLog(docs)
+    assert [kept.append(query=q, relevant=True, **verdict) for q in ("a?", "b?", "c?", "d?", "e?")] == [1, 2, 1, 2, 1]
+    # One generation of older lines is kept, as `feedback.jsonl.1` beside a file; the one before it goes.
+    assert [json.loads(line)["query"] for line in docs.lines("feedback.jsonl.1")] == ["c?", "d?"]
+    assert [r["query"] for r in kept.rows()] == ["e?"] and FeedbackLog(docs).counts()["entries"] == 1
+
+
 def test_a_machines_feedback_file_moves_into_the_server_once(tmp_path):
     old = tmp_path / "feedback.jsonl"
     FeedbackLog(FileDocs(tmp_path)).append(
