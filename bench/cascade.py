@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def pool_of(query: str):
             timer = Timer()
-            dense, sparse = p.retriever.recall(query, filters=None, n=args.candidates, collection=collection, timer=timer)
-            return p.retriever.fuse(query, dense, sparse, n=args.candidates, fusion="rrf", timer=timer)
+            return p.retriever.pool(query, n=args.candidates, filters=None, collection=collection, timer=timer, fusion="rrf")
 
         warm = pool_of(ds.queries[qids[0]])
         for setup in configs.values():  # engines' first calls out of the timings

@@ -76,8 +76,7 @@ def ndcg10(ranked: list[Candidate], relevant: list[bool], ideal: int) -> float:
 def pool_of(p: Pipeline, text: str, collection: str, n: int) -> list[Candidate]:
     """The fused pool of n candidates, reranked (raw logits; each calibration recalibrates them)."""
     timer = Timer()
-    dense, sparse = p.retriever.recall(text, filters=None, n=n, collection=collection, timer=timer)
-    cands = p.retriever.fuse(text, dense, sparse, n=n, fusion=None, timer=timer)
+    cands = p.retriever.pool(text, n=n, filters=None, collection=collection, timer=timer)
     if cands and p.retriever.rerank_pool(text, cands, profile=p.catalog.profile(collection), timer=timer) is None:
         p.models.require_reranker()
     return cands

@@ -77,3 +77,18 @@ def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_
     assert said["calibration"] == "mixed" and "notes: self" in said["relevance_fitted_on"]
     shared = Ranked(cands, 2, None, [], Timer(), profiles, Profile(source="default")).calibration()
     assert shared["calibration"] == "default"
+
+
+def test_a_smaller_pool_is_the_head_of_a_larger_one(pipeline):
+    """`candidates` cuts the fused pool, not the channels' lists it is fused from: fused from lists
+    cut at 5, a passage third in one channel and absent from the other's top 5 ranks otherwise."""
+    from ragate.server.requests import IndexRequest
+    from ragate.server.timing import Timer
+    from tests.helpers import EXAMPLES, QUESTIONS
+
+    pipeline.index(IndexRequest(paths=[str(EXAMPLES / "corpus")]))
+    r = pipeline.retriever
+    for q in QUESTIONS[:8]:
+        small = [c.chunk.chunk_id for c in r.pool(q, n=5, filters=None, collection=None, timer=Timer())]
+        large = [c.chunk.chunk_id for c in r.pool(q, n=40, filters=None, collection=None, timer=Timer())]
+        assert small == large[:5], q

@@ -64,8 +64,7 @@ def reranked_pools(retriever: Retriever, queries: list[LabelledQuery], *, candid
     pools = []
     for q in progress_bar(queries, progress):
         timer = Timer()
-        dense, sparse = retriever.recall(q.text, filters=None, n=candidates, collection=q.collection, timer=timer)
-        cands = retriever.fuse(q.text, dense, sparse, n=candidates, fusion=None, timer=timer)
+        cands = retriever.pool(q.text, n=candidates, filters=None, collection=q.collection, timer=timer)
         if cands and not retriever.rerank_pool(q.text, cands, profile=retriever.catalog.profile(q.collection), timer=timer):
             retriever.models.require_reranker()  # not reranked: raises why the reranker is unavailable
         pools.append(cands)

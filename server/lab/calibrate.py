@@ -38,8 +38,7 @@ def pairs_from_dataset(
     reranker = retriever.models.require_reranker()
     for qid in progress_bar(sample_queries(ds, max_queries), progress):
         timer = Timer()
-        dense, sparse = retriever.recall(ds.queries[qid], filters=None, n=candidates, collection=collection, timer=timer)
-        cands = retriever.fuse(ds.queries[qid], dense, sparse, n=candidates, fusion="rrf", timer=timer)
+        cands = retriever.pool(ds.queries[qid], n=candidates, filters=None, collection=collection, timer=timer, fusion="rrf")
         if not cands:
             continue
         z = reranker.score(ds.queries[qid], [indexed_text(c.chunk) for c in cands])

@@ -26,7 +26,7 @@ from ragate.server.lab.gate_fit import gate_pools
 from ragate.server.lab.jsonl import load_queries
 from ragate.server.lab.leaderboard import leaderboard
 from ragate.server.lab.leaderboard import write as write_leaderboard
-from ragate.server.retriever import Retriever
+from ragate.server.retriever import Retriever, recall_depth
 from ragate.server.timing import Timer
 
 log = logging.getLogger(__name__)
@@ -150,10 +150,10 @@ def evaluate(
     for n, qid in enumerate(progress_bar(qids, progress)):
         query = ds.queries[qid]
         timer = Timer()
-        # Each channel alone is judged on its own top 100 (Recall@100 needs that many), the hybrid
-        # variants on the fused pool of `candidates` that search would rerank.
-        dense, sparse = retriever.recall(query, filters=None, n=max(candidates, 100), collection=collection, timer=timer)
-        cands = retriever.fuse(query, dense[:candidates], sparse[:candidates], n=candidates, fusion="rrf", timer=timer)
+        # Each channel alone is judged on its own top 100 or more (Recall@100 needs that many), the
+        # hybrid variants on the fused pool of `candidates` that search would rerank, fused as search fuses.
+        dense, sparse = retriever.recall(query, filters=None, n=recall_depth(candidates), collection=collection, timer=timer)
+        cands = retriever.fuse(query, dense, sparse, n=candidates, fusion="rrf", timer=timer)
         t = timer.ms
         if "bm25" in runs:
             runs["bm25"][qid] = doc_run(sparse, lambda h: h.score)
