@@ -71,9 +71,9 @@ class StateDocs:
         """The documents directly in `folder` (a name's part before its last "/"): name -> text."""
         raise NotImplementedError
 
-    def append(self, log: str, line: str) -> bool:
-        """Add one line (no newline in it) to the log `log`, durably, whole or not at all; True
-        when the log's older lines were set aside first (it had grown past its bound)."""
+    def append(self, log: str, *lines: str) -> bool:
+        """Add lines (no newline in any) to the log `log`, durably, each whole or not at all; True
+        when the log's older lines were set aside first (it would have grown past its bound)."""
         raise NotImplementedError
 
     def lines(self, log: str) -> list[str]:
@@ -164,9 +164,9 @@ class FileDocs(StateDocs):
             out[name] = text
         return out
 
-    def append(self, log: str, line: str) -> bool:
+    def append(self, log: str, *lines: str) -> bool:
         path = self._path(log)
-        data = (line + "\n").encode("utf-8")
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
         rotated = False
         with self._disk("append to", log):
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -301,14 +301,19 @@ class QdrantDocs(StateDocs):
         found = self._scroll("folder", folder, f"listing {folder}/")
         return {str(p["name"]): str(p["text"]) for p in sorted(found, key=lambda p: str(p["name"]))}
 
-    def append(self, log: str, line: str) -> bool:
+    def append(self, log: str, *lines: str) -> bool:
         from qdrant_client import models
 
         # One point per line, under a fresh id: replicas append at once without overwriting each other.
-        point = models.PointStruct(id=str(uuid.uuid4()), vector={}, payload={"log": log, "line": line, "at_ns": time.time_ns()})
+        at = time.time_ns()
+        points = [
+            models.PointStruct(id=str(uuid.uuid4()), vector={}, payload={"log": log, "line": line, "at_ns": at + i})
+            for i, line in enumerate(lines)
+        ]
         with self._server(f"appending to {log}"):
             self._create()
-            rotated = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count >= MAX_LOG_LINES
+            held = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count
+            rotated = held + len(lines) > MAX_LOG_LINES
             if rotated:
                 # As a file is rotated: the older lines become `<log>.1` (relabelled in place, one call), and
                 # the generation before them goes.
@@ -316,7 +321,8 @@ class QdrantDocs(StateDocs):
                 self.client.delete(STATE_COLLECTION, points_selector=models.FilterSelector(filter=_match("log", older)), wait=True)
                 self.client.set_payload(STATE_COLLECTION, payload={"log": older}, points=_match("log", log), wait=True)
                 logger.warning("%s passed %d lines; its older lines are in %s", self.where(log), MAX_LOG_LINES, older)
-            self.client.upsert(STATE_COLLECTION, points=[point], wait=True)
+            for i in range(0, len(points), SCROLL_PAGE):
+                self.client.upsert(STATE_COLLECTION, points=points[i : i + SCROLL_PAGE], wait=True)
         self._bump(log)
         return rotated
 

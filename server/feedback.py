@@ -97,8 +97,8 @@ class FeedbackLog:
         try:
             held = set(self.docs.lines(LOG_NAME))
             lines = [line for line in path.read_bytes().decode("utf-8", errors="replace").split("\n") if line.strip() and line not in held]
-            for line in lines:
-                self.docs.append(LOG_NAME, line)
+            if lines:
+                self.docs.append(LOG_NAME, *lines)
         except (OSError, StoreError) as e:
             log.warning("feedback kept in %s not copied into the store: %s", path, e)
             return
