@@ -91,7 +91,7 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
     gate = functools.partial(
         decide, query=q["text"], min_score=g.min_score, max_passages=g.max_passages, bm25=p.models.bm25, model=prof.answerability
     )
-    d = gate(ranked)
+    d = gate(ranked, pool=pool)
     out: dict[str, Any] = {"status": d.status, "p": d.p_answerable, "threshold": d.threshold}
     if q["kind"] == "answerable":
         rel = [answers(c, q, folder) for c in ranked]
@@ -112,7 +112,9 @@ def judge(p: Pipeline, prof: Profile, q: dict[str, Any], pool: list[Candidate], 
             "wrong_above_0.9": sum(1 for c in ranked[:10] if not holds(c, q["answer"]) and (c.relevance or 0) > 0.9),
         }
         # The near-topic pool: the same question with every chunk of its file taken out.
-        dn = gate([c for c in ranked if Path(c.chunk.source).resolve() != (folder / q["file"]).resolve()])
+        elsewhere = [c for c in pool if Path(c.chunk.source).resolve() != (folder / q["file"]).resolve()]
+        kept = {id(c) for c in elsewhere}
+        dn = gate([c for c in ranked if id(c) in kept], pool=elsewhere)
         out["near_topic_p"], out["near_topic_status"] = dn.p_answerable, dn.status
     return out
 

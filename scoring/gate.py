@@ -142,17 +142,18 @@ def _cause(features: dict[str, float], ranked: list[Candidate], missing: list[st
     return Reason.LOW_RELEVANCE
 
 
-def decide(ranked: list[Candidate], **judging) -> Decision:
-    """The gate's decision on the unflagged passages alone (see `judge` for `judging`): flagged ones
-    (retrieval/passage_quality.py) are never evidence. When the pool with them would have been
-    answered and the pool without them is not, the abstention says so (SUSPECT_EVIDENCE) and shows
-    them; either way the flagged passages of the head are named in `set_aside`."""
-    flagged = [c for c in ranked if c.flags]
+def decide(ranked: list[Candidate], *, pool: list[Candidate] | None = None, **judging) -> Decision:
+    """The gate's decision on the unflagged passages alone (see `judge` for `pool` and `judging`):
+    flagged ones (retrieval/passage_quality.py) are never evidence. When the pool with them would
+    have been answered and the pool without them is not, the abstention says so (SUSPECT_EVIDENCE)
+    and shows them; either way the flagged passages of the head are named in `set_aside`."""
+    pool = ranked if pool is None else pool
+    flagged = [c for c in pool if c.flags]
     if not flagged:
-        return judge(ranked, **judging)
-    honest = judge([c for c in ranked if not c.flags], **judging)
+        return judge(ranked, pool=pool, **judging)
+    honest = judge([c for c in ranked if not c.flags], pool=[c for c in pool if not c.flags], **judging)
     in_head = [c for c in ranked[: judging["max_passages"]] if c.flags]
-    if honest.status == "abstain" and judge(ranked, **judging).status == "answer":
+    if honest.status == "abstain" and judge(ranked, pool=pool, **judging).status == "answer":
         shown = in_head or flagged[: judging.get("nearest", NEAREST)]
         return dataclasses.replace(honest, reason=Reason.SUSPECT_EVIDENCE, nearest=shown + honest.nearest, set_aside=shown)
     return dataclasses.replace(honest, set_aside=in_head)
@@ -161,6 +162,7 @@ def decide(ranked: list[Candidate], **judging) -> Decision:
 def judge(
     ranked: list[Candidate],
     *,
+    pool: list[Candidate] | None = None,
     query: str,
     min_score: float,
     max_passages: int,
@@ -172,7 +174,9 @@ def judge(
     mixed: bool = False,
 ) -> Decision:
     """ranked: candidates in final (blended) order, each with calibrated relevance when reranked.
-    `strict`: min_score is the caller's own floor, which the best passage must reach too. `mixed`:
+    `pool`: every candidate of the query's pool, in fused order, before the blend's per-document cap
+    (default: `ranked`); a fitted model judges its fused head, so neither the cap nor [retrieval]
+    candidates changes what it reads. `strict`: min_score is the caller's own floor, which the best passage must reach too. `mixed`:
     the pool comes from collections calibrated differently, which no one model may judge."""
     calibrated = model is not None and model.threshold is not None
     threshold, bound = (float(model.threshold), model.false_accept_bound) if calibrated else (min_score, None)
@@ -182,8 +186,8 @@ def judge(
     )
     if not ranked:
         return decision("abstain", Reason.NO_CANDIDATES, 0.0)
-    # A fitted model reads as many candidates as it was fitted on, whatever the pool's size.
-    judged = model.judged(ranked) if calibrated and model is not None else ranked
+    # A fitted model reads as many candidates as it was fitted on, whatever the pool's size or the cap.
+    judged = model.judged(ranked if pool is None else pool) if calibrated and model is not None else ranked
     by_rel = by_relevance(judged)
     if not reranked or not by_rel:
         return decision("abstain", Reason.RERANKER_UNAVAILABLE, 0.0, nearest=ranked[:nearest])

@@ -230,6 +230,7 @@ class Pipeline:
         )
         d = decide(
             r.candidates,
+            pool=r.fused,
             query=req.query,
             min_score=g.min_score if req.min_score is None else req.min_score,
             max_passages=max_passages,

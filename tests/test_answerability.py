@@ -207,3 +207,22 @@ def test_a_stored_calibration_that_is_not_in_force_says_why(tmp_path):
     store.save("default", Profile(source="self", **models))  # fitted again: in force, nothing said of it
     assert set(store.set_aside("default", **models)) == {"labelled"}
     assert store.current("default", **models).source == "self"
+
+
+def test_the_gate_judges_the_same_pool_whatever_the_candidates_and_the_cap(make_settings, models, tmp_path):
+    """A fitted gate reads its model's fused head of the whole pool: neither a smaller [retrieval]
+    candidates nor the blend's per-document cap (which leaves passages out of the ranking) changes
+    which passages it judges, so its probability does not move."""
+    from ragate.server.pipeline import Pipeline
+    from ragate.server.requests import AnswerRequest, IndexRequest
+    from tests.helpers import EXAMPLES, QUESTIONS
+
+    seen = {}
+    for n in (30, 100):
+        p = Pipeline(make_settings(tmp_path / str(n), retrieval={"candidates": n}, blend={"max_chunks_per_doc": 1}), models)
+        try:
+            p.index(IndexRequest(paths=[str(EXAMPLES / "corpus")]))
+            seen[n] = [p.answer(AnswerRequest(query=q)).p_answerable for q in QUESTIONS[:10]]
+        finally:
+            p.close()
+    assert seen[30] == seen[100]

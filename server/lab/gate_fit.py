@@ -292,5 +292,6 @@ def gate_pools(
         r = retriever.rank(text, collection=collection, candidates=candidates, degrade=False, need_relevance=True)
         if r.candidates and r.stage is None:
             retriever.models.require_reranker()  # not reranked: raises why the reranker is unavailable
-        out += labelled_pools(qid=qid, query=text, pool=r.candidates, relevant=None if relevant is None else relevant.get(qid), key=key)
+        # The whole pool, cap or not, as the gate judges it.
+        out += labelled_pools(qid=qid, query=text, pool=r.fused, relevant=None if relevant is None else relevant.get(qid), key=key)
     return out
