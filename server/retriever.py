@@ -50,15 +50,18 @@ class Ranked:
     """A query's candidates after blending (best first), with what the stages did."""
 
     candidates: list[Candidate]
-    pool: int
+    fused: list[Candidate]  # every candidate of the pool in fused order, before the blend's per-document cap: what the gate judges
     stage: RerankStage | None
     notes: list[str]
     timer: Timer
     profiles: dict[str, Profile]  # each collection read, with its calibration in force
     profile: Profile | None  # the one that scored and gates the pool; None: each passage its own collection's
     query_language: str = ""  # ISO 639-1, "" when it could not be told
-    # Every candidate of the pool in fused order, before the blend's per-document cap: what the gate judges.
-    fused: list[Candidate] = dataclasses.field(default_factory=list)
+
+    @property
+    def pool(self) -> int:
+        """How many candidates the pool held."""
+        return len(self.fused)
 
     def calibration(self) -> dict[str, str]:
         """What a response says of the calibration in force (schemas.CalibrationSource)."""
@@ -251,7 +254,6 @@ class Retriever:
                 )
             if stage is not None:
                 stage.weight, stage.weight_reason = w.relevance, why
-        fused_order = list(cands)
         with timer.stage("blend"):
             trust = self.settings.trust
             flag_for_query(query, cands, trusted=trust.trusted, untrusted=trust.untrusted)
@@ -265,7 +267,7 @@ class Retriever:
                 "w_relevance + w_retrieval, and none is evidence for answer_or_abstain"
             )
         notes += self.language.notes(query_language, blended.ranked[:top_k], relevance_set_aside=unread_language)
-        return Ranked(blended.ranked, len(cands), stage, notes, timer, profiles, profile, query_language, fused=fused_order)
+        return Ranked(blended.ranked, cands, stage, notes, timer, profiles, profile, query_language)  # the blend keeps cands' order
 
     def _tokens(self, text: str) -> int:
         offsets = self.models.token_offsets

@@ -73,9 +73,9 @@ def test_a_pool_of_differently_calibrated_collections_reads_each_passage_by_its_
     cands = [Candidate(chunk=hit(c, 0).chunk, rerank=2.0, collection=c) for c in ("notes", "papers")]
     _relevance_by_collection(cands, profiles)  # no shared calibration fits: each passage by its own
     assert math.isclose(cands[0].relevance, 0.5) and math.isclose(cands[1].relevance, 1 / (1 + math.exp(-2.0)))
-    said = Ranked(cands, 2, None, [], Timer(), profiles, None).calibration()
+    said = Ranked(cands, cands, None, [], Timer(), profiles, None).calibration()
     assert said["calibration"] == "mixed" and "notes: self" in said["relevance_fitted_on"]
-    shared = Ranked(cands, 2, None, [], Timer(), profiles, Profile(source="default")).calibration()
+    shared = Ranked(cands, cands, None, [], Timer(), profiles, Profile(source="default")).calibration()
     assert shared["calibration"] == "default"
 
 
