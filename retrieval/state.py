@@ -261,8 +261,12 @@ class QdrantDocs(StateDocs):
         # read again every RELOAD_S; and once every LOG_RELOAD_S whatever the count says, in case
         # another replica's line landed between this process's write and its count.
         with self._server(f"counting {log}"):
-            lines = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count if self._exists() else 0
+            lines = self._held(log) if self._exists() else 0
         return lines, int(time.monotonic() // LOG_RELOAD_S)
+
+    def _held(self, log: str) -> int:
+        """The log's lines, as the server counts them (inside a `_server` block)."""
+        return int(self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count)
 
     def write(self, name: str, text: str) -> str:
         from qdrant_client import models
@@ -312,8 +316,7 @@ class QdrantDocs(StateDocs):
         ]
         with self._server(f"appending to {log}"):
             self._create()
-            held = self.client.count(STATE_COLLECTION, count_filter=_match("log", log), exact=True).count
-            rotated = held + len(lines) > MAX_LOG_LINES
+            rotated = self._held(log) + len(lines) > MAX_LOG_LINES
             if rotated:
                 # As a file is rotated: the older lines become `<log>.1` (relabelled in place, one call), and
                 # the generation before them goes.

@@ -76,11 +76,9 @@ def offtopic_questions(mix: dict[str, int], n: int) -> dict[str, str]:
     English ones, spread over every domain, fill the rest. Certified on English questions alone, a
     gate answered 4 of 10 Spanish off-topic questions on a Spanish collection (bench/RESULTS.md)."""
     total = sum(mix.values())
-    translated = bundled_offtopic(reading_languages(mix))
     out: dict[str, str] = {}
     for lang in reading_languages(mix):
-        mine = {q: t for q, t in translated.items() if q.endswith(f"-{lang}")}
-        out |= spread(mine, n * mix[lang] // total)
+        out |= spread(bundled_offtopic([lang]), n * mix[lang] // total)
     return out | spread(bundled_offtopic(), max(0, n - len(out)))
 
 
