@@ -6,7 +6,7 @@ written with the chunk that answers them, questions it cannot answer (off-topic)
     RAGATE_RERANKER_MODEL=../shared/models/ragate-ce-minilm-l6-scifact \\
         python -m bench.real_folder /tmp/realfolder/dev bench/data/real_folder/dev/questions.jsonl
 
-A corpus is chosen by its folder and its questions: dev, heldout or heldout2 in place of dev above.
+A corpus is chosen by its folder and its questions: dev, heldout, heldout2 or heldout3 in place of dev above.
 
 A chunk answers a question when it comes from the question's file and holds its `answer` string
 (case and spacing ignored); an answer "carries the fact" when one of its passages holds that string.

@@ -1,20 +1,31 @@
-"""Build three "real folder" corpora from this machine's own documentation, for measuring retrieval
+"""Build four "real folder" corpora from this machine's own documentation, for measuring retrieval
 and abstention on documents nobody tuned to.
 
-    python -m bench.real_folder_corpus --out DIR          # builds DIR/dev, DIR/heldout and DIR/heldout2
+    python -m bench.real_folder_corpus --out DIR          # builds DIR/dev, DIR/heldout, DIR/heldout2, DIR/heldout3
     python -m bench.real_folder_corpus --out DIR --check  # checks the questions against a built DIR
 
 Each corpus is a folder of mixed formats, as a user's would be: man pages rendered to plain text
 (`MANWIDTH=80 man -l PAGE | col -bx`), README / NEWS / changelog files from /usr/share/doc and
 other plain-text manuals (.gz decompressed to .txt, .md and .rst kept), HTML manuals and one PDF.
-The files are fixed lists (DEV_FILES, HELDOUT_FILES, HELDOUT2_FILES: source path -> destination
-path; CORPORA names them), drawn from different packages so no two corpora share a source file; the
-build is reproducible on any machine with the same Debian packages (heldout2 also needs the
+The files are fixed lists (DEV_FILES, HELDOUT_FILES, HELDOUT2_FILES, HELDOUT3_FILES: source path ->
+destination path; CORPORA names them), drawn from different packages so no two corpora share a source
+file; the build is reproducible on any machine with the same Debian packages (heldout2 also needs the
 developers-reference and debian-refcard packages, and reads the httplib2 reference that
-google-cloud-cli ships). A listed file that is missing is reported and left out; one whose text runs
-past MAX_TEXT_BYTES is skipped. Hand-written questions live in bench/data/real_folder/<corpus>/
-questions.jsonl; --check verifies that every answerable question's answer string occurs in its file
-(HTML tags stripped, whitespace normalised, case-insensitive; PDFs only when pypdf is installed).
+google-cloud-cli ships). heldout3 draws only on packages no other corpus uses (not chrony: installing
+it removes systemd-timesyncd, which heldout reads); it needs
+
+    apt-get install --no-install-recommends acl apache2-doc apache2-utils aria2 at bind9-dnsutils
+        brotli cabextract ccache cron cryptsetup-bin dnsmasq-base dos2unix ethtool fetchmail flac
+        gawk gdisk gifsicle haproxy hdparm iperf3 lame lftp logrotate lua5.4 lzip lzop mdadm
+        memcached mercurial meson miller msmtp mtr-tiny mutt nano ncdu netcat-openbsd nftables nmap
+        optipng p7zip-full pigz postgresql-client-15 procmail quilt rcs rsync screen smartmontools
+        socat sox subversion sudo tcpdump traceroute tree units vorbis-tools webp whois
+        wireguard-tools
+
+A listed file that is missing is reported and left out; one whose text runs past MAX_TEXT_BYTES is
+skipped. Hand-written questions live in bench/data/real_folder/<corpus>/questions.jsonl; --check
+verifies that every answerable question's answer string occurs in its file (HTML tags stripped,
+whitespace normalised, case-insensitive; PDFs only when pypdf is installed).
 Stdlib only.
 """
 
@@ -35,6 +46,8 @@ MAX_TEXT_BYTES = 400_000
 EXTRACTOR_SUFFIXES = (".md", ".txt", ".rst", ".html", ".htm", ".pdf")
 QUESTIONS_DIR = Path(__file__).resolve().parent / "data" / "real_folder"
 KINDS = ("answerable", "near_miss", "unanswerable")
+# Sources under these are man pages to render; PostgreSQL keeps its client pages in a versioned tree.
+MAN_DIRS = ("/usr/share/man/", "/usr/share/postgresql/15/man/")
 # man(1) and col(1) get a fixed environment: the locale decides hyphen characters and MANOPT,
 # MANPAGER and friends would change the output.
 _MAN_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "MANWIDTH": "80"}
@@ -99,7 +112,7 @@ def html_text(raw: bytes) -> str:
 
 def _content(src: str) -> bytes:
     """The bytes written for SRC: a rendered man page, a decompressed file, or the file itself."""
-    if src.startswith("/usr/share/man/"):
+    if src.startswith(MAN_DIRS):
         return render_man(src)
     data = Path(src).read_bytes()
     return gzip.decompress(data) if src.endswith(".gz") else data
@@ -252,7 +265,7 @@ def check(out: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="output directory; DIR/dev, DIR/heldout and DIR/heldout2 are replaced")
+    ap.add_argument("--out", type=Path, required=True, help="output directory; its corpus folders (DIR/dev, ...) are replaced")
     ap.add_argument("--check", action="store_true", help="check the questions against an already built DIR instead of building")
     args = ap.parse_args(argv)
     if args.check:
@@ -265,8 +278,10 @@ def main(argv: list[str] | None = None) -> int:
 # packages (dev: coreutils, findutils, procps, openssh, dpkg/apt, e2fsprogs, valgrind, libffi, ...;
 # heldout: git, systemd, iproute2, openssl, PAM, nodejs, libxslt, pip, ...; heldout2: cmake, perf,
 # LLVM, universal-ctags, groff, X11 and xdg utilities, avahi, OpenJDK, gcloud, vim, Debian's
-# developers-reference, ...), so no source file appears in two corpora; heldout2 shares no package
-# with the others (dev and heldout share two: a man page each from manpages and ca-certificates).
+# developers-reference, ...; heldout3: mutt, fetchmail, procmail, sudo, rsync, socat, the Apache
+# manual, PostgreSQL's client, RCS, quilt, cryptsetup, mdadm, audio and image tools, ...), so no source
+# file appears in two corpora; heldout2 and heldout3 share no package with any other corpus (dev and
+# heldout share two: a man page each from manpages and ca-certificates).
 DEV_FILES: dict[str, str] = {
     "/usr/share/man/man1/ls.1.gz": "manpages/ls.1.txt",
     "/usr/share/man/man1/cp.1.gz": "manpages/cp.1.txt",
@@ -1100,7 +1115,303 @@ HELDOUT2_FILES: dict[str, str] = {
     "/usr/share/doc/debian-refcard/refcard-en-a4.pdf.gz": "pdf/refcard-en-a4.pdf",
 }
 
-CORPORA: dict[str, dict[str, str]] = {"dev": DEV_FILES, "heldout": HELDOUT_FILES, "heldout2": HELDOUT2_FILES}
+HELDOUT3_FILES: dict[str, str] = {
+    "/usr/share/man/man1/gawk.1.gz": "manpages/gawk.1.txt",
+    "/usr/share/man/man1/nano.1.gz": "manpages/nano.1.txt",
+    "/usr/share/man/man5/nanorc.5.gz": "manpages/nanorc.5.txt",
+    "/usr/share/man/man5/hgrc.5.gz": "manpages/hgrc.5.txt",
+    "/usr/share/man/man5/hgignore.5.gz": "manpages/hgignore.5.txt",
+    "/usr/share/man/man5/svnserve.conf.5.gz": "manpages/svnserve.conf.5.txt",
+    "/usr/share/man/man8/svnserve.8.gz": "manpages/svnserve.8.txt",
+    "/usr/share/man/man1/ci.1.gz": "manpages/ci.1.txt",
+    "/usr/share/man/man1/co.1.gz": "manpages/co.1.txt",
+    "/usr/share/man/man1/ident.1.gz": "manpages/ident.1.txt",
+    "/usr/share/man/man1/merge.1.gz": "manpages/merge.1.txt",
+    "/usr/share/man/man1/rcs.1.gz": "manpages/rcs.1.txt",
+    "/usr/share/man/man1/rcsclean.1.gz": "manpages/rcsclean.1.txt",
+    "/usr/share/man/man1/rcsdiff.1.gz": "manpages/rcsdiff.1.txt",
+    "/usr/share/man/man1/rcsmerge.1.gz": "manpages/rcsmerge.1.txt",
+    "/usr/share/man/man1/rlog.1.gz": "manpages/rlog.1.txt",
+    "/usr/share/man/man5/rcsfile.5.gz": "manpages/rcsfile.5.txt",
+    "/usr/share/man/man1/quilt.1.gz": "manpages/quilt.1.txt",
+    "/usr/share/man/man1/guards.1.gz": "manpages/guards.1.txt",
+    "/usr/share/man/man1/meson.1.gz": "manpages/meson.1.txt",
+    "/usr/share/man/man1/ccache.1.gz": "manpages/ccache.1.txt",
+    "/usr/share/man/man1/ab.1.gz": "manpages/ab.1.txt",
+    "/usr/share/man/man1/htpasswd.1.gz": "manpages/htpasswd.1.txt",
+    "/usr/share/man/man1/htdbm.1.gz": "manpages/htdbm.1.txt",
+    "/usr/share/man/man8/htcacheclean.8.gz": "manpages/htcacheclean.8.txt",
+    "/usr/share/man/man8/rotatelogs.8.gz": "manpages/rotatelogs.8.txt",
+    "/usr/share/man/man1/haproxy.1.gz": "manpages/haproxy.1.txt",
+    "/usr/share/man/man1/memcached.1.gz": "manpages/memcached.1.txt",
+    "/usr/share/man/man1/rsync.1.gz": "manpages/rsync.1.txt",
+    "/usr/share/man/man5/rsyncd.conf.5.gz": "manpages/rsyncd.conf.5.txt",
+    "/usr/share/man/man1/rrsync.1.gz": "manpages/rrsync.1.txt",
+    "/usr/share/man/man1/socat.1.gz": "manpages/socat.1.txt",
+    "/usr/share/man/man1/nc_openbsd.1.gz": "manpages/nc_openbsd.1.txt",
+    "/usr/share/man/man1/nmap.1.gz": "manpages/nmap.1.txt",
+    "/usr/share/man/man1/nping.1.gz": "manpages/nping.1.txt",
+    "/usr/share/man/man8/tcpdump.8.gz": "manpages/tcpdump.8.txt",
+    "/usr/share/man/man1/dig.1.gz": "manpages/dig.1.txt",
+    "/usr/share/man/man1/delv.1.gz": "manpages/delv.1.txt",
+    "/usr/share/man/man1/nslookup.1.gz": "manpages/nslookup.1.txt",
+    "/usr/share/man/man1/nsupdate.1.gz": "manpages/nsupdate.1.txt",
+    "/usr/share/man/man1/mdig.1.gz": "manpages/mdig.1.txt",
+    "/usr/share/man/man1/traceroute.db.1.gz": "manpages/traceroute.1.txt",
+    "/usr/share/man/man8/mtr.8.gz": "manpages/mtr.8.txt",
+    "/usr/share/man/man8/mtr-packet.8.gz": "manpages/mtr-packet.8.txt",
+    "/usr/share/man/man8/ethtool.8.gz": "manpages/ethtool.8.txt",
+    "/usr/share/man/man1/whois.1.gz": "manpages/whois.1.txt",
+    "/usr/share/man/man1/mkpasswd.1.gz": "manpages/mkpasswd.1.txt",
+    "/usr/share/man/man8/wg.8.gz": "manpages/wg.8.txt",
+    "/usr/share/man/man8/wg-quick.8.gz": "manpages/wg-quick.8.txt",
+    "/usr/share/man/man8/nft.8.gz": "manpages/nft.8.txt",
+    "/usr/share/man/man8/dnsmasq.8.gz": "manpages/dnsmasq.8.txt",
+    "/usr/share/man/man1/lftp.1.gz": "manpages/lftp.1.txt",
+    "/usr/share/man/man1/aria2c.1.gz": "manpages/aria2c.1.txt",
+    "/usr/share/man/man1/7zr.1.gz": "manpages/7zr.1.txt",
+    "/usr/share/man/man1/lzip.lzip.1.gz": "manpages/lzip.1.txt",
+    "/usr/share/man/man1/lzop.1.gz": "manpages/lzop.1.txt",
+    "/usr/share/man/man1/pigz.1.gz": "manpages/pigz.1.txt",
+    "/usr/share/man/man1/brotli.1.gz": "manpages/brotli.1.txt",
+    "/usr/share/man/man1/cabextract.1.gz": "manpages/cabextract.1.txt",
+    "/usr/share/man/man1/sox.1.gz": "manpages/sox.1.txt",
+    "/usr/share/man/man1/soxi.1.gz": "manpages/soxi.1.txt",
+    "/usr/share/man/man7/soxformat.7.gz": "manpages/soxformat.7.txt",
+    "/usr/share/man/man1/flac.1.gz": "manpages/flac.1.txt",
+    "/usr/share/man/man1/metaflac.1.gz": "manpages/metaflac.1.txt",
+    "/usr/share/man/man1/oggenc.1.gz": "manpages/oggenc.1.txt",
+    "/usr/share/man/man1/ogg123.1.gz": "manpages/ogg123.1.txt",
+    "/usr/share/man/man1/vorbiscomment.1.gz": "manpages/vorbiscomment.1.txt",
+    "/usr/share/man/man1/lame.1.gz": "manpages/lame.1.txt",
+    "/usr/share/man/man1/gifsicle.1.gz": "manpages/gifsicle.1.txt",
+    "/usr/share/man/man1/gifview.1.gz": "manpages/gifview.1.txt",
+    "/usr/share/man/man1/optipng.1.gz": "manpages/optipng.1.txt",
+    "/usr/share/man/man1/cwebp.1.gz": "manpages/cwebp.1.txt",
+    "/usr/share/man/man1/dwebp.1.gz": "manpages/dwebp.1.txt",
+    "/usr/share/man/man1/gif2webp.1.gz": "manpages/gif2webp.1.txt",
+    "/usr/share/man/man1/img2webp.1.gz": "manpages/img2webp.1.txt",
+    "/usr/share/man/man1/webpmux.1.gz": "manpages/webpmux.1.txt",
+    "/usr/share/man/man1/mutt.1.gz": "manpages/mutt.1.txt",
+    "/usr/share/man/man5/muttrc.5.gz": "manpages/muttrc.5.txt",
+    "/usr/share/man/man5/mbox.5.gz": "manpages/mbox.5.txt",
+    "/usr/share/man/man1/fetchmail.1.gz": "manpages/fetchmail.1.txt",
+    "/usr/share/man/man1/procmail.1.gz": "manpages/procmail.1.txt",
+    "/usr/share/man/man5/procmailrc.5.gz": "manpages/procmailrc.5.txt",
+    "/usr/share/man/man5/procmailex.5.gz": "manpages/procmailex.5.txt",
+    "/usr/share/man/man1/formail.1.gz": "manpages/formail.1.txt",
+    "/usr/share/man/man1/msmtp.1.gz": "manpages/msmtp.1.txt",
+    "/usr/share/man/man1/crontab.1.gz": "manpages/crontab.1.txt",
+    "/usr/share/man/man5/crontab.5.gz": "manpages/crontab.5.txt",
+    "/usr/share/man/man8/cron.8.gz": "manpages/cron.8.txt",
+    "/usr/share/man/man1/at.1.gz": "manpages/at.1.txt",
+    "/usr/share/man/man8/logrotate.8.gz": "manpages/logrotate.8.txt",
+    "/usr/share/man/man8/sudo.8.gz": "manpages/sudo.8.txt",
+    "/usr/share/man/man5/sudoers.5.gz": "manpages/sudoers.5.txt",
+    "/usr/share/man/man5/sudo.conf.5.gz": "manpages/sudo.conf.5.txt",
+    "/usr/share/man/man8/visudo.8.gz": "manpages/visudo.8.txt",
+    "/usr/share/man/man8/sudoreplay.8.gz": "manpages/sudoreplay.8.txt",
+    "/usr/share/man/man5/sudoers_timestamp.5.gz": "manpages/sudoers_timestamp.5.txt",
+    "/usr/share/man/man1/cvtsudoers.1.gz": "manpages/cvtsudoers.1.txt",
+    "/usr/share/man/man1/screen.1.gz": "manpages/screen.1.txt",
+    "/usr/share/man/man8/smartctl.8.gz": "manpages/smartctl.8.txt",
+    "/usr/share/man/man8/smartd.8.gz": "manpages/smartd.8.txt",
+    "/usr/share/man/man5/smartd.conf.5.gz": "manpages/smartd.conf.5.txt",
+    "/usr/share/man/man1/setfacl.1.gz": "manpages/setfacl.1.txt",
+    "/usr/share/man/man1/getfacl.1.gz": "manpages/getfacl.1.txt",
+    "/usr/share/man/man1/chacl.1.gz": "manpages/chacl.1.txt",
+    "/usr/share/man/man5/acl.5.gz": "manpages/acl.5.txt",
+    "/usr/share/man/man8/gdisk.8.gz": "manpages/gdisk.8.txt",
+    "/usr/share/man/man8/sgdisk.8.gz": "manpages/sgdisk.8.txt",
+    "/usr/share/man/man8/cryptsetup.8.gz": "manpages/cryptsetup.8.txt",
+    "/usr/share/man/man8/cryptsetup-luksFormat.8.gz": "manpages/cryptsetup-luksFormat.8.txt",
+    "/usr/share/man/man8/cryptsetup-open.8.gz": "manpages/cryptsetup-open.8.txt",
+    "/usr/share/man/man8/cryptsetup-reencrypt.8.gz": "manpages/cryptsetup-reencrypt.8.txt",
+    "/usr/share/man/man8/cryptsetup-luksAddKey.8.gz": "manpages/cryptsetup-luksAddKey.8.txt",
+    "/usr/share/man/man8/integritysetup.8.gz": "manpages/integritysetup.8.txt",
+    "/usr/share/man/man8/veritysetup.8.gz": "manpages/veritysetup.8.txt",
+    "/usr/share/man/man8/mdadm.8.gz": "manpages/mdadm.8.txt",
+    "/usr/share/man/man5/mdadm.conf.5.gz": "manpages/mdadm.conf.5.txt",
+    "/usr/share/man/man4/md.4.gz": "manpages/md.4.txt",
+    "/usr/share/man/man8/hdparm.8.gz": "manpages/hdparm.8.txt",
+    "/usr/share/man/man5/hdparm.conf.5.gz": "manpages/hdparm.conf.5.txt",
+    "/usr/share/man/man1/iperf3.1.gz": "manpages/iperf3.1.txt",
+    "/usr/share/man/man1/ncdu.1.gz": "manpages/ncdu.1.txt",
+    "/usr/share/man/man1/tree.1.gz": "manpages/tree.1.txt",
+    "/usr/share/man/man1/units.1.gz": "manpages/units.1.txt",
+    "/usr/share/man/man1/dos2unix.1.gz": "manpages/dos2unix.1.txt",
+    "/usr/share/man/man1/lua5.4.1.gz": "manpages/lua5.4.1.txt",
+    "/usr/share/man/man1/luac5.4.1.gz": "manpages/luac5.4.1.txt",
+    "/usr/share/man/man1/mlr.1.gz": "manpages/mlr.1.txt",
+    "/usr/share/postgresql/15/man/man1/psql.1.gz": "manpages/psql.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_dump.1.gz": "manpages/pg_dump.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_restore.1.gz": "manpages/pg_restore.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_dumpall.1.gz": "manpages/pg_dumpall.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_basebackup.1.gz": "manpages/pg_basebackup.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_isready.1.gz": "manpages/pg_isready.1.txt",
+    "/usr/share/postgresql/15/man/man1/vacuumdb.1.gz": "manpages/vacuumdb.1.txt",
+    "/usr/share/postgresql/15/man/man1/createdb.1.gz": "manpages/createdb.1.txt",
+    "/usr/share/postgresql/15/man/man1/pg_receivewal.1.gz": "manpages/pg_receivewal.1.txt",
+    "/usr/share/doc/gawk/README": "docs/gawk/README.txt",
+    "/usr/share/doc/gawk/NEWS.gz": "docs/gawk/NEWS.txt",
+    "/usr/share/doc/gawk/POSIX.STD": "docs/gawk/POSIX.STD.txt",
+    "/usr/share/doc/nano/README.gz": "docs/nano/README.txt",
+    "/usr/share/doc/nano/NEWS.gz": "docs/nano/NEWS.txt",
+    "/usr/share/doc/nano/IMPROVEMENTS.gz": "docs/nano/IMPROVEMENTS.txt",
+    "/usr/share/doc/mercurial-common/README.Debian": "docs/mercurial-common/README.Debian.txt",
+    "/usr/share/doc/subversion/README": "docs/subversion/README.txt",
+    "/usr/share/doc/rcs/NEWS.gz": "docs/rcs/NEWS.txt",
+    "/usr/share/doc/quilt/README.gz": "docs/quilt/README.txt",
+    "/usr/share/doc/quilt/README.MAIL": "docs/quilt/README.MAIL.txt",
+    "/usr/share/doc/ccache/README.md": "docs/ccache/README.md",
+    "/usr/share/doc/haproxy/architecture.txt.gz": "docs/haproxy/architecture.txt",
+    "/usr/share/doc/haproxy/intro.txt.gz": "docs/haproxy/intro.txt",
+    "/usr/share/doc/haproxy/management.txt.gz": "docs/haproxy/management.txt",
+    "/usr/share/doc/haproxy/proxy-protocol.txt.gz": "docs/haproxy/proxy-protocol.txt",
+    "/usr/share/doc/memcached/protocol.txt.gz": "docs/memcached/protocol.txt",
+    "/usr/share/doc/memcached/README.md": "docs/memcached/README.md",
+    "/usr/share/doc/memcached/storage.txt.gz": "docs/memcached/storage.txt",
+    "/usr/share/doc/memcached/tls.txt.gz": "docs/memcached/tls.txt",
+    "/usr/share/doc/rsync/NEWS.md.gz": "docs/rsync/NEWS.md",
+    "/usr/share/doc/socat/README.gz": "docs/socat/README.txt",
+    "/usr/share/doc/socat/FAQ": "docs/socat/FAQ.txt",
+    "/usr/share/doc/socat/EXAMPLES.gz": "docs/socat/EXAMPLES.txt",
+    "/usr/share/doc/netcat-openbsd/README.Debian": "docs/netcat-openbsd/README.Debian.txt",
+    "/usr/share/doc/tcpdump/README.md.gz": "docs/tcpdump/README.md",
+    "/usr/share/doc/traceroute/README": "docs/traceroute/README.txt",
+    "/usr/share/doc/ethtool/NEWS.gz": "docs/ethtool/NEWS.txt",
+    "/usr/share/doc/dnsmasq-base/FAQ.gz": "docs/dnsmasq-base/FAQ.txt",
+    "/usr/share/doc/dnsmasq-base/DBus-interface.gz": "docs/dnsmasq-base/DBus-interface.txt",
+    "/usr/share/doc/lftp/FAQ": "docs/lftp/FAQ.txt",
+    "/usr/share/doc/lftp/README.gz": "docs/lftp/README.txt",
+    "/usr/share/doc/aria2/README.rst.gz": "docs/aria2/README.rst",
+    "/usr/share/doc/p7zip/DOC/readme.txt.gz": "docs/p7zip/DOC/readme.txt",
+    "/usr/share/doc/p7zip/DOC/Methods.txt": "docs/p7zip/DOC/Methods.txt",
+    "/usr/share/doc/p7zip/DOC/7zFormat.txt.gz": "docs/p7zip/DOC/7zFormat.txt",
+    "/usr/share/doc/p7zip/DOC/lzma.txt.gz": "docs/p7zip/DOC/lzma.txt",
+    "/usr/share/doc/p7zip/DOC/src-history.txt.gz": "docs/p7zip/DOC/src-history.txt",
+    "/usr/share/doc/lzip/README.gz": "docs/lzip/README.txt",
+    "/usr/share/doc/lzip/README.Debian": "docs/lzip/README.Debian.txt",
+    "/usr/share/doc/lzop/README": "docs/lzop/README.txt",
+    "/usr/share/doc/lzop/NEWS.gz": "docs/lzop/NEWS.txt",
+    "/usr/share/doc/pigz/README": "docs/pigz/README.txt",
+    "/usr/share/doc/cabextract/README": "docs/cabextract/README.txt",
+    "/usr/share/doc/cabextract/NEWS.gz": "docs/cabextract/NEWS.txt",
+    "/usr/share/doc/sox/README.gz": "docs/sox/README.txt",
+    "/usr/share/doc/flac/README.md.gz": "docs/flac/README.md",
+    "/usr/share/doc/gifsicle/README.md.gz": "docs/gifsicle/README.md",
+    "/usr/share/doc/mutt/README.SSL.gz": "docs/mutt/README.SSL.txt",
+    "/usr/share/doc/mutt/PGP-Notes.txt.gz": "docs/mutt/PGP-Notes.txt",
+    "/usr/share/doc/mutt/README.SMIME": "docs/mutt/README.SMIME.txt",
+    "/usr/share/doc/mutt/NEWS.gz": "docs/mutt/NEWS.txt",
+    "/usr/share/doc/fetchmail/README.SSL.gz": "docs/fetchmail/README.SSL.txt",
+    "/usr/share/doc/fetchmail/README.Debian.gz": "docs/fetchmail/README.Debian.txt",
+    "/usr/share/doc/fetchmail/NEWS.gz": "docs/fetchmail/NEWS.txt",
+    "/usr/share/doc/procmail/FAQ": "docs/procmail/FAQ.txt",
+    "/usr/share/doc/procmail/README": "docs/procmail/README.txt",
+    "/usr/share/doc/procmail/QuickStart": "docs/procmail/QuickStart.txt",
+    "/usr/share/doc/procmail/FEATURES": "docs/procmail/FEATURES.txt",
+    "/usr/share/doc/msmtp/README": "docs/msmtp/README.txt",
+    "/usr/share/doc/msmtp/README.Debian": "docs/msmtp/README.Debian.txt",
+    "/usr/share/doc/msmtp/NEWS.gz": "docs/msmtp/NEWS.txt",
+    "/usr/share/doc/cron/README": "docs/cron/README.txt",
+    "/usr/share/doc/cron/FEATURES": "docs/cron/FEATURES.txt",
+    "/usr/share/doc/at/README": "docs/at/README.txt",
+    "/usr/share/doc/at/timespec": "docs/at/timespec.txt",
+    "/usr/share/doc/sudo/README.md": "docs/sudo/README.md",
+    "/usr/share/doc/sudo/TROUBLESHOOTING.md.gz": "docs/sudo/TROUBLESHOOTING.md",
+    "/usr/share/doc/sudo/UPGRADE.md.gz": "docs/sudo/UPGRADE.md",
+    "/usr/share/doc/screen/FAQ.gz": "docs/screen/FAQ.txt",
+    "/usr/share/doc/screen/README": "docs/screen/README.txt",
+    "/usr/share/doc/screen/README.Debian.gz": "docs/screen/README.Debian.txt",
+    "/usr/share/doc/smartmontools/README": "docs/smartmontools/README.txt",
+    "/usr/share/doc/smartmontools/NEWS.gz": "docs/smartmontools/NEWS.txt",
+    "/usr/share/doc/gdisk/README.gz": "docs/gdisk/README.txt",
+    "/usr/share/doc/gdisk/NEWS.gz": "docs/gdisk/NEWS.txt",
+    "/usr/share/doc/cryptsetup-bin/NEWS.Debian.gz": "docs/cryptsetup-bin/NEWS.Debian.txt",
+    "/usr/share/doc/mdadm/FAQ.gz": "docs/mdadm/FAQ.txt",
+    "/usr/share/doc/mdadm/README.recipes.gz": "docs/mdadm/README.recipes.txt",
+    "/usr/share/doc/mdadm/README.checkarray": "docs/mdadm/README.checkarray.txt",
+    "/usr/share/doc/mdadm/mdmon-design.txt.gz": "docs/mdadm/mdmon-design.txt",
+    "/usr/share/doc/hdparm/README.acoustic": "docs/hdparm/README.acoustic.txt",
+    "/usr/share/doc/iperf3/README.md.gz": "docs/iperf3/README.md",
+    "/usr/share/doc/units/README.gz": "docs/units/README.txt",
+    "/usr/share/doc/units/NEWS.gz": "docs/units/NEWS.txt",
+    "/usr/share/doc/dos2unix/README.txt.gz": "docs/dos2unix/README.txt",
+    "/usr/share/doc/dos2unix/NEWS.txt.gz": "docs/dos2unix/NEWS.txt",
+    "/usr/share/doc/nano/faq.html": "html/nano/faq.html",
+    "/usr/share/doc/subversion/svn_1.14_releasenotes.html": "html/subversion/svn_1.14_releasenotes.html",
+    "/usr/share/doc/subversion/svn_1.13_releasenotes.html": "html/subversion/svn_1.13_releasenotes.html",
+    "/usr/share/doc/subversion/svn_1.11_releasenotes.html": "html/subversion/svn_1.11_releasenotes.html",
+    "/usr/share/doc/subversion/svn_1.10_releasenotes.html": "html/subversion/svn_1.10_releasenotes.html",
+    "/usr/share/doc/ccache/changelog.html.gz": "html/ccache/changelog.html",
+    "/usr/share/doc/socat/socat-multicast.html": "html/socat/socat-multicast.html",
+    "/usr/share/doc/socat/socat-tun.html": "html/socat/socat-tun.html",
+    "/usr/share/doc/socat/socat-openssltunnel.html": "html/socat/socat-openssltunnel.html",
+    "/usr/share/doc/socat/socat-genericsocket.html": "html/socat/socat-genericsocket.html",
+    "/usr/share/doc/dnsmasq-base/setup.html": "html/dnsmasq-base/setup.html",
+    "/usr/share/doc/dnsmasq-base/doc.html": "html/dnsmasq-base/doc.html",
+    "/usr/share/doc/aria2/README.html": "html/aria2/README.html",
+    "/usr/share/doc/optipng/png_optimization.html": "html/optipng/png_optimization.html",
+    "/usr/share/doc/mutt/html/intro.html": "html/mutt/html/intro.html",
+    "/usr/share/doc/mutt/html/gettingstarted.html": "html/mutt/html/gettingstarted.html",
+    "/usr/share/doc/mutt/html/configuration.html": "html/mutt/html/configuration.html",
+    "/usr/share/doc/mutt/html/advancedusage.html": "html/mutt/html/advancedusage.html",
+    "/usr/share/doc/mutt/html/optionalfeatures.html": "html/mutt/html/optionalfeatures.html",
+    "/usr/share/doc/mutt/html/security.html": "html/mutt/html/security.html",
+    "/usr/share/doc/mutt/html/tuning.html": "html/mutt/html/tuning.html",
+    "/usr/share/doc/mutt/html/mimesupport.html": "html/mutt/html/mimesupport.html",
+    "/usr/share/doc/fetchmail/fetchmail-FAQ.html": "html/fetchmail/fetchmail-FAQ.html",
+    "/usr/share/doc/fetchmail/fetchmail-features.html": "html/fetchmail/fetchmail-features.html",
+    "/usr/share/doc/fetchmail/design-notes.html": "html/fetchmail/design-notes.html",
+    "/usr/share/doc/smartmontools/badblockhowto.html": "html/smartmontools/badblockhowto.html",
+    "/usr/share/doc/apache2-doc/manual/en/bind.html": "html/apache2-doc/manual/en/bind.html",
+    "/usr/share/doc/apache2-doc/manual/en/caching.html": "html/apache2-doc/manual/en/caching.html",
+    "/usr/share/doc/apache2-doc/manual/en/configuring.html": "html/apache2-doc/manual/en/configuring.html",
+    "/usr/share/doc/apache2-doc/manual/en/content-negotiation.html": "html/apache2-doc/manual/en/content-negotiation.html",
+    "/usr/share/doc/apache2-doc/manual/en/dns-caveats.html": "html/apache2-doc/manual/en/dns-caveats.html",
+    "/usr/share/doc/apache2-doc/manual/en/env.html": "html/apache2-doc/manual/en/env.html",
+    "/usr/share/doc/apache2-doc/manual/en/expr.html": "html/apache2-doc/manual/en/expr.html",
+    "/usr/share/doc/apache2-doc/manual/en/filter.html": "html/apache2-doc/manual/en/filter.html",
+    "/usr/share/doc/apache2-doc/manual/en/logs.html": "html/apache2-doc/manual/en/logs.html",
+    "/usr/share/doc/apache2-doc/manual/en/mpm.html": "html/apache2-doc/manual/en/mpm.html",
+    "/usr/share/doc/apache2-doc/manual/en/sections.html": "html/apache2-doc/manual/en/sections.html",
+    "/usr/share/doc/apache2-doc/manual/en/stopping.html": "html/apache2-doc/manual/en/stopping.html",
+    "/usr/share/doc/apache2-doc/manual/en/urlmapping.html": "html/apache2-doc/manual/en/urlmapping.html",
+    "/usr/share/doc/apache2-doc/manual/en/suexec.html": "html/apache2-doc/manual/en/suexec.html",
+    "/usr/share/doc/apache2-doc/manual/en/vhosts/name-based.html": "html/apache2-doc/manual/en/vhosts/name-based.html",
+    "/usr/share/doc/apache2-doc/manual/en/vhosts/examples.html": "html/apache2-doc/manual/en/vhosts/examples.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/htaccess.html": "html/apache2-doc/manual/en/howto/htaccess.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/cgi.html": "html/apache2-doc/manual/en/howto/cgi.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/auth.html": "html/apache2-doc/manual/en/howto/auth.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/reverse_proxy.html": "html/apache2-doc/manual/en/howto/reverse_proxy.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/http2.html": "html/apache2-doc/manual/en/howto/http2.html",
+    "/usr/share/doc/apache2-doc/manual/en/howto/ssi.html": "html/apache2-doc/manual/en/howto/ssi.html",
+    "/usr/share/doc/apache2-doc/manual/en/misc/security_tips.html": "html/apache2-doc/manual/en/misc/security_tips.html",
+    "/usr/share/doc/apache2-doc/manual/en/misc/perf-tuning.html": "html/apache2-doc/manual/en/misc/perf-tuning.html",
+    "/usr/share/doc/apache2-doc/manual/en/rewrite/flags.html": "html/apache2-doc/manual/en/rewrite/flags.html",
+    "/usr/share/doc/apache2-doc/manual/en/rewrite/avoid.html": "html/apache2-doc/manual/en/rewrite/avoid.html",
+    "/usr/share/doc/apache2-doc/manual/en/rewrite/remapping.html": "html/apache2-doc/manual/en/rewrite/remapping.html",
+    "/usr/share/doc/apache2-doc/manual/en/rewrite/rewritemap.html": "html/apache2-doc/manual/en/rewrite/rewritemap.html",
+    "/usr/share/doc/apache2-doc/manual/en/ssl/ssl_faq.html": "html/apache2-doc/manual/en/ssl/ssl_faq.html",
+    "/usr/share/doc/apache2-doc/manual/en/ssl/ssl_howto.html": "html/apache2-doc/manual/en/ssl/ssl_howto.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_deflate.html": "html/apache2-doc/manual/en/mod/mod_deflate.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_expires.html": "html/apache2-doc/manual/en/mod/mod_expires.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_headers.html": "html/apache2-doc/manual/en/mod/mod_headers.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_remoteip.html": "html/apache2-doc/manual/en/mod/mod_remoteip.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_reqtimeout.html": "html/apache2-doc/manual/en/mod/mod_reqtimeout.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_status.html": "html/apache2-doc/manual/en/mod/mod_status.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_userdir.html": "html/apache2-doc/manual/en/mod/mod_userdir.html",
+    "/usr/share/doc/apache2-doc/manual/en/mod/mod_autoindex.html": "html/apache2-doc/manual/en/mod/mod_autoindex.html",
+    "/usr/share/doc/quilt/quilt.pdf": "pdf/quilt.pdf",
+}
+
+CORPORA: dict[str, dict[str, str]] = {
+    "dev": DEV_FILES,
+    "heldout": HELDOUT_FILES,
+    "heldout2": HELDOUT2_FILES,
+    "heldout3": HELDOUT3_FILES,
+}
 
 if __name__ == "__main__":
     sys.exit(main())
