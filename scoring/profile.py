@@ -42,7 +42,9 @@ QUANTILES = np.linspace(0.0, 1.0, 21)
 class BlendPair(BaseModel):
     """The blend's two weights a fit chooses (the rest stay as configured), with the evidence: mean
     nDCG@10 on the fit's questions at these weights and at the best weights without the reranker, and
-    the best reranked pair's gain over that hybrid with its 95% paired bootstrap interval."""
+    the best reranked pair's gain over that hybrid with its 95% paired bootstrap interval, over all
+    the questions and over each kind of question the fit had (self-calibration's topic and passage
+    questions: the reranker must help both)."""
 
     w_relevance: float
     w_retrieval: float
@@ -52,6 +54,7 @@ class BlendPair(BaseModel):
     gain: float | None = None
     gain_low: float | None = None
     gain_high: float | None = None
+    by_kind: dict[str, tuple[float, float, float, int]] = {}  # kind → (gain, low, high, questions)
 
     def evidence(self) -> str:
         """Why the reranker counts as much as it does, in words."""
@@ -63,6 +66,13 @@ class BlendPair(BaseModel):
         )
         if self.w_relevance > 0:
             return f"weight {self.w_relevance:g}: {measured}"
+        unproven = [(k, g) for k, g in sorted(self.by_kind.items()) if g[1] <= 0]
+        if self.gain_low > 0 and unproven:
+            kind, (gain, low, high, n) = unproven[0]
+            return (
+                f"reranking not shown to help {kind} questions: it changed their nDCG@10 by {gain:+.3f} (95% interval "
+                f"{low:+.3f} to {high:+.3f}) on {n} of them; over all, {measured}"
+            )
         if self.gain <= 0:
             return f"hybrid ranks this collection as well or better: {measured}"
         return f"reranking not shown to help this collection: {measured}"

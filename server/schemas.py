@@ -281,6 +281,11 @@ class BlendFit(BaseModel):
         description="the best pair with the reranker against that hybrid: its weights, nDCG@10, and the paired bootstrap's mean "
         "difference, 95% interval and verdict; the reranker keeps a weight only when the interval lies above 0"
     )
+    reranker_gain_by_kind: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the same gain over each kind of question, when the fit had several (self-calibration's topic and passage "
+        "questions); the reranker keeps a weight only when every kind's interval lies above 0 too",
+    )
 
 
 class CalibrateReport(BaseModel):
@@ -310,7 +315,10 @@ class SelfCalibrateReport(BaseModel):
 
     collection: str
     chunks: int = Field(description="the collection's chunks when it was asked")
-    questions_made: int = Field(description="questions made from the collection's chunks, one document each")
+    questions_made: int = Field(
+        description="questions made from the collection's chunks, one document each: topic and passage questions in turn "
+        "(what a document is about; one passage inside it)"
+    )
     questions_asked: int = Field(description="of those, asked before [calibration] max_minutes ran out")
     answerable: int = Field(description="questions whose own document was retrieved (their pools are the answerable ones)")
     near_topic: int = Field(description="the same pools with that document taken out")
@@ -321,8 +329,9 @@ class SelfCalibrateReport(BaseModel):
     relevance: dict[str, Any] = Field(description="the Platt fit: pairs, ECE of the sigmoid and of the fit on them, a and b")
     gate: dict[str, Any] = Field(description="the answerability model's certified threshold, bound and rates (as `calibrate`)")
     blend: dict[str, Any] = Field(
-        description="nDCG@10 of the source documents at the configured and the chosen weights, the best without the reranker "
-        "(hybrid), and the best reranked pair's gain over it with its 95% interval (reranker_gain)"
+        description="nDCG@10 of the source documents (of a passage question, its source chunk) at the configured and the chosen "
+        "weights, the best without the reranker (hybrid), and the best reranked pair's gain over it with its 95% interval, "
+        "over all and per kind of question (reranker_gain, reranker_gain_by_kind)"
     )
     seconds: float
     stopped_early: bool

@@ -212,6 +212,29 @@ def test_the_reranker_earns_its_weight_only_with_a_gain_beyond_doubt():
     assert blend_pair(unsure).evidence().startswith("reranking not shown to help this collection: reranking changed nDCG@10 by +")
 
 
+def test_the_reranker_must_help_every_kind_of_question_to_earn_its_weight():
+    import dataclasses
+
+    from ragate.server.lab.blend_fit import blend_pair, choose_blend
+
+    in_force = BlendWeights(relevance=1.0, retrieval=0.3, freshness=0, authority=0, mmr_lambda=1.0)
+
+    def key(c):
+        return c.chunk.chunk_id
+
+    # Right on all 40 topic questions, on 10 of 20 passage questions: a clear gain over all of them.
+    topic, topic_pools = _pools(40, lambda i: True)
+    passage, passage_pools = _pools(20, lambda i: i < 10)
+    passage = [dataclasses.replace(q, qid=f"p{q.qid}", kind="passage") for q in passage]
+    topic = [dataclasses.replace(q, kind="topic") for q in topic]
+    mixed = choose_blend(topic + passage, topic_pools + passage_pools, in_force, key)
+    assert mixed["reranker_gain"]["ci_low"] > 0 and mixed["reranker_gain_by_kind"]["passage"]["ci_low"] <= 0
+    assert mixed["chosen"]["w_relevance"] == 0
+    assert blend_pair(mixed).evidence().startswith("reranking not shown to help passage questions")
+    # The same questions as one kind: the gain over all of them decides.
+    assert choose_blend(topic, topic_pools, in_force, key)["chosen"]["w_relevance"] > 0
+
+
 class ScriptedReranker(Reranker):
     """The model-free tier's reranker: each passage's logit is given, and every pair read is counted."""
 

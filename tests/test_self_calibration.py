@@ -143,4 +143,7 @@ def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, e
         text = by_id[q.chunk_id].text.lower()
         assert q.text.lower() not in text  # not a verbatim quote of its passage
         assert sum(w in text for w in words) >= len(words) - 4  # but its key terms come from it
+        opening = min(c.chunk_index for c in chunks if c.doc_id == q.doc_id)
+        assert (by_id[q.chunk_id].chunk_index > opening) == (q.kind == "passage")  # a passage question asks inside its document
+    assert {q.kind for q in questions[0::2]} == {"topic"} and any(q.kind == "passage" for q in questions[1::2])
     assert make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13) == questions  # the seed decides

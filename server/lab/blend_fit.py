@@ -41,6 +41,8 @@ class LabelledQuery:
     text: str
     collection: str
     judged: dict[str, int]  # judged unit (a BEIR document id, or a chunk id) → relevance grade
+    kind: str = ""  # questions of each kind must each show the reranker's gain (self-calibration's topic / passage)
+    key: Callable[[Candidate], str] | None = None  # a candidate's judged unit for this query, where not the fit's
 
 
 def queries_from_qrels(
@@ -83,6 +85,7 @@ def blend_pair(choice: dict[str, Any]) -> BlendPair:
         gain=gain["mean_difference"],
         gain_low=gain["ci_low"],
         gain_high=gain["ci_high"],
+        by_kind={k: (g["mean_difference"], g["ci_low"], g["ci_high"], g["queries"]) for k, g in choice["reranker_gain_by_kind"].items()},
     )
 
 
@@ -90,7 +93,7 @@ def per_query_ndcg(
     queries: list[LabelledQuery], pools: list[list[Candidate]], weights: BlendWeights, key: Callable[[Candidate], str]
 ) -> np.ndarray:
     """nDCG@10 of each query's blended pool; a query whose pool is empty scores 0."""
-    run = {q.qid: ranked_run(blend(list(pool), weights), key) for q, pool in zip(queries, pools, strict=True)}
+    run = {q.qid: ranked_run(blend(list(pool), weights), q.key or key) for q, pool in zip(queries, pools, strict=True)}
     qrels = {q.qid: q.judged for q in queries}
     return per_query(qrels, run, [q.qid for q in queries])
 
@@ -112,9 +115,10 @@ def choose_blend(
 ) -> dict[str, Any]:
     """Every grid pair re-blends the same reranked pools. The reranker earns a weight only when the
     best pair that uses it beats the best pair without it (hybrid) on these questions beyond doubt:
-    the paired bootstrap interval of the per-query nDCG@10 difference lies above 0. A winner picked
-    from a grid looks better than it is, and fitting questions are not the users' questions, so an
-    unproven gain goes to the cheaper ranking: hybrid. Within the side chosen, the
+    the paired bootstrap interval of the per-query nDCG@10 difference lies above 0, over all of them
+    and over the questions of each kind when they are of several. A winner picked from a grid looks
+    better than it is, and fitting questions are not the users' questions, so an unproven gain goes
+    to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
     unless that beats it by MIN_GAIN."""
     per = {
@@ -136,13 +140,17 @@ def choose_blend(
     hybrid = best([pair for pair in table if pair[0] == 0])
     reranked = best([pair for pair in table if pair[0] > 0])
     gain = paired_bootstrap(per[reranked], per[hybrid])
-    chosen = reranked if gain.low > 0 else hybrid
+    kinds = sorted({q.kind for q in queries})
+    masks = {k: np.array([q.kind == k for q in queries]) for k in kinds} if len(kinds) > 1 else {}
+    by_kind = {k: paired_bootstrap(per[reranked][m], per[hybrid][m]) for k, m in masks.items()}
+    chosen = reranked if gain.low > 0 and all(g.low > 0 for g in by_kind.values()) else hybrid
     if (current[0] > 0) == (chosen[0] > 0) and table[chosen] < table[current] + MIN_GAIN:
         chosen = current
     return {
         "queries": len(queries),
         "hybrid": {"w_retrieval": hybrid[1], "ndcg@10": round(table[hybrid], 4)},
         "reranker_gain": {"w_relevance": reranked[0], "w_retrieval": reranked[1], "ndcg@10": round(table[reranked], 4), **gain.to_dict()},
+        "reranker_gain_by_kind": {k: g.to_dict() for k, g in by_kind.items()},
         "grid": [{"w_relevance": wr, "w_retrieval": wt, "ndcg@10": round(v, 4)} for (wr, wt), v in table.items()],
         "configured": {"w_relevance": in_force.relevance, "w_retrieval": in_force.retrieval, "ndcg@10": round(table[current], 4)},
         "chosen": {"w_relevance": chosen[0], "w_retrieval": chosen[1], "ndcg@10": round(table[chosen], 4)},

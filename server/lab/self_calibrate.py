@@ -9,13 +9,15 @@
 3. From these pools: the relevance calibration (Platt scaling, the source document's chunks as the
    relevant pairs), then the answerability model and its certified threshold (gate_fit, the same
    code as a labelled fit), then the blend's w_relevance and w_retrieval by nDCG@10 of the source
-   documents, so a reranker that disagrees with the collection's own evidence is weighted down.
+   documents (of a passage question, its source chunk), so a reranker that disagrees with the
+   collection's own evidence, on either kind of question, is weighted down.
 
 The threshold's bound holds for questions made this way; bench/RESULTS.md measures how far it
 transfers to real questions on corpora with labels."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -87,6 +89,11 @@ def doc_key(c: Candidate) -> str:
     return c.chunk.doc_id
 
 
+def chunk_key(c: Candidate) -> str:
+    """The judged unit of a passage question's ranking: the chunk."""
+    return c.chunk.chunk_id
+
+
 def _relevance_pairs(pools: list[LabelledPool], source: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
     logits, labels = [], []
     for lp in pools:
@@ -147,7 +154,8 @@ def _check_classes(asked: SelfPools, answerable: int, near: int, off: int) -> No
 @dataclass
 class SelfPools:
     """What asking the collection gave: answerable and near-topic pools of the made questions (each
-    question's group is its id), the off-topic pools, and each question's source document."""
+    question's group is its id), the off-topic pools, each question's source document, and each
+    passage question's source chunk."""
 
     collection: str
     chunks: int  # the collection's size when asked, to tell when it has grown
@@ -158,6 +166,7 @@ class SelfPools:
     source: dict[str, str]
     seconds: float
     stopped_early: bool
+    passages: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def interleaved(*classes: dict[str, str]) -> dict[str, str]:
@@ -211,6 +220,7 @@ def ask_self_questions(
         pools=pools,
         offtopic=off,
         source={q.qid: q.doc_id for q in made},
+        passages={q.qid: q.chunk_id for q in made if q.kind == "passage"},
         seconds=time.monotonic() - started,
         stopped_early=time.monotonic() > deadline,
     )
@@ -243,7 +253,12 @@ def fit_self_profile(
     )
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     judged = [
-        LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}) for lp in answerable
+        LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}, kind="topic")
+        if lp.group not in asked.passages
+        else LabelledQuery(
+            qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.passages[lp.group]: 1}, kind="passage", key=chunk_key
+        )
+        for lp in answerable
     ]
     blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, doc_key)
     figures = {
@@ -266,7 +281,7 @@ def fit_self_profile(
             "b": round(relevance.b, 4),
         },
         "gate": gate_report,
-        "blend": {k: blend[k] for k in ("configured", "chosen", "hybrid", "reranker_gain")},
+        "blend": {k: blend[k] for k in ("configured", "chosen", "hybrid", "reranker_gain", "reranker_gain_by_kind")},
         "seconds": round(asked.seconds, 1),
         "stopped_early": asked.stopped_early,
         "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",

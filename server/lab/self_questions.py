@@ -1,12 +1,17 @@
 """Questions a collection can answer, made from its own chunks, with no labels and no LLM.
 
-Each question comes from one document and asks what the document is about, as users' questions
-mostly do: the most salient of the first sentences of its opening chunk (where a document says what
-it is), reduced to its key terms, the rarest few kept in their order and the rest dropped, so the
-question does not quote its passage. A term is key when it is rare in the collection but not
+Two kinds, in turn, each from a different document. A topic question asks what a document is
+about, from the most salient of the first sentences of its opening chunk (where a document says
+what it is); a passage question asks after one passage inside the document (a chunk past its
+opening, drawn with the seed), as users asking after one fact deep in a page do. Its passage, not
+its document, is what a ranking must find: a reranker that prefers a document's summary to the
+passage that says the thing (bench/RESULTS.md measured one) helps topic questions and hurts these.
+Either is reduced to its key terms, the rarest few kept in their order and the rest dropped, so
+the question does not quote its passage. A term is key when it is rare in the collection but not
 unique to one chunk: names and typos found once make questions nobody asks. Where the chunk sits
-under a heading of its own, the heading leads the question. The document it came from is the
-question's one known answer (others may answer too: the labels are a lower bound)."""
+under a heading of its own, the heading leads the question. The document (and, for a passage
+question, the chunk) it came from is the question's one known answer (others may answer too: the
+labels are a lower bound)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Literal
 
 from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.documents import Chunk
@@ -36,6 +42,7 @@ class SelfQuestion:
     text: str
     doc_id: str  # the document it was made from
     chunk_id: str
+    kind: Literal["topic", "passage"] = "topic"  # passage: the chunk, not only the document, is what it asks after
 
 
 class Vocabulary:
@@ -93,7 +100,8 @@ def _heading(chunk: Chunk) -> str | None:
 
 
 def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int) -> list[SelfQuestion]:
-    """Up to `n` questions, each from a different document, drawn with the seed."""
+    """Up to `n` questions, each from a different document, drawn with the seed: topic and passage
+    questions in turn (a document of one chunk gives a topic question)."""
     rng = random.Random(seed)
     by_doc: dict[str, list[Chunk]] = {}
     for c in chunks:
@@ -106,7 +114,9 @@ def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int)
     for doc_id in rng.sample(sorted(by_doc), len(by_doc)):
         if len(out) >= n:
             break
-        chunk = min(by_doc[doc_id], key=lambda c: c.chunk_index)
+        inner = [c for c in by_doc[doc_id] if c.chunk_index > 0]
+        kind: Literal["topic", "passage"] = "passage" if len(out) % 2 and inner else "topic"
+        chunk = rng.choice(inner) if kind == "passage" else min(by_doc[doc_id], key=lambda c: c.chunk_index)
         sentence = _salient_sentence(chunk.text, vocab)
         if sentence is None:
             continue
@@ -114,6 +124,6 @@ def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int)
         if len(terms) < KEEP[0]:
             continue
         heading = _heading(chunk)
-        text = " ".join([heading, *terms[:4]]) if heading and len(out) % 2 else " ".join(terms)
-        out.append(SelfQuestion(qid=f"self:{len(out)}", text=text, doc_id=doc_id, chunk_id=chunk.chunk_id))
+        text = " ".join([heading, *terms[:4]]) if heading and len(out) // 2 % 2 else " ".join(terms)
+        out.append(SelfQuestion(qid=f"self:{len(out)}", text=text, doc_id=doc_id, chunk_id=chunk.chunk_id, kind=kind))
     return out
