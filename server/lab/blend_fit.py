@@ -111,7 +111,12 @@ def fit_blend(
 
 
 def choose_blend(
-    queries: list[LabelledQuery], pools: list[list[Candidate]], in_force: BlendWeights, key: Callable[[Candidate], str]
+    queries: list[LabelledQuery],
+    pools: list[list[Candidate]],
+    in_force: BlendWeights,
+    key: Callable[[Candidate], str],
+    *,
+    hybrid_as_configured: bool = False,
 ) -> dict[str, Any]:
     """Every grid pair re-blends the same reranked pools. The reranker earns a weight only when the
     best pair that uses it beats the best pair without it (hybrid) on these questions beyond doubt:
@@ -120,7 +125,10 @@ def choose_blend(
     better than it is, and fitting questions are not the users' questions, so an unproven gain goes
     to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
-    unless that beats it by MIN_GAIN."""
+    unless that beats it by MIN_GAIN. With `hybrid_as_configured`, a reranker set aside leaves
+    w_retrieval as in force: questions with one known source each judge whether the reranker finds
+    it, not how the recall stage's vote weighs against freshness, authority and diversity, so the
+    collection is then ranked exactly as `search --no-rerank` ranks it."""
     per = {
         (wr, wt): per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
         for wr in W_RELEVANCE
@@ -128,6 +136,8 @@ def choose_blend(
     }
     current = (in_force.relevance, in_force.retrieval)
     per.setdefault(current, per_query_ndcg(queries, pools, in_force, key))
+    unranked = (0.0, in_force.retrieval)
+    per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0), key))
     table = {pair: float(v.mean()) for pair, v in per.items()}
 
     def best(pairs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -143,7 +153,7 @@ def choose_blend(
     kinds = sorted({q.kind for q in queries})
     masks = {k: np.array([q.kind == k for q in queries]) for k in kinds} if len(kinds) > 1 else {}
     by_kind = {k: paired_bootstrap(per[reranked][m], per[hybrid][m]) for k, m in masks.items()}
-    chosen = reranked if gain.low > 0 and all(g.low > 0 for g in by_kind.values()) else hybrid
+    chosen = reranked if gain.low > 0 and all(g.low > 0 for g in by_kind.values()) else unranked if hybrid_as_configured else hybrid
     if (current[0] > 0) == (chosen[0] > 0) and table[chosen] < table[current] + MIN_GAIN:
         chosen = current
     return {

@@ -260,7 +260,7 @@ def fit_self_profile(
         )
         for lp in answerable
     ]
-    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, doc_key)
+    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, doc_key, hybrid_as_configured=True)
     figures = {
         "collection": asked.collection,
         "chunks": asked.chunks,
