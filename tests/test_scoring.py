@@ -231,11 +231,16 @@ def test_the_reranker_must_help_every_kind_of_question_to_earn_its_weight():
     assert mixed["reranker_gain"]["ci_low"] > 0 and mixed["reranker_gain_by_kind"]["passage"]["ci_low"] <= 0
     assert mixed["chosen"]["w_relevance"] == 0
     assert blend_pair(mixed).evidence().startswith("reranking not shown to help passage questions")
-    # Self-calibration's questions judge the reranker, not the recall stage's weight: set aside, it ranks as configured.
-    aside = choose_blend(
-        topic + passage, topic_pools + passage_pools, dataclasses.replace(in_force, retrieval=0.6), key, hybrid_as_configured=True
-    )
-    assert (aside["chosen"]["w_relevance"], aside["chosen"]["w_retrieval"]) == (0.0, 0.6)
+    # Self-calibration's questions judge the reranker, not the recall stage's weight: set aside, the
+    # reranker's weight goes to the recall vote, and the pool ranks as `search --no-rerank` ranks it.
+    weights = dataclasses.replace(in_force, retrieval=0.6, freshness=0.1, authority=0.1, mmr_lambda=0.8)
+    aside = choose_blend(topic + passage, topic_pools + passage_pools, weights, key, hybrid_as_configured=True)
+    w_relevance, w_retrieval = aside["chosen"]["w_relevance"], aside["chosen"]["w_retrieval"]
+    assert (w_relevance, w_retrieval) == (0.0, 1.6)
+    for pool in passage_pools:
+        unread = [dataclasses.replace(c, rerank=None, relevance=None) for c in pool]
+        chosen = blend(list(pool), dataclasses.replace(weights, relevance=w_relevance, retrieval=w_retrieval))
+        assert [c.chunk.chunk_id for c in chosen] == [c.chunk.chunk_id for c in blend(unread, weights)]
     # The same questions as one kind: the gain over all of them decides.
     assert choose_blend(topic, topic_pools, in_force, key)["chosen"]["w_relevance"] > 0
 

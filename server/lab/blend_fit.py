@@ -125,10 +125,11 @@ def choose_blend(
     better than it is, and fitting questions are not the users' questions, so an unproven gain goes
     to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
-    unless that beats it by MIN_GAIN. With `hybrid_as_configured`, a reranker set aside leaves
-    w_retrieval as in force: questions with one known source each judge whether the reranker finds
-    it, not how the recall stage's vote weighs against freshness, authority and diversity, so the
-    collection is then ranked exactly as `search --no-rerank` ranks it."""
+    unless that beats it by MIN_GAIN. With `hybrid_as_configured`, a reranker set aside hands its
+    weight to the recall stage's vote (w_retrieval = w_relevance + w_retrieval in force), which is
+    how `search --no-rerank` ranks (the fused score stands in for relevance): questions with one known
+    source each judge whether the reranker finds it, not how that vote weighs against freshness,
+    authority and diversity."""
     per = {
         (wr, wt): per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
         for wr in W_RELEVANCE
@@ -136,8 +137,8 @@ def choose_blend(
     }
     current = (in_force.relevance, in_force.retrieval)
     per.setdefault(current, per_query_ndcg(queries, pools, in_force, key))
-    unranked = (0.0, in_force.retrieval)
-    per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0), key))
+    unranked = (0.0, in_force.relevance + in_force.retrieval)
+    per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0, retrieval=unranked[1]), key))
     table = {pair: float(v.mean()) for pair, v in per.items()}
 
     def best(pairs: list[tuple[float, float]]) -> tuple[float, float]:
