@@ -243,6 +243,8 @@ def main() -> int:
     settle(p)
     cache = Path(args.cache) / collection
     asked = cached(cache / "self_pools.pkl", args.reuse, lambda: ask_self_questions(p.retriever, collection=collection, progress=True))
+    if "passages" not in vars(asked):
+        raise SystemExit(f"{cache / 'self_pools.pkl'} was asked before passage questions: run without --reuse")
     profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.catalog.blend_weights(), fitted_for=p.catalog.fitted_for())
     p.catalog.profiles.save(collection, profile)
     profiles = p.catalog.profiles_available(collection)

@@ -233,16 +233,39 @@ def test_the_reranker_must_help_every_kind_of_question_to_earn_its_weight():
     assert blend_pair(mixed).evidence().startswith("reranking not shown to help passage questions")
     # Self-calibration's questions judge the reranker, not the recall stage's weight: set aside, the
     # reranker's weight goes to the recall vote, and the pool ranks as `search --no-rerank` ranks it.
-    weights = dataclasses.replace(in_force, retrieval=0.6, freshness=0.1, authority=0.1, mmr_lambda=0.8)
+    weights = dataclasses.replace(in_force, retrieval=0.6, freshness=0.1, authority=0.1, mmr_lambda=0.8, max_chunks_per_doc=3)
     aside = choose_blend(topic + passage, topic_pools + passage_pools, weights, key, hybrid_as_configured=True)
     w_relevance, w_retrieval = aside["chosen"]["w_relevance"], aside["chosen"]["w_retrieval"]
-    assert (w_relevance, w_retrieval) == (0.0, 1.6)
-    for pool in passage_pools:
-        unread = [dataclasses.replace(c, rerank=None, relevance=None) for c in pool]
-        chosen = blend(list(pool), dataclasses.replace(weights, relevance=w_relevance, retrieval=w_retrieval))
-        assert [c.chunk.chunk_id for c in chosen] == [c.chunk.chunk_id for c in blend(unread, weights)]
+    assert (w_relevance, w_retrieval) == (0.0, 1.6) and aside["hybrid"]["w_retrieval"] == 1.6
     # The same questions as one kind: the gain over all of them decides.
     assert choose_blend(topic, topic_pools, in_force, key)["chosen"]["w_relevance"] > 0
+
+
+def test_a_reranker_set_aside_ranks_the_pool_as_search_without_reranking():
+    """Relevance weight 0 with its weight moved to the recall vote gives `--no-rerank`'s order and
+    scores: dates, authority, a flagged passage, diversity and the per-document cap included."""
+    import dataclasses
+
+    rng = np.random.default_rng(7)
+    pool = []
+    for i in range(12):
+        c = cand(f"c{i}", float(rng.random()), doc=f"d{i % 3}", updated=days_ago(int(rng.integers(0, 900))), authority=float(rng.random()))
+        c.vector = rng.normal(size=8).astype(np.float32)
+        c.fused = float(rng.random()) / 30
+        c.query_flags = ["untrusted_source"] if i == 5 else []
+        pool.append(c)
+    pool[9].relevance = pool[10].relevance = None  # partly read
+    configured = BlendWeights(relevance=1.0, retrieval=0.3, freshness=0.1, authority=0.1, mmr_lambda=0.8, max_chunks_per_doc=3)
+    unread = [dataclasses.replace(c, rerank=None, relevance=None) for c in pool]
+    aside = [dataclasses.replace(c) for c in pool]
+    no_rerank = blend_pool(unread, configured, NOW)
+    set_aside = blend_pool(aside, dataclasses.replace(configured, relevance=0.0, retrieval=1.3), NOW)
+    assert [c.chunk.chunk_id for c in set_aside.ranked] == [c.chunk.chunk_id for c in no_rerank.ranked]
+    assert [c.final for c in set_aside.ranked] == pytest.approx([c.final for c in no_rerank.ranked])
+    assert len(no_rerank.ranked) == 9 and len(no_rerank.capped) == 3  # the cap acted on both alike
+    # Moving none of the weight would rank differently: the test can tell.
+    kept = blend_pool([dataclasses.replace(c) for c in pool], dataclasses.replace(configured, relevance=0.0), NOW)
+    assert [c.final for c in kept.ranked] != pytest.approx([c.final for c in no_rerank.ranked])
 
 
 class ScriptedReranker(Reranker):

@@ -35,7 +35,10 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     assert rep["collection"] == "default" and rep["answerable"] >= 10 and rep["answerable"] <= rep["questions_made"]
     assert rep["near_topic"] >= rep["answerable"] - 1 and 0 < rep["offtopic_kept"] <= rep["offtopic_asked"] <= 60
     assert rep["relevance"]["pairs"] > rep["answerable"] and rep["gate"]["false_accept_bound"] <= 0.3
-    helps = rep["blend"]["reranker_gain"]["ci_low"] > 0  # the reranker keeps a weight only when its gain is beyond doubt
+    # The reranker keeps a weight only when its gain is beyond doubt, over all the questions and over each kind.
+    gains = [rep["blend"]["reranker_gain"], *rep["blend"]["reranker_gain_by_kind"].values()]
+    assert set(rep["blend"]["reranker_gain_by_kind"]) <= {"topic", "passage"}
+    helps = all(g["ci_low"] > 0 for g in gains)
     assert (rep["blend"]["chosen"]["w_relevance"] > 0) == helps
     saved = json.loads((index / "calibration" / "default.self.json").read_text())
     assert rep["saved_to"] == os.fspath(index / "calibration" / "default.self.json") and saved["source"] == "self"

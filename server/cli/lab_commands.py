@@ -16,6 +16,7 @@ from ragate.server.cli.commands import run_use_case
 from ragate.server.cli.output import print_blend_fit, print_json
 from ragate.server.config import Settings
 from ragate.server.config_writer import write_setting
+from ragate.server.lab.blend_fit import blend_pair
 from ragate.server.lab.leaderboard import markdown as leaderboard_markdown
 from ragate.server.lab.tune import run_tune
 from ragate.server.ops import CALIBRATE, EVALUATE, SELF_CALIBRATE
@@ -100,6 +101,7 @@ def cmd_self_calibrate(args: argparse.Namespace, settings: Settings) -> int:
         f"  blend: w_relevance {ch['w_relevance']:g}, w_retrieval {ch['w_retrieval']:g} (nDCG@10 {ch['ndcg@10']:.3f}; "
         f"configured {c['w_relevance']:g}/{c['w_retrieval']:g}: {c['ndcg@10']:.3f})"
     )
+    print(f"  reranker: {blend_pair(b).evidence()}")
     print(f"  {report.note}")
     print(f"  saved to {report.saved_to}")
     return 0

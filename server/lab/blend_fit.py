@@ -125,11 +125,12 @@ def choose_blend(
     better than it is, and fitting questions are not the users' questions, so an unproven gain goes
     to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
-    unless that beats it by MIN_GAIN. With `hybrid_as_configured`, a reranker set aside hands its
-    weight to the recall stage's vote (w_retrieval = w_relevance + w_retrieval in force), which is
-    how `search --no-rerank` ranks (the fused score stands in for relevance): questions with one known
-    source each judge whether the reranker finds it, not how that vote weighs against freshness,
-    authority and diversity."""
+    unless that beats it by MIN_GAIN. With `hybrid_as_configured`, hybrid is not chosen from the grid
+    but is how `search --no-rerank` ranks (the fused score stands in for relevance, so the reranker's
+    weight goes to the recall stage's vote: w_retrieval = w_relevance + w_retrieval in force): the
+    reranker is judged against what would rank in its place, and questions with one known source
+    each judge whether a ranking finds it, not how that vote weighs against freshness, authority and
+    diversity."""
     per = {
         (wr, wt): per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=wr, retrieval=wt), key)
         for wr in W_RELEVANCE
@@ -137,8 +138,9 @@ def choose_blend(
     }
     current = (in_force.relevance, in_force.retrieval)
     per.setdefault(current, per_query_ndcg(queries, pools, in_force, key))
-    unranked = (0.0, in_force.relevance + in_force.retrieval)
-    per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0, retrieval=unranked[1]), key))
+    unranked = (0.0, round(in_force.relevance + in_force.retrieval, 4))
+    if hybrid_as_configured:
+        per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0, retrieval=unranked[1]), key))
     table = {pair: float(v.mean()) for pair, v in per.items()}
 
     def best(pairs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -148,13 +150,13 @@ def choose_blend(
             key=lambda pair: (pair[0] - in_force.relevance) ** 2 + (pair[1] - in_force.retrieval) ** 2,
         )
 
-    hybrid = best([pair for pair in table if pair[0] == 0])
+    hybrid = unranked if hybrid_as_configured else best([pair for pair in table if pair[0] == 0])
     reranked = best([pair for pair in table if pair[0] > 0])
     gain = paired_bootstrap(per[reranked], per[hybrid])
     kinds = sorted({q.kind for q in queries})
     masks = {k: np.array([q.kind == k for q in queries]) for k in kinds} if len(kinds) > 1 else {}
     by_kind = {k: paired_bootstrap(per[reranked][m], per[hybrid][m]) for k, m in masks.items()}
-    chosen = reranked if gain.low > 0 and all(g.low > 0 for g in by_kind.values()) else unranked if hybrid_as_configured else hybrid
+    chosen = reranked if gain.low > 0 and all(g.low > 0 for g in by_kind.values()) else hybrid
     if (current[0] > 0) == (chosen[0] > 0) and table[chosen] < table[current] + MIN_GAIN:
         chosen = current
     return {

@@ -252,15 +252,23 @@ def fit_self_profile(
         pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION, pool=asked.candidates
     )
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
-    judged = [
-        LabelledQuery(qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.source[lp.group]: 1}, kind="topic")
-        if lp.group not in asked.passages
-        else LabelledQuery(
-            qid=lp.group, text=lp.query, collection=asked.collection, judged={asked.passages[lp.group]: 1}, kind="passage", key=chunk_key
+    judged, blend_pools = [], []
+    for lp in answerable:
+        passage = asked.passages.get(lp.group)
+        if passage is not None and all(c.chunk.chunk_id != passage for c in lp.pool):
+            continue  # its passage was not retrieved: every ranking scores it 0, which says nothing of the reranker
+        judged.append(
+            LabelledQuery(
+                qid=lp.group,
+                text=lp.query,
+                collection=asked.collection,
+                judged={passage or asked.source[lp.group]: 1},
+                kind="topic" if passage is None else "passage",
+                key=None if passage is None else chunk_key,
+            )
         )
-        for lp in answerable
-    ]
-    blend = choose_blend(judged, [lp.pool for lp in answerable], in_force, doc_key, hybrid_as_configured=True)
+        blend_pools.append(lp.pool)
+    blend = choose_blend(judged, blend_pools, in_force, doc_key, hybrid_as_configured=True)
     figures = {
         "collection": asked.collection,
         "chunks": asked.chunks,
@@ -281,7 +289,7 @@ def fit_self_profile(
             "b": round(relevance.b, 4),
         },
         "gate": gate_report,
-        "blend": {k: blend[k] for k in ("configured", "chosen", "hybrid", "reranker_gain", "reranker_gain_by_kind")},
+        "blend": {k: blend[k] for k in ("queries", "configured", "chosen", "hybrid", "reranker_gain", "reranker_gain_by_kind")},
         "seconds": round(asked.seconds, 1),
         "stopped_early": asked.stopped_early,
         "note": "the threshold's bound holds for questions made from the collection and the bundled off-topic set",

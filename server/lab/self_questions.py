@@ -114,9 +114,10 @@ def make_questions(chunks: list[Chunk], *, bm25: Bm25Encoder, n: int, seed: int)
     for doc_id in rng.sample(sorted(by_doc), len(by_doc)):
         if len(out) >= n:
             break
-        inner = [c for c in by_doc[doc_id] if c.chunk_index > 0]
+        opening = min(by_doc[doc_id], key=lambda c: c.chunk_index)
+        inner = [c for c in by_doc[doc_id] if c is not opening]
         kind: Literal["topic", "passage"] = "passage" if len(out) % 2 and inner else "topic"
-        chunk = rng.choice(inner) if kind == "passage" else min(by_doc[doc_id], key=lambda c: c.chunk_index)
+        chunk = rng.choice(inner) if kind == "passage" else opening
         sentence = _salient_sentence(chunk.text, vocab)
         if sentence is None:
             continue
