@@ -49,13 +49,16 @@ def _documents(stats: dict) -> int:
 
 
 def _settled(env: dict[str, str]) -> int:
-    """The documents indexed, once their count stops moving (a batch being written when the call
-    stopped finishes)."""
+    """The documents indexed, once no index call is in flight and their count stops moving (a batch
+    being written when the call stopped finishes; on a slow machine one batch outlasts a pause)."""
+    deadline = time.monotonic() + 300
     before = _documents(_stats(env))
     while True:
+        assert time.monotonic() < deadline, "the index call never stopped"
         time.sleep(1.5)
-        now = _documents(_stats(env))
-        if now == before:
+        stats = _stats(env)
+        now = _documents(stats)
+        if now == before and "index" not in ((stats.get("service") or {}).get("in_flight") or {}):
             return now
         before = now
 
@@ -94,6 +97,10 @@ async def test_index_paths_reports_progress_and_stops_when_cancelled(tmp_path, b
             tg.start_soon(index_big)
             with anyio.fail_after(300):
                 await started.wait()
+                # Cancel once a batch is written (files are read before their batch is): on a slow
+                # machine a cancel right after the first file lands before any write.
+                while _documents(await anyio.to_thread.run_sync(_stats, env)) <= 12:
+                    await anyio.sleep(0.2)
             tg.cancel_scope.cancel()  # the SDK sends notifications/cancelled for the abandoned call
 
         written = await anyio.to_thread.run_sync(_settled, env)
