@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -39,6 +39,11 @@ class BlendWeights:
     neutral_freshness: float = 0.5
     mmr_lambda: float = 0.8
     max_chunks_per_doc: int = 3
+
+    def unread(self) -> BlendWeights:
+        """The weights that rank a pool as these rank it when no reranker read it: the fused score
+        stands in for relevance there (`_base_scores`), so relevance's weight joins the recall vote."""
+        return replace(self, relevance=0.0, retrieval=self.relevance + self.retrieval)
 
 
 def freshness(

@@ -259,7 +259,9 @@ def test_a_reranker_set_aside_ranks_the_pool_as_search_without_reranking():
     unread = [dataclasses.replace(c, rerank=None, relevance=None) for c in pool]
     aside = [dataclasses.replace(c) for c in pool]
     no_rerank = blend_pool(unread, configured, NOW)
-    set_aside = blend_pool(aside, dataclasses.replace(configured, relevance=0.0, retrieval=1.3), NOW)
+    unread_weights = configured.unread()
+    assert (unread_weights.relevance, unread_weights.retrieval) == (0.0, pytest.approx(1.3))
+    set_aside = blend_pool(aside, unread_weights, NOW)
     assert [c.chunk.chunk_id for c in set_aside.ranked] == [c.chunk.chunk_id for c in no_rerank.ranked]
     assert [c.final for c in set_aside.ranked] == pytest.approx([c.final for c in no_rerank.ranked])
     assert len(no_rerank.ranked) == 9 and len(no_rerank.capped) == 3  # the cap acted on both alike

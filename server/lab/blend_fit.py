@@ -126,8 +126,8 @@ def choose_blend(
     to the cheaper ranking: hybrid. Within the side chosen, the
     best mean wins (ties to the pair nearest the one in force), and the pair in force is kept
     unless that beats it by MIN_GAIN. With `hybrid_as_configured`, hybrid is not chosen from the grid
-    but is how `search --no-rerank` ranks (the fused score stands in for relevance, so the reranker's
-    weight goes to the recall stage's vote: w_retrieval = w_relevance + w_retrieval in force): the
+    but is how `search --no-rerank` ranks (`BlendWeights.unread`: the reranker's weight goes to the
+    recall stage's vote, w_retrieval = w_relevance + w_retrieval in force): the
     reranker is judged against what would rank in its place, and questions with one known source
     each judge whether a ranking finds it, not how that vote weighs against freshness, authority and
     diversity."""
@@ -138,9 +138,11 @@ def choose_blend(
     }
     current = (in_force.relevance, in_force.retrieval)
     per.setdefault(current, per_query_ndcg(queries, pools, in_force, key))
-    unranked = (0.0, round(in_force.relevance + in_force.retrieval, 4))
+    unranked: tuple[float, float] | None = None
     if hybrid_as_configured:
-        per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(in_force, relevance=0.0, retrieval=unranked[1]), key))
+        unread = in_force.unread()
+        unranked = (unread.relevance, round(unread.retrieval, 4))
+        per.setdefault(unranked, per_query_ndcg(queries, pools, dataclasses.replace(unread, retrieval=unranked[1]), key))
     table = {pair: float(v.mean()) for pair, v in per.items()}
 
     def best(pairs: list[tuple[float, float]]) -> tuple[float, float]:
@@ -150,7 +152,7 @@ def choose_blend(
             key=lambda pair: (pair[0] - in_force.relevance) ** 2 + (pair[1] - in_force.retrieval) ** 2,
         )
 
-    hybrid = unranked if hybrid_as_configured else best([pair for pair in table if pair[0] == 0])
+    hybrid = unranked or best([pair for pair in table if pair[0] == 0])
     reranked = best([pair for pair in table if pair[0] > 0])
     gain = paired_bootstrap(per[reranked], per[hybrid])
     kinds = sorted({q.kind for q in queries})
