@@ -9,6 +9,7 @@ false-accept rate on new queries like them is at most `max_false_accept`."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,12 @@ def clopper_pearson_upper(*, errors: int, n: int, confidence: float) -> float:
     if n == 0 or errors >= n:
         return 1.0
     return float(beta.ppf(confidence, errors + 1, n - errors))
+
+
+def fewest_to_certify(*, max_false_accept: float, confidence: float) -> int:
+    """The fewest unanswerable queries whose bound, with none of them accepted, is within the target:
+    with fewer, even the strictest threshold cannot be certified."""
+    return math.ceil(math.log(1 - confidence) / math.log(1 - max_false_accept) - 1e-9)
 
 
 @dataclass(frozen=True)

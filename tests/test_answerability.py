@@ -11,7 +11,7 @@ from ragate.scoring.answerability import FEATURES, fit_model, pool_features, ter
 from ragate.scoring.blend import BlendWeights, blend
 from ragate.scoring.gate import WORDING, Reason, decide
 from ragate.scoring.profile import Profile, ProfileStore
-from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper
+from ragate.scoring.risk_control import GRID, choose_threshold, clopper_pearson_upper, fewest_to_certify
 from tests.helpers import BM25, TIDES, cand, pool
 
 
@@ -92,6 +92,13 @@ def test_clopper_pearson_matches_closed_forms():
     assert clopper_pearson_upper(errors=0, n=59, confidence=0.95) == pytest.approx(1 - 0.05 ** (1 / 59))
     assert clopper_pearson_upper(errors=5, n=5, confidence=0.9) == 1.0
     assert clopper_pearson_upper(errors=3, n=100, confidence=0.9) > 0.03
+    # The fewest that can certify a target at all: one fewer cannot, even with none accepted.
+    for target, confidence, fewest in ((0.05, 0.9, 45), (0.05, 0.95, 59), (0.3, 0.9, 7)):
+        assert fewest_to_certify(max_false_accept=target, confidence=confidence) == fewest
+        assert clopper_pearson_upper(errors=0, n=fewest, confidence=confidence) <= target
+        assert clopper_pearson_upper(errors=0, n=fewest - 1, confidence=confidence) > target
+        at_most = choose_threshold(answerable=np.ones(5), unanswerable=np.zeros(fewest - 1), max_false_accept=target, confidence=confidence)
+        assert at_most.threshold > 1  # never answers: what self-calibration refuses to store
 
 
 def test_threshold_is_the_lowest_before_the_first_failure():

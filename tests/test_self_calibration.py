@@ -28,7 +28,11 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
     assert r.returncode == 2 and "min_chunks" in r.stderr and "Traceback" not in r.stderr
     assert not (index / "calibration" / "notes.self.json").exists()
 
-    # A few dozen off-topic questions cannot certify 5%; 30% they can, when none is accepted.
+    # A few dozen off-topic questions cannot certify 5%: refused with what to change, rather than
+    # stored as a gate that never answers; 30% they can, when none is accepted.
+    r = ragate("calibrate", "--self", "--json", "--no-progress", env_extra=env, timeout=600)
+    assert r.returncode == 2 and "needs at least 45" in r.stderr and "never answer" in r.stderr and "[calibration] offtopic" in r.stderr
+    assert not (index / "calibration" / "default.self.json").exists() and "Traceback" not in r.stderr
     r = ragate("calibrate", "--self", "--max-false-accept", "0.3", "--json", "--no-progress", env_extra=env, timeout=600)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
@@ -79,11 +83,18 @@ def background(tmp_path, **extra: str) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_the_service_self_calibrates_a_grown_collection_in_the_background(tmp_path, ragate, examples):
-    env = background(tmp_path, RAGATE_CALIBRATION_QUESTIONS="20", RAGATE_CALIBRATION_OFFTOPIC="40", RAGATE_CALIBRATION_CANDIDATES="12")
+    # Enough off-topic questions that half of those kept certify the default 5% bound.
+    env = background(
+        tmp_path,
+        RAGATE_CALIBRATION_QUESTIONS="20",
+        RAGATE_CALIBRATION_OFFTOPIC="160",
+        RAGATE_CALIBRATION_CANDIDATES="12",
+        RAGATE_CALIBRATION_MAX_MINUTES="10",
+    )
     try:
         assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
         seen_running = False
-        for _ in range(150):
+        for _ in range(300):
             stats = json.loads(ragate("stats", "--json", env_extra=env).stdout)
             auto = stats["service"]["self_calibration"]
             seen_running |= auto["running"] == "default"

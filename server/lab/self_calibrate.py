@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -34,6 +35,7 @@ from ragate.scoring.answerability import pool_features
 from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
 from ragate.scoring.profile import Profile, now
+from ragate.scoring.risk_control import fewest_to_certify
 from ragate.server.lab.blend_fit import LabelledQuery, blend_pair, choose_blend
 from ragate.server.lab.gate_fit import (
     LabelledPool,
@@ -151,6 +153,29 @@ def _check_classes(asked: SelfPools, answerable: int, near: int, off: int) -> No
     )
 
 
+def _check_certified(asked: SelfPools, held_out: int, max_false_accept: float, confidence: float) -> None:
+    """Refuse a fit whose threshold could not be certified: it would never answer, which no collection
+    wants from a run that said it succeeded."""
+    need = fewest_to_certify(max_false_accept=max_false_accept, confidence=confidence)
+    if held_out >= need:
+        return
+    if asked.stopped_early:
+        # Off-topic pools come in proportion to the questions asked, so the time needed scales alike.
+        minutes = math.ceil(asked.seconds * need / max(held_out, 1) / 60 * 1.2)
+        cause = (
+            f"it stopped asking at [calibration] max_minutes after {asked.seconds:.0f} s, having asked "
+            f"{len({lp.group for lp in asked.pools}) + len(asked.offtopic)} questions; at this pace about {minutes} minutes "
+            "would do: raise max_minutes (a CPU without int8 instructions reranks several times slower)"
+        )
+    else:
+        cause = "ask more off-topic questions ([calibration] offtopic) or calibrate with labels (ragate calibrate --dataset)"
+    raise BadInput(
+        f"self-calibration of collection {asked.collection!r} held out {held_out} off-topic pools to certify its threshold; "
+        f"false-accept <= {max_false_accept:g} at {confidence:g} confidence needs at least {need}, or no threshold holds and "
+        f"the collection would never answer: {cause}"
+    )
+
+
 @dataclass
 class SelfPools:
     """What asking the collection gave: answerable and near-topic pools of the made questions (each
@@ -251,6 +276,7 @@ def fit_self_profile(
     model, gate_report = fit_gate(
         pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION, pool=asked.candidates
     )
+    _check_certified(asked, gate_report["calibration_unanswerable"], max_false_accept, confidence)
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     judged, blend_pools = [], []
     for lp in answerable:
