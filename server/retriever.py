@@ -93,11 +93,11 @@ class Retriever:
         self, query_language: str, pool: list[Candidate], o: BlendOverrides | None, profile: Profile | None
     ) -> tuple[BlendWeights, str, bool]:
         """One query's blend weights, why relevance weighs what it does, and whether that is because
-        the reranker cannot read the query or most of its pool (relevance then weighs nothing,
-        unless the call set it)."""
+        the reranker cannot read the query or most of its pool (the pool is then ranked as if no
+        reranker read it, as `search --no-rerank` ranks it, unless the call set relevance's weight)."""
         w = self.catalog.blend_weights(o, profile=profile)
         if (o is None or o.relevance is None) and (unread_why := self.language.reranker_unread(query_language, pool)):
-            return dataclasses.replace(w, relevance=0.0), unread_why, True
+            return w.unread(), unread_why, True
         why = self.catalog.relevance_weight_reason(o, profile) if profile is not None else "[blend] w_relevance: the calibrations differ"
         return w, why, False
 
