@@ -41,6 +41,7 @@ from typing import Any
 
 from bench.corpora import MAN, render, write_beir
 from ragate.retrieval.beir import BeirDataset
+from ragate.retrieval.errors import BadInput
 from ragate.server.lab.evaluate import evaluate
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.pipeline import Pipeline
@@ -178,7 +179,10 @@ def main() -> None:
         gated = args.gate and name in GATED
         if gated:
             evaluate(p.retriever, str(path), variants=["bm25"], collection=collection, out_dir=None, progress=False)  # indexed first
-            calibrated = self_calibrate(p.retriever, collection=collection)
+            try:
+                calibrated = self_calibrate(p.retriever, collection=collection)
+            except BadInput as e:  # refused (the collection keeps its calibration): said in the row, the rest judged
+                calibrated = {"refused": str(e)}
         r = evaluate(p.retriever, str(path), variants=variants, collection=collection, out_dir=None, progress=False)
         languages = p.catalog.languages(collection)
         rows[name] = {
@@ -188,7 +192,9 @@ def main() -> None:
             **{v: round(r["variants"][v]["ndcg@10"], 4) for v in variants},
         }
         if gated:
-            rows[name]["self_calibration"] = {k: calibrated[k] for k in ("questions_asked", "answerable", "offtopic_kept")}
+            rows[name]["self_calibration"] = {
+                k: calibrated[k] for k in ("questions_asked", "answerable", "offtopic_kept", "refused") if k in calibrated
+            }
             rows[name]["gate"] = gate(p, collection, path, GATED[name])
         log.warning("%s: %s (%.0f s)", name, rows[name], time.monotonic() - t0)
     p.close()

@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ragate.retrieval.candidates import Candidate
+from ragate.retrieval.errors import BadInput
 from ragate.scoring.blend import blend_pool
 from ragate.scoring.gate import decide
 from ragate.scoring.profile import NONE, Profile
@@ -183,7 +184,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"Folder `{res['folder']}`: {res['files']} files, {res['chunks']} chunks, indexed in {res['index_s']} s "
         "(incrementally: files unchanged since an earlier run are not read again); "
         f"{res['questions']} questions. Machine: {res['machine']}.",
-        f"Self-calibration: {res['self']['seconds']} s, {res['self']['answerable']} answerable / {res['self']['near_topic']} near-topic / "
+        f"Self-calibration refused after {res['self']['seconds']} s: {res['self']['refused']}"
+        if "refused" in res["self"]
+        else f"Self-calibration: {res['self']['seconds']} s, {res['self']['answerable']} answerable / {res['self']['near_topic']} near-topic / "
         f"{res['self']['offtopic_kept']} off-topic pools; w_relevance {res['self']['w_relevance']}, w_retrieval {res['self']['w_retrieval']}.",
         "",
         "| calibration | threshold | fused nDCG@10 | hybrid nDCG@10 | blend nDCG@10 | hit@3 hybrid / blend | false-abstain | answers carry the fact "
@@ -245,9 +248,25 @@ def main() -> int:
     asked = cached(cache / "self_pools.pkl", args.reuse, lambda: ask_self_questions(p.retriever, collection=collection, progress=True))
     if "passages" not in vars(asked):
         raise SystemExit(f"{cache / 'self_pools.pkl'} was asked before passage questions: run without --reuse")
-    profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.catalog.blend_weights(), fitted_for=p.catalog.fitted_for())
-    p.catalog.profiles.save(collection, profile)
-    profiles = p.catalog.profiles_available(collection)
+    try:
+        profile, fig = fit_self_profile(asked, bm25=p.models.bm25, in_force=p.catalog.blend_weights(), fitted_for=p.catalog.fitted_for())
+        p.catalog.profiles.save(collection, profile)
+        self_report = {
+            "seconds": fig["seconds"],
+            "answerable": fig["answerable"],
+            "near_topic": fig["near_topic"],
+            "offtopic_kept": fig["offtopic_kept"],
+            "offtopic_asked": fig["offtopic_asked"],
+            "w_relevance": fig["blend"]["chosen"]["w_relevance"],
+            "w_retrieval": fig["blend"]["chosen"]["w_retrieval"],
+            "blend": fig["blend"],
+            "gate": {k: fig["gate"][k] for k in ("threshold", "false_accept_bound", "false_abstain_rate")},
+        }
+    except BadInput as e:  # the product refuses the fit (and keeps the collection's calibration): say so, judge the rest
+        log.warning("self-calibration refused: %s", e)
+        self_report = {"seconds": round(asked.seconds, 1), "refused": str(e)}
+    # A refused fit leaves no self calibration to judge (not one an earlier run stored).
+    profiles = {k: v for k, v in p.catalog.profiles_available(collection).items() if k != "self" or "refused" not in self_report}
     # answer_or_abstain asks for at least as many candidates as its model was fitted on.
     sizes = {max(n, (prof.answerability.pool or 0) if prof.answerability else 0) for n in SWEEP for prof in profiles.values()}
     asked_pools = cached(cache / "pools.pkl", args.reuse, dict)
@@ -276,17 +295,7 @@ def main() -> int:
         "chunks": chunks,
         "index_s": index_s,
         "questions": len(qs),
-        "self": {
-            "seconds": fig["seconds"],
-            "answerable": fig["answerable"],
-            "near_topic": fig["near_topic"],
-            "offtopic_kept": fig["offtopic_kept"],
-            "offtopic_asked": fig["offtopic_asked"],
-            "w_relevance": fig["blend"]["chosen"]["w_relevance"],
-            "w_retrieval": fig["blend"]["chosen"]["w_retrieval"],
-            "blend": fig["blend"],
-            "gate": {k: fig["gate"][k] for k in ("threshold", "false_accept_bound", "false_abstain_rate")},
-        },
+        "self": self_report,
         "calibrations": calibrations,
         "sweep": sweep,
     }

@@ -19,6 +19,7 @@ def test_self_calibration_fits_stores_and_governs_only_its_collection(tmp_path, 
         "RAGATE_CALIBRATION_QUESTIONS": "40",
         "RAGATE_CALIBRATION_OFFTOPIC": "60",
         "RAGATE_CALIBRATION_CANDIDATES": "12",
+        "RAGATE_CALIBRATION_MAX_MINUTES": "30",  # every question asked, however slow the CPU
     }
     assert ragate("index", str(examples), "--no-progress", env_extra=env).returncode == 0
     assert ragate("index", str(examples / "ragate"), "-c", "notes", "--no-progress", env_extra=env).returncode == 0

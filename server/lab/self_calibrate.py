@@ -31,7 +31,7 @@ from ragate.retrieval.bm25 import Bm25Encoder
 from ragate.retrieval.candidates import Candidate
 from ragate.retrieval.errors import BadInput
 from ragate.retrieval.language import reading_languages
-from ragate.scoring.answerability import pool_features
+from ragate.scoring.answerability import AnswerabilityModel, pool_features
 from ragate.scoring.blend import BlendWeights
 from ragate.scoring.calibration import Calibrator, expected_calibration_error, fit
 from ragate.scoring.profile import Profile, now
@@ -153,26 +153,31 @@ def _check_classes(asked: SelfPools, answerable: int, near: int, off: int) -> No
     )
 
 
-def _check_certified(asked: SelfPools, held_out: int, max_false_accept: float, confidence: float) -> None:
+def _check_certified(asked: SelfPools, model: AnswerabilityModel, held_out: int, max_false_accept: float, confidence: float) -> None:
     """Refuse a fit whose threshold could not be certified: it would never answer, which no collection
     wants from a run that said it succeeded."""
+    if (model.threshold or 0.0) <= 1:
+        return
     need = fewest_to_certify(max_false_accept=max_false_accept, confidence=confidence)
     if held_out >= need:
-        return
-    if asked.stopped_early:
+        cause = "off-topic questions scored as answerable as the collection's own: calibrate with labels (ragate calibrate --dataset)"
+    elif asked.stopped_early:
         # Off-topic pools come in proportion to the questions asked, so the time needed scales alike.
         minutes = math.ceil(asked.seconds * need / max(held_out, 1) / 60 * 1.2)
         cause = (
-            f"it stopped asking at [calibration] max_minutes after {asked.seconds:.0f} s, having asked "
-            f"{len({lp.group for lp in asked.pools}) + len(asked.offtopic)} questions; at this pace about {minutes} minutes "
-            "would do: raise max_minutes (a CPU without int8 instructions reranks several times slower)"
+            f"it stopped asking at [calibration] max_minutes after {asked.seconds:.0f} s, with "
+            f"{len({lp.group for lp in asked.pools}) + len(asked.offtopic)} questions' pools; at this pace about {minutes} "
+            "minutes would do: raise max_minutes (a CPU without int8 instructions reranks several times slower)"
         )
     else:
-        cause = "ask more off-topic questions ([calibration] offtopic) or calibrate with labels (ragate calibrate --dataset)"
+        cause = (
+            "ask more off-topic questions ([calibration] offtopic, at most 240) or, where the collection keeps too few of them, "
+            "calibrate with labels (ragate calibrate --dataset) or a looser --max-false-accept"
+        )
     raise BadInput(
         f"self-calibration of collection {asked.collection!r} held out {held_out} off-topic pools to certify its threshold; "
-        f"false-accept <= {max_false_accept:g} at {confidence:g} confidence needs at least {need}, or no threshold holds and "
-        f"the collection would never answer: {cause}"
+        f"false-accept <= {max_false_accept:g} at {confidence:g} confidence needs at least {need} with none answered, and no "
+        f"threshold held, so the collection would never answer: {cause}"
     )
 
 
@@ -276,7 +281,7 @@ def fit_self_profile(
     model, gate_report = fit_gate(
         pools, bm25=bm25, max_false_accept=max_false_accept, confidence=confidence, c=REGULARISATION, pool=asked.candidates
     )
-    _check_certified(asked, gate_report["calibration_unanswerable"], max_false_accept, confidence)
+    _check_certified(asked, model, gate_report["calibration_unanswerable"], max_false_accept, confidence)
     reference = reference_of(pools, scores(pools, bm25=bm25, model=model)["model"])
     judged, blend_pools = [], []
     for lp in answerable:

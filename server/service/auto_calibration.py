@@ -72,8 +72,12 @@ class AutoCalibration:
                 del self.state[name]  # fitted since (`ragate calibrate`): the failure is past
             if "labelled" in mine:
                 continue
-            fitted = mine["self"].figures.get("chunks", 0) if "self" in mine else 0
-            if fitted and abs(chunks - fitted) < s.regrow * fitted:
+            own = mine.get("self")
+            fitted = own.figures.get("chunks", 0) if own is not None else 0
+            # A gate that can never answer (stored before such fits were refused) is due again: its
+            # run then fits or says why, in stats and doctor.
+            never_answers = own is not None and own.answerability is not None and (own.answerability.threshold or 0.0) > 1
+            if fitted and not never_answers and abs(chunks - fitted) < s.regrow * fitted:
                 continue
             return name, chunks
         return None
