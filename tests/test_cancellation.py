@@ -140,7 +140,10 @@ def test_killed_caller_and_service_stop_cancel_work_in_flight(tmp_path, big_fold
     assert stop.returncode == 0 and "stopped" in stop.stdout and "1 call(s) in flight were cancelled" in stop.stdout, stop.stdout
     assert took < 30, took
     _, err = waiting.communicate(timeout=60)
-    assert waiting.returncode != 0 and "cancelled" in err and "stay indexed" in err, err[-2000:]
+    # Told in one line that its call stopped: the cancellation's answer, or, where the stopping service
+    # cut that answer short (seen on a slow CPU), the dropped connection's.
+    told = ("cancelled" in err and "stay indexed" in err) or "the index service stopped during index" in err
+    assert waiting.returncode != 0 and told and "Traceback" not in err, err[-2000:]
     again = subprocess.run([*CLI, "service", "--stop"], env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "no index service running", again.stdout
 

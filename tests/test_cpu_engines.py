@@ -87,12 +87,17 @@ def test_onnx_qdq_quantizes_activations_from_calibration_pairs(reference, tmp_pa
     assert len(list(tmp_path.glob("*.qdq.*.onnx"))) == 2
 
 
+def _stored_key(candidates) -> str:
+    """The key of a verdict measured on this CPU: only the engines that can win here are measured."""
+    return engine_choice.verdict_key(cpu_threads(), engine_choice.worth_measuring(list(candidates), engine_choice.cpu_flags())[0])
+
+
 def test_auto_without_openvino_measures_what_is_installed(monkeypatch, tmp_path):
     # As on a plain install: importing OpenVINO fails. The verdict for the engines that are left is
     # the one read back (stored here, so nothing is measured), and the reason says what is missing.
     monkeypatch.setitem(sys.modules, "openvino", None)
     installed = [b for b in AUTO_CANDIDATES if not b.startswith("openvino")]
-    verdict = {"key": engine_choice.verdict_key(cpu_threads(), installed), "engine": "onnx-int8", "why": "measured earlier", "measured": {}}
+    verdict = {"key": _stored_key(installed), "engine": "onnx-int8", "why": "measured earlier", "measured": {}}
     (tmp_path / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
     engine = CrossEncoderReranker(RERANKER, "cpu", backend="auto", cache_dir=tmp_path)
     assert engine.kind == "onnx-int8"
@@ -101,7 +106,7 @@ def test_auto_without_openvino_measures_what_is_installed(monkeypatch, tmp_path)
 
 @needs_openvino
 def test_auto_reuses_its_verdict_for_this_model_and_machine(tmp_path, caplog):
-    key = engine_choice.verdict_key(cpu_threads(), AUTO_CANDIDATES)
+    key = _stored_key(AUTO_CANDIDATES)
     verdict = {"key": key, "engine": "torch", "why": "measured earlier", "measured": {}}
     (tmp_path / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
     with caplog.at_level(logging.WARNING):
@@ -122,7 +127,7 @@ def test_a_second_index_folder_on_the_machine_reuses_the_first_ones_verdict(tmp_
     )
     # Exports and verdicts are the machine's, in the user's cache folder, whatever the index folder.
     assert onnx_dir(first) == onnx_dir(second) == tmp_path / "cache" / "ragate" / "engines"
-    key = engine_choice.verdict_key(cpu_threads(), AUTO_CANDIDATES)
+    key = _stored_key(AUTO_CANDIDATES)
     verdict = {"key": key, "engine": "torch", "why": "measured for project-a", "measured": {}}
     onnx_dir(first).mkdir(parents=True)
     (onnx_dir(first) / f"{_reranker_fingerprint()}.engine.json").write_text(json.dumps(verdict))
@@ -165,7 +170,7 @@ def test_embedder_engines_keep_the_vectors(backend, torch_vectors):
 def test_embedder_auto_reuses_its_verdict(tmp_path, caplog):
     embedder = Embedder(EMBEDDER, "cpu")
     installed = [b for b in EMBEDDER_CANDIDATES if b == "torch" or cpu_engines.available(b)]
-    verdict = {"key": engine_choice.verdict_key(cpu_threads(), installed), "engine": "onnx", "why": "measured earlier", "measured": {}}
+    verdict = {"key": _stored_key(installed), "engine": "onnx", "why": "measured earlier", "measured": {}}
     (tmp_path / f"{graph_source(embedder).fingerprint()}.engine.json").write_text(json.dumps(verdict))
     with caplog.at_level(logging.WARNING):
         apply_engine(embedder, backend="auto", cache_dir=tmp_path)

@@ -105,7 +105,11 @@ class ServiceClient:
             payload = json.dumps(body).encode() if body is not None else None
             conn.request(method, path, body=payload, headers={"Content-Type": "application/json"})
             resp = conn.getresponse()
-            return resp.status, json.loads(resp.read() or b"{}")
+            raw = resp.read() or b"{}"
+            try:
+                return resp.status, json.loads(raw)
+            except ValueError:  # cut short by a service stopping mid-answer: as a dropped connection
+                raise http.client.RemoteDisconnected("the index service's answer was cut short") from None
         finally:
             conn.close()
 
