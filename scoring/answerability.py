@@ -203,6 +203,11 @@ class AnswerabilityModel(BaseModel):
     # [retrieval] candidates is; None: the whole pool.
     pool: int | None = None
 
+    @property
+    def never_answers(self) -> bool:
+        """A threshold above every probability: too few unanswerable pools to certify any."""
+        return self.threshold is not None and self.threshold > 1
+
     def judged(self, pool: list[Candidate]) -> list[Candidate]:
         """The part of a query's pool this model reads: its `pool` best by fused score."""
         if self.pool is None or len(pool) <= self.pool:

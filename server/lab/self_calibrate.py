@@ -156,13 +156,14 @@ def _check_classes(asked: SelfPools, answerable: int, near: int, off: int) -> No
 def _check_certified(asked: SelfPools, model: AnswerabilityModel, held_out: int, max_false_accept: float, confidence: float) -> None:
     """Refuse a fit whose threshold could not be certified: it would never answer, which no collection
     wants from a run that said it succeeded."""
-    if (model.threshold or 0.0) <= 1:
+    if not model.never_answers:
         return
     need = fewest_to_certify(max_false_accept=max_false_accept, confidence=confidence)
     if held_out >= need:
         cause = "off-topic questions scored as answerable as the collection's own: calibrate with labels (ragate calibrate --dataset)"
     elif asked.stopped_early:
-        # Off-topic pools come in proportion to the questions asked, so the time needed scales alike.
+        # Off-topic pools come in proportion to the questions asked, so the time needed scales alike
+        # (with a fifth to spare: the keep filter drops a varying share).
         minutes = math.ceil(asked.seconds * need / max(held_out, 1) / 60 * 1.2)
         cause = (
             f"it stopped asking at [calibration] max_minutes after {asked.seconds:.0f} s, with "

@@ -76,7 +76,7 @@ class AutoCalibration:
             fitted = own.figures.get("chunks", 0) if own is not None else 0
             # A gate that can never answer (stored before such fits were refused) is due again: its
             # run then fits or says why, in stats and doctor.
-            never_answers = own is not None and own.answerability is not None and (own.answerability.threshold or 0.0) > 1
+            never_answers = own is not None and own.answerability is not None and own.answerability.never_answers
             if fitted and not never_answers and abs(chunks - fitted) < s.regrow * fitted:
                 continue
             return name, chunks
