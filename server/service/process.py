@@ -64,6 +64,9 @@ IDLE_CONNECTION_S = 30  # a keep-alive connection with no request for this long 
 # cancellation reaches it (a native loop, a remote read inside its own bound) is abandoned then,
 # and the process exits without it.
 STOP_GRACE_S = 10
+# A call still running this long after the stop began is answered as cancelled and left behind,
+# so its caller reads why (and does not take the dropped connection for a crash to retry).
+ANSWER_ABANDONED_S = STOP_GRACE_S - 3
 
 
 CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
@@ -250,6 +253,11 @@ class IndexService:
                 self._flights.pop(key, None)
                 self.last_activity = self._last_call = time.monotonic()
 
+    @property
+    def stopping(self) -> str:
+        """Why the service is stopping ("" while it is not)."""
+        return self._stopping
+
     def progress(self, call_id: str) -> dict[str, Any] | None:
         flight = self._flights.get(call_id)
         return None if flight is None else flight.progress
@@ -335,7 +343,9 @@ def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
             # Heavy calls wait for a reranker slot in their thread: their own threads, so a crowd of
             # them never leaves the other calls (stats, feedback, indexing) waiting for one.
             threads = service.heavy_threads if op is not None and op.heavy else None
-            result = await _until_disconnected(request, flight.allowance, lambda: service.call(name, body, flight), threads)
+            result = await _until_disconnected(
+                request, flight.allowance, lambda: service.call(name, body, flight), threads, stopping=lambda: service.stopping
+            )
             return JSONResponse({"result": result, "progress": flight.progress})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
             log.info("call %s: the client disconnected before its request was whole", name)
@@ -391,18 +401,41 @@ def _client(request: Request) -> str | None:
 
 
 async def _until_disconnected(
-    request: Request, allowance: Allowance, work: Callable[[], Any], threads: anyio.CapacityLimiter | None = None
+    request: Request,
+    allowance: Allowance,
+    work: Callable[[], Any],
+    threads: anyio.CapacityLimiter | None = None,
+    stopping: Callable[[], str] = lambda: "",
 ) -> Any:
     """`work` in a thread; if the caller's connection closes meanwhile (it was killed, or it
-    cancelled the call), `allowance` is cancelled and the work stops at its next stage boundary."""
+    cancelled the call), `allowance` is cancelled and the work stops at its next stage boundary.
+    Once the service is stopping (`stopping()` says why), work still running ANSWER_ABANDONED_S
+    later is left to the exit and answered as cancelled."""
     outcome: list[tuple[bool, Any]] = []
 
     async def run() -> None:
         try:
-            outcome.append((True, await anyio.to_thread.run_sync(work, limiter=threads)))
+            # Abandonable: the answer below must not wait for a thread stuck where no cancellation reaches.
+            outcome.append((True, await anyio.to_thread.run_sync(work, limiter=threads, abandon_on_cancel=True)))
         except Exception as e:
             outcome.append((False, e))
         finally:
+            tg.cancel_scope.cancel()
+
+    async def abandon_when_stopping() -> None:
+        while not (why := stopping()):
+            await anyio.sleep(0.25)
+        await anyio.sleep(ANSWER_ABANDONED_S)
+        if not outcome:
+            outcome.append(
+                (
+                    False,
+                    Cancelled(
+                        f"{why}: the call did not stop within {ANSWER_ABANDONED_S} s and was abandoned; "
+                        "nothing half-written is kept, run it again"
+                    ),
+                )
+            )
             tg.cancel_scope.cancel()
 
     async def watch() -> None:
@@ -418,6 +451,7 @@ async def _until_disconnected(
     async with anyio.create_task_group() as tg:
         tg.start_soon(run)
         tg.start_soon(watch)
+        tg.start_soon(abandon_when_stopping)
     ok, value = outcome[0]
     if not ok:
         raise value
