@@ -7,7 +7,9 @@ import time
 
 import pytest
 
+from ragate.scoring.profile import default_profile
 from ragate.server.lab.self_questions import make_questions
+from ragate.server.service.auto_calibration import refit_due
 
 
 @pytest.mark.slow
@@ -162,3 +164,16 @@ def test_made_questions_keep_key_terms_without_quoting_their_passage(pipeline, e
         assert (by_id[q.chunk_id].chunk_index > opening) == (q.kind == "passage")  # a passage question asks inside its document
     assert {q.kind for q in questions[0::2]} == {"topic"} and any(q.kind == "passage" for q in questions[1::2])
     assert make_questions(chunks, bm25=pipeline.models.bm25, n=15, seed=13) == questions  # the seed decides
+
+
+def test_a_self_calibration_is_due_when_missing_outgrown_or_never_answering():
+    """The background service refits a collection with no self calibration, one whose size moved
+    by `regrow` since its fit, and one whose stored gate can never answer (a threshold above 1)."""
+    shipped = default_profile()
+    assert shipped is not None and shipped.answerability is not None
+    own = shipped.model_copy(update={"source": "self", "figures": {"chunks": 1000}})
+    assert refit_due(None, 1000, regrow=0.2)
+    assert not refit_due(own, 1000, regrow=0.2) and not refit_due(own, 1150, regrow=0.2)
+    assert refit_due(own, 1200, regrow=0.2) and refit_due(own, 800, regrow=0.2)
+    never = own.model_copy(update={"answerability": own.answerability.model_copy(update={"threshold": 1.001})})
+    assert never.answerability.never_answers and refit_due(never, 1000, regrow=0.2)

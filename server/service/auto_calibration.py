@@ -21,7 +21,7 @@ from ragate.retrieval.errors import RagateError
 from ragate.retrieval.ingest import rfc3339
 from ragate.retrieval.progress import reporting_to
 from ragate.scoring.engines.runners import lowest_priority
-from ragate.scoring.profile import now
+from ragate.scoring.profile import Profile, now
 from ragate.server.config import CalibrationSettings
 from ragate.server.lab.self_calibrate import self_calibrate
 from ragate.server.retriever import Retriever
@@ -29,6 +29,15 @@ from ragate.server.retriever import Retriever
 log = logging.getLogger(__name__)
 RETRY_S = 600.0  # after a first failure; each further failure doubles it
 RETRY_MAX_S = 86400.0
+
+
+def refit_due(own: Profile | None, chunks: int, regrow: float) -> bool:
+    """Whether a collection of `chunks` chunks, with `own` self calibration (or none), is due a
+    self-calibration: none yet, its size moved by `regrow` (a fraction) since, or a gate that can
+    never answer (stored before such fits were refused), whose run then fits or says why."""
+    fitted = own.figures.get("chunks", 0) if own is not None else 0
+    never_answers = own is not None and own.answerability is not None and own.answerability.never_answers
+    return not fitted or never_answers or abs(chunks - fitted) >= regrow * fitted
 
 
 class Stopped(Exception):
@@ -72,14 +81,8 @@ class AutoCalibration:
                 del self.state[name]  # fitted since (`ragate calibrate`): the failure is past
             if "labelled" in mine:
                 continue
-            own = mine.get("self")
-            fitted = own.figures.get("chunks", 0) if own is not None else 0
-            # A gate that can never answer (stored before such fits were refused) is due again: its
-            # run then fits or says why, in stats and doctor.
-            never_answers = own is not None and own.answerability is not None and own.answerability.never_answers
-            if fitted and not never_answers and abs(chunks - fitted) < s.regrow * fitted:
-                continue
-            return name, chunks
+            if refit_due(mine.get("self"), chunks, s.regrow):
+                return name, chunks
         return None
 
     def _loop(self) -> None:
