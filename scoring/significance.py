@@ -35,9 +35,9 @@ class PairedDifference:
 
     def to_dict(self) -> dict[str, float | int | str]:
         return {
-            "mean_difference": round(self.mean, 4),
-            "ci_low": round(self.low, 4),
-            "ci_high": round(self.high, 4),
+            "mean_difference": self.mean,
+            "ci_low": self.low,
+            "ci_high": self.high,
             "queries": self.queries,
             "verdict": self.verdict,
         }
@@ -55,4 +55,5 @@ def paired_bootstrap(
     means = diff[picks].mean(axis=1)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
-    return PairedDifference(mean=float(diff.mean()), low=float(low), high=float(high), queries=int(diff.size))
+    # Kept at the 4 places every report shows, so a decision (low > 0) and its stated reason read the same number.
+    return PairedDifference(mean=round(float(diff.mean()), 4), low=round(float(low), 4), high=round(float(high), 4), queries=int(diff.size))
