@@ -344,7 +344,7 @@ def asgi_app(service: IndexService, stop: Callable[[], None]) -> Starlette:
             # them never leaves the other calls (stats, feedback, indexing) waiting for one.
             threads = service.heavy_threads if op is not None and op.heavy else None
             result = await _until_disconnected(
-                request, flight.allowance, lambda: service.call(name, body, flight), threads, stopping=lambda: service.stopping
+                request, flight.allowance, lambda: service.call(name, body, flight), threads, lambda: service.stopping
             )
             return JSONResponse({"result": result, "progress": flight.progress})
         except ClientDisconnect:  # the caller went away mid-request: nothing to answer, nothing to log at length
@@ -404,8 +404,8 @@ async def _until_disconnected(
     request: Request,
     allowance: Allowance,
     work: Callable[[], Any],
-    threads: anyio.CapacityLimiter | None = None,
-    stopping: Callable[[], str] = lambda: "",
+    threads: anyio.CapacityLimiter | None,
+    stopping: Callable[[], str],
 ) -> Any:
     """`work` in a thread; if the caller's connection closes meanwhile (it was killed, or it
     cancelled the call), `allowance` is cancelled and the work stops at its next stage boundary.
@@ -427,15 +427,8 @@ async def _until_disconnected(
             await anyio.sleep(0.25)
         await anyio.sleep(ANSWER_ABANDONED_S)
         if not outcome:
-            outcome.append(
-                (
-                    False,
-                    Cancelled(
-                        f"{why}: the call did not stop within {ANSWER_ABANDONED_S} s and was abandoned; "
-                        "nothing half-written is kept, run it again"
-                    ),
-                )
-            )
+            why += f": the call did not stop within {ANSWER_ABANDONED_S} s and was abandoned; nothing half-written is kept, run it again"
+            outcome.append((False, Cancelled(why)))
             tg.cancel_scope.cancel()
 
     async def watch() -> None:
